@@ -1,0 +1,29 @@
+# Project-wide warning and sanitizer flags, applied through batchmd_target().
+add_library(batchmd_flags INTERFACE)
+target_compile_options(batchmd_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+  -Wno-sign-conversion)
+if(BATCHMD_WERROR)
+  target_compile_options(batchmd_flags INTERFACE -Werror)
+endif()
+if(BATCHMD_SANITIZE)
+  target_compile_options(batchmd_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(batchmd_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+# batchmd_module(name SOURCES... DEPS ...): one library per module, public headers in include/.
+function(batchmd_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(batchmd_${name} STATIC ${M_SOURCES})
+  add_library(batchmd::${name} ALIAS batchmd_${name})
+  target_include_directories(batchmd_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(batchmd_${name} PUBLIC ${M_DEPS} PRIVATE batchmd_flags)
+endfunction()
+
+# batchmd_test(name SOURCES... DEPS ... LABELS ...): a GoogleTest executable registered with CTest.
+function(batchmd_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+endfunction()

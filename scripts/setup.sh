@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages batchmd needs to build, test and benchmark.
+# Idempotent: packages already present are skipped by apt.
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also LAMMPS, for the side-by-side benchmark
+set -euo pipefail
+pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  libzstd-dev libblosc-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev
+  python3 python3-numpy python3-zarr
+)
+if [[ "${1:-}" == "--bench" ]]; then pkgs+=(lammps); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "batchmd setup: all ${#pkgs[@]} packages present"
