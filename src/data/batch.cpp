@@ -362,6 +362,35 @@ Batch Batch::from_systems(std::span<const AtomicData> systems) {
   return b;
 }
 
+Batch Batch::from_parts(std::span<const std::int64_t> atoms_per_system, std::span<const std::int64_t> edges_per_system,
+                        std::map<std::string, Field, std::less<>> fields) {
+  if (!edges_per_system.empty() && edges_per_system.size() != atoms_per_system.size())
+    throw FormatError("from_parts: " + std::to_string(edges_per_system.size()) + " edge counts for " +
+                      std::to_string(atoms_per_system.size()) + " systems");
+  Batch b;
+  const auto n = static_cast<std::int64_t>(atoms_per_system.size());
+  b.atoms_ptr_.resize_rows(n + 1);
+  b.edges_ptr_.resize_rows(n + 1);
+  auto* ap = b.atoms_ptr_.data<std::int64_t>();
+  auto* ep = b.edges_ptr_.data<std::int64_t>();
+  for (std::int64_t s = 0; s < n; ++s) {
+    const auto na = atoms_per_system[static_cast<std::size_t>(s)];
+    const auto ne = edges_per_system.empty() ? 0 : edges_per_system[static_cast<std::size_t>(s)];
+    if (na < 0 || ne < 0) throw FormatError("from_parts: negative atom or edge count for system " + std::to_string(s));
+    ap[s + 1] = ap[s] + na;
+    ep[s + 1] = ep[s] + ne;
+  }
+  for (auto& [k, f] : fields) {
+    if (f.tensor.ndim() == 0 || f.tensor.rows() != b.rows_for(f.level))
+      throw FormatError("field '" + k + "' has " + std::to_string(f.tensor.ndim() ? f.tensor.rows() : -1) +
+                        " rows, expected " + std::to_string(b.rows_for(f.level)) + " (" +
+                        std::string(level_name(f.level)) + " level)");
+  }
+  b.fields_ = std::move(fields);
+  b.rebuild_system_index(0);
+  return b;
+}
+
 AtomicData Batch::system(std::int64_t s) const {
   if (s < 0 || s >= n_systems())
     throw InvalidArgument("system " + std::to_string(s) + " out of range for a batch of " +

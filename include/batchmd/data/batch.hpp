@@ -60,6 +60,11 @@ class Batch {
   Batch& operator=(Batch&&) noexcept = default;
 
   static Batch from_systems(std::span<const AtomicData> systems);
+  /// A batch from whole field tensors and per-system atom/edge counts (as readers and sinks
+  /// hold them). Leading dimensions are checked against the counts; throws FormatError.
+  static Batch from_parts(std::span<const std::int64_t> atoms_per_system,
+                          std::span<const std::int64_t> edges_per_system,
+                          std::map<std::string, Field, std::less<>> fields);
   std::vector<AtomicData> split() const;
   AtomicData system(std::int64_t i) const;
   /// A new batch of the given systems, in the given order.

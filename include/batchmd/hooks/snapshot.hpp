@@ -1,0 +1,30 @@
+// hooks/snapshot: SnapshotHook, which writes the whole batch into a DataSink at AFTER_STEP.
+#pragma once
+#include <memory>
+
+#include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/sinks/data_sink.hpp"
+
+namespace batchmd::hooks {
+
+/// Writes every system and every field of the batch to `sink` every `frequency` steps,
+/// at AFTER_STEP (so the snapshot holds this step's positions, velocities and forces).
+/// Flushes the sink when the run ends.
+class SnapshotHook : public dynamics::Hook {
+ public:
+  SnapshotHook(std::shared_ptr<sinks::DataSink> sink, std::int64_t frequency);
+  std::string name() const override { return "SnapshotHook(" + sink_->name() + ")"; }
+  dynamics::Stage stage() const override { return dynamics::Stage::AFTER_STEP; }
+  std::int64_t frequency() const override { return frequency_; }
+  void operator()(dynamics::Context& ctx) override;
+  void close(dynamics::Context&) override { sink_->flush(); }
+  std::int64_t snapshots() const { return snapshots_; }
+  sinks::DataSink& sink() { return *sink_; }
+
+ private:
+  std::shared_ptr<sinks::DataSink> sink_;
+  std::int64_t frequency_;
+  std::int64_t snapshots_ = 0;
+};
+
+}  // namespace batchmd::hooks
