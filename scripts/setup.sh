@@ -5,7 +5,7 @@
 #   scripts/setup.sh --bench  also LAMMPS, for the side-by-side benchmark
 set -euo pipefail
 pkgs=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git clang-format
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libzstd-dev libblosc-dev zlib1g-dev
@@ -23,4 +23,13 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# zarr interop tests: node + npm (Debian's nodejs npm, unless a node with npm is already installed,
+# e.g. from NodeSource, whose nodejs conflicts with Debian's npm), then zarrita from the lockfile.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+npm ci --prefix "$(dirname "$0")/../tests/zarr/js" --no-audit --no-fund --loglevel=error
 echo "batchmd setup: all ${#pkgs[@]} packages present"

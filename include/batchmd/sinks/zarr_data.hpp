@@ -1,0 +1,120 @@
+// sinks/zarr_data: ZarrData, the trajectory sink that appends samples to a Zarr store (v3 or v2)
+// in the CSR layout of TRAJECTORY_FORMAT.md, with encoding and I/O on background threads; and
+// TrajectoryReader, which reads such stores (ours, or the Python ALCHEMI toolkit's) back.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "batchmd/sinks/data_sink.hpp"
+#include "batchmd/zarr/codec.hpp"
+#include "batchmd/zarr/metadata.hpp"
+#include "batchmd/zarr/store.hpp"
+
+namespace batchmd::sinks {
+
+/// Per-field choices that override ZarrWriteConfig's defaults.
+struct ZarrFieldOverride {
+  std::optional<zarr::CompressorConfig> compressor;
+  std::optional<std::int64_t> chunk_rows;  ///< rows (atoms, edges or samples) per chunk
+};
+
+struct ZarrWriteConfig {
+  zarr::ZarrFormat format = zarr::ZarrFormat::V3;
+  /// Default: zstd level 1 (fast, ~1.1-1.5x smaller for MD floats). {"none"} to store raw.
+  zarr::CompressorConfig compressor{"zstd", 1, true, false};
+  /// Target uncompressed bytes per chunk; each array's chunk_rows = chunk_bytes / row bytes.
+  std::int64_t chunk_bytes = 1 << 20;
+  /// If > 0: samples per chunk instead (atom/edge arrays scale it by the first write's mean
+  /// atoms/edges per sample).
+  std::int64_t chunk_samples = 0;
+  /// v3 only: chunks per shard (0 = no sharding).
+  std::int64_t chunks_per_shard = 0;
+  std::map<std::string, ZarrFieldOverride> fields;
+  /// Writes that may wait for the background writer before write() blocks (back-pressure).
+  std::size_t queue_depth = 4;
+  /// Threads that encode and store chunks in parallel.
+  int workers = 2;
+  /// Open an existing trajectory at the URL and append to it (else it must not exist).
+  bool append = false;
+};
+
+/// A DataSink that appends samples to a Zarr trajectory store. write() copies the selected
+/// systems and returns; encoding, compression and store writes run on background threads behind
+/// a bounded queue. Samples become visible (and survive a kill) in whole writes: chunks first,
+/// then array shapes, then the root's num_samples. An error on a background thread is raised by
+/// the next write() or flush(), and every call after it.
+class ZarrData : public DataSink {
+ public:
+  /// url: a path, file://path or memory://name. capacity: samples.
+  explicit ZarrData(const std::string& url, std::int64_t capacity = 1'000'000, ZarrWriteConfig config = {});
+  ~ZarrData() override;  // flushes; errors at that point are printed, not thrown
+  std::string name() const override { return "ZarrData(" + url_ + ")"; }
+  using DataSink::write;
+  void write(const Batch& batch, const std::vector<bool>& mask) override;
+  /// flush(), then every sample as one Batch.
+  Batch read() override;
+  /// Removes every sample (the store is reset to an empty trajectory).
+  void zero() override;
+  void flush() override;
+  std::int64_t size() const override;
+  std::int64_t capacity() const override { return capacity_; }
+  const std::string& url() const { return url_; }
+  /// Attributes stored under the root's "batchmd" attribute (e.g. run configuration), written
+  /// with the next commit.
+  void set_run_attributes(const nlohmann::json& attrs);
+
+ private:
+  struct Impl;
+  std::string url_;
+  std::int64_t capacity_;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Reads a trajectory store: samples by index, range, list, or by system_id, into a Batch.
+/// Sees the consistent prefix of samples committed when it was opened (refresh() to see more).
+class TrajectoryReader {
+ public:
+  explicit TrajectoryReader(const std::string& url);
+  ~TrajectoryReader();
+  TrajectoryReader(TrajectoryReader&&) noexcept;
+
+  std::int64_t num_samples() const;
+  /// Re-reads the root attributes: samples appended since are visible afterwards.
+  void refresh();
+  Batch read(std::int64_t i) const;
+  /// Samples [start, stop).
+  Batch read_range(std::int64_t start, std::int64_t stop) const;
+  Batch read_indices(const std::vector<std::int64_t>& indices) const;
+  /// Every sample whose system_id field equals `system_id`, in order.
+  Batch read_system(std::int64_t system_id) const;
+  /// Sample indices of a system (needs a system_id field).
+  std::vector<std::int64_t> samples_of_system(std::int64_t system_id) const;
+  /// Per-sample atom counts.
+  std::vector<std::int64_t> atom_counts() const;
+
+  struct FieldInfo {
+    std::string group;  ///< "core" or "custom"
+    std::string name;
+    Level level;
+    DType dtype;
+    Shape shape;  ///< stored shape (leading axis = rows stored)
+    std::string codecs;
+    std::int64_t chunk_rows;
+    std::uint64_t stored_bytes;  ///< bytes of its chunks in the store
+  };
+  std::vector<FieldInfo> fields() const;
+  int zarr_format() const;
+  /// The root's "batchmd" attribute (empty object for stores we did not write).
+  nlohmann::json batchmd_attributes() const;
+  const std::string& url() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace batchmd::sinks

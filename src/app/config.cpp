@@ -1,0 +1,337 @@
+// app/config: TOML parsing of the run configuration and the structure generators.
+#include "batchmd/app/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/dynamics/dynamics.hpp"
+
+namespace batchmd::app {
+
+const char* const kDefaultConfigToml = R"toml(# batchmd default job: argon liquids and clusters, velocity Verlet NVE.
+[run]
+steps = 5000          # MD steps
+dt_fs = 2.0           # time step (fs)
+dtype = "float64"     # float32 or float64
+seed = 2026           # velocities and jitter
+threads = 0           # CPU threads; 0 = all cores
+
+[model]               # Lennard-Jones argon (eps = 120 K k_B, sigma = 3.4 A, cutoff 2.5 sigma)
+type = "lennard_jones"
+epsilon = 0.0104      # eV
+sigma = 3.40          # A
+cutoff = 8.5          # A
+skin = 1.0            # A
+shift_energy = true
+
+[[liquid]]            # periodic boxes: fcc start at liquid density, melted by the dynamics
+count = 8
+cells = 3             # 108 atoms
+density_g_cm3 = 1.40
+temperature_K = 94.0
+
+[[liquid]]
+count = 8
+cells = 4             # 256 atoms
+density_g_cm3 = 1.40
+temperature_K = 94.0
+
+[[cluster]]           # open clusters
+count = 6
+atoms = 13
+temperature_K = 20.0
+
+[[cluster]]
+count = 6
+atoms = 55
+temperature_K = 20.0
+
+[[cluster]]
+count = 4
+atoms = 147
+temperature_K = 20.0
+
+[output]
+snapshot_every = 50   # steps between snapshots
+progress = true
+)toml";
+
+namespace {
+
+class Reader {
+ public:
+  Reader(const toml::table& t, std::string where, std::string origin)
+      : t_(t), where_(std::move(where)), origin_(std::move(origin)) {}
+
+  template <typename T>
+  void get(const char* key, T& out) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      auto v = n->value<bool>();
+      if (!v) fail(key, "must be true or false");
+      out = *v;
+    } else if constexpr (std::is_integral_v<T>) {
+      auto v = n->value<std::int64_t>();
+      if (!v || !n->is_integer()) fail(key, "must be an integer");
+      out = static_cast<T>(*v);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      auto v = n->value<double>();
+      if (!v) fail(key, "must be a number");
+      out = *v;
+    } else {
+      auto v = n->value<std::string>();
+      if (!v) fail(key, "must be a string");
+      out = *v;
+    }
+  }
+  void positive(const char* key, double v) {
+    if (!(v > 0) || !std::isfinite(v)) fail(key, "must be > 0");
+  }
+  void non_negative(const char* key, double v) {
+    if (!(v >= 0) || !std::isfinite(v)) fail(key, "must be >= 0");
+  }
+  void allow(const char* key) { seen_.insert(key); }
+  /// Rejects keys nobody asked for (typos must not be silently ignored).
+  void finish() {
+    for (auto&& [k, v] : t_)
+      if (!seen_.count(std::string(k.str())))
+        throw InvalidArgument(origin_ + ": unknown key '" + key_path(std::string(k.str())) + "'");
+  }
+  [[noreturn]] void fail(const std::string& key, const std::string& why) {
+    throw InvalidArgument(origin_ + ": '" + key_path(key) + "' " + why);
+  }
+
+ private:
+  std::string key_path(const std::string& k) const { return where_.empty() ? k : where_ + "." + k; }
+  const toml::table& t_;
+  std::string where_, origin_;
+  std::set<std::string> seen_;
+};
+
+const toml::table* subtable(const toml::table& root, const char* key, const std::string& origin) {
+  const toml::node* n = root.get(key);
+  if (!n) return nullptr;
+  if (!n->is_table()) throw InvalidArgument(origin + ": '" + key + "' must be a table ([" + key + "])");
+  return n->as_table();
+}
+
+template <typename F>
+void each_table(const toml::table& root, const char* key, const std::string& origin, F&& f) {
+  const toml::node* n = root.get(key);
+  if (!n) return;
+  if (!n->is_array_of_tables()) throw InvalidArgument(origin + ": '" + key + "' must be an array of tables ([[" + key + "]])");
+  std::size_t i = 0;
+  for (auto& e : *n->as_array()) f(*e.as_table(), std::string(key) + "[" + std::to_string(i++) + "]");
+}
+
+}  // namespace
+
+RunConfig parse_config(const std::string& text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+    throw InvalidArgument(os.str());
+  }
+  RunConfig c;
+  Reader top(root, "", origin);
+  top.allow("run");
+  top.allow("model");
+  top.allow("liquid");
+  top.allow("cluster");
+  top.allow("output");
+  top.finish();
+
+  if (auto* t = subtable(root, "run", origin)) {
+    Reader r(*t, "run", origin);
+    r.get("steps", c.steps);
+    r.get("dt_fs", c.dt_fs);
+    r.get("dtype", c.dtype);
+    r.get("seed", c.seed);
+    r.get("threads", c.threads);
+    r.finish();
+    if (c.steps < 0) r.fail("steps", "must be >= 0");
+    r.positive("dt_fs", c.dt_fs);
+    if (c.dtype != "float32" && c.dtype != "float64") r.fail("dtype", "must be \"float32\" or \"float64\"");
+    if (c.threads < 0) r.fail("threads", "must be >= 0");
+  }
+  if (auto* t = subtable(root, "model", origin)) {
+    Reader r(*t, "model", origin);
+    std::string type = "lennard_jones";
+    r.get("type", type);
+    if (type != "lennard_jones") r.fail("type", "must be \"lennard_jones\" (the only model in this build)");
+    r.get("epsilon", c.lj.epsilon);
+    r.get("sigma", c.lj.sigma);
+    r.get("cutoff", c.lj.cutoff);
+    r.get("skin", c.lj.skin);
+    r.get("shift_energy", c.lj.shift_energy);
+    r.allow("pair");
+    r.finish();
+    r.positive("epsilon", c.lj.epsilon);
+    r.positive("sigma", c.lj.sigma);
+    r.positive("cutoff", c.lj.cutoff);
+    r.non_negative("skin", c.lj.skin);
+    each_table(*t, "pair", origin, [&](const toml::table& p, const std::string& where) {
+      Reader pr(p, "model." + where, origin);
+      model::LJPairOverride o{0, 0, c.lj.epsilon, c.lj.sigma, c.lj.cutoff};
+      pr.allow("elements");
+      const toml::node* el = p.get("elements");
+      if (!el || !el->is_array() || el->as_array()->size() != 2 || !el->as_array()->get(0)->is_integer() ||
+          !el->as_array()->get(1)->is_integer())
+        pr.fail("elements", "must be two atomic numbers, e.g. elements = [18, 10]");
+      o.z_a = el->as_array()->get(0)->value<std::int64_t>().value();
+      o.z_b = el->as_array()->get(1)->value<std::int64_t>().value();
+      pr.get("epsilon", o.epsilon);
+      pr.get("sigma", o.sigma);
+      pr.get("cutoff", o.cutoff);
+      pr.finish();
+      pr.positive("epsilon", o.epsilon);
+      pr.positive("sigma", o.sigma);
+      pr.positive("cutoff", o.cutoff);
+      c.lj.pairs.push_back(o);
+    });
+  }
+  each_table(root, "liquid", origin, [&](const toml::table& t, const std::string& where) {
+    Reader r(t, where, origin);
+    LiquidSpec s;
+    r.get("count", s.count);
+    r.get("cells", s.cells);
+    r.get("element", s.element);
+    r.get("density_g_cm3", s.density_g_cm3);
+    r.get("temperature_K", s.temperature_K);
+    r.finish();
+    if (s.count < 1) r.fail("count", "must be >= 1");
+    if (s.cells < 1) r.fail("cells", "must be >= 1");
+    r.positive("density_g_cm3", s.density_g_cm3);
+    r.non_negative("temperature_K", s.temperature_K);
+    (void)atomic_mass(s.element);
+    c.liquids.push_back(s);
+  });
+  each_table(root, "cluster", origin, [&](const toml::table& t, const std::string& where) {
+    Reader r(t, where, origin);
+    ClusterSpec s;
+    r.get("count", s.count);
+    r.get("atoms", s.atoms);
+    r.get("element", s.element);
+    r.get("spacing", s.spacing);
+    r.get("temperature_K", s.temperature_K);
+    r.finish();
+    if (s.count < 1) r.fail("count", "must be >= 1");
+    if (s.atoms < 1) r.fail("atoms", "must be >= 1");
+    r.positive("spacing", s.spacing);
+    r.non_negative("temperature_K", s.temperature_K);
+    (void)atomic_mass(s.element);
+    c.clusters.push_back(s);
+  });
+  if (auto* t = subtable(root, "output", origin)) {
+    Reader r(*t, "output", origin);
+    r.get("snapshot_every", c.snapshot_every);
+    r.get("path", c.output);
+    r.get("capacity", c.capacity);
+    r.get("progress", c.progress);
+    r.finish();
+    if (c.snapshot_every < 1) r.fail("snapshot_every", "must be >= 1");
+    if (c.capacity < 0) r.fail("capacity", "must be >= 0");
+  }
+  if (c.liquids.empty() && c.clusters.empty())
+    throw InvalidArgument(origin + ": no systems: add at least one [[liquid]] or [[cluster]] table");
+  return c;
+}
+
+RunConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IOError("cannot open config file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+namespace {
+
+constexpr double kAvogadro = 6.02214076e23;
+const double kFcc[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
+
+AtomicData make_liquid(const LiquidSpec& s, DType dt, std::mt19937_64& rng) {
+  // number density (1/Å³) from mass density; four atoms per fcc cell
+  const double rho = s.density_g_cm3 / atomic_mass(s.element) * kAvogadro * 1e-24;
+  const double a = std::cbrt(4.0 / rho);
+  std::uniform_real_distribution<double> jitter(-0.02 * a, 0.02 * a);
+  std::vector<double> pos;
+  for (std::int64_t i = 0; i < s.cells; ++i)
+    for (std::int64_t j = 0; j < s.cells; ++j)
+      for (std::int64_t k = 0; k < s.cells; ++k)
+        for (const auto& b : kFcc) {
+          pos.push_back((static_cast<double>(i) + b[0]) * a + jitter(rng));
+          pos.push_back((static_cast<double>(j) + b[1]) * a + jitter(rng));
+          pos.push_back((static_cast<double>(k) + b[2]) * a + jitter(rng));
+        }
+  const double L = a * static_cast<double>(s.cells);
+  std::vector<std::int64_t> z(pos.size() / 3, s.element);
+  return AtomicData::make(dt, pos, z, {L, 0, 0, 0, L, 0, 0, 0, L}, {true, true, true});
+}
+
+AtomicData make_cluster(const ClusterSpec& s, DType dt) {
+  const double a = s.spacing * std::sqrt(2.0);
+  const auto m = static_cast<std::int64_t>(std::ceil(std::cbrt(static_cast<double>(s.atoms)))) + 2;
+  std::vector<std::array<double, 3>> sites;
+  for (std::int64_t i = -m; i <= m; ++i)
+    for (std::int64_t j = -m; j <= m; ++j)
+      for (std::int64_t k = -m; k <= m; ++k)
+        for (const auto& b : kFcc)
+          sites.push_back({(static_cast<double>(i) + b[0]) * a, (static_cast<double>(j) + b[1]) * a,
+                           (static_cast<double>(k) + b[2]) * a});
+  std::stable_sort(sites.begin(), sites.end(), [](const auto& p, const auto& q) {
+    return p[0] * p[0] + p[1] * p[1] + p[2] * p[2] < q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
+  });
+  std::vector<double> pos;
+  for (std::int64_t n = 0; n < s.atoms; ++n) pos.insert(pos.end(), sites[static_cast<std::size_t>(n)].begin(), sites[static_cast<std::size_t>(n)].end());
+  std::vector<std::int64_t> z(static_cast<std::size_t>(s.atoms), s.element);
+  return AtomicData::make(dt, pos, z);
+}
+
+}  // namespace
+
+Batch build_systems(const RunConfig& c) {
+  const DType dt = dtype_from_name(c.dtype);
+  std::mt19937_64 rng(c.seed);
+  std::vector<AtomicData> systems;
+  std::vector<double> temps;
+  for (const auto& s : c.liquids)
+    for (std::int64_t n = 0; n < s.count; ++n) {
+      systems.push_back(make_liquid(s, dt, rng));
+      temps.push_back(s.temperature_K);
+    }
+  for (const auto& s : c.clusters)
+    for (std::int64_t n = 0; n < s.count; ++n) {
+      systems.push_back(make_cluster(s, dt));
+      temps.push_back(s.temperature_K);
+    }
+  Batch b = Batch::from_systems(systems);
+  // Velocities per system at its own temperature; one seeded stream per system.
+  b.add_standard("velocities");
+  for (std::int64_t s = 0; s < b.n_systems(); ++s) {
+    std::vector<std::int64_t> one{s};
+    Batch sub = b.index_select(one);
+    dynamics::maxwell_boltzmann(sub, temps[static_cast<std::size_t>(s)], c.seed * 1000003ULL + static_cast<std::uint64_t>(s));
+    const Tensor& v = sub.get("velocities");
+    std::memcpy(b.get("velocities").bytes() + static_cast<std::size_t>(b.atoms_ptr_data()[s]) * v.row_bytes(), v.raw(),
+                v.nbytes());
+  }
+  auto* id = b.add_standard("system_id").data<std::int64_t>();
+  for (std::int64_t s = 0; s < b.n_systems(); ++s) id[s] = s;
+  return b;
+}
+
+}  // namespace batchmd::app
