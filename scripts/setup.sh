@@ -10,7 +10,7 @@ pkgs=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libzstd-dev libblosc-dev zlib1g-dev
   libcurl4-openssl-dev libssl-dev
-  python3 python3-numpy python3-zarr
+  python3 python3-numpy python3-zarr python3-ase python3-xarray
 )
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(lammps); fi
 missing=()

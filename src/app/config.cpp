@@ -59,8 +59,13 @@ count = 4
 atoms = 147
 temperature_K = 20.0
 
-[output]
+[output]              # trajectory: a Zarr store (path, file://path or memory://name)
 snapshot_every = 50   # steps between snapshots
+# path = "argon.zarr" # default: a new batchmd-<date>-<time>.zarr in the working directory
+format = "v3"         # Zarr v3 (or "v2" for older readers)
+compressor = "zstd"   # none, zstd, blosc-lz4, blosc-zstd, gzip
+level = 1
+final_snapshot = true # also record the end state, so `batchmd run --restart` can continue
 progress = true
 )toml";
 
@@ -239,14 +244,24 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     Reader r(*t, "output", origin);
     r.get("snapshot_every", c.snapshot_every);
     r.get("path", c.output);
+    r.get("format", c.format);
+    r.get("compressor", c.compressor);
+    r.get("level", c.level);
+    r.get("chunk_bytes", c.chunk_bytes);
     r.get("capacity", c.capacity);
+    r.get("final_snapshot", c.final_snapshot);
     r.get("progress", c.progress);
     r.finish();
     if (c.snapshot_every < 1) r.fail("snapshot_every", "must be >= 1");
-    if (c.capacity < 0) r.fail("capacity", "must be >= 0");
+    if (c.capacity < 1) r.fail("capacity", "must be >= 1");
+    if (c.chunk_bytes < 1) r.fail("chunk_bytes", "must be >= 1");
+    if (c.format != "v3" && c.format != "v2") r.fail("format", "must be \"v3\" or \"v2\"");
+    const std::set<std::string> comps = {"none", "zstd", "blosc-lz4", "blosc-zstd", "gzip"};
+    if (!comps.count(c.compressor)) r.fail("compressor", "must be none, zstd, blosc-lz4, blosc-zstd or gzip");
   }
   if (c.liquids.empty() && c.clusters.empty())
     throw InvalidArgument(origin + ": no systems: add at least one [[liquid]] or [[cluster]] table");
+  c.source_toml = text;
   return c;
 }
 

@@ -70,6 +70,10 @@ void Dynamics::prepare(Batch& batch) {
                               std::to_string(batch.system_index().data<std::int64_t>()[i]) +
                               ") has a non-positive mass");
   });
+  if (forces_current_) {
+    forces_current_ = false;
+    return;
+  }
   model_->compute(batch);
 }
 
@@ -88,9 +92,14 @@ std::int64_t Dynamics::run(Batch& batch, std::int64_t n_steps) {
     for (; taken < n_steps; ++taken) {
       if (all_converged(batch)) break;
       step(batch);
-      if (on_step_) on_step_(taken + 1);
+      if (on_step_ && !on_step_(taken + 1)) {
+        ++taken;
+        break;
+      }
     }
   } catch (...) {
+    ctx.step = step_count_;
+    ctx.failed = true;
     for (Hook* h : opened) {
       try {
         h->close(ctx);

@@ -5,8 +5,8 @@
 
 namespace batchmd::hooks {
 
-SnapshotHook::SnapshotHook(std::shared_ptr<sinks::DataSink> sink, std::int64_t frequency)
-    : sink_(std::move(sink)), frequency_(frequency) {
+SnapshotHook::SnapshotHook(std::shared_ptr<sinks::DataSink> sink, std::int64_t frequency, bool final_snapshot)
+    : sink_(std::move(sink)), frequency_(frequency), final_snapshot_(final_snapshot) {
   if (!sink_) throw InvalidArgument("SnapshotHook needs a sink");
   if (frequency < 1) throw InvalidArgument("SnapshotHook frequency must be >= 1, got " + std::to_string(frequency));
 }
@@ -14,6 +14,16 @@ SnapshotHook::SnapshotHook(std::shared_ptr<sinks::DataSink> sink, std::int64_t f
 void SnapshotHook::operator()(dynamics::Context& ctx) {
   sink_->write(ctx.batch);
   ++snapshots_;
+  last_written_ = ctx.step + 1;  // AFTER_STEP: this step is complete
+}
+
+void SnapshotHook::close(dynamics::Context& ctx) {
+  if (final_snapshot_ && !ctx.failed && ctx.step > 0 && last_written_ != ctx.step) {
+    sink_->write(ctx.batch);
+    ++snapshots_;
+    last_written_ = ctx.step;
+  }
+  sink_->flush();
 }
 
 }  // namespace batchmd::hooks

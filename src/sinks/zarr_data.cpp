@@ -708,7 +708,7 @@ Batch TrajectoryReader::read_indices(const std::vector<std::int64_t>& idx) const
   return Batch::concat(ptrs);
 }
 
-std::vector<std::int64_t> TrajectoryReader::samples_of_system(std::int64_t system_id) const {
+const std::vector<std::int64_t>& TrajectoryReader::system_ids() const {
   if (!impl_->system_ids) {
     const Impl::F* f = nullptr;
     for (const auto& x : impl_->fields)
@@ -717,10 +717,25 @@ std::vector<std::int64_t> TrajectoryReader::samples_of_system(std::int64_t syste
     if (f->array.meta().dtype != DType::Int64) throw FormatError(impl_->url + ": system_id must be int64");
     impl_->system_ids = f->array.read<std::int64_t>(0, impl_->n);
   }
+  return *impl_->system_ids;
+}
+
+std::vector<std::int64_t> TrajectoryReader::samples_of_system(std::int64_t system_id) const {
+  system_ids();
   std::vector<std::int64_t> out;
   for (std::int64_t i = 0; i < impl_->n; ++i)
     if ((*impl_->system_ids)[static_cast<std::size_t>(i)] == system_id) out.push_back(i);
   return out;
+}
+
+Batch last_snapshot_per_system(const TrajectoryReader& reader) {
+  if (reader.num_samples() == 0) throw InvalidArgument(reader.url() + ": the trajectory holds no samples");
+  std::map<std::int64_t, std::int64_t> last;  // system_id → its last sample
+  const auto& ids = reader.system_ids();
+  for (std::size_t i = 0; i < ids.size(); ++i) last[ids[i]] = static_cast<std::int64_t>(i);
+  std::vector<std::int64_t> idx;
+  for (const auto& [id, i] : last) idx.push_back(i);
+  return reader.read_indices(idx);
 }
 
 Batch TrajectoryReader::read_system(std::int64_t system_id) const {

@@ -2,6 +2,7 @@
 // generation, and a short run of the run command.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "batchmd/app/commands.hpp"
@@ -72,8 +73,11 @@ TEST(Config, BuildSystemsMakesTheRequestedBatch) {
 
 TEST(RunCommand, ShortRunConservesEnergyAndReports) {
   const std::string path = ::testing::TempDir() + "/short.toml";
-  std::ofstream(path) << "[run]\nsteps = 200\ndt_fs = 2.0\n[[liquid]]\ncount = 1\ncells = 3\n"
-                         "[[cluster]]\ncount = 1\natoms = 13\n[output]\nsnapshot_every = 20\nprogress = false\n";
+  const std::string store = ::testing::TempDir() + "/short_" + std::to_string(::getpid()) + ".zarr";
+  std::filesystem::remove_all(store);
+  std::ofstream(path) << "[run]\nsteps = 195\ndt_fs = 2.0\n[[liquid]]\ncount = 1\ncells = 3\n"
+                         "[[cluster]]\ncount = 1\natoms = 13\n[output]\nsnapshot_every = 20\nprogress = false\n"
+                         "path = \"" << store << "\"\n";
   RunOptions o;
   o.config_path = path;
   o.quiet = true;
@@ -83,8 +87,12 @@ TEST(RunCommand, ShortRunConservesEnergyAndReports) {
   std::string text(8192, '\0');
   text.resize(std::fread(text.data(), 1, text.size(), out));
   std::fclose(out);
-  EXPECT_NE(text.find("snapshots: 10 taken, 20 samples"), std::string::npos) << text;
+  // steps 0, 20, ..., 180 plus the final state after 195 steps
+  EXPECT_NE(text.find("snapshots: 11 taken, 22 samples in " + store), std::string::npos) << text;
   EXPECT_NE(text.find("energy drift"), std::string::npos) << text;
   o.steps = -5;
   EXPECT_THROW(run_command(o, stdout), InvalidArgument);
+  o.steps = 10;  // the store exists now: a new run must not overwrite it
+  EXPECT_THROW(run_command(o, stdout), InvalidArgument);
+  std::filesystem::remove_all(store);
 }

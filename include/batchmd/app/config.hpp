@@ -40,9 +40,15 @@ struct RunConfig {
   std::vector<LiquidSpec> liquids;
   std::vector<ClusterSpec> clusters;
   std::int64_t snapshot_every = 50;
-  std::string output;         ///< where snapshots go; empty: default
-  std::int64_t capacity = 0;  ///< sink capacity in samples; 0: exactly what the run needs
+  std::string output;         ///< trajectory store URL; empty: a new batchmd-<time>.zarr here
+  std::string format = "v3";  ///< Zarr format of a new store: "v3" or "v2"
+  std::string compressor = "zstd";  ///< none, zstd, blosc-lz4, blosc-zstd, gzip
+  int level = 1;                    ///< compression level
+  std::int64_t chunk_bytes = 1 << 20;  ///< uncompressed bytes per chunk
+  std::int64_t capacity = 1'000'000;   ///< trajectory capacity in samples
+  bool final_snapshot = true;  ///< also record the state at the end of the run (for restarts)
   bool progress = true;
+  std::string source_toml;     ///< the job text as given (stored in the trajectory for restarts)
 };
 
 /// The embedded default job.

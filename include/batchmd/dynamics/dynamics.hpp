@@ -41,6 +41,8 @@ struct Context {
   double dt_fs;       ///< time step (fs)
   /// At ON_CONVERGE: systems that converged in this step (one entry per system). Else empty.
   std::vector<bool> newly_converged;
+  /// In Hook::close: true when the run ends because a step threw.
+  bool failed = false;
 };
 
 class Hook {
@@ -77,15 +79,20 @@ class Dynamics {
   /// One step (the batch must have been prepared by run() or prepare()).
   void step(Batch& batch);
   /// Adds the fields dynamics needs (velocities, forces, energy, step, system_id) and computes
-  /// forces for the current positions.
+  /// forces for the current positions (unless assume_forces_current() was called).
   virtual void prepare(Batch& batch);
+  /// The batch's forces and energies already belong to its positions (e.g. restored from a
+  /// restart snapshot): the next prepare() keeps them instead of recomputing, so a restarted
+  /// run continues bitwise like the uninterrupted one.
+  void assume_forces_current() { forces_current_ = true; }
 
   std::int64_t step_count() const { return step_count_; }
   void set_step_count(std::int64_t n);
   double dt() const { return dt_fs_; }
   model::Model& model() { return *model_; }
-  /// Called after each step by run(); lets a caller draw progress or stop on a signal.
-  void set_step_callback(std::function<void(std::int64_t done)> cb) { on_step_ = std::move(cb); }
+  /// Called after each step by run() with the steps taken so far; returning false ends the run
+  /// early and cleanly (hooks closed as after a normal end), e.g. on Ctrl-C.
+  void set_step_callback(std::function<bool(std::int64_t done)> cb) { on_step_ = std::move(cb); }
 
  protected:
   virtual void pre_update(Context& ctx) = 0;
@@ -102,7 +109,8 @@ class Dynamics {
  private:
   std::array<std::vector<std::shared_ptr<Hook>>, kNumStages> hooks_;
   std::int64_t step_count_ = 0;
-  std::function<void(std::int64_t)> on_step_;
+  bool forces_current_ = false;
+  std::function<bool(std::int64_t)> on_step_;
 };
 
 /// Velocity Verlet, NVE. dt in fs; Å, eV, amu units.

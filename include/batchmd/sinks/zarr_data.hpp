@@ -91,6 +91,8 @@ class TrajectoryReader {
   Batch read_indices(const std::vector<std::int64_t>& indices) const;
   /// Every sample whose system_id field equals `system_id`, in order.
   Batch read_system(std::int64_t system_id) const;
+  /// The system_id of every sample (read once, then cached); InvalidArgument without the field.
+  const std::vector<std::int64_t>& system_ids() const;
   /// Sample indices of a system (needs a system_id field).
   std::vector<std::int64_t> samples_of_system(std::int64_t system_id) const;
   /// Per-sample atom counts.
@@ -116,5 +118,9 @@ class TrajectoryReader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The last sample of every system (by system_id; ordered by system_id), e.g. to restart a
+/// run. Throws InvalidArgument if the store has no samples or no system_id field.
+Batch last_snapshot_per_system(const TrajectoryReader& reader);
 
 }  // namespace batchmd::sinks
