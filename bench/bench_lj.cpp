@@ -1,27 +1,25 @@
-// bench_lj: the classic LAMMPS `in.lj` benchmark run by batchmd — 32,000 LJ atoms, fcc at
-// reduced density 0.8442, cutoff 2.5σ, skin 0.3σ, T* = 1.44, NVE, 1,000 steps of 0.005τ —
-// in batchmd's units (σ = 1 Å, ε = 1 eV, m = 1 amu, so τ = 10.18 fs). Prints atom-steps/s
-// and peak RSS; bench/lj_vs_lammps.sh runs LAMMPS beside it and prints the ratio.
-// Optional: --snapshot-every N adds a SnapshotHook into HostMemory and reports its memory.
+// bench_lj: the classic LAMMPS `in.lj` benchmark run by batchmd — 32,000 LJ atoms, 1,000 NVE
+// steps of 0.005τ (see lj_system.hpp). Prints the loop time, atom-steps/s and peak RSS;
+// bench/lj_vs_lammps.sh runs LAMMPS beside it, bench/zarr_overhead.sh compares sinks.
+//   --sink none|host|zarr-none|zarr-zstd1  snapshot positions, velocities and forces
+//   --snapshot-every N (default 10)         into that sink
 #include <sys/resource.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "batchmd/core/parallel.hpp"
-#include "batchmd/dynamics/dynamics.hpp"
-#include "batchmd/dynamics/units.hpp"
 #include "batchmd/hooks/snapshot.hpp"
-#include "batchmd/model/lennard_jones.hpp"
+#include "batchmd/sinks/zarr_data.hpp"
+#include "lj_system.hpp"
 
 using namespace batchmd;
 
 int main(int argc, char** argv) {
-  std::int64_t cells = 20, steps = 1000, snapshot_every = 0;
-  std::string dtype = "float64";
+  std::int64_t cells = 20, steps = 1000, every = 10;
+  std::string dtype = "float64", sink_kind = "none", store = "bench_lj_traj.zarr";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -35,65 +33,52 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = std::stoll(next());
     else if (a == "--dtype") dtype = next();
     else if (a == "--threads") set_num_threads(std::stoi(next()));
-    else if (a == "--snapshot-every") snapshot_every = std::stoll(next());
+    else if (a == "--sink") sink_kind = next();
+    else if (a == "--snapshot-every") every = std::stoll(next());
+    else if (a == "--store") store = next();
     else {
-      std::fprintf(stderr, "usage: bench_lj [--cells 20] [--steps 1000] [--dtype float64|float32] [--threads 1] "
-                           "[--snapshot-every N]\n");
+      std::fprintf(stderr,
+                   "usage: bench_lj [--cells 20] [--steps 1000] [--dtype float64|float32] [--threads 1]\n"
+                   "                [--sink none|host|zarr-none|zarr-zstd1] [--snapshot-every 10] [--store PATH]\n");
       return 2;
     }
   }
-  const double a = std::cbrt(4.0 / 0.8442);
-  std::vector<double> pos;
-  const double basis[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
-  for (std::int64_t i = 0; i < cells; ++i)
-    for (std::int64_t j = 0; j < cells; ++j)
-      for (std::int64_t k = 0; k < cells; ++k)
-        for (const auto& b : basis) {
-          pos.push_back((double(i) + b[0]) * a);
-          pos.push_back((double(j) + b[1]) * a);
-          pos.push_back((double(k) + b[2]) * a);
-        }
-  const double L = a * double(cells);
-  std::vector<std::int64_t> z(pos.size() / 3, 1);
-  std::vector<AtomicData> sys;
-  sys.push_back(AtomicData::make(dtype_from_name(dtype), pos, z, {L, 0, 0, 0, L, 0, 0, 0, L}, {true, true, true}));
-  Batch batch = Batch::from_systems(sys);
-  dispatch_float(batch.float_dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    auto m = batch.get("masses").span<T>();
-    std::fill(m.begin(), m.end(), T(1));
-  });
-  dynamics::maxwell_boltzmann(batch, 1.44 / units::kBoltzmann, 87287);
-
-  model::LJConfig lj;
-  lj.epsilon = 1.0;
-  lj.sigma = 1.0;
-  lj.cutoff = 2.5;
-  lj.skin = 0.3;
-  auto model = std::make_shared<model::LennardJones>(lj);
-  const double tau = std::sqrt(1.0 / units::kAccel);  // fs
-  dynamics::DemoDynamics dyn(model, 0.005 * tau);
-  std::shared_ptr<sinks::HostMemory> sink;
-  if (snapshot_every > 0) {
-    sink = std::make_shared<sinks::HostMemory>(steps / snapshot_every + 1);
-    dyn.register_hook(std::make_shared<hooks::SnapshotHook>(sink, snapshot_every));
+  Batch batch = bench::inlj_batch(cells, dtype_from_name(dtype));
+  auto model = std::make_shared<model::LennardJones>(bench::inlj_model());
+  dynamics::DemoDynamics dyn(model, bench::inlj_dt());
+  std::shared_ptr<sinks::DataSink> sink;
+  const std::vector<std::string> recorded = {"positions", "velocities", "forces"};
+  if (sink_kind == "host") {
+    sink = std::make_shared<sinks::HostMemory>(steps / every + 1);
+  } else if (sink_kind == "zarr-none" || sink_kind == "zarr-zstd1") {
+    std::filesystem::remove_all(store);
+    sinks::ZarrWriteConfig cfg;
+    cfg.compressor = sink_kind == "zarr-none" ? zarr::CompressorConfig{"none", 0, false, false}
+                                              : zarr::CompressorConfig{"zstd", 1, false, false};
+    cfg.only_fields = recorded;
+    sink = std::make_shared<sinks::ZarrData>(store, steps / every + 1, cfg);
+  } else if (sink_kind != "none") {
+    std::fprintf(stderr, "unknown --sink '%s'\n", sink_kind.c_str());
+    return 2;
   }
+  if (sink) dyn.register_hook(std::make_shared<hooks::SnapshotHook>(sink, every));
   auto t0 = std::chrono::steady_clock::now();
-  dyn.run(batch, steps);
+  dyn.run(batch, steps);  // SnapshotHook flushes the sink when the run ends
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  const double atom_steps = double(batch.n_atoms()) * double(steps) / secs;
-  std::printf("batchmd in.lj: %lld atoms, %lld steps, %s, %d thread(s)\n", static_cast<long long>(batch.n_atoms()),
-              static_cast<long long>(steps), dtype.c_str(), num_threads());
+  std::printf("batchmd in.lj: %lld atoms, %lld steps, %s, %d thread(s), sink %s\n",
+              static_cast<long long>(batch.n_atoms()), static_cast<long long>(steps), dtype.c_str(), num_threads(),
+              sink_kind.c_str());
   std::printf("loop_time_s %.4f\n", secs);
-  std::printf("atom_steps_per_s %.4g\n", atom_steps);
+  std::printf("atom_steps_per_s %.4g\n", double(batch.n_atoms()) * double(steps) / secs);
   std::printf("neighbor_builds %lld\n", static_cast<long long>(model->neighbor_builds()));
   std::printf("peak_rss_mb %.1f\n", double(ru.ru_maxrss) / 1024.0);
-  if (sink) {
-    std::printf("hostmemory_samples %lld\n", static_cast<long long>(sink->size()));
-    std::printf("hostmemory_raw_mb %.2f\n", double(sink->raw_bytes()) / 1e6);
-    std::printf("hostmemory_allocated_over_raw %.4f\n", double(sink->allocated_bytes()) / double(sink->raw_bytes()));
+  if (auto hm = std::dynamic_pointer_cast<sinks::HostMemory>(sink)) {
+    std::printf("hostmemory_samples %lld\n", static_cast<long long>(hm->size()));
+    std::printf("hostmemory_raw_mb %.2f\n", double(hm->raw_bytes()) / 1e6);
+    std::printf("hostmemory_allocated_over_raw %.4f\n", double(hm->allocated_bytes()) / double(hm->raw_bytes()));
   }
+  if (sink_kind.starts_with("zarr")) std::filesystem::remove_all(store);
   return 0;
 }

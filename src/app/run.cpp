@@ -137,7 +137,11 @@ int run_command(const RunOptions& opts, std::FILE* out) {
                static_cast<long long>(cfg.steps), cfg.dt_fs, static_cast<long long>(cfg.snapshot_every), url.c_str());
   std::fflush(out);
 
-  if (restart) dyn.assume_forces_current();  // stored forces belong to the stored positions
+  if (restart) {
+    dyn.assume_forces_current();  // stored forces belong to the stored positions
+    if (auto st = restart->model_state(start_step); st && st->size() == static_cast<std::size_t>(3 * batch.n_atoms()))
+      model->restore_state(batch, *st);  // the neighbor list the interrupted run had: bitwise continuation
+  }
   dyn.prepare(batch);
   dyn.assume_forces_current();  // run() prepares again: no need to recompute
   const auto e0 = total_energy(batch);
@@ -191,6 +195,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     std::fprintf(out, "  %6lld %8s %6lld %14.6f %14.6f %10.2e\n", static_cast<long long>(ids[s]),
                  per ? "periodic" : "cluster", static_cast<long long>(ap[s + 1] - ap[s]), e0[i], e1[i], drift[i]);
   }
+  if (cfg.final_snapshot && dyn.step_count() > 0) sink->write_model_state(dyn.step_count(), model->state());
   sink->flush();
   std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n", static_cast<long long>(snap->snapshots()),
                static_cast<long long>(sink->size()), url.c_str());

@@ -34,6 +34,32 @@ LennardJones::~LennardJones() = default;
 double LennardJones::cutoff() const { return impl_->table.max_cutoff(); }
 std::int64_t LennardJones::neighbor_builds() const { return impl_->nl.n_builds(); }
 
+namespace {
+template <typename T>
+BatchGeometry<T> geometry_of(const Batch& batch) {
+  BatchGeometry<T> g;
+  g.n_systems = batch.n_systems();
+  g.n_atoms = batch.n_atoms();
+  g.positions = batch.get("positions").data<T>();
+  g.atoms_ptr = batch.atoms_ptr_data();
+  g.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
+  g.pbc = batch.has("pbc") ? batch.get("pbc").data<bool>() : nullptr;
+  if ((g.pbc != nullptr) && g.cell == nullptr) throw InvalidArgument("LennardJones: the batch has pbc but no cell");
+  return g;
+}
+}  // namespace
+
+std::vector<double> LennardJones::state() const {
+  auto r = impl_->nl.reference_positions();
+  return {r.begin(), r.end()};
+}
+
+void LennardJones::restore_state(const Batch& batch, std::span<const double> state) {
+  dispatch_float(batch.float_dtype(), [&](auto zero) {
+    impl_->nl.build_from_reference(geometry_of<decltype(zero)>(batch), state);
+  });
+}
+
 void LennardJones::compute(Batch& batch, bool compute_stress) {
   if (!batch.has("positions") || !batch.has("atomic_numbers"))
     throw InvalidArgument("LennardJones.compute: the batch needs positions and atomic_numbers");
@@ -45,15 +71,7 @@ void LennardJones::compute(Batch& batch, bool compute_stress) {
   }
   dispatch_float(batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    BatchGeometry<T> g;
-    g.n_systems = batch.n_systems();
-    g.n_atoms = batch.n_atoms();
-    g.positions = batch.get("positions").data<T>();
-    g.atoms_ptr = batch.atoms_ptr_data();
-    g.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
-    g.pbc = batch.has("pbc") ? batch.get("pbc").data<bool>() : nullptr;
-    if ((g.pbc != nullptr) && g.cell == nullptr)
-      throw InvalidArgument("LennardJones.compute: the batch has pbc but no cell");
+    const BatchGeometry<T> g = geometry_of<T>(batch);
     impl_->nl.update(g);
     T* virial = compute_stress ? batch.get("virial").data<T>() : nullptr;
     lj_compute(g, batch.get("atomic_numbers").data<std::int64_t>(), impl_->nl, impl_->table,

@@ -236,22 +236,27 @@ struct ZarrData::Impl {
     }
     atoms /= static_cast<double>(idx.size());
     edges = std::max(1.0, edges / static_cast<double>(idx.size()));
+    for (const auto& name : cfg.only_fields)
+      if (!batch.has(name)) throw InvalidArgument("ZarrData: only_fields names '" + name + "', which the batch does not have");
     for (const auto& [k, f] : batch.fields())
-      fields.push_back(FieldDef{k, f.level, f.tensor.dtype(), trailing_of(f.tensor)});
-    root = zarr::Group::create(store, "", cfg.format, root_attributes());
+      if (cfg.only_fields.empty() || std::find(cfg.only_fields.begin(), cfg.only_fields.end(), k) != cfg.only_fields.end())
+        fields.push_back(FieldDef{k, f.level, f.tensor.dtype(), trailing_of(f.tensor)});
+    // The root gets its trajectory attributes last, once every array exists: until then a
+    // reader sees a plain group ("not a trajectory"), never fields without arrays.
+    root = zarr::Group::create(store, "", cfg.format);
     auto meta_g = root->create_group("meta");
     auto core_g = root->create_group("core");
     root->create_group("custom");
     const zarr::CompressorConfig& comp = cfg.compressor;
-    const std::int64_t ptr_rows = std::max<std::int64_t>(1, cfg.chunk_bytes / 8);
+    // Bookkeeping arrays get small chunks: every append rewrites their unfinished tail chunk.
+    const std::int64_t meta_bytes = std::min<std::int64_t>(cfg.chunk_bytes, 1 << 16);
+    const std::int64_t ptr_rows = std::max<std::int64_t>(1, meta_bytes / 8);
     atoms_ptr = meta_g.create_array("atoms_ptr", meta_for("atoms_ptr", Level::System, DType::Int64, {}, ptr_rows, comp));
     edges_ptr = meta_g.create_array("edges_ptr", meta_for("edges_ptr", Level::System, DType::Int64, {}, ptr_rows, comp));
     samples_mask = meta_g.create_array("samples_mask", meta_for("samples_mask", Level::System, DType::Bool, {},
-                                                                 std::max<std::int64_t>(1, cfg.chunk_bytes), comp));
-    atoms_mask = meta_g.create_array("atoms_mask", meta_for("atoms_mask", Level::Atom, DType::Bool, {},
-                                                             std::max<std::int64_t>(1, cfg.chunk_bytes), comp));
-    edges_mask = meta_g.create_array("edges_mask", meta_for("edges_mask", Level::Edge, DType::Bool, {},
-                                                             std::max<std::int64_t>(1, cfg.chunk_bytes), comp));
+                                                                 meta_bytes, comp));
+    atoms_mask = meta_g.create_array("atoms_mask", meta_for("atoms_mask", Level::Atom, DType::Bool, {}, meta_bytes, comp));
+    edges_mask = meta_g.create_array("edges_mask", meta_for("edges_mask", Level::Edge, DType::Bool, {}, meta_bytes, comp));
     for (const auto& f : fields) {
       auto it = cfg.fields.find(f.name);
       const zarr::CompressorConfig& c = it != cfg.fields.end() && it->second.compressor ? *it->second.compressor : comp;
@@ -265,6 +270,7 @@ struct ZarrData::Impl {
     edges_ptr->append(reinterpret_cast<const std::byte*>(&zero), 1);
     atoms_ptr->commit_rows(1);
     edges_ptr->commit_rows(1);
+    root->set_attributes(root_attributes());
     initialized = true;
   }
 
@@ -321,7 +327,7 @@ struct ZarrData::Impl {
   }
 
   void check_schema(const Batch& batch) const {
-    bool same = batch.fields().size() == fields.size();
+    bool same = !cfg.only_fields.empty() || batch.fields().size() == fields.size();
     for (const auto& f : fields) {
       if (!batch.has(f.name)) {
         same = false;
@@ -519,6 +525,21 @@ void ZarrData::write(const Batch& batch, const std::vector<bool>& mask) {
 }
 
 void ZarrData::flush() { impl_->flush(); }
+
+void ZarrData::write_model_state(std::int64_t step, const std::vector<double>& state) {
+  flush();
+  if (!impl_->root) throw InvalidArgument(name() + ": nothing written yet; no samples to attach a model state to");
+  if (!zarr::find_node(*impl_->store, "restart")) impl_->root->create_group("restart");
+  zarr::ArrayMeta m;
+  m.format = impl_->cfg.format;
+  m.dtype = DType::Float64;
+  m.shape = {0};
+  m.chunk_rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(state.size()));
+  m.attributes = {{"step", step}, {"description", "model state for bitwise restarts (batchmd Model::state)"}};
+  zarr::Array a = zarr::Array::create(impl_->store, "restart/model_state", m);
+  a.append(reinterpret_cast<const std::byte*>(state.data()), static_cast<std::int64_t>(state.size()));
+  a.commit_rows(static_cast<std::int64_t>(state.size()));
+}
 
 std::int64_t ZarrData::size() const { return impl_->accepted; }
 
@@ -740,6 +761,14 @@ Batch last_snapshot_per_system(const TrajectoryReader& reader) {
 
 Batch TrajectoryReader::read_system(std::int64_t system_id) const {
   return read_indices(samples_of_system(system_id));
+}
+
+std::optional<std::vector<double>> TrajectoryReader::model_state(std::int64_t step) const {
+  if (!zarr::find_node(*impl_->store, "restart/model_state")) return std::nullopt;
+  zarr::Array a = zarr::Array::open(impl_->store, "restart/model_state");
+  const auto& attrs = a.meta().attributes;
+  if (!attrs.contains("step") || attrs["step"] != step || a.meta().dtype != DType::Float64) return std::nullopt;
+  return a.read<double>(0, a.rows());
 }
 
 std::vector<std::int64_t> TrajectoryReader::atom_counts() const {

@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
     }
     cfg.compressor = codec_of(argv[3]);
     cfg.chunk_samples = std::stoll(argv[4]);
+    // Small meta/ chunks (32 pointers, 256 mask entries): their chunk boundaries are crossed
+    // too, and a write does not re-encode 1 MiB chunks of the default size.
+    cfg.chunk_bytes = 256;
     cfg.chunks_per_shard = std::stoll(argv[5]);
     std::mt19937_64 rng(std::stoull(argv[6]));
     int ready_fd = std::stoi(argv[7]);

@@ -32,6 +32,8 @@ class LennardJones : public Model {
   std::string name() const override { return "lennard_jones"; }
   void compute(Batch& batch, bool compute_stress = false) override;
   double cutoff() const override;
+  std::vector<double> state() const override;
+  void restore_state(const Batch& batch, std::span<const double> state) override;
   const LJConfig& config() const { return config_; }
   /// Neighbor-list builds so far.
   std::int64_t neighbor_builds() const;

@@ -34,6 +34,9 @@ struct ZarrWriteConfig {
   /// v3 only: chunks per shard (0 = no sharding).
   std::int64_t chunks_per_shard = 0;
   std::map<std::string, ZarrFieldOverride> fields;
+  /// Record only these fields (empty: every field of the batch). A trajectory recorded this way
+  /// is for analysis; restarting needs every field.
+  std::vector<std::string> only_fields;
   /// Writes that may wait for the background writer before write() blocks (back-pressure).
   std::size_t queue_depth = 4;
   /// Threads that encode and store chunks in parallel.
@@ -63,6 +66,9 @@ class ZarrData : public DataSink {
   std::int64_t size() const override;
   std::int64_t capacity() const override { return capacity_; }
   const std::string& url() const { return url_; }
+  /// Flushes, then stores a model's restart state (Model::state()) for the samples written at
+  /// `step`, replacing any earlier one (restart/model_state).
+  void write_model_state(std::int64_t step, const std::vector<double>& state);
   /// Attributes stored under the root's "batchmd" attribute (e.g. run configuration), written
   /// with the next commit.
   void set_run_attributes(const nlohmann::json& attrs);
@@ -95,6 +101,8 @@ class TrajectoryReader {
   const std::vector<std::int64_t>& system_ids() const;
   /// Sample indices of a system (needs a system_id field).
   std::vector<std::int64_t> samples_of_system(std::int64_t system_id) const;
+  /// The model state stored for restarting at `step`, if the store holds one for that step.
+  std::optional<std::vector<double>> model_state(std::int64_t step) const;
   /// Per-sample atom counts.
   std::vector<std::int64_t> atom_counts() const;
 

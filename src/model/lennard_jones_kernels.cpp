@@ -1,0 +1,408 @@
+// model/lennard_jones_kernels: the CPU Lennard-Jones kernel over a half NeighborList.
+//
+// Per call: positions are gathered into slot order (wrapped by the build-time image offsets, so
+// every pair needs at most a small table shift), forces accumulate in slot order with Newton's
+// third law and are scattered back to the caller's atom order at the end.
+#include "batchmd/model/lennard_jones_kernels.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+#include <type_traits>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/core/parallel.hpp"
+
+namespace batchmd::model {
+
+namespace {
+
+void check_pair(int z_a, int z_b, const LJPair& p, bool is_default) {
+  const std::string who = is_default ? std::string("default LJ pair")
+                                     : "LJ pair (Z " + std::to_string(z_a) + ", Z " + std::to_string(z_b) + ")";
+  if (!std::isfinite(p.epsilon) || p.epsilon < 0)
+    throw InvalidArgument(who + ": epsilon must be a finite energy >= 0 eV, got " + std::to_string(p.epsilon));
+  if (!std::isfinite(p.sigma) || !(p.sigma > 0))
+    throw InvalidArgument(who + ": sigma must be a finite length > 0 Å, got " + std::to_string(p.sigma));
+  if (!std::isfinite(p.cutoff) || !(p.cutoff > 0))
+    throw InvalidArgument(who + ": cutoff must be a finite length > 0 Å, got " + std::to_string(p.cutoff));
+}
+
+void check_z(int z) {
+  if (z < 0 || z > LJTable::kMaxZ)
+    throw InvalidArgument("atomic number must be in [0, " + std::to_string(LJTable::kMaxZ) + "], got " +
+                          std::to_string(z));
+}
+
+struct Sums {
+  double energy = 0;
+  std::array<double, 6> virial{};  // xx yy zz xy xz yz
+};
+
+// Reusable per-thread buffers of one lj_compute call (no allocation in the steady state).
+template <typename T>
+struct Workspace {
+  std::vector<T> pos;     // [n_atoms][3], slot order, wrapped
+  std::vector<T> force;   // [n_atoms][3], slot order
+  std::vector<T> shifts;  // [n_shifts][3], Cartesian
+  std::vector<std::int32_t> type;
+  std::vector<T> thread_force;  // [n_threads][n_atoms][3] for a split system
+  std::vector<LJCoeffs<T>> coeffs;
+  std::vector<Sums> sums;
+  std::vector<std::int64_t> bounds;
+};
+
+// Pairs of slots [k0, k1): forces into f (slot order), energy and virial into sums.
+// Each atom's neighbors go through three passes over a small L1-resident block: gather the
+// separations, evaluate the pair function for the whole block without branches (a SIMD loop;
+// pairs beyond the cutoff are masked), then scatter the forces (Newton's third law).
+template <bool kSingleType, bool kVirial, typename T>
+[[gnu::always_inline]] inline void pair_loop(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const T* pos,
+                                             const std::int32_t* type, std::int32_t n_types, const LJCoeffs<T>* coeffs,
+                                             const T* shift_cart, T* f, Sums& sums) {
+  constexpr std::int64_t kBlock = 128;
+  constexpr std::int64_t kPad = 64 / sizeof(T);        // one 512-bit vector
+  const T kFar = static_cast<T>(2 * nl.cutoff() + 1);  // Å; beyond every pair cutoff
+  alignas(64) T bx[kBlock], by[kBlock], bz[kBlock], bf[kBlock];
+  alignas(64) std::int32_t bt[kBlock];
+  const std::int64_t* off = nl.neighbor_offsets().data();
+  const std::int64_t* sb = nl.shifted_begin().data();
+  const std::int32_t* nbr = nl.neighbors().data();
+  const std::int32_t* sidx = nl.shift_index().data();
+  const LJCoeffs<T> c0 = coeffs[0];
+  double energy = 0;
+  std::array<double, 6> vir{};
+  for (std::int64_t k = k0; k < k1; ++k) {
+    const T xi = pos[3 * k], yi = pos[3 * k + 1], zi = pos[3 * k + 2];
+    const LJCoeffs<T>* crow = kSingleType ? coeffs : coeffs + type[k] * n_types;
+    T fxi = 0, fyi = 0, fzi = 0, ei = 0;
+    T v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
+    const std::int64_t p_shift = sb[k], p_end = off[k + 1];
+    for (std::int64_t p0 = off[k]; p0 < p_end; p0 += kBlock) {
+      const std::int64_t n = std::min(kBlock, p_end - p0);
+      // 1. Gather separations r_ij (with the image shift past p_shift).
+      const std::int64_t n_plain = std::clamp<std::int64_t>(p_shift - p0, 0, n);
+      for (std::int64_t q = 0; q < n_plain; ++q) {
+        const std::int32_t j = nbr[p0 + q];
+        bx[q] = pos[3 * j] - xi;
+        by[q] = pos[3 * j + 1] - yi;
+        bz[q] = pos[3 * j + 2] - zi;
+      }
+      for (std::int64_t q = n_plain; q < n; ++q) {
+        const std::int32_t j = nbr[p0 + q];
+        const T* sv = shift_cart + 3 * sidx[p0 + q];
+        bx[q] = pos[3 * j] + sv[0] - xi;
+        by[q] = pos[3 * j + 1] + sv[1] - yi;
+        bz[q] = pos[3 * j + 2] + sv[2] - zi;
+      }
+      if constexpr (!kSingleType)
+        for (std::int64_t q = 0; q < n; ++q) bt[q] = type[nbr[p0 + q]];
+      // Pad to whole SIMD vectors with far-away dummies, so no scalar remainder loop runs.
+      const std::int64_t n_pad = (n + kPad - 1) / kPad * kPad;
+      for (std::int64_t q = n; q < n_pad; ++q) {
+        bx[q] = by[q] = bz[q] = kFar;
+        bt[q] = 0;
+      }
+      // 2. Pair function, branch-free.
+      if constexpr (kSingleType) {
+#pragma omp simd reduction(+ : ei)
+        for (std::int64_t q = 0; q < n_pad; ++q) {
+          const T rsq = bx[q] * bx[q] + by[q] * by[q] + bz[q] * bz[q];
+          T fpair;
+          const T e = lj_pair(rsq, c0, fpair);
+          const bool inside = rsq < c0.cutsq;
+          bf[q] = inside ? fpair : T(0);
+          ei += inside ? e : T(0);
+        }
+      } else {
+        for (std::int64_t q = 0; q < n_pad; ++q) {
+          const T rsq = bx[q] * bx[q] + by[q] * by[q] + bz[q] * bz[q];
+          const LJCoeffs<T>& c = crow[bt[q]];
+          T fpair;
+          const T e = lj_pair(rsq, c, fpair);
+          const bool inside = rsq < c.cutsq;
+          bf[q] = inside ? fpair : T(0);
+          ei += inside ? e : T(0);
+        }
+      }
+      // 3. Scatter forces: F_j = fpair r_ij, F_i = -F_j.
+      for (std::int64_t q = 0; q < n; ++q) {
+        const std::int32_t j = nbr[p0 + q];
+        const T fx = bf[q] * bx[q], fy = bf[q] * by[q], fz = bf[q] * bz[q];
+        fxi -= fx;
+        fyi -= fy;
+        fzi -= fz;
+        f[3 * j] += fx;
+        f[3 * j + 1] += fy;
+        f[3 * j + 2] += fz;
+        if constexpr (kVirial) {
+          v0 += bx[q] * fx;
+          v1 += by[q] * fy;
+          v2 += bz[q] * fz;
+          v3 += bx[q] * fy;
+          v4 += bx[q] * fz;
+          v5 += by[q] * fz;
+        }
+      }
+    }
+    f[3 * k] += fxi;
+    f[3 * k + 1] += fyi;
+    f[3 * k + 2] += fzi;
+    energy += static_cast<double>(ei);
+    if constexpr (kVirial) {
+      vir[0] += static_cast<double>(v0);
+      vir[1] += static_cast<double>(v1);
+      vir[2] += static_cast<double>(v2);
+      vir[3] += static_cast<double>(v3);
+      vir[4] += static_cast<double>(v4);
+      vir[5] += static_cast<double>(v5);
+    }
+  }
+  sums.energy += energy;
+  for (int a = 0; a < 6; ++a) sums.virial[a] += vir[a];
+}
+
+template <typename T>
+using PairLoopFn = void (*)(std::int64_t, std::int64_t, const NeighborList&, const T*, const std::int32_t*,
+                            std::int32_t, const LJCoeffs<T>*, const T*, T*, Sums&);
+
+// The pair loops are compiled for AVX-512 and AVX2 besides the baseline ISA; the loader picks
+// the best the CPU supports (GCC function multi-versioning; pass 2 above is the SIMD part).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BATCHMD_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BATCHMD_SIMD_CLONES
+#endif
+
+#define BATCHMD_PAIR_LOOP(name, single, vir, T)                                                            \
+  BATCHMD_SIMD_CLONES void name(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const T* pos,    \
+                                const std::int32_t* type, std::int32_t n_types, const LJCoeffs<T>* coeffs, \
+                                const T* shift_cart, T* f, Sums& sums) {                                   \
+    pair_loop<single, vir, T>(k0, k1, nl, pos, type, n_types, coeffs, shift_cart, f, sums);                \
+  }
+BATCHMD_PAIR_LOOP(pair_loop_d_single, true, false, double)
+BATCHMD_PAIR_LOOP(pair_loop_d_single_virial, true, true, double)
+BATCHMD_PAIR_LOOP(pair_loop_d_mixed, false, false, double)
+BATCHMD_PAIR_LOOP(pair_loop_d_mixed_virial, false, true, double)
+BATCHMD_PAIR_LOOP(pair_loop_f_single, true, false, float)
+BATCHMD_PAIR_LOOP(pair_loop_f_single_virial, true, true, float)
+BATCHMD_PAIR_LOOP(pair_loop_f_mixed, false, false, float)
+BATCHMD_PAIR_LOOP(pair_loop_f_mixed_virial, false, true, float)
+#undef BATCHMD_PAIR_LOOP
+
+template <typename T>
+PairLoopFn<T> pick_pair_loop(bool single_type, bool virial) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (single_type) return virial ? &pair_loop_d_single_virial : &pair_loop_d_single;
+    return virial ? &pair_loop_d_mixed_virial : &pair_loop_d_mixed;
+  } else {
+    if (single_type) return virial ? &pair_loop_f_single_virial : &pair_loop_f_single;
+    return virial ? &pair_loop_f_mixed_virial : &pair_loop_f_mixed;
+  }
+}
+
+void write_virial(const Sums& sums, double* out9) {
+  const auto& v = sums.virial;
+  const double w[9] = {v[0], v[3], v[4], v[3], v[1], v[5], v[4], v[5], v[2]};
+  std::copy(w, w + 9, out9);
+}
+
+}  // namespace
+
+LJTable::LJTable(const LJPair& default_pair) : default_(default_pair) { check_pair(0, 0, default_pair, true); }
+
+LJTable& LJTable::set(int z_a, int z_b, const LJPair& pair) {
+  check_z(z_a);
+  check_z(z_b);
+  check_pair(z_a, z_b, pair, false);
+  const std::pair<int, int> key{std::min(z_a, z_b), std::max(z_a, z_b)};
+  for (auto& [k, v] : overrides_)
+    if (k == key) {
+      v = pair;
+      return *this;
+    }
+  overrides_.emplace_back(key, pair);
+  return *this;
+}
+
+const LJPair& LJTable::get(int z_a, int z_b) const {
+  const std::pair<int, int> key{std::min(z_a, z_b), std::max(z_a, z_b)};
+  for (const auto& [k, v] : overrides_)
+    if (k == key) return v;
+  return default_;
+}
+
+double LJTable::max_cutoff() const noexcept {
+  double rc = default_.cutoff;
+  for (const auto& kv : overrides_) rc = std::max(rc, kv.second.cutoff);
+  return rc;
+}
+
+template <typename T>
+void lj_compute(const BatchGeometry<T>& g, const std::int64_t* atomic_numbers, const NeighborList& nl,
+                const LJTable& table, T* energy, T* forces, std::type_identity_t<T>* virial) {
+  const std::int64_t ns = g.n_systems, na = g.n_atoms;
+  if (nl.n_builds() == 0 || nl.n_systems() != ns || nl.n_atoms() != na)
+    throw InvalidArgument("lj_compute: the neighbor list was not built for this batch (" + std::to_string(ns) +
+                          " systems, " + std::to_string(na) + " atoms); call NeighborList::update first");
+  if (ns == 0) return;
+  if (g.atoms_ptr == nullptr) throw InvalidArgument("lj_compute: atoms_ptr is null");
+  const auto ptr = nl.atoms_ptr();
+  for (std::int64_t s = 0; s <= ns; ++s)
+    if (g.atoms_ptr[s] != ptr[s])
+      throw InvalidArgument("lj_compute: atoms_ptr differs from the neighbor list's at system " + std::to_string(s) +
+                            "; call NeighborList::update first");
+  if ((ns > 0 && energy == nullptr) ||
+      (na > 0 && (forces == nullptr || atomic_numbers == nullptr || g.positions == nullptr)))
+    throw InvalidArgument("lj_compute: null energy, forces, positions or atomic_numbers");
+
+  // Compact species present in the batch -> coefficient matrix.
+  std::array<std::int32_t, LJTable::kMaxZ + 1> type_of;
+  type_of.fill(-1);
+  std::array<int, LJTable::kMaxZ + 1> species{};
+  std::int32_t n_types = 0;
+  for (std::int64_t a = 0; a < na; ++a) {
+    const std::int64_t z = atomic_numbers[a];
+    if (z < 0 || z > LJTable::kMaxZ)
+      throw InvalidArgument("lj_compute: atom " + std::to_string(a) + " has atomic number " + std::to_string(z) +
+                            ", outside [0, " + std::to_string(LJTable::kMaxZ) + "]");
+    if (type_of[z] < 0) {
+      species[n_types] = static_cast<int>(z);
+      type_of[z] = n_types++;
+    }
+  }
+  // Workspace of the calling thread; lambdas below capture pointers into it, never `ws` itself
+  // (on a worker thread that name would denote the worker's own, empty, workspace).
+  static thread_local Workspace<T> ws;
+  std::vector<LJCoeffs<T>>& coeffs = ws.coeffs;
+  coeffs.resize(static_cast<std::size_t>(std::max(1, n_types * n_types)));
+  for (std::int32_t a = 0; a < n_types; ++a)
+    for (std::int32_t b = 0; b < n_types; ++b) {
+      const LJPair& p = table.get(species[a], species[b]);
+      if (p.cutoff > nl.cutoff())
+        throw InvalidArgument("lj_compute: cutoff " + std::to_string(p.cutoff) + " Å of LJ pair (Z " +
+                              std::to_string(species[a]) + ", Z " + std::to_string(species[b]) +
+                              ") exceeds the neighbor list cutoff " + std::to_string(nl.cutoff()) + " Å");
+      coeffs[a * n_types + b] = lj_coeffs<T>(p);
+    }
+  const LJCoeffs<T>* lj = coeffs.data();
+  const bool single_type = n_types <= 1;
+  const PairLoopFn<T> loop = pick_pair_loop<T>(single_type, virial != nullptr);
+
+  ws.pos.resize(3 * na);
+  ws.force.resize(3 * na);
+  if (!single_type) ws.type.resize(na);
+  const auto shift_ptr = nl.shift_ptr();
+  const auto shifts = nl.shifts();
+  ws.shifts.resize(shifts.size());
+  const std::int64_t* order = nl.atom_order().data();
+  const std::int32_t* image = nl.image_offsets().data();
+  T* pos = ws.pos.data();
+  T* force = ws.force.data();
+  std::int32_t* type = ws.type.data();
+  T* shift_cart = ws.shifts.data();
+
+  // Slot-order positions (wrapped), types and Cartesian shifts of system s, slots [k0, k1).
+  auto prepare = [&](std::int64_t s, std::int64_t k0, std::int64_t k1) {
+    const T* cell = g.cell != nullptr ? g.cell + 9 * s : nullptr;
+    for (std::int64_t k = k0; k < k1; ++k) {
+      const T* x = g.positions + 3 * order[k];
+      const std::int32_t* n = image + 3 * k;
+      T px = x[0], py = x[1], pz = x[2];
+      if (cell != nullptr && (n[0] | n[1] | n[2]) != 0)
+        for (int d = 0; d < 3; ++d) {
+          const T nd = static_cast<T>(n[d]);
+          px -= nd * cell[3 * d];
+          py -= nd * cell[3 * d + 1];
+          pz -= nd * cell[3 * d + 2];
+        }
+      pos[3 * k] = px;
+      pos[3 * k + 1] = py;
+      pos[3 * k + 2] = pz;
+      if (!single_type) type[k] = type_of[atomic_numbers[order[k]]];
+    }
+  };
+  auto prepare_shifts = [&](std::int64_t s) {
+    const T* cell = g.cell != nullptr ? g.cell + 9 * s : nullptr;
+    for (std::int64_t q = shift_ptr[s]; q < shift_ptr[s + 1]; ++q)
+      for (int e = 0; e < 3; ++e) {
+        T v = 0;
+        if (cell != nullptr)
+          for (int d = 0; d < 3; ++d)
+            if (shifts[3 * q + d] != 0) v += static_cast<T>(shifts[3 * q + d]) * cell[3 * d + e];
+        shift_cart[3 * q + e] = v;
+      }
+  };
+  auto finish = [&](std::int64_t s, const Sums& sums) {
+    energy[s] = static_cast<T>(sums.energy);
+    if (virial != nullptr) {
+      double w[9];
+      write_virial(sums, w);
+      for (int e = 0; e < 9; ++e) virial[9 * s + e] = static_cast<T>(w[e]);
+    }
+  };
+
+  const int n_threads = num_threads();
+  const bool split = ns == 1 && n_threads > 1 && na >= 4096;
+  if (!split) {
+    parallel_for_dynamic(ns, [&](std::int64_t s) {
+      const std::int64_t k0 = g.atoms_ptr[s], k1 = g.atoms_ptr[s + 1];
+      prepare(s, k0, k1);
+      prepare_shifts(s);
+      std::fill(force + 3 * k0, force + 3 * k1, T(0));
+      Sums sums;
+      loop(k0, k1, nl, pos, type, n_types, lj, shift_cart + 3 * shift_ptr[s], force, sums);
+      for (std::int64_t k = k0; k < k1; ++k) {
+        T* out = forces + 3 * order[k];
+        out[0] = force[3 * k];
+        out[1] = force[3 * k + 1];
+        out[2] = force[3 * k + 2];
+      }
+      finish(s, sums);
+    });
+    return;
+  }
+
+  // One large system: slots split into equal pair-count chunks, one private force buffer each.
+  prepare_shifts(0);
+  parallel_for(na, [&](std::int64_t k) { prepare(0, k, k + 1); });
+  ws.thread_force.resize(3 * na * static_cast<std::size_t>(n_threads));
+  T* thread_force = ws.thread_force.data();
+  const auto offsets = nl.neighbor_offsets();
+  ws.sums.assign(static_cast<std::size_t>(n_threads), Sums{});
+  ws.bounds.assign(static_cast<std::size_t>(n_threads) + 1, na);
+  Sums* sums = ws.sums.data();
+  std::int64_t* bounds = ws.bounds.data();
+  bounds[0] = 0;
+  for (int t = 1; t < n_threads; ++t) {
+    const std::int64_t target = offsets[na] * t / n_threads;
+    bounds[t] = std::lower_bound(offsets.begin(), offsets.end() - 1, target) - offsets.begin();
+  }
+  parallel_for_dynamic(n_threads, [&](std::int64_t t) {
+    T* ft = thread_force + 3 * na * t;
+    std::fill(ft, ft + 3 * na, T(0));
+    loop(bounds[t], bounds[t + 1], nl, pos, type, n_types, lj, shift_cart, ft, sums[t]);
+  });
+  parallel_for(na, [&](std::int64_t k) {
+    T* out = forces + 3 * order[k];
+    for (int e = 0; e < 3; ++e) {
+      T v = 0;
+      for (int t = 0; t < n_threads; ++t) v += thread_force[3 * na * t + 3 * k + e];
+      out[e] = v;
+    }
+  });
+  Sums total;
+  for (int t = 0; t < n_threads; ++t) {
+    total.energy += sums[t].energy;
+    for (int a = 0; a < 6; ++a) total.virial[a] += sums[t].virial[a];
+  }
+  finish(0, total);
+}
+
+template void lj_compute<float>(const BatchGeometry<float>&, const std::int64_t*, const NeighborList&, const LJTable&,
+                                float*, float*, float*);
+template void lj_compute<double>(const BatchGeometry<double>&, const std::int64_t*, const NeighborList&, const LJTable&,
+                                 double*, double*, double*);
+
+}  // namespace batchmd::model

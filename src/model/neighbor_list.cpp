@@ -1,0 +1,763 @@
+// model/neighbor_list: cell-list construction of half Verlet lists with exact periodic images.
+//
+// Each system is binned in the fractional coordinates of its *frame*: the cell rows along
+// periodic directions, an orthonormal completion along open ones (the identity for a cluster).
+// A bin is at least rc/kBinsPerCutoff wide perpendicular to each face, so every neighbor lies
+// within +-m bins; bins are visited through a half stencil of offsets whose exact minimum
+// distance is below rc. Periodic offsets wrap and carry an integer shift, so a box smaller than
+// 2 rc simply yields several images of the same atom (its own included).
+#include "batchmd/model/neighbor_list.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/core/parallel.hpp"
+
+namespace batchmd::model {
+
+namespace {
+
+// Bins per (cutoff + skin) along a direction: 2 gives a 5^3 stencil, as LAMMPS' default.
+constexpr double kBinsPerCutoff = 2.0;
+// Candidates are tested kChunk at a time (8 doubles: one AVX-512 vector); the padding of the
+// coordinate arrays sits kFar away from everything.
+constexpr std::int32_t kChunk = 8;
+constexpr double kFar = 1e30;
+// An atom further than this many boxes from the cell is treated as a numerical blow-up.
+constexpr double kMaxImage = 1.0e9;
+
+using Vec3 = std::array<double, 3>;
+
+Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
+
+std::string sys_str(std::int64_t s) { return "system " + std::to_string(s); }
+
+// The binning frame of one system.
+struct Frame {
+  std::array<Vec3, 3> row{};    // frame rows; the cell rows along periodic directions
+  std::array<Vec3, 3> recip{};  // s_d = x . recip[d]
+  std::array<double, 3> h{};    // distance between the planes s_d = 0 and s_d = 1
+  std::array<bool, 3> periodic{};
+  bool any_periodic = false;
+};
+
+template <typename T>
+std::array<bool, 3> pbc_of(const BatchGeometry<T>& g, std::int64_t s) {
+  if (g.pbc == nullptr) return {false, false, false};
+  return {g.pbc[3 * s], g.pbc[3 * s + 1], g.pbc[3 * s + 2]};
+}
+
+// Builds the frame of system s; throws InvalidArgument for a degenerate periodic cell.
+template <typename T>
+Frame make_frame(const BatchGeometry<T>& g, std::int64_t s) {
+  Frame f;
+  f.periodic = pbc_of(g, s);
+  f.any_periodic = f.periodic[0] || f.periodic[1] || f.periodic[2];
+  if (!f.any_periodic) {
+    for (int d = 0; d < 3; ++d) {
+      f.row[d] = {0, 0, 0};
+      f.row[d][d] = 1;
+      f.recip[d] = f.row[d];
+      f.h[d] = 1;
+    }
+    return f;
+  }
+  if (g.cell == nullptr) throw InvalidArgument(sys_str(s) + " is periodic but the batch has no cell");
+  int n_periodic = 0;
+  for (int d = 0; d < 3; ++d) {
+    if (!f.periodic[d]) continue;
+    ++n_periodic;
+    for (int e = 0; e < 3; ++e) {
+      f.row[d][e] = static_cast<double>(g.cell[9 * s + 3 * d + e]);
+      if (!std::isfinite(f.row[d][e]))
+        throw InvalidArgument(sys_str(s) + ": cell vector " + std::to_string(d) + " is not finite");
+    }
+  }
+  auto volume = [&] { return dot(f.row[0], cross(f.row[1], f.row[2])); };
+  if (n_periodic == 3) {
+    const double v = volume();
+    const double scale = norm(f.row[0]) * norm(f.row[1]) * norm(f.row[2]);
+    if (!(v > 1e-12 * scale))
+      throw InvalidArgument(sys_str(s) + ": periodic cell has zero or negative volume (" + std::to_string(v) +
+                            " Å^3); rows must be right-handed lattice vectors");
+  } else if (n_periodic == 2) {
+    const int o = !f.periodic[0] ? 0 : (!f.periodic[1] ? 1 : 2);
+    const Vec3 n = cross(f.row[(o + 1) % 3], f.row[(o + 2) % 3]);
+    const double nn = norm(n);
+    if (!(nn > 1e-12 * norm(f.row[(o + 1) % 3]) * norm(f.row[(o + 2) % 3])))
+      throw InvalidArgument(sys_str(s) + ": the two periodic cell vectors are zero or parallel");
+    f.row[o] = {n[0] / nn, n[1] / nn, n[2] / nn};  // right-handed by construction
+  } else {
+    const int p = f.periodic[0] ? 0 : (f.periodic[1] ? 1 : 2);
+    const Vec3& a = f.row[p];
+    const double na = norm(a);
+    if (!(na > 0)) throw InvalidArgument(sys_str(s) + ": the periodic cell vector is zero");
+    int axis = 0;  // the Cartesian axis least aligned with a
+    for (int e = 1; e < 3; ++e)
+      if (std::abs(a[e]) < std::abs(a[axis])) axis = e;
+    Vec3 ex{0, 0, 0};
+    ex[axis] = 1;
+    Vec3 u = cross(a, ex);
+    const double nu = norm(u);
+    u = {u[0] / nu, u[1] / nu, u[2] / nu};
+    Vec3 v = cross(a, u);
+    const double nv = norm(v);
+    v = {v[0] / nv, v[1] / nv, v[2] / nv};
+    f.row[(p + 1) % 3] = u;
+    f.row[(p + 2) % 3] = v;
+    if (volume() < 0) f.row[(p + 2) % 3] = {-v[0], -v[1], -v[2]};
+  }
+  const double v = volume();
+  for (int d = 0; d < 3; ++d) {
+    const Vec3 c = cross(f.row[(d + 1) % 3], f.row[(d + 2) % 3]);
+    f.recip[d] = {c[0] / v, c[1] / v, c[2] / v};
+    f.h[d] = v / norm(c);
+  }
+  return f;
+}
+
+// min over lo <= u <= hi of u^T G u (G symmetric positive definite), exactly: the minimum of a
+// convex quadratic over a box is the unconstrained minimum on one of its 27 faces/edges/corners.
+double min_quadratic_over_box(const double G[3][3], const double lo[3], const double hi[3]) {
+  double best = std::numeric_limits<double>::infinity();
+  for (int code = 0; code < 27; ++code) {
+    int state[3] = {code % 3, (code / 3) % 3, code / 9};  // 0 free, 1 at lo, 2 at hi
+    double u[3];
+    int free_idx[3];
+    int nf = 0;
+    for (int d = 0; d < 3; ++d) {
+      if (state[d] == 0) free_idx[nf++] = d;
+      u[d] = state[d] == 1 ? lo[d] : (state[d] == 2 ? hi[d] : 0.0);
+    }
+    if (nf > 0) {
+      // Solve G_FF u_F = -G_FC u_C by Gaussian elimination (nf <= 3).
+      double A[3][4];
+      for (int a = 0; a < nf; ++a) {
+        double rhs = 0;
+        for (int d = 0; d < 3; ++d)
+          if (state[d] != 0) rhs -= G[free_idx[a]][d] * u[d];
+        for (int b = 0; b < nf; ++b) A[a][b] = G[free_idx[a]][free_idx[b]];
+        A[a][nf] = rhs;
+      }
+      bool singular = false;
+      for (int c = 0; c < nf && !singular; ++c) {
+        int piv = c;
+        for (int r = c + 1; r < nf; ++r)
+          if (std::abs(A[r][c]) > std::abs(A[piv][c])) piv = r;
+        if (std::abs(A[piv][c]) < 1e-300) {
+          singular = true;
+          break;
+        }
+        for (int b = 0; b <= nf; ++b) std::swap(A[c][b], A[piv][b]);
+        for (int r = 0; r < nf; ++r) {
+          if (r == c) continue;
+          const double m = A[r][c] / A[c][c];
+          for (int b = c; b <= nf; ++b) A[r][b] -= m * A[c][b];
+        }
+      }
+      if (singular) continue;
+      bool feasible = true;
+      for (int a = 0; a < nf; ++a) {
+        const int d = free_idx[a];
+        u[d] = A[a][nf] / A[a][a];
+        if (u[d] < lo[d] || u[d] > hi[d]) feasible = false;
+      }
+      if (!feasible) continue;
+    }
+    double q = 0;
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) q += u[a] * G[a][b] * u[b];
+    best = std::min(best, q);
+  }
+  return best;
+}
+
+// The build is compiled for AVX-512 and AVX2 besides the baseline ISA (the distance loop is SIMD);
+// the loader picks the best the CPU supports.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BATCHMD_NL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BATCHMD_NL_CLONES
+#endif
+
+// Thread-local scratch of one system's build, reused across builds.
+struct BuildScratch {
+  std::vector<double> frac;          // [ns][3], caller order
+  std::vector<std::int32_t> image;   // [ns][3], caller order
+  std::vector<std::int32_t> bin_of;  // [ns]
+  std::vector<std::int32_t> bin_start;
+  std::array<std::vector<double>, 3> wrapped;  // x, y, z of each slot (SoA)
+  std::array<std::vector<std::int32_t>, 3> wrap_bin, wrap_shift;
+  std::vector<Vec3> shift_cart;
+  struct Target {
+    std::int32_t begin, end, shift;
+    bool self;
+  };
+  std::vector<Target> targets, shifted_targets;
+};
+
+thread_local BuildScratch tls_scratch;
+
+struct SystemOut {
+  std::vector<std::int32_t>& neighbors;    // capacity buffer
+  std::vector<std::int32_t>& shift_index;  // capacity buffer
+  std::vector<std::int32_t>& shifts;
+  std::size_t& n_pairs;
+  std::vector<std::array<std::int32_t, 3>>& stencil;
+  std::array<double, 16>& stencil_key;
+};
+
+// Builds the half list of system s into work (neighbors as global slots, shift indices local)
+// and the slot-ordered arrays order/image/offsets/shifted_begin (offsets local to the system).
+template <typename T>
+BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, double rc, SystemOut work,
+                                    std::int64_t* order, std::int32_t* image, std::int64_t* offsets,
+                                    std::int64_t* shifted_begin) {
+  BuildScratch& sc = tls_scratch;
+  const std::int64_t a0 = g.atoms_ptr[s];
+  const std::int64_t ns = g.atoms_ptr[s + 1] - a0;
+  // From here on slots are local to the system.
+  order += a0;
+  image += 3 * a0;
+  offsets += a0;
+  shifted_begin += a0;
+  work.shifts.clear();
+  work.n_pairs = 0;
+  if (ns == 0) {
+    work.shifts.assign({0, 0, 0});
+    return;
+  }
+  const Frame f = make_frame(g, s);
+  const double rc2 = rc * rc;
+
+  // 1. Fractional coordinates, wrapped along periodic directions.
+  sc.frac.resize(3 * ns);
+  sc.image.resize(3 * ns);
+  double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  for (int d = 0; d < 3; ++d) {
+    lo[d] = std::numeric_limits<double>::infinity();
+    hi[d] = -lo[d];
+  }
+  for (std::int64_t l = 0; l < ns; ++l) {
+    const T* x = g.positions + 3 * (a0 + l);
+    const Vec3 xd{static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2])};
+    for (int d = 0; d < 3; ++d) {
+      double u = dot(xd, f.recip[d]);
+      std::int32_t n = 0;
+      if (f.periodic[d]) {
+        double fl = std::floor(u);
+        u -= fl;
+        if (u >= 1.0) {
+          u -= 1.0;
+          fl += 1.0;
+        }
+        n = static_cast<std::int32_t>(fl);  // range checked by validate()
+      }
+      lo[d] = std::min(lo[d], u);
+      hi[d] = std::max(hi[d], u);
+      sc.frac[3 * l + d] = u;
+      sc.image[3 * l + d] = n;
+    }
+  }
+
+  // 2. Bin grid: nb bins of fractional width w per direction, offsets up to +-m needed.
+  std::int64_t nb[3];
+  double w[3], origin[3];
+  for (int d = 0; d < 3; ++d) {
+    if (f.periodic[d]) {
+      nb[d] =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(std::min(std::floor(kBinsPerCutoff * f.h[d] / rc), 1e9)));
+      origin[d] = 0;
+    } else {
+      const double width = rc / (kBinsPerCutoff * f.h[d]);
+      nb[d] = static_cast<std::int64_t>(std::min(std::floor((hi[d] - lo[d]) / width), 1e9)) + 1;
+      origin[d] = lo[d];
+    }
+  }
+  const std::int64_t max_bins = std::min<std::int64_t>(4 * ns + 64, std::int64_t{1} << 30);
+  while (static_cast<double>(nb[0]) * static_cast<double>(nb[1]) * static_cast<double>(nb[2]) >
+         static_cast<double>(max_bins)) {
+    int d = 0;
+    for (int e = 1; e < 3; ++e)
+      if (nb[e] > nb[d]) d = e;
+    nb[d] = (nb[d] + 1) / 2;
+  }
+  std::int64_t m[3], M[3];
+  for (int d = 0; d < 3; ++d) {
+    if (f.periodic[d]) {
+      w[d] = 1.0 / static_cast<double>(nb[d]);
+    } else {
+      const double width = rc / (kBinsPerCutoff * f.h[d]);
+      w[d] = std::max(width, (hi[d] - lo[d]) / static_cast<double>(nb[d]) * (1 + 1e-9));
+    }
+    m[d] = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rc / (w[d] * f.h[d]) * (1 - 1e-12))));
+    M[d] = f.periodic[d] ? (m[d] + nb[d] - 1) / nb[d] : 0;
+  }
+  const std::int64_t n_bins = nb[0] * nb[1] * nb[2];
+
+  // 3. Counting sort of atoms by bin -> slots.
+  sc.bin_of.resize(ns);
+  sc.bin_start.assign(n_bins + 1, 0);
+  for (std::int64_t l = 0; l < ns; ++l) {
+    std::int64_t b[3];
+    for (int d = 0; d < 3; ++d) {
+      b[d] = static_cast<std::int64_t>((sc.frac[3 * l + d] - origin[d]) / w[d]);
+      b[d] = std::clamp<std::int64_t>(b[d], 0, nb[d] - 1);
+    }
+    const auto lin = static_cast<std::int32_t>((b[0] * nb[1] + b[1]) * nb[2] + b[2]);
+    sc.bin_of[l] = lin;
+    ++sc.bin_start[lin + 1];
+  }
+  for (std::int64_t b = 0; b < n_bins; ++b) sc.bin_start[b + 1] += sc.bin_start[b];
+  for (auto& coord : sc.wrapped) {
+    coord.resize(ns + kChunk);
+    std::fill(coord.begin() + ns, coord.end(), kFar);
+  }
+  {
+    // bin_start doubles as the insertion cursor, then is restored.
+    for (std::int64_t l = 0; l < ns; ++l) {
+      const std::int32_t k = sc.bin_start[sc.bin_of[l]]++;
+      order[k] = a0 + l;
+      const T* x = g.positions + 3 * (a0 + l);
+      const std::int32_t* n = &sc.image[3 * l];
+      for (int e = 0; e < 3; ++e) {
+        double v = static_cast<double>(x[e]);
+        for (int d = 0; d < 3; ++d)
+          if (n[d] != 0) v -= n[d] * f.row[d][e];
+        sc.wrapped[e][k] = v;
+        image[3 * k + e] = n[e];
+      }
+    }
+    for (std::int64_t b = n_bins; b > 0; --b) sc.bin_start[b] = sc.bin_start[b - 1];
+    sc.bin_start[0] = 0;
+  }
+
+  // 4. Half stencil: offsets D > 0 (lexicographic) whose bins can hold a pair closer than rc.
+  double G[3][3];
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) G[a][b] = w[a] * w[b] * dot(f.row[a], f.row[b]);
+  std::array<double, 16> key{};
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) key[3 * a + b] = G[a][b];
+  for (int d = 0; d < 3; ++d) {
+    key[9 + d] = static_cast<double>(m[d]);
+    key[12 + d] = f.periodic[d] ? -1.0 : static_cast<double>(nb[d]);
+  }
+  key[15] = rc;
+  if (key != work.stencil_key) {
+    work.stencil_key = key;
+    work.stencil.clear();
+    for (std::int64_t d0 = 0; d0 <= m[0]; ++d0)
+      for (std::int64_t d1 = d0 == 0 ? 0 : -m[1]; d1 <= m[1]; ++d1)
+        for (std::int64_t d2 = (d0 == 0 && d1 == 0) ? 1 : -m[2]; d2 <= m[2]; ++d2) {
+          const std::int64_t D[3] = {d0, d1, d2};
+          bool reachable = true;
+          double blo[3], bhi[3];
+          for (int d = 0; d < 3; ++d) {
+            if (!f.periodic[d] && std::abs(D[d]) >= nb[d]) reachable = false;
+            blo[d] = static_cast<double>(D[d] - 1);
+            bhi[d] = static_cast<double>(D[d] + 1);
+          }
+          if (!reachable || min_quadratic_over_box(G, blo, bhi) > rc2) continue;
+          work.stencil.push_back(
+              {static_cast<std::int32_t>(d0), static_cast<std::int32_t>(d1), static_cast<std::int32_t>(d2)});
+        }
+  }
+
+  // 5. Shift table: every integer shift in [-M, M]^3 (open directions: 0).
+  const std::int64_t L[3] = {2 * M[0] + 1, 2 * M[1] + 1, 2 * M[2] + 1};
+  work.shifts.resize(3 * L[0] * L[1] * L[2]);
+  for (std::int64_t i0 = 0; i0 < L[0]; ++i0)
+    for (std::int64_t i1 = 0; i1 < L[1]; ++i1)
+      for (std::int64_t i2 = 0; i2 < L[2]; ++i2) {
+        const std::int64_t idx = (i0 * L[1] + i1) * L[2] + i2;
+        work.shifts[3 * idx + 0] = static_cast<std::int32_t>(i0 - M[0]);
+        work.shifts[3 * idx + 1] = static_cast<std::int32_t>(i1 - M[1]);
+        work.shifts[3 * idx + 2] = static_cast<std::int32_t>(i2 - M[2]);
+      }
+  const auto zero_shift = static_cast<std::int32_t>((M[0] * L[1] + M[1]) * L[2] + M[2]);
+
+  // 6. Pairs, bin by bin; per atom the unshifted targets come first.
+  // Per direction, bin b plus offset D lands in bin wrap[d][b][D] with image shift S (no
+  // divisions in the loops below); -1 marks "outside" along an open direction.
+  for (int d = 0; d < 3; ++d) {
+    const std::int64_t width = 2 * m[d] + 1;
+    sc.wrap_bin[d].resize(nb[d] * width);
+    sc.wrap_shift[d].resize(nb[d] * width);
+    for (std::int64_t b = 0; b < nb[d]; ++b)
+      for (std::int64_t D = -m[d]; D <= m[d]; ++D) {
+        std::int64_t t = b + D, S = 0;
+        if (f.periodic[d]) {
+          while (t < 0) t += nb[d], --S;
+          while (t >= nb[d]) t -= nb[d], ++S;
+        } else if (t < 0 || t >= nb[d]) {
+          t = -1;
+        }
+        sc.wrap_bin[d][b * width + D + m[d]] = static_cast<std::int32_t>(t);
+        sc.wrap_shift[d][b * width + D + m[d]] = static_cast<std::int32_t>(S);
+      }
+  }
+  const std::int64_t n_shifts = L[0] * L[1] * L[2];
+  sc.shift_cart.resize(n_shifts);
+  for (std::int64_t q = 0; q < n_shifts; ++q)
+    for (int e = 0; e < 3; ++e) {
+      double v = 0;
+      for (int d = 0; d < 3; ++d) v += work.shifts[3 * q + d] * f.row[d][e];
+      sc.shift_cart[q][e] = v;
+    }
+
+  const std::int32_t* bs = sc.bin_start.data();
+  const double* wx = sc.wrapped[0].data();
+  const double* wy = sc.wrapped[1].data();
+  const double* wz = sc.wrapped[2].data();
+  const auto base = static_cast<std::int32_t>(a0);
+  // Output written branch-free into buffers grown ahead of each target.
+  std::size_t n_out = 0;
+  std::int32_t* out_nbr = work.neighbors.data();
+  std::int32_t* out_shift = work.shift_index.data();
+  auto reserve = [&](std::size_t more) {
+    if (n_out + more <= work.neighbors.size()) return;
+    const std::size_t size = std::max(2 * work.neighbors.size(), n_out + more + 1024);
+    work.neighbors.resize(size);
+    work.shift_index.resize(size);
+    out_nbr = work.neighbors.data();
+    out_shift = work.shift_index.data();
+  };
+  const std::int64_t width[3] = {2 * m[0] + 1, 2 * m[1] + 1, 2 * m[2] + 1};
+  for (std::int64_t b0 = 0; b0 < nb[0]; ++b0)
+    for (std::int64_t b1 = 0; b1 < nb[1]; ++b1)
+      for (std::int64_t b2 = 0; b2 < nb[2]; ++b2) {
+        const std::int64_t bin = (b0 * nb[1] + b1) * nb[2] + b2;
+        if (bs[bin] == bs[bin + 1]) continue;
+        sc.targets.clear();
+        sc.shifted_targets.clear();
+        sc.targets.push_back({bs[bin], bs[bin + 1], zero_shift, true});
+        const std::int32_t* wb0 = &sc.wrap_bin[0][b0 * width[0] + m[0]];
+        const std::int32_t* wb1 = &sc.wrap_bin[1][b1 * width[1] + m[1]];
+        const std::int32_t* wb2 = &sc.wrap_bin[2][b2 * width[2] + m[2]];
+        const std::int32_t* ws0 = &sc.wrap_shift[0][b0 * width[0] + m[0]];
+        const std::int32_t* ws1 = &sc.wrap_shift[1][b1 * width[1] + m[1]];
+        const std::int32_t* ws2 = &sc.wrap_shift[2][b2 * width[2] + m[2]];
+        for (const auto& D : work.stencil) {
+          const std::int32_t t0 = wb0[D[0]], t1 = wb1[D[1]], t2 = wb2[D[2]];
+          if ((t0 | t1 | t2) < 0) continue;
+          const std::int64_t tb = (t0 * nb[1] + t1) * nb[2] + t2;
+          if (bs[tb] == bs[tb + 1]) continue;
+          const std::int32_t S0 = ws0[D[0]], S1 = ws1[D[1]], S2 = ws2[D[2]];
+          // Neighboring bins along the last direction are contiguous slots: merge their ranges.
+          auto add = [&](std::vector<BuildScratch::Target>& list, std::int32_t shift) {
+            if (!list.empty() && list.back().shift == shift && list.back().end == bs[tb])
+              list.back().end = bs[tb + 1];
+            else
+              list.push_back({bs[tb], bs[tb + 1], shift, false});
+          };
+          if ((S0 | S1 | S2) == 0)
+            add(sc.targets, zero_shift);
+          else
+            add(sc.shifted_targets, static_cast<std::int32_t>(((S0 + M[0]) * L[1] + S1 + M[1]) * L[2] + S2 + M[2]));
+        }
+        const std::size_t n_zero = sc.targets.size();
+        sc.targets.insert(sc.targets.end(), sc.shifted_targets.begin(), sc.shifted_targets.end());
+        for (std::int32_t i = bs[bin]; i < bs[bin + 1]; ++i) {
+          offsets[i] = static_cast<std::int64_t>(n_out);
+          shifted_begin[i] = -1;
+          const double xi = wx[i], yi = wy[i], zi = wz[i];
+          for (std::size_t ti = 0; ti < sc.targets.size(); ++ti) {
+            const auto& tg = sc.targets[ti];
+            if (ti == n_zero) shifted_begin[i] = static_cast<std::int64_t>(n_out);
+            const Vec3& sv = sc.shift_cart[tg.shift];
+            const double sx = xi - sv[0], sy = yi - sv[1], sz = zi - sv[2];
+            const std::int32_t j0 = tg.self ? i + 1 : tg.begin;
+            if (j0 >= tg.end) continue;
+            const std::int32_t len = tg.end - j0;
+            reserve(static_cast<std::size_t>(len) + kChunk);
+            // Fixed-width chunks (one SIMD vector of distances, then a branch-free compaction);
+            // reading past the range is safe: the coordinate arrays are padded.
+            const double* px = wx + j0;
+            const double* py = wy + j0;
+            const double* pz = wz + j0;
+            const std::int32_t shift = tg.shift, first = base + j0;
+            std::int32_t* __restrict on = out_nbr;
+            std::int32_t* __restrict os = out_shift;
+            std::size_t n = n_out;
+            for (std::int32_t c = 0; c < len; c += kChunk) {
+              std::int32_t within[kChunk];
+#pragma omp simd
+              for (std::int32_t q = 0; q < kChunk; ++q) {
+                const double dx = px[c + q] - sx, dy = py[c + q] - sy, dz = pz[c + q] - sz;
+                within[q] = (dx * dx + dy * dy + dz * dz < rc2) & (c + q < len);
+              }
+              for (std::int32_t q = 0; q < kChunk; ++q) {
+                on[n] = first + c + q;
+                os[n] = shift;
+                n += static_cast<std::size_t>(within[q]);
+              }
+            }
+            n_out = n;
+          }
+          if (shifted_begin[i] < 0) shifted_begin[i] = static_cast<std::int64_t>(n_out);
+        }
+      }
+  work.n_pairs = n_out;
+}
+
+}  // namespace
+
+NeighborList::NeighborList(double cutoff, double skin) : cutoff_(cutoff), skin_(skin) {
+  if (!std::isfinite(cutoff) || !(cutoff > 0))
+    throw InvalidArgument("neighbor list cutoff must be a finite positive length in Å, got " + std::to_string(cutoff));
+  if (!std::isfinite(skin) || !(skin >= 0))
+    throw InvalidArgument("neighbor list skin must be a finite length >= 0 in Å, got " + std::to_string(skin));
+}
+
+template <typename T>
+bool NeighborList::refresh(const BatchGeometry<T>& g) {
+  if (n_builds_ == 0 || rebuild_requested_) return true;
+  if (g.n_systems != n_systems_ || g.n_atoms != n_atoms_) return true;
+  if (g.atoms_ptr == nullptr) return true;  // validation decides whether that is an error
+  for (std::int64_t s = 0; s <= n_systems_; ++s)
+    if (g.atoms_ptr[s] != atoms_ptr_[s]) return true;
+  for (std::int64_t s = 0; s < n_systems_; ++s) {
+    const auto p = pbc_of(g, s);
+    bool any = false;
+    for (int d = 0; d < 3; ++d) {
+      if (static_cast<std::uint8_t>(p[d]) != ref_pbc_[3 * s + d]) return true;
+      any = any || p[d];
+    }
+    if (any) {
+      if (g.cell == nullptr) return true;
+      for (int e = 0; e < 9; ++e)
+        if (static_cast<double>(g.cell[9 * s + e]) != ref_cell_[9 * s + e]) return true;
+    }
+  }
+  if (n_atoms_ > 0 && g.positions == nullptr) return true;
+
+  // Displacements since the build; one longer than skin/2 is first reduced by the nearest
+  // lattice vector (periodic directions), and only what remains counts.
+  const double thr2 = 0.25 * skin_ * skin_;
+  pending_slots_.clear();
+  pending_jumps_.clear();
+  for (std::int64_t s = 0; s < n_systems_; ++s) {
+    const std::uint8_t* pbc = &ref_pbc_[3 * s];
+    const bool periodic = pbc[0] || pbc[1] || pbc[2];
+    const double* cell = &ref_cell_[9 * s];
+    const double* recip = &ref_recip_[9 * s];
+    for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
+      double dl[3];
+      for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - ref_positions_[3 * a + e];
+      const double d2 = dl[0] * dl[0] + dl[1] * dl[1] + dl[2] * dl[2];
+      if (d2 <= thr2) continue;
+      if (!periodic || !std::isfinite(d2)) return true;
+      std::int32_t k[3] = {0, 0, 0};
+      for (int d = 0; d < 3; ++d) {
+        if (!pbc[d]) continue;
+        const double u = dl[0] * recip[3 * d] + dl[1] * recip[3 * d + 1] + dl[2] * recip[3 * d + 2];
+        if (!(std::abs(u) < kMaxImage)) return true;
+        k[d] = static_cast<std::int32_t>(std::lround(u));
+      }
+      if ((k[0] | k[1] | k[2]) == 0) return true;
+      double r2 = 0;
+      for (int e = 0; e < 3; ++e) {
+        const double v = dl[e] - k[0] * cell[e] - k[1] * cell[3 + e] - k[2] * cell[6 + e];
+        r2 += v * v;
+      }
+      if (!(r2 <= thr2)) return true;
+      pending_slots_.push_back(slot_of_[a]);
+      pending_jumps_.insert(pending_jumps_.end(), k, k + 3);
+    }
+  }
+  // No rebuild: image offsets follow the lattice jumps.
+  for (const std::int64_t k : jumped_slots_)
+    for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d];
+  jumped_slots_.clear();
+  for (std::size_t q = 0; q < pending_slots_.size(); ++q) {
+    const std::int64_t k = pending_slots_[q];
+    for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d] + pending_jumps_[3 * q + d];
+    jumped_slots_.push_back(k);
+  }
+  return false;
+}
+
+namespace {
+
+// Checks everything a build relies on, so that the build itself cannot fail half-way.
+template <typename T>
+void validate(const BatchGeometry<T>& g) {
+  if (g.n_systems < 0 || g.n_atoms < 0) throw InvalidArgument("batch geometry: negative n_systems or n_atoms");
+  if (g.n_atoms >= std::numeric_limits<std::int32_t>::max())
+    throw InvalidArgument("neighbor list: at most 2^31 - 2 atoms per batch, got " + std::to_string(g.n_atoms));
+  if (g.atoms_ptr == nullptr) {
+    if (g.n_systems == 0 && g.n_atoms == 0) return;
+    throw InvalidArgument("batch geometry: atoms_ptr is null");
+  }
+  if (g.atoms_ptr[0] != 0)
+    throw InvalidArgument("batch geometry: atoms_ptr[0] must be 0, got " + std::to_string(g.atoms_ptr[0]));
+  for (std::int64_t s = 0; s < g.n_systems; ++s)
+    if (g.atoms_ptr[s + 1] < g.atoms_ptr[s])
+      throw InvalidArgument("batch geometry: atoms_ptr decreases at system " + std::to_string(s));
+  if (g.atoms_ptr[g.n_systems] != g.n_atoms)
+    throw InvalidArgument("batch geometry: atoms_ptr[n_systems] = " + std::to_string(g.atoms_ptr[g.n_systems]) +
+                          " but n_atoms = " + std::to_string(g.n_atoms));
+  if (g.n_atoms > 0 && g.positions == nullptr) throw InvalidArgument("batch geometry: positions are null");
+  for (std::int64_t s = 0; s < g.n_systems; ++s) {
+    const Frame f = make_frame(g, s);  // throws for a bad cell
+    for (std::int64_t a = g.atoms_ptr[s]; a < g.atoms_ptr[s + 1]; ++a) {
+      const T* x = g.positions + 3 * a;
+      if (!std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]))
+        throw NumericalError(sys_str(s) + ", atom " + std::to_string(a - g.atoms_ptr[s]) + " (batch atom " +
+                             std::to_string(a) + "): position is not finite (" + std::to_string(x[0]) + ", " +
+                             std::to_string(x[1]) + ", " + std::to_string(x[2]) + ")");
+      if (!f.any_periodic) continue;
+      const Vec3 xd{static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2])};
+      for (int d = 0; d < 3; ++d)
+        if (f.periodic[d] && std::abs(dot(xd, f.recip[d])) > kMaxImage)
+          throw NumericalError(sys_str(s) + ", atom " + std::to_string(a - g.atoms_ptr[s]) +
+                               ": position is more than 1e9 cells away from the cell");
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void NeighborList::build(const BatchGeometry<T>& g) {
+  validate(g);
+  const std::int64_t ns = g.n_systems, na = g.n_atoms;
+  n_systems_ = ns;
+  n_atoms_ = na;
+  atoms_ptr_.assign(ns + 1, 0);
+  if (g.atoms_ptr != nullptr) std::copy(g.atoms_ptr, g.atoms_ptr + ns + 1, atoms_ptr_.begin());
+  ref_positions_.resize(3 * na);
+  for (std::int64_t i = 0; i < 3 * na; ++i) ref_positions_[i] = static_cast<double>(g.positions[i]);
+  ref_pbc_.assign(3 * ns, 0);
+  ref_cell_.assign(9 * ns, 0.0);
+  for (std::int64_t s = 0; s < ns; ++s) {
+    const auto p = pbc_of(g, s);
+    for (int d = 0; d < 3; ++d) ref_pbc_[3 * s + d] = p[d];
+    if (g.cell != nullptr)
+      for (int e = 0; e < 9; ++e) ref_cell_[9 * s + e] = static_cast<double>(g.cell[9 * s + e]);
+  }
+
+  order_.resize(na);
+  image_.resize(3 * na);
+  offsets_.resize(na + 1);
+  shifted_begin_.resize(na);
+  if (static_cast<std::int64_t>(work_.size()) != ns) work_.resize(ns);
+  const double rc = cutoff_ + skin_;
+  parallel_for_dynamic(ns, [&](std::int64_t s) {
+    SystemWork& w = work_[s];
+    build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+                 order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
+  });
+
+  // Concatenate the per-system lists into one CSR.
+  shift_ptr_.assign(ns + 1, 0);
+  std::vector<std::int64_t>& pair_base = pair_base_;
+  pair_base.assign(ns + 1, 0);
+  for (std::int64_t s = 0; s < ns; ++s) {
+    shift_ptr_[s + 1] = shift_ptr_[s] + static_cast<std::int64_t>(work_[s].shifts.size() / 3);
+    pair_base[s + 1] = pair_base[s] + static_cast<std::int64_t>(work_[s].n_pairs);
+  }
+  if (ns == 1) {
+    std::swap(neighbors_, work_[0].neighbors);
+    std::swap(shift_index_, work_[0].shift_index);
+    shifts_.assign(work_[0].shifts.begin(), work_[0].shifts.end());
+  } else {
+    if (neighbors_.size() < static_cast<std::size_t>(pair_base[ns])) {
+      neighbors_.resize(pair_base[ns]);
+      shift_index_.resize(pair_base[ns]);
+    }
+    shifts_.resize(3 * shift_ptr_[ns]);
+    parallel_for_dynamic(ns, [&](std::int64_t s) {
+      const SystemWork& w = work_[s];
+      const auto n = static_cast<std::ptrdiff_t>(w.n_pairs);
+      std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
+      std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
+      std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
+    });
+  }
+  for (std::int64_t s = 0; s < ns; ++s)
+    if (pair_base[s] != 0)
+      for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
+        offsets_[k] += pair_base[s];
+        shifted_begin_[k] += pair_base[s];
+      }
+  offsets_[na] = pair_base[ns];
+  n_pairs_ = static_cast<std::size_t>(pair_base[ns]);
+
+  // State for refresh(): inverse permutation, build-time images, frames.
+  slot_of_.resize(na);
+  for (std::int64_t k = 0; k < na; ++k) slot_of_[order_[k]] = k;
+  build_image_.assign(image_.begin(), image_.end());
+  jumped_slots_.clear();
+  ref_recip_.assign(9 * ns, 0.0);
+  for (std::int64_t s = 0; s < ns; ++s) {
+    const Frame f = make_frame(g, s);
+    for (int d = 0; d < 3; ++d)
+      for (int e = 0; e < 3; ++e) ref_recip_[9 * s + 3 * d + e] = f.recip[d][e];
+  }
+  ++n_builds_;
+  rebuild_requested_ = false;
+}
+
+template <typename T>
+bool NeighborList::update(const BatchGeometry<T>& g) {
+  if (!refresh(g)) return false;
+  build(g);
+  return true;
+}
+
+std::vector<NeighborPair> NeighborList::pairs() const {
+  std::vector<NeighborPair> out;
+  out.reserve(neighbors_.size());
+  for (std::int64_t s = 0; s < n_systems_; ++s) {
+    const double* cell = &ref_cell_[9 * s];
+    for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k)
+      for (std::int64_t p = offsets_[k]; p < offsets_[k + 1]; ++p) {
+        const std::int64_t j = neighbors_[p];
+        NeighborPair pr;
+        pr.i = order_[k];
+        pr.j = order_[j];
+        for (int d = 0; d < 3; ++d) {
+          const std::int32_t S = p < shifted_begin_[k] ? 0 : shifts_[3 * (shift_ptr_[s] + shift_index_[p]) + d];
+          pr.image[d] = S + image_[3 * k + d] - image_[3 * j + d];
+        }
+        for (int e = 0; e < 3; ++e) {
+          double v = 0;
+          for (int d = 0; d < 3; ++d) v += pr.image[d] * cell[3 * d + e];
+          pr.shift[e] = v;
+        }
+        out.push_back(pr);
+      }
+  }
+  return out;
+}
+
+template <typename T>
+void NeighborList::build_from_reference(const BatchGeometry<T>& g, std::span<const double> reference) {
+  if (reference.size() != static_cast<std::size_t>(3 * g.n_atoms))
+    throw InvalidArgument("NeighborList: reference positions hold " + std::to_string(reference.size() / 3) +
+                          " atoms, the geometry " + std::to_string(g.n_atoms));
+  // The reference came from T positions, so converting back is exact.
+  std::vector<T> pos(reference.size());
+  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<T>(reference[i]);
+  BatchGeometry<T> ref = g;
+  ref.positions = pos.data();
+  request_rebuild();
+  update(ref);
+}
+
+template void NeighborList::build_from_reference<float>(const BatchGeometry<float>&, std::span<const double>);
+template void NeighborList::build_from_reference<double>(const BatchGeometry<double>&, std::span<const double>);
+template bool NeighborList::update<float>(const BatchGeometry<float>&);
+template bool NeighborList::update<double>(const BatchGeometry<double>&);
+
+}  // namespace batchmd::model

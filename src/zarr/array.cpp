@@ -1,0 +1,470 @@
+// Array: appends encode only the chunks they touch (the unfinished tail is kept in memory), reads
+// go through an LRU cache of decoded chunks. Committed rows never change, so a cached chunk is
+// good for every row that was committed when it was fetched.
+#include "batchmd/zarr/array.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include "batchmd/core/dtype.hpp"
+#include "batchmd/core/error.hpp"
+#include "sharding.hpp"
+
+namespace batchmd::zarr {
+
+using nlohmann::json;
+
+namespace {
+
+template <typename T>
+void append_value(Bytes& out, T v) {
+  const auto* b = reinterpret_cast<const std::byte*>(&v);
+  out.insert(out.end(), b, b + sizeof(T));
+}
+
+Bytes fill_element(DType t, double v) {
+  Bytes e;
+  switch (t) {
+    case DType::Float32:
+      append_value(e, static_cast<float>(v));
+      break;
+    case DType::Float64:
+      append_value(e, v);
+      break;
+    case DType::Int32:
+      append_value(e, static_cast<std::int32_t>(v));
+      break;
+    case DType::Int64:
+      append_value(e, static_cast<std::int64_t>(v));
+      break;
+    case DType::Bool:
+      append_value(e, static_cast<std::uint8_t>(v != 0.0));
+      break;
+    case DType::UInt8:
+      append_value(e, static_cast<std::uint8_t>(v));
+      break;
+  }
+  return e;
+}
+
+// A least-recently-used cache of immutable values, each good for rows < valid_rows.
+template <typename V>
+class LruCache {
+ public:
+  struct Entry {
+    std::shared_ptr<const V> value;
+    std::int64_t valid_rows = 0;
+  };
+
+  explicit LruCache(std::size_t capacity) : capacity_(capacity) {}
+
+  std::optional<Entry> get(std::int64_t key) {
+    const std::lock_guard lock(mutex_);
+    const auto it = index_.find(key);
+    if (it == index_.end()) return std::nullopt;
+    order_.splice(order_.begin(), order_, it->second);
+    return it->second->entry;
+  }
+
+  void put(std::int64_t key, Entry entry, std::size_t cost) {
+    const std::lock_guard lock(mutex_);
+    if (const auto it = index_.find(key); it != index_.end()) {
+      used_ -= it->second->cost;
+      order_.erase(it->second);
+      index_.erase(it);
+    }
+    order_.push_front({key, std::move(entry), cost});
+    index_[key] = order_.begin();
+    used_ += cost;
+    evict();
+  }
+
+  void set_capacity(std::size_t capacity) {
+    const std::lock_guard lock(mutex_);
+    capacity_ = capacity;
+    evict();
+  }
+
+ private:
+  struct Node {
+    std::int64_t key;
+    Entry entry;
+    std::size_t cost;
+  };
+  // Drops least recently used entries down to the capacity, always keeping the newest.
+  void evict() {
+    while (used_ > capacity_ && order_.size() > 1) {
+      used_ -= order_.back().cost;
+      index_.erase(order_.back().key);
+      order_.pop_back();
+    }
+  }
+
+  std::mutex mutex_;
+  std::size_t capacity_;
+  std::size_t used_ = 0;
+  std::list<Node> order_;
+  std::unordered_map<std::int64_t, typename std::list<Node>::iterator> index_;
+};
+
+}  // namespace
+
+struct Array::Impl {
+  std::shared_ptr<Store> store;
+  std::string path;
+  ArrayDocument doc;
+  std::size_t row_bytes = 0;
+  std::size_t chunk_bytes = 0;
+  std::int64_t chunks_per_shard = 1;
+  std::unique_ptr<CodecPipeline> pipeline;
+  std::unique_ptr<CodecPipeline> index;  // sharded arrays only
+  std::shared_ptr<const Bytes> fill_chunk;
+  std::atomic<std::int64_t> committed{0};
+
+  // Write state, under write_mutex.
+  std::mutex write_mutex;
+  std::int64_t encoded_rows = 0;
+  bool tail_loaded = false;                       // see load_tail
+  Bytes tail_raw;                                 // rows of the unfinished last chunk
+  std::vector<std::optional<Bytes>> shard_slots;  // encoded chunks of the unfinished last shard
+
+  mutable LruCache<Bytes> chunks{64u << 20};
+  mutable LruCache<std::vector<sharding::Extent>> shard_indexes{4u << 20};
+
+  Impl(std::shared_ptr<Store> s, std::string p, ArrayDocument d)
+      : store(std::move(s)), path(std::move(p)), doc(std::move(d)) {
+    const ArrayMeta& m = doc.meta;
+    std::size_t row_elements = 1;
+    for (std::size_t i = 1; i < m.shape.size(); ++i) row_elements *= static_cast<std::size_t>(m.shape[i]);
+    row_bytes = row_elements * dtype_size(m.dtype);
+    chunk_bytes = row_bytes * static_cast<std::size_t>(m.chunk_rows);
+    pipeline = std::make_unique<CodecPipeline>(
+        doc.layout.codecs, ChunkSpec{m.dtype, row_elements * static_cast<std::size_t>(m.chunk_rows)});
+    if (m.shard_rows > 0) {
+      chunks_per_shard = m.shard_rows / m.chunk_rows;
+      index = std::make_unique<CodecPipeline>(
+          sharding::index_pipeline(doc.layout.index_codecs, static_cast<std::size_t>(chunks_per_shard)));
+      shard_slots.assign(static_cast<std::size_t>(chunks_per_shard), std::nullopt);
+    }
+    const Bytes element = fill_element(m.dtype, m.fill_value);
+    auto fill = std::make_shared<Bytes>();
+    fill->reserve(chunk_bytes);
+    for (std::size_t i = 0; i < chunk_bytes; i += element.size()) {
+      fill->insert(fill->end(), element.begin(), element.end());
+    }
+    fill_chunk = std::move(fill);
+    committed = m.shape[0];
+    encoded_rows = m.shape[0];
+  }
+
+  bool sharded() const { return doc.meta.shard_rows > 0; }
+  std::string key(const char* name) const { return join_key(path, name); }
+  // Key of chunk `i` (unsharded) or shard `i` (sharded).
+  std::string object_key(std::int64_t i) const {
+    return join_key(path, chunk_key(doc.layout, doc.meta.shape.size(), i));
+  }
+  std::string where(const std::string& k) const { return store->url() + "/" + k; }
+
+  [[noreturn]] void corrupt(const std::string& k, const std::string& what) const {
+    throw FormatError(where(k) + ": " + what);
+  }
+
+  Bytes decode(std::span<const std::byte> encoded, const std::string& k) const {
+    try {
+      return pipeline->decode(encoded);
+    } catch (const FormatError& e) {
+      corrupt(k, e.what());
+    }
+  }
+
+  Bytes encode(const Bytes& raw) const {
+    if (raw.size() == chunk_bytes) return pipeline->encode(raw);
+    // The last chunk is stored whole; rows past the end hold the fill value.
+    Bytes padded = raw;
+    padded.insert(padded.end(), fill_chunk->begin() + static_cast<std::ptrdiff_t>(raw.size()), fill_chunk->end());
+    return pipeline->encode(padded);
+  }
+
+  void write_metadata() const {
+    if (doc.meta.format == ZarrFormat::V3) {
+      store->set(key(kV3Meta), dump_json(v3_array_json(doc)));
+    } else {
+      store->set(key(kV2Array), dump_json(v2_array_json(doc)));
+    }
+  }
+
+  void write_v2_attributes() const { store->set(key(kV2Attrs), dump_json(v2_attributes_json(doc.meta))); }
+
+  std::shared_ptr<const std::vector<sharding::Extent>> parse_index(std::span<const std::byte> shard,
+                                                                   const std::string& k) const {
+    const std::size_t size = sharding::index_size(*index);
+    if (shard.size() < size) corrupt(k, "sharding_indexed: shard is shorter than its index (truncated)");
+    const auto bytes = doc.layout.index_at_end ? shard.last(size) : shard.first(size);
+    try {
+      return std::make_shared<const std::vector<sharding::Extent>>(sharding::unpack_index(bytes, *index));
+    } catch (const FormatError& e) {
+      corrupt(k, std::string("shard index: ") + e.what());
+    }
+  }
+
+  std::shared_ptr<const Bytes> inner_chunk(std::span<const std::byte> encoded, const sharding::Extent& e,
+                                           const std::string& k) const {
+    if (encoded.size() != e.nbytes) {
+      corrupt(
+          k, "sharding_indexed: inner chunk at offset " + std::to_string(e.offset) + " is truncated (shard too short)");
+    }
+    return std::make_shared<const Bytes>(decode(encoded, k));
+  }
+
+  // The decoded chunk `ci`, good at least for rows < need_rows.
+  std::shared_ptr<const Bytes> chunk(std::int64_t ci, std::int64_t need_rows) const {
+    if (auto hit = chunks.get(ci); hit && hit->valid_rows >= need_rows) return hit->value;
+    // Read the commit point first: whatever the store holds afterwards is final below it.
+    const std::int64_t valid = committed.load();
+    std::shared_ptr<const Bytes> decoded = sharded() ? sharded_chunk(ci, valid) : plain_chunk(ci);
+    chunks.put(ci, {decoded, valid}, decoded == fill_chunk ? 64 : decoded->size());
+    return decoded;
+  }
+
+  std::shared_ptr<const Bytes> plain_chunk(std::int64_t ci) const {
+    const std::string k = object_key(ci);
+    const auto encoded = store->get(k);
+    if (!encoded) return fill_chunk;  // never written: the fill value, as Zarr specifies
+    return std::make_shared<const Bytes>(decode(*encoded, k));
+  }
+
+  std::shared_ptr<const Bytes> sharded_chunk(std::int64_t ci, std::int64_t valid) const {
+    const std::int64_t si = ci / chunks_per_shard;
+    const auto slot = static_cast<std::size_t>(ci % chunks_per_shard);
+    const std::string k = object_key(si);
+    const std::int64_t chunk_end = (ci + 1) * doc.meta.chunk_rows;
+    // A chunk that was complete when its index was read never moves or changes again, so a
+    // ranged read against that index is safe. A chunk still growing is read from one snapshot of
+    // the whole shard, which a concurrent append may replace at any moment.
+    auto idx = shard_indexes.get(si);
+    if (!(idx && chunk_end <= idx->valid_rows) && chunk_end <= valid) {
+      const std::size_t size = sharding::index_size(*index);
+      const auto bytes = doc.layout.index_at_end ? store->get_suffix(k, size) : store->get_range(k, 0, size);
+      if (!bytes) return fill_chunk;
+      idx = {{parse_index(*bytes, k), valid}};
+      shard_indexes.put(si, *idx, bytes->size());
+    }
+    if (idx && chunk_end <= idx->valid_rows) {
+      const sharding::Extent& e = idx->value->at(slot);
+      if (e.missing()) return fill_chunk;
+      const auto bytes = store->get_range(k, e.offset, e.nbytes);
+      if (!bytes) corrupt(k, "shard disappeared while reading");
+      return inner_chunk(*bytes, e, k);
+    }
+    const auto shard = store->get(k);
+    if (!shard) return fill_chunk;
+    const auto extents = parse_index(*shard, k);
+    shard_indexes.put(si, {extents, valid}, extents->size() * 16);
+    const sharding::Extent& e = extents->at(slot);
+    if (e.missing()) return fill_chunk;
+    if (e.offset > shard->size()) corrupt(k, "sharding_indexed: index points past the end of the shard");
+    const auto available = std::min<std::uint64_t>(e.nbytes, shard->size() - e.offset);
+    return inner_chunk(std::span(*shard).subspan(e.offset, available), e, k);
+  }
+
+  // Brings back the unfinished tail of an opened array: the raw rows of its last chunk and the
+  // encoded chunks of its last shard. Once per Array, bounded by one shard.
+  void load_tail() {
+    if (tail_loaded) return;
+    const std::int64_t rows = encoded_rows;
+    const std::int64_t c = doc.meta.chunk_rows;
+    tail_raw.clear();
+    if (rows % c != 0) {
+      const auto decoded = chunk(rows / c, rows);
+      tail_raw.assign(decoded->begin(), decoded->begin() + static_cast<std::ptrdiff_t>((rows % c) * row_bytes));
+    }
+    if (sharded() && rows % doc.meta.shard_rows != 0) {
+      const std::int64_t si = rows / doc.meta.shard_rows;
+      const std::string k = object_key(si);
+      shard_slots.assign(static_cast<std::size_t>(chunks_per_shard), std::nullopt);
+      if (const auto shard = store->get(k)) {
+        const auto extents = parse_index(*shard, k);
+        for (std::int64_t ci = si * chunks_per_shard; ci < rows / c; ++ci) {
+          const sharding::Extent& e = extents->at(static_cast<std::size_t>(ci % chunks_per_shard));
+          if (e.missing()) continue;
+          if (e.offset > shard->size() || shard->size() - e.offset < e.nbytes) {
+            corrupt(k, "sharding_indexed: inner chunk extends past the end of the shard");
+          }
+          const auto begin = shard->begin() + static_cast<std::ptrdiff_t>(e.offset);
+          shard_slots[static_cast<std::size_t>(ci % chunks_per_shard)] =
+              Bytes(begin, begin + static_cast<std::ptrdiff_t>(e.nbytes));
+        }
+      }
+    }
+    tail_loaded = true;
+  }
+};
+
+Array::Array(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Array::Array(Array&&) noexcept = default;
+Array& Array::operator=(Array&&) noexcept = default;
+Array::~Array() = default;
+
+Array Array::create(std::shared_ptr<Store> store, const std::string& path, const ArrayMeta& meta) {
+  if (!store) throw InvalidArgument("Array::create: null store");
+  auto impl = std::make_unique<Impl>(store, node_path(path), make_array_document(meta));
+  if (meta.format == ZarrFormat::V2) impl->write_v2_attributes();
+  impl->write_metadata();
+  // A new array's rows (if any) are all fill: nothing to load from the store.
+  impl->tail_loaded = meta.shape[0] == 0;
+  return Array(std::move(impl));
+}
+
+Array Array::open(std::shared_ptr<Store> store, const std::string& path) {
+  if (!store) throw InvalidArgument("Array::open: null store");
+  const std::string p = node_path(path);
+  const std::string v3_key = join_key(p, kV3Meta);
+  if (const auto bytes = store->get(v3_key)) {
+    const std::string where = store->url() + "/" + v3_key;
+    const json doc = parse_json(*bytes, where);
+    if (doc.is_object() && doc.value("node_type", json()) == "group") {
+      throw FormatError(where + ": node_type is 'group', not an array");
+    }
+    return Array(std::make_unique<Impl>(store, p, parse_v3_array(doc, where)));
+  }
+  const std::string v2_key = join_key(p, kV2Array);
+  if (const auto bytes = store->get(v2_key)) {
+    const std::string where = store->url() + "/" + v2_key;
+    const json zarray = parse_json(*bytes, where);
+    const std::string attrs_key = join_key(p, kV2Attrs);
+    const auto attrs = store->get(attrs_key);
+    const json zattrs = attrs ? parse_json(*attrs, store->url() + "/" + attrs_key) : json::object();
+    return Array(std::make_unique<Impl>(store, p, parse_v2_array(zarray, zattrs, where)));
+  }
+  throw FormatError(store->url() + "/" + p + ": no Zarr array here (neither " + kV3Meta + " nor " + kV2Array + ")");
+}
+
+std::int64_t Array::rows() const { return impl_->committed.load(); }
+
+std::int64_t Array::rows_encoded() const {
+  const std::lock_guard lock(impl_->write_mutex);
+  return impl_->encoded_rows;
+}
+
+const ArrayMeta& Array::meta() const { return impl_->doc.meta; }
+const ChunkLayout& Array::layout() const { return impl_->doc.layout; }
+const std::string& Array::path() const { return impl_->path; }
+const std::shared_ptr<Store>& Array::store() const { return impl_->store; }
+std::size_t Array::row_bytes() const { return impl_->row_bytes; }
+
+std::vector<EncodedChunk> Array::encode_rows(std::int64_t start_row, const std::byte* data, std::int64_t n_rows) {
+  Impl& s = *impl_;
+  const std::lock_guard lock(s.write_mutex);
+  const std::string name = s.where(s.path);
+  if (n_rows < 0) throw InvalidArgument(name + ": encode_rows: n_rows must be >= 0");
+  if (start_row != s.encoded_rows) {
+    throw InvalidArgument(name + ": encode_rows: appends must continue at row " + std::to_string(s.encoded_rows) +
+                          ", got start_row " + std::to_string(start_row));
+  }
+  if (n_rows == 0) return {};
+  if (data == nullptr) throw InvalidArgument(name + ": encode_rows: null data");
+  s.load_tail();
+
+  // Encode first, on a copy of the tail, so that a codec error leaves the array as it was.
+  const std::int64_t c = s.doc.meta.chunk_rows;
+  Bytes tail = s.tail_raw;
+  std::vector<std::pair<std::int64_t, Bytes>> encoded;  // (chunk index, bytes)
+  std::int64_t row = start_row;
+  for (const std::byte* p = data; row < start_row + n_rows;) {
+    const std::int64_t take = std::min(start_row + n_rows - row, c - row % c);
+    const std::size_t bytes = static_cast<std::size_t>(take) * s.row_bytes;
+    tail.insert(tail.end(), p, p + bytes);
+    p += bytes;
+    encoded.emplace_back(row / c, s.encode(tail));
+    row += take;
+    if (row % c == 0) tail.clear();
+  }
+  std::vector<EncodedChunk> out;
+  if (!s.sharded()) {
+    for (auto& [ci, bytes] : encoded) out.emplace_back(s.object_key(ci), std::move(bytes));
+  } else {
+    // A shard is written when its last chunk fills, or at the end of the rows (a partial shard).
+    const std::int64_t per = s.chunks_per_shard;
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+      const std::int64_t ci = encoded[i].first;
+      s.shard_slots[static_cast<std::size_t>(ci % per)] = std::move(encoded[i].second);
+      const bool last = i + 1 == encoded.size();
+      const bool shard_full = ci % per == per - 1 && !(last && row % c != 0);
+      if (shard_full || last) {
+        out.emplace_back(s.object_key(ci / per), sharding::pack(s.shard_slots, *s.index, s.doc.layout.index_at_end));
+      }
+      if (shard_full) s.shard_slots.assign(static_cast<std::size_t>(per), std::nullopt);
+    }
+  }
+  s.tail_raw = std::move(tail);
+  s.encoded_rows = row;
+  return out;
+}
+
+void Array::append(const std::byte* data, std::int64_t n_rows) {
+  for (const auto& [key, bytes] : encode_rows(rows_encoded(), data, n_rows)) impl_->store->set(key, bytes);
+}
+
+void Array::commit_rows(std::int64_t n) {
+  Impl& s = *impl_;
+  const std::lock_guard lock(s.write_mutex);
+  if (n < s.committed.load() || n > s.encoded_rows) {
+    throw InvalidArgument(s.where(s.path) + ": commit_rows(" + std::to_string(n) + ") must lie in [" +
+                          std::to_string(s.committed.load()) + ", " + std::to_string(s.encoded_rows) +
+                          "] (committed rows .. rows encoded)");
+  }
+  s.doc.meta.shape[0] = n;
+  s.write_metadata();
+  s.committed = n;
+}
+
+void Array::set_attributes(const json& attributes) {
+  Impl& s = *impl_;
+  if (!attributes.is_object()) throw InvalidArgument(s.where(s.path) + ": attributes must be a JSON object");
+  const std::lock_guard lock(s.write_mutex);
+  s.doc.meta.attributes = attributes;
+  if (s.doc.meta.format == ZarrFormat::V2) {
+    s.write_v2_attributes();
+  } else {
+    s.write_metadata();
+  }
+}
+
+void Array::read_rows(std::int64_t start, std::int64_t n, std::byte* out) const {
+  const Impl& s = *impl_;
+  const std::int64_t rows = s.committed.load();
+  if (start < 0 || n < 0 || start > rows || n > rows - start) {
+    throw InvalidArgument(s.where(s.path) + ": rows [" + std::to_string(start) + ", " + std::to_string(start + n) +
+                          ") are outside the array's " + std::to_string(rows) + " rows");
+  }
+  if (n > 0 && out == nullptr) throw InvalidArgument(s.where(s.path) + ": read_rows: null output");
+  const std::int64_t c = s.doc.meta.chunk_rows;
+  std::int64_t row = start;
+  const std::int64_t end = start + n;
+  while (row < end) {
+    const std::int64_t ci = row / c;
+    const std::int64_t stop = std::min(end, (ci + 1) * c);
+    const auto decoded = s.chunk(ci, stop);
+    const std::size_t offset = static_cast<std::size_t>(row - ci * c) * s.row_bytes;
+    const std::size_t bytes = static_cast<std::size_t>(stop - row) * s.row_bytes;
+    std::memcpy(out, decoded->data() + offset, bytes);
+    out += bytes;
+    row = stop;
+  }
+}
+
+void Array::set_cache_capacity(std::size_t bytes) { impl_->chunks.set_capacity(bytes); }
+
+void Array::check_element_type(DType t) const {
+  const DType have = impl_->doc.meta.dtype;
+  if (t != have && !(have == DType::Bool && t == DType::UInt8)) {
+    throw InvalidArgument(impl_->where(impl_->path) + ": array holds " + std::string(dtype_name(have)) + ", not " +
+                          std::string(dtype_name(t)));
+  }
+}
+
+}  // namespace batchmd::zarr
