@@ -187,14 +187,24 @@ struct ZarrData::Impl {
 
   // ---- layout
 
-  std::int64_t chunk_rows_for(const FieldDef& f, double atoms_per_sample, double edges_per_sample) const {
+  /// rows_per_write: rows of this field's level in the first write.
+  std::int64_t chunk_rows_for(const FieldDef& f, double atoms_per_sample, double edges_per_sample,
+                              std::int64_t rows_per_write) const {
     auto it = cfg.fields.find(f.name);
     if (it != cfg.fields.end() && it->second.chunk_rows) return *it->second.chunk_rows;
     if (cfg.chunk_samples > 0) {
       const double scale = f.level == Level::Atom ? atoms_per_sample : f.level == Level::Edge ? edges_per_sample : 1.0;
       return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(cfg.chunk_samples) * scale));
     }
-    return std::max<std::int64_t>(1, cfg.chunk_bytes / static_cast<std::int64_t>(std::max<std::size_t>(1, f.row_bytes())));
+    const auto rb = static_cast<std::int64_t>(std::max<std::size_t>(1, f.row_bytes()));
+    // Snapshots of a whole batch repeat the same row count every write: chunks of a whole number
+    // of writes end exactly where a write ends, so no append rewrites an unfinished chunk.
+    const std::int64_t write_bytes = rows_per_write * rb;
+    if (rows_per_write > 0 && write_bytes <= 4 * cfg.chunk_bytes) {
+      const double per_chunk = static_cast<double>(cfg.chunk_bytes) / static_cast<double>(write_bytes);
+      return std::max<std::int64_t>(1, std::llround(per_chunk)) * rows_per_write;
+    }
+    return std::max<std::int64_t>(1, cfg.chunk_bytes / rb);
   }
 
   zarr::ArrayMeta meta_for(const std::string& name, Level level, DType dtype, const Shape& trailing,
@@ -260,8 +270,10 @@ struct ZarrData::Impl {
     for (const auto& f : fields) {
       auto it = cfg.fields.find(f.name);
       const zarr::CompressorConfig& c = it != cfg.fields.end() && it->second.compressor ? *it->second.compressor : comp;
+      const double per_write = f.level == Level::Atom ? atoms : f.level == Level::Edge ? edges : 1.0;
+      const auto rows_per_write = static_cast<std::int64_t>(std::llround(per_write * static_cast<double>(idx.size())));
       arrays.push_back(core_g.create_array(f.name, meta_for(f.name, f.level, f.dtype, f.trailing,
-                                                            chunk_rows_for(f, atoms, edges), c)));
+                                                            chunk_rows_for(f, atoms, edges, rows_per_write), c)));
     }
     for (const auto& [k, o] : cfg.fields)
       if (!batch.has(k)) throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");

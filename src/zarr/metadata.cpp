@@ -294,7 +294,11 @@ json v2_array_json(const ArrayDocument& d) {
   std::string dtype = v2_dtype_string(m.dtype);
   if (big && dtype_size(m.dtype) > 1) dtype[0] = '>';
   return {{"zarr_format", 2}, {"shape", m.shape},         {"chunks", with_leading(m.chunk_rows, m.shape)},
-          {"dtype", dtype},   {"compressor", compressor}, {"fill_value", fill_to_json(m.dtype, m.fill_value)},
+          {"dtype", dtype},   {"compressor", compressor},
+          // A zero fill is written as null (v2's "no fill value", which reads back as 0 here):
+          // xarray would otherwise mask every stored 0 as missing.
+          {"fill_value", m.fill_value == 0.0 && !std::signbit(m.fill_value) ? json(nullptr)
+                                                                           : fill_to_json(m.dtype, m.fill_value)},
           {"order", "C"},     {"filters", nullptr},       {"dimension_separator", std::string(1, d.layout.separator)}};
 }
 
@@ -523,7 +527,8 @@ json parse_json(std::span<const std::byte> bytes, const std::string& where) {
 }
 
 Bytes dump_json(const json& doc) {
-  const std::string text = doc.dump(2) + "\n";
+  // Non-ASCII escaped (\u00c5 for Å): zarr-python 2 decodes metadata as ASCII.
+  const std::string text = doc.dump(2, ' ', true) + "\n";
   const auto* p = reinterpret_cast<const std::byte*>(text.data());
   return Bytes(p, p + text.size());
 }

@@ -77,7 +77,7 @@ TEST(MetadataV2, DocumentLayout) {
   const ArrayDocument d = make_array_document(positions_meta(ZarrFormat::V2));
   const json doc = v2_array_json(d);
   EXPECT_EQ(doc, json::parse(R"({"zarr_format":2,"shape":[10,3],"chunks":[4,3],"dtype":"<f4",
-      "compressor":{"id":"zstd","level":3},"fill_value":0.0,"order":"C","filters":null,
+      "compressor":{"id":"zstd","level":3},"fill_value":null,"order":"C","filters":null,
       "dimension_separator":"."})"));
   EXPECT_EQ(v2_attributes_json(d.meta), json::parse(R"({"units":"angstrom","_ARRAY_DIMENSIONS":["atom","xyz"]})"));
   EXPECT_EQ(chunk_key(d.layout, 2, 7), "7.0");
