@@ -29,13 +29,20 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--cells") cells = std::stoll(next());
-    else if (a == "--steps") steps = std::stoll(next());
-    else if (a == "--dtype") dtype = next();
-    else if (a == "--threads") set_num_threads(std::stoi(next()));
-    else if (a == "--sink") sink_kind = next();
-    else if (a == "--snapshot-every") every = std::stoll(next());
-    else if (a == "--store") store = next();
+    if (a == "--cells")
+      cells = std::stoll(next());
+    else if (a == "--steps")
+      steps = std::stoll(next());
+    else if (a == "--dtype")
+      dtype = next();
+    else if (a == "--threads")
+      set_num_threads(std::stoi(next()));
+    else if (a == "--sink")
+      sink_kind = next();
+    else if (a == "--snapshot-every")
+      every = std::stoll(next());
+    else if (a == "--store")
+      store = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_lj [--cells 20] [--steps 1000] [--dtype float64|float32] [--threads 1]\n"

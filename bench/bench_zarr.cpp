@@ -27,9 +27,12 @@ int main(int argc, char** argv) {
   std::string dir = fs::temp_directory_path().string(), format = "v3";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--frames") frames = std::stoll(argv[i + 1]);
-    else if (a == "--dir") dir = argv[i + 1];
-    else if (a == "--format") format = argv[i + 1];
+    if (a == "--frames")
+      frames = std::stoll(argv[i + 1]);
+    else if (a == "--dir")
+      dir = argv[i + 1];
+    else if (a == "--format")
+      format = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: bench_zarr [--frames 100] [--dir DIR] [--format v3|v2]\n");
       return 2;
@@ -49,8 +52,8 @@ int main(int argc, char** argv) {
   for (std::int64_t f = 0; f < all.n_systems(); ++f) {
     std::vector<std::int64_t> one{f};
     Batch b = all.index_select(one);
-    for (const auto& name : std::vector<std::string>(
-             {"atomic_numbers", "masses", "cell", "pbc", "energy", "step", "system_id"}))
+    for (const auto& name :
+         std::vector<std::string>({"atomic_numbers", "masses", "cell", "pbc", "energy", "step", "system_id"}))
       b.erase(name);
     frame.push_back(std::move(b));
   }

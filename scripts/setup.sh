@@ -32,4 +32,6 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 npm ci --prefix "$(dirname "$0")/../tests/zarr/js" --no-audit --no-fund --loglevel=error
+# S3 store tests: a local S3 server (s3rver), an independent client and signer (AWS SDK).
+npm ci --prefix "$(dirname "$0")/../tests/zarr/s3" --no-audit --no-fund --loglevel=error
 echo "batchmd setup: all ${#pkgs[@]} packages present"

@@ -1,24 +1,26 @@
 // app/config: TOML parsing of the run configuration and the structure generators.
 #include "batchmd/app/config.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 
 namespace batchmd::app {
 
-const char* const kDefaultConfigToml = R"toml(# batchmd default job: argon liquids and clusters, velocity Verlet NVE.
+const char* const kDefaultConfigToml =
+    R"toml(# batchmd default job: relax argon liquids and clusters with FIRE, then Langevin NVT.
 [run]
-steps = 5000          # MD steps
+steps = 2000          # steps in all (relaxation + MD)
 dt_fs = 2.0           # time step (fs)
 dtype = "float64"     # float32 or float64
 seed = 2026           # velocities and jitter
@@ -32,7 +34,21 @@ cutoff = 8.5          # A
 skin = 1.0            # A
 shift_energy = true
 
-[[liquid]]            # periodic boxes: fcc start at liquid density, melted by the dynamics
+[[stage]]             # 1: relax each system until every force is below fmax
+type = "fire"
+fmax = 0.005          # eV/A
+max_steps = 1000      # or leave the stage after this many steps
+
+[[stage]]             # 2: then NVT molecular dynamics of the relaxed solids and clusters
+type = "nvt_langevin"
+temperature_K = 40.0
+friction_per_fs = 0.01
+
+[hooks]
+nan_check = true
+converged_snapshots = true   # relaxed structures -> <output>.relaxed.zarr
+
+[[liquid]]            # periodic boxes: fcc start at liquid density
 count = 8
 cells = 3             # 108 atoms
 density_g_cm3 = 1.40
@@ -134,7 +150,8 @@ template <typename F>
 void each_table(const toml::table& root, const char* key, const std::string& origin, F&& f) {
   const toml::node* n = root.get(key);
   if (!n) return;
-  if (!n->is_array_of_tables()) throw InvalidArgument(origin + ": '" + key + "' must be an array of tables ([[" + key + "]])");
+  if (!n->is_array_of_tables())
+    throw InvalidArgument(origin + ": '" + key + "' must be an array of tables ([[" + key + "]])");
   std::size_t i = 0;
   for (auto& e : *n->as_array()) f(*e.as_table(), std::string(key) + "[" + std::to_string(i++) + "]");
 }
@@ -157,6 +174,8 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
   top.allow("liquid");
   top.allow("cluster");
   top.allow("output");
+  top.allow("stage");
+  top.allow("hooks");
   top.finish();
 
   if (auto* t = subtable(root, "run", origin)) {
@@ -240,6 +259,57 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     (void)atomic_mass(s.element);
     c.clusters.push_back(s);
   });
+  each_table(root, "stage", origin, [&](const toml::table& t, const std::string& where) {
+    Reader r(t, where, origin);
+    StageSpec s;
+    r.get("type", s.type);
+    r.get("dt_fs", s.dt_fs);
+    r.get("fmax", s.fmax);
+    r.get("energy_change", s.energy_change);
+    r.get("max_steps", s.max_steps);
+    r.get("temperature_K", s.temperature_K);
+    r.get("friction_per_fs", s.friction_per_fs);
+    r.get("tau_fs", s.tau_fs);
+    r.get("chain_length", s.chain_length);
+    r.get("max_step", s.max_step);
+    r.finish();
+    const std::set<std::string> types = {"fire", "fire2", "velocity_verlet", "nvt_langevin", "nvt_nose_hoover"};
+    if (!types.count(s.type))
+      r.fail("type", "must be one of fire, fire2, velocity_verlet, nvt_langevin, nvt_nose_hoover");
+    r.non_negative("dt_fs", s.dt_fs);
+    r.non_negative("fmax", s.fmax);
+    r.non_negative("energy_change", s.energy_change);
+    if (s.max_steps < 0) r.fail("max_steps", "must be >= 0");
+    r.non_negative("temperature_K", s.temperature_K);
+    r.positive("friction_per_fs", s.friction_per_fs);
+    r.positive("tau_fs", s.tau_fs);
+    if (s.chain_length < 1) r.fail("chain_length", "must be >= 1");
+    r.positive("max_step", s.max_step);
+    const bool thermostat = s.type == "nvt_langevin" || s.type == "nvt_nose_hoover";
+    if (thermostat && !(s.temperature_K > 0)) r.fail("temperature_K", "must be > 0 for a thermostat");
+    if ((s.type == "fire" || s.type == "fire2") && s.fmax == 0 && s.energy_change == 0 && s.max_steps == 0)
+      r.fail("fmax", "(or energy_change or max_steps) must be set: a relaxation needs a convergence criterion");
+    c.stages.push_back(s);
+  });
+  if (auto* t = subtable(root, "hooks", origin)) {
+    Reader r(*t, "hooks", origin);
+    auto& h = c.hooks;
+    r.get("nan_check", h.nan_check);
+    r.get("max_force", h.max_force);
+    r.get("energy_drift", h.energy_drift);
+    r.get("energy_drift_action", h.energy_drift_action);
+    r.get("wrap", h.wrap);
+    r.get("log_csv", h.log_csv);
+    r.get("log_every", h.log_every);
+    r.get("profile", h.profile);
+    r.get("converged_snapshots", h.converged_snapshots);
+    r.finish();
+    r.non_negative("max_force", h.max_force);
+    r.non_negative("energy_drift", h.energy_drift);
+    if (h.energy_drift_action != "warn" && h.energy_drift_action != "stop")
+      r.fail("energy_drift_action", "must be \"warn\" or \"stop\"");
+    if (h.log_every < 1) r.fail("log_every", "must be >= 1");
+  }
   if (auto* t = subtable(root, "output", origin)) {
     Reader r(*t, "output", origin);
     r.get("snapshot_every", c.snapshot_every);
@@ -311,7 +381,8 @@ AtomicData make_cluster(const ClusterSpec& s, DType dt) {
     return p[0] * p[0] + p[1] * p[1] + p[2] * p[2] < q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
   });
   std::vector<double> pos;
-  for (std::int64_t n = 0; n < s.atoms; ++n) pos.insert(pos.end(), sites[static_cast<std::size_t>(n)].begin(), sites[static_cast<std::size_t>(n)].end());
+  for (std::int64_t n = 0; n < s.atoms; ++n)
+    pos.insert(pos.end(), sites[static_cast<std::size_t>(n)].begin(), sites[static_cast<std::size_t>(n)].end());
   std::vector<std::int64_t> z(static_cast<std::size_t>(s.atoms), s.element);
   return AtomicData::make(dt, pos, z);
 }
@@ -339,7 +410,8 @@ Batch build_systems(const RunConfig& c) {
   for (std::int64_t s = 0; s < b.n_systems(); ++s) {
     std::vector<std::int64_t> one{s};
     Batch sub = b.index_select(one);
-    dynamics::maxwell_boltzmann(sub, temps[static_cast<std::size_t>(s)], c.seed * 1000003ULL + static_cast<std::uint64_t>(s));
+    dynamics::maxwell_boltzmann(sub, temps[static_cast<std::size_t>(s)],
+                                c.seed * 1000003ULL + static_cast<std::uint64_t>(s));
     const Tensor& v = sub.get("velocities");
     std::memcpy(b.get("velocities").bytes() + static_cast<std::size_t>(b.atoms_ptr_data()[s]) * v.row_bytes(), v.raw(),
                 v.nbytes());

@@ -39,11 +39,12 @@ using FieldInfo = sinks::TrajectoryReader::FieldInfo;
 /// A missing local store is a FormatError here, before the reader would create its directory.
 void require_local_store(const std::string& url) {
   std::string path = url;
-  if (url.starts_with("file://")) path = url.substr(7);
-  else if (url.find("://") != std::string::npos) return;  // memory:// and others: the reader decides
+  if (url.starts_with("file://"))
+    path = url.substr(7);
+  else if (url.find("://") != std::string::npos)
+    return;  // memory:// and others: the reader decides
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw FormatError(url + ": no Zarr store here (no such file or directory)");
+  if (!std::filesystem::exists(path, ec)) throw FormatError(url + ": no Zarr store here (no such file or directory)");
 }
 
 constexpr const char* kSymbols[] = {
@@ -73,24 +74,42 @@ void append_float(std::string& s, double v) {
 void append_value(std::string& s, DType dt, const std::byte* row, std::int64_t k) {
   const auto i = static_cast<std::size_t>(k);
   switch (dt) {
-    case DType::Float64: append_float(s, reinterpret_cast<const double*>(row)[i]); break;
-    case DType::Float32: append_float(s, static_cast<double>(reinterpret_cast<const float*>(row)[i])); break;
-    case DType::Int64: s += std::to_string(reinterpret_cast<const std::int64_t*>(row)[i]); break;
-    case DType::Int32: s += std::to_string(reinterpret_cast<const std::int32_t*>(row)[i]); break;
-    case DType::UInt8: s += std::to_string(static_cast<unsigned>(reinterpret_cast<const std::uint8_t*>(row)[i])); break;
-    case DType::Bool: s += reinterpret_cast<const std::uint8_t*>(row)[i] ? 'T' : 'F'; break;
+    case DType::Float64:
+      append_float(s, reinterpret_cast<const double*>(row)[i]);
+      break;
+    case DType::Float32:
+      append_float(s, static_cast<double>(reinterpret_cast<const float*>(row)[i]));
+      break;
+    case DType::Int64:
+      s += std::to_string(reinterpret_cast<const std::int64_t*>(row)[i]);
+      break;
+    case DType::Int32:
+      s += std::to_string(reinterpret_cast<const std::int32_t*>(row)[i]);
+      break;
+    case DType::UInt8:
+      s += std::to_string(static_cast<unsigned>(reinterpret_cast<const std::uint8_t*>(row)[i]));
+      break;
+    case DType::Bool:
+      s += reinterpret_cast<const std::uint8_t*>(row)[i] ? 'T' : 'F';
+      break;
   }
 }
 
 double as_double(DType dt, const std::byte* row, std::int64_t k) {
   const auto i = static_cast<std::size_t>(k);
   switch (dt) {
-    case DType::Float64: return reinterpret_cast<const double*>(row)[i];
-    case DType::Float32: return static_cast<double>(reinterpret_cast<const float*>(row)[i]);
-    case DType::Int64: return static_cast<double>(reinterpret_cast<const std::int64_t*>(row)[i]);
-    case DType::Int32: return static_cast<double>(reinterpret_cast<const std::int32_t*>(row)[i]);
-    case DType::UInt8: return static_cast<double>(reinterpret_cast<const std::uint8_t*>(row)[i]);
-    case DType::Bool: return reinterpret_cast<const std::uint8_t*>(row)[i] ? 1.0 : 0.0;
+    case DType::Float64:
+      return reinterpret_cast<const double*>(row)[i];
+    case DType::Float32:
+      return static_cast<double>(reinterpret_cast<const float*>(row)[i]);
+    case DType::Int64:
+      return static_cast<double>(reinterpret_cast<const std::int64_t*>(row)[i]);
+    case DType::Int32:
+      return static_cast<double>(reinterpret_cast<const std::int32_t*>(row)[i]);
+    case DType::UInt8:
+      return static_cast<double>(reinterpret_cast<const std::uint8_t*>(row)[i]);
+    case DType::Bool:
+      return reinterpret_cast<const std::uint8_t*>(row)[i] ? 1.0 : 0.0;
   }
   return 0.0;
 }
@@ -112,8 +131,8 @@ std::string xyz_name(const std::string& name) {
 // ------------------------------------------------------------------ the plan of columns and keys
 
 struct Column {
-  std::string field;  // batch field name
-  std::string key;    // extended XYZ name
+  std::string field;          // batch field name
+  std::string key;            // extended XYZ name
   bool column_major = false;  // 3x3 keys ASE reads Fortran-ordered (stress, virial)
 };
 
@@ -239,7 +258,8 @@ void append_frame(std::string& s, const Batch& b, std::int64_t sample, const Pla
   if (lattice && p.has_pbc) {
     const std::byte* r = row(b.get("pbc"), sample);
     s += " pbc=\"";
-    for (int k = 0; k < 3; ++k) s += std::string(k ? " " : "") + (reinterpret_cast<const std::uint8_t*>(r)[k] ? 'T' : 'F');
+    for (int k = 0; k < 3; ++k)
+      s += std::string(k ? " " : "") + (reinterpret_cast<const std::uint8_t*>(r)[k] ? 'T' : 'F');
     s += '"';
   }
   s += '\n';
@@ -285,8 +305,7 @@ class AtomicOutput {
     std::vector<char> name(tmpl.begin(), tmpl.end());
     name.push_back('\0');
     const int fd = ::mkstemp(name.data());
-    if (fd < 0)
-      throw IOError("convert: cannot create a file in '" + dir.string() + "': " + std::strerror(errno));
+    if (fd < 0) throw IOError("convert: cannot create a file in '" + dir.string() + "': " + std::strerror(errno));
     tmp_ = name.data();
     ::fchmod(fd, 0644);
     file_ = ::fdopen(fd, "w");
@@ -348,7 +367,8 @@ int convert_command(const ConvertOptions& o, std::FILE* out) {
   if (o.output.empty()) throw InvalidArgument("convert: no output file given");
   const fs::path target(o.output);
   std::string ext = target.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext != ".xyz" && ext != ".extxyz")
     throw InvalidArgument("convert: output '" + o.output + "' has extension '" + ext +
                           "'; only extended XYZ is written (.xyz or .extxyz)");
@@ -411,8 +431,8 @@ int convert_command(const ConvertOptions& o, std::FILE* out) {
   for (std::size_t i = 0; i < selected.size();) {
     std::vector<std::int64_t> block;
     std::int64_t block_atoms = 0;
-    while (i < selected.size() && (block.empty() || (block_atoms < kBlockAtoms &&
-                                                     static_cast<std::int64_t>(block.size()) < kBlockSamples))) {
+    while (i < selected.size() &&
+           (block.empty() || (block_atoms < kBlockAtoms && static_cast<std::int64_t>(block.size()) < kBlockSamples))) {
       block.push_back(selected[i]);
       block_atoms += counts[static_cast<std::size_t>(selected[i])];
       ++i;
@@ -433,8 +453,8 @@ int convert_command(const ConvertOptions& o, std::FILE* out) {
     for (const auto& f : plan.skipped) note += " " + f;
     note += ")";
   }
-  std::fprintf(out, "convert: wrote %" PRId64 " frames, %" PRId64 " atoms to %s%s\n", frames, atoms,
-               o.output.c_str(), note.c_str());
+  std::fprintf(out, "convert: wrote %" PRId64 " frames, %" PRId64 " atoms to %s%s\n", frames, atoms, o.output.c_str(),
+               note.c_str());
   return 0;
 }
 

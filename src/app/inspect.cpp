@@ -23,11 +23,12 @@ using FieldInfo = sinks::TrajectoryReader::FieldInfo;
 /// A missing local store is a FormatError here, before the reader would create its directory.
 void require_local_store(const std::string& url) {
   std::string path = url;
-  if (url.starts_with("file://")) path = url.substr(7);
-  else if (url.find("://") != std::string::npos) return;  // memory:// and others: the reader decides
+  if (url.starts_with("file://"))
+    path = url.substr(7);
+  else if (url.find("://") != std::string::npos)
+    return;  // memory:// and others: the reader decides
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw FormatError(url + ": no Zarr store here (no such file or directory)");
+  if (!std::filesystem::exists(path, ec)) throw FormatError(url + ": no Zarr store here (no such file or directory)");
 }
 
 /// Rows [0, n) of an integer array of the store (int64 or int32), or nullopt for other dtypes.
@@ -172,11 +173,11 @@ void print_json(const Report& r, std::FILE* out) {
                                            : nlohmann::json(nullptr)}});
   }
   j["fields"] = std::move(fs);
-  j["totals"] = {{"raw_bytes", r.raw_total},
-                 {"stored_bytes", r.stored_total},
-                 {"ratio", r.stored_total ? nlohmann::json(static_cast<double>(r.raw_total) /
-                                                           static_cast<double>(r.stored_total))
-                                          : nlohmann::json(nullptr)}};
+  j["totals"] = {
+      {"raw_bytes", r.raw_total},
+      {"stored_bytes", r.stored_total},
+      {"ratio", r.stored_total ? nlohmann::json(static_cast<double>(r.raw_total) / static_cast<double>(r.stored_total))
+                               : nlohmann::json(nullptr)}};
   j["batchmd"] = r.batchmd;
   std::fprintf(out, "%s\n", j.dump(2).c_str());
 }

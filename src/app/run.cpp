@@ -14,10 +14,15 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/core/progress.hpp"
+#include "batchmd/dynamics/convergence.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/dynamics/fused.hpp"
+#include "batchmd/dynamics/integrators.hpp"
+#include "batchmd/hooks/hooks.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "batchmd/model/lennard_jones.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
+#include "batchmd/zarr/group.hpp"
 
 namespace batchmd::app {
 
@@ -55,6 +60,51 @@ sinks::ZarrWriteConfig write_config(const RunConfig& cfg, bool append) {
   return w;
 }
 
+std::shared_ptr<dynamics::Dynamics> make_stage(const StageSpec& st, const RunConfig& cfg,
+                                               const std::shared_ptr<model::Model>& model, std::size_t index) {
+  const double dt = st.dt_fs > 0 ? st.dt_fs : cfg.dt_fs;
+  std::shared_ptr<dynamics::Dynamics> d;
+  if (st.type == "fire") {
+    dynamics::FIREConfig f;
+    f.max_step = st.max_step;
+    d = std::make_shared<dynamics::FIRE>(model, dt, f);
+  } else if (st.type == "fire2") {
+    dynamics::FIRE2Config f;
+    f.max_step = st.max_step;
+    d = std::make_shared<dynamics::FIRE2>(model, dt, f);
+  } else if (st.type == "nvt_langevin") {
+    d = std::make_shared<dynamics::Langevin>(model, dt, st.temperature_K, st.friction_per_fs,
+                                             cfg.seed * 7919ULL + static_cast<std::uint64_t>(index));
+  } else if (st.type == "nvt_nose_hoover") {
+    d = std::make_shared<dynamics::NoseHooverChain>(model, dt, st.temperature_K, st.tau_fs, st.chain_length);
+  } else {
+    d = std::make_shared<dynamics::DemoDynamics>(model, dt);
+  }
+  std::vector<dynamics::Convergence> all;
+  if (st.fmax > 0) all.push_back(dynamics::Convergence::fmax(st.fmax));
+  if (st.energy_change > 0) all.push_back(dynamics::Convergence::energy_change(st.energy_change));
+  std::optional<dynamics::Convergence> crit;
+  if (!all.empty()) crit = all.size() == 1 ? all[0] : dynamics::Convergence::all_of(all);
+  if (st.max_steps > 0)
+    crit = crit ? (*crit | dynamics::Convergence::steps(st.max_steps)) : dynamics::Convergence::steps(st.max_steps);
+  if (crit) d->set_convergence(*crit);
+  return d;
+}
+
+/// Whether a Zarr store exists at url (without creating anything for a local path).
+bool store_exists(const std::string& url) {
+  if (url.find("://") == std::string::npos || url.starts_with("file://")) {
+    const std::string path = url.starts_with("file://") ? url.substr(7) : url;
+    return std::filesystem::exists(path);
+  }
+  return zarr::find_node(*zarr::open_store(url), "").has_value();
+}
+
+std::string relaxed_url(const std::string& url) {
+  if (url.size() > 5 && url.ends_with(".zarr")) return url.substr(0, url.size() - 5) + ".relaxed.zarr";
+  return url + ".relaxed";
+}
+
 }  // namespace
 
 int run_command(const RunOptions& opts, std::FILE* out) {
@@ -69,8 +119,10 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   } else if (restart) {
     const auto attrs = restart->batchmd_attributes();
     if (!attrs.contains("config_toml") || !attrs["config_toml"].is_string())
-      throw InvalidArgument(*opts.restart + ": the store records no job (it was not written by batchmd run); "
-                            "pass the job file as well: batchmd run JOB.toml --restart " + *opts.restart);
+      throw InvalidArgument(*opts.restart +
+                            ": the store records no job (it was not written by batchmd run); "
+                            "pass the job file as well: batchmd run JOB.toml --restart " +
+                            *opts.restart);
     cfg = parse_config(attrs["config_toml"].get<std::string>(), *opts.restart + " (recorded job)");
     job_name = "job recorded in " + *opts.restart;
   } else {
@@ -82,7 +134,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     cfg.steps = *opts.steps;
   }
   if (opts.dtype) {
-    if (*opts.dtype != "float32" && *opts.dtype != "float64") throw InvalidArgument("--dtype must be float32 or float64");
+    if (*opts.dtype != "float32" && *opts.dtype != "float64")
+      throw InvalidArgument("--dtype must be float32 or float64");
     cfg.dtype = *opts.dtype;
   }
   if (opts.threads) {
@@ -101,8 +154,9 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     start_step = *std::max_element(st, st + batch.n_systems());
     for (std::int64_t s = 0; s < batch.n_systems(); ++s)
       if (st[s] != start_step)
-        throw InvalidArgument(*opts.restart + ": systems were last recorded at different steps (" + std::to_string(st[s]) +
-                              " and " + std::to_string(start_step) + "); cannot restart them together");
+        throw InvalidArgument(*opts.restart + ": systems were last recorded at different steps (" +
+                              std::to_string(st[s]) + " and " + std::to_string(start_step) +
+                              "); cannot restart them together");
     if (std::string(dtype_name(batch.float_dtype())) != cfg.dtype)
       throw InvalidArgument(*opts.restart + ": the trajectory is " + std::string(dtype_name(batch.float_dtype())) +
                             " but the job asks for " + cfg.dtype);
@@ -112,16 +166,43 @@ int run_command(const RunOptions& opts, std::FILE* out) {
 
   // ---- model, dynamics, trajectory
   auto model = std::make_shared<model::LennardJones>(cfg.lj);
-  dynamics::DemoDynamics dyn(model, cfg.dt_fs);
+  if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
+  std::vector<std::shared_ptr<dynamics::Dynamics>> stages;
+  for (std::size_t k = 0; k < cfg.stages.size(); ++k) stages.push_back(make_stage(cfg.stages[k], cfg, model, k));
+  std::shared_ptr<dynamics::Dynamics> dyn_ptr =
+      stages.size() == 1 ? stages[0] : std::make_shared<dynamics::FusedStage>(stages);
+  dynamics::Dynamics& dyn = *dyn_ptr;
   dyn.set_step_count(start_step);
+  const bool pure_nve = cfg.stages.size() == 1 && cfg.stages[0].type == "velocity_verlet";
   std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
   const bool append = restart && (url.empty() || url == *opts.restart);
   if (append) url = *opts.restart;
   if (url.empty()) url = default_output();
   auto sink = std::make_shared<sinks::ZarrData>(url, cfg.capacity, write_config(cfg, append));
   sink->set_run_attributes({{"config_toml", cfg.source_toml}, {"dt_fs", cfg.dt_fs}, {"model", model->name()}});
+  const auto& hk = cfg.hooks;
+  std::shared_ptr<hooks::ProfilerHook> profiler;
+  if (hk.profile) {
+    profiler = std::make_shared<hooks::ProfilerHook>();
+    profiler->attach(dyn);
+  }
+  if (hk.wrap) dyn.register_hook(std::make_shared<hooks::WrapPeriodicHook>());
+  if (hk.max_force > 0) dyn.register_hook(std::make_shared<hooks::MaxForceClampHook>(hk.max_force));
+  if (hk.nan_check) dyn.register_hook(std::make_shared<hooks::NaNDetectorHook>());
+  if (hk.energy_drift > 0)
+    dyn.register_hook(std::make_shared<hooks::EnergyDriftMonitorHook>(
+        hk.energy_drift, hk.energy_drift_action == "stop" ? hooks::DriftAction::Stop : hooks::DriftAction::Warn));
+  if (!hk.log_csv.empty()) dyn.register_hook(std::make_shared<hooks::LoggingHook>(hk.log_csv, hk.log_every));
   auto snap = std::make_shared<hooks::SnapshotHook>(sink, cfg.snapshot_every, cfg.final_snapshot);
   dyn.register_hook(snap);
+  std::shared_ptr<sinks::ZarrData> relaxed;
+  std::string relaxed_path;
+  if (hk.converged_snapshots && cfg.stages.size() > 1) {
+    relaxed_path = relaxed_url(url);
+    auto rc = write_config(cfg, append && store_exists(relaxed_path));
+    relaxed = std::make_shared<sinks::ZarrData>(relaxed_path, cfg.capacity, rc);
+    dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(relaxed));
+  }
 
   const std::int64_t n_sys = batch.n_systems();
   const auto* pbc = batch.get("pbc").data<bool>();
@@ -130,11 +211,12 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   std::fprintf(out, "batchmd run: %s%s\n", job_name.c_str(),
                restart ? (", restarting at step " + std::to_string(start_step)).c_str() : "");
   std::fprintf(out, "  %lld systems (%lld periodic, %lld open), %lld atoms, %s, %s on cpu (%d threads)\n",
-               static_cast<long long>(n_sys), static_cast<long long>(periodic), static_cast<long long>(n_sys - periodic),
-               static_cast<long long>(batch.n_atoms()), dtype_name(batch.float_dtype()).data(), model->name().c_str(),
-               num_threads());
-  std::fprintf(out, "  %s NVE, %lld steps of %g fs, snapshot every %lld steps -> %s\n", dyn.name().c_str(),
+               static_cast<long long>(n_sys), static_cast<long long>(periodic),
+               static_cast<long long>(n_sys - periodic), static_cast<long long>(batch.n_atoms()),
+               dtype_name(batch.float_dtype()).data(), model->name().c_str(), num_threads());
+  std::fprintf(out, "  %s, %lld steps of %g fs, snapshot every %lld steps -> %s\n", dyn.name().c_str(),
                static_cast<long long>(cfg.steps), cfg.dt_fs, static_cast<long long>(cfg.snapshot_every), url.c_str());
+  if (relaxed) std::fprintf(out, "  relaxed structures -> %s\n", relaxed_path.c_str());
   std::fflush(out);
 
   if (restart) {
@@ -172,33 +254,62 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   const auto e1 = total_energy(batch);
   const auto* ap = batch.atoms_ptr_data();
   const auto* ids = batch.get("system_id").data<std::int64_t>();
-  std::vector<double> drift;
-  for (std::int64_t s = 0; s < n_sys; ++s) {
-    const auto i = static_cast<std::size_t>(s);
-    drift.push_back(std::abs(e1[i] - e0[i]) / std::max(std::abs(e0[i]), 1e-30));
-  }
-  std::vector<double> sorted = drift;
-  std::sort(sorted.begin(), sorted.end());
-  const auto worst = static_cast<std::int64_t>(std::max_element(drift.begin(), drift.end()) - drift.begin());
-
   std::fprintf(out, "\nSummary\n");
   std::fprintf(out, "  steps: %lld in %.2f s = %.1f steps/s, %.3g atom-steps/s, %.3g system-steps/s\n",
                static_cast<long long>(taken), secs, static_cast<double>(taken) / secs,
                static_cast<double>(taken * batch.n_atoms()) / secs, static_cast<double>(taken * n_sys) / secs);
   std::fprintf(out, "  neighbor-list builds: %lld\n", static_cast<long long>(model->neighbor_builds()));
-  std::fprintf(out, "  relative total-energy drift |E(end)-E(0)|/|E(0)|: median %.2e, max %.2e (system %lld)\n",
-               sorted[sorted.size() / 2], drift[static_cast<std::size_t>(worst)], static_cast<long long>(ids[worst]));
-  std::fprintf(out, "  %6s %8s %6s %14s %14s %10s\n", "system", "kind", "atoms", "E(0) eV", "E(end) eV", "drift");
-  for (std::int64_t s = 0; s < n_sys; ++s) {
-    const auto i = static_cast<std::size_t>(s);
-    const bool per = pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2];
-    std::fprintf(out, "  %6lld %8s %6lld %14.6f %14.6f %10.2e\n", static_cast<long long>(ids[s]),
-                 per ? "periodic" : "cluster", static_cast<long long>(ap[s + 1] - ap[s]), e0[i], e1[i], drift[i]);
+  if (pure_nve) {
+    std::vector<double> drift;
+    for (std::int64_t s = 0; s < n_sys; ++s) {
+      const auto i = static_cast<std::size_t>(s);
+      drift.push_back(std::abs(e1[i] - e0[i]) / std::max(std::abs(e0[i]), 1e-30));
+    }
+    std::vector<double> sorted = drift;
+    std::sort(sorted.begin(), sorted.end());
+    const auto worst = static_cast<std::int64_t>(std::max_element(drift.begin(), drift.end()) - drift.begin());
+    std::fprintf(out, "  relative total-energy drift |E(end)-E(0)|/|E(0)|: median %.2e, max %.2e (system %lld)\n",
+                 sorted[sorted.size() / 2], drift[static_cast<std::size_t>(worst)], static_cast<long long>(ids[worst]));
+    std::fprintf(out, "  %6s %8s %6s %14s %14s %10s\n", "system", "kind", "atoms", "E(0) eV", "E(end) eV", "drift");
+    for (std::int64_t s = 0; s < n_sys; ++s) {
+      const auto i = static_cast<std::size_t>(s);
+      const bool per = pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2];
+      std::fprintf(out, "  %6lld %8s %6lld %14.6f %14.6f %10.2e\n", static_cast<long long>(ids[s]),
+                   per ? "periodic" : "cluster", static_cast<long long>(ap[s + 1] - ap[s]), e0[i], e1[i], drift[i]);
+    }
+  } else {
+    const auto temp = dynamics::temperature(batch);
+    const auto fmax = dynamics::max_force(batch);
+    const auto* status = batch.has("status") ? batch.get("status").data<std::int32_t>() : nullptr;
+    std::vector<std::int64_t> per_stage(cfg.stages.size() + 1, 0);
+    for (std::int64_t s = 0; s < n_sys; ++s)
+      ++per_stage[std::min<std::size_t>(status ? static_cast<std::size_t>(status[s]) : 0, cfg.stages.size())];
+    std::fprintf(out, "  systems per stage:");
+    for (std::size_t k = 0; k < cfg.stages.size(); ++k)
+      std::fprintf(out, " %s %lld,", cfg.stages[k].type.c_str(), static_cast<long long>(per_stage[k]));
+    std::fprintf(out, " finished %lld\n", static_cast<long long>(per_stage.back()));
+    std::fprintf(out, "  %6s %8s %6s %16s %14s %10s %12s\n", "system", "kind", "atoms", "stage", "E_pot eV", "T K",
+                 "fmax eV/A");
+    for (std::int64_t s = 0; s < n_sys; ++s) {
+      const auto i = static_cast<std::size_t>(s);
+      const bool per = pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2];
+      const std::size_t st = std::min<std::size_t>(status ? static_cast<std::size_t>(status[s]) : 0, cfg.stages.size());
+      double epot = e1[i] - dynamics::kinetic_energy(batch)[i];
+      std::fprintf(out, "  %6lld %8s %6lld %16s %14.6f %10.1f %12.2e\n", static_cast<long long>(ids[s]),
+                   per ? "periodic" : "cluster", static_cast<long long>(ap[s + 1] - ap[s]),
+                   st < cfg.stages.size() ? cfg.stages[st].type.c_str() : "finished", epot, temp[i], fmax[i]);
+    }
   }
+  if (profiler) std::fprintf(out, "%s", profiler->report().c_str());
   if (cfg.final_snapshot && dyn.step_count() > 0) sink->write_model_state(dyn.step_count(), model->state());
   sink->flush();
   std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n", static_cast<long long>(snap->snapshots()),
                static_cast<long long>(sink->size()), url.c_str());
+  if (relaxed) {
+    relaxed->flush();
+    std::fprintf(out, "  relaxed structures: %lld in %s\n", static_cast<long long>(relaxed->size()),
+                 relaxed_path.c_str());
+  }
   std::fprintf(out, "  continue with: batchmd run --restart %s --steps N\n", url.c_str());
   return interrupted ? 130 : 0;
 }

@@ -8,8 +8,13 @@
 namespace batchmd {
 
 Progress::Progress(std::int64_t total, std::string label, std::FILE* out, bool enabled)
-    : total_(total), label_(std::move(label)), out_(out), enabled_(enabled && out != nullptr),
-      tty_(out != nullptr && isatty(fileno(out))), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : total_(total),
+      label_(std::move(label)),
+      out_(out),
+      enabled_(enabled && out != nullptr),
+      tty_(out != nullptr && isatty(fileno(out))),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 double Progress::elapsed_s() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

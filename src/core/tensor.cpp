@@ -27,7 +27,10 @@ Tensor::Tensor(DType dtype, Shape shape, Device device) : dtype_(dtype), shape_(
 }
 
 Tensor::Tensor(Tensor&& o) noexcept
-    : dtype_(o.dtype_), shape_(std::move(o.shape_)), device_(o.device_), ptr_(std::move(o.ptr_)),
+    : dtype_(o.dtype_),
+      shape_(std::move(o.shape_)),
+      device_(o.device_),
+      ptr_(std::move(o.ptr_)),
       cap_bytes_(o.cap_bytes_) {
   o.shape_.clear();
   o.cap_bytes_ = 0;

@@ -26,8 +26,8 @@ std::string describe(const std::string& name, const Field& f) {
 void copy_rows(Tensor& dst, std::int64_t dst_row, const Tensor& src, std::int64_t src_row, std::int64_t n) {
   if (n <= 0) return;
   const std::size_t rb = src.row_bytes();
-  std::memcpy(dst.bytes() + static_cast<std::size_t>(dst_row) * rb, src.bytes() + static_cast<std::size_t>(src_row) * rb,
-              static_cast<std::size_t>(n) * rb);
+  std::memcpy(dst.bytes() + static_cast<std::size_t>(dst_row) * rb,
+              src.bytes() + static_cast<std::size_t>(src_row) * rb, static_cast<std::size_t>(n) * rb);
 }
 
 void add_to_rows(Tensor& t, std::int64_t first_row, std::int64_t n_rows, std::int64_t delta) {
@@ -88,9 +88,8 @@ void AtomicData::set(std::string name, Level level, Tensor t) {
   std::int64_t* count = level == Level::Atom ? &n_atoms_ : level == Level::Edge ? &n_edges_ : nullptr;
   auto it = fields_.find(name);
   const bool replacing_only_of_level =
-      it != fields_.end() && count && std::count_if(fields_.begin(), fields_.end(), [&](auto& kv) {
-        return kv.second.level == level;
-      }) == 1;
+      it != fields_.end() && count &&
+      std::count_if(fields_.begin(), fields_.end(), [&](auto& kv) { return kv.second.level == level; }) == 1;
   if (level == Level::System) {
     if (t.rows() != 1) throw InvalidArgument("system-level field '" + name + "' must have leading dimension 1");
   } else if (*count >= 0 && t.rows() != *count && !replacing_only_of_level) {
@@ -120,9 +119,12 @@ Batch::Batch() : atoms_ptr_(DType::Int64, {1}), edges_ptr_(DType::Int64, {1}), s
 
 std::int64_t Batch::rows_for(Level l) const {
   switch (l) {
-    case Level::Atom: return n_atoms();
-    case Level::Edge: return n_edges();
-    case Level::System: return n_systems();
+    case Level::Atom:
+      return n_atoms();
+    case Level::Edge:
+      return n_edges();
+    case Level::System:
+      return n_systems();
   }
   return 0;
 }
@@ -207,7 +209,8 @@ Batch Batch::empty_like() const {
 
 void Batch::adopt_schema(const Batch& src) {
   fields_.clear();
-  for (const auto& [k, f] : src.fields_) fields_.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), with_leading(0, f.tensor.shape()))});
+  for (const auto& [k, f] : src.fields_)
+    fields_.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), with_leading(0, f.tensor.shape()))});
 }
 
 void Batch::check_same_schema(const Batch& src) const {
@@ -273,12 +276,16 @@ void Batch::append(const Batch& src, std::span<const std::int64_t> systems) {
     for (auto& [name, f] : fields_) {
       const Tensor& st = src.fields_.find(name)->second.tensor;
       switch (f.level) {
-        case Level::Atom: copy_rows(f.tensor, da, st, sap[first], na); break;
+        case Level::Atom:
+          copy_rows(f.tensor, da, st, sap[first], na);
+          break;
         case Level::Edge:
           copy_rows(f.tensor, de, st, sep[first], ne);
           if (name == kEdgeIndex) add_to_rows(f.tensor, de, ne, da - sap[first]);
           break;
-        case Level::System: copy_rows(f.tensor, sys, st, first, j - i); break;
+        case Level::System:
+          copy_rows(f.tensor, sys, st, first, j - i);
+          break;
       }
     }
     for (std::int64_t t = i; t < j; ++t, ++sys) {
@@ -440,7 +447,8 @@ void Batch::validate() const {
   const auto* ep = edges_ptr_.data<std::int64_t>();
   if (ap[0] != 0 || ep[0] != 0) throw FormatError("batch pointer arrays must start at 0");
   for (std::int64_t s = 0; s < n_systems(); ++s)
-    if (ap[s + 1] < ap[s] || ep[s + 1] < ep[s]) throw FormatError("batch pointer arrays decrease at system " + std::to_string(s));
+    if (ap[s + 1] < ap[s] || ep[s + 1] < ep[s])
+      throw FormatError("batch pointer arrays decrease at system " + std::to_string(s));
   if (system_index_.rows() != n_atoms()) throw FormatError("system_index length differs from the atom count");
   const auto* si = system_index_.data<std::int64_t>();
   for (std::int64_t s = 0; s < n_systems(); ++s)

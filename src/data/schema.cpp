@@ -9,9 +9,12 @@ namespace batchmd {
 
 std::string_view level_name(Level l) {
   switch (l) {
-    case Level::Atom: return "atom";
-    case Level::Edge: return "edge";
-    case Level::System: return "system";
+    case Level::Atom:
+      return "atom";
+    case Level::Edge:
+      return "edge";
+    case Level::System:
+      return "system";
   }
   return "?";
 }
@@ -53,11 +56,10 @@ std::optional<FieldSpec> standard_field(std::string_view name) {
 double atomic_mass(std::int64_t z) {
   // IUPAC conventional standard atomic weights, H..Xe.
   static constexpr std::array<double, 55> kMass = {
-      0.0,    1.008,  4.0026, 6.94,   9.0122, 10.81,  12.011, 14.007, 15.999, 18.998, 20.180,
-      22.990, 24.305, 26.982, 28.085, 30.974, 32.06,  35.45,  39.948, 39.098, 40.078, 44.956,
-      47.867, 50.942, 51.996, 54.938, 55.845, 58.933, 58.693, 63.546, 65.38,  69.723, 72.630,
-      74.922, 78.971, 79.904, 83.798, 85.468, 87.62,  88.906, 91.224, 92.906, 95.95,  97.907,
-      101.07, 102.91, 106.42, 107.87, 112.41, 114.82, 118.71, 121.76, 127.60, 126.90, 131.29};
+      0.0,    1.008,  4.0026, 6.94,   9.0122, 10.81,  12.011, 14.007, 15.999, 18.998, 20.180, 22.990, 24.305, 26.982,
+      28.085, 30.974, 32.06,  35.45,  39.948, 39.098, 40.078, 44.956, 47.867, 50.942, 51.996, 54.938, 55.845, 58.933,
+      58.693, 63.546, 65.38,  69.723, 72.630, 74.922, 78.971, 79.904, 83.798, 85.468, 87.62,  88.906, 91.224, 92.906,
+      95.95,  97.907, 101.07, 102.91, 106.42, 107.87, 112.41, 114.82, 118.71, 121.76, 127.60, 126.90, 131.29};
   if (z < 1 || z >= static_cast<std::int64_t>(kMass.size()))
     throw InvalidArgument("no standard atomic weight for atomic number " + std::to_string(z) +
                           " (table covers 1..54); set masses explicitly");

@@ -11,10 +11,22 @@
 namespace batchmd::dynamics {
 
 namespace {
+/// prev_energy := energy for the systems in `which` (empty = all).
+void copy_energy_to_prev(Batch& b, const std::vector<bool>& which) {
+  if (!b.has("prev_energy") || !b.has("energy")) return;
+  dispatch_float(b.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* e = b.get("energy").data<T>();
+    T* p = b.get("prev_energy").data<T>();
+    for (std::int64_t s = 0; s < b.n_systems(); ++s)
+      if (which.empty() || which[static_cast<std::size_t>(s)]) p[s] = e[s];
+  });
+}
+
 constexpr std::array<std::string_view, kNumStages> kStageNames = {
     "BEFORE_STEP",        "BEFORE_PRE_UPDATE", "AFTER_PRE_UPDATE", "BEFORE_COMPUTE", "AFTER_COMPUTE",
     "BEFORE_POST_UPDATE", "AFTER_POST_UPDATE", "AFTER_STEP",       "ON_CONVERGE"};
-}
+}  // namespace
 
 std::string_view stage_name(Stage s) { return kStageNames[static_cast<std::size_t>(s)]; }
 
@@ -70,11 +82,105 @@ void Dynamics::prepare(Batch& batch) {
                               std::to_string(batch.system_index().data<std::int64_t>()[i]) +
                               ") has a non-positive mass");
   });
+  bool fresh_prev = false;
+  if (tracks_status_) {
+    batch.add_standard("status");
+    batch.add_field("stage_step", Level::System, DType::Int64, {});
+    fresh_prev = !batch.has("prev_energy");
+    batch.add_field("prev_energy", Level::System, batch.float_dtype(), {});
+  }
+  const bool fresh_state = add_state(batch);
   if (forces_current_) {
     forces_current_ = false;
-    return;
+  } else {
+    model_->compute(batch);
   }
-  model_->compute(batch);
+  if (fresh_state) init_state(batch, std::vector<bool>(static_cast<std::size_t>(batch.n_systems()), true));
+  if (fresh_prev) copy_energy_to_prev(batch, {});
+}
+
+void Dynamics::set_convergence(Convergence c) {
+  convergence_ = std::move(c);
+  tracks_status_ = true;
+}
+
+void Dynamics::start_systems(Batch& batch, const std::vector<bool>& which) {
+  if (which.size() != static_cast<std::size_t>(batch.n_systems()))
+    throw InvalidArgument("start_systems: mask has the wrong length");
+  if (tracks_status_) {
+    if (!batch.has("status") || !batch.has("stage_step") || !batch.has("prev_energy"))
+      throw InvalidArgument("start_systems: the batch was not prepared for " + name());
+    auto* st = batch.get("status").data<std::int32_t>();
+    auto* ss = batch.get("stage_step").data<std::int64_t>();
+    for (std::size_t s = 0; s < which.size(); ++s)
+      if (which[s]) {
+        st[s] = 0;
+        ss[s] = 0;
+      }
+    copy_energy_to_prev(batch, which);
+  }
+  init_state(batch, which);
+}
+
+std::vector<std::uint8_t> Dynamics::active_systems(const Batch& batch) const {
+  if (!tracks_status_ || !batch.has("status")) return {};
+  const auto* st = batch.get("status").data<std::int32_t>();
+  std::vector<std::uint8_t> a(static_cast<std::size_t>(batch.n_systems()));
+  for (std::size_t s = 0; s < a.size(); ++s) a[s] = st[s] == 0;
+  return a;
+}
+
+std::vector<bool> Dynamics::check_convergence(Context& ctx) {
+  if (!convergence_) return {};
+  return advance_converged(ctx, {this});
+}
+
+bool Dynamics::all_converged(const Batch& batch) const {
+  if (!convergence_ || !batch.has("status")) return false;
+  const auto* st = batch.get("status").data<std::int32_t>();
+  for (std::int64_t s = 0; s < batch.n_systems(); ++s)
+    if (st[s] < final_status()) return false;
+  return true;
+}
+
+std::vector<bool> Dynamics::advance_converged(Context& ctx, const std::vector<Dynamics*>& stages) {
+  Batch& b = ctx.batch;
+  const auto n = static_cast<std::size_t>(b.n_systems());
+  auto* st = b.get("status").data<std::int32_t>();
+  std::vector<bool> newly(n, false);
+  for (std::size_t k = 0; k < stages.size(); ++k) {
+    if (!stages[k]->convergence_) continue;
+    std::vector<std::uint8_t> cand(n, 0);
+    bool any = false;
+    for (std::size_t s = 0; s < n; ++s) {
+      cand[s] = ctx.is_active(static_cast<std::int64_t>(s)) && st[s] == static_cast<std::int32_t>(k);
+      any = any || cand[s];
+    }
+    if (!any) continue;
+    auto met = stages[k]->convergence_->evaluate(b, cand);
+    for (std::size_t s = 0; s < n; ++s) newly[s] = newly[s] || met[s];
+  }
+  // prev_energy of every updated system becomes this step's energy (also of those that move on:
+  // a stage starts from the energy the system enters with).
+  std::vector<bool> updated(n);
+  for (std::size_t s = 0; s < n; ++s) updated[s] = ctx.is_active(static_cast<std::int64_t>(s));
+  copy_energy_to_prev(b, updated);
+  auto* ss = b.get("stage_step").data<std::int64_t>();
+  for (std::size_t s = 0; s < n; ++s)
+    if (newly[s]) {
+      ++st[s];
+      ss[s] = 0;
+    }
+  for (std::size_t k = 1; k < stages.size(); ++k) {
+    std::vector<bool> entered(n, false);
+    bool any = false;
+    for (std::size_t s = 0; s < n; ++s) {
+      entered[s] = newly[s] && st[s] == static_cast<std::int32_t>(k);
+      any = any || entered[s];
+    }
+    if (any) stages[k]->init_state(b, entered);
+  }
+  return newly;
 }
 
 std::int64_t Dynamics::run(Batch& batch, std::int64_t n_steps) {
@@ -115,6 +221,7 @@ std::int64_t Dynamics::run(Batch& batch, std::int64_t n_steps) {
 
 void Dynamics::step(Batch& batch) {
   Context ctx{batch, *model_, *this, step_count_, dt_fs_, {}};
+  ctx.active = active_systems(batch);
   fire(Stage::BEFORE_STEP, ctx);
   fire(Stage::BEFORE_PRE_UPDATE, ctx);
   pre_update(ctx);
@@ -126,7 +233,13 @@ void Dynamics::step(Batch& batch) {
   post_update(ctx);
   fire(Stage::AFTER_POST_UPDATE, ctx);
   auto* steps = batch.get("step").data<std::int64_t>();
-  for (std::int64_t s = 0; s < batch.n_systems(); ++s) ++steps[s];
+  std::int64_t* stage_steps =
+      tracks_status_ && batch.has("stage_step") ? batch.get("stage_step").data<std::int64_t>() : nullptr;
+  for (std::int64_t s = 0; s < batch.n_systems(); ++s)
+    if (ctx.is_active(s)) {
+      ++steps[s];
+      if (stage_steps) ++stage_steps[s];
+    }
   ctx.newly_converged = check_convergence(ctx);
   fire(Stage::AFTER_STEP, ctx);
   bool any = false;
@@ -137,35 +250,64 @@ void Dynamics::step(Batch& batch) {
 
 namespace {
 template <typename T>
-void half_kick(Batch& b, double dt) {
+void half_kick(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
   T* v = b.get("velocities").data<T>();
   const T* f = b.get("forces").data<T>();
   const T* m = b.get("masses").data<T>();
+  const auto* si = b.system_index().data<std::int64_t>();
+  const std::uint8_t* act = active.empty() ? nullptr : active.data();
   const T h = static_cast<T>(0.5 * dt * units::kAccel);
   parallel_for(b.n_atoms(), [=](std::int64_t i) {
+    if (act && !act[si[i]]) return;
     const T s = h / m[i];
     for (int k = 0; k < 3; ++k) v[3 * i + k] += s * f[3 * i + k];
   });
 }
 template <typename T>
-void drift(Batch& b, double dt) {
+void drift(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
   T* x = b.get("positions").data<T>();
   const T* v = b.get("velocities").data<T>();
+  const auto* si = b.system_index().data<std::int64_t>();
+  const std::uint8_t* act = active.empty() ? nullptr : active.data();
   const T d = static_cast<T>(dt);
-  parallel_for(b.n_atoms() * 3, [=](std::int64_t i) { x[i] += d * v[i]; });
+  parallel_for(b.n_atoms() * 3, [=](std::int64_t i) {
+    if (act && !act[si[i / 3]]) return;
+    x[i] += d * v[i];
+  });
 }
 }  // namespace
 
 void DemoDynamics::pre_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    half_kick<T>(ctx.batch, ctx.dt_fs);
-    drift<T>(ctx.batch, ctx.dt_fs);
+    half_kick<T>(ctx.batch, ctx.dt_fs, ctx.active);
+    drift<T>(ctx.batch, ctx.dt_fs, ctx.active);
   });
 }
 
 void DemoDynamics::post_update(Context& ctx) {
-  dispatch_float(ctx.batch.float_dtype(), [&](auto zero) { half_kick<decltype(zero)>(ctx.batch, ctx.dt_fs); });
+  dispatch_float(ctx.batch.float_dtype(),
+                 [&](auto zero) { half_kick<decltype(zero)>(ctx.batch, ctx.dt_fs, ctx.active); });
+}
+
+double degrees_of_freedom(const Batch& batch, std::int64_t s) {
+  const auto* ap = batch.atoms_ptr_data();
+  const auto n = static_cast<double>(ap[s + 1] - ap[s]);
+  return n > 1 ? 3.0 * n - 3.0 : 3.0 * n;
+}
+
+std::vector<double> system_parameter(const Batch& batch, std::string_view name, double fallback) {
+  std::vector<double> v(static_cast<std::size_t>(batch.n_systems()), fallback);
+  if (!batch.has(name)) return v;
+  if (batch.level(name) != Level::System)
+    throw InvalidArgument("field '" + std::string(name) + "' is not system-level");
+  const Tensor& t = batch.get(name);
+  dispatch_float(t.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* p = t.data<T>();
+    for (std::size_t s = 0; s < v.size(); ++s) v[s] = double(p[s]);
+  });
+  return v;
 }
 
 std::vector<double> kinetic_energy(const Batch& batch) {

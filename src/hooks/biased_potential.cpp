@@ -19,8 +19,8 @@ void BiasedPotentialHook::apply(Batch& batch) {
   batch.add_standard("forces");
   auto e = bias_(batch);
   if (static_cast<std::int64_t>(e.size()) != batch.n_systems())
-    throw InvalidArgument("BiasedPotentialHook(" + label_ + "): the bias function returned " + std::to_string(e.size()) +
-                          " energies for " + std::to_string(batch.n_systems()) + " systems");
+    throw InvalidArgument("BiasedPotentialHook(" + label_ + "): the bias function returned " +
+                          std::to_string(e.size()) + " energies for " + std::to_string(batch.n_systems()) + " systems");
   for (std::size_t s = 0; s < e.size(); ++s)
     if (!std::isfinite(e[s]))
       throw NumericalError("BiasedPotentialHook(" + label_ + "): non-finite bias energy in " +
@@ -47,8 +47,8 @@ BiasedPotentialHook::BiasFunction BiasedPotentialHook::harmonic_restraint(double
   if (reference.size() % 3 != 0)
     throw InvalidArgument("harmonic_restraint: the reference must hold 3 coordinates per atom");
   if (!atoms.empty() && atoms.size() * 3 != reference.size())
-    throw InvalidArgument("harmonic_restraint: the atom mask has " + std::to_string(atoms.size()) +
-                          " entries for " + std::to_string(reference.size() / 3) + " reference positions");
+    throw InvalidArgument("harmonic_restraint: the atom mask has " + std::to_string(atoms.size()) + " entries for " +
+                          std::to_string(reference.size() / 3) + " reference positions");
   // the mask as bytes so the kernel can read it from several threads
   std::vector<std::uint8_t> sel(reference.size() / 3, 1);
   for (std::size_t i = 0; i < atoms.size(); ++i) sel[i] = atoms[i] ? 1 : 0;

@@ -7,8 +7,8 @@
 namespace batchmd::hooks {
 
 struct FreezeAtomsHook::State {
-  std::vector<bool> mask;  // explicit mask (when field is empty)
-  std::string field;       // per-atom bool field
+  std::vector<bool> mask;           // explicit mask (when field is empty)
+  std::string field;                // per-atom bool field
   std::vector<std::int64_t> atoms;  // frozen atom indices at the last capture
   std::vector<double> reference;    // their positions [atoms*3]
   bool captured = false;
@@ -54,7 +54,8 @@ struct FreezeAtomsHook::State {
       const T* x = b.get("positions").data<T>();
       reference.resize(3 * atoms.size());
       for (std::size_t j = 0; j < atoms.size(); ++j)
-        for (std::size_t k = 0; k < 3; ++k) reference[3 * j + k] = double(x[3 * atoms[j] + static_cast<std::int64_t>(k)]);
+        for (std::size_t k = 0; k < 3; ++k)
+          reference[3 * j + k] = double(x[3 * atoms[j] + static_cast<std::int64_t>(k)]);
       zero_vf<T>(b);
     });
     captured = true;

@@ -93,8 +93,10 @@ void LoggingHook::operator()(dynamics::Context& ctx) {
     if (with_status_) {
       text += ',';
       std::int64_t st = 0;
-      if (status && status->dtype() == DType::Int32) st = status->data<std::int32_t>()[s];
-      else if (status && status->dtype() == DType::Int64) st = status->data<std::int64_t>()[s];
+      if (status && status->dtype() == DType::Int32)
+        st = status->data<std::int32_t>()[s];
+      else if (status && status->dtype() == DType::Int64)
+        st = status->data<std::int64_t>()[s];
       put(text, st);
     }
     text += '\n';

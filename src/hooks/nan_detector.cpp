@@ -22,8 +22,7 @@ struct Bad {
 };
 }  // namespace
 
-NaNDetectorHook::NaNDetectorHook(std::int64_t frequency, dynamics::Stage stage)
-    : frequency_(frequency), stage_(stage) {
+NaNDetectorHook::NaNDetectorHook(std::int64_t frequency, dynamics::Stage stage) : frequency_(frequency), stage_(stage) {
   if (frequency < 1) throw InvalidArgument("NaNDetectorHook frequency must be >= 1, got " + std::to_string(frequency));
 }
 

@@ -15,8 +15,7 @@ struct ProfilerHook::State {
   Clock::time_point since;
 
   void end_interval(Clock::time_point now) {
-    if (current >= 0)
-      seconds[static_cast<std::size_t>(current)] += std::chrono::duration<double>(now - since).count();
+    if (current >= 0) seconds[static_cast<std::size_t>(current)] += std::chrono::duration<double>(now - since).count();
     current = -1;
   }
 };
@@ -69,9 +68,9 @@ std::string ProfilerHook::report() const {
     const auto st = static_cast<dynamics::Stage>(s);
     const double sec = seconds(st);
     const std::int64_t n = calls(st);
-    std::snprintf(line, sizeof line, "%-20s %10lld %12.6f %12.3f %6.1f%%\n", std::string(dynamics::stage_name(st)).c_str(),
-                  static_cast<long long>(n), sec, n > 0 ? 1e6 * sec / static_cast<double>(n) : 0.0,
-                  total > 0 ? 100.0 * sec / total : 0.0);
+    std::snprintf(line, sizeof line, "%-20s %10lld %12.6f %12.3f %6.1f%%\n",
+                  std::string(dynamics::stage_name(st)).c_str(), static_cast<long long>(n), sec,
+                  n > 0 ? 1e6 * sec / static_cast<double>(n) : 0.0, total > 0 ? 100.0 * sec / total : 0.0);
     out += line;
   }
   std::snprintf(line, sizeof line, "%-20s %10s %12.6f\n", "total", "", total);

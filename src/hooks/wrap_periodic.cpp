@@ -35,8 +35,8 @@ std::vector<Frame> frames(const Batch& b) {
     if (!f.any) continue;
     for (int k = 0; k < 9; ++k) f.cell[static_cast<std::size_t>(k)] = double(cell[9 * s + k]);
     const auto& c = f.cell;
-    const double det = c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
-                       c[2] * (c[3] * c[7] - c[4] * c[6]);
+    const double det =
+        c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) + c[2] * (c[3] * c[7] - c[4] * c[6]);
     const double scale = std::abs(c[0]) + std::abs(c[4]) + std::abs(c[8]) + 1e-300;
     if (!(std::isfinite(det) && std::abs(det) > 1e-12 * scale * scale * scale))
       throw InvalidArgument("WrapPeriodicHook: " + detail::describe_system(b, s) +
@@ -66,7 +66,8 @@ Tensor& images_field(Batch& b) {
 }
 }  // namespace
 
-WrapPeriodicHook::WrapPeriodicHook(std::int64_t frequency, dynamics::Stage stage) : frequency_(frequency), stage_(stage) {
+WrapPeriodicHook::WrapPeriodicHook(std::int64_t frequency, dynamics::Stage stage)
+    : frequency_(frequency), stage_(stage) {
   if (frequency < 1) throw InvalidArgument("WrapPeriodicHook frequency must be >= 1, got " + std::to_string(frequency));
 }
 
@@ -121,7 +122,8 @@ std::vector<double> WrapPeriodicHook::unwrapped_positions(const Batch& b) {
     parallel_for(b.n_atoms(), [=](std::int64_t i) {
       const T* c = cell + 9 * si[i];
       for (int d = 0; d < 3; ++d)
-        up[3 * i + d] += img[3 * i] * double(c[d]) + img[3 * i + 1] * double(c[3 + d]) + img[3 * i + 2] * double(c[6 + d]);
+        up[3 * i + d] +=
+            img[3 * i] * double(c[d]) + img[3 * i + 1] * double(c[3 + d]) + img[3 * i + 2] * double(c[6 + d]);
     });
   });
   return u;

@@ -55,9 +55,8 @@ std::vector<double> LennardJones::state() const {
 }
 
 void LennardJones::restore_state(const Batch& batch, std::span<const double> state) {
-  dispatch_float(batch.float_dtype(), [&](auto zero) {
-    impl_->nl.build_from_reference(geometry_of<decltype(zero)>(batch), state);
-  });
+  dispatch_float(batch.float_dtype(),
+                 [&](auto zero) { impl_->nl.build_from_reference(geometry_of<decltype(zero)>(batch), state); });
 }
 
 void LennardJones::compute(Batch& batch, bool compute_stress) {
@@ -87,7 +86,8 @@ void LennardJones::compute(Batch& batch, bool compute_stress) {
                          double(c[1]) * (double(c[3]) * c[8] - double(c[5]) * c[6]) +
                          double(c[2]) * (double(c[3]) * c[7] - double(c[4]) * c[6]));
         }
-        for (int k = 0; k < 9; ++k) stress[9 * s + k] = vol > 0 ? static_cast<T>(-double(virial[9 * s + k]) / vol) : T(0);
+        for (int k = 0; k < 9; ++k)
+          stress[9 * s + k] = vol > 0 ? static_cast<T>(-double(virial[9 * s + k]) / vol) : T(0);
       }
     }
   });

@@ -33,8 +33,8 @@ void HostMemory::write(const Batch& batch, const std::vector<bool>& mask) {
     bool same = first.size() == batch.fields().size();
     for (const auto& [k, f] : batch.fields()) {
       auto it = first.find(k);
-      same = same && it != first.end() && it->second.level == f.level && it->second.tensor.dtype() == f.tensor.dtype() &&
-             it->second.tensor.row_numel() == f.tensor.row_numel();
+      same = same && it != first.end() && it->second.level == f.level &&
+             it->second.tensor.dtype() == f.tensor.dtype() && it->second.tensor.row_numel() == f.tensor.row_numel();
     }
     if (!same) throw InvalidArgument("HostMemory.write: the batch's fields differ from those already stored");
   }

@@ -170,7 +170,8 @@ struct ZarrData::Impl {
     store = zarr::open_store(url);
     const bool exists = zarr::find_node(*store, "").has_value();
     if (exists && !cfg.append)
-      throw InvalidArgument("ZarrData: '" + url + "' already holds a Zarr store; choose a new path or open it to append");
+      throw InvalidArgument("ZarrData: '" + url +
+                            "' already holds a Zarr store; choose a new path or open it to append");
     if (exists) open_existing();
     pool = std::make_unique<TaskPool>(cfg.workers);
     writer = std::thread([this] { loop(); });
@@ -247,9 +248,11 @@ struct ZarrData::Impl {
     atoms /= static_cast<double>(idx.size());
     edges = std::max(1.0, edges / static_cast<double>(idx.size()));
     for (const auto& name : cfg.only_fields)
-      if (!batch.has(name)) throw InvalidArgument("ZarrData: only_fields names '" + name + "', which the batch does not have");
+      if (!batch.has(name))
+        throw InvalidArgument("ZarrData: only_fields names '" + name + "', which the batch does not have");
     for (const auto& [k, f] : batch.fields())
-      if (cfg.only_fields.empty() || std::find(cfg.only_fields.begin(), cfg.only_fields.end(), k) != cfg.only_fields.end())
+      if (cfg.only_fields.empty() ||
+          std::find(cfg.only_fields.begin(), cfg.only_fields.end(), k) != cfg.only_fields.end())
         fields.push_back(FieldDef{k, f.level, f.tensor.dtype(), trailing_of(f.tensor)});
     // The root gets its trajectory attributes last, once every array exists: until then a
     // reader sees a plain group ("not a trajectory"), never fields without arrays.
@@ -261,22 +264,27 @@ struct ZarrData::Impl {
     // Bookkeeping arrays get small chunks: every append rewrites their unfinished tail chunk.
     const std::int64_t meta_bytes = std::min<std::int64_t>(cfg.chunk_bytes, 1 << 16);
     const std::int64_t ptr_rows = std::max<std::int64_t>(1, meta_bytes / 8);
-    atoms_ptr = meta_g.create_array("atoms_ptr", meta_for("atoms_ptr", Level::System, DType::Int64, {}, ptr_rows, comp));
-    edges_ptr = meta_g.create_array("edges_ptr", meta_for("edges_ptr", Level::System, DType::Int64, {}, ptr_rows, comp));
-    samples_mask = meta_g.create_array("samples_mask", meta_for("samples_mask", Level::System, DType::Bool, {},
-                                                                 meta_bytes, comp));
-    atoms_mask = meta_g.create_array("atoms_mask", meta_for("atoms_mask", Level::Atom, DType::Bool, {}, meta_bytes, comp));
-    edges_mask = meta_g.create_array("edges_mask", meta_for("edges_mask", Level::Edge, DType::Bool, {}, meta_bytes, comp));
+    atoms_ptr =
+        meta_g.create_array("atoms_ptr", meta_for("atoms_ptr", Level::System, DType::Int64, {}, ptr_rows, comp));
+    edges_ptr =
+        meta_g.create_array("edges_ptr", meta_for("edges_ptr", Level::System, DType::Int64, {}, ptr_rows, comp));
+    samples_mask =
+        meta_g.create_array("samples_mask", meta_for("samples_mask", Level::System, DType::Bool, {}, meta_bytes, comp));
+    atoms_mask =
+        meta_g.create_array("atoms_mask", meta_for("atoms_mask", Level::Atom, DType::Bool, {}, meta_bytes, comp));
+    edges_mask =
+        meta_g.create_array("edges_mask", meta_for("edges_mask", Level::Edge, DType::Bool, {}, meta_bytes, comp));
     for (const auto& f : fields) {
       auto it = cfg.fields.find(f.name);
       const zarr::CompressorConfig& c = it != cfg.fields.end() && it->second.compressor ? *it->second.compressor : comp;
       const double per_write = f.level == Level::Atom ? atoms : f.level == Level::Edge ? edges : 1.0;
       const auto rows_per_write = static_cast<std::int64_t>(std::llround(per_write * static_cast<double>(idx.size())));
-      arrays.push_back(core_g.create_array(f.name, meta_for(f.name, f.level, f.dtype, f.trailing,
-                                                            chunk_rows_for(f, atoms, edges, rows_per_write), c)));
+      arrays.push_back(core_g.create_array(
+          f.name, meta_for(f.name, f.level, f.dtype, f.trailing, chunk_rows_for(f, atoms, edges, rows_per_write), c)));
     }
     for (const auto& [k, o] : cfg.fields)
-      if (!batch.has(k)) throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");
+      if (!batch.has(k))
+        throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");
     const std::int64_t zero = 0;
     atoms_ptr->append(reinterpret_cast<const std::byte*>(&zero), 1);
     edges_ptr->append(reinterpret_cast<const std::byte*>(&zero), 1);
@@ -329,8 +337,8 @@ struct ZarrData::Impl {
 
   void truncate(zarr::Array& a, const std::string& path, std::int64_t rows) {
     if (a.rows() < rows)
-      throw FormatError(url + ": " + path + " has " + std::to_string(a.rows()) + " rows but the committed samples need " +
-                        std::to_string(rows));
+      throw FormatError(url + ": " + path + " has " + std::to_string(a.rows()) +
+                        " rows but the committed samples need " + std::to_string(rows));
     if (a.rows() == rows) return;
     zarr::ArrayMeta am = a.meta();
     am.shape[0] = rows;
@@ -433,7 +441,8 @@ struct ZarrData::Impl {
       edges_ptr->append(reinterpret_cast<const std::byte*>(eptr.data()), static_cast<std::int64_t>(eptr.size()));
     });
     tasks.emplace_back([&] {
-      std::vector<std::byte> ones(static_cast<std::size_t>(std::max({new_samples, new_atoms, new_edges})), std::byte{1});
+      std::vector<std::byte> ones(static_cast<std::size_t>(std::max({new_samples, new_atoms, new_edges})),
+                                  std::byte{1});
       samples_mask->append(ones.data(), new_samples);
       atoms_mask->append(ones.data(), new_atoms);
       edges_mask->append(ones.data(), new_edges);
@@ -528,7 +537,8 @@ void ZarrData::write(const Batch& batch, const std::vector<bool>& mask) {
       std::size_t e = 0;
       for (auto s : idx)
         for (std::int64_t r = ep[s]; r < ep[s + 1]; ++r, ++e)
-          for (std::int64_t c = 0; c < t.row_numel(); ++c) v[e * static_cast<std::size_t>(t.row_numel()) + static_cast<std::size_t>(c)] -= ap[s];
+          for (std::int64_t c = 0; c < t.row_numel(); ++c)
+            v[e * static_cast<std::size_t>(t.row_numel()) + static_cast<std::size_t>(c)] -= ap[s];
     }
     job.data.push_back(std::move(bytes));
   }
@@ -606,7 +616,8 @@ struct TrajectoryReader::Impl {
     store = zarr::open_store(url);
     auto node = zarr::find_node(*store, "");
     if (!node) throw FormatError(url + ": no Zarr store here (no zarr.json or .zgroup at the root)");
-    if (node->type != zarr::NodeType::Group) throw FormatError(url + ": the root is a Zarr array, not a trajectory group");
+    if (node->type != zarr::NodeType::Group)
+      throw FormatError(url + ": the root is a Zarr array, not a trajectory group");
     format = static_cast<int>(node->format);
     root = zarr::Group::open(store, "");
     load();
@@ -616,7 +627,8 @@ struct TrajectoryReader::Impl {
     attrs = root->attributes();
     if (!attrs.contains("num_samples") || !attrs["num_samples"].is_number_integer() ||
         attrs["num_samples"].get<std::int64_t>() < 0)
-      throw FormatError(url + ": not a trajectory store: root attribute 'num_samples' is missing or not an integer >= 0");
+      throw FormatError(url +
+                        ": not a trajectory store: root attribute 'num_samples' is missing or not an integer >= 0");
     if (!attrs.contains("fields") || !attrs["fields"].is_object())
       throw FormatError(url + ": not a trajectory store: root attribute 'fields' is missing");
     n = attrs["num_samples"].get<std::int64_t>();
@@ -771,9 +783,7 @@ Batch last_snapshot_per_system(const TrajectoryReader& reader) {
   return reader.read_indices(idx);
 }
 
-Batch TrajectoryReader::read_system(std::int64_t system_id) const {
-  return read_indices(samples_of_system(system_id));
-}
+Batch TrajectoryReader::read_system(std::int64_t system_id) const { return read_indices(samples_of_system(system_id)); }
 
 std::optional<std::vector<double>> TrajectoryReader::model_state(std::int64_t step) const {
   if (!zarr::find_node(*impl_->store, "restart/model_state")) return std::nullopt;
@@ -792,8 +802,14 @@ std::vector<std::int64_t> TrajectoryReader::atom_counts() const {
 std::vector<TrajectoryReader::FieldInfo> TrajectoryReader::fields() const {
   std::vector<FieldInfo> out;
   for (const auto& f : impl_->fields) {
-    FieldInfo info{f.group, f.name, f.level, f.array.meta().dtype, f.array.meta().shape,
-                   zarr::compressor_config_of(f.array.layout().codecs).name, f.array.meta().chunk_rows, 0};
+    FieldInfo info{f.group,
+                   f.name,
+                   f.level,
+                   f.array.meta().dtype,
+                   f.array.meta().shape,
+                   zarr::compressor_config_of(f.array.layout().codecs).name,
+                   f.array.meta().chunk_rows,
+                   0};
     const std::string prefix = f.group + "/" + f.name + "/";
     for (const auto& key : impl_->store->list(prefix)) {
       if (key.ends_with("zarr.json") || key.ends_with(".zarray") || key.ends_with(".zattrs")) continue;

@@ -293,13 +293,18 @@ json v2_array_json(const ArrayDocument& d) {
   const bool big = d.layout.codecs[0].value("configuration", json::object()).value("endian", "little") == "big";
   std::string dtype = v2_dtype_string(m.dtype);
   if (big && dtype_size(m.dtype) > 1) dtype[0] = '>';
-  return {{"zarr_format", 2}, {"shape", m.shape},         {"chunks", with_leading(m.chunk_rows, m.shape)},
-          {"dtype", dtype},   {"compressor", compressor},
+  return {{"zarr_format", 2},
+          {"shape", m.shape},
+          {"chunks", with_leading(m.chunk_rows, m.shape)},
+          {"dtype", dtype},
+          {"compressor", compressor},
           // A zero fill is written as null (v2's "no fill value", which reads back as 0 here):
           // xarray would otherwise mask every stored 0 as missing.
-          {"fill_value", m.fill_value == 0.0 && !std::signbit(m.fill_value) ? json(nullptr)
-                                                                           : fill_to_json(m.dtype, m.fill_value)},
-          {"order", "C"},     {"filters", nullptr},       {"dimension_separator", std::string(1, d.layout.separator)}};
+          {"fill_value",
+           m.fill_value == 0.0 && !std::signbit(m.fill_value) ? json(nullptr) : fill_to_json(m.dtype, m.fill_value)},
+          {"order", "C"},
+          {"filters", nullptr},
+          {"dimension_separator", std::string(1, d.layout.separator)}};
 }
 
 json v2_attributes_json(const ArrayMeta& meta) {

@@ -8,6 +8,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/zarr/file_store.hpp"
 #include "batchmd/zarr/memory_store.hpp"
+#include "batchmd/zarr/s3_store.hpp"
 
 namespace batchmd::zarr {
 
@@ -96,7 +97,7 @@ std::shared_ptr<Store> open_store(const std::string& url) {
     return slot;
   }
   if (scheme == "s3" || scheme == "gs") {
-    throw InvalidArgument("open_store: '" + url + "': " + scheme + ":// stores are not supported in this build yet");
+    return std::make_shared<S3Store>(url, S3Options::from_environment(scheme));
   }
   throw InvalidArgument("open_store: '" + url + "': unknown URL scheme '" + scheme + "'");
 }

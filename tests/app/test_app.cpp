@@ -77,7 +77,8 @@ TEST(RunCommand, ShortRunConservesEnergyAndReports) {
   std::filesystem::remove_all(store);
   std::ofstream(path) << "[run]\nsteps = 195\ndt_fs = 2.0\n[[liquid]]\ncount = 1\ncells = 3\n"
                          "[[cluster]]\ncount = 1\natoms = 13\n[output]\nsnapshot_every = 20\nprogress = false\n"
-                         "path = \"" << store << "\"\n";
+                         "path = \""
+                      << store << "\"\n";
   RunOptions o;
   o.config_path = path;
   o.quiet = true;

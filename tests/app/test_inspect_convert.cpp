@@ -111,7 +111,8 @@ json ase_read(const fs::path& xyz) {
   const int status = ::pclose(p);
   if (status != 0) {
     ADD_FAILURE() << "the ASE reader failed (status " << status << "; python3-ase must be installed):\n"
-                  << cmd << "\n" << slurp(err);
+                  << cmd << "\n"
+                  << slurp(err);
     return json();
   }
   return json::parse(s);
@@ -124,12 +125,18 @@ bool close_to(double want, double got, double rel = 1e-8) {
 double value_at(const Tensor& t, std::int64_t row, std::int64_t k) {
   const std::int64_t i = row * t.row_numel() + k;
   switch (t.dtype()) {
-    case DType::Float64: return t.data<double>()[i];
-    case DType::Float32: return static_cast<double>(t.data<float>()[i]);
-    case DType::Int64: return static_cast<double>(t.data<std::int64_t>()[i]);
-    case DType::Int32: return static_cast<double>(t.data<std::int32_t>()[i]);
-    case DType::UInt8: return static_cast<double>(t.data<std::uint8_t>()[i]);
-    case DType::Bool: return t.data<bool>()[i] ? 1.0 : 0.0;
+    case DType::Float64:
+      return t.data<double>()[i];
+    case DType::Float32:
+      return static_cast<double>(t.data<float>()[i]);
+    case DType::Int64:
+      return static_cast<double>(t.data<std::int64_t>()[i]);
+    case DType::Int32:
+      return static_cast<double>(t.data<std::int32_t>()[i]);
+    case DType::UInt8:
+      return static_cast<double>(t.data<std::uint8_t>()[i]);
+    case DType::Bool:
+      return t.data<bool>()[i] ? 1.0 : 0.0;
   }
   return 0.0;
 }
@@ -155,8 +162,10 @@ Batch md_batch(std::int64_t step) {
       z.push_back(1 + (id * 11 + a * 7) % 54);
     }
     std::vector<double> cell;
-    if (id % 2 == 0) cell = {10.0 + 1.0 / 3.0, 0, 0, 1.25, 11.0 + std::sqrt(3.0), 0, -0.5, 0.75, 12.0 + std::numbers::pi};
-    else cell = std::vector<double>(9, 0.0);
+    if (id % 2 == 0)
+      cell = {10.0 + 1.0 / 3.0, 0, 0, 1.25, 11.0 + std::sqrt(3.0), 0, -0.5, 0.75, 12.0 + std::numbers::pi};
+    else
+      cell = std::vector<double>(9, 0.0);
     AtomicData d = AtomicData::make(DType::Float64, pos, z, cell, {true, id % 3 != 0, false});
     Tensor v(DType::Float64, {na, 3}), f(DType::Float64, {na, 3}), q(DType::Float64, {na});
     Tensor tag(DType::UInt8, {na});
@@ -233,8 +242,7 @@ void expect_same_as_store(const json& ase, const sinks::TrajectoryReader& reader
     for (int k = 0; k < 9; ++k)
       EXPECT_TRUE(close_to(value_at(cell, 0, k), fr["cell"][k / 3][k % 3].get<double>())) << "cell " << k;
     const Tensor& pbc = b.get("pbc");
-    for (int k = 0; k < 3; ++k)
-      EXPECT_EQ(fr["pbc"][k].get<bool>(), nonzero && pbc.data<bool>()[k]) << "pbc " << k;
+    for (int k = 0; k < 3; ++k) EXPECT_EQ(fr["pbc"][k].get<bool>(), nonzero && pbc.data<bool>()[k]) << "pbc " << k;
     // Energy and forces on ASE's SinglePointCalculator.
     if (b.has("energy")) {
       ASSERT_FALSE(fr["energy"].is_null());
@@ -262,8 +270,7 @@ void expect_same_as_store(const json& ase, const sinks::TrajectoryReader& reader
       EXPECT_TRUE(close_to(value_at(b.get("temperature"), 0, 0), fr["info"]["temperature"].get<double>()));
     }
     // Other per-atom columns, under their XYZ names.
-    const std::pair<const char*, const char*> cols[] = {
-        {"velocities", "velo"}, {"masses", "masses"}, {"tag", "tag"}};
+    const std::pair<const char*, const char*> cols[] = {{"velocities", "velo"}, {"masses", "masses"}, {"tag", "tag"}};
     for (const auto& [field, key] : cols) {
       if (!b.has(field)) continue;
       const Tensor& t = b.get(field);
@@ -396,8 +403,9 @@ TEST(Inspect, BadStoresAreFormatErrors) {
   EXPECT_NE(error_of<FormatError>([&] { inspect_text((dir / "missing.zarr").string()); }).find("missing.zarr"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir / "missing.zarr"));
-  EXPECT_NE(error_of<FormatError>([&] { inspect_text("file://" + (dir / "missing.zarr").string()); })
-                .find("no Zarr store here"),
+  EXPECT_NE(error_of<FormatError>([&] {
+              inspect_text("file://" + (dir / "missing.zarr").string());
+            }).find("no Zarr store here"),
             std::string::npos);
   // A Zarr group that is not a trajectory.
   const std::string foreign = (dir / "foreign.zarr").string();

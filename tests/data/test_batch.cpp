@@ -109,7 +109,8 @@ TEST(Batch, ConcatEqualsBuildingFromAllSystems) {
   Batch ref = Batch::from_systems(sys);
   ASSERT_EQ(all.n_systems(), 3);
   for (std::int64_t i = 0; i < 3; ++i) expect_same(all.system(i), ref.system(i));
-  for (const auto& [k, f] : ref.fields()) EXPECT_EQ(0, std::memcmp(f.tensor.raw(), all.get(k).raw(), f.tensor.nbytes())) << k;
+  for (const auto& [k, f] : ref.fields())
+    EXPECT_EQ(0, std::memcmp(f.tensor.raw(), all.get(k).raw(), f.tensor.nbytes())) << k;
 }
 
 TEST(Batch, MaskedPutIntoReservedBatch) {

@@ -71,7 +71,8 @@ TEST(Dynamics, StagesFireInOrderOncePerStep) {
   ConvergingDynamics dyn(model, 1.0, 0);
   // register in reverse stage order: firing order must follow stages, not registration
   for (int s = kNumStages - 1; s >= 0; --s)
-    dyn.register_hook(std::make_shared<RecordingHook>(log, static_cast<Stage>(s), std::string(stage_name(static_cast<Stage>(s)))));
+    dyn.register_hook(
+        std::make_shared<RecordingHook>(log, static_cast<Stage>(s), std::string(stage_name(static_cast<Stage>(s)))));
   Batch b = one_atom_batch(1.0);
   EXPECT_EQ(dyn.run(b, 1), 1);
   std::vector<std::string> fired;

@@ -13,8 +13,8 @@
 #include "hook_test_util.hpp"
 
 using namespace batchmd;
-using test_support::fn_hook;
 using dynamics::Stage;
+using test_support::fn_hook;
 
 namespace {
 
@@ -52,11 +52,11 @@ TEST(MaxForceClampHook, CapsEachAtomsForceKeepingItsDirection) {
   // run(0): prepare computes the starting forces, open() clamps them
   dyn.run(b, 0);
   const double* f = b.get("forces").data<double>();
-  EXPECT_NEAR(norm3(f), 1.0, 1e-14);                   // |x| = 5 -> clamped to 1
-  EXPECT_NEAR(f[0], -0.6, 1e-14);                      // direction kept: -(3,4,0)/5
+  EXPECT_NEAR(norm3(f), 1.0, 1e-14);  // |x| = 5 -> clamped to 1
+  EXPECT_NEAR(f[0], -0.6, 1e-14);     // direction kept: -(3,4,0)/5
   EXPECT_NEAR(f[1], -0.8, 1e-14);
-  EXPECT_EQ(f[3], -0.3);                               // |x| = 0.5: untouched, bitwise
-  EXPECT_EQ(clamp->last_clamped(), 3);                 // atoms at 5, 3, 4
+  EXPECT_EQ(f[3], -0.3);                // |x| = 0.5: untouched, bitwise
+  EXPECT_EQ(clamp->last_clamped(), 3);  // atoms at 5, 3, 4
   // the first half kick already used the clamped forces: from rest, |v| <= dt·a_max after a step
   dyn.run(b, 1);
   const double* v = b.get("velocities").data<double>();
@@ -87,7 +87,8 @@ namespace {
 /// The harmonic model, with a NaN put into one force at a chosen compute call.
 class PoisonedModel : public test_support::HarmonicModel {
  public:
-  PoisonedModel(int at_call, std::int64_t atom, int comp) : HarmonicModel(1.0), at_(at_call), atom_(atom), comp_(comp) {}
+  PoisonedModel(int at_call, std::int64_t atom, int comp)
+      : HarmonicModel(1.0), at_(at_call), atom_(atom), comp_(comp) {}
   void compute(Batch& b, bool stress) override {
     HarmonicModel::compute(b, stress);
     if (calls == at_) b.get("forces").data<double>()[3 * atom_ + comp_] = std::nan("");
@@ -101,7 +102,8 @@ class PoisonedModel : public test_support::HarmonicModel {
 
 Batch three_systems_with_ids() {
   std::vector<AtomicData> sys;
-  for (int s = 0; s < 3; ++s) sys.push_back(AtomicData::make(DType::Float64, {0.5, 0.1 * s, 0, -0.5, 0, 0.2}, {18, 18}));
+  for (int s = 0; s < 3; ++s)
+    sys.push_back(AtomicData::make(DType::Float64, {0.5, 0.1 * s, 0, -0.5, 0, 0.2}, {18, 18}));
   Batch b = Batch::from_systems(sys);
   auto* id = b.add_standard("system_id").data<std::int64_t>();
   for (int s = 0; s < 3; ++s) id[s] = 10 + s;
@@ -227,7 +229,8 @@ TEST(BiasedPotentialHook, HarmonicRestraintMatchesTheAnalyticEnergyAndForces) {
   // the whole trajectory (first step included) is that of the combined harmonic well
   Batch c = Batch::from_systems(sys);
   double* xc = c.get("positions").data<double>();
-  for (std::int64_t d = 0; d < 3 * c.n_atoms(); ++d) xc[d] = x0[static_cast<std::size_t>(d)] - k2 * ref[static_cast<std::size_t>(d)] / (k1 + k2);
+  for (std::int64_t d = 0; d < 3 * c.n_atoms(); ++d)
+    xc[d] = x0[static_cast<std::size_t>(d)] - k2 * ref[static_cast<std::size_t>(d)] / (k1 + k2);
   dynamics::DemoDynamics ref_dyn(std::make_shared<test_support::HarmonicModel>(k1 + k2), 1.0);
   ref_dyn.run(c, 25);
   for (std::int64_t d = 0; d < 3 * c.n_atoms(); ++d)
@@ -240,7 +243,8 @@ TEST(BiasedPotentialHook, MaskedRestraintAndBadResults) {
   // restrain only atom 4 (second atom of system 1, at (0,-4,0)) to the origin with k = 2
   std::vector<bool> mask = {false, false, false, false, true};
   dynamics::DemoDynamics dyn(std::make_shared<test_support::ZeroModel>(), 1.0);
-  auto bias = std::make_shared<hooks::BiasedPotentialHook>(hooks::BiasedPotentialHook::harmonic_restraint(2.0, ref, mask));
+  auto bias =
+      std::make_shared<hooks::BiasedPotentialHook>(hooks::BiasedPotentialHook::harmonic_restraint(2.0, ref, mask));
   dyn.register_hook(bias);
   dyn.run(b, 0);
   const double* f = b.get("forces").data<double>();
@@ -253,7 +257,8 @@ TEST(BiasedPotentialHook, MaskedRestraintAndBadResults) {
   dyn2.register_hook(std::make_shared<hooks::BiasedPotentialHook>([](Batch&) { return std::vector<double>{1.0}; }));
   EXPECT_THROW(dyn2.run(b, 1), InvalidArgument);
   dynamics::DemoDynamics dyn3(std::make_shared<test_support::ZeroModel>(), 1.0);
-  dyn3.register_hook(std::make_shared<hooks::BiasedPotentialHook>(hooks::BiasedPotentialHook::harmonic_restraint(1.0, {0, 0, 0})));
+  dyn3.register_hook(
+      std::make_shared<hooks::BiasedPotentialHook>(hooks::BiasedPotentialHook::harmonic_restraint(1.0, {0, 0, 0})));
   EXPECT_THROW(dyn3.run(b, 1), InvalidArgument);
   EXPECT_THROW(hooks::BiasedPotentialHook(nullptr), InvalidArgument);
   EXPECT_THROW(hooks::BiasedPotentialHook::harmonic_restraint(-1.0, ref), InvalidArgument);

@@ -34,7 +34,8 @@ std::shared_ptr<int> watch_frozen(dynamics::Dynamics& dyn, const std::vector<boo
         if (frozen[i]) {
           for (std::size_t k = 0; k < 3; ++k) {
             EXPECT_EQ(x[3 * i + k], x0[3 * i + k])
-                << "frozen atom " << i << " moved at " << dynamics::stage_name(static_cast<Stage>(s)) << ", step " << ctx.step;
+                << "frozen atom " << i << " moved at " << dynamics::stage_name(static_cast<Stage>(s)) << ", step "
+                << ctx.step;
           }
         }
       ++*seen;
@@ -140,10 +141,12 @@ namespace {
 
 /// Fractional coordinates f = x · cell⁻¹ (cell rows a, b, c) by Cramer's rule.
 std::array<double, 3> fractional(const double* x, const double* c) {
-  const double det = c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) + c[2] * (c[3] * c[7] - c[4] * c[6]);
+  const double det =
+      c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) + c[2] * (c[3] * c[7] - c[4] * c[6]);
   // solve f0 a + f1 b + f2 c = x
   auto d3 = [](const double* r0, const double* r1, const double* r2) {
-    return r0[0] * (r1[1] * r2[2] - r1[2] * r2[1]) - r0[1] * (r1[0] * r2[2] - r1[2] * r2[0]) + r0[2] * (r1[0] * r2[1] - r1[1] * r2[0]);
+    return r0[0] * (r1[1] * r2[2] - r1[2] * r2[1]) - r0[1] * (r1[0] * r2[2] - r1[2] * r2[0]) +
+           r0[2] * (r1[0] * r2[1] - r1[1] * r2[0]);
   };
   return {d3(x, c + 3, c + 6) / det, d3(c, x, c + 6) / det, d3(c, c + 3, x) / det};
 }
@@ -162,7 +165,9 @@ TEST(WrapPeriodicHook, TriclinicFreeFlightStaysInTheCellAndUnwrapsToStraightLine
     std::vector<double> x;
     for (int i = 0; i < 12; ++i) {
       const double f0 = u(rng), f1 = u(rng), f2 = u(rng);
-      for (int d = 0; d < 3; ++d) x.push_back(f0 * cell[static_cast<std::size_t>(d)] + f1 * cell[static_cast<std::size_t>(3 + d)] + f2 * cell[static_cast<std::size_t>(6 + d)]);
+      for (int d = 0; d < 3; ++d)
+        x.push_back(f0 * cell[static_cast<std::size_t>(d)] + f1 * cell[static_cast<std::size_t>(3 + d)] +
+                    f2 * cell[static_cast<std::size_t>(6 + d)]);
     }
     sys.push_back(AtomicData::make(DType::Float64, x, std::vector<std::int64_t>(12, 18),
                                    s < 2 ? cell : std::vector<double>{}, pbcs[static_cast<std::size_t>(s)]));

@@ -1,6 +1,7 @@
 // Tests for observing hooks: EnergyDriftMonitorHook, LoggingHook, ProfilerHook and
 // ConvergedSnapshotHook.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -8,8 +9,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <unistd.h>
 
 #include "../support/harmonic_model.hpp"
 #include "batchmd/core/error.hpp"
@@ -53,7 +52,8 @@ std::vector<std::string> split_csv(const std::string& line) {
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("batchmd_hooks_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("batchmd_hooks_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 }  // namespace
@@ -73,7 +73,8 @@ TEST(EnergyDriftMonitorHook, WarnsOncePerSystemAboveTheThreshold) {
   ASSERT_EQ(lines.size(), 3u) << err;
   EXPECT_EQ(mon->warnings(), 3);
   for (int s = 0; s < 3; ++s) {
-    EXPECT_NE(err.find("system " + std::to_string(s) + " (system_id " + std::to_string(7 + s) + ")"), std::string::npos) << err;
+    EXPECT_NE(err.find("system " + std::to_string(s) + " (system_id " + std::to_string(7 + s) + ")"), std::string::npos)
+        << err;
   }
   EXPECT_NE(err.find("relative energy drift"), std::string::npos);
   EXPECT_GT(mon->max_drift(), 1e-3);
@@ -123,19 +124,23 @@ TEST(LoggingHook, WritesPerSystemScalarsThatParseBack) {
     double e, ke, t, fmax;
   };
   std::vector<Row> expect;
-  dyn.register_hook(std::make_shared<test_support::FnHook>(Stage::AFTER_STEP, [&](dynamics::Context& ctx) {
-    const auto ke = dynamics::kinetic_energy(ctx.batch);
-    const auto t = dynamics::temperature(ctx.batch);
-    const double* f = ctx.batch.get("forces").data<double>();
-    const auto* ap = ctx.batch.atoms_ptr_data();
-    for (std::int64_t s = 0; s < ctx.batch.n_systems(); ++s) {
-      double fm = 0;
-      for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i)
-        fm = std::max(fm, std::sqrt(f[3 * i] * f[3 * i] + f[3 * i + 1] * f[3 * i + 1] + f[3 * i + 2] * f[3 * i + 2]));
-      const auto u = static_cast<std::size_t>(s);
-      expect.push_back({ctx.step + 1, 7 + s, ctx.batch.get("energy").data<double>()[s], ke[u], t[u], fm});
-    }
-  }, 5));
+  dyn.register_hook(std::make_shared<test_support::FnHook>(
+      Stage::AFTER_STEP,
+      [&](dynamics::Context& ctx) {
+        const auto ke = dynamics::kinetic_energy(ctx.batch);
+        const auto t = dynamics::temperature(ctx.batch);
+        const double* f = ctx.batch.get("forces").data<double>();
+        const auto* ap = ctx.batch.atoms_ptr_data();
+        for (std::int64_t s = 0; s < ctx.batch.n_systems(); ++s) {
+          double fm = 0;
+          for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i)
+            fm = std::max(fm,
+                          std::sqrt(f[3 * i] * f[3 * i] + f[3 * i + 1] * f[3 * i + 1] + f[3 * i + 2] * f[3 * i + 2]));
+          const auto u = static_cast<std::size_t>(s);
+          expect.push_back({ctx.step + 1, 7 + s, ctx.batch.get("energy").data<double>()[s], ke[u], t[u], fm});
+        }
+      },
+      5));
   dyn.run(b, 12);  // rows at steps 1, 6, 11
   // flushed on close: readable while the hook is still alive
   std::ifstream in(path);
@@ -201,9 +206,8 @@ TEST(ProfilerHook, CountsEveryStageAndTimesTheSlowOne) {
   prof.attach(dyn);
   for (int s = 0; s < dynamics::kNumStages; ++s) EXPECT_EQ(dyn.hooks(static_cast<Stage>(s)).size(), 1u);
   // a slow hook at BEFORE_COMPUTE (registered after the profiler): 2 ms a step
-  dyn.register_hook(fn_hook(Stage::BEFORE_COMPUTE, [](dynamics::Context&) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }));
+  dyn.register_hook(fn_hook(Stage::BEFORE_COMPUTE,
+                            [](dynamics::Context&) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }));
   dyn.run(b, 20);
   for (int s = 0; s < dynamics::kNumStages - 1; ++s) EXPECT_EQ(prof.calls(static_cast<Stage>(s)), 20) << s;
   EXPECT_EQ(prof.calls(Stage::ON_CONVERGE), 0);
@@ -215,11 +219,14 @@ TEST(ProfilerHook, CountsEveryStageAndTimesTheSlowOne) {
       EXPECT_LT(prof.seconds(st), prof.seconds(Stage::BEFORE_COMPUTE)) << s;
     }
   }
-  EXPECT_NEAR(prof.total_seconds(), [&] {
-    double t = 0;
-    for (int s = 0; s < dynamics::kNumStages; ++s) t += prof.seconds(static_cast<Stage>(s));
-    return t;
-  }(), 1e-12);
+  EXPECT_NEAR(
+      prof.total_seconds(),
+      [&] {
+        double t = 0;
+        for (int s = 0; s < dynamics::kNumStages; ++s) t += prof.seconds(static_cast<Stage>(s));
+        return t;
+      }(),
+      1e-12);
   const std::string rep = prof.report();
   EXPECT_NE(rep.find("BEFORE_COMPUTE"), std::string::npos) << rep;
   EXPECT_NE(rep.find("ON_CONVERGE"), std::string::npos) << rep;

@@ -27,7 +27,8 @@ AtomicData sample(std::int64_t n, double base) {
   st.data<std::int32_t>()[0] = static_cast<std::int32_t>(base);
   d.set("status", Level::System, std::move(st));
   Tensor u(DType::UInt8, {n, 4});
-  for (std::int64_t i = 0; i < 4 * n; ++i) u.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i + static_cast<std::int64_t>(base));
+  for (std::int64_t i = 0; i < 4 * n; ++i)
+    u.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i + static_cast<std::int64_t>(base));
   d.set("user_bytes", Level::Atom, std::move(u));
   Tensor ei(DType::Int64, {n - 1, 2});
   for (std::int64_t k = 0; k + 1 < n; ++k) {

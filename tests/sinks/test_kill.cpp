@@ -2,17 +2,16 @@
 // at a random (seeded, reproducible) moment; afterwards the store must open with a consistent
 // prefix of whole samples 0..N-1, and ZarrData(append = true) must resume it cleanly.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -73,8 +72,13 @@ class Writer {
   Writer(const std::string& url, const Variant& v, std::uint64_t seed, bool ready) {
     int fds[2] = {-1, -1};
     if (ready && ::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args = {kWriter, url, v.format, v.codec, std::to_string(v.chunk_samples),
-                                     std::to_string(v.chunks_per_shard), std::to_string(seed),
+    std::vector<std::string> args = {kWriter,
+                                     url,
+                                     v.format,
+                                     v.codec,
+                                     std::to_string(v.chunk_samples),
+                                     std::to_string(v.chunks_per_shard),
+                                     std::to_string(seed),
                                      std::to_string(ready ? fds[1] : -1)};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -128,18 +128,32 @@ std::vector<double> as_doubles(const Tensor& t) {
   std::vector<double> v(static_cast<std::size_t>(t.numel()));
   for (std::size_t i = 0; i < v.size(); ++i) {
     switch (t.dtype()) {
-      case DType::Float32: v[i] = static_cast<double>(t.data<float>()[i]); break;
-      case DType::Float64: v[i] = t.data<double>()[i]; break;
-      case DType::Int32: v[i] = static_cast<double>(t.data<std::int32_t>()[i]); break;
-      case DType::Int64: v[i] = static_cast<double>(t.data<std::int64_t>()[i]); break;
-      case DType::Bool: v[i] = t.data<bool>()[i] ? 1.0 : 0.0; break;
-      case DType::UInt8: v[i] = static_cast<double>(t.data<std::uint8_t>()[i]); break;
+      case DType::Float32:
+        v[i] = static_cast<double>(t.data<float>()[i]);
+        break;
+      case DType::Float64:
+        v[i] = t.data<double>()[i];
+        break;
+      case DType::Int32:
+        v[i] = static_cast<double>(t.data<std::int32_t>()[i]);
+        break;
+      case DType::Int64:
+        v[i] = static_cast<double>(t.data<std::int64_t>()[i]);
+        break;
+      case DType::Bool:
+        v[i] = t.data<bool>()[i] ? 1.0 : 0.0;
+        break;
+      case DType::UInt8:
+        v[i] = static_cast<double>(t.data<std::uint8_t>()[i]);
+        break;
     }
   }
   return v;
 }
 
-std::string leading_dim(Level level) { return level == Level::Atom ? "atom" : level == Level::Edge ? "edge" : "sample"; }
+std::string leading_dim(Level level) {
+  return level == Level::Atom ? "atom" : level == Level::Edge ? "edge" : "sample";
+}
 
 std::vector<std::string> dims_of(const std::string& name, Level level, std::size_t rank) {
   std::vector<std::string> d{leading_dim(level)};
@@ -172,7 +186,8 @@ std::map<std::string, Expected> stored_arrays(const TrajectoryReader& r) {
       const auto w = static_cast<std::size_t>(t.row_numel());
       for (std::int64_t s = 0; s < n; ++s)
         for (std::int64_t k = ep[s]; k < ep[s + 1]; ++k)
-          for (std::size_t c = 0; c < w; ++c) e.values[static_cast<std::size_t>(k) * w + c] -= static_cast<double>(ap[s]);
+          for (std::size_t c = 0; c < w; ++c)
+            e.values[static_cast<std::size_t>(k) * w + c] -= static_cast<double>(ap[s]);
     }
     out[f.group + "/" + f.name] = std::move(e);
   }
@@ -181,24 +196,36 @@ std::map<std::string, Expected> stored_arrays(const TrajectoryReader& r) {
 
 std::string numpy_dtype(DType t) {
   switch (t) {
-    case DType::Float32: return "<f4";
-    case DType::Float64: return "<f8";
-    case DType::Int32: return "<i4";
-    case DType::Int64: return "<i8";
-    case DType::Bool: return "|b1";
-    case DType::UInt8: return "|u1";
+    case DType::Float32:
+      return "<f4";
+    case DType::Float64:
+      return "<f8";
+    case DType::Int32:
+      return "<i4";
+    case DType::Int64:
+      return "<i8";
+    case DType::Bool:
+      return "|b1";
+    case DType::UInt8:
+      return "|u1";
   }
   return "?";
 }
 
 std::string zarrita_dtype(DType t) {
   switch (t) {
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
-    case DType::Int32: return "int32";
-    case DType::Int64: return "int64";
-    case DType::Bool: return "bool";
-    case DType::UInt8: return "uint8";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
+    case DType::Int32:
+      return "int32";
+    case DType::Int64:
+      return "int64";
+    case DType::Bool:
+      return "bool";
+    case DType::UInt8:
+      return "uint8";
   }
   return "?";
 }
@@ -271,9 +298,9 @@ class ZarrPythonReadsV2 : public ::testing::TestWithParam<Codec> {};
 class XarrayReadsV2 : public ::testing::TestWithParam<Codec> {};
 class ZarritaReadsV3 : public ::testing::TestWithParam<Codec> {};
 
-const auto kV2Codecs = ::testing::Values(Codec{"zstd", {"zstd", 1, false, false}},
-                                         Codec{"blosc_lz4", {"blosc-lz4", 5, true, false}},
-                                         Codec{"none", {"none", 0, false, false}});
+const auto kV2Codecs =
+    ::testing::Values(Codec{"zstd", {"zstd", 1, false, false}}, Codec{"blosc_lz4", {"blosc-lz4", 5, true, false}},
+                      Codec{"none", {"none", 0, false, false}});
 
 }  // namespace
 
@@ -287,7 +314,8 @@ TEST_P(ZarrPythonReadsV2, EveryArrayValue) {
   std::vector<std::string> cmd = {kPython, kDir + "/zarr_python_read.py", url, "zarr"};
   for (const auto& n : array_names(want)) cmd.push_back(n);
   const json got = run_json(cmd);
-  for (const auto& [name, e] : want) expect_same_array("zarr-python", name, e, got["arrays"][name], numpy_dtype(e.dtype));
+  for (const auto& [name, e] : want)
+    expect_same_array("zarr-python", name, e, got["arrays"][name], numpy_dtype(e.dtype));
   const std::string comp = GetParam().comp.name == "none" ? "" : GetParam().comp.name.substr(0, 5);
   for (const auto& [name, a] : got["arrays"].items())
     EXPECT_EQ(a["compressor"].is_null() ? "" : a["compressor"].get<std::string>(), comp) << name;
@@ -308,7 +336,8 @@ TEST(ZarrPythonReadsV2Root, Attributes) {
   const json got = run_json({kPython, kDir + "/zarr_python_read.py", url, "zarr"});
   const json& attrs = got["attrs"];
   EXPECT_EQ(attrs["num_samples"], r.num_samples());
-  for (const auto& f : r.fields()) EXPECT_EQ(attrs["fields"][f.group][f.name], std::string(level_name(f.level))) << f.name;
+  for (const auto& f : r.fields())
+    EXPECT_EQ(attrs["fields"][f.group][f.name], std::string(level_name(f.level))) << f.name;
   EXPECT_EQ(attrs["batchmd"], r.batchmd_attributes());
   for (const auto& [name, e] : stored_arrays(r))
     expect_same_array("zarr-python", name, e, got["arrays"][name], numpy_dtype(e.dtype));

@@ -81,20 +81,20 @@ TEST_P(ZarrRoundTrip, EveryFieldLevelAndDtypeWithMasks) {
   fs::remove_all(url);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    FormatsAndCodecs, ZarrRoundTrip,
-    ::testing::Values(Variant{"v3_none", zarr::ZarrFormat::V3, {"none", 0, false, false}},
-                      Variant{"v3_zstd", zarr::ZarrFormat::V3, {"zstd", 1, false, false}},
-                      Variant{"v3_zstd_crc", zarr::ZarrFormat::V3, {"zstd", 3, false, true}},
-                      Variant{"v3_blosc_lz4", zarr::ZarrFormat::V3, {"blosc-lz4", 5, true, false}},
-                      Variant{"v3_blosc_zstd", zarr::ZarrFormat::V3, {"blosc-zstd", 3, true, false}},
-                      Variant{"v3_gzip", zarr::ZarrFormat::V3, {"gzip", 6, false, true}},
-                      Variant{"v3_sharded", zarr::ZarrFormat::V3, {"zstd", 1, false, false}, 4},
-                      Variant{"v2_none", zarr::ZarrFormat::V2, {"none", 0, false, false}},
-                      Variant{"v2_zstd", zarr::ZarrFormat::V2, {"zstd", 1, false, false}},
-                      Variant{"v2_blosc_lz4", zarr::ZarrFormat::V2, {"blosc-lz4", 5, true, false}},
-                      Variant{"v2_gzip", zarr::ZarrFormat::V2, {"gzip", 6, false, false}}),
-    [](const auto& p) { return p.param.label; });
+INSTANTIATE_TEST_SUITE_P(FormatsAndCodecs, ZarrRoundTrip,
+                         ::testing::Values(Variant{"v3_none", zarr::ZarrFormat::V3, {"none", 0, false, false}},
+                                           Variant{"v3_zstd", zarr::ZarrFormat::V3, {"zstd", 1, false, false}},
+                                           Variant{"v3_zstd_crc", zarr::ZarrFormat::V3, {"zstd", 3, false, true}},
+                                           Variant{"v3_blosc_lz4", zarr::ZarrFormat::V3, {"blosc-lz4", 5, true, false}},
+                                           Variant{
+                                               "v3_blosc_zstd", zarr::ZarrFormat::V3, {"blosc-zstd", 3, true, false}},
+                                           Variant{"v3_gzip", zarr::ZarrFormat::V3, {"gzip", 6, false, true}},
+                                           Variant{"v3_sharded", zarr::ZarrFormat::V3, {"zstd", 1, false, false}, 4},
+                                           Variant{"v2_none", zarr::ZarrFormat::V2, {"none", 0, false, false}},
+                                           Variant{"v2_zstd", zarr::ZarrFormat::V2, {"zstd", 1, false, false}},
+                                           Variant{"v2_blosc_lz4", zarr::ZarrFormat::V2, {"blosc-lz4", 5, true, false}},
+                                           Variant{"v2_gzip", zarr::ZarrFormat::V2, {"gzip", 6, false, false}}),
+                         [](const auto& p) { return p.param.label; });
 
 TEST(ZarrData, SinkSemantics) {
   ZarrData sink("memory://sink_semantics", 10);

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstring>
 #include <string>
+
 #include "batchmd/data/batch.hpp"
 
 namespace batchmd::test_support {
@@ -23,10 +24,10 @@ inline Batch encoded_batch(std::int64_t first_id, std::int64_t n, DType fdt = DT
       for (int c = 0; c < 3; ++c) pos.push_back(static_cast<double>(id) * 1000.0 + static_cast<double>(a) * 10.0 + c);
       z.push_back(1 + (id + a) % 18);
     }
-    AtomicData d = AtomicData::make(fdt, pos, z, {double(id), 0, 0, 0, 1, 0, 0, 0, 1},
-                                    {id % 2 == 0, true, false});
+    AtomicData d = AtomicData::make(fdt, pos, z, {double(id), 0, 0, 0, 1, 0, 0, 0, 1}, {id % 2 == 0, true, false});
     Tensor f(DType::Float32, {na, 3});
-    for (std::int64_t i = 0; i < 3 * na; ++i) f.data<float>()[i] = static_cast<float>(id) + 0.25f * static_cast<float>(i);
+    for (std::int64_t i = 0; i < 3 * na; ++i)
+      f.data<float>()[i] = static_cast<float>(id) + 0.25f * static_cast<float>(i);
     d.set("forces", Level::Atom, std::move(f));
     Tensor u(DType::UInt8, {na});
     for (std::int64_t a = 0; a < na; ++a) u.data<std::uint8_t>()[a] = static_cast<std::uint8_t>((id + a) & 0xff);

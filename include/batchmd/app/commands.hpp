@@ -8,15 +8,15 @@
 namespace batchmd::app {
 
 struct RunOptions {
-  std::string config_path;             ///< empty: the embedded default job
-  std::optional<std::int64_t> steps;   ///< overrides [run].steps
-  std::optional<std::string> dtype;    ///< overrides [run].dtype
-  std::optional<int> threads;          ///< overrides [run].threads
-  std::optional<std::string> output;   ///< overrides [output].path
+  std::string config_path;            ///< empty: the embedded default job
+  std::optional<std::int64_t> steps;  ///< overrides [run].steps
+  std::optional<std::string> dtype;   ///< overrides [run].dtype
+  std::optional<int> threads;         ///< overrides [run].threads
+  std::optional<std::string> output;  ///< overrides [output].path
   /// Resume from the last snapshot of every system in this trajectory store (and append to it
   /// unless `output` names another store). The job comes from the store unless config_path is set.
   std::optional<std::string> restart;
-  bool quiet = false;                  ///< no progress line
+  bool quiet = false;  ///< no progress line
 };
 
 /// Runs a job and prints its summary to `out`. Returns the process exit code.
@@ -31,11 +31,11 @@ struct InspectOptions {
 int inspect_command(const InspectOptions& opts, std::FILE* out = stdout);
 
 struct ConvertOptions {
-  std::string url;                         ///< trajectory store
-  std::string output;                      ///< output file; format from its extension (.xyz, .extxyz)
-  std::optional<std::int64_t> system_id;   ///< only this system's samples
-  std::optional<std::int64_t> step_min;    ///< only samples with step >= step_min
-  std::optional<std::int64_t> step_max;    ///< only samples with step <= step_max
+  std::string url;                        ///< trajectory store
+  std::string output;                     ///< output file; format from its extension (.xyz, .extxyz)
+  std::optional<std::int64_t> system_id;  ///< only this system's samples
+  std::optional<std::int64_t> step_min;   ///< only samples with step >= step_min
+  std::optional<std::int64_t> step_max;   ///< only samples with step <= step_max
 };
 /// `batchmd convert`: writes extended XYZ (ASE/OVITO readable), one frame per sample.
 int convert_command(const ConvertOptions& opts, std::FILE* out = stdout);

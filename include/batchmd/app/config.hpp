@@ -30,6 +30,34 @@ struct ClusterSpec {
   double temperature_K = 20.0;
 };
 
+/// One stage of the dynamics ([[stage]] tables). Stages run fused: a system that converges in
+/// stage k moves to stage k+1; one model evaluation per step serves all of them.
+struct StageSpec {
+  std::string type = "velocity_verlet";  ///< fire, fire2, velocity_verlet, nvt_langevin, nvt_nose_hoover
+  double dt_fs = 0;                      ///< 0: [run].dt_fs
+  double fmax = 0;                       ///< eV/Å; > 0: converged when every force is below
+  double energy_change = 0;              ///< eV; > 0: converged when |ΔE| per step is below
+  std::int64_t max_steps = 0;            ///< > 0: leaves the stage after this many steps
+  double temperature_K = 0;              ///< thermostats
+  double friction_per_fs = 0.01;         ///< Langevin
+  double tau_fs = 100.0;                 ///< Nosé–Hoover
+  std::int64_t chain_length = 3;         ///< Nosé–Hoover
+  double max_step = 0.2;                 ///< Å, FIRE
+};
+
+/// Optional hooks ([hooks]).
+struct HooksSpec {
+  bool nan_check = true;                     ///< NaNDetectorHook every step
+  double max_force = 0;                      ///< eV/Å; > 0: MaxForceClampHook
+  double energy_drift = 0;                   ///< > 0: EnergyDriftMonitorHook threshold (relative)
+  std::string energy_drift_action = "warn";  ///< warn or stop
+  bool wrap = false;                         ///< WrapPeriodicHook
+  std::string log_csv;                       ///< LoggingHook path; empty: none
+  std::int64_t log_every = 10;
+  bool profile = false;             ///< ProfilerHook, report printed at the end
+  bool converged_snapshots = true;  ///< relaxed structures to <output>.relaxed.zarr (multi-stage jobs)
+};
+
 struct RunConfig {
   std::int64_t steps = 5000;
   double dt_fs = 2.0;
@@ -37,18 +65,20 @@ struct RunConfig {
   std::uint64_t seed = 2026;
   int threads = 0;  ///< 0: all cores
   model::LJConfig lj;
+  std::vector<StageSpec> stages;  ///< empty: one velocity_verlet (NVE) stage
+  HooksSpec hooks;
   std::vector<LiquidSpec> liquids;
   std::vector<ClusterSpec> clusters;
   std::int64_t snapshot_every = 50;
-  std::string output;         ///< trajectory store URL; empty: a new batchmd-<time>.zarr here
-  std::string format = "v3";  ///< Zarr format of a new store: "v3" or "v2"
-  std::string compressor = "zstd";  ///< none, zstd, blosc-lz4, blosc-zstd, gzip
-  int level = 1;                    ///< compression level
+  std::string output;                  ///< trajectory store URL; empty: a new batchmd-<time>.zarr here
+  std::string format = "v3";           ///< Zarr format of a new store: "v3" or "v2"
+  std::string compressor = "zstd";     ///< none, zstd, blosc-lz4, blosc-zstd, gzip
+  int level = 1;                       ///< compression level
   std::int64_t chunk_bytes = 1 << 20;  ///< uncompressed bytes per chunk
   std::int64_t capacity = 1'000'000;   ///< trajectory capacity in samples
-  bool final_snapshot = true;  ///< also record the state at the end of the run (for restarts)
+  bool final_snapshot = true;          ///< also record the state at the end of the run (for restarts)
   bool progress = true;
-  std::string source_toml;     ///< the job text as given (stored in the trajectory for restarts)
+  std::string source_toml;  ///< the job text as given (stored in the trajectory for restarts)
 };
 
 /// The embedded default job.

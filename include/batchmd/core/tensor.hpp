@@ -34,8 +34,8 @@ class Tensor {
   static Tensor from(const std::vector<T>& values, Shape shape) {
     Tensor t(dtype_of<T>(), std::move(shape));
     if (static_cast<std::size_t>(t.numel()) != values.size())
-      throw InvalidArgument("Tensor::from: " + std::to_string(values.size()) +
-                            " values do not fill shape " + shape_str(t.shape()));
+      throw InvalidArgument("Tensor::from: " + std::to_string(values.size()) + " values do not fill shape " +
+                            shape_str(t.shape()));
     std::copy(values.begin(), values.end(), t.data<T>());
     return t;
   }

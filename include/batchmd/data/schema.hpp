@@ -19,10 +19,10 @@ Level level_from_name(std::string_view s);
 struct FieldSpec {
   std::string_view name;
   Level level;
-  bool floating;            // true: float32/float64 following the batch; false: `dtype`
-  DType dtype;              // used when !floating
-  Shape trailing;           // per-row shape
-  std::string_view units;   // for docs and file metadata
+  bool floating;           // true: float32/float64 following the batch; false: `dtype`
+  DType dtype;             // used when !floating
+  Shape trailing;          // per-row shape
+  std::string_view units;  // for docs and file metadata
 };
 
 /// The standard field named `name`, if there is one.

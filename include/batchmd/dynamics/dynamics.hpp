@@ -1,15 +1,27 @@
 // dynamics/dynamics: the step loop with its nine hook stages, the Hook interface and the
-// Context hooks see, and DemoDynamics (velocity Verlet NVE).
+// Context hooks see, per-system status and convergence, and DemoDynamics (velocity Verlet NVE).
+//
+// Status and masking. A Dynamics that tracks status (every integrator with a convergence
+// criterion, FIRE, FIRE2, Langevin, Nosé–Hoover chain and FusedStage) keeps these system-level
+// fields in the batch (added by prepare()):
+//   status      int32  stage the system is in: 0 = running; final_status() (1, or the number of
+//                      stages of a FusedStage) = finished; finished systems are not updated.
+//   stage_step  int64  steps the system has taken in its current stage (reset on stage entry).
+//   prev_energy float  energy after the previous step (for the energy-change criterion).
+// Each step updates only the systems active at its start (Context::active). The per-system
+// "step" field counts the steps a system has actually taken.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "batchmd/data/batch.hpp"
+#include "batchmd/dynamics/convergence.hpp"
 #include "batchmd/model/model.hpp"
 
 namespace batchmd::dynamics {
@@ -43,6 +55,9 @@ struct Context {
   std::vector<bool> newly_converged;
   /// In Hook::close: true when the run ends because a step threw.
   bool failed = false;
+  /// Systems updated in this step (1 = updated), fixed at the start of the step; empty = all.
+  std::vector<std::uint8_t> active{};
+  bool is_active(std::int64_t s) const { return active.empty() || active[static_cast<std::size_t>(s)] != 0; }
 };
 
 class Hook {
@@ -68,9 +83,7 @@ class Dynamics {
 
   /// Registers a hook; hooks at one stage fire in registration order.
   void register_hook(std::shared_ptr<Hook> hook);
-  const std::vector<std::shared_ptr<Hook>>& hooks(Stage s) const {
-    return hooks_[static_cast<std::size_t>(s)];
-  }
+  const std::vector<std::shared_ptr<Hook>>& hooks(Stage s) const { return hooks_[static_cast<std::size_t>(s)]; }
 
   /// Opens hooks, computes forces for the starting positions, runs n_steps steps (stopping
   /// early if every system converged), then closes hooks — also when a step throws.
@@ -93,18 +106,47 @@ class Dynamics {
   /// Called after each step by run() with the steps taken so far; returning false ends the run
   /// early and cleanly (hooks closed as after a normal end), e.g. on Ctrl-C.
   void set_step_callback(std::function<bool(std::int64_t done)> cb) { on_step_ = std::move(cb); }
+  const std::function<bool(std::int64_t)>& step_callback() const { return on_step_; }
+
+  /// Sets the convergence criterion: a system that meets it at AFTER_STEP (evaluated before
+  /// any AFTER_STEP hook) gets status 1 and is no longer updated; run() stops when all have.
+  void set_convergence(Convergence c);
+  const std::optional<Convergence>& convergence() const { return convergence_; }
+  /// Whether prepare() adds and step() honours the status fields (see the file comment).
+  bool tracks_status() const { return tracks_status_; }
+  /// The status of a finished system.
+  virtual std::int32_t final_status() const { return 1; }
+  /// (Re)starts the given systems (one entry per system) in this dynamics: status 0,
+  /// stage_step 0, prev_energy = energy, integrator state reset. Needs prepare() first.
+  virtual void start_systems(Batch& batch, const std::vector<bool>& which);
 
  protected:
+  friend class FusedStage;
+  /// The systems a step updates (empty = all); default: status == 0 when status is tracked.
+  virtual std::vector<std::uint8_t> active_systems(const Batch& batch) const;
+  /// Adds the integrator's per-system state fields; returns true when it added any (prepare()
+  /// then initialises them with init_state for every system).
+  virtual bool add_state(Batch&) { return false; }
+  /// Resets the integrator's per-system state of the given systems.
+  virtual void init_state(Batch&, const std::vector<bool>&) {}
+  /// Evaluates `stages[k]`'s criterion on the active systems with status k, moves the systems
+  /// that meet it to status k+1 (starting them in stage k+1) and returns them.
+  std::vector<bool> advance_converged(Context& ctx, const std::vector<Dynamics*>& stages);
+
   virtual void pre_update(Context& ctx) = 0;
   virtual void post_update(Context& ctx) = 0;
   /// Returns the systems that converged in this step (empty = none / no criterion).
-  virtual std::vector<bool> check_convergence(Context&) { return {}; }
+  /// Default: the convergence criterion, if set (see set_convergence).
+  virtual std::vector<bool> check_convergence(Context& ctx);
   /// True when every system has converged (run() then stops early).
-  virtual bool all_converged(const Batch&) const { return false; }
+  /// Default: with a criterion, every system has status >= final_status().
+  virtual bool all_converged(const Batch& batch) const;
   void fire(Stage s, Context& ctx);
 
   std::shared_ptr<model::Model> model_;
   double dt_fs_;
+  std::optional<Convergence> convergence_;
+  bool tracks_status_ = false;
 
  private:
   std::array<std::vector<std::shared_ptr<Hook>>, kNumStages> hooks_;
@@ -113,7 +155,7 @@ class Dynamics {
   std::function<bool(std::int64_t)> on_step_;
 };
 
-/// Velocity Verlet, NVE. dt in fs; Å, eV, amu units.
+/// Velocity Verlet, NVE. dt in fs; Å, eV, amu units. Updates only active systems.
 class DemoDynamics : public Dynamics {
  public:
   using Dynamics::Dynamics;
@@ -128,6 +170,11 @@ class DemoDynamics : public Dynamics {
 std::vector<double> kinetic_energy(const Batch& batch);
 /// Per-system instantaneous temperature (K) from 3N−3 degrees of freedom (3N for N=1).
 std::vector<double> temperature(const Batch& batch);
+/// Number of degrees of freedom temperature() uses for system s: 3N−3 (3N for N=1).
+double degrees_of_freedom(const Batch& batch, std::int64_t s);
+/// A per-system parameter: the system-level field `name` if the batch has it (any float
+/// dtype), else `fallback` for every system.
+std::vector<double> system_parameter(const Batch& batch, std::string_view name, double fallback);
 /// Sets Maxwell–Boltzmann velocities at temperature_K with zero total momentum per system.
 void maxwell_boltzmann(Batch& batch, double temperature_K, std::uint64_t seed);
 

@@ -23,8 +23,7 @@ DriftAction drift_action_from_name(std::string_view s);
 /// `frequency` steps. Reads "energy", "velocities", "masses", "system_id"; writes nothing.
 class EnergyDriftMonitorHook : public dynamics::Hook {
  public:
-  explicit EnergyDriftMonitorHook(double threshold, DriftAction action = DriftAction::Warn,
-                                  std::int64_t frequency = 1);
+  explicit EnergyDriftMonitorHook(double threshold, DriftAction action = DriftAction::Warn, std::int64_t frequency = 1);
   std::string name() const override { return "EnergyDriftMonitorHook"; }
   dynamics::Stage stage() const override { return dynamics::Stage::AFTER_STEP; }
   std::int64_t frequency() const override { return frequency_; }

@@ -52,7 +52,7 @@ std::string join_key(std::string_view a, std::string_view b);
 
 /// Opens a store by URL: a plain path or file://path -> FileStore; memory://name -> the
 /// process-wide MemoryStore of that name (the same name reopens the same data);
-/// s3:// and gs:// -> InvalidArgument (not supported in this build yet).
+/// s3://bucket/prefix and gs://bucket/prefix -> S3Store with S3Options::from_environment().
 std::shared_ptr<Store> open_store(const std::string& url);
 
 }  // namespace batchmd::zarr
