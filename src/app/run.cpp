@@ -279,6 +279,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     }
   } else {
     const auto temp = dynamics::temperature(batch);
+    const auto ke = dynamics::kinetic_energy(batch);
     const auto fmax = dynamics::max_force(batch);
     const auto* status = batch.has("status") ? batch.get("status").data<std::int32_t>() : nullptr;
     std::vector<std::int64_t> per_stage(cfg.stages.size() + 1, 0);
@@ -294,7 +295,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
       const auto i = static_cast<std::size_t>(s);
       const bool per = pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2];
       const std::size_t st = std::min<std::size_t>(status ? static_cast<std::size_t>(status[s]) : 0, cfg.stages.size());
-      double epot = e1[i] - dynamics::kinetic_energy(batch)[i];
+      const double epot = e1[i] - ke[i];
       std::fprintf(out, "  %6lld %8s %6lld %16s %14.6f %10.1f %12.2e\n", static_cast<long long>(ids[s]),
                    per ? "periodic" : "cluster", static_cast<long long>(ap[s + 1] - ap[s]),
                    st < cfg.stages.size() ? cfg.stages[st].type.c_str() : "finished", epot, temp[i], fmax[i]);

@@ -332,7 +332,6 @@ struct ZarrData::Impl {
       arrays.push_back(std::move(a));
     }
     initialized = n_samples > 0 || !fields.empty();
-    if (!fields.empty()) initialized = true;
   }
 
   void truncate(zarr::Array& a, const std::string& path, std::int64_t rows) {

@@ -26,27 +26,11 @@
 
 using namespace batchmd;
 using namespace batchmd::sinks;
+using batchmd::test_support::check_encoded;
 using batchmd::test_support::encoded_batch;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// check_encoded from trajectory_fixture.hpp, except that empty tensors (sample 0 has no edges)
-/// are not passed to memcmp: the fixture's memcmp(nullptr, nullptr, 0) trips UBSan (nonnull).
-std::string check_sample(const Batch& b, std::int64_t s, std::int64_t id) {
-  const Batch ref = encoded_batch(id, 1, b.get("positions").dtype());
-  const AtomicData got = b.system(s);
-  const AtomicData want = ref.system(0);
-  if (got.n_atoms() != want.n_atoms()) return "atom count differs for sample " + std::to_string(id);
-  for (const auto& [k, f] : want.fields()) {
-    if (!got.has(k)) return "missing field " + k;
-    const Tensor& t = got.get(k);
-    if (t.shape() != f.tensor.shape() || t.dtype() != f.tensor.dtype()) return "shape/dtype of " + k;
-    if (t.nbytes() > 0 && std::memcmp(t.raw(), f.tensor.raw(), t.nbytes()) != 0)
-      return "values of " + k + " in sample " + std::to_string(id);
-  }
-  return "";
-}
 
 const std::string kWriter = BATCHMD_KILL_WRITER;
 constexpr std::uint64_t kSeed = 0x6b696c6c;  // every delay and batch size derives from this
@@ -133,7 +117,7 @@ std::int64_t expect_consistent_prefix(const TrajectoryReader& r) {
   const Batch all = r.read_range(0, n);
   EXPECT_EQ(all.n_systems(), n);
   for (std::int64_t s = 0; s < n; ++s) {
-    const std::string why = check_sample(all, s, s);
+    const std::string why = check_encoded(all, s, s);
     if (!why.empty()) {
       ADD_FAILURE() << "sample " << s << " of " << n << ": " << why;
       break;

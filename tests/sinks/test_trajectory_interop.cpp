@@ -21,28 +21,12 @@
 
 using namespace batchmd;
 using namespace batchmd::sinks;
+using batchmd::test_support::check_encoded;
 using batchmd::test_support::encoded_batch;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// check_encoded from trajectory_fixture.hpp, except that empty tensors (sample 0 has no edges)
-/// are not passed to memcmp: the fixture's memcmp(nullptr, nullptr, 0) trips UBSan (nonnull).
-std::string check_sample(const Batch& b, std::int64_t s, std::int64_t id) {
-  const Batch ref = encoded_batch(id, 1, b.get("positions").dtype());
-  const AtomicData got = b.system(s);
-  const AtomicData want = ref.system(0);
-  if (got.n_atoms() != want.n_atoms()) return "atom count differs for sample " + std::to_string(id);
-  for (const auto& [k, f] : want.fields()) {
-    if (!got.has(k)) return "missing field " + k;
-    const Tensor& t = got.get(k);
-    if (t.shape() != f.tensor.shape() || t.dtype() != f.tensor.dtype()) return "shape/dtype of " + k;
-    if (t.nbytes() > 0 && std::memcmp(t.raw(), f.tensor.raw(), t.nbytes()) != 0)
-      return "values of " + k + " in sample " + std::to_string(id);
-  }
-  return "";
-}
 
 const std::string kDir = BATCHMD_SINKS_INTEROP_DIR;
 const std::string kNodeModules = BATCHMD_ZARRITA_NODE_MODULES;
@@ -278,7 +262,7 @@ std::string write_trajectory(const std::string& name, zarr::ZarrFormat format, z
   TrajectoryReader r(url);
   EXPECT_EQ(r.num_samples(), 40);
   const Batch all = r.read_range(0, r.num_samples());
-  for (std::int64_t s = 0; s < r.num_samples(); ++s) EXPECT_EQ(check_sample(all, s, s), "");
+  for (std::int64_t s = 0; s < r.num_samples(); ++s) EXPECT_EQ(check_encoded(all, s, s), "");
   return url;
 }
 
@@ -458,8 +442,8 @@ TEST_P(ZarrPythonWritesV2, TrajectoryReaderReadsAndZarrDataAppends) {
     EXPECT_EQ(r.zarr_format(), 2);
     ASSERT_EQ(r.num_samples(), n);
     const Batch all = r.read_range(0, n);
-    for (std::int64_t s = 0; s < n; ++s) ASSERT_EQ(check_sample(all, s, s), "") << "sample " << s;
-    ASSERT_EQ(check_sample(r.read_system(17), 0, 17), "");
+    for (std::int64_t s = 0; s < n; ++s) ASSERT_EQ(check_encoded(all, s, s), "") << "sample " << s;
+    ASSERT_EQ(check_encoded(r.read_system(17), 0, 17), "");
     const auto got = stored_arrays(r);
     for (const auto& [name, e] : arrays) {
       ASSERT_TRUE(got.count(name)) << name;
@@ -479,7 +463,7 @@ TEST_P(ZarrPythonWritesV2, TrajectoryReaderReadsAndZarrDataAppends) {
   TrajectoryReader r(url);
   ASSERT_EQ(r.num_samples(), n + 13);
   const Batch all = r.read_range(0, n + 13);
-  for (std::int64_t s = 0; s < n + 13; ++s) ASSERT_EQ(check_sample(all, s, s), "") << "sample " << s;
+  for (std::int64_t s = 0; s < n + 13; ++s) ASSERT_EQ(check_encoded(all, s, s), "") << "sample " << s;
   fs::remove_all(url);
   fs::remove(input);
 }
