@@ -1,9 +1,17 @@
 # Project-wide warning and sanitizer flags, applied through batchmd_target().
 add_library(batchmd_flags INTERFACE)
-target_compile_options(batchmd_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-  -Wno-sign-conversion)
+target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow
+  -Wconversion -Wno-sign-conversion>)
 if(BATCHMD_WERROR)
-  target_compile_options(batchmd_flags INTERFACE -Werror)
+  target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+endif()
+if(BATCHMD_HAVE_CUDA)
+  # nvcc: host/device lambdas, and the host compiler's warnings as errors too.
+  target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:--extended-lambda
+    --expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>)
+  if(BATCHMD_WERROR)
+    target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Werror>)
+  endif()
 endif()
 if(BATCHMD_SANITIZE)
   target_compile_options(batchmd_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -11,9 +19,13 @@ if(BATCHMD_SANITIZE)
   target_link_options(batchmd_flags INTERFACE -fsanitize=address,undefined)
 endif()
 
-# batchmd_module(name SOURCES... DEPS ...): one library per module, public headers in include/.
+# batchmd_module(name SOURCES... [CUDA_SOURCES ...] DEPS ...): one library per module, public
+# headers in include/. CUDA_SOURCES (.cu) are compiled only when the CUDA backend is on.
 function(batchmd_module name)
-  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "" "SOURCES;CUDA_SOURCES;DEPS" ${ARGN})
+  if(BATCHMD_HAVE_CUDA)
+    list(APPEND M_SOURCES ${M_CUDA_SOURCES})
+  endif()
   add_library(batchmd_${name} STATIC ${M_SOURCES})
   add_library(batchmd::${name} ALIAS batchmd_${name})
   target_include_directories(batchmd_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
@@ -26,4 +38,17 @@ function(batchmd_test name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+endfunction()
+
+# batchmd_gpu_test(name SOURCES... DEPS ...): a GoogleTest executable of GPU tests (.cpp and .cu),
+# built only with the CUDA backend and labelled "gpu". CI compiles them; the GPU machine runs them
+# (ctest -L gpu); scripts/test.sh leaves them out where no GPU is present.
+function(batchmd_gpu_test name)
+  if(NOT BATCHMD_HAVE_CUDA)
+    return()
+  endif()
+  cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS gpu)
 endfunction()

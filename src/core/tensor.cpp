@@ -1,8 +1,10 @@
-// core/tensor: owning typed buffers (CPU memory; the CUDA backend adds device memory).
+// core/tensor: owning typed buffers in host memory or (CUDA backend) GPU memory.
 #include "batchmd/core/tensor.hpp"
 
 #include <cstring>
 #include <new>
+
+#include "batchmd/core/cuda.hpp"
 
 namespace batchmd {
 
@@ -16,11 +18,15 @@ std::string shape_str(const Shape& s) {
   return out + "]";
 }
 
-void Tensor::Free::operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(kAlign)); }
+void Tensor::Free::operator()(std::byte* p) const {
+  if (device < 0)
+    ::operator delete[](p, std::align_val_t(kAlign));
+  else
+    cuda::free(p, bytes, device);
+}
 
 Tensor::Tensor(DType dtype, Shape shape, Device device) : dtype_(dtype), shape_(std::move(shape)), device_(device) {
-  if (!device_.is_cpu())
-    throw InvalidArgument("device " + device_.str() + " is not available: this build of batchmd has no CUDA backend");
+  cuda::require(device_);
   for (auto d : shape_)
     if (d < 0) throw InvalidArgument("Tensor: negative dimension in shape " + shape_str(shape_));
   allocate(nbytes());
@@ -55,14 +61,48 @@ void Tensor::allocate(std::size_t bytes) {
     ptr_.reset();
     return;
   }
-  ptr_.reset(static_cast<std::byte*>(::operator new[](bytes, std::align_val_t(kAlign))));
-  std::memset(ptr_.get(), 0, bytes);
+  if (device_.is_cpu()) {
+    ptr_ = std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(::operator new[](bytes, std::align_val_t(kAlign))),
+                                              Free{-1, bytes});
+    std::memset(ptr_.get(), 0, bytes);
+  } else {
+    ptr_ = std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(cuda::alloc(bytes, device_.index)),
+                                              Free{device_.index, bytes});
+    cuda::memset_async(ptr_.get(), 0, bytes, cuda::compute_stream(device_.index));
+  }
+}
+
+namespace {
+/// Copies bytes between any two devices; waits when the destination is host memory.
+void copy_bytes(void* dst, const Device& dd, const void* src, const Device& sd, std::size_t n) {
+  if (n == 0) return;
+  if (dd.is_cpu() && sd.is_cpu()) {
+    std::memcpy(dst, src, n);
+    return;
+  }
+  const int dev = dd.is_cpu() ? sd.index : dd.index;
+  if (dd.is_cpu())
+    cuda::copy(dst, src, n, cuda::compute_stream(dev));
+  else
+    cuda::copy_async(dst, src, n, cuda::compute_stream(dev));
+}
+}  // namespace
+
+Tensor Tensor::to(const Device& d) const {
+  Tensor t(dtype_, shape_, d);
+  copy_bytes(t.raw(), d, raw(), device_, nbytes());
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  if (src.dtype_ != dtype_ || src.numel() != numel())
+    throw InvalidArgument("Tensor::copy_from: " + std::string(dtype_name(src.dtype_)) + " " + shape_str(src.shape_) +
+                          " into " + std::string(dtype_name(dtype_)) + " " + shape_str(shape_));
+  copy_bytes(raw(), device_, src.raw(), src.device_, nbytes());
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(dtype_, shape_, device_);
-  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
-  return t;
+  return to(device_);
 }
 
 std::int64_t Tensor::numel() const {
@@ -90,7 +130,7 @@ void Tensor::reserve_rows(std::int64_t n) {
   std::unique_ptr<std::byte[], Free> old = std::move(ptr_);
   const std::size_t used = nbytes();
   allocate(want);
-  if (used) std::memcpy(ptr_.get(), old.get(), used);
+  copy_bytes(ptr_.get(), device_, old.get(), device_, used);
 }
 
 void Tensor::resize_rows(std::int64_t n) {
@@ -99,11 +139,17 @@ void Tensor::resize_rows(std::int64_t n) {
   const std::size_t old_bytes = nbytes();
   if (static_cast<std::size_t>(n) * row_bytes() > cap_bytes_) reserve_rows(std::max<std::int64_t>(n, rows() * 3 / 2));
   shape_[0] = n;
-  if (nbytes() > old_bytes) std::memset(ptr_.get() + old_bytes, 0, nbytes() - old_bytes);
+  if (nbytes() > old_bytes) zero_bytes(old_bytes, nbytes() - old_bytes);
 }
 
-void Tensor::fill_zero() {
-  if (nbytes()) std::memset(ptr_.get(), 0, nbytes());
+void Tensor::zero_bytes(std::size_t offset, std::size_t n) {
+  if (n == 0) return;
+  if (device_.is_cpu())
+    std::memset(ptr_.get() + offset, 0, n);
+  else
+    cuda::memset_async(ptr_.get() + offset, 0, n, cuda::compute_stream(device_.index));
 }
+
+void Tensor::fill_zero() { zero_bytes(0, nbytes()); }
 
 }  // namespace batchmd

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 
 namespace batchmd {
@@ -23,17 +24,38 @@ std::string describe(const std::string& name, const Field& f) {
          ", rows x " + shape_str(trailing(f.tensor)) + ")";
 }
 
+/// Copies rows between tensors on any devices (GPU copies are ordered on the compute stream;
+/// copies into host memory are complete on return).
 void copy_rows(Tensor& dst, std::int64_t dst_row, const Tensor& src, std::int64_t src_row, std::int64_t n) {
   if (n <= 0) return;
   const std::size_t rb = src.row_bytes();
-  std::memcpy(dst.bytes() + static_cast<std::size_t>(dst_row) * rb,
-              src.bytes() + static_cast<std::size_t>(src_row) * rb, static_cast<std::size_t>(n) * rb);
+  std::byte* d = dst.bytes() + static_cast<std::size_t>(dst_row) * rb;
+  const std::byte* s = src.bytes() + static_cast<std::size_t>(src_row) * rb;
+  const std::size_t bytes = static_cast<std::size_t>(n) * rb;
+  if (!dst.is_cuda() && !src.is_cuda()) {
+    std::memcpy(d, s, bytes);
+    return;
+  }
+  const int dev = dst.is_cuda() ? dst.device().index : src.device().index;
+  if (dst.is_cuda())
+    cuda::copy_async(d, s, bytes, cuda::compute_stream(dev));
+  else
+    cuda::copy(d, s, bytes, cuda::compute_stream(dev));
 }
 
 void add_to_rows(Tensor& t, std::int64_t first_row, std::int64_t n_rows, std::int64_t delta) {
   if (delta == 0 || n_rows <= 0) return;
-  auto* p = t.data<std::int64_t>() + first_row * t.row_numel();
   const std::int64_t n = n_rows * t.row_numel();
+  if (t.is_cuda()) {  // rare (edge indices on a GPU batch): adjust through the host
+    std::vector<std::int64_t> h(static_cast<std::size_t>(n));
+    auto* p = t.data<std::int64_t>() + first_row * t.row_numel();
+    cuda::copy(h.data(), p, h.size() * sizeof(std::int64_t), cuda::compute_stream(t.device().index));
+    for (auto& v : h) v += delta;
+    cuda::copy_async(p, h.data(), h.size() * sizeof(std::int64_t), cuda::compute_stream(t.device().index));
+    cuda::synchronize(cuda::compute_stream(t.device().index));
+    return;
+  }
+  auto* p = t.data<std::int64_t>() + first_row * t.row_numel();
   for (std::int64_t i = 0; i < n; ++i) p[i] += delta;
 }
 
@@ -157,7 +179,7 @@ Tensor& Batch::add_field(const std::string& name, Level level, DType dtype, cons
   }
   Shape s{rows_for(level)};
   s.insert(s.end(), trail.begin(), trail.end());
-  Tensor t(dtype, s);
+  Tensor t(dtype, s, device_);
   const std::int64_t cap = level == Level::Atom ? cap_atoms_ : level == Level::Edge ? cap_edges_ : cap_systems_;
   if (cap > t.rows()) t.reserve_rows(cap);
   return fields_.emplace(name, Field{level, std::move(t)}).first->second.tensor;
@@ -170,6 +192,9 @@ Tensor& Batch::add_standard(std::string_view name) {
 }
 
 void Batch::set(const std::string& name, Level level, Tensor t) {
+  if (!fields_.empty() && t.device() != device_)
+    throw InvalidArgument("field '" + name + "' is on " + t.device().str() + " but the batch is on " + device_.str());
+  if (fields_.empty()) device_ = t.device();
   if (t.ndim() == 0 || t.rows() != rows_for(level))
     throw InvalidArgument("field '" + name + "' has leading dimension " + std::to_string(t.ndim() ? t.rows() : -1) +
                           " but the batch has " + std::to_string(rows_for(level)) + " " +
@@ -199,6 +224,7 @@ void Batch::clear() {
   edges_ptr_.resize_rows(1);
   system_index_.resize_rows(0);
   for (auto& [k, f] : fields_) f.tensor.resize_rows(0);
+  dev_index_valid_ = false;
 }
 
 Batch Batch::empty_like() const {
@@ -209,8 +235,9 @@ Batch Batch::empty_like() const {
 
 void Batch::adopt_schema(const Batch& src) {
   fields_.clear();
+  device_ = src.device_;
   for (const auto& [k, f] : src.fields_)
-    fields_.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), with_leading(0, f.tensor.shape()))});
+    fields_.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), with_leading(0, f.tensor.shape()), device_)});
 }
 
 void Batch::check_same_schema(const Batch& src) const {
@@ -230,11 +257,48 @@ Batch Batch::clone() const {
   b.atoms_ptr_ = atoms_ptr_.clone();
   b.edges_ptr_ = edges_ptr_.clone();
   b.system_index_ = system_index_.clone();
+  b.device_ = device_;
   for (const auto& [k, f] : fields_) b.fields_.emplace(k, Field{f.level, f.tensor.clone()});
   return b;
 }
 
+Batch Batch::to(const Device& d) const {
+  cuda::require(d);
+  Batch b;
+  b.atoms_ptr_ = atoms_ptr_.clone();
+  b.edges_ptr_ = edges_ptr_.clone();
+  b.system_index_ = system_index_.clone();
+  b.device_ = d;
+  for (const auto& [k, f] : fields_) b.fields_.emplace(k, Field{f.level, f.tensor.to(d)});
+  return b;
+}
+
+void Batch::sync_device_index() const {
+  if (dev_index_valid_) return;
+  dev_atoms_ptr_ = atoms_ptr_.to(device_);
+  dev_edges_ptr_ = edges_ptr_.to(device_);
+  dev_system_index_ = system_index_.to(device_);
+  dev_index_valid_ = true;
+}
+
+const std::int64_t* Batch::atoms_ptr_on_device() const {
+  if (device_.is_cpu()) return atoms_ptr_.data<std::int64_t>();
+  sync_device_index();
+  return dev_atoms_ptr_.data<std::int64_t>();
+}
+const std::int64_t* Batch::edges_ptr_on_device() const {
+  if (device_.is_cpu()) return edges_ptr_.data<std::int64_t>();
+  sync_device_index();
+  return dev_edges_ptr_.data<std::int64_t>();
+}
+const std::int64_t* Batch::system_index_on_device() const {
+  if (device_.is_cpu()) return system_index_.data<std::int64_t>();
+  sync_device_index();
+  return dev_system_index_.data<std::int64_t>();
+}
+
 void Batch::rebuild_system_index(std::int64_t from_system) {
+  dev_index_valid_ = false;
   const auto* ap = atoms_ptr_.data<std::int64_t>();
   system_index_.resize_rows(n_atoms());
   auto* si = system_index_.data<std::int64_t>();
@@ -392,6 +456,13 @@ Batch Batch::from_parts(std::span<const std::int64_t> atoms_per_system, std::spa
       throw FormatError("field '" + k + "' has " + std::to_string(f.tensor.ndim() ? f.tensor.rows() : -1) +
                         " rows, expected " + std::to_string(b.rows_for(f.level)) + " (" +
                         std::string(level_name(f.level)) + " level)");
+  }
+  if (!fields.empty()) {
+    b.device_ = fields.begin()->second.tensor.device();
+    for (auto& [k, f] : fields)
+      if (f.tensor.device() != b.device_)
+        throw FormatError("from_parts: field '" + k + "' is on " + f.tensor.device().str() + ", others on " +
+                          b.device_.str());
   }
   b.fields_ = std::move(fields);
   b.rebuild_system_index(0);

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "batchmd/core/parallel.hpp"
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/tensor.hpp"
 
 using namespace batchmd;
@@ -60,8 +61,19 @@ TEST(Tensor, ResizeRowsKeepsDataAndZeroesNewRows) {
   EXPECT_EQ(t.data<float>()[3], 0.0f);  // rows beyond the old end are re-zeroed
 }
 
-TEST(Tensor, CudaDeviceRejectedWithoutBackend) {
-  EXPECT_THROW(Tensor(DType::Float32, {2}, Device::parse("cuda:0")), InvalidArgument);
+TEST(Tensor, CudaDeviceNeedsAUsableGpu) {
+  // Without the backend or a GPU a CUDA tensor is refused with a reason; a device index past the
+  // last GPU is refused everywhere.
+  if (cuda::device_count() == 0) {
+    try {
+      Tensor t(DType::Float32, {2}, Device::parse("cuda:0"));
+      ADD_FAILURE() << "expected InvalidArgument";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("not available"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(cuda::default_device().is_cpu());
+  }
+  EXPECT_THROW(Tensor(DType::Float32, {2}, Device::parse("cuda:15")), InvalidArgument);
 }
 
 TEST(Parallel, VisitsEveryIndexOnce) {

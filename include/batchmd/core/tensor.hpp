@@ -1,5 +1,7 @@
-// core/tensor: Tensor, an owning, typed, shaped, contiguous buffer on a device.
-// Copies are explicit (clone()); moves are cheap. The leading axis can grow in place
+// core/tensor: Tensor, an owning, typed, shaped, contiguous buffer on a device (host memory, or
+// GPU memory from the caching allocator of core/cuda). data<T>() gives the raw pointer on the
+// tensor's device: host code may only dereference it for CPU tensors. Copies are explicit
+// (clone(), to(), copy_from()); moves are cheap. The leading axis can grow in place
 // (reserve_rows/resize_rows) so batches and sinks append without reallocating each time.
 #pragma once
 #include <cstddef>
@@ -41,6 +43,12 @@ class Tensor {
   }
 
   Tensor clone() const;
+  /// A copy on another device (the same tensor's clone when d is its own device). Copies to the
+  /// host are complete on return; copies to a GPU are ordered on its compute stream.
+  Tensor to(const Device& d) const;
+  /// Copies src's bytes into this tensor (same dtype and element count; any devices).
+  void copy_from(const Tensor& src);
+  bool is_cuda() const { return !device_.is_cpu(); }
 
   bool defined() const { return ptr_ != nullptr || !shape_.empty(); }
   DType dtype() const { return dtype_; }
@@ -88,10 +96,15 @@ class Tensor {
 
  private:
   struct Free {
+    Free() noexcept : device(-1), bytes(0) {}
+    Free(int d, std::size_t b) noexcept : device(d), bytes(b) {}
+    int device;  // -1: host memory
+    std::size_t bytes;
     void operator()(std::byte* p) const;
   };
   void check_dtype(DType want) const;
   void allocate(std::size_t bytes);
+  void zero_bytes(std::size_t offset, std::size_t n);
 
   DType dtype_ = DType::Float64;
   Shape shape_;

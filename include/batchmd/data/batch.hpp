@@ -81,6 +81,16 @@ class Batch {
   /// Drops every system, keeping fields, dtypes and reserved storage.
   void clear();
   Batch clone() const;
+  /// A copy with every field on device d (the pointer arrays stay on the host too).
+  Batch to(const Device& d) const;
+  /// Where the fields live (cpu for a batch without fields).
+  const Device& device() const { return device_; }
+  bool is_cuda() const { return !device_.is_cpu(); }
+  /// atoms_ptr / edges_ptr / system_index on the batch's device, for kernels (the host arrays
+  /// for a CPU batch; a GPU copy refreshed after the structure changed otherwise).
+  const std::int64_t* atoms_ptr_on_device() const;
+  const std::int64_t* edges_ptr_on_device() const;
+  const std::int64_t* system_index_on_device() const;
   /// A batch with the same fields (levels, dtypes, shapes) and no systems.
   Batch empty_like() const;
 
@@ -121,8 +131,14 @@ class Batch {
   void check_same_schema(const Batch& src) const;
   void adopt_schema(const Batch& src);
   void rebuild_system_index(std::int64_t from_system);
+  void sync_device_index() const;
   std::map<std::string, Field, std::less<>> fields_;
+  // The structure lives on the host (host code reads counts and offsets without a copy); a GPU
+  // batch keeps device copies of it for kernels, refreshed lazily when it changed.
   Tensor atoms_ptr_, edges_ptr_, system_index_;
+  Device device_;
+  mutable Tensor dev_atoms_ptr_, dev_edges_ptr_, dev_system_index_;
+  mutable bool dev_index_valid_ = false;
   std::int64_t cap_systems_ = 0, cap_atoms_ = 0, cap_edges_ = 0;
 };
 

@@ -58,6 +58,9 @@ struct Context {
   /// Systems updated in this step (1 = updated), fixed at the start of the step; empty = all.
   std::vector<std::uint8_t> active{};
   bool is_active(std::int64_t s) const { return active.empty() || active[static_cast<std::size_t>(s)] != 0; }
+  /// For a batch on a GPU: `active` on that device (uint8 per system) for kernels; nullptr when
+  /// every system is active (active is empty). Set by Dynamics before the step's first hook.
+  const std::uint8_t* active_device = nullptr;
 };
 
 class Hook {

@@ -1,0 +1,94 @@
+// GPU tests of core: device tensors (copies both ways, growth, zeroing), the caching allocator
+// (no cudaMalloc once warm), parallel_for and segment_reduce against host loops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/core/tensor.hpp"
+
+namespace batchmd::test {
+void gpu_square(int device, std::int64_t n, const double* x, double* y);
+void gpu_segment_sum_max(int device, std::int64_t n_seg, const std::int64_t* ptr, const double* x, double* sum,
+                         double* max);
+}  // namespace batchmd::test
+
+using namespace batchmd;
+
+namespace {
+const Device kGpu{Device::Kind::CUDA, 0};
+
+std::vector<double> to_host(const Tensor& t) {
+  Tensor h = t.to(Device::cpu());
+  return {h.data<double>(), h.data<double>() + h.numel()};
+}
+}  // namespace
+
+TEST(CudaCore, GpuIsPresent) {
+  ASSERT_GT(cuda::device_count(), 0) << cuda::unavailable_reason();
+  EXPECT_FALSE(cuda::device_name(0).empty());
+  EXPECT_EQ(cuda::default_device(), kGpu);
+}
+
+TEST(CudaCore, TensorRoundTripGrowAndZero) {
+  std::vector<double> v(3000);
+  std::iota(v.begin(), v.end(), 1.0);
+  Tensor h = Tensor::from(v, {1000, 3});
+  Tensor d = h.to(kGpu);
+  EXPECT_TRUE(d.is_cuda());
+  EXPECT_EQ(to_host(d), v);
+  d.resize_rows(2500);  // grows with a device-to-device copy; new rows are zero
+  auto back = to_host(d);
+  ASSERT_EQ(back.size(), 7500u);
+  for (std::size_t i = 0; i < v.size(); ++i) ASSERT_EQ(back[i], v[i]);
+  for (std::size_t i = v.size(); i < back.size(); ++i) ASSERT_EQ(back[i], 0.0);
+  Tensor c = d.clone();
+  d.fill_zero();
+  EXPECT_EQ(to_host(c)[5], 6.0);
+  EXPECT_EQ(to_host(d)[5], 0.0);
+  Tensor e(DType::Float64, {2500, 3}, kGpu);
+  e.copy_from(c);
+  EXPECT_EQ(to_host(e), to_host(c));
+  EXPECT_THROW(e.copy_from(h), InvalidArgument);  // wrong element count
+}
+
+TEST(CudaCore, AllocatorReusesBlocks) {
+  { Tensor warm(DType::Float32, {12345, 3}, kGpu); }
+  const auto before = cuda::allocator_stats();
+  for (int i = 0; i < 50; ++i) {
+    Tensor t(DType::Float32, {12345, 3}, kGpu);
+    Tensor u(DType::Float32, {12000, 3}, kGpu);  // same size class
+    (void)u;
+  }
+  const auto after = cuda::allocator_stats();
+  EXPECT_LE(after.cuda_mallocs - before.cuda_mallocs, 1);
+  EXPECT_GE(after.cache_hits - before.cache_hits, 99);
+}
+
+TEST(CudaCore, ParallelForAndSegmentReduce) {
+  const std::vector<std::int64_t> ptr{0, 3, 3, 1000, 1001, 70000};
+  std::vector<double> x(70000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(double(i)) * 3;
+  Tensor xd = Tensor::from(x, {70000}).to(kGpu);
+  Tensor yd(DType::Float64, {70000}, kGpu);
+  test::gpu_square(0, 70000, xd.data<double>(), yd.data<double>());
+  auto y = to_host(yd);
+  for (std::size_t i = 0; i < x.size(); ++i) ASSERT_DOUBLE_EQ(y[i], x[i] * x[i]);
+
+  Tensor pd = Tensor::from(ptr, {6}).to(kGpu);
+  Tensor sum(DType::Float64, {5, 2}, kGpu), mx(DType::Float64, {5}, kGpu);
+  test::gpu_segment_sum_max(0, 5, pd.data<std::int64_t>(), xd.data<double>(), sum.data<double>(), mx.data<double>());
+  auto s = to_host(sum), m = to_host(mx);
+  for (std::size_t seg = 0; seg < 5; ++seg) {
+    double ref = 0, refmax = -INFINITY;
+    for (auto i = ptr[seg]; i < ptr[seg + 1]; ++i) {
+      ref += x[static_cast<std::size_t>(i)];
+      refmax = std::max(refmax, x[static_cast<std::size_t>(i)]);
+    }
+    EXPECT_NEAR(s[2 * seg], ref, 1e-9 * (1 + std::abs(ref)));
+    EXPECT_NEAR(s[2 * seg + 1], 2 * ref, 2e-9 * (1 + std::abs(ref)));
+    EXPECT_EQ(m[seg], refmax);
+  }
+}
