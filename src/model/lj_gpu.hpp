@@ -1,0 +1,51 @@
+// model/lj_gpu (internal): the Lennard-Jones model on the GPU — a full Verlet neighbor list built
+// with cell lists on the device and the LJ forces, energies and virials of a batch that lives on
+// a GPU. This header needs no CUDA; the implementation (lj_gpu.cu) exists only in builds with
+// the CUDA backend (BATCHMD_WITH_CUDA), where LennardJones dispatches to it for GPU batches.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "batchmd/data/batch.hpp"
+#include "batchmd/model/lennard_jones_kernels.hpp"
+
+namespace batchmd::model::detail {
+
+/// Everything the GPU path keeps between compute calls: the list, its build state, capacity and
+/// the lagged error checks. Not thread-safe (one compute at a time, as LennardJones).
+///
+/// Sync points: setup (first call, or when the dtype, the device, the number of systems or atoms
+/// or atoms_ptr changed) synchronises once to size the list; a steady-state compute() never waits
+/// for the GPU, except that it does not run more than two calls ahead of the error checks (it
+/// waits for the status of the call before the previous one, normally long done).
+/// state(), restore_state() (on the next compute) and neighbor_builds() synchronise.
+class LJGpu {
+ public:
+  /// table: the LJ parameters; override_z: every atomic number named in a pair override (all
+  /// other species share the default parameters); skin: Verlet skin (Å).
+  LJGpu(const LJTable& table, std::vector<std::int64_t> override_z, double skin);
+  ~LJGpu();
+  LJGpu(const LJGpu&) = delete;
+  LJGpu& operator=(const LJGpu&) = delete;
+
+  /// Writes "energy" [S], "forces" [n,3] and, with compute_stress, "virial" [S,3,3] and
+  /// "stress" [S,3,3] (the fields must exist) of a GPU batch. Throws NumericalError for a
+  /// non-finite position or a neighbor-list overflow and InvalidArgument for a bad atomic number
+  /// or cell, detected on the device and reported at one of the next two calls.
+  void compute(Batch& batch, bool compute_stress);
+  /// Positions ([n_atoms][3], Å, caller order) the list was last built from (downloads).
+  std::vector<double> state() const;
+  /// The next compute() builds the list from `reference` (as returned by state()) and then
+  /// checks displacements against it. InvalidArgument if the size does not match the batch.
+  void restore_state(const Batch& batch, std::span<const double> reference);
+  /// Neighbor-list builds so far (synchronises).
+  std::int64_t neighbor_builds() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace batchmd::model::detail
