@@ -5,10 +5,15 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "batchmd/dynamics/units.hpp"
+#include "hook_kernels.hpp"
 #include "hook_util.hpp"
+#include "hooks_gpu.hpp"
 
 namespace batchmd::hooks {
 
@@ -36,9 +41,7 @@ std::vector<double> fmax_per_system(const Batch& b) {
     parallel_for_dynamic(b.n_systems(), [=](std::int64_t s) {
       double m2 = 0;
       for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i) {
-        const double n2 = double(f[3 * i]) * double(f[3 * i]) + double(f[3 * i + 1]) * double(f[3 * i + 1]) +
-                          double(f[3 * i + 2]) * double(f[3 * i + 2]);
-        if (n2 > m2 || std::isnan(n2)) m2 = n2;
+        m2 = kernels::nan_max(m2, kernels::force_norm2(f, i));
         if (std::isnan(m2)) break;
       }
       o[s] = std::sqrt(m2);
@@ -70,34 +73,53 @@ void LoggingHook::operator()(dynamics::Context& ctx) {
   }
   const std::int64_t ns = b.n_systems();
   const std::int64_t step = ctx.step + (stage_ >= dynamics::Stage::AFTER_PRE_UPDATE ? 1 : 0);
-  const auto ke = dynamics::kinetic_energy(b);
-  const auto temp = dynamics::temperature(b);
-  const auto fmax = fmax_per_system(b);
-  std::vector<double> energy(static_cast<std::size_t>(ns), std::nan(""));
-  if (b.has("energy"))
-    dispatch_float(b.float_dtype(), [&](auto zero) {
-      const auto* e = b.get("energy").data<decltype(zero)>();
-      for (std::int64_t s = 0; s < ns; ++s) energy[static_cast<std::size_t>(s)] = double(e[s]);
-    });
-  const Tensor* status = with_status_ && b.has("status") ? &b.get("status") : nullptr;
-  text.reserve(text.size() + static_cast<std::size_t>(ns) * 96);
-  for (std::int64_t s = 0; s < ns; ++s) {
-    const auto u = static_cast<std::size_t>(s);
+  const auto n = static_cast<std::size_t>(ns);
+  std::vector<double> energy, ke, temp, fmax;
+  std::vector<std::int64_t> ids(n), status(n, 0);
+  if (b.is_cuda()) {  // every per-system value with one kernel pass and one copy
+    auto sc = gpu::system_scalars(b, true);
+    energy = std::move(sc.energy);
+    ke = std::move(sc.kinetic_energy);
+    fmax = std::move(sc.fmax);
+    ids = std::move(sc.system_id);
+    status = std::move(sc.status);
+    temp.resize(n);
+    for (std::size_t s = 0; s < n; ++s) {  // as dynamics::temperature()
+      const double dof = dynamics::degrees_of_freedom(b, static_cast<std::int64_t>(s));
+      temp[s] = dof > 0 ? 2.0 * ke[s] / (dof * units::kBoltzmann) : 0.0;
+    }
+  } else {
+    ke = dynamics::kinetic_energy(b);
+    temp = dynamics::temperature(b);
+    fmax = fmax_per_system(b);
+    energy.assign(n, std::nan(""));
+    if (b.has("energy"))
+      dispatch_float(b.float_dtype(), [&](auto zero) {
+        const auto* e = b.get("energy").data<decltype(zero)>();
+        for (std::int64_t s = 0; s < ns; ++s) energy[static_cast<std::size_t>(s)] = double(e[s]);
+      });
+    const Tensor* st = with_status_ && b.has("status") ? &b.get("status") : nullptr;
+    for (std::int64_t s = 0; s < ns; ++s) {
+      const auto u = static_cast<std::size_t>(s);
+      ids[u] = detail::system_id_of(b, s);
+      if (st && st->dtype() == DType::Int32)
+        status[u] = st->data<std::int32_t>()[s];
+      else if (st && st->dtype() == DType::Int64)
+        status[u] = st->data<std::int64_t>()[s];
+    }
+  }
+  text.reserve(text.size() + n * 96);
+  for (std::size_t s = 0; s < n; ++s) {
     put(text, step);
     text += ',';
-    put(text, detail::system_id_of(b, s));
-    for (double v : {energy[u], ke[u], temp[u], fmax[u]}) {
+    put(text, ids[s]);
+    for (double v : {energy[s], ke[s], temp[s], fmax[s]}) {
       text += ',';
       put(text, v);
     }
     if (with_status_) {
       text += ',';
-      std::int64_t st = 0;
-      if (status && status->dtype() == DType::Int32)
-        st = status->data<std::int32_t>()[s];
-      else if (status && status->dtype() == DType::Int64)
-        st = status->data<std::int64_t>()[s];
-      put(text, st);
+      put(text, status[s]);
     }
     text += '\n';
   }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "batchmd/core/cuda.hpp"
+
 namespace batchmd::hooks {
 
 using Clock = std::chrono::steady_clock;
@@ -13,6 +15,13 @@ struct ProfilerHook::State {
   std::array<std::int64_t, dynamics::kNumStages> calls{};
   int current = -1;  // stage whose interval is open; -1: none
   Clock::time_point since;
+  bool sync_gpu = false;
+
+  // Now, after the GPU finished the work queued so far when asked to.
+  Clock::time_point now(const dynamics::Context& ctx) const {
+    if (sync_gpu && ctx.batch.is_cuda()) cuda::synchronize(cuda::compute_stream(ctx.batch.device().index));
+    return Clock::now();
+  }
 
   void end_interval(Clock::time_point now) {
     if (current >= 0) seconds[static_cast<std::size_t>(current)] += std::chrono::duration<double>(now - since).count();
@@ -26,9 +35,9 @@ class ProfilerHook::Timer : public dynamics::Hook {
   std::string name() const override { return "ProfilerHook[" + std::string(dynamics::stage_name(stage_)) + "]"; }
   dynamics::Stage stage() const override { return stage_; }
   void open(dynamics::Context&) override { state_->current = -1; }
-  void close(dynamics::Context&) override { state_->end_interval(Clock::now()); }
-  void operator()(dynamics::Context&) override {
-    const auto now = Clock::now();
+  void close(dynamics::Context& ctx) override { state_->end_interval(state_->now(ctx)); }
+  void operator()(dynamics::Context& ctx) override {
+    const auto now = state_->now(ctx);
     state_->end_interval(now);
     state_->current = static_cast<int>(stage_);
     state_->since = now;
@@ -40,7 +49,9 @@ class ProfilerHook::Timer : public dynamics::Hook {
   dynamics::Stage stage_;
 };
 
-ProfilerHook::ProfilerHook() : state_(std::make_shared<State>()) {}
+ProfilerHook::ProfilerHook(bool synchronize_gpu) : state_(std::make_shared<State>()) {
+  state_->sync_gpu = synchronize_gpu;
+}
 
 void ProfilerHook::attach(dynamics::Dynamics& dyn) const {
   for (int s = 0; s < dynamics::kNumStages; ++s)
@@ -56,7 +67,11 @@ double ProfilerHook::total_seconds() const {
   return t;
 }
 
-void ProfilerHook::reset() { *state_ = State{}; }
+void ProfilerHook::reset() {
+  const bool sync = state_->sync_gpu;
+  *state_ = State{};
+  state_->sync_gpu = sync;
+}
 
 std::string ProfilerHook::report() const {
   const double total = total_seconds();

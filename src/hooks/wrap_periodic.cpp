@@ -5,54 +5,50 @@
 #include <atomic>
 #include <cmath>
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "device_slots.hpp"
+#include "hook_kernels.hpp"
 #include "hook_util.hpp"
+#include "hooks_gpu.hpp"
 
 namespace batchmd::hooks {
 
 namespace {
 constexpr const char* kImages = "images";
 
-struct Frame {
-  std::array<bool, 3> pbc{};
-  bool any = false;
-  std::array<double, 9> cell{};  // rows a, b, c
-  std::array<double, 9> inv{};   // f = x · inv
-};
+[[noreturn]] void singular_cell(const Batch& b, std::int64_t s, double det) {
+  throw InvalidArgument("WrapPeriodicHook: " + detail::describe_system(b, s) +
+                        " is periodic but its cell is singular (det = " + std::to_string(det) + ")");
+}
 
-// Per-system cell, inverse and periodic flags (systems without a periodic direction: any=false).
+// Per-system frames (cell, inverse, periodic flags) of a CPU batch; throws for the first
+// periodic system with a singular cell.
 template <typename T>
-std::vector<Frame> frames(const Batch& b) {
-  std::vector<Frame> fr(static_cast<std::size_t>(b.n_systems()));
+std::vector<kernels::Frame> frames(const Batch& b) {
+  std::vector<kernels::Frame> fr(static_cast<std::size_t>(b.n_systems()), kernels::Frame{});
   if (!b.has("pbc") || !b.has("cell")) return fr;
   const bool* pbc = b.get("pbc").data<bool>();
   const T* cell = b.get("cell").data<T>();
   for (std::int64_t s = 0; s < b.n_systems(); ++s) {
-    Frame& f = fr[static_cast<std::size_t>(s)];
-    for (int k = 0; k < 3; ++k) f.pbc[static_cast<std::size_t>(k)] = pbc[3 * s + k];
-    f.any = f.pbc[0] || f.pbc[1] || f.pbc[2];
-    if (!f.any) continue;
-    for (int k = 0; k < 9; ++k) f.cell[static_cast<std::size_t>(k)] = double(cell[9 * s + k]);
-    const auto& c = f.cell;
-    const double det =
-        c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) + c[2] * (c[3] * c[7] - c[4] * c[6]);
-    const double scale = std::abs(c[0]) + std::abs(c[4]) + std::abs(c[8]) + 1e-300;
-    if (!(std::isfinite(det) && std::abs(det) > 1e-12 * scale * scale * scale))
-      throw InvalidArgument("WrapPeriodicHook: " + detail::describe_system(b, s) +
-                            " is periodic but its cell is singular (det = " + std::to_string(det) + ")");
-    auto& m = f.inv;  // inverse of the row-major matrix c
-    m[0] = (c[4] * c[8] - c[5] * c[7]) / det;
-    m[1] = (c[2] * c[7] - c[1] * c[8]) / det;
-    m[2] = (c[1] * c[5] - c[2] * c[4]) / det;
-    m[3] = (c[5] * c[6] - c[3] * c[8]) / det;
-    m[4] = (c[0] * c[8] - c[2] * c[6]) / det;
-    m[5] = (c[2] * c[3] - c[0] * c[5]) / det;
-    m[6] = (c[3] * c[7] - c[4] * c[6]) / det;
-    m[7] = (c[1] * c[6] - c[0] * c[7]) / det;
-    m[8] = (c[0] * c[4] - c[1] * c[3]) / det;
+    auto& f = fr[static_cast<std::size_t>(s)];
+    f = kernels::make_frame(cell + 9 * s, pbc + 3 * s);
+    if (f.singular) singular_cell(b, s, f.det);
   }
   return fr;
+}
+
+// The error for system s of a GPU batch found singular on the device: its cell is read back.
+[[noreturn]] void singular_cell_gpu(const Batch& b, std::int64_t s) {
+  const Device cpu = Device::cpu();
+  const Tensor cell = b.get("cell").to(cpu), pbc = b.get("pbc").to(cpu);
+  double det = 0;
+  dispatch_float(cell.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    det = kernels::make_frame(cell.data<T>() + 9 * s, pbc.data<bool>() + 3 * s).det;
+  });
+  singular_cell(b, s, det);
 }
 
 Tensor& images_field(Batch& b) {
@@ -73,6 +69,15 @@ WrapPeriodicHook::WrapPeriodicHook(std::int64_t frequency, dynamics::Stage stage
 
 std::int64_t WrapPeriodicHook::wrap(Batch& b) {
   Tensor& img_t = images_field(b);
+  if (b.is_cuda()) {
+    Tensor slots(DType::Int64, {2}, b.device());  // moved, lowest singular system
+    std::int64_t* p = slots.data<std::int64_t>();
+    cuda::memset_async(p + 1, 0xff, sizeof(std::int64_t), cuda::compute_stream(b.device().index));
+    gpu::wrap_positions(b, img_t.data<std::int32_t>(), p, p + 1);
+    const Tensor h = slots.to(Device::cpu());
+    if (h.data<std::int64_t>()[1] != detail::kNoIndex) singular_cell_gpu(b, h.data<std::int64_t>()[1]);
+    return h.data<std::int64_t>()[0];
+  }
   std::atomic<std::int64_t> moved{0};
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -83,32 +88,16 @@ std::int64_t WrapPeriodicHook::wrap(Batch& b) {
     T* x = b.get("positions").data<T>();
     std::int32_t* img = img_t.data<std::int32_t>();
     const std::int64_t* si = b.system_index().data<std::int64_t>();
-    const Frame* frp = fr.data();
+    const kernels::Frame* frp = fr.data();
     parallel_for(b.n_atoms(), [&, x, img, si, frp](std::int64_t i) {
-      const Frame& f = frp[si[i]];
-      if (!f.any) return;
-      T* xi = x + 3 * i;
-      std::array<double, 3> n{};
-      bool shift = false;
-      for (std::size_t k = 0; k < 3; ++k) {
-        if (!f.pbc[k]) continue;
-        const double fk = double(xi[0]) * f.inv[k] + double(xi[1]) * f.inv[3 + k] + double(xi[2]) * f.inv[6 + k];
-        n[k] = std::floor(fk);
-        if (n[k] != 0) shift = true;
-      }
-      if (!shift) return;  // inside (or NaN: left for NaNDetectorHook)
-      for (std::size_t d = 0; d < 3; ++d) {
-        const double dx = n[0] * f.cell[d] + n[1] * f.cell[3 + d] + n[2] * f.cell[6 + d];
-        xi[d] = static_cast<T>(double(xi[d]) - dx);
-      }
-      for (std::size_t k = 0; k < 3; ++k) img[3 * i + static_cast<std::int64_t>(k)] += static_cast<std::int32_t>(n[k]);
-      moved.fetch_add(1, std::memory_order_relaxed);
+      if (kernels::wrap_atom(x + 3 * i, img + 3 * i, frp[si[i]])) moved.fetch_add(1, std::memory_order_relaxed);
     });
   });
   return moved.load();
 }
 
 std::vector<double> WrapPeriodicHook::unwrapped_positions(const Batch& b) {
+  if (b.is_cuda()) return unwrapped_positions(b.to(Device::cpu()));
   std::vector<double> u(static_cast<std::size_t>(3 * b.n_atoms()));
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -129,8 +118,46 @@ std::vector<double> WrapPeriodicHook::unwrapped_positions(const Batch& b) {
   return u;
 }
 
-void WrapPeriodicHook::open(dynamics::Context& ctx) { last_moved_ = wrap(ctx.batch); }
+void WrapPeriodicHook::open(dynamics::Context& ctx) {
+  last_moved_ = wrap(ctx.batch);  // on a GPU batch too: a singular cell is reported before the first step
+  last_on_gpu_ = false;
+}
 
-void WrapPeriodicHook::operator()(dynamics::Context& ctx) { last_moved_ = wrap(ctx.batch); }
+void WrapPeriodicHook::operator()(dynamics::Context& ctx) {
+  Batch& b = ctx.batch;
+  if (!b.is_cuda()) {
+    last_moved_ = wrap(b);
+    last_on_gpu_ = false;
+    return;
+  }
+  // A GPU batch: two kernels (frames, atoms) and an asynchronous copy of the counters; a singular
+  // cell found by an earlier call is reported as soon as that copy has landed (never waited for).
+  if (gpu_ && gpu_->bound() && gpu_->device() == b.device() && gpu_->landed()) check_singular(b, gpu_->mirror());
+  Tensor& img = images_field(b);
+  if (!gpu_) gpu_ = std::make_shared<detail::DeviceSlots>(2);
+  const std::int64_t init[2] = {0, detail::kNoIndex};
+  std::int64_t* slots = gpu_->on(b.device(), init);
+  gpu_->reset(0, 0);
+  gpu::wrap_positions(b, img.data<std::int32_t>(), slots, slots + 1);
+  gpu_->post();
+  last_on_gpu_ = true;
+}
+
+void WrapPeriodicHook::check_singular(const Batch& b, const std::int64_t* slots) {
+  const std::int64_t s = slots[1];
+  if (s == detail::kNoIndex) return;
+  gpu_->reset(1, 0xff);  // reported once
+  gpu_->post();
+  if (s >= b.n_systems()) throw InvalidArgument("WrapPeriodicHook: a periodic system's cell was singular");
+  singular_cell_gpu(b, s);
+}
+
+void WrapPeriodicHook::close(dynamics::Context& ctx) {
+  if (!gpu_ || !gpu_->bound() || gpu_->device() != ctx.batch.device()) return;
+  const std::int64_t* slots = gpu_->wait();
+  if (!ctx.failed) check_singular(ctx.batch, slots);
+}
+
+std::int64_t WrapPeriodicHook::last_moved() const { return last_on_gpu_ ? gpu_->read()[0] : last_moved_; }
 
 }  // namespace batchmd::hooks

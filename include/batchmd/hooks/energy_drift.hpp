@@ -21,6 +21,9 @@ DriftAction drift_action_from_name(std::string_view s);
 /// Stop throws batchmd::NumericalError naming the system, the drift and the step.
 /// Default stage AFTER_STEP (after the step's velocity update, so E is consistent), every
 /// `frequency` steps. Reads "energy", "velocities", "masses", "system_id"; writes nothing.
+/// On a GPU batch the per-system energies and ids are reduced on the device and read back with
+/// one copy per check (the only wait for the GPU; kinetic energies are summed in another order
+/// than on the CPU, so they agree to rounding).
 class EnergyDriftMonitorHook : public dynamics::Hook {
  public:
   explicit EnergyDriftMonitorHook(double threshold, DriftAction action = DriftAction::Warn, std::int64_t frequency = 1);
@@ -37,7 +40,7 @@ class EnergyDriftMonitorHook : public dynamics::Hook {
   std::int64_t warnings() const { return warnings_; }
 
  private:
-  void sync_references(const Batch& b, const std::vector<double>& e);
+  void sync_references(const std::vector<double>& e, const std::vector<std::int64_t>& ids);
   double threshold_;
   DriftAction action_;
   std::int64_t frequency_;

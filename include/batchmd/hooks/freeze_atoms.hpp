@@ -28,6 +28,9 @@ namespace batchmd::hooks {
 /// Reads/writes "positions", "velocities", "forces" of frozen atoms only (the frozen forces read
 /// as zero, like a constraint). Errors: InvalidArgument when the mask length is not the number of
 /// atoms or the field is missing / not a per-atom bool.
+/// On a GPU batch capture and pins are one kernel each over the batch's atoms on the compute
+/// stream, with the mask (uploaded once), the captured field and the reference positions kept in
+/// device memory; nothing waits for the GPU (n_frozen() does, for the field form).
 class FreezeAtomsHook : public dynamics::Hook {
  public:
   static constexpr std::array<dynamics::Stage, 4> kPinStages = {

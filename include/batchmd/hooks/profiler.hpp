@@ -19,9 +19,13 @@ namespace batchmd::hooks {
 /// calls(s) counts how often stage s fired (ON_CONVERGE only fires when a system converged).
 /// Attach it before other hooks so every stage's hooks are inside its interval. Timing is
 /// accumulated across run() calls until reset(). Reads and writes nothing in the batch.
+/// On a GPU batch the host only queues work, so by default a stage's time is the host's time to
+/// queue it (the GPU's time shows up wherever the host next waits for it). With
+/// synchronize_gpu, every marker first waits for the device's compute stream, so stage times
+/// are GPU times — at the price of one host synchronisation per stage.
 class ProfilerHook {
  public:
-  ProfilerHook();
+  explicit ProfilerHook(bool synchronize_gpu = false);
   /// Registers the nine timing hooks with `dyn`.
   void attach(dynamics::Dynamics& dyn) const;
   double seconds(dynamics::Stage s) const;
