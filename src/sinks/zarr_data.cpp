@@ -1,5 +1,6 @@
 // sinks/zarr_data: the ZarrData sink (background encode/store, crash-consistent commits,
-// append to an existing trajectory) and TrajectoryReader.
+// append to an existing trajectory; snapshots of a GPU batch arrive through pinned staging
+// slots) and TrajectoryReader.
 #include "batchmd/sinks/zarr_data.hpp"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/zarr/array.hpp"
 #include "batchmd/zarr/group.hpp"
+#include "gpu_staging.hpp"
 
 namespace batchmd::sinks {
 
@@ -129,7 +131,10 @@ struct ZarrData::Impl {
   struct Job {
     std::int64_t samples = 0;
     std::vector<std::int64_t> atoms, edges;  // per sample
-    std::vector<zarr::Bytes> data;           // one per field, in fields order
+    std::vector<const std::byte*> data;      // one per field, in fields order ...
+    std::vector<std::int64_t> rows;          // ... with its row count
+    std::vector<zarr::Bytes> owned;          // from a CPU batch: the bytes `data` points into
+    detail::StagingLease staged;             // from a GPU batch: pinned bytes, valid after wait()
   };
 
   std::string url;
@@ -147,6 +152,10 @@ struct ZarrData::Impl {
   std::int64_t n_samples = 0, n_atoms = 0, n_edges = 0;
   // Main-thread state: samples accepted by write().
   std::int64_t accepted = 0;
+
+  // Snapshots of GPU batches (made by the first one). Declared before the queue: it must
+  // outlive every Job's lease.
+  std::unique_ptr<detail::StagingRing> staging;
 
   std::mutex m;
   std::condition_variable cv_work, cv_space, cv_idle;
@@ -364,6 +373,21 @@ struct ZarrData::Impl {
     }
   }
 
+  /// Starts the copy of a GPU batch's selected systems into a staging slot (see gpu_staging.hpp);
+  /// the job points at the slot's pinned bytes, which the writer reads after waiting.
+  void stage_from_gpu(const Batch& batch, const std::vector<std::int64_t>& idx, Job& job) {
+    const int device = batch.device().index;
+    if (!staging || staging->device() != device) {  // first GPU write, or a batch on another GPU
+      flush();                                      // no lease of the old ring may still be queued
+      staging = std::make_unique<detail::StagingRing>(device);
+    }
+    std::vector<std::string> names;
+    for (const auto& f : fields) names.push_back(f.name);
+    // The trajectory stores edge_index local to each sample: the gather shifts it per system.
+    job.staged = staging->stage(batch, idx, names, detail::EdgeIndexMode::SampleLocal);
+    for (const auto& f : job.staged.fields()) job.data.push_back(job.staged.host() + f.offset);
+  }
+
   // ---- background writer
 
   void rethrow_locked() {
@@ -411,15 +435,13 @@ struct ZarrData::Impl {
   }
 
   void process(std::vector<Job>& jobs) {
+    for (auto& j : jobs)
+      if (j.staged) j.staged.wait();  // the snapshot's copy from the GPU has landed
     std::vector<std::function<void()>> tasks;
     // Per-array tasks: each appends every job's rows to its array (in order).
     for (std::size_t a = 0; a < arrays.size(); ++a)
       tasks.emplace_back([&, a] {
-        for (auto& j : jobs) {
-          const std::size_t rb = fields[a].row_bytes();
-          const auto rows = rb ? static_cast<std::int64_t>(j.data[a].size() / rb) : 0;
-          arrays[a].append(j.data[a].data(), rows);
-        }
+        for (auto& j : jobs) arrays[a].append(j.data[a], j.rows[a]);
       });
     std::int64_t atoms_total = n_atoms, edges_total = n_edges;
     std::vector<std::int64_t> aptr, eptr;
@@ -526,6 +548,17 @@ void ZarrData::write(const Batch& batch, const std::vector<bool>& mask) {
     total_atoms += job.atoms[i];
     total_edges += job.edges[i];
   }
+  for (const auto& f : impl_->fields)
+    job.rows.push_back(f.row_bytes() == 0       ? 0
+                       : f.level == Level::Atom ? total_atoms
+                       : f.level == Level::Edge ? total_edges
+                                                : k);
+  if (batch.is_cuda()) {
+    impl_->stage_from_gpu(batch, idx, job);
+    impl_->enqueue(std::move(job));
+    impl_->accepted += k;
+    return;
+  }
   for (const auto& f : impl_->fields) {
     const Tensor& t = batch.get(f.name);
     const std::int64_t rows = f.level == Level::Atom ? total_atoms : f.level == Level::Edge ? total_edges : k;
@@ -539,8 +572,9 @@ void ZarrData::write(const Batch& batch, const std::vector<bool>& mask) {
           for (std::int64_t c = 0; c < t.row_numel(); ++c)
             v[e * static_cast<std::size_t>(t.row_numel()) + static_cast<std::size_t>(c)] -= ap[s];
     }
-    job.data.push_back(std::move(bytes));
+    job.owned.push_back(std::move(bytes));
   }
+  for (const auto& bytes : job.owned) job.data.push_back(bytes.data());
   impl_->enqueue(std::move(job));
   impl_->accepted += k;
 }

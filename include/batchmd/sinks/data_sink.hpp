@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,15 +43,26 @@ class DataSink {
 };
 
 /// Snapshots in host RAM: each write appends one contiguous block per field (no per-system
-/// objects); read() concatenates them into one Batch.
+/// objects); read() concatenates them into one Batch. Writes from a GPU batch return without
+/// waiting for the data: the selected systems are gathered on the GPU and copied to pinned
+/// staging memory on the copy stream, and a worker thread appends them once they land (writes
+/// wait only when every staging slot is still in use). read(), drain(), zero(), flush() and the
+/// byte counts see every write made before them; size() counts them at once.
 class HostMemory : public DataSink {
  public:
   explicit HostMemory(std::int64_t capacity);
+  /// Waits for snapshots still on their way from a GPU.
+  ~HostMemory() override;
+  HostMemory(HostMemory&&) noexcept;
+  HostMemory& operator=(HostMemory&&) noexcept;
   std::string name() const override { return "HostMemory"; }
   using DataSink::write;
   void write(const Batch& batch, const std::vector<bool>& mask) override;
   Batch read() override;
   void zero() override;
+  /// Waits until every snapshot written from a GPU batch is in host memory; rethrows a failure
+  /// of their transfer (as does the next write).
+  void flush() override;
   std::int64_t size() const override { return static_cast<std::int64_t>(atoms_.size()); }
   std::int64_t capacity() const override { return capacity_; }
   /// Bytes of field data held (what the snapshots weigh raw) and bytes allocated for them.
@@ -58,13 +70,37 @@ class HostMemory : public DataSink {
   std::size_t allocated_bytes() const;
 
  private:
+  struct Staged;   // the bytes of one write from a GPU batch, filled in by the copy worker
+  struct GpuPath;  // staging ring + copy worker, made by the first write from a GPU batch
   struct Block {
     std::int64_t samples = 0;
-    std::map<std::string, Field, std::less<>> fields;
+    std::map<std::string, Field, std::less<>> fields;  // written from a CPU batch
+    std::shared_ptr<Staged> staged;                    // written from a GPU batch
   };
+  struct SchemaField {
+    Level level;
+    DType dtype;
+    Shape shape;  // of the first write's tensor (leading dimension replaced on read)
+    std::int64_t row_numel;
+  };
+  /// Field `name` of one block: its bytes and rows.
+  struct Part {
+    const std::byte* data;
+    std::size_t bytes;
+    std::int64_t rows;
+  };
+  void check_schema(const Batch& batch) const;
+  Block cpu_block(const Batch& batch, const std::vector<std::int64_t>& idx);
+  Block gpu_block(const Batch& batch, const std::vector<std::int64_t>& idx);
+  static Part part(const Block& b, const std::string& name);
+  /// Waits for the copy worker (if any); rethrows its failure when `rethrow`.
+  void wait_for_gpu(bool rethrow) const;
+
   std::int64_t capacity_;
   std::vector<Block> blocks_;
-  std::vector<std::int64_t> atoms_, edges_;  // per sample
+  std::vector<std::int64_t> atoms_, edges_;                 // per sample
+  std::map<std::string, SchemaField, std::less<>> schema_;  // set by the first write
+  std::unique_ptr<GpuPath> gpu_;
 };
 
 }  // namespace batchmd::sinks

@@ -47,9 +47,11 @@ struct ZarrWriteConfig {
 
 /// A DataSink that appends samples to a Zarr trajectory store. write() copies the selected
 /// systems and returns; encoding, compression and store writes run on background threads behind
-/// a bounded queue. Samples become visible (and survive a kill) in whole writes: chunks first,
-/// then array shapes, then the root's num_samples. An error on a background thread is raised by
-/// the next write() or flush(), and every call after it.
+/// a bounded queue. From a GPU batch the copy itself is asynchronous: the systems are gathered
+/// on the GPU and copied to pinned staging memory on the copy stream, and the background writer
+/// waits for that copy before it encodes (write() waits only when every staging slot is busy). Samples become visible
+/// (and survive a kill) in whole writes: chunks first, then array shapes, then the root's num_samples. An error on a
+/// background thread is raised by the next write() or flush(), and every call after it.
 class ZarrData : public DataSink {
  public:
   /// url: a path, file://path or memory://name. capacity: samples.

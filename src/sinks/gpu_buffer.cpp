@@ -1,0 +1,168 @@
+// sinks/gpu_buffer: GPUBuffer — schema and capacity checks on the host, then one fused gather
+// (gpu_gather.hpp) per write and per read.
+#include "batchmd/sinks/gpu_buffer.hpp"
+
+#include <limits>
+
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/core/error.hpp"
+#include "gpu_gather.hpp"
+
+namespace batchmd::sinks {
+
+namespace {
+
+Shape trailing(const Tensor& t) { return Shape(t.shape().begin() + (t.ndim() ? 1 : 0), t.shape().end()); }
+
+std::string describe(const Field& f) {
+  return std::string(level_name(f.level)) + ", " + std::string(dtype_name(f.tensor.dtype())) + ", rows x " +
+         shape_str(trailing(f.tensor));
+}
+
+Device checked_device(const Device& d) {
+  if (d.is_cpu())
+    throw InvalidArgument(
+        "GPUBuffer keeps snapshots in GPU memory and needs a CUDA device, not 'cpu' "
+        "(HostMemory keeps them in host memory)");
+  try {
+    cuda::require(d);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(std::string("GPUBuffer: ") + e.what());
+  }
+  return d;
+}
+
+}  // namespace
+
+GPUBuffer::GPUBuffer(std::int64_t capacity, std::int64_t max_atoms, std::int64_t max_edges, Device device)
+    : capacity_(capacity), max_atoms_(max_atoms), max_edges_(max_edges), device_(checked_device(device)) {
+  if (capacity < 1) throw InvalidArgument("GPUBuffer capacity must be >= 1 sample, got " + std::to_string(capacity));
+  if (max_atoms < 1) throw InvalidArgument("GPUBuffer max_atoms must be >= 1, got " + std::to_string(max_atoms));
+  if (max_edges < 0) throw InvalidArgument("GPUBuffer max_edges must be >= 0, got " + std::to_string(max_edges));
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  if (max_atoms > kMax / capacity || (max_edges > 0 && max_edges > kMax / capacity))
+    throw InvalidArgument("GPUBuffer: capacity x max_atoms (or max_edges) overflows");
+  gather_ = std::make_unique<detail::FusedGather>(device_.index);
+}
+
+GPUBuffer::~GPUBuffer() = default;
+
+std::size_t GPUBuffer::allocated_bytes() const {
+  std::size_t n = 0;
+  for (const auto& [k, f] : storage_) n += f.tensor.capacity_bytes();
+  return n;
+}
+
+void GPUBuffer::check_schema(const Batch& batch) const {
+  std::string fixed;
+  for (const auto& [k, f] : storage_) fixed += (fixed.empty() ? "" : ", ") + k;
+  for (const auto& [k, f] : batch.fields()) {
+    auto it = storage_.find(k);
+    if (it == storage_.end())
+      throw InvalidArgument("GPUBuffer.write: field '" + k + "' is not in the buffer, whose fields were fixed by " +
+                            "its first write (" + fixed + ")");
+    const Field& s = it->second;
+    if (s.level != f.level || s.tensor.dtype() != f.tensor.dtype() || trailing(s.tensor) != trailing(f.tensor))
+      throw InvalidArgument("GPUBuffer.write: field '" + k + "' is (" + describe(f) + ") but the buffer stores (" +
+                            describe(s) + ")");
+  }
+  for (const auto& [k, f] : storage_)
+    if (!batch.has(k))
+      throw InvalidArgument("GPUBuffer.write: the batch lacks field '" + k + "' that the buffer stores");
+}
+
+void GPUBuffer::allocate(const Batch& batch) {
+  std::map<std::string, Field, std::less<>> storage;
+  for (const auto& [k, f] : batch.fields()) {
+    const std::int64_t rows = f.level == Level::Atom   ? capacity_ * max_atoms_
+                              : f.level == Level::Edge ? capacity_ * max_edges_
+                                                       : capacity_;
+    Shape shape{rows};
+    const Shape t = trailing(f.tensor);
+    shape.insert(shape.end(), t.begin(), t.end());
+    storage.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), shape, device_)});
+  }
+  storage_ = std::move(storage);  // only once every tensor is allocated (out of GPU memory: nothing changes)
+  allocated_ = true;
+}
+
+void GPUBuffer::write(const Batch& batch, const std::vector<bool>& mask) {
+  const auto idx = selected(batch, mask, "GPUBuffer");
+  if (idx.empty()) return;
+  if (allocated_) check_schema(batch);
+  const auto k = static_cast<std::int64_t>(idx.size());
+  if (size() + k > capacity_)
+    throw CapacityError(name() + " is full: " + std::to_string(k) + " samples do not fit (" + std::to_string(size()) +
+                        " of " + std::to_string(capacity_) + " used)");
+  const std::int64_t* ap = batch.atoms_ptr_data();
+  const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
+  for (auto s : idx) {
+    if (ap[s + 1] - ap[s] > max_atoms_)
+      throw CapacityError(name() + ": system " + std::to_string(s) + " has " + std::to_string(ap[s + 1] - ap[s]) +
+                          " atoms, more than max_atoms = " + std::to_string(max_atoms_));
+    if (ep[s + 1] - ep[s] > max_edges_)
+      throw CapacityError(name() + ": system " + std::to_string(s) + " has " + std::to_string(ep[s + 1] - ep[s]) +
+                          " edges, more than max_edges = " + std::to_string(max_edges_));
+  }
+  if (!allocated_) allocate(batch);
+
+  // The gather reads the source on this GPU: bring any other batch here first (rare path).
+  const Batch* src = &batch;
+  std::span<const std::int64_t> src_idx = idx;
+  Batch moved;
+  std::vector<std::int64_t> moved_idx;
+  if (batch.device() != device_) {
+    moved = batch.index_select(idx);
+    if (moved.is_cuda()) moved = moved.to(Device::cpu());  // another GPU: through the host
+    moved = moved.to(device_);
+    moved_idx = detail::all_systems(moved);
+    src = &moved;
+    src_idx = moved_idx;
+  }
+  std::vector<detail::GatherFieldSpec> fields;
+  for (auto& [name, f] : storage_) {
+    const Tensor& t = src->get(name);
+    fields.push_back(
+        detail::GatherFieldSpec{&t, f.tensor.bytes(), f.level, name == kEdgeIndex && t.dtype() == DType::Int64});
+  }
+  // edge_index is rebased onto the buffer's atom rows, so read() returns it global.
+  detail::GatherPlan plan;
+  detail::plan_systems(plan, *src, src_idx, fields, n_atoms_, n_edges_, size(), detail::EdgeIndexMode::Rebase);
+  gather_->launch(plan);  // `moved` may be freed now: the caching allocator orders reuse on the stream
+
+  for (auto s : idx) {
+    atoms_.push_back(ap[s + 1] - ap[s]);
+    edges_.push_back(ep[s + 1] - ep[s]);
+    n_atoms_ += ap[s + 1] - ap[s];
+    n_edges_ += ep[s + 1] - ep[s];
+  }
+}
+
+Batch GPUBuffer::read() {
+  if (size() == 0) throw InvalidArgument(name() + ".read: the buffer is empty");
+  std::map<std::string, Field, std::less<>> fields;
+  detail::GatherPlan plan;
+  for (const auto& [k, f] : storage_) {
+    const std::int64_t rows = f.level == Level::Atom ? n_atoms_ : f.level == Level::Edge ? n_edges_ : size();
+    Shape shape = f.tensor.shape();
+    shape[0] = rows;
+    Tensor t(f.tensor.dtype(), shape, device_);
+    plan.add_field(f.tensor.bytes(), t.bytes(), f.tensor.row_bytes(), f.level);
+    fields.emplace(k, Field{f.level, std::move(t)});
+  }
+  // Every stored row, in one gather (edge_index is already global to the buffer).
+  const std::int64_t zero[3] = {0, 0, 0}, rows[3] = {n_atoms_, n_edges_, size()};
+  plan.add_run(zero, zero, rows, 0);
+  gather_->launch(plan);
+  return Batch::from_parts(atoms_, edges_, std::move(fields));
+}
+
+void GPUBuffer::zero() {
+  atoms_.clear();
+  edges_.clear();
+  n_atoms_ = n_edges_ = 0;
+}
+
+void GPUBuffer::flush() { cuda::synchronize(cuda::compute_stream(device_.index)); }
+
+}  // namespace batchmd::sinks

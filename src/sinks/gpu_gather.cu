@@ -1,0 +1,87 @@
+// sinks/gpu_gather: the fused gather kernel. One launch copies every (piece, field) item of a
+// descriptor table — all fields of all selected systems — one warp per item, as gather_item says
+// (gpu_gather_kernel.hpp). The table comes inline as a __grid_constant__ kernel parameter when it
+// fits (no upload), or from device memory.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "batchmd/core/error.hpp"
+#include "gpu_gather_kernel.hpp"
+
+namespace batchmd::sinks::detail {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarp = 32;
+
+template <std::size_t N>
+struct alignas(16) InlineTable {
+  std::byte bytes[N];
+};
+
+__device__ void gather_items(const GatherTableView& t, std::int64_t n_items) {
+  const unsigned lane = threadIdx.x % kWarp;
+  const std::int64_t warps = std::int64_t(gridDim.x) * (blockDim.x / kWarp);
+  for (std::int64_t i = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; i < n_items; i += warps)
+    gather_item(t, i, lane, kWarp);
+}
+
+template <std::size_t N>
+__global__ void gather_inline_kernel(const __grid_constant__ InlineTable<N> table, std::int64_t n_fields,
+                                     std::int64_t n_items) {
+  gather_items(gather_table_view(table.bytes, n_fields), n_items);
+}
+
+__global__ void gather_global_kernel(const std::byte* table, std::int64_t n_fields, std::int64_t n_items) {
+  gather_items(gather_table_view(table, n_fields), n_items);
+}
+
+template <std::size_t N>
+void launch_inline(const std::byte* table, std::size_t bytes, std::int64_t n_fields, std::int64_t n_items, int blocks,
+                   cudaStream_t stream) {
+  InlineTable<N> t;
+  std::memcpy(t.bytes, table, bytes);
+  std::memset(t.bytes + bytes, 0, N - bytes);
+  gather_inline_kernel<N><<<blocks, kThreads, 0, stream>>>(t, n_fields, n_items);
+}
+
+constexpr std::size_t kSmallInline = 2048;
+static_assert(kGatherInlineBytes + 64 <= 32764, "kernel parameters are limited to 32,764 bytes");
+
+}  // namespace
+
+void launch_gather_kernel(const std::byte* inline_table, const void* device_table, std::size_t table_bytes,
+                          std::int64_t n_fields, std::int64_t n_pieces, cuda::Stream stream) {
+  const std::int64_t n_items = n_fields * n_pieces;
+  if (n_items <= 0) return;
+  constexpr std::int64_t kWarpsPerBlock = kThreads / kWarp;
+  const std::int64_t want = (n_items + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  const int blocks = static_cast<int>(want < (1 << 20) ? want : (1 << 20));
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (inline_table && table_bytes <= kSmallInline)
+    launch_inline<kSmallInline>(inline_table, table_bytes, n_fields, n_items, blocks, s);
+  else if (inline_table && table_bytes <= kGatherInlineBytes)
+    launch_inline<kGatherInlineBytes>(inline_table, table_bytes, n_fields, n_items, blocks, s);
+  else
+    gather_global_kernel<<<blocks, kThreads, 0, s>>>(static_cast<const std::byte*>(device_table), n_fields, n_items);
+  cuda::check_launch("sinks fused gather");
+}
+
+cuda::Stream create_upload_stream(int device) {
+  cuda::set_device(device);
+  cudaStream_t s = nullptr;
+  const cudaError_t e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    throw NumericalError(std::string("CUDA error in cudaStreamCreate (gather uploads): ") + cudaGetErrorString(e));
+  }
+  return s;
+}
+
+void destroy_upload_stream(cuda::Stream s) noexcept { cudaStreamDestroy(static_cast<cudaStream_t>(s)); }
+
+}  // namespace batchmd::sinks::detail

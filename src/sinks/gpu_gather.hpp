@@ -1,0 +1,139 @@
+// sinks/gpu_gather (internal): the fused gather that every GPU sink copies through — one kernel
+// launch copies the selected systems of every field, however many fields and systems there are.
+// The host builds a small descriptor table: the fields (src and dst pointers, row bytes, level)
+// and the pieces (runs of consecutive selected systems, split so that no warp copies more than a
+// bounded number of bytes: src and dst rows and row counts per level, and the shift applied to
+// edge_index). The kernel runs one warp per (piece, field) with 16/8/4-byte vector copies where
+// the addresses allow. A table that fits is passed inline as a kernel parameter (no upload);
+// a larger one is uploaded from a reused pinned buffer on a side stream, which overlaps the work
+// already queued on the compute stream.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/data/batch.hpp"
+
+namespace batchmd::sinks::detail {
+
+/// One field of a gather (plain data: the same layout on the host and the GPU).
+struct GatherFieldDesc {
+  const std::byte* src;  ///< row 0 of the source
+  std::byte* dst;        ///< where row 0 of the pieces' destination rows is
+  std::uint32_t row_bytes;
+  std::uint8_t level;       ///< 0 atom, 1 edge, 2 system
+  std::uint8_t edge_index;  ///< int64 edge indices: shifted by the piece's edge_add
+  std::uint8_t pad[2];
+};
+
+/// Rows copied for every field: rows[l] rows of level l from src_row[l] to dst_row[l].
+struct GatherPiece {
+  std::int64_t edge_add;
+  std::int32_t src_row[3];
+  std::int32_t dst_row[3];
+  std::int32_t rows[3];
+  std::int32_t pad;
+};
+
+/// Bytes of one (piece, field) copy are kept near this (more pieces: more warps in parallel).
+inline constexpr std::int64_t kGatherPieceBytes = 16384;
+/// The largest table passed inline as a kernel parameter (CUDA allows 32,764 bytes of them).
+inline constexpr std::size_t kGatherInlineBytes = 32000;
+
+/// How edge_index values (int64 atom indices) are rewritten while gathering.
+enum class EdgeIndexMode {
+  /// Rebased onto the destination's atom rows: an index pointing at source atom row r points at
+  /// the row that atom lands in (what index_select does; GPUBuffer, HostMemory).
+  Rebase,
+  /// Local to each sample: the system's first atom becomes 0 (the trajectory layout; ZarrData).
+  SampleLocal,
+};
+
+/// The fields and pieces of one gather, built on the host.
+class GatherPlan {
+ public:
+  /// A field whose rows live at src / go to dst (row 0 of the destination rows the pieces name).
+  /// edge_index: int64 values that get each piece's edge_add.
+  void add_field(const void* src, void* dst, std::size_t row_bytes, Level level, bool edge_index = false);
+  /// Rows [src_row, src_row + rows) of each level go to [dst_row, dst_row + rows) of every field;
+  /// split into pieces of about `piece_bytes` per field (the widest field of each level decides).
+  /// Call after every add_field. Row numbers must fit int32 (InvalidArgument otherwise).
+  void add_run(const std::int64_t src_row[3], const std::int64_t dst_row[3], const std::int64_t rows[3],
+               std::int64_t edge_add, std::int64_t piece_bytes = kGatherPieceBytes);
+  const std::vector<GatherFieldDesc>& fields() const { return fields_; }
+  const std::vector<GatherPiece>& pieces() const { return pieces_; }
+  std::int64_t items() const { return static_cast<std::int64_t>(fields_.size() * pieces_.size()); }
+  bool empty() const { return items() == 0; }
+  /// Bytes of the table: the fields, then the pieces.
+  std::size_t table_bytes() const;
+  void write_table(std::byte* out) const;
+
+ private:
+  std::vector<GatherFieldDesc> fields_;
+  std::vector<GatherPiece> pieces_;
+  std::int64_t widest_[3] = {0, 0, 0};  // largest row bytes per level
+};
+
+/// A field for plan_systems: its source tensor, row 0 of its destination, and whether it holds
+/// int64 edge indices to rewrite.
+struct GatherFieldSpec {
+  const Tensor* src;
+  std::byte* dst;
+  Level level;
+  bool edge_index;
+};
+/// Adds to `plan` the copies of systems `idx` of `src` (a batch; its atom and edge offsets are
+/// read from the host pointer arrays) for the given fields: they land one after another, in the
+/// order of idx, from destination rows dst_atom0 / dst_edge0 / dst_system0 on. Consecutive systems
+/// make one run; large runs are split into pieces (larger ones where that keeps the table inline).
+void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64_t> idx,
+                  std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0, std::int64_t dst_edge0,
+                  std::int64_t dst_system0, EdgeIndexMode mode);
+
+/// Launches the gather kernel on `stream` (CUDA builds only, gpu_gather.cu): with the table
+/// inline if `inline_table` (table_bytes <= kGatherInlineBytes, host memory), else reading it
+/// from device memory at `device_table`.
+void launch_gather_kernel(const std::byte* inline_table, const void* device_table, std::size_t table_bytes,
+                          std::int64_t n_fields, std::int64_t n_pieces, cuda::Stream stream);
+/// A non-blocking stream of its own for table uploads (CUDA builds only, gpu_gather.cu).
+cuda::Stream create_upload_stream(int device);
+void destroy_upload_stream(cuda::Stream s) noexcept;
+
+/// Runs plans as one kernel each on a device's compute stream. Tables too large to pass inline
+/// go through a small ring of pinned + device buffers, uploaded on a side stream: the compute
+/// stream waits for the upload, the next upload into a slot waits for the kernel that read it,
+/// and the host rewrites a pinned buffer only after its upload (it waits only if the ring wraps
+/// around onto an upload still in flight).
+class FusedGather {
+ public:
+  explicit FusedGather(int device) : device_(device) {}
+  FusedGather(const FusedGather&) = delete;
+  FusedGather& operator=(const FusedGather&) = delete;
+  /// Waits for uploads still reading the pinned tables.
+  ~FusedGather();
+
+  int device() const { return device_; }
+  /// Launches the plan's kernel on the device's compute stream; returns without waiting.
+  void launch(const GatherPlan& plan);
+
+ private:
+  struct TableSlot {
+    cuda::PinnedBuffer host;
+    Tensor device;
+    std::unique_ptr<cuda::Event> uploaded, consumed;  // null until first use
+  };
+  static constexpr int kTableSlots = 4;
+  int device_;
+  cuda::Stream upload_ = nullptr;
+  TableSlot tables_[kTableSlots];
+  int next_ = 0;
+  std::vector<std::byte> inline_;  // the table when it is passed inline
+};
+
+/// All systems 0..n-1 of a batch.
+std::vector<std::int64_t> all_systems(const Batch& b);
+
+}  // namespace batchmd::sinks::detail

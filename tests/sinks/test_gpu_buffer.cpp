@@ -1,0 +1,256 @@
+// GPU tests of GPUBuffer: contents equal to Batch::index_select/concat on the host (every dtype
+// and level, edge_index rebased), masks, capacity, max_atoms, max_edges, zero (storage kept, no
+// new cudaMalloc), a fixed schema, CPU batches copied in, large and oddly aligned segments, and
+// the write ordered before later kernels on the batch.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/sinks/gpu_buffer.hpp"
+#include "gpu_test_util.hpp"
+#include "trajectory_fixture.hpp"
+
+using namespace batchmd;
+using namespace batchmd::sinks;
+using batchmd::test_support::batch_difference;
+using batchmd::test_support::check_encoded;
+using batchmd::test_support::encoded_batch;
+using batchmd::test_support::expected;
+using batchmd::test_support::kGpu;
+using batchmd::test_support::random_batch;
+
+namespace {
+
+class GpuBufferTest : public test_support::GpuTest {};
+class GpuBufferDtype : public test_support::GpuTest, public ::testing::WithParamInterface<DType> {};
+
+}  // namespace
+
+TEST_P(GpuBufferDtype, ReadEqualsTheWrittenSystemsForEveryFieldAndLevel) {
+  const Batch host = encoded_batch(0, 9, GetParam());
+  const Batch gpu = host.to(kGpu);
+  GPUBuffer buf(20, 9, 8, kGpu);
+  EXPECT_EQ(buf.size(), 0);
+  EXPECT_EQ(buf.allocated_bytes(), 0u);  // nothing until the first write
+  buf.write(gpu);
+  EXPECT_EQ(buf.size(), 9);
+  EXPECT_GT(buf.allocated_bytes(), 0u);
+  Batch r = buf.read();
+  EXPECT_TRUE(r.is_cuda());
+  EXPECT_EQ(r.device(), kGpu);
+  EXPECT_EQ(batch_difference(r, host), "");
+  const Batch back = r.to(Device::cpu());
+  EXPECT_NO_THROW(back.validate());
+  for (std::int64_t s = 0; s < 9; ++s) ASSERT_EQ(check_encoded(back, s, s), "") << s;
+}
+
+TEST_P(GpuBufferDtype, MaskedWritesAppendInOrderWithEdgeIndexRebased) {
+  const Batch a = encoded_batch(0, 7, GetParam()).to(kGpu);
+  const Batch b = encoded_batch(20, 5, GetParam()).to(kGpu);
+  GPUBuffer buf(100, 9, 8, kGpu);
+  const std::vector<bool> m1{false, true, true, false, true, false, true};  // runs of 2 and singles
+  const std::vector<bool> m2{true, true, true, true, true};
+  const std::vector<bool> m3{true, false, false, false, false, false, true};
+  const std::vector<bool> m4{false, false, false, true, false};
+  buf.write(a, m1);
+  buf.write(b, m2);
+  buf.write(a, m3);
+  buf.write(b, m4);
+  buf.write(a, std::vector<bool>(7, false));  // nothing selected: nothing stored
+  EXPECT_EQ(buf.size(), 4 + 5 + 2 + 1);
+  const Batch want = expected({{&a, m1}, {&b, m2}, {&a, m3}, {&b, m4}});
+  EXPECT_EQ(batch_difference(buf.read(), want), "");
+  // edge_index is global to the read batch: every edge joins two atoms of its own sample
+  const Batch r = buf.read().to(Device::cpu());
+  const auto* ei = r.get(kEdgeIndex).data<std::int64_t>();
+  const auto* ap = r.atoms_ptr_data();
+  const auto* ep = r.edges_ptr().data<std::int64_t>();
+  for (std::int64_t s = 0; s < r.n_systems(); ++s)
+    for (std::int64_t e = ep[s]; e < ep[s + 1]; ++e) {
+      ASSERT_GE(ei[2 * e], ap[s]);
+      ASSERT_LT(ei[2 * e + 1], ap[s + 1]);
+    }
+  EXPECT_THROW(buf.write(a, {true, false}), InvalidArgument);  // mask length
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, GpuBufferDtype, ::testing::Values(DType::Float32, DType::Float64),
+                         [](const auto& p) { return std::string(dtype_name(p.param)); });
+
+TEST_F(GpuBufferTest, CapacityIsEnforcedAndOverflowWritesNothing) {
+  const Batch gpu = encoded_batch(0, 3).to(kGpu);
+  GPUBuffer buf(5, 9, 8, kGpu);
+  buf.write(gpu);
+  EXPECT_FALSE(buf.is_full());
+  EXPECT_THROW(buf.write(gpu), CapacityError);
+  EXPECT_EQ(buf.size(), 3);
+  EXPECT_EQ(batch_difference(buf.read(), encoded_batch(0, 3)), "");
+  buf.write(gpu, {false, true, true});
+  EXPECT_TRUE(buf.is_full());
+  EXPECT_THROW(buf.write(gpu, {true, false, false}), CapacityError);
+  EXPECT_EQ(buf.size(), 5);
+  EXPECT_EQ(batch_difference(buf.read(), expected({{&gpu, {true, true, true}}, {&gpu, {false, true, true}}})), "");
+}
+
+TEST_F(GpuBufferTest, MaxAtomsAndMaxEdgesAreEnforcedPerSample) {
+  // atoms of ids 0..4: 1, 8, 6, 4, 2; edges: one fewer
+  const Batch gpu = encoded_batch(0, 5).to(kGpu);
+  GPUBuffer buf(10, 5, 8, kGpu);
+  try {
+    buf.write(gpu);
+    FAIL() << "a system of 8 atoms fitted max_atoms = 5";
+  } catch (const CapacityError& e) {
+    EXPECT_NE(std::string(e.what()).find("max_atoms"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(buf.size(), 0);
+  buf.write(gpu, {true, false, false, true, true});  // 1, 4 and 2 atoms fit
+  EXPECT_EQ(buf.size(), 3);
+  EXPECT_THROW(buf.write(gpu, {false, false, true, false, false}), CapacityError);  // 6 atoms
+  EXPECT_EQ(buf.size(), 3);
+
+  GPUBuffer few_edges(10, 9, 2, kGpu);
+  try {
+    few_edges.write(gpu, {true, false, false, true, false});  // 0 and 3 edges
+    FAIL() << "a system of 3 edges fitted max_edges = 2";
+  } catch (const CapacityError& e) {
+    EXPECT_NE(std::string(e.what()).find("max_edges"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(few_edges.size(), 0);
+  few_edges.write(gpu, {true, false, false, false, true});  // 0 and 1 edges
+  EXPECT_EQ(batch_difference(few_edges.read(), expected({{&gpu, {true, false, false, false, true}}})), "");
+  EXPECT_EQ(few_edges.n_atoms(), 3);
+  EXPECT_EQ(few_edges.n_edges(), 1);
+}
+
+TEST_F(GpuBufferTest, ZeroForgetsSamplesButKeepsStorage) {
+  const Batch a = encoded_batch(0, 6).to(kGpu);
+  const Batch b = encoded_batch(40, 4).to(kGpu);
+  GPUBuffer buf(50, 9, 8, kGpu);
+  for (int i = 0; i < 5; ++i) buf.write(a);  // warm: storage, descriptor tables
+  const std::size_t bytes = buf.allocated_bytes();
+  buf.zero();
+  EXPECT_EQ(buf.size(), 0);
+  EXPECT_EQ(buf.n_atoms(), 0);
+  EXPECT_THROW(buf.read(), InvalidArgument);
+  EXPECT_EQ(buf.allocated_bytes(), bytes);
+  const auto before = cuda::allocator_stats();
+  for (int i = 0; i < 8; ++i) buf.write(b, {true, false, true, true});
+  EXPECT_EQ(cuda::allocator_stats().cuda_mallocs, before.cuda_mallocs);  // writes allocate nothing once warm
+  buf.zero();
+  buf.write(b, {false, true, false, true});
+  EXPECT_EQ(batch_difference(buf.read(), expected({{&b, {false, true, false, true}}})), "");
+  Batch d = buf.drain();
+  EXPECT_EQ(d.n_systems(), 2);
+  EXPECT_EQ(buf.size(), 0);
+}
+
+TEST_F(GpuBufferTest, TheFirstWriteFixesTheSchema) {
+  const Batch host = encoded_batch(0, 3);
+  GPUBuffer buf(20, 9, 8, kGpu);
+  buf.write(host.to(kGpu));
+  auto rejects = [&](const Batch& b, const std::string& field) {
+    try {
+      buf.write(b.to(kGpu));
+      ADD_FAILURE() << "accepted a batch whose field '" << field << "' differs";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + field + "'"), std::string::npos) << e.what();
+    }
+  };
+  Batch extra = encoded_batch(0, 3);
+  extra.add_field("charges", Level::Atom, DType::Float64, {});
+  rejects(extra, "charges");
+  Batch missing = encoded_batch(0, 3);
+  missing.erase("tag");
+  rejects(missing, "tag");
+  Batch other_dtype = encoded_batch(0, 3);
+  other_dtype.erase("tag");
+  other_dtype.add_field("tag", Level::Atom, DType::Int32, {});
+  rejects(other_dtype, "tag");
+  Batch other_shape = encoded_batch(0, 3);
+  other_shape.erase("energy");
+  other_shape.add_field("energy", Level::System, DType::Float64, {2});
+  rejects(other_shape, "energy");
+  EXPECT_EQ(buf.size(), 3);
+  buf.zero();  // the schema stays fixed after zero()
+  rejects(extra, "charges");
+  EXPECT_EQ(buf.size(), 0);
+}
+
+TEST_F(GpuBufferTest, CpuBatchesAreCopiedIn) {
+  const Batch host = encoded_batch(0, 8);
+  const Batch gpu = encoded_batch(30, 4).to(kGpu);
+  GPUBuffer buf(30, 9, 8, kGpu);
+  const std::vector<bool> m1{true, false, true, true, false, false, true, true};
+  buf.write(host, m1);
+  buf.write(gpu);
+  buf.write(host);
+  const std::vector<bool> all4(4, true), all8(8, true);
+  EXPECT_EQ(batch_difference(buf.read(), expected({{&host, m1}, {&gpu, all4}, {&host, all8}})), "");
+}
+
+TEST_F(GpuBufferTest, LargeSystemsAndEveryAlignment) {
+  for (DType fdt : {DType::Float32, DType::Float64}) {
+    const Batch host = random_batch(60, 3000, 7, fdt);  // segments of many 8 KiB chunks
+    const Batch gpu = host.to(kGpu);
+    GPUBuffer buf(200, 3000, 0, kGpu);
+    std::mt19937_64 rng(11);
+    std::vector<std::pair<const Batch*, std::vector<bool>>> parts;
+    for (int w = 0; w < 3; ++w) {
+      std::vector<bool> mask(60);
+      for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = rng() % 3 != 0;
+      buf.write(w == 1 ? host : gpu, mask);
+      parts.emplace_back(&host, mask);
+    }
+    EXPECT_EQ(batch_difference(buf.read(), expected(parts)), "") << dtype_name(fdt);
+  }
+}
+
+TEST_F(GpuBufferTest, AWriteIsOrderedBeforeLaterKernelsOnTheBatch) {
+  const Batch host = random_batch(64, 2000, 3, DType::Float64);
+  Batch gpu = host.to(kGpu);
+  GPUBuffer buf(64 * 20, 2000, 0, kGpu);
+  for (int step = 0; step < 20; ++step) {  // no host synchronisation between the steps
+    buf.write(gpu);
+    test_support::gpu_add(gpu.get("positions"), 1.0);
+  }
+  const Batch r = buf.read().to(Device::cpu());
+  const std::int64_t n = host.n_atoms() * 3;
+  std::vector<double> want(host.get("positions").data<double>(), host.get("positions").data<double>() + n);
+  const double* got = r.get("positions").data<double>();
+  for (int step = 0; step < 20; ++step) {
+    for (std::int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(got[step * n + i], want[static_cast<std::size_t>(i)]) << "write " << step << " element " << i;
+    for (auto& x : want) x += 1.0;  // the same additions as the kernel, in the same order
+  }
+}
+
+TEST_F(GpuBufferTest, ArgumentsAndDevicesAreChecked) {
+  EXPECT_THROW(GPUBuffer(10, 10, 0, Device::cpu()), InvalidArgument);
+  EXPECT_THROW(GPUBuffer(10, 10, 0, Device{Device::Kind::CUDA, cuda::device_count()}), InvalidArgument);
+  EXPECT_THROW(GPUBuffer(0, 10, 0, kGpu), InvalidArgument);
+  EXPECT_THROW(GPUBuffer(10, 0, 0, kGpu), InvalidArgument);
+  EXPECT_THROW(GPUBuffer(10, 10, -1, kGpu), InvalidArgument);
+  EXPECT_THROW(GPUBuffer(1'000'000'000'000, 1'000'000'000'000, 0, kGpu), InvalidArgument);
+  GPUBuffer buf(10, 10, 0, kGpu);
+  EXPECT_EQ(buf.capacity(), 10);
+  EXPECT_EQ(buf.max_atoms(), 10);
+  EXPECT_EQ(buf.device(), kGpu);
+  EXPECT_NO_THROW(buf.flush());
+}
+
+TEST_F(GpuBufferTest, SparseMasksOverManySystemsUseTheUploadedTable) {
+  // 3,000 small systems, every other (or every third) one selected: ~1,000-1,500 runs, a table
+  // too large to pass inline, so it is uploaded; 9 writes cycle the ring of upload slots twice.
+  const Batch host = random_batch(3000, 6, 13, DType::Float32);
+  const Batch gpu = host.to(kGpu);
+  GPUBuffer buf(3000 * 9, 6, 0, kGpu);
+  std::vector<std::pair<const Batch*, std::vector<bool>>> parts;
+  for (int w = 0; w < 9; ++w) {
+    std::vector<bool> mask(3000);
+    for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = i % static_cast<std::size_t>(2 + w % 2) == 0;
+    buf.write(gpu, mask);
+    parts.emplace_back(&host, mask);
+  }
+  EXPECT_EQ(batch_difference(buf.read(), expected(parts)), "");
+}
