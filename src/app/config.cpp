@@ -25,6 +25,7 @@ dt_fs = 2.0           # time step (fs)
 dtype = "float64"     # float32 or float64
 seed = 2026           # velocities and jitter
 threads = 0           # CPU threads; 0 = all cores
+device = "auto"       # auto (a GPU when one is usable, else the CPU), cpu, cuda or cuda:N
 
 [model]               # Lennard-Jones argon (eps = 120 K k_B, sigma = 3.4 A, cutoff 2.5 sigma)
 type = "lennard_jones"
@@ -185,11 +186,17 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     r.get("dtype", c.dtype);
     r.get("seed", c.seed);
     r.get("threads", c.threads);
+    r.get("device", c.device);
     r.finish();
     if (c.steps < 0) r.fail("steps", "must be >= 0");
     r.positive("dt_fs", c.dt_fs);
     if (c.dtype != "float32" && c.dtype != "float64") r.fail("dtype", "must be \"float32\" or \"float64\"");
     if (c.threads < 0) r.fail("threads", "must be >= 0");
+    if (c.device != "auto") try {
+        Device::parse(c.device);
+      } catch (const InvalidArgument&) {
+        r.fail("device", "must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"");
+      }
   }
   if (auto* t = subtable(root, "model", origin)) {
     Reader r(*t, "model", origin);

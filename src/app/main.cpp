@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--dtype", dtype, "float32 or float64 (overrides the config)");
   int threads = 0;
   run_cmd->add_option("--threads", threads, "CPU threads (overrides the config)");
+  std::string device;
+  run_cmd->add_option("--device", device, "auto (a GPU if usable, else cpu), cpu, cuda or cuda:N (overrides the config)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress line");
   std::string output, restart;
   run_cmd->add_option("-o,--output", output, "Trajectory store: path, file://path or memory://name");
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
     if (run_cmd->count("--steps")) run.steps = steps;
     if (run_cmd->count("--dtype")) run.dtype = dtype;
     if (run_cmd->count("--threads")) run.threads = threads;
+    if (run_cmd->count("--device")) run.device = device;
     if (run_cmd->count("--output")) run.output = output;
     if (run_cmd->count("--restart")) run.restart = restart;
   });

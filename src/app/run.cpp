@@ -11,6 +11,7 @@
 
 #include "batchmd/app/commands.hpp"
 #include "batchmd/app/config.hpp"
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/core/progress.hpp"
@@ -31,11 +32,15 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
+/// A host copy of one field (for summaries of a batch that may live on a GPU).
+Tensor host_field(const Batch& b, std::string_view name) { return b.get(name).to(Device::cpu()); }
+
 std::vector<double> total_energy(const Batch& b) {
   auto e = dynamics::kinetic_energy(b);
+  const Tensor energy = host_field(b, "energy");
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* pe = b.get("energy").data<T>();
+    const T* pe = energy.data<T>();
     for (std::size_t s = 0; s < e.size(); ++s) e[s] += double(pe[s]);
   });
   return e;
@@ -143,6 +148,10 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     cfg.threads = *opts.threads;
   }
   if (cfg.threads > 0) set_num_threads(cfg.threads);
+  if (opts.device) cfg.device = *opts.device;
+  // auto: the first GPU when one is usable; an explicit cuda device that is not usable is an error.
+  const Device device = cfg.device == "auto" ? cuda::default_device() : Device::parse(cfg.device);
+  cuda::require(device);
 
   // ---- systems
   Batch batch;
@@ -163,6 +172,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   } else {
     batch = build_systems(cfg);
   }
+  const Tensor pbc_host = host_field(batch, "pbc");
+  if (!device.is_cpu()) batch = batch.to(device);
 
   // ---- model, dynamics, trajectory
   auto model = std::make_shared<model::LennardJones>(cfg.lj);
@@ -183,7 +194,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   const auto& hk = cfg.hooks;
   std::shared_ptr<hooks::ProfilerHook> profiler;
   if (hk.profile) {
-    profiler = std::make_shared<hooks::ProfilerHook>();
+    profiler = std::make_shared<hooks::ProfilerHook>(/*synchronize_gpu=*/!device.is_cpu());  // GPU times
     profiler->attach(dyn);
   }
   if (hk.wrap) dyn.register_hook(std::make_shared<hooks::WrapPeriodicHook>());
@@ -205,15 +216,19 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   }
 
   const std::int64_t n_sys = batch.n_systems();
-  const auto* pbc = batch.get("pbc").data<bool>();
+  const auto* pbc = pbc_host.data<bool>();
   std::int64_t periodic = 0;
   for (std::int64_t s = 0; s < n_sys; ++s) periodic += (pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2]) ? 1 : 0;
   std::fprintf(out, "batchmd run: %s%s\n", job_name.c_str(),
                restart ? (", restarting at step " + std::to_string(start_step)).c_str() : "");
-  std::fprintf(out, "  %lld systems (%lld periodic, %lld open), %lld atoms, %s, %s on cpu (%d threads)\n",
+  const std::string where =
+      device.is_cpu() ? "cpu (" + std::to_string(num_threads()) + " threads" +
+                            (cfg.device == "auto" ? "; no GPU: " + cuda::unavailable_reason() : std::string()) + ")"
+                      : device.str() + " (" + cuda::device_name(device.index) + ")";
+  std::fprintf(out, "  %lld systems (%lld periodic, %lld open), %lld atoms, %s, %s on %s\n",
                static_cast<long long>(n_sys), static_cast<long long>(periodic),
                static_cast<long long>(n_sys - periodic), static_cast<long long>(batch.n_atoms()),
-               dtype_name(batch.float_dtype()).data(), model->name().c_str(), num_threads());
+               dtype_name(batch.float_dtype()).data(), model->name().c_str(), where.c_str());
   std::fprintf(out, "  %s, %lld steps of %g fs, snapshot every %lld steps -> %s\n", dyn.name().c_str(),
                static_cast<long long>(cfg.steps), cfg.dt_fs, static_cast<long long>(cfg.snapshot_every), url.c_str());
   if (relaxed) std::fprintf(out, "  relaxed structures -> %s\n", relaxed_path.c_str());
@@ -253,7 +268,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
 
   const auto e1 = total_energy(batch);
   const auto* ap = batch.atoms_ptr_data();
-  const auto* ids = batch.get("system_id").data<std::int64_t>();
+  const Tensor ids_host = host_field(batch, "system_id");
+  const auto* ids = ids_host.data<std::int64_t>();
   std::fprintf(out, "\nSummary\n");
   std::fprintf(out, "  steps: %lld in %.2f s = %.1f steps/s, %.3g atom-steps/s, %.3g system-steps/s\n",
                static_cast<long long>(taken), secs, static_cast<double>(taken) / secs,
@@ -281,7 +297,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     const auto temp = dynamics::temperature(batch);
     const auto ke = dynamics::kinetic_energy(batch);
     const auto fmax = dynamics::max_force(batch);
-    const auto* status = batch.has("status") ? batch.get("status").data<std::int32_t>() : nullptr;
+    const Tensor status_host = batch.has("status") ? host_field(batch, "status") : Tensor();
+    const auto* status = batch.has("status") ? status_host.data<std::int32_t>() : nullptr;
     std::vector<std::int64_t> per_stage(cfg.stages.size() + 1, 0);
     for (std::int64_t s = 0; s < n_sys; ++s)
       ++per_stage[std::min<std::size_t>(status ? static_cast<std::size_t>(status[s]) : 0, cfg.stages.size())];

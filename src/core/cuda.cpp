@@ -114,7 +114,12 @@ Device default_device() { return device_count() > 0 ? Device{Device::Kind::CUDA,
 Stream compute_stream(int device) { return state(device).compute; }
 Stream copy_stream(int device) { return state(device).copy; }
 
-void set_device(int device) { ck(cudaSetDevice(device), "cudaSetDevice"); }
+void set_device(int device) {
+  thread_local int current = -1;  // cudaSetDevice is cheap, but launches call this every time
+  if (device == current) return;
+  ck(cudaSetDevice(device), "cudaSetDevice");
+  current = device;
+}
 
 void* alloc(std::size_t bytes, int device) {
   if (bytes == 0) return nullptr;

@@ -1,11 +1,16 @@
-// dynamics/convergence: evaluation of the composable convergence criteria.
+// dynamics/convergence: evaluation of the composable convergence criteria, on the host from
+// per-system inputs gathered once per step (on the device for a GPU batch).
 #include "batchmd/dynamics/convergence.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "gpu.hpp"
 
 namespace batchmd::dynamics {
 
@@ -59,6 +64,22 @@ std::string Convergence::describe() const {
 std::vector<double> max_force(const Batch& batch) {
   std::vector<double> out(static_cast<std::size_t>(batch.n_systems()), 0.0);
   if (!batch.has("forces")) throw InvalidArgument("max_force: batch has no forces");
+#if BATCHMD_WITH_CUDA
+  if (batch.is_cuda()) {
+    const std::int64_t n = batch.n_systems();
+    if (n == 0) return out;
+    Tensor f2(DType::Float64, {n, 2}, batch.device());
+    dispatch_float(batch.get("forces").dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      gpu::max_force2(gpu::structure(batch, nullptr), batch.get("forces").data<T>(), f2.data<double>());
+    });
+    const Tensor h = f2.to(Device::cpu());
+    const double* p = h.data<double>();
+    for (std::size_t s = 0; s < out.size(); ++s)
+      out[s] = p[2 * s + 1] > 0 ? std::numeric_limits<double>::quiet_NaN() : std::sqrt(std::max(p[2 * s], 0.0));
+    return out;
+  }
+#endif
   dispatch_float(batch.get("forces").dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* f = batch.get("forces").data<T>();
@@ -69,6 +90,7 @@ std::vector<double> max_force(const Batch& batch) {
         double n2 = 0;
         for (int k = 0; k < 3; ++k) n2 += double(f[3 * i + k]) * double(f[3 * i + k]);
         if (!(n2 <= m)) m = n2;  // NaN propagates
+        if (std::isnan(m)) break;
       }
       out[static_cast<std::size_t>(s)] = std::sqrt(m);
     });
@@ -77,9 +99,12 @@ std::vector<double> max_force(const Batch& batch) {
 }
 
 namespace {
-std::vector<double> float_field(const Batch& b, std::string_view name) {
+const Tensor& field(const Batch& b, std::string_view name) {
   if (!b.has(name)) throw InvalidArgument("convergence: batch has no '" + std::string(name) + "' field");
-  const Tensor& t = b.get(name);
+  return b.get(name);
+}
+std::vector<double> float_field(const Batch& b, std::string_view name) {
+  const Tensor& t = field(b, name);
   std::vector<double> v(static_cast<std::size_t>(b.n_systems()));
   dispatch_float(t.dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -90,26 +115,108 @@ std::vector<double> float_field(const Batch& b, std::string_view name) {
 }
 }  // namespace
 
-void Convergence::eval_into(const Batch& b, const std::vector<std::uint8_t>& cand, std::vector<bool>& out) const {
-  const std::size_t n = static_cast<std::size_t>(b.n_systems());
+Convergence::Needs Convergence::needs() const {
+  Needs n;
+  switch (kind_) {
+    case Kind::Fmax:
+      n.fmax = true;
+      break;
+    case Kind::EnergyChange:
+      n.energy = true;
+      break;
+    case Kind::Steps:
+      n.steps = true;
+      break;
+    case Kind::All:
+    case Kind::Any:
+      for (const auto& c : parts_) n |= c.needs();
+      break;
+  }
+  return n;
+}
+
+Convergence::Inputs Convergence::gather(const Batch& b, Needs needs) {
+  Inputs in;
+#if BATCHMD_WITH_CUDA
+  if (b.is_cuda()) {
+    // Everything on the device, packed [S][4], then one copy to the host.
+    const std::int64_t n = b.n_systems();
+    if (needs.fmax && !b.has("forces")) throw InvalidArgument("max_force: batch has no forces");
+    gpu::SysValue e, p;
+    if (needs.energy) {
+      field(b, "energy");
+      field(b, "prev_energy");
+      e = gpu::sys_value(b, "energy", 0);
+      p = gpu::sys_value(b, "prev_energy", 0);
+    }
+    const std::int64_t* ss = needs.steps ? field(b, "stage_step").data<std::int64_t>() : nullptr;
+    std::vector<double> h(static_cast<std::size_t>(4 * n));
+    if (n > 0) {
+      Tensor f2;
+      if (needs.fmax) {
+        f2 = Tensor(DType::Float64, {n, 2}, b.device());
+        dispatch_float(b.get("forces").dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          gpu::max_force2(gpu::structure(b, nullptr), b.get("forces").data<T>(), f2.data<double>());
+        });
+      }
+      Tensor packed(DType::Float64, {n, 4}, b.device());
+      gpu::pack_convergence(b.device().index, n, needs.fmax ? f2.data<double>() : nullptr, e, p, ss,
+                            packed.data<double>());
+      cuda::copy(h.data(), packed.raw(), h.size() * sizeof(double), cuda::compute_stream(b.device().index));
+    }
+    const auto un = static_cast<std::size_t>(n);
+    auto column = [&](std::vector<double>& v, std::size_t c) {
+      v.resize(un);
+      for (std::size_t s = 0; s < un; ++s) v[s] = h[4 * s + c];
+    };
+    if (needs.fmax) column(in.fmax, 0);
+    if (needs.energy) {
+      column(in.energy, 1);
+      column(in.prev_energy, 2);
+    }
+    if (needs.steps) {
+      in.stage_step.resize(un);
+      for (std::size_t s = 0; s < un; ++s) in.stage_step[s] = static_cast<std::int64_t>(h[4 * s + 3]);
+    }
+    return in;
+  }
+#endif
+  if (needs.fmax) in.fmax = max_force(b);
+  if (needs.energy) {
+    in.energy = float_field(b, "energy");
+    in.prev_energy = float_field(b, "prev_energy");
+  }
+  if (needs.steps) {
+    const auto* st = field(b, "stage_step").data<std::int64_t>();
+    in.stage_step.assign(st, st + b.n_systems());
+  }
+  return in;
+}
+
+void Convergence::eval_into(const Inputs& in, std::size_t n, const std::vector<std::uint8_t>& cand,
+                            std::vector<bool>& out) const {
   auto is_cand = [&](std::size_t s) { return cand.empty() || cand[s] != 0; };
+  auto need = [&](std::size_t have, const char* what) {
+    if (have != n) throw InvalidArgument(std::string("convergence: inputs lack '") + what + "'");
+  };
   out.assign(n, false);
   switch (kind_) {
     case Kind::Fmax: {
-      auto f = max_force(b);
-      for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && f[s] <= threshold_;
+      need(in.fmax.size(), "fmax");
+      for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && in.fmax[s] <= threshold_;
       break;
     }
     case Kind::EnergyChange: {
-      auto e = float_field(b, "energy");
-      auto p = float_field(b, "prev_energy");
-      for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && std::abs(e[s] - p[s]) <= threshold_;
+      need(in.energy.size(), "energy");
+      need(in.prev_energy.size(), "prev_energy");
+      for (std::size_t s = 0; s < n; ++s)
+        out[s] = is_cand(s) && std::abs(in.energy[s] - in.prev_energy[s]) <= threshold_;
       break;
     }
     case Kind::Steps: {
-      if (!b.has("stage_step")) throw InvalidArgument("convergence: batch has no 'stage_step' field");
-      const auto* st = b.get("stage_step").data<std::int64_t>();
-      for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && static_cast<double>(st[s]) >= threshold_;
+      need(in.stage_step.size(), "stage_step");
+      for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && static_cast<double>(in.stage_step[s]) >= threshold_;
       break;
     }
     case Kind::All:
@@ -118,7 +225,7 @@ void Convergence::eval_into(const Batch& b, const std::vector<std::uint8_t>& can
       for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && all;
       std::vector<bool> part;
       for (const auto& c : parts_) {
-        c.eval_into(b, cand, part);
+        c.eval_into(in, n, cand, part);
         for (std::size_t s = 0; s < n; ++s) out[s] = all ? (out[s] && part[s]) : (out[s] || part[s]);
       }
       break;
@@ -126,12 +233,20 @@ void Convergence::eval_into(const Batch& b, const std::vector<std::uint8_t>& can
   }
 }
 
+std::vector<bool> Convergence::evaluate(const Inputs& inputs, const std::vector<std::uint8_t>& candidates) const {
+  const Needs nd = needs();
+  const std::size_t n = nd.fmax ? inputs.fmax.size() : nd.energy ? inputs.energy.size() : inputs.stage_step.size();
+  if (!candidates.empty() && candidates.size() != n)
+    throw InvalidArgument("convergence: candidate mask has the wrong length");
+  std::vector<bool> out;
+  eval_into(inputs, n, candidates, out);
+  return out;
+}
+
 std::vector<bool> Convergence::evaluate(const Batch& batch, const std::vector<std::uint8_t>& candidates) const {
   if (!candidates.empty() && candidates.size() != static_cast<std::size_t>(batch.n_systems()))
     throw InvalidArgument("convergence: candidate mask has the wrong length");
-  std::vector<bool> out;
-  eval_into(batch, candidates, out);
-  return out;
+  return evaluate(gather(batch, needs()), candidates);
 }
 
 }  // namespace batchmd::dynamics

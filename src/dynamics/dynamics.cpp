@@ -1,23 +1,58 @@
-// dynamics/dynamics: the step loop, hook dispatch and velocity Verlet.
+// dynamics/dynamics: the step loop, hook dispatch, velocity Verlet and the kinetic helpers, on
+// CPU batches (host loops) and GPU batches (kernels from dynamics_gpu.cu; the host keeps mirrors
+// of "status" and "stage_step" and the device copies of the masks a step needs).
 #include "batchmd/dynamics/dynamics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "batchmd/dynamics/integrator_kernels.hpp"
 #include "batchmd/dynamics/units.hpp"
+#include "gpu.hpp"
 
 namespace batchmd::dynamics {
 
+struct Dynamics::DeviceState {
+  struct Mask {
+    Tensor dev;                      // uint8 on the device
+    std::vector<std::uint8_t> host;  // what dev holds
+    bool valid = false;
+  };
+  // Host mirrors of "status" and "stage_step" (empty when the batch has none) of `batch`, kept
+  // equal to the device fields by the code that changes them (step, start_systems,
+  // advance_converged) and re-read by resync_status.
+  const Batch* batch = nullptr;
+  std::vector<std::int32_t> status;
+  std::vector<std::int64_t> stage_step;
+  bool status_valid = false;
+  /// The stage_step mirror, if it is valid for b.
+  std::vector<std::int64_t>* stage_steps_of(const Batch& b) {
+    const auto n = static_cast<std::size_t>(b.n_systems());
+    return status_valid && batch == &b && status.size() == n && stage_step.size() == n ? &stage_step : nullptr;
+  }
+  std::vector<Mask> masks;
+  std::vector<Tensor> scratch;
+};
+
 namespace {
-/// prev_energy := energy for the systems in `which` (empty = all).
-void copy_energy_to_prev(Batch& b, const std::vector<bool>& which) {
+/// prev_energy := energy for the systems in `which` (empty = all). On a GPU batch `dev_which` is
+/// `which` on the device (nullptr when which is empty).
+void copy_energy_to_prev(Batch& b, const std::vector<bool>& which, [[maybe_unused]] const std::uint8_t* dev_which) {
   if (!b.has("prev_energy") || !b.has("energy")) return;
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* e = b.get("energy").data<T>();
     T* p = b.get("prev_energy").data<T>();
+#if BATCHMD_WITH_CUDA
+    if (b.is_cuda()) {
+      gpu::copy_masked(b.device().index, b.n_systems(), e, p, dev_which);
+      return;
+    }
+#endif
     for (std::int64_t s = 0; s < b.n_systems(); ++s)
       if (which.empty() || which[static_cast<std::size_t>(s)]) p[s] = e[s];
   });
@@ -38,10 +73,66 @@ Stage stage_from_name(std::string_view s) {
   throw InvalidArgument("unknown hook stage '" + std::string(s) + "'");
 }
 
-Dynamics::Dynamics(std::shared_ptr<model::Model> model, double dt_fs) : model_(std::move(model)), dt_fs_(dt_fs) {
+Dynamics::Dynamics(std::shared_ptr<model::Model> model, double dt_fs)
+    : model_(std::move(model)), dt_fs_(dt_fs), dev_(std::make_unique<DeviceState>()) {
   if (!model_) throw InvalidArgument("dynamics needs a model");
   if (!(std::isfinite(dt_fs) && dt_fs > 0))
     throw InvalidArgument("time step dt must be a positive finite number of fs, got " + std::to_string(dt_fs));
+}
+
+Dynamics::~Dynamics() = default;
+
+std::span<const std::int32_t> Dynamics::host_status(const Batch& batch) const {
+  if (!batch.has("status")) throw InvalidArgument("batch has no 'status' field (prepare it for " + name() + ")");
+  if (!batch.is_cuda()) return batch.get("status").span<std::int32_t>();
+  if (!dev_->status_valid || dev_->batch != &batch ||
+      dev_->status.size() != static_cast<std::size_t>(batch.n_systems()))
+    resync_status(batch);
+  return dev_->status;
+}
+
+void Dynamics::resync_status(const Batch& batch) const {
+  if (!batch.is_cuda() || !batch.has("status")) {
+    dev_->status_valid = false;
+    return;
+  }
+  const auto n = static_cast<std::size_t>(batch.n_systems());
+  const auto stream = cuda::compute_stream(batch.device().index);
+  dev_->status.resize(n);
+  dev_->stage_step.clear();
+  if (batch.has("stage_step")) {
+    dev_->stage_step.resize(n);
+    if (n) cuda::copy(dev_->stage_step.data(), batch.get("stage_step").data<std::int64_t>(), n * 8, stream);
+  }
+  if (n) cuda::copy(dev_->status.data(), batch.get("status").data<std::int32_t>(), n * 4, stream);
+  dev_->batch = &batch;
+  dev_->status_valid = true;
+}
+
+double* Dynamics::device_scratch(std::size_t slot, std::int64_t n, const Device& d) {
+  if (dev_->scratch.size() <= slot) dev_->scratch.resize(slot + 1);
+  Tensor& t = dev_->scratch[slot];
+  n = std::max<std::int64_t>(n, 1);
+  if (!t.defined() || t.device() != d || t.numel() < n) t = Tensor(DType::Float64, {n}, d);
+  return t.data<double>();
+}
+
+const std::uint8_t* Dynamics::device_mask(std::size_t slot, const std::vector<std::uint8_t>& mask, const Device& d) {
+  if (mask.empty()) return nullptr;
+  if (dev_->masks.size() <= slot) dev_->masks.resize(slot + 1);
+  DeviceState::Mask& m = dev_->masks[slot];
+  const auto n = static_cast<std::int64_t>(mask.size());
+  if (m.valid && m.dev.device() == d && m.host == mask) return m.dev.data<std::uint8_t>();
+  if (!m.dev.defined() || m.dev.device() != d || m.dev.numel() < n) m.dev = Tensor(DType::UInt8, {n}, d);
+  m.host = mask;
+  // Pageable source: the copy has taken the bytes when it returns (no wait for the GPU).
+  cuda::copy_async(m.dev.raw(), m.host.data(), m.host.size(), cuda::compute_stream(d.index));
+  m.valid = true;
+  return m.dev.data<std::uint8_t>();
+}
+
+const std::uint8_t* Dynamics::device_mask(std::size_t slot, const std::vector<bool>& mask, const Device& d) {
+  return device_mask(slot, std::vector<std::uint8_t>(mask.begin(), mask.end()), d);
 }
 
 void Dynamics::register_hook(std::shared_ptr<Hook> hook) {
@@ -70,24 +161,41 @@ void Dynamics::prepare(Batch& batch) {
   batch.add_standard("energy");
   batch.add_standard("step");
   if (!batch.has("system_id")) {
-    auto* id = batch.add_standard("system_id").data<std::int64_t>();
-    for (std::int64_t s = 0; s < batch.n_systems(); ++s) id[s] = s;
+    Tensor& t = batch.add_standard("system_id");
+    if (batch.is_cuda()) {
+      std::vector<std::int64_t> ids(static_cast<std::size_t>(batch.n_systems()));
+      for (std::size_t s = 0; s < ids.size(); ++s) ids[s] = static_cast<std::int64_t>(s);
+      t.copy_from(Tensor::from(ids, {batch.n_systems()}));
+    } else {
+      auto* id = t.data<std::int64_t>();
+      for (std::int64_t s = 0; s < batch.n_systems(); ++s) id[s] = s;
+    }
   }
-  dispatch_float(batch.float_dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    const T* m = batch.get("masses").data<T>();
-    for (std::int64_t i = 0; i < batch.n_atoms(); ++i)
-      if (!(m[i] > 0))
-        throw InvalidArgument("atom " + std::to_string(i) + " (system " +
-                              std::to_string(batch.system_index().data<std::int64_t>()[i]) +
-                              ") has a non-positive mass");
-  });
+  {
+    // GPU batch: the check reads a host copy of the masses (once per run).
+    const Tensor* masses = &batch.get("masses");
+    Tensor host;
+    if (batch.is_cuda()) {
+      host = masses->to(Device::cpu());
+      masses = &host;
+    }
+    dispatch_float(batch.float_dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const T* m = masses->data<T>();
+      for (std::int64_t i = 0; i < batch.n_atoms(); ++i)
+        if (!(m[i] > 0))
+          throw InvalidArgument("atom " + std::to_string(i) + " (system " +
+                                std::to_string(batch.system_index().data<std::int64_t>()[i]) +
+                                ") has a non-positive mass");
+    });
+  }
   bool fresh_prev = false;
   if (tracks_status_) {
     batch.add_standard("status");
     batch.add_field("stage_step", Level::System, DType::Int64, {});
     fresh_prev = !batch.has("prev_energy");
     batch.add_field("prev_energy", Level::System, batch.float_dtype(), {});
+    resync_status(batch);
   }
   const bool fresh_state = add_state(batch);
   if (forces_current_) {
@@ -96,7 +204,7 @@ void Dynamics::prepare(Batch& batch) {
     model_->compute(batch);
   }
   if (fresh_state) init_state(batch, std::vector<bool>(static_cast<std::size_t>(batch.n_systems()), true));
-  if (fresh_prev) copy_energy_to_prev(batch, {});
+  if (fresh_prev) copy_energy_to_prev(batch, {}, nullptr);
 }
 
 void Dynamics::set_convergence(Convergence c) {
@@ -110,21 +218,38 @@ void Dynamics::start_systems(Batch& batch, const std::vector<bool>& which) {
   if (tracks_status_) {
     if (!batch.has("status") || !batch.has("stage_step") || !batch.has("prev_energy"))
       throw InvalidArgument("start_systems: the batch was not prepared for " + name());
-    auto* st = batch.get("status").data<std::int32_t>();
-    auto* ss = batch.get("stage_step").data<std::int64_t>();
-    for (std::size_t s = 0; s < which.size(); ++s)
-      if (which[s]) {
-        st[s] = 0;
-        ss[s] = 0;
-      }
-    copy_energy_to_prev(batch, which);
+    if (batch.is_cuda()) {
+      // The batch may have been rearranged (inflight refills): read its statuses afresh.
+      resync_status(batch);
+      const std::uint8_t* m = device_mask(kMaskWhich, which, batch.device());
+#if BATCHMD_WITH_CUDA
+      gpu::set_status(batch.device().index, batch.n_systems(), batch.get("status").data<std::int32_t>(),
+                      batch.get("stage_step").data<std::int64_t>(), m, false);
+#endif
+      auto* ss_mirror = dev_->stage_steps_of(batch);
+      for (std::size_t s = 0; s < which.size(); ++s)
+        if (which[s]) {
+          dev_->status[s] = 0;
+          if (ss_mirror) (*ss_mirror)[s] = 0;
+        }
+      copy_energy_to_prev(batch, which, m);
+    } else {
+      auto* st = batch.get("status").data<std::int32_t>();
+      auto* ss = batch.get("stage_step").data<std::int64_t>();
+      for (std::size_t s = 0; s < which.size(); ++s)
+        if (which[s]) {
+          st[s] = 0;
+          ss[s] = 0;
+        }
+      copy_energy_to_prev(batch, which, nullptr);
+    }
   }
   init_state(batch, which);
 }
 
 std::vector<std::uint8_t> Dynamics::active_systems(const Batch& batch) const {
   if (!tracks_status_ || !batch.has("status")) return {};
-  const auto* st = batch.get("status").data<std::int32_t>();
+  const auto st = host_status(batch);
   std::vector<std::uint8_t> a(static_cast<std::size_t>(batch.n_systems()));
   for (std::size_t s = 0; s < a.size(); ++s) a[s] = st[s] == 0;
   return a;
@@ -137,40 +262,82 @@ std::vector<bool> Dynamics::check_convergence(Context& ctx) {
 
 bool Dynamics::all_converged(const Batch& batch) const {
   if (!convergence_ || !batch.has("status")) return false;
-  const auto* st = batch.get("status").data<std::int32_t>();
+  const auto st = host_status(batch);
   for (std::int64_t s = 0; s < batch.n_systems(); ++s)
-    if (st[s] < final_status()) return false;
+    if (st[static_cast<std::size_t>(s)] < final_status()) return false;
   return true;
 }
 
 std::vector<bool> Dynamics::advance_converged(Context& ctx, const std::vector<Dynamics*>& stages) {
   Batch& b = ctx.batch;
   const auto n = static_cast<std::size_t>(b.n_systems());
-  auto* st = b.get("status").data<std::int32_t>();
+  const bool gpu = b.is_cuda();
+  // Host statuses: the field (CPU) or the mirror (GPU), which this function keeps up to date.
+  if (gpu) host_status(b);  // refreshes the mirror if it is stale
+  std::int32_t* st = gpu ? dev_->status.data() : b.get("status").data<std::int32_t>();
   std::vector<bool> newly(n, false);
+  // Candidates per stage; the inputs of every criterion with candidates are read in one go (on
+  // a GPU batch: the one device-to-host copy of the step).
+  std::vector<std::vector<std::uint8_t>> cand(stages.size());
+  Convergence::Needs needs;
+  bool any_cand = false;
   for (std::size_t k = 0; k < stages.size(); ++k) {
     if (!stages[k]->convergence_) continue;
-    std::vector<std::uint8_t> cand(n, 0);
+    std::vector<std::uint8_t> c(n, 0);
     bool any = false;
     for (std::size_t s = 0; s < n; ++s) {
-      cand[s] = ctx.is_active(static_cast<std::int64_t>(s)) && st[s] == static_cast<std::int32_t>(k);
-      any = any || cand[s];
+      c[s] = ctx.is_active(static_cast<std::int64_t>(s)) && st[s] == static_cast<std::int32_t>(k);
+      any = any || c[s];
     }
     if (!any) continue;
-    auto met = stages[k]->convergence_->evaluate(b, cand);
-    for (std::size_t s = 0; s < n; ++s) newly[s] = newly[s] || met[s];
+    cand[k] = std::move(c);
+    needs |= stages[k]->convergence_->needs();
+    any_cand = true;
+  }
+  if (any_cand) {
+    // Step counts only: a GPU batch's host mirror has them, no copy from the device needed.
+    Convergence::Inputs inputs;
+    const std::vector<std::int64_t>* ss_mirror = gpu ? dev_->stage_steps_of(b) : nullptr;
+    if (ss_mirror && !needs.fmax && !needs.energy)
+      inputs.stage_step = *ss_mirror;
+    else
+      inputs = Convergence::gather(b, needs);
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      if (cand[k].empty()) continue;
+      auto met = stages[k]->convergence_->evaluate(inputs, cand[k]);
+      for (std::size_t s = 0; s < n; ++s) newly[s] = newly[s] || met[s];
+    }
   }
   // prev_energy of every updated system becomes this step's energy (also of those that move on:
   // a stage starts from the energy the system enters with).
   std::vector<bool> updated(n);
   for (std::size_t s = 0; s < n; ++s) updated[s] = ctx.is_active(static_cast<std::int64_t>(s));
-  copy_energy_to_prev(b, updated);
-  auto* ss = b.get("stage_step").data<std::int64_t>();
-  for (std::size_t s = 0; s < n; ++s)
-    if (newly[s]) {
-      ++st[s];
-      ss[s] = 0;
-    }
+  const std::uint8_t* dev_updated = nullptr;
+  if (gpu && !ctx.active.empty())
+    dev_updated = ctx.active_device ? ctx.active_device : device_mask(kMaskActive, ctx.active, b.device());
+  copy_energy_to_prev(b, updated, dev_updated);
+  bool any_new = false;
+  for (bool x : newly) any_new = any_new || x;
+  if (!any_new) return newly;
+  if (gpu) {
+#if BATCHMD_WITH_CUDA
+    gpu::set_status(b.device().index, b.n_systems(), b.get("status").data<std::int32_t>(),
+                    b.get("stage_step").data<std::int64_t>(), device_mask(kMaskWhich, newly, b.device()), true);
+#endif
+    auto* ss_mirror = dev_->stage_steps_of(b);
+    for (std::size_t s = 0; s < n; ++s)
+      if (newly[s]) {
+        ++st[s];
+        if (ss_mirror) (*ss_mirror)[s] = 0;
+      }
+  } else {
+    auto* ss = b.get("stage_step").data<std::int64_t>();
+    for (std::size_t s = 0; s < n; ++s)
+      if (newly[s]) {
+        ++st[s];
+        ss[s] = 0;
+      }
+  }
   for (std::size_t k = 1; k < stages.size(); ++k) {
     std::vector<bool> entered(n, false);
     bool any = false;
@@ -222,6 +389,7 @@ std::int64_t Dynamics::run(Batch& batch, std::int64_t n_steps) {
 void Dynamics::step(Batch& batch) {
   Context ctx{batch, *model_, *this, step_count_, dt_fs_, {}};
   ctx.active = active_systems(batch);
+  if (batch.is_cuda()) ctx.active_device = device_mask(kMaskActive, ctx.active, batch.device());
   fire(Stage::BEFORE_STEP, ctx);
   fire(Stage::BEFORE_PRE_UPDATE, ctx);
   pre_update(ctx);
@@ -235,11 +403,21 @@ void Dynamics::step(Batch& batch) {
   auto* steps = batch.get("step").data<std::int64_t>();
   std::int64_t* stage_steps =
       tracks_status_ && batch.has("stage_step") ? batch.get("stage_step").data<std::int64_t>() : nullptr;
-  for (std::int64_t s = 0; s < batch.n_systems(); ++s)
-    if (ctx.is_active(s)) {
-      ++steps[s];
-      if (stage_steps) ++stage_steps[s];
-    }
+#if BATCHMD_WITH_CUDA
+  if (batch.is_cuda()) {
+    gpu::count_step(gpu::structure(batch, ctx.active_device), steps, stage_steps);
+    if (auto* ss_mirror = stage_steps ? dev_->stage_steps_of(batch) : nullptr)
+      for (std::int64_t s = 0; s < batch.n_systems(); ++s)
+        if (ctx.is_active(s)) ++(*ss_mirror)[static_cast<std::size_t>(s)];
+  } else
+#endif
+  {
+    for (std::int64_t s = 0; s < batch.n_systems(); ++s)
+      if (ctx.is_active(s)) {
+        ++steps[s];
+        if (stage_steps) ++stage_steps[s];
+      }
+  }
   ctx.newly_converged = check_convergence(ctx);
   fire(Stage::AFTER_STEP, ctx);
   bool any = false;
@@ -256,11 +434,10 @@ void half_kick(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
   const T* m = b.get("masses").data<T>();
   const auto* si = b.system_index().data<std::int64_t>();
   const std::uint8_t* act = active.empty() ? nullptr : active.data();
-  const T h = static_cast<T>(0.5 * dt * units::kAccel);
+  const T h = kern::vv_half_kick_factor<T>(dt);
   parallel_for(b.n_atoms(), [=](std::int64_t i) {
     if (act && !act[si[i]]) return;
-    const T s = h / m[i];
-    for (int k = 0; k < 3; ++k) v[3 * i + k] += s * f[3 * i + k];
+    kern::vv_half_kick(v + 3 * i, f + 3 * i, m[i], h);
   });
 }
 template <typename T>
@@ -272,28 +449,67 @@ void drift(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
   const T d = static_cast<T>(dt);
   parallel_for(b.n_atoms() * 3, [=](std::int64_t i) {
     if (act && !act[si[i / 3]]) return;
-    x[i] += d * v[i];
+    kern::vv_drift(x[i], v[i], d);
   });
+}
+
+/// Per-system kinetic energy (eV) from host arrays.
+template <typename T>
+std::vector<double> kinetic_host(const T* v, const T* m, const std::int64_t* ap, std::int64_t n_systems) {
+  std::vector<double> ke(static_cast<std::size_t>(n_systems), 0.0);
+  for (std::int64_t s = 0; s < n_systems; ++s) {
+    double sum = 0;
+    for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i)
+      for (int k = 0; k < 3; ++k) sum += double(m[i]) * double(v[3 * i + k]) * double(v[3 * i + k]);
+    ke[static_cast<std::size_t>(s)] = 0.5 * sum * units::kMv2ToEv;
+  }
+  return ke;
+}
+
+/// Kinetic energies (eV) → temperatures (K), in place.
+void ke_to_temperature(std::vector<double>& ke, const std::int64_t* ap) {
+  for (std::size_t s = 0; s < ke.size(); ++s) {
+    const auto n = ap[s + 1] - ap[s];
+    const double dof = n > 1 ? 3.0 * static_cast<double>(n) - 3.0 : 3.0 * static_cast<double>(n);
+    ke[s] = dof > 0 ? 2.0 * ke[s] / (dof * units::kBoltzmann) : 0.0;
+  }
 }
 }  // namespace
 
 void DemoDynamics::pre_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
+#if BATCHMD_WITH_CUDA
+    if (ctx.batch.is_cuda()) {
+      Batch& b = ctx.batch;
+      gpu::vv_pre<T>(gpu::structure(b, ctx.active_device), b.get("positions").data<T>(), b.get("velocities").data<T>(),
+                     b.get("forces").data<T>(), b.get("masses").data<T>(), ctx.dt_fs);
+      return;
+    }
+#endif
     half_kick<T>(ctx.batch, ctx.dt_fs, ctx.active);
     drift<T>(ctx.batch, ctx.dt_fs, ctx.active);
   });
 }
 
 void DemoDynamics::post_update(Context& ctx) {
-  dispatch_float(ctx.batch.float_dtype(),
-                 [&](auto zero) { half_kick<decltype(zero)>(ctx.batch, ctx.dt_fs, ctx.active); });
+  dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+#if BATCHMD_WITH_CUDA
+    if (ctx.batch.is_cuda()) {
+      Batch& b = ctx.batch;
+      gpu::vv_half_kick<T>(gpu::structure(b, ctx.active_device), b.get("velocities").data<T>(),
+                           b.get("forces").data<T>(), b.get("masses").data<T>(), ctx.dt_fs);
+      return;
+    }
+#endif
+    half_kick<T>(ctx.batch, ctx.dt_fs, ctx.active);
+  });
 }
 
 double degrees_of_freedom(const Batch& batch, std::int64_t s) {
   const auto* ap = batch.atoms_ptr_data();
-  const auto n = static_cast<double>(ap[s + 1] - ap[s]);
-  return n > 1 ? 3.0 * n - 3.0 : 3.0 * n;
+  return kern::degrees_of_freedom(ap[s + 1] - ap[s]);
 }
 
 std::vector<double> system_parameter(const Batch& batch, std::string_view name, double fallback) {
@@ -301,41 +517,47 @@ std::vector<double> system_parameter(const Batch& batch, std::string_view name, 
   if (!batch.has(name)) return v;
   if (batch.level(name) != Level::System)
     throw InvalidArgument("field '" + std::string(name) + "' is not system-level");
-  const Tensor& t = batch.get(name);
-  dispatch_float(t.dtype(), [&](auto zero) {
+  const Tensor* t = &batch.get(name);
+  Tensor host;
+  if (t->is_cuda()) {
+    host = t->to(Device::cpu());
+    t = &host;
+  }
+  dispatch_float(t->dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* p = t.data<T>();
+    const T* p = t->data<T>();
     for (std::size_t s = 0; s < v.size(); ++s) v[s] = double(p[s]);
   });
   return v;
 }
 
 std::vector<double> kinetic_energy(const Batch& batch) {
-  std::vector<double> ke(static_cast<std::size_t>(batch.n_systems()), 0.0);
-  if (!batch.has("velocities")) return ke;
-  dispatch_float(batch.float_dtype(), [&](auto zero) {
+  if (!batch.has("velocities")) return std::vector<double>(static_cast<std::size_t>(batch.n_systems()), 0.0);
+#if BATCHMD_WITH_CUDA
+  if (batch.is_cuda()) {
+    std::vector<double> ke(static_cast<std::size_t>(batch.n_systems()), 0.0);
+    if (ke.empty()) return ke;
+    Tensor sums(DType::Float64, {batch.n_systems()}, batch.device());
+    dispatch_float(batch.float_dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      gpu::kinetic_mv2(gpu::structure(batch, nullptr), batch.get("velocities").data<T>(), batch.get("masses").data<T>(),
+                       sums.data<double>());
+    });
+    cuda::copy(ke.data(), sums.raw(), ke.size() * sizeof(double), cuda::compute_stream(batch.device().index));
+    for (double& e : ke) e = 0.5 * e * units::kMv2ToEv;
+    return ke;
+  }
+#endif
+  return dispatch_float(batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* v = batch.get("velocities").data<T>();
-    const T* m = batch.get("masses").data<T>();
-    const auto* ap = batch.atoms_ptr_data();
-    for (std::int64_t s = 0; s < batch.n_systems(); ++s) {
-      double sum = 0;
-      for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i)
-        for (int k = 0; k < 3; ++k) sum += double(m[i]) * double(v[3 * i + k]) * double(v[3 * i + k]);
-      ke[static_cast<std::size_t>(s)] = 0.5 * sum * units::kMv2ToEv;
-    }
+    return kinetic_host(batch.get("velocities").data<T>(), batch.get("masses").data<T>(), batch.atoms_ptr_data(),
+                        batch.n_systems());
   });
-  return ke;
 }
 
 std::vector<double> temperature(const Batch& batch) {
   auto ke = kinetic_energy(batch);
-  const auto* ap = batch.atoms_ptr_data();
-  for (std::int64_t s = 0; s < batch.n_systems(); ++s) {
-    const auto n = ap[s + 1] - ap[s];
-    const double dof = n > 1 ? 3.0 * static_cast<double>(n) - 3.0 : 3.0 * static_cast<double>(n);
-    ke[static_cast<std::size_t>(s)] = dof > 0 ? 2.0 * ke[static_cast<std::size_t>(s)] / (dof * units::kBoltzmann) : 0.0;
-  }
+  ke_to_temperature(ke, batch.atoms_ptr_data());
   return ke;
 }
 
@@ -343,10 +565,21 @@ void maxwell_boltzmann(Batch& batch, double temperature_K, std::uint64_t seed) {
   if (!(temperature_K >= 0 && std::isfinite(temperature_K)))
     throw InvalidArgument("temperature must be a finite value >= 0 K");
   batch.add_standard("velocities");
+  // A GPU batch: draw on the host from a copy of the masses, then upload the velocities.
+  Tensor& vel = batch.get("velocities");
+  Tensor host_v, host_m;
+  const Tensor* masses = &batch.get("masses");
+  Tensor* velocities = &vel;
+  if (batch.is_cuda()) {
+    host_m = masses->to(Device::cpu());
+    host_v = Tensor(vel.dtype(), vel.shape());
+    masses = &host_m;
+    velocities = &host_v;
+  }
   dispatch_float(batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    T* v = batch.get("velocities").data<T>();
-    const T* m = batch.get("masses").data<T>();
+    T* v = velocities->data<T>();
+    const T* m = masses->data<T>();
     const auto* ap = batch.atoms_ptr_data();
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal;
@@ -365,7 +598,8 @@ void maxwell_boltzmann(Batch& batch, double temperature_K, std::uint64_t seed) {
           for (int k = 0; k < 3; ++k) v[3 * i + k] -= static_cast<T>(p[k] / mt);
     }
     // Rescale each system to the exact target temperature.
-    auto t_now = temperature(batch);
+    auto t_now = kinetic_host(v, m, ap, batch.n_systems());
+    ke_to_temperature(t_now, ap);
     for (std::int64_t s = 0; s < batch.n_systems(); ++s) {
       const double tn = t_now[static_cast<std::size_t>(s)];
       const double f = tn > 0 ? std::sqrt(temperature_K / tn) : 0.0;
@@ -373,6 +607,7 @@ void maxwell_boltzmann(Batch& batch, double temperature_K, std::uint64_t seed) {
         for (int k = 0; k < 3; ++k) v[3 * i + k] = static_cast<T>(double(v[3 * i + k]) * f);
     }
   });
+  if (batch.is_cuda()) vel.copy_from(host_v);
 }
 
 }  // namespace batchmd::dynamics

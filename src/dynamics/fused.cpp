@@ -1,4 +1,5 @@
-// dynamics/fused: FusedStage.
+// dynamics/fused: FusedStage. Statuses are read on the host (the field, or for a GPU batch the
+// mirror Dynamics keeps); each stage's mask goes to the device only when it changed.
 #include "batchmd/dynamics/fused.hpp"
 
 #include "batchmd/core/error.hpp"
@@ -38,7 +39,7 @@ std::string FusedStage::name() const {
 }
 
 std::vector<std::uint8_t> FusedStage::active_systems(const Batch& batch) const {
-  const auto* st = batch.get("status").data<std::int32_t>();
+  const auto st = host_status(batch);
   std::vector<std::uint8_t> a(static_cast<std::size_t>(batch.n_systems()));
   for (std::size_t s = 0; s < a.size(); ++s) a[s] = st[s] >= 0 && st[s] < final_status();
   return a;
@@ -46,7 +47,7 @@ std::vector<std::uint8_t> FusedStage::active_systems(const Batch& batch) const {
 
 bool FusedStage::add_state(Batch& batch) {
   // Stages whose fields are new start the systems currently in them.
-  const auto* st = batch.get("status").data<std::int32_t>();
+  const auto st = host_status(batch);
   const auto n = static_cast<std::size_t>(batch.n_systems());
   for (std::size_t k = 0; k < raw_.size(); ++k)
     if (raw_[k]->add_state(batch)) {
@@ -64,7 +65,7 @@ void FusedStage::start_systems(Batch& batch, const std::vector<bool>& which) { D
 template <typename F>
 void FusedStage::for_each_stage(Context& ctx, F&& f) {
   const auto n = static_cast<std::size_t>(ctx.batch.n_systems());
-  const auto* st = ctx.batch.get("status").data<std::int32_t>();
+  const auto st = host_status(ctx.batch);
   for (std::size_t k = 0; k < raw_.size(); ++k) {
     Context sub{ctx.batch, ctx.model, *raw_[k], ctx.step, raw_[k]->dt(), {}};
     sub.active.assign(n, 0);
@@ -73,7 +74,9 @@ void FusedStage::for_each_stage(Context& ctx, F&& f) {
       sub.active[s] = ctx.is_active(static_cast<std::int64_t>(s)) && st[s] == static_cast<std::int32_t>(k);
       any = any || sub.active[s];
     }
-    if (any) f(*raw_[k], sub);
+    if (!any) continue;
+    if (ctx.batch.is_cuda()) sub.active_device = device_mask(kMaskStage0 + k, sub.active, ctx.batch.device());
+    f(*raw_[k], sub);
   }
 }
 
@@ -89,17 +92,19 @@ std::vector<bool> FusedStage::check_convergence(Context& ctx) { return advance_c
 
 bool FusedStage::all_converged(const Batch& batch) const {
   if (!batch.has("status")) return false;
-  const auto* st = batch.get("status").data<std::int32_t>();
+  const auto st = host_status(batch);
   for (std::int64_t s = 0; s < batch.n_systems(); ++s)
-    if (st[s] < final_status()) return false;
+    if (st[static_cast<std::size_t>(s)] < final_status()) return false;
   return true;
 }
 
 std::vector<std::int64_t> FusedStage::status_counts(const Batch& batch) const {
   std::vector<std::int64_t> c(stages_.size() + 1, 0);
-  const auto* st = batch.get("status").data<std::int32_t>();
-  for (std::int64_t s = 0; s < batch.n_systems(); ++s)
-    if (st[s] >= 0 && st[s] <= final_status()) ++c[static_cast<std::size_t>(st[s])];
+  const auto st = host_status(batch);
+  for (std::int64_t s = 0; s < batch.n_systems(); ++s) {
+    const std::int32_t x = st[static_cast<std::size_t>(s)];
+    if (x >= 0 && x <= final_status()) ++c[static_cast<std::size_t>(x)];
+  }
   return c;
 }
 

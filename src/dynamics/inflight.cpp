@@ -1,6 +1,8 @@
-// dynamics/inflight: StructureSources and the InflightBatcher.
+// dynamics/inflight: StructureSources and the InflightBatcher (on the CPU or a GPU: refills go
+// through the host, the steps stay on the device).
 #include "batchmd/dynamics/inflight.hpp"
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 
@@ -51,6 +53,11 @@ InflightBatcher::InflightBatcher(std::shared_ptr<Dynamics> dynamics, std::shared
     throw InvalidArgument("InflightBatcher: capacity must be >= 1 system and >= 1 atom");
 }
 
+void InflightBatcher::set_device(const Device& d) {
+  cuda::require(d);
+  device_ = d;
+}
+
 Batch InflightBatcher::normalized(std::int64_t i) const {
   Batch one = src_->load(i);
   if (one.n_systems() != 1)
@@ -84,7 +91,10 @@ std::vector<bool> InflightBatcher::fill() {
         throw InvalidArgument("InflightBatcher: input " + std::to_string(next_) + " has more edges than the capacity");
       break;
     }
-    batch_.put(one, {true});
+    if (batch_.fields().empty() && !device_.is_cpu())
+      batch_.put(one.to(device_), {true});  // the first input sets the batch's schema and device
+    else
+      batch_.put(one, {true});
     ++next_;
   }
   std::vector<bool> added(static_cast<std::size_t>(batch_.n_systems()), false);
@@ -107,7 +117,7 @@ InflightResult InflightBatcher::run(std::int64_t max_steps) {
     auto user_cb = dyn_->step_callback();
     auto recycle = [this](std::int64_t) {
       const auto n = static_cast<std::size_t>(batch_.n_systems());
-      const auto* st = batch_.get("status").data<std::int32_t>();
+      const auto st = dyn_->host_status(batch_);
       std::vector<bool> done(n);
       std::vector<std::int64_t> keep;
       for (std::size_t s = 0; s < n; ++s) {

@@ -1,14 +1,18 @@
 // dynamics/integrators: FIRE, FIRE2, Langevin (BAOAB) and Nosé–Hoover chain, batched and masked
-// by the systems active in the step.
+// by the systems active in the step. The arithmetic is kern:: (integrator_kernels.hpp); CPU
+// batches run it in host loops over systems, GPU batches through the launchers of gpu.hpp.
 #include "batchmd/dynamics/integrators.hpp"
 
 #include <algorithm>
 #include <cmath>
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "batchmd/dynamics/integrator_kernels.hpp"
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
+#include "gpu.hpp"
 
 namespace batchmd::dynamics {
 
@@ -29,12 +33,15 @@ void masked_half_kick(Context& ctx) {
   T* v = b.get("velocities").data<T>();
   const T* f = b.get("forces").data<T>();
   const T* m = b.get("masses").data<T>();
+#if BATCHMD_WITH_CUDA
+  if (b.is_cuda()) {
+    gpu::half_kick(gpu::structure(b, ctx.active_device), v, f, m, ctx.dt_fs);
+    return;
+  }
+#endif
   const double h = 0.5 * ctx.dt_fs * units::kAccel;
   for_active_systems(ctx, [&](std::int64_t, std::int64_t a0, std::int64_t a1) {
-    for (std::int64_t i = a0; i < a1; ++i) {
-      const T s = static_cast<T>(h / double(m[i]));
-      for (int k = 0; k < 3; ++k) v[3 * i + k] += s * f[3 * i + k];
-    }
+    for (std::int64_t i = a0; i < a1; ++i) kern::half_kick(v + 3 * i, f + 3 * i, m[i], h);
   });
 }
 
@@ -50,10 +57,18 @@ bool add_fire_state(Batch& b) {
   b.add_field("fire_npos", Level::System, DType::Int64, {});
   return fresh;
 }
-void init_fire_state(Batch& b, const std::vector<bool>& which, double dt, double alpha) {
+/// dev_which: `which` on the device for a GPU batch.
+void init_fire_state(Batch& b, const std::vector<bool>& which, [[maybe_unused]] const std::uint8_t* dev_which,
+                     double dt, double alpha) {
   auto* h = b.get("fire_dt").data<double>();
   auto* a = b.get("fire_alpha").data<double>();
   auto* n = b.get("fire_npos").data<std::int64_t>();
+#if BATCHMD_WITH_CUDA
+  if (b.is_cuda()) {
+    if (!which.empty()) gpu::fire_init(b.device().index, b.n_systems(), h, a, n, dev_which, dt, alpha);
+    return;
+  }
+#endif
   for (std::size_t s = 0; s < which.size(); ++s)
     if (which[s]) {
       h[s] = dt;
@@ -66,41 +81,25 @@ void init_fire_state(Batch& b, const std::vector<bool>& which, double dt, double
 template <typename T>
 void capped_drift(T* x, const T* v, std::int64_t a0, std::int64_t a1, double h, double max_step) {
   double d2 = 0;
-  for (std::int64_t i = a0; i < a1; ++i) {
-    double n2 = 0;
-    for (int k = 0; k < 3; ++k) n2 += double(v[3 * i + k]) * double(v[3 * i + k]);
-    d2 = std::max(d2, n2);
-  }
-  const double dmax = h * std::sqrt(d2);
-  const double step = dmax > max_step ? h * max_step / dmax : h;
-  for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) x[i] = static_cast<T>(double(x[i]) + step * double(v[i]));
+  for (std::int64_t i = a0; i < a1; ++i) d2 = std::max(d2, kern::norm2(v + 3 * i));
+  const double step = kern::capped_step(h, d2, max_step);
+  for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::drift(x[i], v[i], step);
 }
 
-struct Sums {
-  double p = 0, vv = 0, ff = 0;
-};
 template <typename T>
-Sums power(const T* v, const T* f, std::int64_t a0, std::int64_t a1) {
-  Sums r;
-  for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) {
-    r.p += double(f[i]) * double(v[i]);
-    r.vv += double(v[i]) * double(v[i]);
-    r.ff += double(f[i]) * double(f[i]);
-  }
+kern::PowerSums power(const T* v, const T* f, std::int64_t a0, std::int64_t a1) {
+  kern::PowerSums r;
+  for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::add_power(r, v[i], f[i]);
   return r;
 }
 template <typename T>
 void mix(T* v, const T* f, std::int64_t a0, std::int64_t a1, double alpha, double vn, double fn) {
-  if (!(fn > 0)) return;
-  const double c = alpha * vn / fn;
-  for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) v[i] = static_cast<T>((1.0 - alpha) * double(v[i]) + c * double(f[i]));
+  const kern::Mix m = kern::mix_coeffs(alpha, vn, fn);
+  for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::mix(v[i], f[i], m);
 }
 template <typename T>
 void kick(T* v, const T* f, const T* m, std::int64_t a0, std::int64_t a1, double h) {
-  for (std::int64_t i = a0; i < a1; ++i) {
-    const double s = h * units::kAccel / double(m[i]);
-    for (int k = 0; k < 3; ++k) v[3 * i + k] = static_cast<T>(double(v[3 * i + k]) + s * double(f[3 * i + k]));
-  }
+  for (std::int64_t i = a0; i < a1; ++i) kern::euler_kick(v + 3 * i, f + 3 * i, m[i], h);
 }
 
 }  // namespace
@@ -123,7 +122,8 @@ FIRE::FIRE(std::shared_ptr<model::Model> model, double dt_fs, FIREConfig config)
 
 bool FIRE::add_state(Batch& b) { return add_fire_state(b); }
 void FIRE::init_state(Batch& b, const std::vector<bool>& which) {
-  init_fire_state(b, which, cfg_.dt_start, cfg_.alpha_start);
+  const std::uint8_t* m = b.is_cuda() ? device_mask(kMaskWhich, which, b.device()) : nullptr;
+  init_fire_state(b, which, m, cfg_.dt_start, cfg_.alpha_start);
 }
 
 void FIRE::pre_update(Context& ctx) {
@@ -131,30 +131,31 @@ void FIRE::pre_update(Context& ctx) {
   auto* hs = b.get("fire_dt").data<double>();
   auto* as = b.get("fire_alpha").data<double>();
   auto* ns = b.get("fire_npos").data<std::int64_t>();
+  const kern::FireParams prm{cfg_.dt_max, cfg_.f_inc, cfg_.f_dec, cfg_.alpha_start, cfg_.f_alpha, cfg_.n_min};
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* x = b.get("positions").data<T>();
     T* v = b.get("velocities").data<T>();
     const T* f = b.get("forces").data<T>();
     const T* m = b.get("masses").data<T>();
+#if BATCHMD_WITH_CUDA
+    if (b.is_cuda()) {
+      double* scratch = device_scratch(0, gpu::kScratchPerSystem * b.n_systems(), b.device());
+      gpu::fire_step(gpu::structure(b, ctx.active_device), prm, cfg_.max_step, x, v, f, m, hs, as, ns, scratch);
+      return;
+    }
+#endif
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
-      const Sums r = power(v, f, a0, a1);
+      const kern::PowerSums r = power(v, f, a0, a1);
       double h = hs[s], a = as[s];
-      if (r.p > 0) {
-        mix(v, f, a0, a1, a, std::sqrt(r.vv), std::sqrt(r.ff));
-        if (ns[s] > cfg_.n_min) {
-          h = std::min(h * cfg_.f_inc, cfg_.dt_max);
-          a *= cfg_.f_alpha;
-        }
-        ++ns[s];
-      } else if (r.p < 0) {
-        std::fill(v + 3 * a0, v + 3 * a1, T(0));
-        h *= cfg_.f_dec;
-        a = cfg_.alpha_start;
-        ns[s] = 0;
-      }
+      std::int64_t n = ns[s];
+      const kern::FireAction act = kern::fire_update(prm, r, h, a, n);
       hs[s] = h;
       as[s] = a;
+      ns[s] = n;
+      if (act.mix.on)
+        for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::mix(v[i], f[i], act.mix);
+      if (act.zero) std::fill(v + 3 * a0, v + 3 * a1, T(0));
       kick(v, f, m, a0, a1, h);
       capped_drift(x, v, a0, a1, h, cfg_.max_step);
     });
@@ -180,7 +181,8 @@ FIRE2::FIRE2(std::shared_ptr<model::Model> model, double dt_fs, FIRE2Config conf
 
 bool FIRE2::add_state(Batch& b) { return add_fire_state(b); }
 void FIRE2::init_state(Batch& b, const std::vector<bool>& which) {
-  init_fire_state(b, which, cfg_.dt_start, cfg_.alpha_start);
+  const std::uint8_t* m = b.is_cuda() ? device_mask(kMaskWhich, which, b.device()) : nullptr;
+  init_fire_state(b, which, m, cfg_.dt_start, cfg_.alpha_start);
 }
 
 void FIRE2::pre_update(Context& ctx) {
@@ -189,27 +191,28 @@ void FIRE2::pre_update(Context& ctx) {
   auto* as = b.get("fire_alpha").data<double>();
   auto* ns = b.get("fire_npos").data<std::int64_t>();
   const auto* ss = b.get("stage_step").data<std::int64_t>();
+  const kern::Fire2Params prm{cfg_.dt_max,      cfg_.dt_min,  cfg_.f_inc,   cfg_.f_dec,
+                              cfg_.alpha_start, cfg_.f_alpha, cfg_.n_delay, cfg_.initial_delay};
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* x = b.get("positions").data<T>();
     T* v = b.get("velocities").data<T>();
     const T* f = b.get("forces").data<T>();
     const T* m = b.get("masses").data<T>();
+#if BATCHMD_WITH_CUDA
+    if (b.is_cuda()) {
+      double* scratch = device_scratch(0, gpu::kScratchPerSystem * b.n_systems(), b.device());
+      gpu::fire2_step(gpu::structure(b, ctx.active_device), prm, cfg_.max_step, x, v, f, m, hs, as, ns, ss, scratch);
+      return;
+    }
+#endif
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
-      const Sums r = power(v, f, a0, a1);
+      const kern::PowerSums r = power(v, f, a0, a1);
       double h = hs[s], a = as[s];
-      if (r.p > 0) {
-        ++ns[s];
-        if (ns[s] > cfg_.n_delay) {
-          h = std::min(h * cfg_.f_inc, cfg_.dt_max);
-          a *= cfg_.f_alpha;
-        }
-      } else {
-        ns[s] = 0;
-        if (!(cfg_.initial_delay && ss[s] < cfg_.n_delay)) {
-          if (h * cfg_.f_dec >= cfg_.dt_min) h *= cfg_.f_dec;
-          a = cfg_.alpha_start;
-        }
+      std::int64_t n = ns[s];
+      const bool back = kern::fire2_update(prm, r.p, ss[s], h, a, n);
+      ns[s] = n;
+      if (back) {
         // step back half a step (capped like a forward step, since v may be large)
         for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) v[i] = -v[i];
         capped_drift(x, v, a0, a1, 0.5 * h, cfg_.max_step);
@@ -218,7 +221,7 @@ void FIRE2::pre_update(Context& ctx) {
       hs[s] = h;
       as[s] = a;
       kick(v, f, m, a0, a1, h);
-      const Sums r2 = power(v, f, a0, a1);
+      const kern::PowerSums r2 = power(v, f, a0, a1);
       mix(v, f, a0, a1, a, std::sqrt(r2.vv), std::sqrt(r2.ff));
       capped_drift(x, v, a0, a1, h, cfg_.max_step);
     });
@@ -239,11 +242,24 @@ Langevin::Langevin(std::shared_ptr<model::Model> model, double dt_fs, double tem
 
 void Langevin::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
-  const auto temp = system_parameter(b, "thermostat_temperature", temperature_);
-  const auto gamma = system_parameter(b, "langevin_friction", friction_);
   const auto* sid = b.get("system_id").data<std::int64_t>();
   const auto* st = b.get("step").data<std::int64_t>();
   const double dt = ctx.dt_fs;
+#if BATCHMD_WITH_CUDA
+  if (b.is_cuda()) {
+    const auto temp = gpu::sys_value(b, "thermostat_temperature", temperature_);
+    const auto gamma = gpu::sys_value(b, "langevin_friction", friction_);
+    dispatch_float(b.float_dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      gpu::langevin_baoa(gpu::structure(b, ctx.active_device), b.get("positions").data<T>(),
+                         b.get("velocities").data<T>(), b.get("forces").data<T>(), b.get("masses").data<T>(), dt, temp,
+                         gamma, seed_, sid, st);
+    });
+    return;
+  }
+#endif
+  const auto temp = system_parameter(b, "thermostat_temperature", temperature_);
+  const auto gamma = system_parameter(b, "langevin_friction", friction_);
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     T* x = b.get("positions").data<T>();
@@ -252,22 +268,9 @@ void Langevin::pre_update(Context& ctx) {
     const T* m = b.get("masses").data<T>();
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
       const auto su = static_cast<std::size_t>(s);
-      const double c = std::exp(-gamma[su] * dt);
-      const double noise = std::sqrt(std::max(0.0, 1.0 - c * c) * units::kBoltzmann * temp[su] * units::kAccel);
-      for (std::int64_t i = a0; i < a1; ++i) {
-        const double inv_m = 1.0 / double(m[i]);
-        const auto g = gaussian4(seed_, sid[s], st[s], i - a0);
-        const double sd = noise * std::sqrt(inv_m);
-        for (int k = 0; k < 3; ++k) {
-          const std::int64_t j = 3 * i + k;
-          double vj = double(v[j]) + 0.5 * dt * units::kAccel * inv_m * double(f[j]);  // B
-          double xj = double(x[j]) + 0.5 * dt * vj;                                    // A
-          vj = c * vj + sd * g[static_cast<std::size_t>(k)];                           // O
-          xj += 0.5 * dt * vj;                                                         // A
-          v[j] = static_cast<T>(vj);
-          x[j] = static_cast<T>(xj);
-        }
-      }
+      const kern::LangevinCoeffs lc = kern::langevin_coeffs(gamma[su], temp[su], dt);
+      for (std::int64_t i = a0; i < a1; ++i)
+        kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, seed_, sid[s], st[s], i - a0);
     });
   });
 }
@@ -299,6 +302,13 @@ void NoseHooverChain::init_state(Batch& b, const std::vector<bool>& which) {
   auto* xi = b.get("nhc_xi").data<double>();
   auto* vxi = b.get("nhc_vxi").data<double>();
   const auto m = static_cast<std::size_t>(m_);
+#if BATCHMD_WITH_CUDA
+  if (b.is_cuda()) {
+    if (!which.empty())
+      gpu::zero_rows(b.device().index, b.n_systems(), m_, xi, vxi, device_mask(kMaskWhich, which, b.device()));
+    return;
+  }
+#endif
   for (std::size_t s = 0; s < which.size(); ++s)
     if (which[s])
       for (std::size_t j = 0; j < m; ++j) xi[s * m + j] = vxi[s * m + j] = 0;
@@ -309,7 +319,6 @@ void NoseHooverChain::chain_half_step(Context& ctx) {
   const auto temp = system_parameter(b, "thermostat_temperature", temperature_);
   auto* xi_all = b.get("nhc_xi").data<double>();
   auto* vxi_all = b.get("nhc_vxi").data<double>();
-  const double dt2 = 0.5 * ctx.dt_fs, dt4 = 0.25 * ctx.dt_fs, dt8 = 0.125 * ctx.dt_fs;
   const auto M = static_cast<std::size_t>(m_);
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -317,38 +326,44 @@ void NoseHooverChain::chain_half_step(Context& ctx) {
     const T* m = b.get("masses").data<T>();
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
       if (a1 == a0) return;
-      double* xi = xi_all + static_cast<std::size_t>(s) * M;
-      double* vxi = vxi_all + static_cast<std::size_t>(s) * M;
       double mv2 = 0;
       for (std::int64_t i = a0; i < a1; ++i)
         for (int k = 0; k < 3; ++k) mv2 += double(m[i]) * double(v[3 * i + k]) * double(v[3 * i + k]);
-      double ke2 = mv2 * units::kMv2ToEv;  // 2 E_kin, eV
-      const double nf = degrees_of_freedom(b, s);
       const double kt = units::kBoltzmann * temp[static_cast<std::size_t>(s)];
-      const double q1 = nf * kt * tau_ * tau_, qj = kt * tau_ * tau_;
-      auto q = [&](std::size_t j) { return j == 0 ? q1 : qj; };
-      auto force = [&](std::size_t j) {
-        return j == 0 ? (ke2 - nf * kt) / q1 : (q(j - 1) * vxi[j - 1] * vxi[j - 1] - kt) / qj;
-      };
-      vxi[M - 1] += force(M - 1) * dt4;
-      for (std::size_t j = M - 1; j-- > 0;) {
-        const double e = std::exp(-vxi[j + 1] * dt8);
-        vxi[j] = (vxi[j] * e + force(j) * dt4) * e;
-      }
-      const double scale = std::exp(-vxi[0] * dt2);
-      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) v[i] = static_cast<T>(double(v[i]) * scale);
-      ke2 *= scale * scale;
-      for (std::size_t j = 0; j < M; ++j) xi[j] += vxi[j] * dt2;
-      for (std::size_t j = 0; j + 1 < M; ++j) {
-        const double e = std::exp(-vxi[j + 1] * dt8);
-        vxi[j] = (vxi[j] * e + force(j) * dt4) * e;
-      }
-      vxi[M - 1] += force(M - 1) * dt4;
+      const double scale =
+          kern::nhc_half_step(xi_all + static_cast<std::size_t>(s) * M, vxi_all + static_cast<std::size_t>(s) * M, m_,
+                              mv2 * units::kMv2ToEv, degrees_of_freedom(b, s), kt, tau_, ctx.dt_fs);
+      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::scale(v[i], scale);
     });
   });
 }
 
+#if BATCHMD_WITH_CUDA
+namespace {
+/// The chain's half step on a GPU batch; with kick_drift, also NoseHooverChain::pre_update's half
+/// kick and drift (fused into the velocity scaling).
+template <typename T>
+void nhc_gpu(Context& ctx, double* scratch, double temperature, double tau, std::int64_t chain_length,
+             bool kick_drift) {
+  Batch& b = ctx.batch;
+  gpu::nhc_half_step(gpu::structure(b, ctx.active_device), b.get("velocities").data<T>(), b.get("masses").data<T>(),
+                     b.get("nhc_xi").data<double>(), b.get("nhc_vxi").data<double>(), chain_length, tau, ctx.dt_fs,
+                     gpu::sys_value(b, "thermostat_temperature", temperature), scratch,
+                     kick_drift ? b.get("positions").data<T>() : nullptr,
+                     kick_drift ? b.get("forces").data<T>() : nullptr);
+}
+}  // namespace
+#endif
+
 void NoseHooverChain::pre_update(Context& ctx) {
+#if BATCHMD_WITH_CUDA
+  if (ctx.batch.is_cuda()) {
+    double* scratch = device_scratch(0, gpu::kScratchPerSystem * ctx.batch.n_systems(), ctx.batch.device());
+    dispatch_float(ctx.batch.float_dtype(),
+                   [&](auto zero) { nhc_gpu<decltype(zero)>(ctx, scratch, temperature_, tau_, m_, true); });
+    return;
+  }
+#endif
   chain_half_step(ctx);
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -358,13 +373,21 @@ void NoseHooverChain::pre_update(Context& ctx) {
     const T* v = b.get("velocities").data<T>();
     const double dt = ctx.dt_fs;
     for_active_systems(ctx, [&](std::int64_t, std::int64_t a0, std::int64_t a1) {
-      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) x[i] = static_cast<T>(double(x[i]) + dt * double(v[i]));
+      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::drift(x[i], v[i], dt);
     });
   });
 }
 
 void NoseHooverChain::post_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) { masked_half_kick<decltype(zero)>(ctx); });
+#if BATCHMD_WITH_CUDA
+  if (ctx.batch.is_cuda()) {
+    double* scratch = device_scratch(0, gpu::kScratchPerSystem * ctx.batch.n_systems(), ctx.batch.device());
+    dispatch_float(ctx.batch.float_dtype(),
+                   [&](auto zero) { nhc_gpu<decltype(zero)>(ctx, scratch, temperature_, tau_, m_, false); });
+    return;
+  }
+#endif
   chain_half_step(ctx);
 }
 
@@ -372,11 +395,22 @@ std::vector<double> NoseHooverChain::conserved_energy(const Batch& b) const {
   auto h = kinetic_energy(b);
   const auto temp = system_parameter(b, "thermostat_temperature", temperature_);
   const auto M = static_cast<std::size_t>(m_);
-  const double* xi = b.get("nhc_xi").data<double>();
-  const double* vxi = b.get("nhc_vxi").data<double>();
+  // A GPU batch: the thermostat state and the energies come to the host (small, per system).
+  const Tensor *xt = &b.get("nhc_xi"), *vt = &b.get("nhc_vxi"), *et = &b.get("energy");
+  Tensor xh, vh, eh;
+  if (b.is_cuda()) {
+    xh = xt->to(Device::cpu());
+    vh = vt->to(Device::cpu());
+    eh = et->to(Device::cpu());
+    xt = &xh;
+    vt = &vh;
+    et = &eh;
+  }
+  const double* xi = xt->data<double>();
+  const double* vxi = vt->data<double>();
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* e = b.get("energy").data<T>();
+    const T* e = et->data<T>();
     for (std::int64_t s = 0; s < b.n_systems(); ++s) {
       const auto su = static_cast<std::size_t>(s);
       const double nf = degrees_of_freedom(b, s);

@@ -7,6 +7,7 @@
 
 #include "batchmd/app/commands.hpp"
 #include "batchmd/app/config.hpp"
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 
@@ -50,6 +51,8 @@ TEST(Config, BadInputNamesTheProblem) {
   EXPECT_NE(error_of(kMinimal + "[output]\nsnapshot_every = 0\n").find("output.snapshot_every"), std::string::npos);
   EXPECT_NE(error_of("[run]\nsteps = 3\n").find("no systems"), std::string::npos);
   EXPECT_NE(error_of(kMinimal + "surprise = 1\n").find("surprise"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal + "[run]\ndevice = \"gpu\"\n").find("run.device"), std::string::npos);
+  EXPECT_EQ(error_of(kMinimal + "[run]\ndevice = \"cuda:1\"\n"), "");  // checked when the run starts
   EXPECT_THROW(load_config("/nonexistent/job.toml"), IOError);
 }
 
@@ -91,8 +94,20 @@ TEST(RunCommand, ShortRunConservesEnergyAndReports) {
   // steps 0, 20, ..., 180 plus the final state after 195 steps
   EXPECT_NE(text.find("snapshots: 11 taken, 22 samples in " + store), std::string::npos) << text;
   EXPECT_NE(text.find("energy drift"), std::string::npos) << text;
+  EXPECT_NE(text.find(cuda::device_count() > 0 ? "on cuda:0 (" : "on cpu ("), std::string::npos) << text;
   o.steps = -5;
   EXPECT_THROW(run_command(o, stdout), InvalidArgument);
+  o.steps = 10;
+  if (cuda::device_count() == 0) {  // asking for a GPU where none is usable: a clear error
+    o.device = "cuda";
+    try {
+      run_command(o, stdout);
+      ADD_FAILURE() << "expected InvalidArgument";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("cuda:0 is not available"), std::string::npos) << e.what();
+    }
+    o.device.reset();
+  }
   o.steps = 10;  // the store exists now: a new run must not overwrite it
   EXPECT_THROW(run_command(o, stdout), InvalidArgument);
   std::filesystem::remove_all(store);

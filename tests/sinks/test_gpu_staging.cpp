@@ -236,10 +236,13 @@ TEST_F(GpuStagingTest, BatchesWithOtherFieldsAreRejected) {
   EXPECT_EQ(batch_difference(sink.read(), encoded_batch(0, 4)), "");
 
   const std::string url = temp_store("schema");
-  ZarrData z(url, 100);
-  z.write(gpu);
-  EXPECT_THROW(z.write(gpu_fewer), InvalidArgument);
-  EXPECT_EQ(z.size(), 4);
+  {
+    ZarrData z(url, 100);
+    z.write(gpu);
+    EXPECT_THROW(z.write(gpu_fewer), InvalidArgument);
+    EXPECT_EQ(z.size(), 4);
+  }  // closed (and flushed) before the store is removed
+  EXPECT_EQ(TrajectoryReader(url).num_samples(), 4);
   fs::remove_all(url);
 }
 

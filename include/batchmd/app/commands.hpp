@@ -12,6 +12,7 @@ struct RunOptions {
   std::optional<std::int64_t> steps;  ///< overrides [run].steps
   std::optional<std::string> dtype;   ///< overrides [run].dtype
   std::optional<int> threads;         ///< overrides [run].threads
+  std::optional<std::string> device;  ///< overrides [run].device: auto, cpu, cuda or cuda:N
   std::optional<std::string> output;  ///< overrides [output].path
   /// Resume from the last snapshot of every system in this trajectory store (and append to it
   /// unless `output` names another store). The job comes from the store unless config_path is set.

@@ -28,6 +28,7 @@ void parallel_for(int device, std::int64_t n, F f, Stream stream = nullptr, cons
   constexpr int kThreads = 256;
   const std::int64_t want = (n + kThreads - 1) / kThreads;
   const int blocks = static_cast<int>(want < 65535 * 32 ? want : 65535 * 32);
+  set_device(device);  // kernels go to the current device: make it this one (cuda:N, N > 0)
   cudaStream_t s = static_cast<cudaStream_t>(stream ? stream : compute_stream(device));
   for_each_kernel<<<blocks, kThreads, 0, s>>>(n, f);
   check_launch(what);

@@ -50,6 +50,7 @@ template <int N, typename Op = SumOp, typename F>
 void segment_reduce(int device, std::int64_t n_segments, const std::int64_t* ptr, F f, double* out,
                     Stream stream = nullptr, const char* what = "segment_reduce") {
   if (n_segments <= 0) return;
+  set_device(device);  // kernels go to the current device: make it this one (cuda:N, N > 0)
   cudaStream_t s = static_cast<cudaStream_t>(stream ? stream : compute_stream(device));
   segment_reduce_kernel<N, Op><<<static_cast<unsigned>(n_segments), 256, 0, s>>>(ptr, f, out);
   check_launch(what);

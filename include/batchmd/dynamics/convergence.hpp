@@ -35,17 +35,42 @@ class Convergence {
 
   /// For every system s with candidates[s] != 0 (empty = every system): whether it meets the
   /// criterion now. Needs "forces" / "energy" + "prev_energy" / "stage_step" as the leaves use.
+  /// Equals evaluate(gather(batch, needs()), candidates).
   std::vector<bool> evaluate(const Batch& batch, const std::vector<std::uint8_t>& candidates) const;
+
+  /// The per-system values criteria read.
+  struct Needs {
+    bool fmax = false, energy = false, steps = false;
+    Needs& operator|=(const Needs& o) {
+      fmax = fmax || o.fmax;
+      energy = energy || o.energy;
+      steps = steps || o.steps;
+      return *this;
+    }
+  };
+  Needs needs() const;
+  /// Those values, per system (the vectors not needed stay empty).
+  struct Inputs {
+    std::vector<double> fmax;                 ///< max_force
+    std::vector<double> energy, prev_energy;  ///< "energy", "prev_energy"
+    std::vector<std::int64_t> stage_step;     ///< "stage_step"
+  };
+  /// Reads the needed values of every system. On a GPU batch they are computed on the device and
+  /// copied to the host in one transfer (the only wait for the GPU in a step with a criterion).
+  static Inputs gather(const Batch& batch, Needs needs);
+  /// evaluate() on gathered values (which must cover needs()).
+  std::vector<bool> evaluate(const Inputs& inputs, const std::vector<std::uint8_t>& candidates) const;
 
  private:
   Convergence(Kind k, double t) : kind_(k), threshold_(t) {}
-  void eval_into(const Batch& batch, const std::vector<std::uint8_t>& cand, std::vector<bool>& out) const;
+  void eval_into(const Inputs& in, std::size_t n, const std::vector<std::uint8_t>& cand, std::vector<bool>& out) const;
   Kind kind_;
   double threshold_ = 0;
   std::vector<Convergence> parts_;
 };
 
-/// Per-system max atomic force norm (eV/Å); 0 for a system without atoms.
+/// Per-system max atomic force norm (eV/Å); 0 for a system without atoms. On a GPU batch: a
+/// device reduction and a small copy (NaN when any force of the system is NaN).
 std::vector<double> max_force(const Batch& batch);
 
 }  // namespace batchmd::dynamics

@@ -10,12 +10,21 @@
 //   prev_energy float  energy after the previous step (for the energy-change criterion).
 // Each step updates only the systems active at its start (Context::active). The per-system
 // "step" field counts the steps a system has actually taken.
+//
+// GPU batches (batch.is_cuda()). The same step loop runs with every integrator's arithmetic in
+// kernels on the device's compute stream; the host never waits for the GPU inside a step except
+// once to read the convergence inputs when a criterion that reads forces or energies has
+// systems to judge (one small per-system copy; step-count criteria need none). The host decides
+// status transitions, so a Dynamics keeps host mirrors of "status" and "stage_step" (see
+// host_status) and uploads Context::active to the device only when it changed. Hooks run
+// unchanged; a hook that reads a GPU batch's fields on the host must copy them itself.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,7 +90,7 @@ class Hook {
 class Dynamics {
  public:
   Dynamics(std::shared_ptr<model::Model> model, double dt_fs);
-  virtual ~Dynamics() = default;
+  virtual ~Dynamics();
   virtual std::string name() const = 0;
 
   /// Registers a hook; hooks at one stage fire in registration order.
@@ -123,6 +132,17 @@ class Dynamics {
   /// stage_step 0, prev_energy = energy, integrator state reset. Needs prepare() first.
   virtual void start_systems(Batch& batch, const std::vector<bool>& which);
 
+  /// The batch's "status" (one entry per system) readable on the host. For a CPU batch the field
+  /// itself; for a GPU batch a host mirror this dynamics keeps equal to the device field: it is
+  /// read from the device by prepare() and start_systems(), when the batch or its number of
+  /// systems differs from the mirror's, and by resync_status(); status changes made by this
+  /// dynamics update both. Code that changes the "status" of a GPU batch by other means between
+  /// steps must call resync_status(). The span is valid until the next call on this dynamics.
+  std::span<const std::int32_t> host_status(const Batch& batch) const;
+  /// Reads a GPU batch's "status" and "stage_step" into the host mirrors (waits for the GPU);
+  /// no-op for a CPU batch.
+  void resync_status(const Batch& batch) const;
+
  protected:
   friend class FusedStage;
   /// The systems a step updates (empty = all); default: status == 0 when status is tracked.
@@ -146,6 +166,17 @@ class Dynamics {
   virtual bool all_converged(const Batch& batch) const;
   void fire(Stage s, Context& ctx);
 
+  /// GPU batches: a device buffer of at least n doubles on device d, kept per slot and reused (no
+  /// allocation once the batch size is steady). Slot 0 is the integrator's step scratch.
+  double* device_scratch(std::size_t slot, std::int64_t n, const Device& d);
+  /// GPU batches: `mask` (one entry per system) on device d as uint8, kept per slot and uploaded
+  /// only when it differs from the slot's previous upload (asynchronously, in stream order).
+  /// nullptr for an empty mask. Slots: kMaskActive (Context::active_device), kMaskWhich (masks
+  /// of start_systems / init_state / convergence), kMaskStage0 + k (FusedStage's stage k).
+  const std::uint8_t* device_mask(std::size_t slot, const std::vector<std::uint8_t>& mask, const Device& d);
+  const std::uint8_t* device_mask(std::size_t slot, const std::vector<bool>& mask, const Device& d);
+  static constexpr std::size_t kMaskActive = 0, kMaskWhich = 1, kMaskStage0 = 2;
+
   std::shared_ptr<model::Model> model_;
   double dt_fs_;
   std::optional<Convergence> convergence_;
@@ -156,6 +187,9 @@ class Dynamics {
   std::int64_t step_count_ = 0;
   bool forces_current_ = false;
   std::function<bool(std::int64_t)> on_step_;
+  /// GPU-batch state: the status mirror, device masks and scratch (defined in dynamics.cpp).
+  struct DeviceState;
+  std::unique_ptr<DeviceState> dev_;
 };
 
 /// Velocity Verlet, NVE. dt in fs; Å, eV, amu units. Updates only active systems.
@@ -169,7 +203,8 @@ class DemoDynamics : public Dynamics {
   void post_update(Context& ctx) override;
 };
 
-/// Per-system kinetic energy (eV).
+/// Per-system kinetic energy (eV). These helpers accept GPU batches too (a device reduction and
+/// a small copy to the host; maxwell_boltzmann draws on the host and uploads).
 std::vector<double> kinetic_energy(const Batch& batch);
 /// Per-system instantaneous temperature (K) from 3N−3 degrees of freedom (3N for N=1).
 std::vector<double> temperature(const Batch& batch);

@@ -20,7 +20,9 @@ namespace batchmd::dynamics {
 /// without a criterion keeps its systems until run() ends.
 ///
 /// Hooks are registered on the FusedStage (hooks of the member stages are not fired). Each
-/// stage keeps its own dt. The member stages must not be run on their own concurrently.
+/// stage keeps its own dt. The member stages must not be run on their own concurrently. On a GPU
+/// batch the stages' masks are uploaded only when they change, and the criteria of all stages
+/// are evaluated from one copy of their inputs per step (none when they only count steps).
 class FusedStage : public Dynamics {
  public:
   explicit FusedStage(std::vector<std::shared_ptr<Dynamics>> stages);

@@ -76,6 +76,10 @@ class InflightBatcher {
                   std::shared_ptr<sinks::DataSink> sink, std::int64_t max_systems, std::int64_t max_atoms,
                   std::int64_t max_edges = 0);
   InflightResult run(std::int64_t max_steps);
+  /// Runs the batch on device d (default: the CPU). Inputs are loaded on the host and copied in;
+  /// the sink receives batches on d. Throws InvalidArgument when d is not usable.
+  void set_device(const Device& d);
+  const Device& device() const { return device_; }
   const Batch& batch() const { return batch_; }
   /// Inputs loaded so far.
   std::int64_t loaded() const { return next_; }
@@ -88,6 +92,7 @@ class InflightBatcher {
   std::shared_ptr<StructureSource> src_;
   std::shared_ptr<sinks::DataSink> sink_;
   std::int64_t max_systems_, max_atoms_, max_edges_;
+  Device device_;
   Batch batch_;
   std::int64_t next_ = 0;
   InflightResult result_;

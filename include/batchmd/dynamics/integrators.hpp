@@ -2,7 +2,9 @@
 // Nosé–Hoover chain). Every one updates only the systems active in the step (status == its
 // stage) and keeps its per-system state in system-level batch fields, so the state travels
 // with a system through index_select / put / sinks and inflight refills. Units: Å, eV, amu,
-// fs, K.
+// fs, K. Each runs on CPU and GPU batches with the same arithmetic (integrator_kernels.hpp); on
+// a GPU a step is a few kernels (per-system reductions, a thread per system for the state, then
+// per-atom updates) with no wait for the device.
 #pragma once
 #include <cstdint>
 #include <memory>

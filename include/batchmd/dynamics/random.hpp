@@ -1,16 +1,25 @@
 // dynamics/random: Philox4x32-10, the counter-based generator behind the stochastic integrators.
 // A draw is a pure function of (seed, system_id, system step, atom index within the system), so
 // a system's noise does not depend on where it sits in a batch, on the batch's other systems,
-// on the thread count or on the device.
+// on the thread count or on the device. Host/device code (GPU kernels call it too).
 #pragma once
 #include <array>
 #include <cmath>
 #include <cstdint>
 
+#ifndef BATCHMD_HD
+#if defined(__CUDACC__)
+#define BATCHMD_HD __host__ __device__
+#else
+#define BATCHMD_HD
+#endif
+#endif
+
 namespace batchmd::dynamics {
 
 /// Philox4x32 with 10 rounds (Salmon et al., SC'11; constants of Random123).
-inline std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> ctr, std::array<std::uint32_t, 2> key) {
+BATCHMD_HD inline std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> ctr,
+                                                             std::array<std::uint32_t, 2> key) {
   constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u, kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   for (int r = 0; r < 10; ++r) {
     const std::uint64_t p0 = std::uint64_t(kM0) * ctr[0];
@@ -26,8 +35,8 @@ inline std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> c
 
 /// Four independent standard normal deviates for (seed, system_id, step, atom), by Box–Muller
 /// on the four 32-bit words of one Philox block. system_id is folded to 32 bits.
-inline std::array<double, 4> gaussian4(std::uint64_t seed, std::int64_t system_id, std::int64_t step,
-                                       std::int64_t atom) {
+BATCHMD_HD inline std::array<double, 4> gaussian4(std::uint64_t seed, std::int64_t system_id, std::int64_t step,
+                                                  std::int64_t atom) {
   const auto sid = static_cast<std::uint64_t>(system_id);
   const auto st = static_cast<std::uint64_t>(step);
   const auto r = philox4x32_10({static_cast<std::uint32_t>(st), static_cast<std::uint32_t>(st >> 32),

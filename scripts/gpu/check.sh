@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from the repository root, from binaries packed by scripts/gpu/pack.sh:
+#   tests     every GPU test executable (the `gpu` ctest label: CPU vs GPU agreement, GPUBuffer, ...)
+#   sanitize  the GPU tests under compute-sanitizer memcheck and racecheck
+#   run       `batchmd run --device cuda` on the default job, then `batchmd run` (auto-picks the GPU)
+#   bench     bench/gpu_md.sh (MD throughput vs CPU and PyTorch, snapshot costs) and bench_gpu_sinks
+# Logs go to $OUT (or ./gpu-logs) as well as stdout. Exit status: non-zero if any step failed.
+set -uo pipefail
+root=$(pwd)
+export LD_LIBRARY_PATH="$root/.gpu_carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+bin="$root/.gpu_carry/bin"
+logs="${OUT:-$root/gpu-logs}"
+mkdir -p "$logs"
+what="${1:-all}"
+shift || true
+status=0
+nvidia-smi -L || true
+run_tests() {
+  for t in "$bin"/test_*_gpu; do
+    echo "== $(basename "$t")"
+    "$t" --gtest_brief=1 "$@" >"$logs/$(basename "$t").log" 2>&1
+    local rc=$?
+    tail -40 "$logs/$(basename "$t").log"
+    echo "exit $rc"
+    [ "$rc" -eq 0 ] || status=1
+  done
+}
+sanitize() {
+  local cs
+  cs=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+  for tool in memcheck racecheck; do
+    for t in "$bin"/test_*_gpu; do
+      echo "== compute-sanitizer --tool $tool $(basename "$t") ${SANITIZE_FILTER:-}"
+      "$cs" --tool "$tool" --error-exitcode 99 "$t" --gtest_brief=1 ${SANITIZE_FILTER:+--gtest_filter=$SANITIZE_FILTER} \
+        >"$logs/sanitize-$tool-$(basename "$t").log" 2>&1
+      local rc=$?
+      tail -5 "$logs/sanitize-$tool-$(basename "$t").log"
+      echo "exit $rc"
+      [ "$rc" -eq 0 ] || status=1
+    done
+  done
+}
+run_app() {
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && "$bin/batchmd" run --device cuda -q -o gpu.zarr "$@") 2>&1 | tee "$logs/run-cuda.log" || status=1
+  (cd "$tmp" && "$bin/batchmd" run -q -o auto.zarr --steps 200) 2>&1 | head -4 || status=1
+  (cd "$tmp" && "$bin/batchmd" run --device cpu -q -o cpu.zarr "$@") 2>&1 | tail -3 || status=1
+  (cd "$tmp" && "$bin/batchmd" inspect gpu.zarr | head -20) || status=1
+  rm -rf "$tmp"
+}
+case "$what" in
+  tests) run_tests "$@" ;;
+  sanitize) sanitize ;;
+  run) run_app "$@" ;;
+  bench) bash bench/gpu_md.sh "$@" ;;
+  all) run_tests; sanitize; run_app ;;
+  *) echo "usage: scripts/gpu/check.sh [tests|sanitize|run|bench|all]" >&2; exit 2 ;;
+esac
+exit $status
