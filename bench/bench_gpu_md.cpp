@@ -6,6 +6,7 @@
 // and, with --sink, the cost of a SnapshotHook every --every steps recording positions,
 // velocities, forces and energy into GPUBuffer, HostMemory or ZarrData (no compression).
 // bench/gpu_md.sh runs the cases side by side with the CPU build and the PyTorch reference.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -127,7 +128,10 @@ int main(int argc, char** argv) {
   std::shared_ptr<sinks::DataSink> sink;
   const std::int64_t snaps = steps / every + 2;
   if (sink_kind == "gpubuffer") {
-    sink = std::make_shared<sinks::GPUBuffer>(snaps * batch.n_systems(), snaps * batch.n_atoms(), 0, device);
+    std::int64_t largest = 0;  // GPUBuffer's max_atoms is per sample
+    for (std::int64_t s = 0; s < batch.n_systems(); ++s)
+      largest = std::max(largest, batch.atoms_ptr_data()[s + 1] - batch.atoms_ptr_data()[s]);
+    sink = std::make_shared<sinks::GPUBuffer>(snaps * batch.n_systems(), largest, 0, device);
   } else if (sink_kind == "host") {
     sink = std::make_shared<sinks::HostMemory>(snaps * batch.n_systems());
   } else if (sink_kind == "zarr") {
