@@ -81,17 +81,28 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--case") kind = next();
-    else if (a == "--device") device_name = next();
-    else if (a == "--dtype") dtype = next();
-    else if (a == "--cells") cells = std::stoll(next());
-    else if (a == "--systems") systems = std::stoll(next());
-    else if (a == "--steps") steps = std::stoll(next());
-    else if (a == "--warmup") warmup = std::stoll(next());
-    else if (a == "--threads") set_num_threads(std::stoi(next()));
-    else if (a == "--sink") sink_kind = next();
-    else if (a == "--every") every = std::stoll(next());
-    else if (a == "--store") store = next();
+    if (a == "--case")
+      kind = next();
+    else if (a == "--device")
+      device_name = next();
+    else if (a == "--dtype")
+      dtype = next();
+    else if (a == "--cells")
+      cells = std::stoll(next());
+    else if (a == "--systems")
+      systems = std::stoll(next());
+    else if (a == "--steps")
+      steps = std::stoll(next());
+    else if (a == "--warmup")
+      warmup = std::stoll(next());
+    else if (a == "--threads")
+      set_num_threads(std::stoi(next()));
+    else if (a == "--sink")
+      sink_kind = next();
+    else if (a == "--every")
+      every = std::stoll(next());
+    else if (a == "--store")
+      store = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_gpu_md [--case batch|liquid] [--device cuda|cpu] [--dtype float32|float64]\n"
@@ -161,16 +172,17 @@ int main(int argc, char** argv) {
               kind.c_str(), device.str().c_str(), dtype.c_str(), static_cast<long long>(batch.n_systems()),
               static_cast<long long>(batch.n_atoms()), static_cast<long long>(steps), sink_kind.c_str(),
               static_cast<long long>(every));
-  if (!device.is_cpu()) std::printf("gpu %s\n", cuda::device_name(device.index).c_str());
-  else std::printf("cpu_threads %d\n", num_threads());
+  if (!device.is_cpu())
+    std::printf("gpu %s\n", cuda::device_name(device.index).c_str());
+  else
+    std::printf("cpu_threads %d\n", num_threads());
   std::printf("potential_energy_per_atom_start %.8f\n", epot0);
   std::printf("loop_time_s %.4f\n", secs);
   std::printf("atom_steps_per_s %.4g\n", double(batch.n_atoms()) * double(steps) / secs);
   std::printf("neighbor_builds %lld\n", static_cast<long long>(model->neighbor_builds()));
   std::printf("kinetic_energy_end %.6g\n", ke);
   if (!device.is_cpu())
-    std::printf("cuda_mallocs_in_loop %lld\n",
-                static_cast<long long>(cuda::allocator_stats().cuda_mallocs - mallocs0));
+    std::printf("cuda_mallocs_in_loop %lld\n", static_cast<long long>(cuda::allocator_stats().cuda_mallocs - mallocs0));
   if (sink) std::printf("samples_stored %lld\n", static_cast<long long>(sink->size()));
   if (sink_kind == "zarr") std::filesystem::remove_all(store);
   return 0;

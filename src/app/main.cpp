@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   run_cmd->add_option("--threads", threads, "CPU threads (overrides the config)");
   std::string device;
-  run_cmd->add_option("--device", device, "auto (a GPU if usable, else cpu), cpu, cuda or cuda:N (overrides the config)");
+  run_cmd->add_option("--device", device,
+                      "auto (a GPU if usable, else cpu), cpu, cuda or cuda:N (overrides the config)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress line");
   std::string output, restart;
   run_cmd->add_option("-o,--output", output, "Trajectory store: path, file://path or memory://name");

@@ -241,8 +241,9 @@ void Event::sync() const { ck(cudaEventSynchronize(static_cast<cudaEvent_t>(ev_)
 
 namespace {
 [[noreturn]] void no_cuda() {
-  throw InvalidArgument("no CUDA GPU can be used: this build of batchmd has no CUDA backend "
-                        "(configure with nvcc available, or -DBATCHMD_CUDA=ON)");
+  throw InvalidArgument(
+      "no CUDA GPU can be used: this build of batchmd has no CUDA backend "
+      "(configure with nvcc available, or -DBATCHMD_CUDA=ON)");
 }
 }  // namespace
 

@@ -62,8 +62,8 @@ void Tensor::allocate(std::size_t bytes) {
     return;
   }
   if (device_.is_cpu()) {
-    ptr_ = std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(::operator new[](bytes, std::align_val_t(kAlign))),
-                                              Free{-1, bytes});
+    ptr_ = std::unique_ptr<std::byte[], Free>(
+        static_cast<std::byte*>(::operator new[](bytes, std::align_val_t(kAlign))), Free{-1, bytes});
     std::memset(ptr_.get(), 0, bytes);
   } else {
     ptr_ = std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(cuda::alloc(bytes, device_.index)),
@@ -101,9 +101,7 @@ void Tensor::copy_from(const Tensor& src) {
   copy_bytes(raw(), device_, src.raw(), src.device_, nbytes());
 }
 
-Tensor Tensor::clone() const {
-  return to(device_);
-}
+Tensor Tensor::clone() const { return to(device_); }
 
 std::int64_t Tensor::numel() const {
   std::int64_t n = 1;

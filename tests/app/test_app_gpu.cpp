@@ -18,8 +18,7 @@ using namespace batchmd::app;
 
 namespace {
 
-std::string run_job(const std::string& job, const std::string& device, const std::string& dtype,
-                    std::string* printed) {
+std::string run_job(const std::string& job, const std::string& device, const std::string& dtype, std::string* printed) {
   const std::string dir = ::testing::TempDir() + "/app_gpu_" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   const std::string store = dir + "/" + device + "_" + dtype + ".zarr";
@@ -112,9 +111,8 @@ TEST_P(AppGpu, RunOnGpuMatchesCpu) {
     for (std::int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(x.data<std::int64_t>()[i], y.data<std::int64_t>()[i]) << f;
   }
   double dx = 0;
-  dispatch_float(a.float_dtype(), [&](auto zero) {
-    dx = max_abs_diff<decltype(zero)>(a.get("positions"), b.get("positions"));
-  });
+  dispatch_float(a.float_dtype(),
+                 [&](auto zero) { dx = max_abs_diff<decltype(zero)>(a.get("positions"), b.get("positions")); });
   EXPECT_LT(dx, tol) << "largest position difference between the CPU and GPU trajectories";
   std::printf("[ info ] %s: largest CPU/GPU position difference over %lld samples: %.3e A\n", dtype.c_str(),
               static_cast<long long>(rc.num_samples()), dx);

@@ -3,8 +3,8 @@
 
 #include <atomic>
 
-#include "batchmd/core/parallel.hpp"
 #include "batchmd/core/cuda.hpp"
+#include "batchmd/core/parallel.hpp"
 #include "batchmd/core/tensor.hpp"
 
 using namespace batchmd;

@@ -63,7 +63,7 @@ struct RunConfig {
   double dt_fs = 2.0;
   std::string dtype = "float64";
   std::uint64_t seed = 2026;
-  int threads = 0;  ///< 0: all cores
+  int threads = 0;              ///< 0: all cores
   std::string device = "auto";  ///< auto (the first GPU if one is usable, else cpu), cpu, cuda, cuda:N
   model::LJConfig lj;
   std::vector<StageSpec> stages;  ///< empty: one velocity_verlet (NVE) stage

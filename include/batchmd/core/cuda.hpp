@@ -38,10 +38,10 @@ Stream copy_stream(int device);
 void* alloc(std::size_t bytes, int device);
 void free(void* p, std::size_t bytes, int device) noexcept;
 struct AllocatorStats {
-  std::int64_t cuda_mallocs = 0;     ///< cudaMalloc calls so far
-  std::int64_t cache_hits = 0;       ///< allocations served from the cache
-  std::size_t bytes_in_use = 0;      ///< handed out and not freed
-  std::size_t bytes_cached = 0;      ///< freed, kept for reuse
+  std::int64_t cuda_mallocs = 0;  ///< cudaMalloc calls so far
+  std::int64_t cache_hits = 0;    ///< allocations served from the cache
+  std::size_t bytes_in_use = 0;   ///< handed out and not freed
+  std::size_t bytes_cached = 0;   ///< freed, kept for reuse
 };
 AllocatorStats allocator_stats();
 /// Returns cached blocks to the driver.
