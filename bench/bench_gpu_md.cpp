@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
   dyn.run(batch, steps);  // SnapshotHook flushes the sink when the run ends
   if (!device.is_cpu()) cuda::synchronize(cuda::compute_stream(device.index));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto mallocs_in_loop = cuda::allocator_stats().cuda_mallocs - mallocs0;
   const double ke = [&] {
     double s = 0;
     for (double v : dynamics::kinetic_energy(batch)) s += v;
@@ -181,8 +182,7 @@ int main(int argc, char** argv) {
   std::printf("atom_steps_per_s %.4g\n", double(batch.n_atoms()) * double(steps) / secs);
   std::printf("neighbor_builds %lld\n", static_cast<long long>(model->neighbor_builds()));
   std::printf("kinetic_energy_end %.6g\n", ke);
-  if (!device.is_cpu())
-    std::printf("cuda_mallocs_in_loop %lld\n", static_cast<long long>(cuda::allocator_stats().cuda_mallocs - mallocs0));
+  if (!device.is_cpu()) std::printf("cuda_mallocs_in_loop %lld\n", static_cast<long long>(mallocs_in_loop));
   if (sink) std::printf("samples_stored %lld\n", static_cast<long long>(sink->size()));
   if (sink_kind == "zarr") std::filesystem::remove_all(store);
   return 0;
