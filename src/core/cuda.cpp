@@ -69,7 +69,16 @@ int count_devices(std::string* why) {
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
-    if (why) *why = std::string("the CUDA runtime reports ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+    if (why) {
+      const std::string code = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+      if (e == cudaErrorInsufficientDriver)
+        *why = "no usable NVIDIA driver (none is installed, or it is older than this CUDA " +
+               std::to_string(CUDART_VERSION / 1000) + " build needs; " + code + ")";
+      else if (e == cudaErrorNoDevice)
+        *why = "no CUDA GPU is present (" + code + ")";
+      else
+        *why = "the CUDA runtime reports " + code;
+    }
     cudaGetLastError();
     return 0;
   }
