@@ -102,6 +102,19 @@ void kick(T* v, const T* f, const T* m, std::int64_t a0, std::int64_t a1, double
   for (std::int64_t i = a0; i < a1; ++i) kern::euler_kick(v + 3 * i, f + 3 * i, m[i], h);
 }
 
+/// The checks FIRE and FIRE2 share (their configs have the same step and mixing knobs), in the
+/// order each constructor made them; `name` prefixes the messages, `count` is n_min / n_delay.
+template <typename Config>
+void check_fire_config(const Config& c, const std::string& name, const char* count_name, std::int64_t count) {
+  check_positive(c.dt_start, (name + " dt_start").c_str());
+  check_positive(c.dt_max, (name + " dt_max").c_str());
+  check_positive(c.max_step, (name + " max_step").c_str());
+  if (count < 0) throw InvalidArgument(name + " " + count_name + " must be >= 0");
+  if (!(c.f_inc >= 1 && c.f_dec > 0 && c.f_dec <= 1 && c.f_alpha > 0 && c.f_alpha <= 1 && c.alpha_start >= 0 &&
+        c.alpha_start <= 1))
+    throw InvalidArgument(name + ": need f_inc >= 1, 0 < f_dec <= 1, 0 < f_alpha <= 1, 0 <= alpha_start <= 1");
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------- FIRE
@@ -110,13 +123,7 @@ FIRE::FIRE(std::shared_ptr<model::Model> model, double dt_fs, FIREConfig config)
     : Dynamics(std::move(model), dt_fs), cfg_(config) {
   if (cfg_.dt_start <= 0) cfg_.dt_start = dt_fs;
   if (cfg_.dt_max <= 0) cfg_.dt_max = 10 * cfg_.dt_start;
-  check_positive(cfg_.dt_start, "FIRE dt_start");
-  check_positive(cfg_.dt_max, "FIRE dt_max");
-  check_positive(cfg_.max_step, "FIRE max_step");
-  if (cfg_.n_min < 0) throw InvalidArgument("FIRE n_min must be >= 0");
-  if (!(cfg_.f_inc >= 1 && cfg_.f_dec > 0 && cfg_.f_dec <= 1 && cfg_.f_alpha > 0 && cfg_.f_alpha <= 1 &&
-        cfg_.alpha_start >= 0 && cfg_.alpha_start <= 1))
-    throw InvalidArgument("FIRE: need f_inc >= 1, 0 < f_dec <= 1, 0 < f_alpha <= 1, 0 <= alpha_start <= 1");
+  check_fire_config(cfg_, "FIRE", "n_min", cfg_.n_min);
   tracks_status_ = true;
 }
 
@@ -169,13 +176,7 @@ FIRE2::FIRE2(std::shared_ptr<model::Model> model, double dt_fs, FIRE2Config conf
   if (cfg_.dt_start <= 0) cfg_.dt_start = dt_fs;
   if (cfg_.dt_max <= 0) cfg_.dt_max = 10 * cfg_.dt_start;
   if (cfg_.dt_min <= 0) cfg_.dt_min = 0.02 * cfg_.dt_start;
-  check_positive(cfg_.dt_start, "FIRE2 dt_start");
-  check_positive(cfg_.dt_max, "FIRE2 dt_max");
-  check_positive(cfg_.max_step, "FIRE2 max_step");
-  if (cfg_.n_delay < 0) throw InvalidArgument("FIRE2 n_delay must be >= 0");
-  if (!(cfg_.f_inc >= 1 && cfg_.f_dec > 0 && cfg_.f_dec <= 1 && cfg_.f_alpha > 0 && cfg_.f_alpha <= 1 &&
-        cfg_.alpha_start >= 0 && cfg_.alpha_start <= 1))
-    throw InvalidArgument("FIRE2: need f_inc >= 1, 0 < f_dec <= 1, 0 < f_alpha <= 1, 0 <= alpha_start <= 1");
+  check_fire_config(cfg_, "FIRE2", "n_delay", cfg_.n_delay);
   tracks_status_ = true;
 }
 

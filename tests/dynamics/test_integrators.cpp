@@ -252,6 +252,30 @@ TEST(Integrators, RejectInvalidParameters) {
   FIREConfig bad;
   bad.max_step = 0;
   EXPECT_THROW(FIRE(m, 1.0, bad), InvalidArgument);
+  // FIRE and FIRE2 share their checks; each message names the optimizer and the parameter.
+  auto message = [](auto make) -> std::string {
+    try {
+      make();
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  FIREConfig f1;
+  f1.n_min = -1;
+  EXPECT_NE(message([&] { FIRE(m, 1.0, f1); }).find("FIRE n_min must be >= 0"), std::string::npos);
+  f1 = {};
+  f1.f_dec = 2;
+  EXPECT_NE(message([&] { FIRE(m, 1.0, f1); }).find("FIRE: need f_inc >= 1"), std::string::npos);
+  FIRE2Config f2;
+  f2.n_delay = -1;
+  EXPECT_NE(message([&] { FIRE2(m, 1.0, f2); }).find("FIRE2 n_delay must be >= 0"), std::string::npos);
+  f2 = {};
+  f2.max_step = -1;
+  EXPECT_NE(message([&] { FIRE2(m, 1.0, f2); }).find("FIRE2 max_step"), std::string::npos);
+  f2 = {};
+  f2.alpha_start = 2;
+  EXPECT_NE(message([&] { FIRE2(m, 1.0, f2); }).find("FIRE2: need f_inc >= 1"), std::string::npos);
   EXPECT_THROW(Langevin(m, 1.0, -1.0, 0.1, 1), InvalidArgument);
   EXPECT_THROW(Langevin(m, 1.0, 300.0, -0.1, 1), InvalidArgument);
   EXPECT_THROW(NoseHooverChain(m, 1.0, 300.0, 0.0), InvalidArgument);
