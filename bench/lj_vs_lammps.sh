@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs LAMMPS's in.lj and batchmd's bench_lj side by side on one thread, alternating, and
-# prints each run's figures and the speed ratio. Needs `scripts/setup.sh --bench` (lammps).
+# prints each run's figures and the speed ratio. Needs lammps (scripts/setup.sh installs it).
 # Usage: bench/lj_vs_lammps.sh [repeats=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-3}"
 scripts/build.sh release >/dev/null
-command -v lmp >/dev/null || { echo "lmp not found: run scripts/setup.sh --bench" >&2; exit 1; }
+command -v lmp >/dev/null || { echo "lmp not found: run scripts/setup.sh" >&2; exit 1; }
 tmp=$(mktemp -d)
 cp bench/in.lj "$tmp/"
 export OMP_NUM_THREADS=1

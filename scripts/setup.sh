@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages batchmd needs to build, test and benchmark.
 # Idempotent: packages already present are skipped by apt.
-#   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also LAMMPS, for the side-by-side benchmark
+#   scripts/setup.sh          build, test and benchmark dependencies
 set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config git clang-format
@@ -10,9 +9,14 @@ pkgs=(
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libzstd-dev libblosc-dev zlib1g-dev
   libcurl4-openssl-dev libssl-dev
-  python3 python3-numpy python3-zarr python3-ase python3-xarray
+  python3 python3-dev python3-numpy python3-zarr python3-ase python3-xarray python3-pytest
+  python3-setuptools pybind11-dev python3-pybind11
+  gemmi-dev
+  lammps lammps-data lammps-examples
+  libtorch-dev python3-torch
+  libopenmpi-dev openmpi-bin
+  clang libfuzzer-14-dev libclang-rt-14-dev
 )
-if [[ "${1:-}" == "--bench" ]]; then pkgs+=(lammps); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

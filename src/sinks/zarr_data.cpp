@@ -1,6 +1,7 @@
-// sinks/zarr_data: the ZarrData sink (background encode/store, crash-consistent commits,
-// append to an existing trajectory; snapshots of a GPU batch arrive through pinned staging
-// slots) and TrajectoryReader.
+// sinks/zarr_data: the ZarrData sink — background encode/store behind a bounded queue,
+// crash-consistent commits (chunks, then array shapes, then the root's num_samples), append to an
+// existing trajectory; snapshots of a GPU batch arrive through pinned staging slots. The reader is
+// in trajectory_reader.cpp, the field layout in trajectory_layout.hpp.
 #include "batchmd/sinks/zarr_data.hpp"
 
 #include <algorithm>
@@ -10,120 +11,24 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/zarr/array.hpp"
 #include "batchmd/zarr/group.hpp"
 #include "gpu_staging.hpp"
+#include "task_pool.hpp"
+#include "trajectory_layout.hpp"
 
 namespace batchmd::sinks {
 
-namespace {
-
-constexpr const char* kWriterName = "batchmd";
-constexpr const char* kVersion = "0.1.0";
-
-/// A fixed pool that runs a list of tasks and waits for all of them.
-class TaskPool {
- public:
-  explicit TaskPool(int n) {
-    for (int i = 0; i < std::max(1, n); ++i) threads_.emplace_back([this] { loop(); });
-  }
-  ~TaskPool() {
-    {
-      std::lock_guard lk(m_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  /// Runs every task (in parallel) and rethrows the first exception any of them threw.
-  void run_all(std::vector<std::function<void()>>& tasks) {
-    std::exception_ptr first;
-    std::size_t left = tasks.size();
-    std::mutex done_m;
-    std::condition_variable done_cv;
-    {
-      std::lock_guard lk(m_);
-      for (auto& t : tasks)
-        queue_.push_back([&, task = &t] {
-          std::exception_ptr e;
-          try {
-            (*task)();
-          } catch (...) {
-            e = std::current_exception();
-          }
-          std::lock_guard dl(done_m);
-          if (e && !first) first = e;
-          if (--left == 0) done_cv.notify_all();
-        });
-    }
-    cv_.notify_all();
-    std::unique_lock dl(done_m);
-    done_cv.wait(dl, [&] { return left == 0; });
-    if (first) std::rethrow_exception(first);
-  }
-
- private:
-  void loop() {
-    for (;;) {
-      std::function<void()> f;
-      {
-        std::unique_lock lk(m_);
-        cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-        if (stop_ && queue_.empty()) return;
-        f = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      f();
-    }
-  }
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  std::vector<std::thread> threads_;
-  bool stop_ = false;
-};
-
-struct FieldDef {
-  std::string name;
-  Level level;
-  DType dtype;
-  Shape trailing;
-  std::size_t row_bytes() const {
-    std::size_t n = dtype_size(dtype);
-    for (auto d : trailing) n *= static_cast<std::size_t>(d);
-    return n;
-  }
-};
-
-Shape trailing_of(const Tensor& t) { return Shape(t.shape().begin() + 1, t.shape().end()); }
-
-/// Copies the rows of the selected systems of one field, contiguous runs at a time.
-void gather_rows(const Tensor& t, const std::int64_t* ptr, const std::vector<std::int64_t>& idx, bool system_level,
-                 std::byte* out) {
-  const std::size_t rb = t.row_bytes();
-  std::size_t i = 0;
-  while (i < idx.size()) {
-    std::size_t j = i + 1;
-    while (j < idx.size() && idx[j] == idx[j - 1] + 1) ++j;
-    const std::int64_t first = system_level ? idx[i] : ptr[idx[i]];
-    const std::int64_t last = system_level ? idx[j - 1] + 1 : ptr[idx[j - 1] + 1];
-    const std::size_t n = static_cast<std::size_t>(last - first) * rb;
-    if (n) std::memcpy(out, t.bytes() + static_cast<std::size_t>(first) * rb, n);
-    out += n;
-    i = j;
-  }
-}
-
-std::string dim_name(const std::string& field, std::size_t axis, Level level) {
-  if (axis == 0) return level == Level::Atom ? "atom" : level == Level::Edge ? "edge" : "sample";
-  return field + "_dim" + std::to_string(axis);
-}
-
-}  // namespace
+using detail::dim_name;
+using detail::FieldDef;
+using detail::gather_rows;
+using detail::kVersion;
+using detail::kWriterName;
+using detail::TaskPool;
+using detail::trailing_of;
 
 // ====================================================================== ZarrData
 
@@ -625,232 +530,6 @@ void ZarrData::zero() {
   impl_->initialized = false;
   impl_->n_samples = impl_->n_atoms = impl_->n_edges = 0;
   impl_->accepted = 0;
-}
-
-// ====================================================================== TrajectoryReader
-
-struct TrajectoryReader::Impl {
-  std::string url;
-  std::shared_ptr<zarr::Store> store;
-  std::optional<zarr::Group> root;
-  nlohmann::json attrs;
-  int format = 3;
-  std::int64_t n = 0;
-  std::vector<std::int64_t> aptr, eptr;
-  struct F {
-    std::string group, name;
-    Level level;
-    zarr::Array array;
-  };
-  std::vector<F> fields;
-  mutable std::optional<std::vector<std::int64_t>> system_ids;
-
-  void open() {
-    store = zarr::open_store(url);
-    auto node = zarr::find_node(*store, "");
-    if (!node) throw FormatError(url + ": no Zarr store here (no zarr.json or .zgroup at the root)");
-    if (node->type != zarr::NodeType::Group)
-      throw FormatError(url + ": the root is a Zarr array, not a trajectory group");
-    format = static_cast<int>(node->format);
-    root = zarr::Group::open(store, "");
-    load();
-  }
-
-  void load() {
-    attrs = root->attributes();
-    if (!attrs.contains("num_samples") || !attrs["num_samples"].is_number_integer() ||
-        attrs["num_samples"].get<std::int64_t>() < 0)
-      throw FormatError(url +
-                        ": not a trajectory store: root attribute 'num_samples' is missing or not an integer >= 0");
-    if (!attrs.contains("fields") || !attrs["fields"].is_object())
-      throw FormatError(url + ": not a trajectory store: root attribute 'fields' is missing");
-    n = attrs["num_samples"].get<std::int64_t>();
-    zarr::Array ap = root->open_array("meta/atoms_ptr");
-    if (ap.meta().dtype != DType::Int64 && ap.meta().dtype != DType::Int32)
-      throw FormatError(url + ": meta/atoms_ptr must hold integers");
-    if (ap.rows() < n + 1)
-      throw FormatError(url + ": meta/atoms_ptr has " + std::to_string(ap.rows()) + " entries but num_samples is " +
-                        std::to_string(n) + " (needs num_samples + 1)");
-    aptr = read_int64(ap, n + 1);
-    if (zarr::find_node(*store, "meta/edges_ptr")) {
-      zarr::Array ep = root->open_array("meta/edges_ptr");
-      if (ep.rows() < n + 1) throw FormatError(url + ": meta/edges_ptr is shorter than num_samples + 1");
-      eptr = read_int64(ep, n + 1);
-    } else {
-      eptr.assign(static_cast<std::size_t>(n + 1), 0);
-    }
-    for (std::int64_t i = 0; i < n; ++i)
-      if (aptr[i + 1] < aptr[i] || eptr[i + 1] < eptr[i])
-        throw FormatError(url + ": meta/atoms_ptr or meta/edges_ptr decreases at sample " + std::to_string(i));
-    if (aptr[0] != 0 || eptr[0] != 0) throw FormatError(url + ": meta/atoms_ptr and meta/edges_ptr must start at 0");
-    fields.clear();
-    for (const char* group : {"core", "custom"}) {
-      if (!attrs["fields"].contains(group)) continue;
-      const auto& g = attrs["fields"][group];
-      if (!g.is_object()) throw FormatError(url + ": root attribute fields." + group + " is not an object");
-      for (auto it = g.begin(); it != g.end(); ++it) {
-        if (!it.value().is_string())
-          throw FormatError(url + ": fields." + group + "." + it.key() + " must be \"atom\", \"edge\" or \"system\"");
-        Level level;
-        try {
-          level = level_from_name(it.value().get<std::string>());
-        } catch (const InvalidArgument& e) {
-          throw FormatError(url + ": fields." + group + "." + it.key() + ": " + e.what());
-        }
-        zarr::Array a = root->open_array(std::string(group) + "/" + it.key());
-        const std::int64_t need = level == Level::Atom ? aptr.back() : level == Level::Edge ? eptr.back() : n;
-        if (a.rows() < need)
-          throw FormatError(url + ": " + group + "/" + it.key() + " has " + std::to_string(a.rows()) +
-                            " rows but the pointer arrays need " + std::to_string(need));
-        fields.push_back(F{group, it.key(), level, std::move(a)});
-      }
-    }
-    system_ids.reset();
-  }
-
-  static std::vector<std::int64_t> read_int64(const zarr::Array& a, std::int64_t rows) {
-    if (a.meta().dtype == DType::Int64) return a.read<std::int64_t>(0, rows);
-    auto v = a.read<std::int32_t>(0, rows);
-    return std::vector<std::int64_t>(v.begin(), v.end());
-  }
-
-  Batch range(std::int64_t a, std::int64_t b) const {
-    std::map<std::string, Field, std::less<>> out;
-    std::vector<std::int64_t> atoms, edges;
-    for (std::int64_t i = a; i < b; ++i) {
-      atoms.push_back(aptr[i + 1] - aptr[i]);
-      edges.push_back(eptr[i + 1] - eptr[i]);
-    }
-    for (const auto& f : fields) {
-      const std::int64_t first = f.level == Level::Atom ? aptr[a] : f.level == Level::Edge ? eptr[a] : a;
-      const std::int64_t last = f.level == Level::Atom ? aptr[b] : f.level == Level::Edge ? eptr[b] : b;
-      Shape shape = f.array.meta().shape;
-      shape[0] = last - first;
-      Tensor t(f.array.meta().dtype, shape);
-      f.array.read_rows(first, last - first, t.bytes());
-      if (f.name == kEdgeIndex && t.dtype() == DType::Int64) {  // local per sample → global in the batch
-        auto* v = t.data<std::int64_t>();
-        const std::int64_t w = t.row_numel();
-        for (std::int64_t i = a; i < b; ++i)
-          for (std::int64_t e = eptr[i]; e < eptr[i + 1]; ++e)
-            for (std::int64_t c = 0; c < w; ++c) v[(e - eptr[a]) * w + c] += aptr[i] - aptr[a];
-      }
-      if (out.count(f.name)) throw FormatError(url + ": field '" + f.name + "' is in both core and custom");
-      out.emplace(f.name, Field{f.level, std::move(t)});
-    }
-    return Batch::from_parts(atoms, edges, std::move(out));
-  }
-};
-
-TrajectoryReader::TrajectoryReader(const std::string& url) : impl_(std::make_unique<Impl>()) {
-  impl_->url = url;
-  impl_->open();
-}
-TrajectoryReader::~TrajectoryReader() = default;
-TrajectoryReader::TrajectoryReader(TrajectoryReader&&) noexcept = default;
-
-std::int64_t TrajectoryReader::num_samples() const { return impl_->n; }
-void TrajectoryReader::refresh() { impl_->load(); }
-const std::string& TrajectoryReader::url() const { return impl_->url; }
-int TrajectoryReader::zarr_format() const { return impl_->format; }
-
-nlohmann::json TrajectoryReader::batchmd_attributes() const {
-  return impl_->attrs.contains("batchmd") ? impl_->attrs["batchmd"] : nlohmann::json::object();
-}
-
-Batch TrajectoryReader::read(std::int64_t i) const { return read_range(i, i + 1); }
-
-Batch TrajectoryReader::read_range(std::int64_t start, std::int64_t stop) const {
-  if (start < 0 || stop > impl_->n || start > stop)
-    throw InvalidArgument(impl_->url + ": samples [" + std::to_string(start) + ", " + std::to_string(stop) +
-                          ") out of range (the store holds " + std::to_string(impl_->n) + ")");
-  return impl_->range(start, stop);
-}
-
-Batch TrajectoryReader::read_indices(const std::vector<std::int64_t>& idx) const {
-  for (auto i : idx)
-    if (i < 0 || i >= impl_->n)
-      throw InvalidArgument(impl_->url + ": sample " + std::to_string(i) + " out of range (the store holds " +
-                            std::to_string(impl_->n) + ")");
-  std::vector<Batch> parts;
-  std::size_t i = 0;
-  while (i < idx.size()) {
-    std::size_t j = i + 1;
-    while (j < idx.size() && idx[j] == idx[j - 1] + 1) ++j;
-    parts.push_back(impl_->range(idx[i], idx[j - 1] + 1));
-    i = j;
-  }
-  if (parts.empty()) return impl_->range(0, 0);
-  std::vector<const Batch*> ptrs;
-  for (auto& p : parts) ptrs.push_back(&p);
-  return Batch::concat(ptrs);
-}
-
-const std::vector<std::int64_t>& TrajectoryReader::system_ids() const {
-  if (!impl_->system_ids) {
-    const Impl::F* f = nullptr;
-    for (const auto& x : impl_->fields)
-      if (x.name == "system_id") f = &x;
-    if (!f) throw InvalidArgument(impl_->url + ": the store has no system_id field");
-    if (f->array.meta().dtype != DType::Int64) throw FormatError(impl_->url + ": system_id must be int64");
-    impl_->system_ids = f->array.read<std::int64_t>(0, impl_->n);
-  }
-  return *impl_->system_ids;
-}
-
-std::vector<std::int64_t> TrajectoryReader::samples_of_system(std::int64_t system_id) const {
-  system_ids();
-  std::vector<std::int64_t> out;
-  for (std::int64_t i = 0; i < impl_->n; ++i)
-    if ((*impl_->system_ids)[static_cast<std::size_t>(i)] == system_id) out.push_back(i);
-  return out;
-}
-
-Batch last_snapshot_per_system(const TrajectoryReader& reader) {
-  if (reader.num_samples() == 0) throw InvalidArgument(reader.url() + ": the trajectory holds no samples");
-  std::map<std::int64_t, std::int64_t> last;  // system_id → its last sample
-  const auto& ids = reader.system_ids();
-  for (std::size_t i = 0; i < ids.size(); ++i) last[ids[i]] = static_cast<std::int64_t>(i);
-  std::vector<std::int64_t> idx;
-  for (const auto& [id, i] : last) idx.push_back(i);
-  return reader.read_indices(idx);
-}
-
-Batch TrajectoryReader::read_system(std::int64_t system_id) const { return read_indices(samples_of_system(system_id)); }
-
-std::optional<std::vector<double>> TrajectoryReader::model_state(std::int64_t step) const {
-  if (!zarr::find_node(*impl_->store, "restart/model_state")) return std::nullopt;
-  zarr::Array a = zarr::Array::open(impl_->store, "restart/model_state");
-  const auto& attrs = a.meta().attributes;
-  if (!attrs.contains("step") || attrs["step"] != step || a.meta().dtype != DType::Float64) return std::nullopt;
-  return a.read<double>(0, a.rows());
-}
-
-std::vector<std::int64_t> TrajectoryReader::atom_counts() const {
-  std::vector<std::int64_t> c;
-  for (std::int64_t i = 0; i < impl_->n; ++i) c.push_back(impl_->aptr[i + 1] - impl_->aptr[i]);
-  return c;
-}
-
-std::vector<TrajectoryReader::FieldInfo> TrajectoryReader::fields() const {
-  std::vector<FieldInfo> out;
-  for (const auto& f : impl_->fields) {
-    FieldInfo info{f.group,
-                   f.name,
-                   f.level,
-                   f.array.meta().dtype,
-                   f.array.meta().shape,
-                   zarr::compressor_config_of(f.array.layout().codecs).name,
-                   f.array.meta().chunk_rows,
-                   0};
-    const std::string prefix = f.group + "/" + f.name + "/";
-    for (const auto& key : impl_->store->list(prefix)) {
-      if (key.ends_with("zarr.json") || key.ends_with(".zarray") || key.ends_with(".zattrs")) continue;
-      if (auto v = impl_->store->get(key)) info.stored_bytes += v->size();
-    }
-    out.push_back(std::move(info));
-  }
-  return out;
 }
 
 }  // namespace batchmd::sinks
