@@ -28,7 +28,11 @@ function(batchmd_module name)
   endif()
   add_library(batchmd_${name} STATIC ${M_SOURCES})
   add_library(batchmd::${name} ALIAS batchmd_${name})
-  target_include_directories(batchmd_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_include_directories(batchmd_${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  # Installed and exported as batchmd::<name> (cmake/Install.cmake).
+  set_target_properties(batchmd_${name} PROPERTIES EXPORT_NAME ${name})
+  set_property(GLOBAL APPEND PROPERTY BATCHMD_MODULES batchmd_${name})
   target_link_libraries(batchmd_${name} PUBLIC ${M_DEPS} PRIVATE batchmd_flags)
 endfunction()
 

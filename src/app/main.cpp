@@ -4,10 +4,11 @@
 
 #include "batchmd/app/commands.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App cli{"batchmd: batched atomistic dynamics"};
-  cli.set_version_flag("--version", "batchmd 0.1.0");
+  cli.set_version_flag("--version", batchmd::version_text());
   cli.require_subcommand(1);
 
   batchmd::app::RunOptions run;
