@@ -20,7 +20,9 @@ libdir=$(dirname "$(find "$prefix" -name libbatchmd_core.a | head -1)")
 [ -n "$libdir" ] || fail "libbatchmd_core.a not installed"
 [ -f "$libdir/cmake/batchmd/batchmdConfig.cmake" ] || fail "CMake package not installed"
 [ -f "$libdir/pkgconfig/batchmd.pc" ] || fail "pkg-config file not installed"
-"$prefix/bin/batchmd" --version | grep -q "batchmd" || fail "installed batchmd --version"
+v=$("$prefix/bin/batchmd" --version)
+grep -q "^batchmd [0-9.]* (commit \([0-9a-f]\{12\}\|unknown\)" <<<"$v" || fail "installed batchmd --version names no commit: $v"
+grep -q "^back-ends: cpu" <<<"$v" || fail "installed batchmd --version names no back-ends: $v"
 
 # 1. CMake: find_package(batchmd) from the prefix only.
 cuda_args=()
