@@ -7,15 +7,15 @@
 // copies closer than kMergeTol (sites on special positions; coordinates rounded in the file).
 // The cell follows ASE's convention: a along x, b in the xy plane.
 #define USE_STD_SNPRINTF  // gemmi's bundled stb_sprintf is stripped from Debian's package
+#include "batchmd/io/cif.hpp"
+
+#include <cmath>
 #include <gemmi/cif.hpp>
 #include <gemmi/smcif.hpp>
 #include <gemmi/symmetry.hpp>
-
-#include <cmath>
 #include <numbers>
 
 #include "batchmd/core/error.hpp"
-#include "batchmd/io/cif.hpp"
 #include "system.hpp"
 #include "text.hpp"
 
@@ -46,8 +46,9 @@ std::vector<gemmi::Op> symmetry_ops(gemmi::cif::Block& b, std::string_view sourc
       try {
         ops.push_back(gemmi::parse_triplet(gemmi::cif::as_string(v)));
       } catch (const std::exception& e) {
-        fail(source, b.name, std::string(tag) + " " + detail::quote(gemmi::cif::as_string(v)) +
-                                 " is not a symmetry operation: " + e.what());
+        fail(source, b.name,
+             std::string(tag) + " " + detail::quote(gemmi::cif::as_string(v)) +
+                 " is not a symmetry operation: " + e.what());
       }
     }
     if (!ops.empty()) return ops;
@@ -69,7 +70,8 @@ std::vector<gemmi::Op> symmetry_ops(gemmi::cif::Block& b, std::string_view sourc
     if (!sg) fail(source, b.name, "unknown space group " + detail::quote(hm));
   } else if (!number.empty()) {
     const auto n = detail::to_int(number);
-    if (!n || *n < 1 || *n > 230) fail(source, b.name, "space group number " + detail::quote(number) + " is not 1..230");
+    if (!n || *n < 1 || *n > 230)
+      fail(source, b.name, "space group number " + detail::quote(number) + " is not 1..230");
     sg = gemmi::find_spacegroup_by_number(static_cast<int>(*n));
   }
   if (sg) {
@@ -99,13 +101,14 @@ detail::Mat3 cell_from_parameters(double a, double b, double c, double alpha, do
 AtomicData read_block(gemmi::cif::Block& block, const ReadOptions& opts, std::string_view source) {
   const gemmi::SmallStructure st = gemmi::make_small_structure_from_block(block);
   double par[6];
-  const char* tags[6] = {"_cell_length_a", "_cell_length_b", "_cell_length_c",
+  const char* tags[6] = {"_cell_length_a",    "_cell_length_b",   "_cell_length_c",
                          "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma"};
   for (int i = 0; i < 6; ++i) {
     const std::string* v = block.find_value(tags[i]);
     par[i] = v ? gemmi::cif::as_number(*v) : (i >= 3 ? 90.0 : NAN);
     if (!std::isfinite(par[i]) || par[i] <= 0 || (i >= 3 && par[i] >= 180))
-      fail(source, block.name, std::string(tags[i]) + (v ? " is " + detail::quote(*v) + ", not a valid value" : " is missing"));
+      fail(source, block.name,
+           std::string(tags[i]) + (v ? " is " + detail::quote(*v) + ", not a valid value" : " is missing"));
   }
   detail::SystemParts parts;
   parts.cell = cell_from_parameters(par[0], par[1], par[2], par[3], par[4], par[5]);
@@ -122,7 +125,9 @@ AtomicData read_block(gemmi::cif::Block& block, const ReadOptions& opts, std::st
   auto cart = [&](const std::array<double, 3>& f) {
     std::array<double, 3> r{};
     for (int i = 0; i < 3; ++i)
-      for (int k = 0; k < 3; ++k) r[static_cast<std::size_t>(k)] += f[static_cast<std::size_t>(i)] * parts.cell[static_cast<std::size_t>(3 * i + k)];
+      for (int k = 0; k < 3; ++k)
+        r[static_cast<std::size_t>(k)] +=
+            f[static_cast<std::size_t>(i)] * parts.cell[static_cast<std::size_t>(3 * i + k)];
     return r;
   };
   auto distance = [&](const std::array<double, 3>& f1, const std::array<double, 3>& f2) {
@@ -150,8 +155,9 @@ AtomicData read_block(gemmi::cif::Block& block, const ReadOptions& opts, std::st
     if (site.element == gemmi::El::X)
       fail(source, block.name, "site '" + site.label + "' is of unknown element " + detail::quote(site.type_symbol));
     if (!(std::abs(site.occ - 1.0) <= 0.01))
-      fail(source, block.name, "site '" + site.label + "' has occupancy " + std::to_string(site.occ) +
-                                   "; batchmd needs an ordered structure (every occupancy 1)");
+      fail(source, block.name,
+           "site '" + site.label + "' has occupancy " + std::to_string(site.occ) +
+               "; batchmd needs an ordered structure (every occupancy 1)");
     const std::int64_t z = site.element.atomic_number();
     for (const gemmi::Op& op : ops) {
       std::array<double, 3> f = op.apply_to_xyz(f0);
@@ -163,8 +169,8 @@ AtomicData read_block(gemmi::cif::Block& block, const ReadOptions& opts, std::st
       for (const auto& a : atoms)
         if (distance(a.frac, f) < kMergeTol) {
           if (a.z != z)
-            fail(source, block.name, "sites '" + a.label + "' and '" + site.label +
-                                         "' (different elements) fall on the same position");
+            fail(source, block.name,
+                 "sites '" + a.label + "' and '" + site.label + "' (different elements) fall on the same position");
           merged = true;
           break;
         }

@@ -2,7 +2,6 @@
 #include "extxyz_info.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 namespace batchmd::io::detail {
@@ -36,8 +35,12 @@ std::string read_word(std::string_view s, std::size_t& i, bool key, const LineCu
       out += c;
     }
   }
-  if (close) at.fail(std::string("unterminated ") + (close == '}' ? "'{'" : close == ']' ? "'['" : "quote") +
-                     " in the comment line");
+  if (close)
+    at.fail(std::string("unterminated ") +
+            (close == '}'   ? "'{'"
+             : close == ']' ? "'['"
+                            : "quote") +
+            " in the comment line");
   return out;
 }
 

@@ -75,15 +75,14 @@ struct Known {
 };
 // ASE's names first, then the synonyms other tools write (OVITO's velo, older batchmd's velo).
 constexpr Known kKnown[] = {
-    {"species", Role::Species, 'S', 1},    {"Z", Role::Z, 'I', 1},
-    {"atomic_numbers", Role::Z, 'I', 1},
-    {"pos", Role::Pos, 'R', 3},            {"positions", Role::Pos, 'R', 3},
-    {"momenta", Role::Momenta, 'R', 3},    {"velo", Role::Velocities, 'R', 3},
-    {"vel", Role::Velocities, 'R', 3},     {"velocities", Role::Velocities, 'R', 3},
-    {"masses", Role::Masses, 'R', 1},      {"mass", Role::Masses, 'R', 1},
-    {"forces", Role::Forces, 'R', 3},      {"force", Role::Forces, 'R', 3},
-    {"charges", Role::Charges, 'R', 1},    {"charge", Role::Charges, 'R', 1},
-    {"initial_charges", Role::Charges, 'R', 1},
+    {"species", Role::Species, 'S', 1},       {"Z", Role::Z, 'I', 1},
+    {"atomic_numbers", Role::Z, 'I', 1},      {"pos", Role::Pos, 'R', 3},
+    {"positions", Role::Pos, 'R', 3},         {"momenta", Role::Momenta, 'R', 3},
+    {"velo", Role::Velocities, 'R', 3},       {"vel", Role::Velocities, 'R', 3},
+    {"velocities", Role::Velocities, 'R', 3}, {"masses", Role::Masses, 'R', 1},
+    {"mass", Role::Masses, 'R', 1},           {"forces", Role::Forces, 'R', 3},
+    {"force", Role::Forces, 'R', 3},          {"charges", Role::Charges, 'R', 1},
+    {"charge", Role::Charges, 'R', 1},        {"initial_charges", Role::Charges, 'R', 1},
 };
 
 const char* role_field(Role r) {
@@ -115,8 +114,7 @@ std::vector<Column> parse_properties(std::string_view props, const LineCursor& a
       parts.push_back(props.substr(b, i - b));
       b = i + 1;
     }
-  if (parts.size() % 3 != 0)
-    at.fail("Properties=" + quote(props) + " is not a list of name:type:columns triples");
+  if (parts.size() % 3 != 0) at.fail("Properties=" + quote(props) + " is not a list of name:type:columns triples");
   std::vector<Column> cols;
   std::map<std::string, std::pair<std::string, Role>> field_from;  // batchmd field -> column giving it
   for (std::size_t k = 0; k < parts.size(); k += 3) {
@@ -157,7 +155,9 @@ std::vector<Column> parse_properties(std::string_view props, const LineCursor& a
     }
     cols.push_back(std::move(c));
   }
-  auto has = [&](Role r) { return std::any_of(cols.begin(), cols.end(), [&](const Column& c) { return c.role == r; }); };
+  auto has = [&](Role r) {
+    return std::any_of(cols.begin(), cols.end(), [&](const Column& c) { return c.role == r; });
+  };
   if (!has(Role::Pos)) at.fail("Properties has no pos:R:3 column");
   if (!has(Role::Species) && !has(Role::Z)) at.fail("Properties has neither a species:S:1 nor a Z:I:1 column");
   return cols;
@@ -233,7 +233,8 @@ void add_info_field(AtomicData& d, const InfoEntry& e, DType fdt, const LineCurs
     if (v.count() == 9) {
       // ASE reads these 3x3 keys in Fortran (column-major) order.
       for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) m[static_cast<std::size_t>(i * 3 + j)] = v.floats[static_cast<std::size_t>(j * 3 + i)];
+        for (int j = 0; j < 3; ++j)
+          m[static_cast<std::size_t>(i * 3 + j)] = v.floats[static_cast<std::size_t>(j * 3 + i)];
     } else {  // xx yy zz yz xz xy
       const auto& s = v.floats;
       m = {s[0], s[5], s[4], s[5], s[1], s[3], s[4], s[3], s[2]};
@@ -346,7 +347,8 @@ AtomicData read_frame(const FrameStart& f, DType fdt) {
       const std::int64_t z = zcol->ints[i];
       if (z < 1 || z > 118) atom_fail(a, "atomic number " + std::to_string(z) + " in column 'Z' is not an element");
       if (species && z != parts.numbers[i])
-        atom_fail(a, "column 'Z' says " + std::to_string(z) + " but 'species' says " + std::string(species->strings[i]));
+        atom_fail(a,
+                  "column 'Z' says " + std::to_string(z) + " but 'species' says " + std::string(species->strings[i]));
       parts.numbers[i] = z;
     }
   }

@@ -93,9 +93,10 @@ void append_extxyz_frame(std::string& out, const AtomicData& d) {
   const std::int64_t n = pos.rows();
 
   // Names: those the reader gives a meaning to are taken, so a user field never reads back as one.
-  std::set<std::string> used = {"species", "pos",  "Z",        "Lattice", "Properties", "pbc",    "positions",
-                                "velo",    "vel",  "velocities", "mass",  "force",      "charge", "initial_charges",
-                                "atomic_numbers", "cell"};
+  std::set<std::string> used = {
+      "species",        "pos", "Z",          "Lattice", "Properties", "pbc",    "positions",
+      "velo",           "vel", "velocities", "mass",    "force",      "charge", "initial_charges",
+      "atomic_numbers", "cell"};
   auto take = [&](std::string key) {
     key = xyz_name(key);
     if (used.count(key)) key = "batchmd_" + key;
@@ -184,8 +185,8 @@ void append_extxyz_frame(std::string& out, const AtomicData& d) {
       continue;
     }
     const Tensor& t = d.get(c.field);
-    out += ':' + c.key + ':' + (c.field == "velocities" ? 'R' : xyz_type(t.dtype())) + ':' +
-           std::to_string(t.row_numel());
+    out +=
+        ':' + c.key + ':' + (c.field == "velocities" ? 'R' : xyz_type(t.dtype())) + ':' + std::to_string(t.row_numel());
   }
   for (const auto& c : system) {
     const Tensor& t = d.get(c.field);

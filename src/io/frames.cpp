@@ -32,8 +32,9 @@ FrameSelection FrameSelection::list(std::vector<std::int64_t> indices) {
 FrameSelection FrameSelection::parse(std::string_view text) {
   const std::string_view t = detail::trim(text);
   auto bad = [&](const std::string& why) -> InvalidArgument {
-    return InvalidArgument("frames: cannot read '" + std::string(text) + "': " + why +
-                           " (expected an index such as 0 or -1, a slice such as 2:10 or ::5, or a list such as 0,4,7)");
+    return InvalidArgument(
+        "frames: cannot read '" + std::string(text) + "': " + why +
+        " (expected an index such as 0 or -1, a slice such as 2:10 or ::5, or a list such as 0,4,7)");
   };
   auto number = [&](std::string_view s) {
     const auto v = detail::to_int(detail::trim(s));
@@ -96,8 +97,7 @@ std::vector<std::int64_t> FrameSelection::resolve(std::int64_t n, std::string_vi
   if (kind_ == Kind::List) {
     for (std::int64_t i : list_) {
       const std::int64_t k = i < 0 ? i + n : i;
-      if (k < 0 || k >= n)
-        throw InvalidArgument("frames: index " + std::to_string(i) + " is out of range: " + what);
+      if (k < 0 || k >= n) throw InvalidArgument("frames: index " + std::to_string(i) + " is out of range: " + what);
       out.push_back(k);
     }
     return out;

@@ -21,13 +21,31 @@ namespace {
 using detail::LineCursor;
 using detail::quote;
 
-constexpr const char* kSections[] = {
-    "Atoms",          "Velocities",          "Masses",          "Ellipsoids",      "Lines",
-    "Triangles",      "Bodies",              "Bonds",           "Angles",          "Dihedrals",
-    "Impropers",      "Pair Coeffs",         "PairIJ Coeffs",   "Bond Coeffs",     "Angle Coeffs",
-    "Dihedral Coeffs", "Improper Coeffs",    "BondBond Coeffs", "BondAngle Coeffs", "MiddleBondTorsion Coeffs",
-    "EndBondTorsion Coeffs", "AngleTorsion Coeffs", "AngleAngleTorsion Coeffs", "BondBond13 Coeffs",
-    "AngleAngle Coeffs"};
+constexpr const char* kSections[] = {"Atoms",
+                                     "Velocities",
+                                     "Masses",
+                                     "Ellipsoids",
+                                     "Lines",
+                                     "Triangles",
+                                     "Bodies",
+                                     "Bonds",
+                                     "Angles",
+                                     "Dihedrals",
+                                     "Impropers",
+                                     "Pair Coeffs",
+                                     "PairIJ Coeffs",
+                                     "Bond Coeffs",
+                                     "Angle Coeffs",
+                                     "Dihedral Coeffs",
+                                     "Improper Coeffs",
+                                     "BondBond Coeffs",
+                                     "BondAngle Coeffs",
+                                     "MiddleBondTorsion Coeffs",
+                                     "EndBondTorsion Coeffs",
+                                     "AngleTorsion Coeffs",
+                                     "AngleAngleTorsion Coeffs",
+                                     "BondBond13 Coeffs",
+                                     "AngleAngle Coeffs"};
 
 /// A line without its '#' comment (the comment separately).
 std::string_view strip_comment(std::string_view line, std::string_view* comment = nullptr) {
@@ -70,9 +88,11 @@ Header read_header(LineCursor& cur) {
       cur.try_next();
       continue;
     }
-    if (!section_of(content).empty() && !std::isdigit(static_cast<unsigned char>(content[0]))) {
-      // A keyword line that is not "<numbers> keyword" starts the body.
-      break;
+    if (!section_of(content).empty()) {
+      // A line starting with a letter ends the header: it must name a section.
+      if (is_known_section(section_of(content))) break;
+      cur.try_next();
+      cur.fail("unknown header line " + quote(content) + " (is this a LAMMPS data file?)");
     }
     cur.try_next();
     const auto toks = detail::split_ws(content);
@@ -197,19 +217,19 @@ std::vector<AtomicData> read_lammps_data(std::string_view text, const ReadOption
       have_masses = true;
       masses_line = cur.line();
       for (auto [line, no] : section_lines(cur, h.types, section)) {
+        const LineCursor at = cur.at_line(no);
         std::string_view c;
         const auto toks = detail::split_ws(strip_comment(line, &c));
-        if (toks.size() != 2) cur.fail("a Masses line is 'type mass', found " + quote(line));
-        const std::int64_t t = detail::parse_int(toks[0], cur, "the atom type");
+        if (toks.size() != 2) at.fail("a Masses line is 'type mass', found " + quote(line));
+        const std::int64_t t = detail::parse_int(toks[0], at, "the atom type");
         if (t < 1 || t > h.types)
-          cur.fail("atom type " + std::to_string(t) + " is outside 1.." + std::to_string(h.types));
-        if (type_mass[static_cast<std::size_t>(t - 1)]) cur.fail("a second mass for atom type " + std::to_string(t));
-        const double m = detail::parse_double(toks[1], cur, "the mass");
-        if (!(m > 0)) cur.fail("the mass of atom type " + std::to_string(t) + " must be > 0");
+          at.fail("atom type " + std::to_string(t) + " is outside 1.." + std::to_string(h.types));
+        if (type_mass[static_cast<std::size_t>(t - 1)]) at.fail("a second mass for atom type " + std::to_string(t));
+        const double m = detail::parse_double(toks[1], at, "the mass");
+        if (!(m > 0)) at.fail("the mass of atom type " + std::to_string(t) + " must be > 0");
         type_mass[static_cast<std::size_t>(t - 1)] = m;
         const auto words = detail::split_ws(c);
         if (!words.empty()) type_label[static_cast<std::size_t>(t - 1)] = find_atomic_number(words[0]);
-        (void)no;
       }
     } else if (section == "Atoms") {
       if (have_atoms) cur.fail("a second Atoms section");
@@ -218,6 +238,7 @@ std::vector<AtomicData> read_lammps_data(std::string_view text, const ReadOption
       if (!style.empty() && style != "atomic" && style != "charge")
         cur.fail("atom style '" + style + "' is not supported (batchmd reads atomic and charge)");
       for (auto [line, no] : section_lines(cur, h.atoms, section)) {
+        const LineCursor at = cur.at_line(no);
         const auto toks = detail::split_ws(strip_comment(line));
         if (style.empty()) {
           if (toks.size() == 5 || toks.size() == 8)
@@ -225,31 +246,31 @@ std::vector<AtomicData> read_lammps_data(std::string_view text, const ReadOption
           else if (toks.size() == 6 || toks.size() == 9)
             style = "charge";
           else
-            cur.fail("an Atoms line of " + std::to_string(toks.size()) +
-                     " values fits neither atom style atomic (id type x y z [ix iy iz]) nor charge (id type q x y z "
-                     "[ix iy iz]); name the style with 'Atoms # atomic' or 'Atoms # charge'");
+            at.fail("an Atoms line of " + std::to_string(toks.size()) +
+                    " values fits neither atom style atomic (id type x y z [ix iy iz]) nor charge (id type q x y z "
+                    "[ix iy iz]); name the style with 'Atoms # atomic' or 'Atoms # charge'");
         }
         charge_style = style == "charge";
         const std::size_t base = style == "atomic" ? 5 : 6;
         if (toks.size() != base && toks.size() != base + 3)
-          cur.fail("an Atoms line of style " + style + " has " + std::to_string(base) + " or " +
-                   std::to_string(base + 3) + " values (" +
-                   (style == "atomic" ? "id type x y z [ix iy iz]" : "id type q x y z [ix iy iz]") + "), found " +
-                   std::to_string(toks.size()));
+          at.fail("an Atoms line of style " + style + " has " + std::to_string(base) + " or " +
+                  std::to_string(base + 3) + " values (" +
+                  (style == "atomic" ? "id type x y z [ix iy iz]" : "id type q x y z [ix iy iz]") + "), found " +
+                  std::to_string(toks.size()));
         AtomLine a;
         a.line = no;
-        a.id = detail::parse_int(toks[0], cur, "the atom id");
-        if (a.id < 1) cur.fail("atom id " + std::to_string(a.id) + " must be >= 1");
-        a.type = detail::parse_int(toks[1], cur, "the atom type");
+        a.id = detail::parse_int(toks[0], at, "the atom id");
+        if (a.id < 1) at.fail("atom id " + std::to_string(a.id) + " must be >= 1");
+        a.type = detail::parse_int(toks[1], at, "the atom type");
         if (a.type < 1 || a.type > h.types)
-          cur.fail("atom type " + std::to_string(a.type) + " is outside 1.." + std::to_string(h.types));
-        if (style == "charge") a.q = detail::parse_double(toks[2], cur, "the charge");
+          at.fail("atom type " + std::to_string(a.type) + " is outside 1.." + std::to_string(h.types));
+        if (style == "charge") a.q = detail::parse_double(toks[2], at, "the charge");
         for (int k = 0; k < 3; ++k)
-          a.x[k] = detail::parse_double(toks[base - 3 + static_cast<std::size_t>(k)], cur, "the position");
+          a.x[k] = detail::parse_double(toks[base - 3 + static_cast<std::size_t>(k)], at, "the position");
         if (toks.size() == base + 3) {
           a.has_image = true;
           for (int k = 0; k < 3; ++k)
-            a.image[k] = detail::parse_int(toks[base + static_cast<std::size_t>(k)], cur, "an image flag");
+            a.image[k] = detail::parse_int(toks[base + static_cast<std::size_t>(k)], at, "an image flag");
         }
         atoms.push_back(a);
       }
@@ -257,14 +278,15 @@ std::vector<AtomicData> read_lammps_data(std::string_view text, const ReadOption
       if (have_velocities) cur.fail("a second Velocities section");
       have_velocities = true;
       for (auto [line, no] : section_lines(cur, h.atoms, section)) {
+        const LineCursor at = cur.at_line(no);
         const auto toks = detail::split_ws(strip_comment(line));
-        if (toks.size() != 4) cur.fail("a Velocities line is 'id vx vy vz', found " + quote(line));
-        const std::int64_t id = detail::parse_int(toks[0], cur, "the atom id");
+        if (toks.size() != 4) at.fail("a Velocities line is 'id vx vy vz', found " + quote(line));
+        const std::int64_t id = detail::parse_int(toks[0], at, "the atom id");
         std::array<double, 3> v{};
         for (int k = 0; k < 3; ++k)
-          v[static_cast<std::size_t>(k)] = detail::parse_double(toks[static_cast<std::size_t>(k) + 1], cur, "a velocity");
-        if (!velocities.emplace(id, v).second) cur.fail("a second velocity for atom id " + std::to_string(id));
-        (void)no;
+          v[static_cast<std::size_t>(k)] =
+              detail::parse_double(toks[static_cast<std::size_t>(k) + 1], at, "a velocity");
+        if (!velocities.emplace(id, v).second) at.fail("a second velocity for atom id " + std::to_string(id));
       }
     } else if (section.ends_with("Coeffs")) {
       // Force-field coefficients belong to the input script's pair style: skip to the next section.

@@ -57,7 +57,8 @@ Box lammps_box(const Mat3& c) {
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) {
       double s = 0;
-      for (int k = 0; k < 3; ++k) s += (*inv)[static_cast<std::size_t>(3 * i + k)] * lmp[static_cast<std::size_t>(3 * k + j)];
+      for (int k = 0; k < 3; ++k)
+        s += (*inv)[static_cast<std::size_t>(3 * i + k)] * lmp[static_cast<std::size_t>(3 * k + j)];
       b.map[static_cast<std::size_t>(3 * i + j)] = s;
     }
   b.rotated = true;
@@ -70,7 +71,8 @@ std::array<double, 3> row3(const Tensor& t, std::int64_t a, const Box& b) {
   if (!b.rotated) return r;
   std::array<double, 3> o{};
   for (int j = 0; j < 3; ++j)
-    for (int k = 0; k < 3; ++k) o[static_cast<std::size_t>(j)] += r[static_cast<std::size_t>(k)] * b.map[static_cast<std::size_t>(3 * k + j)];
+    for (int k = 0; k < 3; ++k)
+      o[static_cast<std::size_t>(j)] += r[static_cast<std::size_t>(k)] * b.map[static_cast<std::size_t>(3 * k + j)];
   return o;
 }
 
@@ -114,10 +116,10 @@ std::string write_lammps_data(const AtomicData& d, const WriteOptions& opts) {
     const auto zz = static_cast<std::int64_t>(detail::value_as_double(z, a, 0));
     auto it = type_of.find(zz);
     if (it == type_of.end())
-      throw InvalidArgument("lammps-data: atom " + std::to_string(a) + " is " +
-                            std::string(zz >= 1 && zz <= 118 ? element_symbol(zz) : "not an element (Z=" +
-                                                                                        std::to_string(zz) + ")") +
-                            ", which the type order does not list");
+      throw InvalidArgument(
+          "lammps-data: atom " + std::to_string(a) + " is " +
+          std::string(zz >= 1 && zz <= 118 ? element_symbol(zz) : "not an element (Z=" + std::to_string(zz) + ")") +
+          ", which the type order does not list");
     types[static_cast<std::size_t>(a)] = it->second;
     auto& m = type_mass[static_cast<std::size_t>(it->second - 1)];
     const double ma = masses ? detail::value_as_double(*masses, a, 0) : atomic_mass(zz);

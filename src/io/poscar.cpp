@@ -5,11 +5,12 @@
 // anything else Direct), positions with optional T/F flags (tokens after them are ignored, as
 // VASP ignores them), then optionally a CONTCAR's lattice-velocity block (skipped) and its ion
 // velocities (Cartesian, Å/fs); what follows (predictor-corrector data) is ignored.
+#include "batchmd/io/poscar.hpp"
+
 #include <cmath>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/data/schema.hpp"
-#include "batchmd/io/poscar.hpp"
 #include "system.hpp"
 #include "text.hpp"
 
@@ -70,7 +71,8 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
   Mat3 cell{};
   for (int i = 0; i < 3; ++i)
     for (int k = 0; k < 3; ++k)
-      cell[static_cast<std::size_t>(3 * i + k)] = raw[static_cast<std::size_t>(3 * i + k)] * s3[static_cast<std::size_t>(k)];
+      cell[static_cast<std::size_t>(3 * i + k)] =
+          raw[static_cast<std::size_t>(3 * i + k)] * s3[static_cast<std::size_t>(k)];
   const auto inv = detail::inverse3(cell);
   if (!inv) cur.fail("the lattice vectors are linearly dependent (no volume)");
 
@@ -93,7 +95,8 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
   for (auto t : toks) {
     const std::int64_t c = detail::parse_int(t, cur, "an atom count");
     if (c < 1) cur.fail("atom counts must be >= 1, found " + std::to_string(c));
-    if (c > static_cast<std::int64_t>(text.size())) cur.fail("atom count " + std::to_string(c) + " is more than the file holds");
+    if (c > static_cast<std::int64_t>(text.size()))
+      cur.fail("atom count " + std::to_string(c) + " is more than the file holds");
     counts.push_back(c);
   }
   if (vasp5 && counts.size() != species.size())
@@ -102,8 +105,8 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
     std::vector<std::int64_t> given;
     for (const auto& e : opts.elements) given.push_back(atomic_number(e));
     if (given.size() != counts.size())
-      throw InvalidArgument(std::string(source) + ": the file has " + std::to_string(counts.size()) +
-                            " species but " + std::to_string(given.size()) + " elements were given");
+      throw InvalidArgument(std::string(source) + ": the file has " + std::to_string(counts.size()) + " species but " +
+                            std::to_string(given.size()) + " elements were given");
     if (vasp5 && given != species)
       throw InvalidArgument(std::string(source) + ": the elements given do not match the file's species line");
     species = given;
@@ -129,7 +132,8 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
         cur.fail(std::string("expected 3 coordinates") + (selective ? " and 3 T/F flags" : "") + ", found " +
                  quote(detail::trim(l)));
       std::array<double, 3> r{};
-      for (int c = 0; c < 3; ++c) r[static_cast<std::size_t>(c)] = detail::parse_double(t[static_cast<std::size_t>(c)], cur, "a coordinate");
+      for (int c = 0; c < 3; ++c)
+        r[static_cast<std::size_t>(c)] = detail::parse_double(t[static_cast<std::size_t>(c)], cur, "a coordinate");
       for (int c = 0; c < 3; ++c) {
         double x = 0;
         if (cartesian)
@@ -159,8 +163,9 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
       t = l2 ? detail::trim(*l2) : std::string_view("");
     }
     if (!t.empty() && (t[0] == 'd' || t[0] == 'D'))
-      cur.fail("velocities in Direct coordinates (lattice vectors per time step) are not supported; write them "
-               "Cartesian, in Å/fs");
+      cur.fail(
+          "velocities in Direct coordinates (lattice vectors per time step) are not supported; write them "
+          "Cartesian, in Å/fs");
     if (!t.empty() && std::string_view("cCkK").find(t[0]) == std::string_view::npos)
       cur.fail("unexpected line after the positions: " + quote(t) + " (expected a blank line before velocities)");
     const auto next = cur.peek();

@@ -22,8 +22,8 @@ void set_floats(AtomicData& d, const std::string& name, Level level, const std::
   d.set(name, level, std::move(t));
 }
 
-void set_ints(AtomicData& d, const std::string& name, Level level, const std::vector<std::int64_t>& values,
-              Shape shape, DType dt) {
+void set_ints(AtomicData& d, const std::string& name, Level level, const std::vector<std::int64_t>& values, Shape shape,
+              DType dt) {
   Tensor t(dt, std::move(shape));
   if (static_cast<std::size_t>(t.numel()) != values.size())
     throw Error("io: field '" + name + "' has " + std::to_string(values.size()) + " values for shape " +

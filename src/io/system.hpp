@@ -17,9 +17,9 @@ using Mat3 = std::array<double, 9>;  // row-major; for a cell, rows are a, b, c
 
 /// The parts every system has.
 struct SystemParts {
-  std::vector<double> positions;       // [n][3], Å
-  std::vector<std::int64_t> numbers;   // [n]
-  Mat3 cell{};                         // zeros: open system
+  std::vector<double> positions;      // [n][3], Å
+  std::vector<std::int64_t> numbers;  // [n]
+  Mat3 cell{};                        // zeros: open system
   std::array<bool, 3> pbc{};
   std::optional<std::vector<double>> masses;  // [n], amu; standard weights when absent
 };
@@ -32,8 +32,8 @@ AtomicData build_system(const SystemParts& parts, DType fdt, std::string_view so
 void set_floats(AtomicData& d, const std::string& name, Level level, const std::vector<double>& values, Shape shape,
                 DType fdt);
 /// Sets a field from integers, stored as `dt` (int64, int32 or uint8).
-void set_ints(AtomicData& d, const std::string& name, Level level, const std::vector<std::int64_t>& values,
-              Shape shape, DType dt = DType::Int64);
+void set_ints(AtomicData& d, const std::string& name, Level level, const std::vector<std::int64_t>& values, Shape shape,
+              DType dt = DType::Int64);
 void set_bools(AtomicData& d, const std::string& name, Level level, const std::vector<bool>& values, Shape shape);
 
 /// Element k of a tensor row as double (any dtype; bools as 0/1).

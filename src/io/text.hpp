@@ -31,6 +31,12 @@ class LineCursor {
   std::string_view source() const { return source_; }
   /// Throws FormatError at the line last returned.
   [[noreturn]] void fail(const std::string& what) const { fail_at(source_, line_, what); }
+  /// A copy that reports errors at `line` (for lines read ahead and parsed later).
+  LineCursor at_line(std::int64_t line) const {
+    LineCursor c = *this;
+    c.line_ = line;
+    return c;
+  }
   /// Skips lines that are empty or whitespace only; true if a non-blank line follows.
   bool skip_blank();
 

@@ -25,9 +25,10 @@ AtomicData rich_system(std::int64_t n, double seed) {
     for (int c = 0; c < 3; ++c) pos.push_back(std::sqrt(2.0) * static_cast<double>(a + c) + seed / 3.0);
     z.push_back(1 + (a * 29 + static_cast<std::int64_t>(seed)) % 92);
   }
-  AtomicData d = AtomicData::make(DType::Float64, pos, z,
-                                  {10.0 + seed / 7.0, 0, 0, 1.25, 11.0 + std::sqrt(3.0), 0, -0.5, 0.75, 12 + std::numbers::pi},
-                                  {true, false, true});
+  AtomicData d =
+      AtomicData::make(DType::Float64, pos, z,
+                       {10.0 + seed / 7.0, 0, 0, 1.25, 11.0 + std::sqrt(3.0), 0, -0.5, 0.75, 12 + std::numbers::pi},
+                       {true, false, true});
   Tensor v(DType::Float64, {n, 3}), f(DType::Float64, {n, 3}), q(DType::Float64, {n}), w(DType::Float64, {n, 2});
   Tensor im(DType::Int64, {n, 3}), flag(DType::Bool, {n}), one(DType::Float64, {n});
   for (std::int64_t i = 0; i < 3 * n; ++i) {
@@ -78,9 +79,7 @@ std::vector<AtomicData> parse(const std::string& text, const io::ReadOptions& o 
   return io::parse_structures(text, io::Format::ExtXYZ, o, "t.xyz");
 }
 
-std::string write(std::span<const AtomicData> systems) {
-  return io::format_structures(systems, io::Format::ExtXYZ);
-}
+std::string write(std::span<const AtomicData> systems) { return io::format_structures(systems, io::Format::ExtXYZ); }
 
 }  // namespace
 
@@ -186,7 +185,7 @@ TEST(ExtXYZ, BatchmdReadsWhatAseWrites) {
   const auto dir = test_dir("ase_to_xyz");
   const fs::path file = dir / "ase.xyz";
   const json mem = io_test::ase("write extxyz '" + file.string() + "' extxyz");  // what ASE held
-  const json back = io_test::ase("read extxyz '" + file.string() + "'");          // what ASE reads back
+  const json back = io_test::ase("read extxyz '" + file.string() + "'");         // what ASE reads back
   const auto got = io::read_structures(file);
   ASSERT_EQ(got.size(), 3u);
   ASSERT_EQ(back["frames"].size(), 3u);
@@ -226,7 +225,8 @@ TEST(ExtXYZ, BatchmdReadsWhatAseWrites) {
   const json& f = back["frames"][0];
   EXPECT_EQ(at(d, "energy", 0), f["energy"].get<double>());
   const int voigt[6][2] = {{0, 0}, {1, 1}, {2, 2}, {1, 2}, {0, 2}, {0, 1}};
-  for (int k = 0; k < 6; ++k) EXPECT_EQ(at(d, "stress", 0, voigt[k][0] * 3 + voigt[k][1]), f["stress"][k].get<double>());
+  for (int k = 0; k < 6; ++k)
+    EXPECT_EQ(at(d, "stress", 0, voigt[k][0] * 3 + voigt[k][1]), f["stress"][k].get<double>());
   for (std::int64_t a = 0; a < 4; ++a) {
     EXPECT_EQ(at(d, "charges", a), f["charges"][a].get<double>());
     EXPECT_EQ(at(d, "tag_int", a), f["arrays"]["tag_int"][a].get<double>());
