@@ -24,7 +24,8 @@ AtomicData alloy(std::int64_t n, bool with_extras = true) {
     for (int c = 0; c < 3; ++c) pos.push_back(0.37 * static_cast<double>(a + 1) + 0.91 * c + 1.0 / 3.0);
     z.push_back(a % 3 == 1 ? 28 : 29);
   }
-  AtomicData d = AtomicData::make(DType::Float64, pos, z, {7.2, 0, 0, 1.08, 7.2, 0, 0.72, 0.36, 7.2}, {true, true, true});
+  AtomicData d =
+      AtomicData::make(DType::Float64, pos, z, {7.2, 0, 0, 1.08, 7.2, 0, 0.72, 0.36, 7.2}, {true, true, true});
   if (!with_extras) return d;
   Tensor v(DType::Float64, {n, 3}), q(DType::Float64, {n}), im(DType::Int64, {n, 3});
   for (std::int64_t i = 0; i < 3 * n; ++i) {
@@ -124,8 +125,15 @@ TEST(LammpsData, AnyCellIsRotatedIntoTheLammpsBox) {
   // A triclinic cell turned by an arbitrary rotation: LAMMPS needs a along x, b in the xy plane.
   AtomicData d = alloy(6);
   const double th = 0.7, ph = -0.4;
-  const double R[9] = {std::cos(th), -std::sin(th), 0, std::sin(th) * std::cos(ph), std::cos(th) * std::cos(ph),
-                       -std::sin(ph), std::sin(th) * std::sin(ph), std::cos(th) * std::sin(ph), std::cos(ph)};
+  const double R[9] = {std::cos(th),
+                       -std::sin(th),
+                       0,
+                       std::sin(th) * std::cos(ph),
+                       std::cos(th) * std::cos(ph),
+                       -std::sin(ph),
+                       std::sin(th) * std::sin(ph),
+                       std::cos(th) * std::sin(ph),
+                       std::cos(ph)};
   for (const char* f : {"cell", "positions", "velocities"}) {
     Tensor& t = d.get(f);
     for (std::int64_t r = 0; r < t.numel() / 3; ++r) {
@@ -165,14 +173,13 @@ TEST(LammpsData, AnyCellIsRotatedIntoTheLammpsBox) {
 }
 
 TEST(LammpsData, TypesGetElementsFromListCommentsOrMasses) {
-  const std::string body =
-      "\n2 atoms\n2 atom types\n0 4 xlo xhi\n0 4 ylo yhi\n-1 3 zlo zhi\n\nMasses\n\n";
+  const std::string body = "\n2 atoms\n2 atom types\n0 4 xlo xhi\n0 4 ylo yhi\n-1 3 zlo zhi\n\nMasses\n\n";
   const std::string atoms = "\nAtoms\n\n2 2 1.0 1.0 1.0\n1 1 0.0 0.0 0.0\n";
   // Masses with "# symbol" comments (batchmd, OVITO).
   auto d = first(parse("comment" + body + "1 26.98 # Al\n2 58.69 # Ni\n" + atoms));
   EXPECT_EQ(at(d, "atomic_numbers", 0), 13);  // sorted by id
   EXPECT_EQ(at(d, "atomic_numbers", 1), 28);
-  EXPECT_EQ(at(d, "masses", 0), 26.98);  // the file's masses are kept
+  EXPECT_EQ(at(d, "masses", 0), 26.98);      // the file's masses are kept
   EXPECT_EQ(at(d, "positions", 0, 2), 1.0);  // shifted: the box starts at the origin
   EXPECT_EQ(at(d, "cell", 0, 8), 4.0);
   // Masses alone (LAMMPS's write_data): the element within 0.1 amu.
@@ -184,26 +191,31 @@ TEST(LammpsData, TypesGetElementsFromListCommentsOrMasses) {
   EXPECT_EQ(at(d, "atomic_numbers", 0), 47);
   EXPECT_EQ(at(d, "masses", 0), 63.55);
   // No Masses: standard weights of the listed elements.
-  d = first(parse("comment\n\n1 atoms\n1 atom types\n0 2 xlo xhi\n0 2 ylo yhi\n0 2 zlo zhi\nAtoms\n\n1 1 0 0 0\n", {"Si"}));
+  d = first(
+      parse("comment\n\n1 atoms\n1 atom types\n0 2 xlo xhi\n0 2 ylo yhi\n0 2 zlo zhi\nAtoms\n\n1 1 0 0 0\n", {"Si"}));
   EXPECT_EQ(at(d, "masses", 0), atomic_mass(14));
   EXPECT_FALSE(d.has("charges"));
   EXPECT_FALSE(d.has("image_flags"));
   // What cannot be told, or was told wrong.
-  EXPECT_NE(error_of<FormatError>([&] { parse("comment" + body + "1 12.3\n2 58.69\n" + atoms); })
-                .find("t.data:8: cannot tell the element of atom type 1 from its mass 12.3"),
+  EXPECT_NE(error_of<FormatError>([&] {
+              parse("comment" + body + "1 12.3\n2 58.69\n" + atoms);
+            }).find("t.data:8: cannot tell the element of atom type 1 from its mass 12.3"),
             std::string::npos);
-  EXPECT_NE(error_of<FormatError>([&] { parse("comment" + body + "1 247.0703\n2 58.69\n" + atoms); })
-                .find("more than one"),  // Cm and Bk
+  EXPECT_NE(error_of<FormatError>([&] {
+              parse("comment" + body + "1 247.0703\n2 58.69\n" + atoms);
+            }).find("more than one"),  // Cm and Bk
             std::string::npos);
   EXPECT_NE(error_of<FormatError>([&] {
               parse("comment\n\n1 atoms\n1 atom types\n0 2 xlo xhi\n0 2 ylo yhi\n0 2 zlo zhi\nAtoms\n\n1 1 0 0 0\n");
             }).find("no Masses for it; give the elements"),
             std::string::npos);
-  EXPECT_NE(error_of<InvalidArgument>([&] { parse("comment" + body + "1 1\n2 2\n" + atoms, {"Cu"}); })
-                .find("t.data: the file has 2 atom types but 1 elements were given"),
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              parse("comment" + body + "1 1\n2 2\n" + atoms, {"Cu"});
+            }).find("t.data: the file has 2 atom types but 1 elements were given"),
             std::string::npos);
-  EXPECT_NE(error_of<InvalidArgument>([&] { parse("comment" + body + "1 1\n2 2\n" + atoms, {"Cu", "Xy"}); })
-                .find("unknown element 'Xy'"),
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              parse("comment" + body + "1 1\n2 2\n" + atoms, {"Cu", "Xy"});
+            }).find("unknown element 'Xy'"),
             std::string::npos);
 }
 
@@ -291,7 +303,8 @@ TEST(LammpsData, LammpsReadsWhatBatchmdWritesAndBack) {
 }
 
 TEST(LammpsData, MalformedFilesNameTheFileAndLine) {
-  const std::string head = "c\n\n2 atoms\n1 atom types\n0 4 xlo xhi\n0 4 ylo yhi\n0 4 zlo zhi\n\nMasses\n\n1 63.546\n\n";
+  const std::string head =
+      "c\n\n2 atoms\n1 atom types\n0 4 xlo xhi\n0 4 ylo yhi\n0 4 zlo zhi\n\nMasses\n\n1 63.546\n\n";
   const std::pair<std::string, std::string> cases[] = {
       {"", "t.data:1: unexpected end of file: expected the first (comment) line"},
       {"c\n\n2 atoms\n", "t.data: the header has no 'atom types' line"},
