@@ -196,7 +196,7 @@ std::vector<AtomicData> read_cif(std::string_view text, const ReadOptions& opts,
     doc = gemmi::cif::read_memory(text.data(), text.size(), name.c_str());
   } catch (const std::exception& e) {
     // PEGTL's messages start with "source:line:column".
-    throw FormatError(std::string("not a valid CIF file: ") + e.what());
+    throw FormatError(std::string(e.what()) + " (not a valid CIF file)");
   }
   std::vector<gemmi::cif::Block*> blocks;
   for (auto& b : doc.blocks)

@@ -48,7 +48,11 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
     cur.fail("expected one scale factor (or three, or a negative volume), found " + std::to_string(scale_toks.size()) +
              " values (is this a POSCAR file?)");
   std::array<double, 3> scale{};
-  for (std::size_t k = 0; k < scale_toks.size(); ++k) scale[k] = detail::parse_double(scale_toks[k], cur, "the scale");
+  for (std::size_t k = 0; k < scale_toks.size(); ++k) {
+    if (!detail::to_double(scale_toks[k]))
+      cur.fail("expected the scale factor, found " + quote(scale_toks[k]) + " (is this a POSCAR file?)");
+    scale[k] = detail::parse_double(scale_toks[k], cur, "the scale");
+  }
   if (scale_toks.size() == 3) {
     if (!(scale[0] > 0 && scale[1] > 0 && scale[2] > 0)) cur.fail("three scale factors must all be > 0");
   } else if (scale[0] == 0) {
