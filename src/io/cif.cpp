@@ -99,7 +99,6 @@ detail::Mat3 cell_from_parameters(double a, double b, double c, double alpha, do
 }
 
 AtomicData read_block(gemmi::cif::Block& block, const ReadOptions& opts, std::string_view source) {
-  const gemmi::SmallStructure st = gemmi::make_small_structure_from_block(block);
   double par[6];
   const char* tags[6] = {"_cell_length_a",    "_cell_length_b",   "_cell_length_c",
                          "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma"};
@@ -115,6 +114,13 @@ AtomicData read_block(gemmi::cif::Block& block, const ReadOptions& opts, std::st
   parts.pbc = {true, true, true};
   if (!(detail::det3(parts.cell) > 0)) fail(source, block.name, "the cell parameters give no volume");
   const std::vector<gemmi::Op> ops = symmetry_ops(block, source);
+  // The cell was checked above; gemmi may still refuse what it reads (std::runtime_error).
+  gemmi::SmallStructure st;
+  try {
+    st = gemmi::make_small_structure_from_block(block);
+  } catch (const std::exception& e) {
+    fail(source, block.name, e.what());
+  }
 
   struct Placed {
     std::array<double, 3> frac;

@@ -288,11 +288,6 @@ AtomicData read_frame(const FrameStart& f, DType fdt) {
   for (const auto& c : cols) total += c.width;
 
   const std::int64_t n = f.n_atoms;
-  for (auto& c : cols) {
-    const auto size = static_cast<std::size_t>(n * c.width);
-    if (c.type == 'R') c.reals.reserve(size);
-    if (c.type == 'I') c.ints.reserve(size);
-  }
   for (std::int64_t a = 0; a < n; ++a) {
     const std::string_view line = at.next("an atom line");
     const auto toks = detail::split_ws(line);

@@ -70,6 +70,8 @@ bool is_known_section(const std::string& s) {
   return std::find(std::begin(kSections), std::end(kSections), s) != std::end(kSections);
 }
 
+constexpr std::int64_t kMaxTypes = 1'000'000;
+
 struct Header {
   std::int64_t atoms = -1, types = -1;
   double lo[3] = {-0.5, -0.5, -0.5}, hi[3] = {0.5, 0.5, 0.5};  // LAMMPS's defaults
@@ -120,6 +122,8 @@ Header read_header(LineCursor& cur) {
     } else if (key == "atom types") {
       h.types = count("the number of atom types");
       if (h.types == 0) cur.fail("the file has 0 atom types");
+      // Per-type tables are allocated from this count: a corrupt file must not ask for terabytes.
+      if (h.types > kMaxTypes) cur.fail("the file has " + std::to_string(h.types) + " atom types (at most 1,000,000)");
     } else if (key == "xlo xhi" || key == "ylo yhi" || key == "zlo zhi") {
       const auto v = reals(2);
       const int k = key[0] - 'x';

@@ -20,12 +20,13 @@ std::vector<AtomicData> parse(const std::string& text, const io::ReadOptions& o 
 
 std::string cell_block(const std::string& name, double a, double b, double c, double al, double be, double ga) {
   return "data_" + name + "\n_cell_length_a " + std::to_string(a) + "\n_cell_length_b " + std::to_string(b) +
-         "\n_cell_length_c " + std::to_string(c) + "\n_cell_angle_alpha " + std::to_string(al) +
-         "\n_cell_angle_beta " + std::to_string(be) + "\n_cell_angle_gamma " + std::to_string(ga) + "\n";
+         "\n_cell_length_c " + std::to_string(c) + "\n_cell_angle_alpha " + std::to_string(al) + "\n_cell_angle_beta " +
+         std::to_string(be) + "\n_cell_angle_gamma " + std::to_string(ga) + "\n";
 }
 
-const std::string kSites = "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n"
-                           "_atom_site_fract_z\n";
+const std::string kSites =
+    "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n"
+    "_atom_site_fract_z\n";
 
 std::string nacl() {
   return cell_block("NaCl", 5.64, 5.64, 5.64, 90, 90, 90) + "_symmetry_space_group_name_H-M 'F m -3 m'\n" + kSites +
@@ -84,14 +85,15 @@ TEST(Cif, ExpandsByTheSpaceGroupNamedInAnyWay) {
   EXPECT_EQ(at(d, "cell", 0, 0), 5.64);
   EXPECT_EQ(at(d, "cell", 0, 3), 0.0);  // right angles stay exact
   EXPECT_EQ(at(d, "pbc", 0, 2), 1.0);
-  const std::vector<std::array<double, 4>> fcc = {{29, 0, 0, 0}, {29, 0, 0.5, 0.5}, {29, 0.5, 0, 0.5}, {29, 0.5, 0.5, 0}};
+  const std::vector<std::array<double, 4>> fcc = {
+      {29, 0, 0, 0}, {29, 0, 0.5, 0.5}, {29, 0.5, 0, 0.5}, {29, 0.5, 0.5, 0}};
   // Hall symbol.
   d = std::move(parse(cell_block("Cu", 3.6, 3.6, 3.6, 90, 90, 90) + "_space_group_name_Hall '-F 4 2 3'\n" + kSites +
                       "Cu1 Cu 0 0 0\n")[0]);
   expect_sites(d, fcc);
   // International Tables number.
-  d = std::move(
-      parse(cell_block("Cu", 3.6, 3.6, 3.6, 90, 90, 90) + "_space_group_IT_number 225\n" + kSites + "Cu1 Cu 0 0 0\n")[0]);
+  d = std::move(parse(cell_block("Cu", 3.6, 3.6, 3.6, 90, 90, 90) + "_space_group_IT_number 225\n" + kSites +
+                      "Cu1 Cu 0 0 0\n")[0]);
   expect_sites(d, fcc);
   // An explicit symop list (body centring) wins over a name that disagrees.
   d = std::move(parse(cell_block("Fe", 2.87, 2.87, 2.87, 90, 90, 90) +
@@ -106,9 +108,9 @@ TEST(Cif, ExpandsByTheSpaceGroupNamedInAnyWay) {
 
 TEST(Cif, HexagonalCellAndRoundedSpecialPositions) {
   // hcp Mg, P6_3/mmc, Mg on 2c written with four decimals: the 24 images fall on 2 atoms.
-  const AtomicData d = std::move(parse(cell_block("Mg", 3.2094, 3.2094, 5.2108, 90, 90, 120) +
-                                       "_symmetry_space_group_name_H-M 'P 63/m m c'\n" + kSites +
-                                       "Mg1 Mg 0.3333 0.6667 0.25\n")[0]);
+  const AtomicData d =
+      std::move(parse(cell_block("Mg", 3.2094, 3.2094, 5.2108, 90, 90, 120) +
+                      "_symmetry_space_group_name_H-M 'P 63/m m c'\n" + kSites + "Mg1 Mg 0.3333 0.6667 0.25\n")[0]);
   ASSERT_EQ(d.n_atoms(), 2);
   EXPECT_NEAR(at(d, "cell", 0, 3), 3.2094 * -0.5, 1e-12);
   EXPECT_NEAR(at(d, "cell", 0, 4), 3.2094 * std::sqrt(3.0) / 2, 1e-12);
@@ -172,7 +174,8 @@ TEST(Cif, MalformedFilesNameTheFileAndBlock) {
        "t.cif: data block 'x': _cell_length_c is missing"},
       {"data_x\n_cell_length_a 3.6\n_cell_length_b 3.6\n_cell_length_c -1\n" + kSites + "Cu1 Cu 0 0 0\n",
        "_cell_length_c is '-1', not a valid value"},
-      {cu + "_cell_angle_gamma 200\n" + kSites + "Cu1 Cu 0 0 0\n", "t.cif:8 in data_Cu: duplicate tag _cell_angle_gamma"},
+      {cu + "_cell_angle_gamma 200\n" + kSites + "Cu1 Cu 0 0 0\n",
+       "t.cif:8 in data_Cu: duplicate tag _cell_angle_gamma"},
       {"data_x\n_cell_length_a 3.6\n_cell_length_b 3.6\n_cell_length_c 3.6\n_cell_angle_gamma 200\n" + kSites +
            "Cu1 Cu 0 0 0\n",
        "t.cif: data block 'x': _cell_angle_gamma is '200', not a valid value"},

@@ -25,10 +25,12 @@ std::string make_store(const fs::path& dir) {
       std::vector<double> pos;
       std::vector<std::int64_t> z;
       for (std::int64_t a = 0; a < 4; ++a) {
-        for (int c = 0; c < 3; ++c) pos.push_back(0.5 + 0.7 * static_cast<double>(a) + 0.3 * c + 0.01 * static_cast<double>(step));
+        for (int c = 0; c < 3; ++c)
+          pos.push_back(0.5 + 0.7 * static_cast<double>(a) + 0.3 * c + 0.01 * static_cast<double>(step));
         z.push_back(a % 2 ? 28 : 29);
       }
-      std::vector<double> cell = id == 0 ? std::vector<double>{5, 0, 0, 0.5, 5, 0, 0.25, 0.5, 5} : std::vector<double>(9, 0.0);
+      std::vector<double> cell =
+          id == 0 ? std::vector<double>{5, 0, 0, 0.5, 5, 0, 0.25, 0.5, 5} : std::vector<double>(9, 0.0);
       AtomicData d = AtomicData::make(DType::Float64, pos, z, cell, {id == 0, id == 0, id == 0});
       Tensor v(DType::Float64, {4, 3}), q(DType::Float64, {4});
       for (int i = 0; i < 12; ++i) v.data<double>()[i] = 1e-3 * static_cast<double>(i - 5);

@@ -319,6 +319,8 @@ TEST(LammpsData, MalformedFilesNameTheFileAndLine) {
       {"c\n\n2 atoms\n1 atom types\n1 2 atoms\n", "t.data:5: expected one integer before 'atoms'"},
       {"c\n\n2 atoms\n1 atom types\n0 4 0 xlo xhi\n", "t.data:5: expected 2 numbers before 'xlo xhi'"},
       {"c\n\n-2 atoms\n", "t.data:3: the number of atoms must be >= 0"},
+      {"c\n\n2 atoms\n99999999999999 atom types\n", "t.data:4: the file has 99999999999999 atom types (at most"},
+      {"c\n\n2 atoms\n0 atom types\n", "t.data:4: the file has 0 atom types"},
       {head + "Atoms\n\n1 1 0 0 0\n", "t.data:16: unexpected end of file: the Atoms section has 1 lines, expected 2"},
       {head + "Atoms\n\n1 1 0 0 0\nVelocities\n\n1 0 0 0\n", "t.data:16: the Atoms section ends after 1 lines"},
       {head + "Atoms\n\n1 1 0 0 0\n2 2 1 1 1\n", "t.data:16: atom type 2 is outside 1..1"},

@@ -18,13 +18,12 @@ AtomicData first(std::vector<AtomicData> v) { return std::move(v.at(0)); }
 
 /// Fe/Co in a skewed cell, species interleaved (Fe Co Co Fe Fe), flags and velocities.
 AtomicData magnet() {
-  AtomicData d = AtomicData::make(DType::Float64,
-                                  {0.1, 0.2, 0.3, 1.0 / 3.0, 1.5, 0.25, 2.0, 0.5, 1.0 / 7.0, 0.9, 2.2, 2.8, 2.5, 2.5, 0.05},
-                                  {26, 27, 27, 26, 26}, {2.8, 0.1, 0.0, 0.0, 2.9, 0.2, 0.3, 0.0, 3.1}, {true, true, true});
+  AtomicData d = AtomicData::make(
+      DType::Float64, {0.1, 0.2, 0.3, 1.0 / 3.0, 1.5, 0.25, 2.0, 0.5, 1.0 / 7.0, 0.9, 2.2, 2.8, 2.5, 2.5, 0.05},
+      {26, 27, 27, 26, 26}, {2.8, 0.1, 0.0, 0.0, 2.9, 0.2, 0.3, 0.0, 3.1}, {true, true, true});
   d.set("selective_dynamics", Level::Atom,
-        Tensor::from<bool>({true, true, true, false, false, false, true, false, true, true, true, true, false, true,
-                            false},
-                           {5, 3}));
+        Tensor::from<bool>(
+            {true, true, true, false, false, false, true, false, true, true, true, true, false, true, false}, {5, 3}));
   Tensor v(DType::Float64, {5, 3});
   for (int i = 0; i < 15; ++i) v.data<double>()[i] = 1e-3 * std::cos(static_cast<double>(i));
   d.set("velocities", Level::Atom, std::move(v));
@@ -86,15 +85,17 @@ TEST(Poscar, ScaleFactorsVasp4AndPotcarLabels) {
   EXPECT_EQ(at(d, "positions", 1, 2), 0.25);
   // VASP 4: counts right after the lattice; the species must be given.
   const std::string vasp4 = "Cu Ni\n1.0\n3 0 0\n0 3 0\n0 0 3\n1 1\n" + tail;
-  EXPECT_NE(error_of<FormatError>([&] { parse(vasp4); })
-                .find("POSCAR:6: a VASP 4 POSCAR (no species line): give the elements of the species"),
+  EXPECT_NE(error_of<FormatError>([&] {
+              parse(vasp4);
+            }).find("POSCAR:6: a VASP 4 POSCAR (no species line): give the elements of the species"),
             std::string::npos);
   d = first(parse(vasp4, {"Ag", "au"}));
   EXPECT_EQ(at(d, "atomic_numbers", 1), 79);
   EXPECT_NE(error_of<InvalidArgument>([&] { parse(vasp4, {"Ag"}); }).find("2 species but 1 elements"),
             std::string::npos);
-  EXPECT_NE(error_of<InvalidArgument>([&] { parse("x\n1\n3 0 0\n0 3 0\n0 0 3\nCu Ni\n1 1\n" + tail, {"Ni", "Cu"}); })
-                .find("do not match the file's species line"),
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              parse("x\n1\n3 0 0\n0 3 0\n0 0 3\nCu Ni\n1 1\n" + tail, {"Ni", "Cu"});
+            }).find("do not match the file's species line"),
             std::string::npos);
   // Extra tokens after the coordinates (site labels some tools write) are ignored, as by VASP.
   d = first(parse("x\n1\n3 0 0\n0 3 0\n0 0 3\nCu\n1\nCartesian\n0.5 0.5 0.5 Cu1 ! comment\n"));
@@ -171,8 +172,9 @@ TEST(Poscar, WriterRefusesWhatPoscarCannotHold) {
   std::vector<AtomicData> two;
   two.push_back(magnet());
   two.push_back(magnet());
-  EXPECT_NE(error_of<InvalidArgument>([&] { io::format_structures(two, io::Format::Poscar); })
-                .find("a poscar file holds one system, not 2"),
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              io::format_structures(two, io::Format::Poscar);
+            }).find("a poscar file holds one system, not 2"),
             std::string::npos);
 }
 
@@ -204,10 +206,12 @@ TEST(Poscar, MalformedFilesNameTheFileAndLine) {
       {lat + "Cu\n1\nSelective dynamics\nCartesian\n0 0 0 T F X\n", "POSCAR:10: expected a selective dynamics flag"},
       {lat + "Cu\n1\nCartesian\n0 0 0\n1 1 1\n", "POSCAR:10: unexpected line after the positions: '1 1 1'"},
       {lat + "Cu\n1\nCartesian\n0 0 0\nDirect\n0 0 0\n", "POSCAR:10: velocities in Direct coordinates"},
-      {lat + "Cu\n2\nCartesian\n0 0 0\n1 1 1\n\n0 0 0\n", "POSCAR:13: unexpected end of file: expected an atom velocity"},
+      {lat + "Cu\n2\nCartesian\n0 0 0\n1 1 1\n\n0 0 0\n",
+       "POSCAR:13: unexpected end of file: expected an atom velocity"},
       {lat + "Cu\n1\nCartesian\n0 0 0\n\n0 0 nan\n", "POSCAR:11: a velocity is 'nan', not a finite number"},
       // Another format: an extended XYZ file, a LAMMPS data file.
-      {"2\nProperties=species:S:1:pos:R:3\nCu 0 0 0\nCu 1 1 1\n", "POSCAR:2: expected the scale factor, found 'Properties"},
+      {"2\nProperties=species:S:1:pos:R:3\nCu 0 0 0\nCu 1 1 1\n",
+       "POSCAR:2: expected the scale factor, found 'Properties"},
       {"LAMMPS data\n\n2 atoms\n", "POSCAR:2: expected one scale factor (or three, or a negative volume), found 0"},
   };
   for (const auto& [text, want] : cases) {
