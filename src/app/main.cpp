@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   convert_cmd->add_option("--system", system_id, "Only this system_id");
   convert_cmd->add_option("--step-min", step_min, "Only samples with step >= this");
   convert_cmd->add_option("--step-max", step_max, "Only samples with step <= this");
+  convert_cmd->add_option("--format", convert.format, "extxyz, lammps-data or poscar (default: from the extension)");
   convert_cmd->callback([&] {
     if (convert_cmd->count("--system")) convert.system_id = system_id;
     if (convert_cmd->count("--step-min")) convert.step_min = step_min;

@@ -1,4 +1,4 @@
-// data/schema: the standard fields and the table of atomic weights.
+// data/schema: the standard fields, the table of atomic weights and the element symbols.
 #include "batchmd/data/schema.hpp"
 
 #include <array>
@@ -54,16 +54,62 @@ std::optional<FieldSpec> standard_field(std::string_view name) {
 }
 
 double atomic_mass(std::int64_t z) {
-  // IUPAC conventional standard atomic weights, H..Xe.
-  static constexpr std::array<double, 55> kMass = {
-      0.0,    1.008,  4.0026, 6.94,   9.0122, 10.81,  12.011, 14.007, 15.999, 18.998, 20.180, 22.990, 24.305, 26.982,
-      28.085, 30.974, 32.06,  35.45,  39.948, 39.098, 40.078, 44.956, 47.867, 50.942, 51.996, 54.938, 55.845, 58.933,
-      58.693, 63.546, 65.38,  69.723, 72.630, 74.922, 78.971, 79.904, 83.798, 85.468, 87.62,  88.906, 91.224, 92.906,
-      95.95,  97.907, 101.07, 102.91, 106.42, 107.87, 112.41, 114.82, 118.71, 121.76, 127.60, 126.90, 131.29};
+  // IUPAC 2016 standard atomic weights (conventional values where IUPAC gives an interval), and
+  // for elements without a standard weight the mass of the longest-lived isotope: the values of
+  // ASE's ase.data.atomic_masses, so that masses, and velocities ASE stores as momenta, agree.
+  static constexpr std::array<double, 119> kMass = {
+      0.0,          1.008,        4.002602,    6.94,      9.0121831,  10.81,     12.011,       14.007,     15.999,
+      18.998403163, 20.1797,      22.98976928, 24.305,    26.9815385, 28.085,    30.973761998, 32.06,      35.45,
+      39.948,       39.0983,      40.078,      44.955908, 47.867,     50.9415,   51.9961,      54.938044,  55.845,
+      58.933194,    58.6934,      63.546,      65.38,     69.723,     72.63,     74.921595,    78.971,     79.904,
+      83.798,       85.4678,      87.62,       88.90584,  91.224,     92.90637,  95.95,        97.90721,   101.07,
+      102.9055,     106.42,       107.8682,    112.414,   114.818,    118.71,    121.76,       127.6,      126.90447,
+      131.293,      132.90545196, 137.327,     138.90547, 140.116,    140.90766, 144.242,      144.91276,  150.36,
+      151.964,      157.25,       158.92535,   162.5,     164.93033,  167.259,   168.93422,    173.054,    174.9668,
+      178.49,       180.94788,    183.84,      186.207,   190.23,     192.217,   195.084,      196.966569, 200.592,
+      204.38,       207.2,        208.9804,    208.98243, 209.98715,  222.01758, 223.01974,    226.02541,  227.02775,
+      232.0377,     231.03588,    238.02891,   237.04817, 244.06421,  243.06138, 247.07035,    247.07031,  251.07959,
+      252.083,      257.09511,    258.09843,   259.101,   262.11,     267.122,   268.126,      271.134,    270.133,
+      269.1338,     278.156,      281.165,     281.166,   285.177,    286.182,   289.19,       289.194,    293.204,
+      293.208,      294.214};
   if (z < 1 || z >= static_cast<std::int64_t>(kMass.size()))
     throw InvalidArgument("no standard atomic weight for atomic number " + std::to_string(z) +
-                          " (table covers 1..54); set masses explicitly");
+                          " (table covers 1..118); set masses explicitly");
   return kMass[static_cast<std::size_t>(z)];
+}
+
+namespace {
+constexpr std::array<std::string_view, 119> kSymbols = {
+    "X",  "H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na", "Mg", "Al", "Si", "P",  "S",
+    "Cl", "Ar", "K",  "Ca", "Sc", "Ti", "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
+    "Se", "Br", "Kr", "Rb", "Sr", "Y",  "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
+    "Sb", "Te", "I",  "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho",
+    "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W",  "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po",
+    "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U",  "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md",
+    "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
+}  // namespace
+
+std::string_view element_symbol(std::int64_t z) {
+  if (z < 1 || z >= static_cast<std::int64_t>(kSymbols.size()))
+    throw InvalidArgument("no element has atomic number " + std::to_string(z) + " (known: 1..118)");
+  return kSymbols[static_cast<std::size_t>(z)];
+}
+
+std::optional<std::int64_t> find_atomic_number(std::string_view symbol) {
+  if (symbol.empty() || symbol.size() > 2) return std::nullopt;
+  // Normalise the case (first letter upper, second lower) so "CU" and "cu" both mean Cu.
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; };
+  char buf[2] = {upper(symbol[0]), symbol.size() == 2 ? lower(symbol[1]) : '\0'};
+  const std::string_view s(buf, symbol.size());
+  for (std::size_t z = 1; z < kSymbols.size(); ++z)
+    if (kSymbols[z] == s) return static_cast<std::int64_t>(z);
+  return std::nullopt;
+}
+
+std::int64_t atomic_number(std::string_view symbol) {
+  if (auto z = find_atomic_number(symbol)) return *z;
+  throw InvalidArgument("unknown element '" + std::string(symbol) + "' (expected a symbol such as Cu or Si)");
 }
 
 }  // namespace batchmd

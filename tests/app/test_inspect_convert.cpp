@@ -67,7 +67,7 @@ std::string inspect_text(const std::string& url, bool as_json = false) {
 
 std::string convert(std::string url, std::string output, std::optional<std::int64_t> system = {},
                     std::optional<std::int64_t> step_min = {}, std::optional<std::int64_t> step_max = {}) {
-  const ConvertOptions o{std::move(url), std::move(output), system, step_min, step_max};
+  const ConvertOptions o{std::move(url), std::move(output), system, step_min, step_max, {}};
   return capture([&](std::FILE* out) { EXPECT_EQ(convert_command(o, out), 0); });
 }
 
@@ -270,7 +270,17 @@ void expect_same_as_store(const json& ase, const sinks::TrajectoryReader& reader
       EXPECT_TRUE(close_to(value_at(b.get("temperature"), 0, 0), fr["info"]["temperature"].get<double>()));
     }
     // Other per-atom columns, under their XYZ names.
-    const std::pair<const char*, const char*> cols[] = {{"velocities", "velo"}, {"masses", "masses"}, {"tag", "tag"}};
+    // Velocities travel as ASE's momenta (amu·Å per ASE time unit, ase.units.fs = 0.0982... of it
+    // per fs) beside the masses, so that ASE's get_velocities() has them.
+    if (b.has("velocities")) {
+      ASSERT_TRUE(fr["arrays"].contains("momenta"));
+      for (std::int64_t a = 0; a < na; ++a)
+        for (int c = 0; c < 3; ++c) {
+          const double v = fr["arrays"]["momenta"][a][c].get<double>() / fr["arrays"]["masses"][a].get<double>();
+          EXPECT_TRUE(close_to(value_at(b.get("velocities"), a, c), v * 0.09822694788464063)) << "velocity " << a;
+        }
+    }
+    const std::pair<const char*, const char*> cols[] = {{"masses", "masses"}, {"tag", "tag"}};
     for (const auto& [field, key] : cols) {
       if (!b.has(field)) continue;
       const Tensor& t = b.get(field);
@@ -427,7 +437,7 @@ TEST(Convert, AseReadsBackEveryValue) {
   const std::string text = slurp(xyz);
   // The header of the first frame (system 0: a cell; pbc T F F).
   EXPECT_EQ(text.rfind("2\nLattice=\"", 0), 0u) << text.substr(0, 300);
-  EXPECT_NE(text.find("Properties=species:S:1:pos:R:3:forces:R:3:velo:R:3:masses:R:1:charges:R:1:tag:I:1 "),
+  EXPECT_NE(text.find("Properties=species:S:1:pos:R:3:forces:R:3:momenta:R:3:masses:R:1:charges:R:1:tag:I:1 "),
             std::string::npos);
   EXPECT_NE(text.find(" pbc=\"T F F\""), std::string::npos);
   sinks::TrajectoryReader reader(url);

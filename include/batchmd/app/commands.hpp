@@ -33,12 +33,14 @@ int inspect_command(const InspectOptions& opts, std::FILE* out = stdout);
 
 struct ConvertOptions {
   std::string url;                        ///< trajectory store
-  std::string output;                     ///< output file; format from its extension (.xyz, .extxyz)
+  std::string output;                     ///< output file; format from `format`, else its extension
   std::optional<std::int64_t> system_id;  ///< only this system's samples
   std::optional<std::int64_t> step_min;   ///< only samples with step >= step_min
   std::optional<std::int64_t> step_max;   ///< only samples with step <= step_max
+  std::optional<std::string> format;      ///< extxyz, lammps-data or poscar (the last two: one sample)
 };
-/// `batchmd convert`: writes extended XYZ (ASE/OVITO readable), one frame per sample.
+/// `batchmd convert`: writes extended XYZ (ASE/OVITO readable), one frame per sample, or one
+/// sample as a LAMMPS data file or a POSCAR.
 int convert_command(const ConvertOptions& opts, std::FILE* out = stdout);
 
 }  // namespace batchmd::app

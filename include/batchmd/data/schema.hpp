@@ -30,7 +30,16 @@ std::optional<FieldSpec> standard_field(std::string_view name);
 /// All standard fields, in schema order.
 const std::vector<FieldSpec>& standard_fields();
 
-/// Standard atomic weight (amu) of element Z (1..54); throws InvalidArgument beyond the table.
+/// Standard atomic weight (amu) of element Z (1..118; IUPAC 2016 as ASE has them, the mass of the
+/// longest-lived isotope for elements without a standard weight); throws InvalidArgument beyond.
 double atomic_mass(std::int64_t z);
+
+/// Element symbol of atomic number z in 1..118 ("H" .. "Og"); throws InvalidArgument otherwise.
+std::string_view element_symbol(std::int64_t z);
+/// Atomic number of an element symbol, in any letter case ("Cu", "cu", "CU"), or nullopt for
+/// anything that is not one of the 118 elements.
+std::optional<std::int64_t> find_atomic_number(std::string_view symbol);
+/// As find_atomic_number, but throws InvalidArgument naming the symbol.
+std::int64_t atomic_number(std::string_view symbol);
 
 }  // namespace batchmd
