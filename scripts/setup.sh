@@ -11,7 +11,7 @@ pkgs=(
   libcurl4-openssl-dev libssl-dev
   python3 python3-dev python3-numpy python3-zarr python3-ase python3-xarray python3-pytest
   python3-setuptools pybind11-dev python3-pybind11
-  gemmi-dev
+  gemmi-dev tao-pegtl-dev
   lammps lammps-data lammps-examples
   libtorch-dev python3-torch
   libopenmpi-dev openmpi-bin
