@@ -5,10 +5,11 @@
    steps, then Langevin NVT at 40 K, fused; dt 2 fs) with a SnapshotHook writing every system to a
    HostMemory sink every 10 steps. The C++ side is build/<preset>/bench/bench_python_ref (the same
    code, no Python). Runs alternate C++, Python, C++, ... ; the figures are the ratios of the medians
-   and of the fastest runs (the least disturbed by other load on a shared machine).
+   of CPU time (the process's CPU time over run(): steady on a shared, loaded machine, where wall
+   time is not) and, for reference, of wall time.
 2. The cost per firing of a Python hook: one that does nothing, one that reads positions as a NumPy
    view (``ctx.batch.positions[0, 0]``) — on a small system (13 atoms) so the step itself is short;
-   (median time with the hook − median time without) / firings, runs interleaved.
+   (median CPU time with the hook − median CPU time without) / firings, runs interleaved.
 
     PYTHONPATH=build/release/python /usr/bin/python3 bench/bench_python.py [--steps 500] [--repeat 5]
         [--threads 1] [--hook-steps 20000] [--build build/release]
@@ -35,7 +36,7 @@ from batchmd.models import LennardJones
 
 
 def python_run(start, job, steps, every):
-    """The pipeline of bench_python_ref.cpp, from Python; returns (seconds of run(), snapshots)."""
+    """The pipeline of bench_python_ref.cpp, from Python; returns (wall s, CPU s of run(), snapshots)."""
     batch = start.clone()
     model = LennardJones(**batchmd.app.job_model_parameters())
     fire = FIRE(model=model, dt=job["dt_fs"], convergence_hook=ConvergenceHook.from_fmax(0.005))
@@ -44,16 +45,16 @@ def python_run(start, job, steps, every):
     sink = HostMemory(capacity=(steps // every + 1) * start.n_systems)
     hook = SnapshotHook(sink=sink, frequency=every)
     fused = FusedStage([fire, nvt], n_steps=steps, hooks=[hook])
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fused.run(batch)
-    return time.perf_counter() - t0, hook.snapshots
+    return time.perf_counter() - t0, time.process_time() - c0, hook.snapshots
 
 
 def cpp_run(binary, steps, every, threads):
     out = subprocess.run([str(binary), "--steps", str(steps), "--every", str(every), "--repeat", "1",
                           "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
     r = json.loads(out)
-    return r["seconds"][0], r["snapshots"]
+    return r["seconds"][0], r["cpu_seconds"][0], r["snapshots"]
 
 
 class Empty(Hook):
@@ -83,9 +84,9 @@ def hook_cost(steps, repeat):
             batch = start.clone()
             hooks = {"none": [], "empty": [Empty()], "read_positions": [ReadPositions()]}[kind]
             md = DemoDynamics(model=LennardJones(), n_steps=steps, dt=1.0, hooks=hooks)
-            t0 = time.perf_counter()
+            c0 = time.process_time()
             md.run(batch)
-            times[kind].append(time.perf_counter() - t0)
+            times[kind].append(time.process_time() - c0)
     base = statistics.median(times["none"])
     return {
         "step_us": 1e6 * base / steps,
@@ -111,28 +112,33 @@ def main():
     job = batchmd.app.job_run_parameters()
     start = batchmd.app.build_systems()
 
-    py_s, cpp_s = [], []
+    runs = {"cpp": [], "python": []}  # (wall, cpu) per run
     for _ in range(args.repeat):  # alternate, so drifts in machine load hit both alike
-        t, n_cpp = cpp_run(binary, args.steps, args.every, args.threads)
-        cpp_s.append(t)
-        t, n_py = python_run(start, job, args.steps, args.every)
-        py_s.append(t)
+        wall, cpu, n_cpp = cpp_run(binary, args.steps, args.every, args.threads)
+        runs["cpp"].append((wall, cpu))
+        wall, cpu, n_py = python_run(start, job, args.steps, args.every)
+        runs["python"].append((wall, cpu))
     assert n_py == n_cpp, (n_py, n_cpp)
-    ratio = statistics.median(py_s) / statistics.median(cpp_s)
-    ratio_min = min(py_s) / min(cpp_s)
+
+    def med(side, k):
+        return statistics.median(r[k] for r in runs[side])
+
+    ratio_cpu = med("python", 1) / med("cpp", 1)
+    ratio_wall = med("python", 0) / med("cpp", 0)
     hooks = hook_cost(args.hook_steps, args.repeat)
 
     print(f"whole run: {start.n_systems} systems, {start.n_atoms} atoms, {args.steps} steps, "
-          f"{n_py} snapshots, {args.threads} thread(s), {args.repeat} runs each")
-    print(f"  C++    median {statistics.median(cpp_s):8.3f} s   (runs: {', '.join(f'{t:.3f}' for t in cpp_s)})")
-    print(f"  Python median {statistics.median(py_s):8.3f} s   (runs: {', '.join(f'{t:.3f}' for t in py_s)})")
-    print(f"  Python / C++: medians {ratio:.4f} ({100 * (ratio - 1):+.2f} %), fastest runs {ratio_min:.4f} "
-          f"({100 * (ratio_min - 1):+.2f} %); target <= +2 %")
-    print(f"Python hook per firing ({args.hook_steps} steps of 13 atoms, step {hooks['step_us']:.2f} us):")
+          f"{n_py} snapshots, {args.threads} thread(s), {args.repeat} runs each (CPU s / wall s)")
+    for side in ("cpp", "python"):
+        listing = ", ".join(f"{c:.3f}/{w:.3f}" for w, c in runs[side])
+        print(f"  {side:7s} median CPU {med(side, 1):7.3f} s, wall {med(side, 0):7.3f} s   ({listing})")
+    print(f"  Python / C++: CPU time {ratio_cpu:.4f} ({100 * (ratio_cpu - 1):+.2f} %), wall time "
+          f"{ratio_wall:.4f} ({100 * (ratio_wall - 1):+.2f} %); target <= +2 %")
+    print(f"Python hook per firing, CPU time ({args.hook_steps} steps of 13 atoms, step {hooks['step_us']:.2f} us):")
     print(f"  empty hook             {hooks['empty_hook_us']:.3f} us")
     print(f"  reads positions (view) {hooks['read_positions_hook_us']:.3f} us")
-    print(json.dumps({"cpp_s": cpp_s, "python_s": py_s, "ratio": ratio, "ratio_min": ratio_min, **hooks,
-                      "steps": args.steps, "threads": args.threads}))
+    print(json.dumps({"cpp": runs["cpp"], "python": runs["python"], "ratio_cpu": ratio_cpu,
+                      "ratio_wall": ratio_wall, **hooks, "steps": args.steps, "threads": args.threads}))
 
 
 if __name__ == "__main__":

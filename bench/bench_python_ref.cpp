@@ -3,10 +3,12 @@
 // eV/Å or 1,000 steps, then Langevin NVT at 40 K, fused; dt 2 fs), with a SnapshotHook writing
 // every system to a HostMemory sink every `--every` steps. Builds the batch, then times run() alone,
 // `--repeat` times on fresh copies of the batch, and prints one line of JSON:
-//   {"seconds": [...], "steps": N, "snapshots": S}
+//   {"seconds": [...], "cpu_seconds": [...], "steps": N, "snapshots": S}
+// (cpu_seconds: the process's CPU time over run(), steadier than wall time on a shared machine).
 // bench_python.py runs the identical pipeline through the Python package and compares.
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -38,7 +40,12 @@ int main(int argc, char** argv) {
   }
   const app::RunConfig cfg = app::parse_config(app::kDefaultConfigToml, "<default job>");
   const Batch start = app::build_systems(cfg);
-  std::vector<double> seconds;
+  std::vector<double> seconds, cpu_seconds;
+  const auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
   std::int64_t snapshots = 0;
   for (std::int64_t r = 0; r < repeat; ++r) {
     Batch batch = start.clone();
@@ -50,13 +57,17 @@ int main(int argc, char** argv) {
     auto sink = std::make_shared<sinks::HostMemory>((steps / every + 1) * start.n_systems());
     auto hook = std::make_shared<hooks::SnapshotHook>(sink, every);
     fused.register_hook(hook);
+    const double c0 = cpu_now();
     const auto t0 = std::chrono::steady_clock::now();
     fused.run(batch, steps);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    cpu_seconds.push_back(cpu_now() - c0);
     snapshots = hook->snapshots();
   }
   std::printf("{\"seconds\": [");
   for (std::size_t i = 0; i < seconds.size(); ++i) std::printf("%s%.6f", i ? ", " : "", seconds[i]);
+  std::printf("], \"cpu_seconds\": [");
+  for (std::size_t i = 0; i < cpu_seconds.size(); ++i) std::printf("%s%.6f", i ? ", " : "", cpu_seconds[i]);
   std::printf("], \"steps\": %lld, \"snapshots\": %lld}\n", static_cast<long long>(steps),
               static_cast<long long>(snapshots));
   return 0;

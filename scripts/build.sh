@@ -11,8 +11,8 @@ cmake --build --preset "$preset" --parallel "$(nproc)"
 # site-packages of the python3 it was built for puts that directory on sys.path. Idempotent; the
 # package then follows rebuilds. Skipped when the build has no Python package (BATCHMD_PYTHON=OFF).
 pkg="$PWD/build/$preset/python"
-if [ "$preset" = release ] && [ -f "$pkg/python3" ] && [ -d "$pkg/batchmd" ]; then
-  py=$(cat "$pkg/python3")
+if [ "$preset" = release ] && [ -f "$pkg/interpreter.txt" ] && [ -d "$pkg/batchmd" ]; then
+  py=$(cat "$pkg/interpreter.txt")
   if "$py" -c 'import site, sys; sys.exit(0 if site.ENABLE_USER_SITE else 1)' 2>/dev/null; then
     site=$("$py" -m site --user-site)
     mkdir -p "$site"

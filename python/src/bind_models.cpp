@@ -75,28 +75,21 @@ class PyModel : public model::Model {
     py::gil_scoped_acquire gil;
     py::handle self = py::detail::get_object_handle(this, py::detail::get_type_info(typeid(model::Model)));
     if (!self) return "python_model";
-    return py::str(self.get_type().attr("__name__")).cast<std::string>();
+    return self.get_type().attr("__name__").cast<std::string>();  // not str(): see call_compute
   }
 
   void compute(Batch& batch, bool compute_stress) override {
     prepare_outputs(batch, compute_stress);
     py::gil_scoped_acquire gil;
-    py::function f = py::get_override(static_cast<const model::Model*>(this), "compute");
-    if (!f)
-      throw InvalidArgument("Python model " + name() +
-                            " defines no compute(batch, compute_stress) (or its Python object was deleted)");
-    py::object pybatch = py::cast(&batch, py::return_value_policy::reference);
-    py::object r;
     try {
-      r = f(pybatch, compute_stress);
+      evaluate(batch, compute_stress);
     } catch (py::error_already_set& e) {
       // Ctrl-C during the evaluation: its result is incomplete, so evaluate once more (a second
       // Ctrl-C then aborts the step) and let the run stop cleanly after this step.
       if (interrupt_pending() || !defer_interrupt(e)) throw;
       prepare_outputs(batch, compute_stress);
-      r = f(pybatch, compute_stress);
+      evaluate(batch, compute_stress);
     }
-    if (!r.is_none()) store_outputs(batch, r, name());
   }
 
   double cutoff() const override {
@@ -107,6 +100,24 @@ class PyModel : public model::Model {
     if (c.is_none()) return 0.0;
     if (PyCallable_Check(c.ptr())) c = c();
     return c.cast<double>();
+  }
+
+ private:
+  void evaluate(Batch& batch, bool compute_stress) {
+    py::object r = call_compute(batch, compute_stress);
+    if (!r.is_none()) store_outputs(batch, r, name());
+  }
+  /// The Python compute(batch, compute_stress). Looked up by hand rather than with
+  /// py::get_override, whose recursion guard converts a frame name with str() — and PyObject_Str
+  /// runs Python's signal handlers, which would raise a Ctrl-C outside any Python frame. (The base
+  /// class binds no compute, so whatever getattr finds is the subclass's.)
+  py::object call_compute(Batch& batch, bool compute_stress) {
+    py::handle self = py::detail::get_object_handle(this, py::detail::get_type_info(typeid(model::Model)));
+    py::object f = self ? py::getattr(self, "compute", py::none()) : py::none();
+    if (f.is_none())
+      throw InvalidArgument("Python model " + name() +
+                            " defines no compute(batch, compute_stress) (or its Python object was deleted)");
+    return f(py::cast(&batch, py::return_value_policy::reference), compute_stress);
   }
 };
 

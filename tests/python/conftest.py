@@ -6,7 +6,6 @@ import pathlib
 
 import numpy as np
 import pytest
-from ase.build import bulk
 
 import batchmd
 from batchmd.data import Batch
@@ -21,6 +20,8 @@ def pytest_configure(config):
 
 def argon_crystals(repeats=((2, 2, 2), (2, 2, 3)), rattle=0.05, seed=1):
     """Rattled periodic fcc argon boxes (4 atoms per cubic cell, `repeats` cells each)."""
+    from ase.build import bulk  # here, not at import: test_gpu.py runs where ASE may be missing
+
     out = []
     for i, r in enumerate(repeats):
         atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(r)

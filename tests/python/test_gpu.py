@@ -1,8 +1,9 @@
 """GPU batches from Python: fields as DeviceArrays exporting DLPack without copies, runs on the GPU,
 Python hooks reading GPU batches. Needs a usable NVIDIA GPU; CTest runs this file under the label
 gpu (scripts/test.sh leaves it out where no GPU is usable) with BATCHMD_REQUIRE_GPU=1, so a missing
-GPU there is a failure, not a skip. By hand:
-    PYTHONPATH=build/release/python /usr/bin/python3 -m pytest tests/python/test_gpu.py
+GPU there is a failure, not a skip. Needs only NumPy and pytest (and torch with CUDA for one test).
+By hand:
+    PYTHONPATH=build/release/python /usr/bin/python3 -m pytest -p no:cacheprovider tests/python/test_gpu.py
 """
 
 import ctypes
@@ -12,12 +13,11 @@ import numpy as np
 import pytest
 
 import batchmd
-from batchmd.data import Batch
+from batchmd.data import AtomicData, Batch
 from batchmd.dynamics import DemoDynamics, FIRE, ConvergenceHook
 from batchmd.dynamics.hooks import Hook, SnapshotHook
 from batchmd.dynamics.sinks import GPUBuffer, HostMemory
 from batchmd.models import LennardJones
-from conftest import argon_crystals
 
 HAVE_GPU = batchmd.cuda.device_count() > 0
 if not HAVE_GPU and os.environ.get("BATCHMD_REQUIRE_GPU") == "1":
@@ -40,9 +40,20 @@ def capsule_tensor(capsule):
     return DLTensorView.from_address(get(capsule, b"dltensor"))
 
 
+def fcc_argon(cells, seed):
+    """A rattled periodic fcc argon box of cells[0] x cells[1] x cells[2] cubic cells (a = 5.26 Å)."""
+    a = 5.26
+    basis = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    grid = np.array([[i, j, k] for i in range(cells[0]) for j in range(cells[1]) for k in range(cells[2])])
+    pos = a * (grid[:, None, :] + basis[None, :, :]).reshape(-1, 3)
+    pos += np.random.default_rng(seed).normal(scale=0.05, size=pos.shape)
+    return AtomicData(positions=pos, atomic_numbers=[18] * len(pos), cell=np.diag(a * np.array(cells, float)),
+                      pbc=True)
+
+
 @pytest.fixture
 def gpu_batch():
-    batch = Batch.from_atoms(argon_crystals())
+    batch = Batch.from_data_list([fcc_argon((2, 2, 2), 1), fcc_argon((2, 2, 3), 2)])
     batchmd.dynamics.initialize_velocities(batch, 40.0, seed=3)
     return batch, batch.cuda()
 

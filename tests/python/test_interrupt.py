@@ -15,7 +15,8 @@ from batchmd.dynamics.sinks import TrajectoryReader
 
 CHILD = textwrap.dedent(
     """
-    import json, sys
+    import json, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the test runner ignores SIGINT
     from ase.build import bulk
     from batchmd.data import Batch
     from batchmd.dynamics import DemoDynamics
