@@ -35,7 +35,8 @@ namespace py = pybind11;
 
 void bind_errors(py::module_& m);
 void bind_core(py::module_& m);
-void bind_data(py::module_& m);
+void bind_atomic_data(py::module_& m);
+void bind_batch(py::module_& m);
 void bind_models(py::module_& m);
 void bind_dynamics(py::module_& m);
 void bind_hooks(py::module_& m);

@@ -9,7 +9,8 @@ PYBIND11_MODULE(_batchmd, m) {
   bind_errors(m);
   bind_core(m);
   bind_views(m);
-  bind_data(m);
+  bind_atomic_data(m);
+  bind_batch(m);
   bind_models(m);
   bind_dynamics(m);
   bind_hooks(m);
