@@ -37,6 +37,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE ${PR
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/docs/batchmd.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
+# The Python package, where Debian's python3 looks for packages of the system (<prefix>/lib/python3/
+# dist-packages: /usr in the .deb).
+if(BATCHMD_HAVE_PYTHON)
+  install(DIRECTORY ${PROJECT_BINARY_DIR}/python/batchmd DESTINATION lib/python3/dist-packages
+    PATTERN __pycache__ EXCLUDE)
+endif()
+
 set(_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/batchmd)
 install(EXPORT batchmdTargets NAMESPACE batchmd:: DESTINATION ${_cmake_dir})
 foreach(_c CUDA TORCH MPI PYTHON)

@@ -35,6 +35,17 @@ else
   bin="$tmp/root/usr/bin/batchmd"
 fi
 "$bin" --version
+if "$bin" --version | grep -q "python"; then
+  grep -q "usr/lib/python3/dist-packages/batchmd/__init__.py" <<<"$contents" || fail "Python package missing from the .deb"
+  # -s: not the user site, where scripts/build.sh points python3 at the build tree.
+  if [ -n "$installed" ]; then pyroot=""; else pyroot="$tmp/root/usr/lib/python3/dist-packages"; fi
+  where=$(cd / && PYTHONPATH="$pyroot" /usr/bin/python3 -s -c "import batchmd; print(batchmd.__file__)") ||
+    fail "the installed Python package does not import"
+  case "$where" in
+    /usr/lib/python3/dist-packages/*|"$pyroot"/*) ;;
+    *) fail "python3 imported batchmd from $where, not from the package" ;;
+  esac
+fi
 cd "$tmp"
 "$bin" run --steps 50 -q -o "$tmp/deb.zarr" >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "installed batchmd run --steps 50"; }
 "$bin" inspect "$tmp/deb.zarr" | grep -q "samples" || fail "installed batchmd inspect"
