@@ -31,7 +31,7 @@ def test_invalid_arguments_are_value_errors():
     with pytest.raises(ValueError, match="3 atomic numbers for 4 positions"):
         AtomicData(positions=np.zeros((4, 3)), atomic_numbers=[1, 1, 1])
     with pytest.raises(ValueError, match="no standard atomic weight"):
-        AtomicData(positions=np.zeros((1, 3)), atomic_numbers=[118])
+        AtomicData(positions=np.zeros((1, 3)), atomic_numbers=[119])
     with pytest.raises(ValueError, match="cannot store float64 values as int64"):
         AtomicData(positions=np.zeros((1, 3)), atomic_numbers=[1.5])
     with pytest.raises(ValueError, match="warn.*stop"):
