@@ -63,7 +63,9 @@ struct SNAP::Impl {
   std::unique_ptr<detail::SnapGpu> gpu;
 
   Impl(const SNAPConfig& c)
-      : tables(c.params, c.pairs), skin(c.skin), nl(std::max(c.params.max_cutoff(), 1e-3), c.skin) {}
+      : tables(c.params, c.pairs, c.lammps_chemflag_forces),
+        skin(c.skin),
+        nl(std::max(c.params.max_cutoff(), 1e-3), c.skin) {}
 
   CpuBuffers<double>& buffers(double) { return buf_d; }
   CpuBuffers<float>& buffers(float) { return buf_f; }

@@ -3,6 +3,7 @@
 #include "snap_basis.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -51,7 +52,7 @@ int snap_triples(int twojmax) {
   return n;
 }
 
-SnapBasis::SnapBasis(int twojmax_in, bool bnorm_in) : twojmax(twojmax_in), bnorm(bnorm_in) {
+SnapBasis::SnapBasis(int twojmax_in, bool bnorm_in, bool lammps_chem_adjoint) : twojmax(twojmax_in), bnorm(bnorm_in) {
   // Beyond 2J = 24 the factorials of Racah's formula lose all precision in double.
   if (twojmax < 0 || twojmax > 24)
     throw InvalidArgument("SNAP: twojmax must be in 0..24, got " + std::to_string(twojmax));
@@ -103,24 +104,35 @@ SnapBasis::SnapBasis(int twojmax_in, bool bnorm_in) : twojmax(twojmax_in), bnorm
     for (int j2 = 0; j2 <= j1; ++j2)
       for (int j = j1 - j2; j <= std::min(J, j1 + j2); j += 2) {
         z_block[at(j1, j2, j)] = static_cast<std::int32_t>(z.size());
-        // Where dE/dZ of this block comes from: the B triple that contains it, with the
-        // multiplicity of the symmetric sums (Z(j1,j2,j) appears in B(j1,j2,j) and, through the
-        // symmetry of the CG sum, in the derivatives of B(j,j2,j1) and B(j2,j,j1)).
-        std::int32_t jjb = 0, perm = 0;
+        // Which slot derivatives this block is. B(J1, J2, J) = T(J1, J2, J; U_e1, U_e2, conj U_e3)
+        // is linear in each slot; dT/d(slot 3) is Z(e1, e2)^J_{J1 J2}, and by the symmetries of
+        // the Clebsch-Gordan sum, dT/d(slot 1) = (J+1)/(J1+1) Z(e3, e2)^{J1}_{J J2} and
+        // dT/d(slot 2) = (J+1)/(J2+1) Z(e3, e1)^{J2}_{J J1}. So Z(e1, e2)^j_{j1 j2} (j1 >= j2) feeds
+        // Y(e3)^j as slot 3 of B(j1, j2, j) over (e1, e2, e3) when j >= j1, as slot 1 of
+        // B(j, j2, j1) over (e3, e2, e1) when j1 >= j >= j2, and as slot 2 of B(j2, j, j1) (or
+        // B(j, j2, j1) when j2 = j) over (e2, e3, e1) when j <= j2 — several of these at once when
+        // labels coincide. With one element this is LAMMPS's multiplicity 1, 2 or 3; with chemflag
+        // each slot takes the beta of its own element triple, which makes Y the exact gradient
+        // for any coefficients (LAMMPS reuses one triple's beta for all slots: the same for the
+        // coefficient sets where those betas agree).
+        std::int32_t jjb = 0, perms = 0;
         double beta = 1.0;
         if (j >= j1) {
           jjb = b_block[at(j1, j2, j)];
-          perm = 0;
-          beta = j1 == j ? (j2 == j ? 3.0 : 2.0) : 1.0;
+          perms = 1 | (j1 == j ? 2 : 0) | (j1 == j && j2 == j ? 4 : 0);
         } else if (j >= j2) {
           jjb = b_block[at(j, j2, j1)];
-          perm = 1;
-          beta = j2 == j ? 2.0 : 1.0;
-          if (!bnorm) beta *= (j1 + 1) / (j + 1.0);
+          perms = 2 | (j2 == j ? 4 : 0);
+          if (!bnorm) beta = (j1 + 1) / (j + 1.0);
         } else {
           jjb = b_block[at(j2, j, j1)];
-          perm = 2;
-          if (!bnorm) beta *= (j1 + 1) / (j + 1.0);
+          perms = 4;
+          if (!bnorm) beta = (j1 + 1) / (j + 1.0);
+        }
+        if (lammps_chem_adjoint) {  // the primary slot's triple, counted once per slot
+          const std::int32_t primary = perms & 1 ? 1 : perms & 2 ? 2 : 4;
+          beta *= static_cast<double>(std::popcount(static_cast<unsigned>(perms)));
+          perms = primary;
         }
         for (int mb = 0; 2 * mb <= j; ++mb)
           for (int ma = 0; ma <= j; ++ma) {
@@ -140,7 +152,7 @@ SnapBasis::SnapBasis(int twojmax_in, bool bnorm_in) : twojmax(twojmax_in), bnorm
             e.jju = u_block[j] + mb * (j + 1) + ma;
             e.icg = cg_block[at(j1, j2, j)];
             e.yjjb = jjb;
-            e.yperm = perm;
+            e.yperms = perms;
             e.ybeta = beta;
             z.push_back(e);
           }

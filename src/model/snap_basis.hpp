@@ -27,10 +27,13 @@ struct SnapZIndex {
   std::int32_t mb1min, mb2max, nb;
   std::int32_t jju;  // the U/Y element (j; ma, mb) this product pairs with
   std::int32_t icg;  // offset of the (j1, j2, j) block in the CG list
-  // Adjoint routing: Y(elem3; jju) += ybeta * beta[triple(perm, e1, e2, e3) * n_b + yjjb] * Z.
+  // Adjoint routing: Y(elem3; jju) += ybeta * sum over the set bits p of yperms of
+  //   beta[triple_p(e1, e2, e3) * n_b + yjjb] * Z,
+  // triple_0 = (e1, e2, e3), triple_1 = (e3, e2, e1), triple_2 = (e2, e3, e1): this Z block is
+  // the derivative of up to three slots of one bispectrum triple (snap_basis.cpp).
   std::int32_t yjjb;
-  std::int32_t yperm;  // 0: (e1, e2, e3), 1: (e3, e2, e1), 2: (e2, e3, e1)
-  double ybeta;        // multiplicity 1, 2 or 3 (and (j1+1)/(j+1) without bnormflag)
+  std::int32_t yperms;  // bit mask of the element permutations
+  double ybeta;         // 1, or (j1+1)/(j+1) without bnormflag
 };
 
 /// One bispectrum triple and the Z block / U layer it contracts.
@@ -64,7 +67,9 @@ struct SnapBasis {
   std::int32_t n_half() const { return static_cast<std::int32_t>(half.size()); }
 
   /// bnorm: LAMMPS bnormflag (Z and B divided by 2J+1 instead of carrying (j1+1)/(j+1) factors).
-  SnapBasis(int twojmax, bool bnorm);
+  /// lammps_chem_adjoint: route Y as LAMMPS does (one element triple's beta times the slot
+  /// multiplicity) instead of the exact gradient; identical without chemflag.
+  SnapBasis(int twojmax, bool bnorm, bool lammps_chem_adjoint = false);
 };
 
 /// Number of bispectrum components per element triple for a 2J_max.

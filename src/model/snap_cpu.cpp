@@ -19,7 +19,8 @@
 
 namespace batchmd::model::detail {
 
-SnapTables::SnapTables(const SNAPParams& p, const ElementPairs& pairs) : basis(p.twojmax, p.bnormflag) {
+SnapTables::SnapTables(const SNAPParams& p, const ElementPairs& pairs, bool lammps_chem_adjoint)
+    : basis(p.twojmax, p.bnormflag, lammps_chem_adjoint) {
   p.validate();
   const int ne = static_cast<int>(p.elements.size());
   auto& s = scalars;
@@ -294,7 +295,7 @@ struct AtomPass {
         for (int q = 0; q < nz; ++q) {
           const SnapZIndex& e = B.z[q];
           for (int e3 = 0; e3 < nu; ++e3) {
-            const T bj = static_cast<T>(e.ybeta) * w.beta[snap_y_triple(e.yperm, e1, e2, e3, nu) * nb + e.yjjb];
+            const T bj = snap_y_beta(e, w.beta.data(), nb, e1, e2, e3, nu);
             w.yr[e3 * nf + e.jju] += bj * zr[q];
             w.yi[e3 * nf + e.jju] += bj * zi[q];
           }

@@ -21,7 +21,7 @@ struct SnapTables {
   std::vector<double> weight;          ///< [n_elem]
   std::vector<double> sinner, dinner;  ///< [n_elem] (zeros without switchinnerflag)
   std::vector<double> cutoff;          ///< [n_elem^2] rcut (Å), 0 for pairs excluded by an ElementPairs
-  explicit SnapTables(const SNAPParams& p, const ElementPairs& pairs = {});
+  explicit SnapTables(const SNAPParams& p, const ElementPairs& pairs = {}, bool lammps_chem_adjoint = false);
 };
 
 /// What one CPU pass computes. Any output may be null (not wanted).

@@ -209,11 +209,15 @@ BATCHMD_HD inline void snap_z_entry(const SnapZIndex& e, const C* cg, const std:
   zi = si;
 }
 
-/// Index of the element triple of beta that Z(e1, e2) feeds into Y(e3), for SnapZIndex::yperm.
-BATCHMD_HD inline int snap_y_triple(int perm, int e1, int e2, int e3, int n) {
-  if (perm == 0) return (e1 * n + e2) * n + e3;
-  if (perm == 1) return (e3 * n + e2) * n + e1;
-  return (e2 * n + e3) * n + e1;
+/// The beta that Z(e1, e2) carries into Y(e3) (see SnapZIndex): beta has n_b components per
+/// element triple, n element sets.
+template <typename T>
+BATCHMD_HD inline T snap_y_beta(const SnapZIndex& z, const T* beta, int n_b, int e1, int e2, int e3, int n) {
+  T b = 0;
+  if (z.yperms & 1) b += beta[((e1 * n + e2) * n + e3) * n_b + z.yjjb];
+  if (z.yperms & 2) b += beta[((e3 * n + e2) * n + e1) * n_b + z.yjjb];
+  if (z.yperms & 4) b += beta[((e2 * n + e3) * n + e1) * n_b + z.yjjb];
+  return static_cast<T>(z.ybeta) * b;
 }
 
 /// The bispectrum of an isolated atom (wself = 1), subtracted with bzeroflag.

@@ -78,6 +78,12 @@ struct SNAPConfig {
   SNAPParams params;
   double skin = 1.0;   ///< Verlet skin of the neighbor list (Å)
   ElementPairs pairs;  ///< restriction for overlays (hybrid/overlay); default: every pair
+  /// chemflag models only. false (default): the forces are the exact gradient of the energy for
+  /// any coefficients. true: LAMMPS's adjoint, which gives the three slots of a bispectrum triple
+  /// the coefficient of one element triple — the same forces when those coefficients agree, not
+  /// quite the gradient otherwise (1e-7 of the virial for InP_JCPA2020); for reproducing LAMMPS
+  /// runs digit for digit.
+  bool lammps_chemflag_forces = false;
 };
 
 class SNAP : public Model {
