@@ -184,7 +184,8 @@ TEST(SnapFiles, MalformedParameterFilesNameFileAndLine) {
   check("rcutfac 4.67637\ntwojmax 6\nquadraticflag 1\n", "with quadraticflag");
   check("rcutfac 4.67637\ntwojmax 6\nsinner 1.0\ndinner 0.5\n", "sinner/dinner given but switchinnerflag is 0");
   check("rcutfac 4.67637\ntwojmax 6\nswitchinnerflag 1\n", "switchinnerflag 1 needs sinner and dinner");
-  check("rcutfac 4.67637\ntwojmax 6\nswitchinnerflag 1\nsinner 1 2\ndinner 0.5\n", "sinner needs one value per element");
+  check("rcutfac 4.67637\ntwojmax 6\nswitchinnerflag 1\nsinner 1 2\ndinner 0.5\n",
+        "sinner needs one value per element");
   // Every keyword LAMMPS knows is accepted.
   const std::string p = t.write("all.snapparam",
                                 "rcutfac 4.67637\ntwojmax 6\nrfac0 0.99\nrmin0 0\nswitchflag 1\nbzeroflag 0\n"
@@ -214,7 +215,8 @@ TEST(SnapFiles, MalformedIncludeFilesNameFileAndLine) {
   EXPECT_DOUBLE_EQ(f.zbl->inner, 4.0);
   check(good + "run 10\n", "bad.snap:6: command 'run' is not supported");
   check(with_line_replaced(good, 1, "variable zj equal 4"), "bad.snap:2: undefined variable 'zi'");
-  check(with_line_replaced(good, 4, "pair_coeff 1 1 zbl 74 74"), "bad.snap:4: ZBL charges 74 74 are not the atomic numbers of Ta and Ta");
+  check(with_line_replaced(good, 4, "pair_coeff 1 1 zbl 74 74"),
+        "bad.snap:4: ZBL charges 74 74 are not the atomic numbers of Ta and Ta");
   check(with_line_replaced(good, 4, "pair_coeff 1 2 zbl 73 73"), "bad.snap:4: atom type '2' is outside 1..1");
   check(with_line_replaced(good, 5, "pair_coeff * * snap Ta06A.snapcoeff Ta06A.snapparam W"), "element W not found");
   check("pair_style eam\n", "bad.snap:1: pair style 'eam' is not supported");

@@ -70,7 +70,8 @@ void expect_derivatives(Model& m, const Sys& s, const std::string& where, bool v
   const auto f = fd_forces(m, s, 1e-4);
   const double fs = max_abs(r.forces);
   ASSERT_GT(fs, 0) << where;
-  for (std::size_t k = 0; k < f.size(); ++k) EXPECT_NEAR(r.forces[k], f[k], 2e-7 * fs + 1e-9) << where << " force " << k;
+  for (std::size_t k = 0; k < f.size(); ++k)
+    EXPECT_NEAR(r.forces[k], f[k], 2e-7 * fs + 1e-9) << where << " force " << k;
   if (!virial) return;
   const auto w = fd_virial(m, s, 1e-5);
   double ws = 0;
@@ -92,8 +93,15 @@ TEST(SnapPhysics, TungstenBerylliumForcesAndVirialAreDerivatives) {
 
 TEST(SnapPhysics, ChemflagForcesAndVirialAreDerivatives) {
   auto m = load_snap_potential(kPotentials + "InP_JCPA2020.snap");
-  Sys s = cubic(1, 1, 1, 5.83, {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0}, {.25, .25, .25}, {.25, .75, .75},
-                                {.75, .25, .75}, {.75, .75, .25}},
+  Sys s = cubic(1, 1, 1, 5.83,
+                {{0, 0, 0},
+                 {0, .5, .5},
+                 {.5, 0, .5},
+                 {.5, .5, 0},
+                 {.25, .25, .25},
+                 {.25, .75, .75},
+                 {.75, .25, .75},
+                 {.75, .75, .25}},
                 49);
   for (int i = 4; i < 8; ++i) s.z[static_cast<std::size_t>(i)] = 15;
   jitter(s, 0.2, 3);
@@ -198,7 +206,8 @@ TEST(SnapPhysics, InvariantUnderRotationTranslationAndPermutation) {
     for (int d = 0; d < 3; ++d) ts.x[3 * i + d] += 1.37 * (d + 1) - (i % 3 == 0 ? s.cell[d] - s.cell[6 + d] : 0.0);
   const Result r2 = evaluate(*m, ts);
   EXPECT_NEAR(r2.energy[0], r0.energy[0], 1e-10 * std::abs(r0.energy[0]));
-  for (std::size_t k = 0; k < r0.forces.size(); ++k) EXPECT_NEAR(r2.forces[k], r0.forces[k], 1e-9 * fs) << "translation";
+  for (std::size_t k = 0; k < r0.forces.size(); ++k)
+    EXPECT_NEAR(r2.forces[k], r0.forces[k], 1e-9 * fs) << "translation";
 
   std::vector<std::int64_t> perm(static_cast<std::size_t>(s.n()));
   std::iota(perm.begin(), perm.end(), 0);
@@ -213,7 +222,8 @@ TEST(SnapPhysics, InvariantUnderRotationTranslationAndPermutation) {
   EXPECT_NEAR(r3.energy[0], r0.energy[0], 1e-11 * std::abs(r0.energy[0]));
   for (std::int64_t i = 0; i < s.n(); ++i)
     for (int d = 0; d < 3; ++d)
-      EXPECT_NEAR(r3.forces[3 * i + d], r0.forces[3 * perm[static_cast<std::size_t>(i)] + d], 1e-10 * fs) << "permutation";
+      EXPECT_NEAR(r3.forces[3 * i + d], r0.forces[3 * perm[static_cast<std::size_t>(i)] + d], 1e-10 * fs)
+          << "permutation";
 }
 
 TEST(SnapPhysics, BatchedEqualsSeparate) {
