@@ -70,10 +70,11 @@ void build_neighbor_view(const NeighborList& nl, const BatchGeometry<T>& g, cons
   if (nl.n_builds() == 0 || nl.n_atoms() != na || nl.n_systems() != ns)
     throw InvalidArgument("build_neighbor_view: the neighbor list was not built for this batch");
   if (na > 2147483647) throw InvalidArgument("build_neighbor_view: more than 2^31 atoms in one batch");
-  const double list_cut = nl.cutoff();
+  // Pairs up to the list's cutoff plus its skin are in the list (a GPU view keeps them all).
+  const double list_cut = nl.cutoff() + nl.skin();
   for (std::int32_t a = 0; a < req.n_species * req.n_species; ++a)
     if (req.cutoff[a] > list_cut)
-      throw InvalidArgument("build_neighbor_view: a pair cutoff exceeds the neighbor list's cutoff");
+      throw InvalidArgument("build_neighbor_view: a pair cutoff exceeds the neighbor list's cutoff + skin");
   const std::int64_t* ptr = g.atoms_ptr;
   auto system_of = [&](std::int64_t k) { return std::upper_bound(ptr, ptr + ns + 1, k) - ptr - 1; };
   // Squared cutoff of the pair (i, j), or 0 when the pair is excluded.

@@ -37,8 +37,9 @@ struct ViewRequest {
 };
 
 /// Fills `out` with every ordered pair (i, j, image) with both atoms included, a positive pair
-/// cutoff and 0 < |r_p| < cutoff, from a NeighborList update()d with geometry g (its cutoff
-/// must be >= every pair cutoff). Reuses out's buffers.
+/// cutoff and 0 < |r_p| < cutoff, from a NeighborList update()d with geometry g (its cutoff plus
+/// skin must be >= every pair cutoff; the pairs are complete only up to its cutoff, or up to
+/// cutoff + skin right after a rebuild). Reuses out's buffers.
 template <typename T>
 void build_neighbor_view(const NeighborList& nl, const BatchGeometry<T>& g, const ViewRequest& req,
                          NeighborView<T>& out);

@@ -166,7 +166,8 @@ struct AtomPass {
     }
   }
 
-  void run(std::int64_t i, std::int32_t si, Workspace<T>& w, const SnapCpuOut<T>& out) const {
+  [[gnu::always_inline]] inline void run(std::int64_t i, std::int32_t si, Workspace<T>& w,
+                                         const SnapCpuOut<T>& out) const {
     const SnapBasis& B = t.basis;
     const int J = B.twojmax, jdim = J + 1;
     const int nu = sc.n_u, nf = B.n_u, nz = B.n_z(), nb = sc.n_b;
@@ -347,6 +348,31 @@ struct AtomPass {
   }
 };
 
+// One atom, compiled for AVX-512 and AVX2 (with FMA) besides the baseline ISA; the loader picks
+// the best the CPU supports (GCC function multi-versioning, as the LJ kernels do).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BATCHMD_SNAP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BATCHMD_SNAP_CLONES
+#endif
+BATCHMD_SNAP_CLONES void snap_atom_d(const AtomPass<double>& pass, std::int64_t i, std::int32_t si,
+                                     Workspace<double>& w, const SnapCpuOut<double>& out) {
+  pass.run(i, si, w, out);
+}
+BATCHMD_SNAP_CLONES void snap_atom_f(const AtomPass<float>& pass, std::int64_t i, std::int32_t si, Workspace<float>& w,
+                                     const SnapCpuOut<float>& out) {
+  pass.run(i, si, w, out);
+}
+#undef BATCHMD_SNAP_CLONES
+inline void snap_atom(const AtomPass<double>& pass, std::int64_t i, std::int32_t si, Workspace<double>& w,
+                      const SnapCpuOut<double>& out) {
+  snap_atom_d(pass, i, si, w, out);
+}
+inline void snap_atom(const AtomPass<float>& pass, std::int64_t i, std::int32_t si, Workspace<float>& w,
+                      const SnapCpuOut<float>& out) {
+  snap_atom_f(pass, i, si, w, out);
+}
+
 }  // namespace
 
 template <typename T>
@@ -367,7 +393,7 @@ void snap_compute_cpu(const SnapTables& tables, const NeighborView<T>& view, con
       return;
     }
     w.size(tables);
-    pass.run(i, si, w, out);
+    snap_atom(pass, i, si, w, out);
   });
 }
 

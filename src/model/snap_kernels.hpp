@@ -210,13 +210,14 @@ BATCHMD_HD inline void snap_z_entry(const SnapZIndex& e, const C* cg, const std:
 }
 
 /// The beta that Z(e1, e2) carries into Y(e3) (see SnapZIndex): beta has n_b components per
-/// element triple, n element sets.
+/// element triple, n element sets; component k at beta[k * stride].
 template <typename T>
-BATCHMD_HD inline T snap_y_beta(const SnapZIndex& z, const T* beta, int n_b, int e1, int e2, int e3, int n) {
+BATCHMD_HD inline T snap_y_beta(const SnapZIndex& z, const T* beta, int n_b, int e1, int e2, int e3, int n,
+                                std::int64_t stride = 1) {
   T b = 0;
-  if (z.yperms & 1) b += beta[((e1 * n + e2) * n + e3) * n_b + z.yjjb];
-  if (z.yperms & 2) b += beta[((e3 * n + e2) * n + e1) * n_b + z.yjjb];
-  if (z.yperms & 4) b += beta[((e2 * n + e3) * n + e1) * n_b + z.yjjb];
+  if (z.yperms & 1) b += beta[(((e1 * n + e2) * n + e3) * n_b + z.yjjb) * stride];
+  if (z.yperms & 2) b += beta[(((e3 * n + e2) * n + e1) * n_b + z.yjjb) * stride];
+  if (z.yperms & 4) b += beta[(((e2 * n + e3) * n + e1) * n_b + z.yjjb) * stride];
   return static_cast<T>(z.ybeta) * b;
 }
 

@@ -17,7 +17,8 @@ using namespace batchmd::app;
 namespace {
 
 const std::string kPot = "/usr/share/lammps/potentials/";
-const std::string kTa = "[[crystal]]\nlattice = \"bcc\"\na = 3.316\ncells = [2, 2, 2]\nelement = \"Ta\"\nmass = 180.88\n";
+const std::string kTa =
+    "[[crystal]]\nlattice = \"bcc\"\na = 3.316\ncells = [2, 2, 2]\nelement = \"Ta\"\nmass = 180.88\n";
 
 std::string error_of(const std::string& toml) {
   try {
@@ -31,8 +32,8 @@ std::string error_of(const std::string& toml) {
 }  // namespace
 
 TEST(ModelConfig, SnapFromCoefficientAndParameterFiles) {
-  const RunConfig c = parse_config(kTa + "[model]\ntype = \"snap\"\ncoeff = \"" + kPot + "Ta06A.snapcoeff\"\nparam = \"" +
-                                       kPot + "Ta06A.snapparam\"\nskin = 0.5\n",
+  const RunConfig c = parse_config(kTa + "[model]\ntype = \"snap\"\ncoeff = \"" + kPot +
+                                       "Ta06A.snapcoeff\"\nparam = \"" + kPot + "Ta06A.snapparam\"\nskin = 0.5\n",
                                    "job.toml");
   ASSERT_EQ(c.model.terms.size(), 1u);
   EXPECT_EQ(c.model.terms[0].type, "snap");
@@ -60,10 +61,12 @@ TEST(ModelConfig, SnapIncludeFileBringsItsZblOverlay) {
 }
 
 TEST(ModelConfig, SumsOfModelTables) {
-  const RunConfig c = parse_config(kTa + "[[model]]\ntype = \"zbl\"\ninner = 4.0\nouter = 4.8\npairs = [[\"Ta\", \"Ta\"]]\n"
-                                         "[[model]]\ntype = \"snap\"\ncoeff = \"" +
-                                       kPot + "Ta06A.snapcoeff\"\nparam = \"" + kPot + "Ta06A.snapparam\"\n",
-                                   "job.toml");
+  const RunConfig c =
+      parse_config(kTa +
+                       "[[model]]\ntype = \"zbl\"\ninner = 4.0\nouter = 4.8\npairs = [[\"Ta\", \"Ta\"]]\n"
+                       "[[model]]\ntype = \"snap\"\ncoeff = \"" +
+                       kPot + "Ta06A.snapcoeff\"\nparam = \"" + kPot + "Ta06A.snapparam\"\n",
+                   "job.toml");
   ASSERT_EQ(c.model.terms.size(), 2u);
   EXPECT_EQ(c.model.terms[0].pairs.at(0), std::make_pair(std::int64_t{73}, std::int64_t{73}));
   auto m = build_model(c.model, c.lj);
@@ -83,7 +86,8 @@ TEST(ModelConfig, RelativePathsAreRelativeToTheJobFile) {
   std::filesystem::create_directories(dir / "pot");
   std::filesystem::copy_file(kPot + "Ta06A.snapcoeff", dir / "pot" / "Ta06A.snapcoeff");
   std::filesystem::copy_file(kPot + "Ta06A.snapparam", dir / "pot" / "Ta06A.snapparam");
-  std::ofstream(dir / "job.toml") << kTa + "[model]\ntype = \"snap\"\ncoeff = \"pot/Ta06A.snapcoeff\"\nparam = \"pot/Ta06A.snapparam\"\n";
+  std::ofstream(dir / "job.toml")
+      << kTa + "[model]\ntype = \"snap\"\ncoeff = \"pot/Ta06A.snapcoeff\"\nparam = \"pot/Ta06A.snapparam\"\n";
   const RunConfig c = load_config((dir / "job.toml").string());
   EXPECT_EQ(c.model.terms[0].coeff, (dir / "pot" / "Ta06A.snapcoeff").string());
   EXPECT_NO_THROW(build_model(c.model, c.lj));
@@ -110,9 +114,11 @@ TEST(ModelConfig, BadModelTablesNameTheKey) {
             std::string::npos);
   EXPECT_NE(error_of(kTa + snap + "file = \"" + kPot + "Ta06A.snap\"\ncolour = 1\n").find("unknown key 'model.colour'"),
             std::string::npos);
-  EXPECT_NE(error_of(kTa + "[model]\ntype = \"zbl\"\ninner = 4.0\nouter = 3.0\n").find("'model.outer' must be >= inner"),
+  EXPECT_NE(
+      error_of(kTa + "[model]\ntype = \"zbl\"\ninner = 4.0\nouter = 3.0\n").find("'model.outer' must be >= inner"),
+      std::string::npos);
+  EXPECT_NE(error_of(kTa + "[model]\ntype = \"zbl\"\nouter = 3.0\n").find("'model.inner' must be > 0"),
             std::string::npos);
-  EXPECT_NE(error_of(kTa + "[model]\ntype = \"zbl\"\nouter = 3.0\n").find("'model.inner' must be > 0"), std::string::npos);
   EXPECT_NE(error_of(kTa + "[model]\ntype = \"zbl\"\ninner = 1.0\nouter = 3.0\npairs = [[\"Ta\", \"Xx\"]]\n")
                 .find("'model.pairs' 'Xx' is not a chemical element symbol"),
             std::string::npos);
@@ -120,8 +126,9 @@ TEST(ModelConfig, BadModelTablesNameTheKey) {
                 .find("'model.pairs' must be an array of element pairs"),
             std::string::npos);
   EXPECT_NE(error_of(kTa + "[model]\ntype = \"eam\"\n").find("'model.type' must be"), std::string::npos);
-  EXPECT_NE(error_of(kTa + "[[model]]\ntype = \"lennard_jones\"\n").find("'model[0].type' lennard_jones cannot be a term"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(kTa + "[[model]]\ntype = \"lennard_jones\"\n").find("'model[0].type' lennard_jones cannot be a term"),
+      std::string::npos);
   EXPECT_NE(error_of(kTa + "[[model]]\ntype = \"zbl\"\ninner = 1.0\nouter = 2.0\n[[model]]\ntype = \"snap\"\n")
                 .find("'model[1].coeff' is required"),
             std::string::npos);
@@ -175,15 +182,19 @@ TEST(CrystalConfig, BuildsLatticesWithVacanciesAndMasses) {
 TEST(CrystalConfig, BadTablesNameTheKey) {
   const std::string base = "[[crystal]]\na = 3.0\nmass = 50.0\n";
   EXPECT_NE(error_of(base).find("'crystal[0].element' is required"), std::string::npos);
-  EXPECT_NE(error_of(base + "element = \"W\"\nlattice = \"hcp\"\n").find("'crystal[0].lattice' must be"), std::string::npos);
-  EXPECT_NE(error_of("[[crystal]]\nelement = \"W\"\nmass = 1.0\n").find("'crystal[0].a' must be > 0"), std::string::npos);
-  EXPECT_NE(error_of(base + "element = \"W\"\ncells = [2, 2]\n").find("'crystal[0].cells' must be three"), std::string::npos);
+  EXPECT_NE(error_of(base + "element = \"W\"\nlattice = \"hcp\"\n").find("'crystal[0].lattice' must be"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[crystal]]\nelement = \"W\"\nmass = 1.0\n").find("'crystal[0].a' must be > 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "element = \"W\"\ncells = [2, 2]\n").find("'crystal[0].cells' must be three"),
+            std::string::npos);
   EXPECT_NE(error_of(base + "element = \"W\"\ncells = [2, 0, 2]\n").find("must all be >= 1"), std::string::npos);
   EXPECT_NE(error_of(base + "elements = [\"W\", \"Be\", \"Ta\"]\n").find("one per basis site (2 for bcc)"),
             std::string::npos);
   EXPECT_NE(error_of(base + "element = \"W\"\nvacancies = [2]\n").find("site 2 is not in 0..1"), std::string::npos);
   EXPECT_NE(error_of("[[crystal]]\na = 3.0\nelement = \"W\"\n").find("'crystal[0].mass' is needed"), std::string::npos);
-  EXPECT_NE(error_of(base + "element = \"W\"\njitter = -1\n").find("'crystal[0].jitter' must be >= 0"), std::string::npos);
+  EXPECT_NE(error_of(base + "element = \"W\"\njitter = -1\n").find("'crystal[0].jitter' must be >= 0"),
+            std::string::npos);
   EXPECT_NE(error_of(base + "element = \"W\"\nsize = 3\n").find("unknown key 'crystal[0].size'"), std::string::npos);
   EXPECT_EQ(error_of("[[crystal]]\na = 3.0\nelement = \"Cu\"\nlattice = \"fcc\"\n"), "");  // Cu has a built-in weight
 }
