@@ -1,9 +1,10 @@
 // bench_snap: SNAP throughput in atom-steps/s (NVE velocity-Verlet steps, dt 0.5 fs, bcc crystals
 // at 300 K; the SNAP + ZBL models as LAMMPS's .snap files define them).
 //   cpu: Ta06A (2J=6) and W_2940 (2J=8), one thread and all threads, on one crystal of
-//        --cells^3 bcc cells (default 8: 1,024 atoms). Prints wall-clock and process-CPU-time
-//        rates: on a shared machine the CPU-time rate divided by the threads is the per-thread
-//        figure the hardware gives.
+//        --cells^3 bcc cells (default 8: 1,024 atoms). Prints the wall-clock rate and the rate
+//        per CPU-second of the process: on a machine shared with other jobs the latter is the
+//        per-thread figure of the hardware for one thread (with several threads it also counts
+//        OpenMP's spinning at barriers, so it understates).
 //   gpu: W_2940 on cuda:0, float64 (or --dtype float32): (a) one 2,000-atom crystal, (b) 1,024
 //        systems of 128 atoms, (c) one 256,000-atom crystal; model evaluations alone and whole
 //        MD steps; the all-core CPU rate of (a) and (b) beside them.
@@ -94,8 +95,7 @@ void cpu_table(std::int64_t cells, std::int64_t steps) {
   const int all = num_threads();
   std::printf("CPU: SNAP + ZBL MD steps, one %lld-atom bcc crystal, float64 (%lld steps)\n",
               static_cast<long long>(2 * cells * cells * cells), static_cast<long long>(steps));
-  std::printf("  %-22s %8s %16s %18s %20s\n", "model", "threads", "wall atom-st/s", "CPU-time atom-st/s",
-              "per thread (CPU time)");
+  std::printf("  %-22s %8s %18s %28s\n", "model", "threads", "atom-steps/s (wall)", "atom-steps/s per CPU-second");
   struct M {
     const char* name;
     const char* file;
@@ -111,7 +111,7 @@ void cpu_table(std::int64_t cells, std::int64_t steps) {
       auto model = model::load_snap_potential(kPot + mm.file);
       Batch b = crystals(1, cells, cells, cells, mm.a, mm.z, mm.mass, DType::Float64);
       const Rate r = measure(model, b, steps, true);
-      std::printf("  %-22s %8d %16.4g %18.4g %20.4g\n", mm.name, t, r.wall, r.cpu, r.cpu);
+      std::printf("  %-22s %8d %18.4g %28.4g\n", mm.name, t, r.wall, r.cpu);
       if (all == 1) break;
     }
   }
