@@ -14,6 +14,7 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
+#include "job_tables.hpp"
 
 namespace batchmd::app {
 
@@ -174,6 +175,7 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
   top.allow("model");
   top.allow("liquid");
   top.allow("cluster");
+  top.allow("crystal");
   top.allow("output");
   top.allow("stage");
   top.allow("hooks");
@@ -198,7 +200,8 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
         r.fail("device", "must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"");
       }
   }
-  if (auto* t = subtable(root, "model", origin)) {
+  const bool other_model = parse_model_tables(root, origin, c.model);  // snap, zbl, sums: model_config.cpp
+  if (auto* t = other_model ? nullptr : subtable(root, "model", origin)) {
     Reader r(*t, "model", origin);
     std::string type = "lennard_jones";
     r.get("type", type);
@@ -266,6 +269,7 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     (void)atomic_mass(s.element);
     c.clusters.push_back(s);
   });
+  parse_crystal_tables(root, origin, c.crystals);
   each_table(root, "stage", origin, [&](const toml::table& t, const std::string& where) {
     Reader r(t, where, origin);
     StageSpec s;
@@ -336,8 +340,8 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     const std::set<std::string> comps = {"none", "zstd", "blosc-lz4", "blosc-zstd", "gzip"};
     if (!comps.count(c.compressor)) r.fail("compressor", "must be none, zstd, blosc-lz4, blosc-zstd or gzip");
   }
-  if (c.liquids.empty() && c.clusters.empty())
-    throw InvalidArgument(origin + ": no systems: add at least one [[liquid]] or [[cluster]] table");
+  if (c.liquids.empty() && c.clusters.empty() && c.crystals.empty())
+    throw InvalidArgument(origin + ": no systems: add at least one [[liquid]], [[cluster]] or [[crystal]] table");
   c.source_toml = text;
   return c;
 }
@@ -409,6 +413,11 @@ Batch build_systems(const RunConfig& c) {
   for (const auto& s : c.clusters)
     for (std::int64_t n = 0; n < s.count; ++n) {
       systems.push_back(make_cluster(s, dt));
+      temps.push_back(s.temperature_K);
+    }
+  for (const auto& s : c.crystals)
+    for (std::int64_t n = 0; n < s.count; ++n) {
+      systems.push_back(make_crystal(s, dt, rng));
       temps.push_back(s.temperature_K);
     }
   Batch b = Batch::from_systems(systems);

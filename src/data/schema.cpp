@@ -95,6 +95,11 @@ std::string_view element_symbol(std::int64_t z) {
   return kSymbols[static_cast<std::size_t>(z)];
 }
 
+std::string element_label(std::int64_t z) {
+  if (z < 1 || z >= static_cast<std::int64_t>(kSymbols.size())) return "Z=" + std::to_string(z);
+  return std::string(kSymbols[static_cast<std::size_t>(z)]);
+}
+
 std::optional<std::int64_t> find_atomic_number(std::string_view symbol) {
   if (symbol.empty() || symbol.size() > 2) return std::nullopt;
   // Normalise the case (first letter upper, second lower) so "CU" and "cu" both mean Cu.

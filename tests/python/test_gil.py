@@ -58,25 +58,40 @@ def progress_during(fn):
     return t1 - t0, sum(1 for t in s.stamps if lo < t < hi)
 
 
+def progress_during_long(make_fn, min_seconds):
+    """progress_during(make_fn(scale)) with the workload doubled until the call lasts min_seconds:
+    a fast machine must not make the window too short to tell."""
+    scale = 1
+    while True:
+        seconds, progress = progress_during(make_fn(scale))
+        if seconds > min_seconds or scale >= 64:
+            return seconds, progress
+        scale *= 2
+
+
 def big_batch():
     return Batch.from_atoms([bulk("Ar", "fcc", a=5.26, cubic=True).repeat(5)] * 2)  # 1,000 atoms
 
 
 def test_run_releases_the_gil():
     batch = big_batch()
-    dyn = DemoDynamics(model=LennardJones(), n_steps=600, dt=1.0)
-    seconds, progress = progress_during(lambda: dyn.run(batch))
+
+    def make(scale):
+        dyn = DemoDynamics(model=LennardJones(), n_steps=600 * scale, dt=1.0)
+        return lambda: dyn.run(batch)
+
+    seconds, progress = progress_during_long(make, 0.25)
     assert seconds > 0.25, "the run is too short to tell"
     assert progress >= 3, (seconds, progress)
 
 
 def test_model_call_releases_the_gil():
-    batch = Batch.from_atoms([bulk("Ar", "fcc", a=5.26, cubic=True).repeat(10)])  # 4,000 atoms
+    def make(scale):  # one long C++ call: a fresh model builds its neighbor list (cutoff 20 Å)
+        cells = round(10 * scale ** (1 / 3))
+        batch = Batch.from_atoms([bulk("Ar", "fcc", a=5.26, cubic=True).repeat(cells)])  # 4,000+ atoms
+        return lambda: LennardJones(cutoff=20.0)(batch)
 
-    def evaluate():  # one long C++ call: a fresh model builds its neighbor list (cutoff 20 Å)
-        LennardJones(cutoff=20.0)(batch)
-
-    seconds, progress = progress_during(evaluate)
+    seconds, progress = progress_during_long(make, 0.1)
     assert seconds > 0.1, "too short to tell"
     assert progress >= 3, (seconds, progress)
 

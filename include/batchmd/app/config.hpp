@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "batchmd/app/crystal_config.hpp"
+#include "batchmd/app/model_config.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/lennard_jones.hpp"
 
@@ -66,10 +68,13 @@ struct RunConfig {
   int threads = 0;              ///< 0: all cores
   std::string device = "auto";  ///< auto (the first GPU if one is usable, else cpu), cpu, cuda, cuda:N
   model::LJConfig lj;
+  /// SNAP, ZBL or a sum ([model] of type snap or zbl, [[model]]); empty: Lennard-Jones (lj).
+  ModelSpec model;
   std::vector<StageSpec> stages;  ///< empty: one velocity_verlet (NVE) stage
   HooksSpec hooks;
   std::vector<LiquidSpec> liquids;
   std::vector<ClusterSpec> clusters;
+  std::vector<CrystalSpec> crystals;
   std::int64_t snapshot_every = 50;
   std::string output;                  ///< trajectory store URL; empty: a new batchmd-<time>.zarr here
   std::string format = "v3";           ///< Zarr format of a new store: "v3" or "v2"

@@ -36,6 +36,8 @@ double atomic_mass(std::int64_t z);
 
 /// Element symbol of atomic number z in 1..118 ("H" .. "Og"); throws InvalidArgument otherwise.
 std::string_view element_symbol(std::int64_t z);
+/// For messages: the symbol of z, or "Z=<z>" when z is no element (never throws).
+std::string element_label(std::int64_t z);
 /// Atomic number of an element symbol, in any letter case ("Cu", "cu", "CU"), or nullopt for
 /// anything that is not one of the 118 elements.
 std::optional<std::int64_t> find_atomic_number(std::string_view symbol);

@@ -1,0 +1,64 @@
+// app/model_config: the potential a job asks for beyond Lennard-Jones — SNAP (from .snapcoeff /
+// .snapparam files, or a LAMMPS .snap include file with its ZBL overlay), ZBL, and sums of them
+// ([[model]] tables, LAMMPS hybrid/overlay) — as a plain ModelSpec, and building the Model.
+//
+// Job files:
+//   [model]                          # one model
+//   type = "snap"
+//   file = "/usr/share/lammps/potentials/Ta06A.snap"     # SNAP + its ZBL overlay, or:
+//   coeff = ".../Ta06A.snapcoeff"
+//   param = ".../Ta06A.snapparam"
+//   elements = ["Ta"]                # optional: which elements of the file, in order
+//
+//   [[model]]                        # a sum: one table per term
+//   type = "zbl"
+//   inner = 4.0                      # Å
+//   outer = 4.8                      # Å
+//   pairs = [["Ta", "Ta"]]           # optional: element pairs it acts on (default all)
+//   [[model]]
+//   type = "snap"
+//   coeff = "..."
+//   param = "..."
+// Keys common to all terms: skin (Å, default 1.0), pairs. Relative paths are relative to the
+// job file's directory.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "batchmd/model/lennard_jones.hpp"
+#include "batchmd/model/model.hpp"
+
+namespace batchmd::app {
+
+/// One term of a model: a SNAP or ZBL model with its settings (only the fields of its type
+/// are used).
+struct ModelTermSpec {
+  std::string type;                     ///< "snap" or "zbl"
+  std::string where;                    ///< the table it came from, e.g. "model[1]" (for messages)
+  std::string file;                     ///< snap: a LAMMPS .snap include file (SNAP + its ZBL overlay)
+  std::string coeff, param;             ///< snap: .snapcoeff and .snapparam (instead of file)
+  std::vector<std::string> elements;    ///< snap: the elements of the coefficient file to use
+  bool lammps_chemflag_forces = false;  ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
+  double inner = 0, outer = 0;          ///< zbl: switching region (Å)
+  std::vector<std::pair<std::int64_t, std::int64_t>> pairs;  ///< element pairs it acts on; empty: all
+  double skin = 1.0;                                         ///< Å
+};
+
+/// The model of a job: empty means Lennard-Jones (RunConfig::lj); one term is that model; more
+/// terms are summed.
+struct ModelSpec {
+  std::vector<ModelTermSpec> terms;
+  bool empty() const noexcept { return terms.empty(); }
+};
+
+/// Builds the job's model: LennardJones(lj) when spec is empty, else the terms (summed when more
+/// than one). Reads potential files: FormatError/IOError name the file and line.
+std::shared_ptr<model::Model> build_model(const ModelSpec& spec, const model::LJConfig& lj);
+
+/// Neighbor-list builds of a model built here (summed over the terms of a sum).
+std::int64_t neighbor_builds(const model::Model& m);
+
+}  // namespace batchmd::app

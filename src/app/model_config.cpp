@@ -1,0 +1,148 @@
+// app/model_config: [model] / [[model]] tables for SNAP, ZBL and their sums, and building the
+// job's Model from a ModelSpec.
+#include "batchmd/app/model_config.hpp"
+
+#include <filesystem>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/model/snap.hpp"
+#include "batchmd/model/snap_potential.hpp"
+#include "batchmd/model/sum_model.hpp"
+#include "batchmd/model/zbl.hpp"
+#include "job_tables.hpp"
+#include "table_reader.hpp"
+
+namespace batchmd::app {
+
+namespace {
+
+// A path of the job file made absolute against the job file's directory (origin is the job
+// file's path when it came from a file; otherwise paths stay relative to the working directory).
+std::string resolve(const std::string& path, const std::string& origin) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(origin, ec))
+    return (std::filesystem::absolute(origin, ec).parent_path() / p).lexically_normal().string();
+  return path;
+}
+
+ModelTermSpec parse_term(const toml::table& t, const std::string& where, const std::string& origin) {
+  detail::TableReader r(t, where, origin);
+  ModelTermSpec m;
+  m.where = where;
+  r.get("type", m.type);
+  r.get("skin", m.skin);
+  r.element_pairs("pairs", m.pairs);
+  r.non_negative("skin", m.skin);
+  auto existing = [&](const char* key, std::string& path) {
+    r.get(key, path);
+    if (path.empty()) return;
+    path = resolve(path, origin);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) r.fail(key, "names no readable file: '" + path + "'");
+  };
+  if (m.type == "snap") {
+    existing("file", m.file);
+    existing("coeff", m.coeff);
+    existing("param", m.param);
+    r.get("elements", m.elements);
+    r.get("lammps_chemflag_forces", m.lammps_chemflag_forces);
+    if (!m.file.empty() && (!m.coeff.empty() || !m.param.empty()))
+      r.fail("file", "and coeff/param are alternatives: give a .snap file or a .snapcoeff and a .snapparam");
+    if (m.file.empty() && (m.coeff.empty() || m.param.empty()))
+      r.fail(m.coeff.empty() ? "coeff" : "param",
+             "is required (or file = a LAMMPS .snap include file): a SNAP model needs a .snapcoeff and a .snapparam");
+    if (!m.file.empty() && !m.elements.empty())
+      r.fail("elements", "cannot be combined with file (the .snap file names its elements)");
+  } else if (m.type == "zbl") {
+    r.get("inner", m.inner);
+    r.get("outer", m.outer);
+    r.positive("inner", m.inner);
+    r.positive("outer", m.outer);
+    if (m.outer < m.inner) r.fail("outer", "must be >= inner");
+  } else if (m.type == "lennard_jones") {
+    r.fail("type", "lennard_jones cannot be a term of a [[model]] sum yet (use a single [model] table)");
+  } else {
+    r.fail("type", "must be \"lennard_jones\", \"snap\" or \"zbl\"");
+  }
+  r.finish();
+  return m;
+}
+
+}  // namespace
+
+bool parse_model_tables(const toml::table& root, const std::string& origin, ModelSpec& out) {
+  const toml::node* n = root.get("model");
+  if (n == nullptr) return false;
+  if (n->is_array_of_tables()) {
+    ModelSpec spec;
+    std::size_t i = 0;
+    for (const auto& e : *n->as_array())
+      spec.terms.push_back(parse_term(*e.as_table(), "model[" + std::to_string(i++) + "]", origin));
+    if (spec.terms.empty()) throw InvalidArgument(origin + ": '[[model]]' has no tables");
+    out = std::move(spec);
+    return true;
+  }
+  if (!n->is_table()) throw InvalidArgument(origin + ": 'model' must be a table ([model]) or tables ([[model]])");
+  const auto type = n->as_table()->get("type");
+  if (type == nullptr || (type->value<std::string>() && *type->value<std::string>() == "lennard_jones")) return false;
+  out.terms = {parse_term(*n->as_table(), "model", origin)};
+  return true;
+}
+
+namespace {
+
+std::vector<std::shared_ptr<model::Model>> build_term(const ModelTermSpec& t) {
+  using namespace batchmd::model;
+  if (t.type == "zbl") {
+    ZBLConfig c;
+    c.inner = t.inner;
+    c.outer = t.outer;
+    c.pairs = ElementPairs(t.pairs);
+    c.skin = t.skin;
+    return {std::make_shared<ZBL>(c)};
+  }
+  SNAPConfig c;
+  std::vector<std::shared_ptr<Model>> out;
+  if (!t.file.empty()) {
+    SNAPPotentialFile f = read_snap_potential(t.file);
+    if (f.zbl) {
+      f.zbl->skin = t.skin;
+      out.push_back(std::make_shared<ZBL>(*f.zbl));
+    }
+    c = std::move(f.snap);
+  } else {
+    c.params = read_snap_files(t.coeff, t.param, t.elements);
+  }
+  if (!t.pairs.empty()) c.pairs = ElementPairs(t.pairs);
+  c.skin = t.skin;
+  c.lammps_chemflag_forces = t.lammps_chemflag_forces;
+  out.push_back(std::make_shared<SNAP>(std::move(c)));
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<model::Model> build_model(const ModelSpec& spec, const model::LJConfig& lj) {
+  if (spec.empty()) return std::make_shared<model::LennardJones>(lj);
+  std::vector<std::shared_ptr<model::Model>> terms;
+  for (const auto& t : spec.terms) {
+    auto built = build_term(t);
+    terms.insert(terms.end(), built.begin(), built.end());
+  }
+  if (terms.size() == 1) return terms[0];
+  return std::make_shared<model::SumModel>(std::move(terms));
+}
+
+std::int64_t neighbor_builds(const model::Model& m) {
+  if (const auto* lj = dynamic_cast<const model::LennardJones*>(&m)) return lj->neighbor_builds();
+  if (const auto* s = dynamic_cast<const model::SNAP*>(&m)) return s->neighbor_builds();
+  if (const auto* z = dynamic_cast<const model::ZBL*>(&m)) return z->neighbor_builds();
+  std::int64_t n = 0;
+  if (const auto* sum = dynamic_cast<const model::SumModel*>(&m))
+    for (const auto& t : sum->terms()) n += neighbor_builds(*t);
+  return n;
+}
+
+}  // namespace batchmd::app

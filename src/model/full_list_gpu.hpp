@@ -1,0 +1,78 @@
+// model/full_list_gpu (internal; CUDA builds): the full neighbor list of a GPU batch for the
+// many-body and pair kernels of SNAP and ZBL — the GPU counterpart of NeighborView.
+//
+// For now the list is built on the HOST and copied: every call downloads the positions (and the
+// cell and pbc) and updates today's host NeighborList; when that rebuilds (or the species
+// change), the full view of all pairs within cutoff + skin is built on the host
+// (build_neighbor_view) and uploaded once. Between rebuilds only a per-atom image shift (atoms
+// wrapped back into the cell by a hook) is uploaded, when it changed, and a kernel recomputes the
+// displacements r_p = x_j - x_i + (image_p + shift_i - shift_j) . cell on the device each call.
+// The shared device neighbor engine will replace the host build and the download.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/data/batch.hpp"
+
+namespace batchmd::model::detail {
+
+/// Device arrays of a full list (all device pointers), valid until the next update().
+template <typename T>
+struct DeviceNeighborView {
+  std::int64_t n_atoms = 0, n_pairs = 0, n_systems = 0;
+  const std::int64_t* offsets = nullptr;       ///< [n_atoms + 1]
+  const std::int32_t* pair_atom = nullptr;     ///< [n_pairs] the atom i of each pair
+  const std::int32_t* neighbor = nullptr;      ///< [n_pairs] j
+  const std::int32_t* species = nullptr;       ///< [n_pairs] species of j
+  const std::int64_t* reverse = nullptr;       ///< [n_pairs] the pair j -> i
+  const T* rij = nullptr;                      ///< [n_pairs][3] Å, this call's positions
+  const std::int32_t* atom_species = nullptr;  ///< [n_atoms] (-1: atom ignored)
+  const std::int64_t* atoms_ptr = nullptr;     ///< [n_systems + 1]
+};
+
+class DeviceFullList {
+ public:
+  /// max_cutoff: largest pair cutoff (Å); skin: Verlet skin (Å).
+  DeviceFullList(double max_cutoff, double skin);
+  ~DeviceFullList();
+  DeviceFullList(const DeviceFullList&) = delete;
+  DeviceFullList& operator=(const DeviceFullList&) = delete;
+
+  /// Brings the list up to date for a GPU batch and computes this call's displacements.
+  /// species: per atom (host) a species index or -1; cutoff: [n_species^2] pair cutoffs (Å; <= 0
+  /// excludes the pair). Synchronises once (the positions download).
+  template <typename T>
+  DeviceNeighborView<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species,
+                               const std::vector<double>& cutoff);
+  std::int64_t builds() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- kernels (full_list_gpu.cu), asynchronous on the device's compute stream
+
+/// rij[p] = x[j] - x[i] + (image[p] + shift[i] - shift[j]) . cell[system of i]; cell may be null
+/// (no periodic system).
+template <typename T>
+void launch_displacements(int device, std::int64_t n_pairs, const std::int32_t* pair_atom, const std::int32_t* neighbor,
+                          const std::int32_t* image, const std::int32_t* shift, const std::int64_t* system_of_atom,
+                          const T* positions, const T* cell, T* rij);
+
+/// forces[i] = sum over i's pairs of (g[p] - g[reverse[p]]) (overwritten); with atom_virial
+/// non-null also atom_virial[i][ab] = -sum over i's pairs r_p,a g_p,b (double).
+template <typename T>
+void launch_gather_forces(int device, const DeviceNeighborView<T>& v, const T* g, T* forces, double* atom_virial);
+
+/// Per-system sums of atom_energy (double [n]) and, when atom_virial is non-null, of atom_virial
+/// (double [n][9]); writes energy [S] and, with virial, virial [S][9] and stress [S][9] = -W/V
+/// (0 unless periodic in all three directions) in T. scratch: device doubles, >= 10 * S.
+template <typename T>
+void launch_system_outputs(int device, const DeviceNeighborView<T>& v, const double* atom_energy,
+                           const double* atom_virial, const T* cell, const bool* pbc, double* scratch, T* energy,
+                           T* virial, T* stress);
+
+}  // namespace batchmd::model::detail

@@ -1,0 +1,413 @@
+// model/snap_gpu.cu: the SNAP kernels (CUDA builds) — the adjoint formulation in five kernels,
+// each a different parallel shape, sharing the per-element arithmetic of snap_kernels.hpp with
+// the CPU loops (docs/snap.md has the design and its costs):
+//  1. U:     a block per atom, a warp per neighbor, lanes over the entries of one U layer; the
+//            previous layer lives in shared memory (ping-pong), each warp accumulates w f_c U in
+//            its own shared buffer (no atomics), the warps' buffers are summed at the end.
+//  2. B:     a thread per (atom, bispectrum component); Z computed on the fly.
+//  3. beta:  a thread per atom: beta = dE/dB (quadratic terms) and the atom's energy.
+//  4. Y:     a thread per (atom, element set, half U entry), summing the beta-weighted Z products
+//            that feed it (a CSR list per entry), Z on the fly.
+//  5. force: as U (block per atom, warp per neighbor), recomputing U and dU/dr layer by layer
+//            and contracting with the atom's Y (held in shared memory): dE_i/dr_p per pair.
+// Per-atom arrays are [entry][atom] (threads of consecutive atoms read consecutive addresses).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/core/error.hpp"
+#include "snap_gpu_kernels.hpp"
+
+namespace batchmd::model::detail {
+
+namespace {
+
+constexpr int kWarp = 32;
+constexpr unsigned kFull = 0xffffffffu;
+
+// Rows 0..(J/2)+1 of one layer of J+1 entries: a layer's half plus the one mirrored row the next
+// layer needs.
+__host__ __device__ inline int layer_buffer(int twojmax) { return (twojmax / 2 + 2) * (twojmax + 1); }
+
+template <typename T>
+__device__ inline void neighbor_of(const SnapDev<T>& d, std::int32_t si, std::int32_t sj, const T* r, bool derivs,
+                                   SnapNeighbor<T>& c) {
+  const int ne = d.sc.n_elem;
+  snap_neighbor(d.sc, r[0], r[1], r[2], d.cutoff[si * ne + sj], d.weight[sj], T(0.5) * (d.sinner[si] + d.sinner[sj]),
+                T(0.5) * (d.dinner[si] + d.dinner[sj]), derivs, c);
+}
+
+// ---- 1. U: launch <<<n_atoms, 32 * warps, shared>>>; per neighbor ~20 flops per half entry.
+template <typename T>
+__global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T* u_im) {
+  extern __shared__ unsigned char smem_raw[];
+  T* smem = reinterpret_cast<T*>(smem_raw);
+  const std::int64_t i = blockIdx.x;
+  const std::int32_t si = v.atom_species[i];
+  if (si < 0) return;
+  const int J = d.sc.twojmax, nu = d.sc.n_u, nh = d.n_half;
+  const int warps = blockDim.x / kWarp, warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int lb = layer_buffer(J);
+  const int per_warp = 2 * nu * nh + 4 * lb;
+  T* acc_re = smem + warp * per_warp;
+  T* acc_im = acc_re + nu * nh;
+  T* buf = acc_im + nu * nh;  // [2 layers][re, im][lb]
+  for (int k = lane; k < nu * nh; k += kWarp) acc_re[k] = acc_im[k] = T(0);
+  __syncwarp();
+
+  const std::int64_t n = v.n_atoms;
+  for (std::int64_t p = v.offsets[i] + warp; p < v.offsets[i + 1]; p += warps) {
+    const T* r = v.rij + 3 * p;
+    const std::int32_t sj = v.species[p];
+    const T rc = d.cutoff[si * d.sc.n_elem + sj];
+    if (r[0] * r[0] + r[1] * r[1] + r[2] * r[2] >= rc * rc) continue;  // the same p for the whole warp
+    SnapNeighbor<T> c;
+    neighbor_of(d, si, sj, r, false, c);
+    const int e = d.sc.chem ? sj : 0;
+    T* ar = acc_re + e * nh;
+    T* ai = acc_im + e * nh;
+    T *pr = buf, *pi = buf + lb, *cr = buf + 2 * lb, *ci = buf + 3 * lb;
+    if (lane == 0) {
+      pr[0] = T(1);
+      pi[0] = T(0);
+      ar[0] += c.sfac;
+    }
+    __syncwarp();
+    for (int j = 1; j <= J; ++j) {
+      const int cnt = (j / 2 + 1) * (j + 1), hb = d.half_base[j];
+      for (int q = lane; q < cnt; q += kWarp) {
+        const int mb = q / (j + 1), ma = q % (j + 1);
+        T ur, ui;
+        snap_u_entry(j, ma, mb, d.rootpq, d.jdim, pr + mb * j, pi + mb * j, c, ur, ui);
+        cr[q] = ur;
+        ci[q] = ui;
+        ar[hb + q] += c.sfac * ur;  // entry hb + q is always this lane's
+        ai[hb + q] += c.sfac * ui;
+      }
+      __syncwarp();
+      if (j & 1) {  // the next layer needs row (j+1)/2, the mirror of row (j-1)/2
+        const int mb = (j - 1) / 2;
+        for (int ma = lane; ma <= j; ma += kWarp) {
+          const int src = mb * (j + 1) + ma, dst = (j - mb) * (j + 1) + (j - ma);
+          const T s = static_cast<T>(snap_mirror_sign(ma, mb));
+          cr[dst] = s * cr[src];
+          ci[dst] = -s * ci[src];
+        }
+        __syncwarp();
+      }
+      T* t = pr;
+      pr = cr;
+      cr = t;
+      t = pi;
+      pi = ci;
+      ci = t;
+    }
+  }
+  __syncthreads();
+
+  // Sum the warps' accumulators, add the self term, write the half entries and their mirrors.
+  const int ei = d.sc.chem ? si : 0;
+  for (int k = threadIdx.x; k < nu * nh; k += blockDim.x) {
+    const int e = k / nh, h = k % nh;
+    T sr = 0, sm = 0;
+    for (int w = 0; w < warps; ++w) {
+      sr += smem[w * per_warp + k];
+      sm += smem[w * per_warp + nu * nh + k];
+    }
+    const SnapHalfIndex hx = d.half[h];
+    if (hx.ma == hx.mb && (e == ei || d.sc.wselfall)) sr += T(1);
+    const std::int64_t base = std::int64_t(e) * d.n_uf;
+    u_re[(base + hx.jju) * n + i] = sr;
+    u_im[(base + hx.jju) * n + i] = sm;
+    if (2 * hx.mb < hx.j) {
+      const int mirror = d.u_block[hx.j] + (hx.j - hx.mb) * (hx.j + 1) + (hx.j - hx.ma);
+      const T s = static_cast<T>(snap_mirror_sign(hx.ma, hx.mb));
+      u_re[(base + mirror) * n + i] = s * sr;
+      u_im[(base + mirror) * n + i] = -s * sm;
+    }
+  }
+}
+
+// Z(e1, e2) entry q of atom i (bnorm applied).
+template <typename T>
+__device__ inline void z_of(const SnapDev<T>& d, const T* u_re, const T* u_im, std::int64_t n, std::int64_t i, int e1,
+                            int e2, int q, T& zr, T& zi) {
+  const SnapZIndex& z = d.z[q];
+  const std::int64_t o1 = std::int64_t(e1) * d.n_uf * n + i, o2 = std::int64_t(e2) * d.n_uf * n + i;
+  snap_z_entry(z, d.cg, d.u_block, u_re + o1, u_im + o1, u_re + o2, u_im + o2, n, zr, zi);
+  if (d.sc.bnorm) {
+    zr /= static_cast<T>(z.j + 1);
+    zi /= static_cast<T>(z.j + 1);
+  }
+}
+
+// ---- 2. B: <<<(ceil(n / 128), n_coeff), 128>>>; thread (atom, component).
+template <typename T>
+__global__ void snap_b_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T* u_re, const T* u_im, T* bout) {
+  const std::int64_t n = v.n_atoms;
+  const std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const int k = blockIdx.y;
+  const std::int32_t si = v.atom_species[i];
+  if (si < 0) {
+    bout[std::int64_t(k) * n + i] = T(0);
+    return;
+  }
+  const int nu = d.sc.n_u, nb = d.sc.n_b;
+  const int triple = k / nb, q = k % nb;
+  const int e1 = triple / (nu * nu), e2 = (triple / nu) % nu, e3 = triple % nu;
+  const SnapBIndex bi = d.b[q];
+  const int j = bi.j;
+  const std::int64_t o3 = std::int64_t(e3) * d.n_uf * n + i;
+  T sum = 0;
+  for (int mb = 0; 2 * mb <= j; ++mb)
+    for (int ma = 0; ma <= j; ++ma) {
+      T w = T(1);
+      if (2 * mb == j) {
+        if (ma > mb) break;
+        if (ma == mb) w = T(0.5);
+      }
+      const int o = mb * (j + 1) + ma;
+      T zr, zi;
+      z_of(d, u_re, u_im, n, i, e1, e2, bi.jjz + o, zr, zi);
+      sum += w * (u_re[o3 + std::int64_t(bi.jju + o) * n] * zr + u_im[o3 + std::int64_t(bi.jju + o) * n] * zi);
+    }
+  T bval = 2 * sum;
+  const int ei = d.sc.chem ? si : 0;
+  if (d.sc.bzero && (d.sc.wselfall || (e1 == ei && e2 == ei && e3 == ei))) bval -= snap_bzero<T>(j, d.sc.bnorm);
+  bout[std::int64_t(k) * n + i] = bval;
+}
+
+// ---- 3. beta and energy: thread per atom; O(K) (linear) or O(K^2) (quadratic) per atom.
+template <typename T>
+__global__ void snap_beta_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T* b, T* beta, double* energy) {
+  const std::int64_t n = v.n_atoms;
+  const std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const std::int32_t si = v.atom_species[i];
+  if (si < 0) {
+    energy[i] = 0;
+    return;
+  }
+  const int K = d.sc.n_coeff;
+  const double* cf = d.coeff + std::int64_t(si) * d.n_all;
+  double e = cf[0];
+  for (int k = 0; k < K; ++k) {
+    beta[std::int64_t(k) * n + i] = static_cast<T>(cf[k + 1]);
+    e += cf[k + 1] * double(b[std::int64_t(k) * n + i]);
+  }
+  if (d.sc.quadratic) {
+    int q = K + 1;
+    for (int k = 0; k < K; ++k) {
+      const T bk = b[std::int64_t(k) * n + i];
+      T bk_beta = static_cast<T>(cf[q]) * bk;
+      e += 0.5 * cf[q++] * double(bk) * double(bk);
+      for (int l = k + 1; l < K; ++l) {
+        const T a = static_cast<T>(cf[q]);
+        const T bl = b[std::int64_t(l) * n + i];
+        bk_beta += a * bl;
+        beta[std::int64_t(l) * n + i] += a * bk;
+        e += cf[q++] * double(bk) * double(bl);
+      }
+      beta[std::int64_t(k) * n + i] += bk_beta;
+    }
+  }
+  energy[i] = e;
+}
+
+// ---- 4. Y: <<<(ceil(n / 128), n_u * n_half), 128>>>; thread (atom, element set, half entry).
+template <typename T>
+__global__ void snap_y_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T* u_re, const T* u_im, const T* beta,
+                              T* y_re, T* y_im) {
+  const std::int64_t n = v.n_atoms;
+  const std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n || v.atom_species[i] < 0) return;
+  const int nu = d.sc.n_u, nb = d.sc.n_b;
+  const int e3 = blockIdx.y / d.n_half, h = blockIdx.y % d.n_half;
+  T yr = 0, yi = 0;
+  for (int q = d.y_ptr[h]; q < d.y_ptr[h + 1]; ++q) {
+    const int jjz = d.y_z[q];
+    for (int e1 = 0; e1 < nu; ++e1)
+      for (int e2 = 0; e2 < nu; ++e2) {
+        const T bj = snap_y_beta(d.z[jjz], beta + i, nb, e1, e2, e3, nu, n);
+        if (bj == T(0)) continue;
+        T zr, zi;
+        z_of(d, u_re, u_im, n, i, e1, e2, jjz, zr, zi);
+        yr += bj * zr;
+        yi += bj * zi;
+      }
+  }
+  const std::int64_t at = (std::int64_t(e3) * d.n_uf + d.half[h].jju) * n + i;
+  y_re[at] = yr;
+  y_im[at] = yi;
+}
+
+// ---- 5. dE_i/dr_p: <<<n_atoms, 32 * warps, shared>>>; per neighbor ~110 flops per half entry.
+template <typename T>
+__global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T* y_re, const T* y_im, T* g) {
+  extern __shared__ unsigned char smem_raw[];
+  T* smem = reinterpret_cast<T*>(smem_raw);
+  const std::int64_t i = blockIdx.x;
+  const std::int32_t si = v.atom_species[i];
+  if (si < 0) return;  // an ignored atom has no pairs
+  const int J = d.sc.twojmax, nu = d.sc.n_u, nh = d.n_half;
+  const int warps = blockDim.x / kWarp, warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int lb = layer_buffer(J);
+  const std::int64_t n = v.n_atoms;
+  // The atom's Y (every element set), then per warp two layers of U and dU/dr (x, y, z).
+  T* ysr = smem;
+  T* ysi = smem + nu * nh;
+  for (int k = threadIdx.x; k < nu * nh; k += blockDim.x) {
+    const int e = k / nh, h = k % nh;
+    const std::int64_t at = (std::int64_t(e) * d.n_uf + d.half[h].jju) * n + i;
+    ysr[k] = y_re[at];
+    ysi[k] = y_im[at];
+  }
+  __syncthreads();
+  T* buf = smem + 2 * nu * nh + warp * (16 * lb);
+  for (std::int64_t p = v.offsets[i] + warp; p < v.offsets[i + 1]; p += warps) {
+    const T* r = v.rij + 3 * p;
+    const std::int32_t sj = v.species[p];
+    const T rc = d.cutoff[si * d.sc.n_elem + sj];
+    if (r[0] * r[0] + r[1] * r[1] + r[2] * r[2] >= rc * rc) {
+      if (lane == 0) g[3 * p] = g[3 * p + 1] = g[3 * p + 2] = T(0);
+      continue;
+    }
+    SnapNeighbor<T> c;
+    neighbor_of(d, si, sj, r, true, c);
+    const int e = d.sc.chem ? sj : 0;
+    const T* yr = ysr + e * nh;
+    const T* yi = ysi + e * nh;
+    // Layer buffers: U (re, im) [lb], dU (re, im) [lb][3].
+    T *pur = buf, *pui = buf + lb, *pdr = buf + 2 * lb, *pdi = buf + 5 * lb;
+    T *cur = buf + 8 * lb, *cui = buf + 9 * lb, *cdr = buf + 10 * lb, *cdi = buf + 13 * lb;
+    T s0 = 0, s[3] = {0, 0, 0};
+    if (lane == 0) {
+      pur[0] = T(1);
+      pui[0] = T(0);
+      for (int k = 0; k < 3; ++k) pdr[k] = pdi[k] = T(0);
+      s0 = T(0.5) * yr[0];  // layer 0: U = 1, weight 1/2
+    }
+    __syncwarp();
+    for (int j = 1; j <= J; ++j) {
+      const int cnt = (j / 2 + 1) * (j + 1), hb = d.half_base[j];
+      for (int q = lane; q < cnt; q += kWarp) {
+        const int mb = q / (j + 1), ma = q % (j + 1);
+        T ur, ui, dur[3], dui[3];
+        snap_du_entry(j, ma, mb, d.rootpq, d.jdim, pur + mb * j, pui + mb * j, pdr + 3 * (mb * j), pdi + 3 * (mb * j),
+                      c, ur, ui, dur, dui);
+        cur[q] = ur;
+        cui[q] = ui;
+        for (int k = 0; k < 3; ++k) {
+          cdr[3 * q + k] = dur[k];
+          cdi[3 * q + k] = dui[k];
+        }
+        const T w = static_cast<T>(d.half[hb + q].weight);
+        if (w != T(0)) {
+          const T a = yr[hb + q], b = yi[hb + q];
+          s0 += w * (ur * a + ui * b);
+          for (int k = 0; k < 3; ++k) s[k] += w * (dur[k] * a + dui[k] * b);
+        }
+      }
+      __syncwarp();
+      if (j & 1) {
+        const int mb = (j - 1) / 2;
+        for (int ma = lane; ma <= j; ma += kWarp) {
+          const int src = mb * (j + 1) + ma, dst = (j - mb) * (j + 1) + (j - ma);
+          const T sg = static_cast<T>(snap_mirror_sign(ma, mb));
+          cur[dst] = sg * cur[src];
+          cui[dst] = -sg * cui[src];
+          for (int k = 0; k < 3; ++k) {
+            cdr[3 * dst + k] = sg * cdr[3 * src + k];
+            cdi[3 * dst + k] = -sg * cdi[3 * src + k];
+          }
+        }
+        __syncwarp();
+      }
+      T* t;
+      t = pur, pur = cur, cur = t;
+      t = pui, pui = cui, cui = t;
+      t = pdr, pdr = cdr, cdr = t;
+      t = pdi, pdi = cdi, cdi = t;
+    }
+    for (int off = kWarp / 2; off > 0; off /= 2) {
+      s0 += __shfl_down_sync(kFull, s0, off);
+      for (int k = 0; k < 3; ++k) s[k] += __shfl_down_sync(kFull, s[k], off);
+    }
+    if (lane == 0) {
+      g[3 * p] = 2 * (c.dsfac * c.ux * s0 + c.sfac * s[0]);
+      g[3 * p + 1] = 2 * (c.dsfac * c.uy * s0 + c.sfac * s[1]);
+      g[3 * p + 2] = 2 * (c.dsfac * c.uz * s0 + c.sfac * s[2]);
+    }
+    __syncwarp();
+  }
+}
+
+// Warps per block for a per-warp shared-memory need; opts the kernel into more than 48 KB when
+// one warp needs it (up to the 227 KB of sm_90).
+template <typename K>
+int warps_for(K kernel, std::size_t per_warp, std::size_t per_block, int want, std::size_t& bytes) {
+  constexpr std::size_t kDefault = 48 * 1024, kMax = 227 * 1024;
+  int w = want;
+  while (w > 1 && per_block + w * per_warp > kDefault) --w;
+  bytes = per_block + w * per_warp;
+  if (bytes > kMax)
+    throw InvalidArgument("SNAP: twojmax too large for the GPU kernels (" + std::to_string(bytes) +
+                          " bytes of shared memory per block)");
+  if (bytes > kDefault) {
+    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+    cuda::check_launch("SNAP shared memory opt-in");
+  }
+  return w;
+}
+
+}  // namespace
+
+template <typename T>
+SnapSharedMemory snap_shared_memory(const SnapDev<T>& d) {
+  const std::size_t lb = static_cast<std::size_t>(layer_buffer(d.sc.twojmax));
+  const std::size_t nunh = static_cast<std::size_t>(d.sc.n_u) * static_cast<std::size_t>(d.n_half);
+  return {(2 * nunh + 4 * lb) * sizeof(T), 16 * lb * sizeof(T), 2 * nunh * sizeof(T)};
+}
+
+template <typename T>
+void launch_snap(int device, const SnapDev<T>& d, const DeviceNeighborView<T>& v, const SnapWork<T>& w) {
+  const std::int64_t n = v.n_atoms;
+  if (n <= 0) return;
+  if (n > 2147483647) throw InvalidArgument("SNAP on a GPU: more than 2^31 atoms in one batch");
+  cuda::set_device(device);
+  cudaStream_t s = static_cast<cudaStream_t>(cuda::compute_stream(device));
+  const SnapSharedMemory sm = snap_shared_memory(d);
+  const unsigned atoms = static_cast<unsigned>(n);
+  constexpr int kThreads = 128;
+  const unsigned atom_blocks = static_cast<unsigned>((n + kThreads - 1) / kThreads);
+
+  std::size_t bytes = 0;
+  int warps = warps_for(snap_u_kernel<T>, sm.u_per_warp, 0, 4, bytes);
+  snap_u_kernel<T><<<atoms, warps * kWarp, bytes, s>>>(d, v, w.u_re, w.u_im);
+  cuda::check_launch("SNAP U kernel");
+
+  snap_b_kernel<T>
+      <<<dim3(atom_blocks, static_cast<unsigned>(d.sc.n_coeff)), kThreads, 0, s>>>(d, v, w.u_re, w.u_im, w.b);
+  cuda::check_launch("SNAP B kernel");
+  snap_beta_kernel<T><<<atom_blocks, kThreads, 0, s>>>(d, v, w.b, w.beta, w.atom_energy);
+  cuda::check_launch("SNAP beta kernel");
+  snap_y_kernel<T><<<dim3(atom_blocks, static_cast<unsigned>(d.sc.n_u * d.n_half)), kThreads, 0, s>>>(
+      d, v, w.u_re, w.u_im, w.beta, w.y_re, w.y_im);
+  cuda::check_launch("SNAP Y kernel");
+
+  warps = warps_for(snap_force_kernel<T>, sm.force_per_warp, sm.force_per_block, 4, bytes);
+  snap_force_kernel<T><<<atoms, warps * kWarp, bytes, s>>>(d, v, w.y_re, w.y_im, w.g);
+  cuda::check_launch("SNAP force kernel");
+}
+
+template SnapSharedMemory snap_shared_memory<float>(const SnapDev<float>&);
+template SnapSharedMemory snap_shared_memory<double>(const SnapDev<double>&);
+template void launch_snap<float>(int, const SnapDev<float>&, const DeviceNeighborView<float>&, const SnapWork<float>&);
+template void launch_snap<double>(int, const SnapDev<double>&, const DeviceNeighborView<double>&,
+                                  const SnapWork<double>&);
+
+}  // namespace batchmd::model::detail
