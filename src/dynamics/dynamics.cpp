@@ -476,7 +476,7 @@ void ke_to_temperature(std::vector<double>& ke, const std::int64_t* ap) {
 }
 }  // namespace
 
-void DemoDynamics::pre_update(Context& ctx) {
+void VelocityVerlet::pre_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
 #if BATCHMD_WITH_CUDA
@@ -492,7 +492,7 @@ void DemoDynamics::pre_update(Context& ctx) {
   });
 }
 
-void DemoDynamics::post_update(Context& ctx) {
+void VelocityVerlet::post_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
 #if BATCHMD_WITH_CUDA

@@ -87,7 +87,7 @@ void kinetic_mv2(const Structure& st, const T* v, const T* m, double* out);
 void pack_convergence(int device, std::int64_t n, const double* fmax2, SysValue energy, SysValue prev_energy,
                       const std::int64_t* stage_step, double* out);
 
-/// DemoDynamics: half kick then drift (pre_update), half kick (post_update).
+/// VelocityVerlet: half kick then drift (pre_update), half kick (post_update).
 template <typename T>
 void vv_pre(const Structure& st, T* x, T* v, const T* f, const T* m, double dt);
 template <typename T>

@@ -1,5 +1,7 @@
 // GPU tests of core: device tensors (copies both ways, growth, zeroing), the caching allocator
-// (no cudaMalloc once warm), parallel_for and segment_reduce against host loops.
+// (no cudaMalloc once warm), parallel_for and segment_reduce against host loops, and which
+// batchmd error a CUDA runtime error becomes.
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "batchmd/core/cuda.hpp"
+#include "batchmd/core/error.hpp"
 #include "batchmd/core/tensor.hpp"
 
 namespace batchmd::test {
@@ -91,4 +94,34 @@ TEST(CudaCore, ParallelForAndSegmentReduce) {
     EXPECT_NEAR(s[2 * seg + 1], 2 * ref, 2e-9 * (1 + std::abs(ref)));
     EXPECT_EQ(m[seg], refmax);
   }
+}
+
+// A failing CUDA call is reported by what it means to the user: out of memory is a capacity
+// problem, a bad value or launch shape is a bad argument, and everything else (a kernel that
+// faulted, a lost device) is the device's fault — a DeviceError, never a NumericalError.
+TEST(CudaCore, CudaErrorsMapToTheErrorHierarchy) {
+  auto message_of = [](cudaError_t e) -> std::string {
+    try {
+      cuda::throw_cuda_error(e, "test call");
+    } catch (const Error& x) {
+      return x.what();
+    }
+    return "";
+  };
+  EXPECT_THROW(cuda::throw_cuda_error(cudaErrorMemoryAllocation, "cudaMalloc"), CapacityError);
+  EXPECT_THROW(cuda::throw_cuda_error(cudaErrorInvalidValue, "cudaMemcpyAsync"), InvalidArgument);
+  EXPECT_THROW(cuda::throw_cuda_error(cudaErrorInvalidConfiguration, "kernel k"), InvalidArgument);
+  for (cudaError_t e : {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorLaunchOutOfResources,
+                        cudaErrorDevicesUnavailable, cudaErrorUnknown}) {
+    EXPECT_THROW(cuda::throw_cuda_error(e, "kernel k"), DeviceError) << cudaGetErrorName(e);
+    try {
+      cuda::throw_cuda_error(e, "kernel k");
+    } catch (const NumericalError&) {
+      ADD_FAILURE() << cudaGetErrorName(e) << " reported as a NumericalError";
+    } catch (const Error&) {
+    }
+  }
+  const std::string msg = message_of(cudaErrorIllegalAddress);
+  EXPECT_NE(msg.find("test call"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cudaErrorIllegalAddress"), std::string::npos) << msg;
 }

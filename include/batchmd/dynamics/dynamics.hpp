@@ -1,5 +1,6 @@
 // dynamics/dynamics: the step loop with its nine hook stages, the Hook interface and the
-// Context hooks see, per-system status and convergence, and DemoDynamics (velocity Verlet NVE).
+// Context hooks see, per-system status and convergence, and VelocityVerlet (NVE; DemoDynamics in
+// nvalchemi's naming).
 //
 // Status and masking. A Dynamics that tracks status (every integrator with a convergence
 // criterion, FIRE, FIRE2, Langevin, Nosé–Hoover chain and FusedStage) keeps these system-level
@@ -193,7 +194,7 @@ class Dynamics {
 };
 
 /// Velocity Verlet, NVE. dt in fs; Å, eV, amu units. Updates only active systems.
-class DemoDynamics : public Dynamics {
+class VelocityVerlet : public Dynamics {
  public:
   using Dynamics::Dynamics;
   std::string name() const override { return "velocity_verlet"; }
@@ -201,6 +202,14 @@ class DemoDynamics : public Dynamics {
  protected:
   void pre_update(Context& ctx) override;
   void post_update(Context& ctx) override;
+};
+
+/// Velocity Verlet under the name nvalchemi (ALCHEMI's `nvalchemi.dynamics.DemoDynamics`) gives
+/// it, so code written against that API reads the same here. Identical behaviour; a subclass
+/// rather than an alias so classes derived from it can name it in their constructors.
+class DemoDynamics : public VelocityVerlet {
+ public:
+  using VelocityVerlet::VelocityVerlet;
 };
 
 /// Per-system kinetic energy (eV). These helpers accept GPU batches too (a device reduction and
