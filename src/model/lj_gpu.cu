@@ -35,6 +35,7 @@
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/frame.hpp"
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
 #include "batchmd/core/tensor.hpp"
@@ -49,8 +50,6 @@ namespace lj_gpu_impl {
 
 // Bins per (cutoff + skin) along a periodic direction (as NeighborList: a 5^3 stencil).
 constexpr double kBinsPerCutoff = 2.0;
-// An atom further than this many cells from the cell is a numerical blow-up.
-constexpr double kMaxImage = 1.0e9;
 // Largest bin reach (a periodic cell thinner than (cutoff+skin)/kMaxReach is refused).
 constexpr int kMaxReach = 500;
 // Shifts are stored as three 10-bit fields biased by 512.
@@ -69,7 +68,7 @@ struct Status {
   int max_count;                   // most neighbors (within cutoff+skin) of any atom, any build
   int error;                       // kErr* bits
   int bad_atom;                    // smallest atom index with a non-finite position
-  int far_atom;                    // ... more than kMaxImage cells away
+  int far_atom;                    // ... more than kMaxImageCells cells away
   int bad_z_atom;                  // ... with an atomic number outside [0, kMaxZ]
   int bad_cell_system;             // smallest system with a degenerate or too thin cell
 };
@@ -77,6 +76,7 @@ struct Status {
 /// The binning grid of one system, as of the last build.
 struct SysGrid {
   double cell[9];   // cell rows at the build (zero without a cell)
+  double row[9];    // frame rows (finite; the cell rows along periodic directions)
   double recip[9];  // frame reciprocal rows: s_d = x . recip[d]
   double lo[3];     // origin of the bins (fractional; 0 along periodic directions)
   double w[3];      // bin width (fractional)
@@ -85,13 +85,6 @@ struct SysGrid {
   int periodic[3];
   int n_bins;
   long long bin_base;  // first bin of the system in the batch's bin arrays
-};
-
-struct Frame {
-  double row[9];
-  double recip[9];
-  double h[3];  // distance between the planes s_d = 0 and s_d = 1
-  int periodic[3];
 };
 
 template <typename T>
@@ -180,19 +173,6 @@ BATCHMD_HD inline void atomic_or_int(int* p, int v) {
 #endif
 }
 
-BATCHMD_HD inline bool is_finite(double x) { return fabs(x) <= 1.7976931348623157e308; }
-BATCHMD_HD inline double dot3(const double* a, const double* b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-BATCHMD_HD inline void cross3(const double* a, const double* b, double* c) {
-  c[0] = a[1] * b[2] - a[2] * b[1];
-  c[1] = a[2] * b[0] - a[0] * b[2];
-  c[2] = a[0] * b[1] - a[1] * b[0];
-}
-BATCHMD_HD inline double norm3(const double* a) { return sqrt(dot3(a, a)); }
-BATCHMD_HD inline double triple(const double* r) {
-  double c[3];
-  cross3(r + 3, r + 6, c);
-  return dot3(r, c);
-}
 BATCHMD_HD inline int floor_div(int a, int b) {  // b > 0
   const int q = a / b;
   return (a % b != 0 && a < 0) ? q - 1 : q;
@@ -204,72 +184,6 @@ BATCHMD_HD inline std::int32_t pack_shift(int s0, int s1, int s2) {
 template <typename T>
 BATCHMD_HD inline bool list_active(const ListArgs<T>& a) {
   return a.st->rebuild_gen == a.gen && a.st->error == 0;
-}
-
-// The binning frame of a system (NeighborList's make_frame on the device). False for a
-// degenerate periodic cell (zero/negative volume, parallel or zero vectors, non-finite).
-BATCHMD_HD inline bool make_frame(const double* cell, const int* periodic, Frame& f) {
-  int np = 0;
-  for (int d = 0; d < 3; ++d) {
-    f.periodic[d] = periodic[d];
-    np += periodic[d] != 0 ? 1 : 0;
-    for (int e = 0; e < 3; ++e) f.row[3 * d + e] = d == e ? 1.0 : 0.0;
-  }
-  if (np == 0) {
-    for (int k = 0; k < 9; ++k) f.recip[k] = f.row[k];
-    f.h[0] = f.h[1] = f.h[2] = 1.0;
-    return true;
-  }
-  for (int d = 0; d < 3; ++d) {
-    if (!periodic[d]) continue;
-    for (int e = 0; e < 3; ++e) {
-      f.row[3 * d + e] = cell[3 * d + e];
-      if (!is_finite(cell[3 * d + e])) return false;
-    }
-  }
-  if (np == 3) {
-    const double v = triple(f.row);
-    const double scale = norm3(f.row) * norm3(f.row + 3) * norm3(f.row + 6);
-    if (!(v > 1e-12 * scale)) return false;
-  } else if (np == 2) {
-    const int o = !periodic[0] ? 0 : (!periodic[1] ? 1 : 2);
-    const double* a = f.row + 3 * ((o + 1) % 3);
-    const double* b = f.row + 3 * ((o + 2) % 3);
-    double n[3];
-    cross3(a, b, n);
-    const double nn = norm3(n);
-    if (!(nn > 1e-12 * norm3(a) * norm3(b))) return false;
-    for (int e = 0; e < 3; ++e) f.row[3 * o + e] = n[e] / nn;
-  } else {
-    const int p = periodic[0] ? 0 : (periodic[1] ? 1 : 2);
-    const double* a = f.row + 3 * p;
-    if (!(norm3(a) > 0)) return false;
-    int axis = 0;  // the Cartesian axis least aligned with a
-    for (int e = 1; e < 3; ++e)
-      if (fabs(a[e]) < fabs(a[axis])) axis = e;
-    double ex[3] = {0, 0, 0};
-    ex[axis] = 1;
-    double u[3], v[3];
-    cross3(a, ex, u);
-    const double nu = norm3(u);
-    for (int e = 0; e < 3; ++e) u[e] /= nu;
-    cross3(a, u, v);
-    const double nv = norm3(v);
-    for (int e = 0; e < 3; ++e) {
-      f.row[3 * ((p + 1) % 3) + e] = u[e];
-      f.row[3 * ((p + 2) % 3) + e] = v[e] / nv;
-    }
-    if (triple(f.row) < 0)
-      for (int e = 0; e < 3; ++e) f.row[3 * ((p + 2) % 3) + e] = -f.row[3 * ((p + 2) % 3) + e];
-  }
-  const double vol = triple(f.row);
-  for (int d = 0; d < 3; ++d) {
-    double c[3];
-    cross3(f.row + 3 * ((d + 1) % 3), f.row + 3 * ((d + 2) % 3), c);
-    for (int e = 0; e < 3; ++e) f.recip[3 * d + e] = c[e] / vol;
-    f.h[d] = vol / norm3(c);
-  }
-  return true;
 }
 
 // The bin grid of a system from its frame and the extent [lo, hi] of its atoms along open
@@ -322,10 +236,12 @@ BATCHMD_HD inline int make_grid(SysGrid& g, const Frame& f, const double* cell, 
     g.m[d] = m;
     g.periodic[d] = f.periodic[d];
   }
-  for (int k = 0; k < 9; ++k) {
-    g.cell[k] = cell[k];
-    g.recip[k] = f.recip[k];
-  }
+  for (int k = 0; k < 9; ++k) g.cell[k] = cell[k];
+  for (int d = 0; d < 3; ++d)
+    for (int e = 0; e < 3; ++e) {
+      g.row[3 * d + e] = f.row[d][e];
+      g.recip[3 * d + e] = f.recip[d][e];
+    }
   g.n_bins = static_cast<int>(nb[0] * nb[1] * nb[2]);
   g.bin_base = bin_base;
   return err;
@@ -355,41 +271,15 @@ BATCHMD_HD inline void check_atom(const ListArgs<T>& a, std::int64_t i) {
   }
   double x[3], dl[3];
   for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
-  if (!is_finite(x[0]) || !is_finite(x[1]) || !is_finite(x[2])) {
+  if (!hd::isfinite(x[0]) || !hd::isfinite(x[1]) || !hd::isfinite(x[2])) {
     atomic_or_int(&a.st->error, kErrNonFinite);
     atomic_min_int(&a.st->bad_atom, static_cast<int>(i));
     return;
   }
   for (int e = 0; e < 3; ++e) dl[e] = x[e] - static_cast<double>(a.ref[3 * i + e]);
-  const double d2 = dot3(dl, dl);
-  int k[3] = {0, 0, 0};
-  if (!(d2 <= a.thr2)) {
-    bool rebuild = !(g.periodic[0] || g.periodic[1] || g.periodic[2]);
-    for (int d = 0; d < 3 && !rebuild; ++d) {
-      if (!g.periodic[d]) continue;
-      const double u = dot3(dl, g.recip + 3 * d);
-      if (!(fabs(u) < kMaxImage))
-        rebuild = true;
-      else
-        k[d] = static_cast<int>(floor(u + 0.5));
-    }
-    if (!rebuild) {
-      if ((k[0] | k[1] | k[2]) == 0) {
-        rebuild = true;
-      } else {
-        double r2 = 0;
-        for (int e = 0; e < 3; ++e) {
-          const double v = dl[e] - k[0] * g.cell[e] - k[1] * g.cell[3 + e] - k[2] * g.cell[6 + e];
-          r2 += v * v;
-        }
-        rebuild = !(r2 <= a.thr2);
-      }
-    }
-    if (rebuild) {
-      a.st->rebuild_gen = a.gen;
-      k[0] = k[1] = k[2] = 0;
-    }
-  }
+  int k[3];  // the lattice jump (zero unless the atom only jumped by lattice vectors)
+  if (classify_displacement(dl, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild)
+    a.st->rebuild_gen = a.gen;
   for (int d = 0; d < 3; ++d) a.nimg[3 * i + d] = a.nbuild[3 * i + d] + k[d];
 }
 
@@ -405,18 +295,12 @@ BATCHMD_HD inline void bin_atom(const ListArgs<T>& a, std::int64_t i) {
   for (int d = 0; d < 3; ++d) {
     double u = dot3(x, g.recip + 3 * d);
     if (g.periodic[d]) {
-      if (!(fabs(u) < kMaxImage)) {
+      if (!(fabs(u) < kMaxImageCells)) {
         atomic_or_int(&a.st->error, kErrFar);
         atomic_min_int(&a.st->far_atom, static_cast<int>(i));
         return;
       }
-      double fl = floor(u);
-      u -= fl;
-      if (u >= 1.0) {
-        u -= 1.0;
-        fl += 1.0;
-      }
-      n[d] = static_cast<int>(fl);
+      n[d] = static_cast<int>(wrap_unit(u));
     }
     double q = floor((u - g.lo[d]) / g.w[d]);
     const double top = static_cast<double>(g.nb[d] - 1);
@@ -424,10 +308,7 @@ BATCHMD_HD inline void bin_atom(const ListArgs<T>& a, std::int64_t i) {
     b[d] = static_cast<long long>(q);
   }
   for (int e = 0; e < 3; ++e) {
-    double v = x[e];
-    for (int d = 0; d < 3; ++d)
-      if (n[d] != 0) v -= n[d] * g.cell[3 * d + e];
-    a.wbuild[3 * i + e] = v;
+    a.wbuild[3 * i + e] = unwrap_component(x[e], n, g.cell, e);
     a.ref[3 * i + e] = a.pos[3 * i + e];
   }
   for (int d = 0; d < 3; ++d) a.nimg[3 * i + d] = a.nbuild[3 * i + d] = n[d];
@@ -488,10 +369,7 @@ BATCHMD_HD inline void build_slot(const ListArgs<T>& a, std::int64_t t) {
         const std::int32_t k0 = a.bin_start[tb], k1 = k0 + a.bin_count[tb];
         if (k0 == k1) continue;
         const int sv[3] = {s0, s1, s2};
-        double sh[3] = {0, 0, 0};
-        for (int d = 0; d < 3; ++d)
-          if (sv[d] != 0)
-            for (int e = 0; e < 3; ++e) sh[e] += sv[d] * g.cell[3 * d + e];
+        const Vec3 sh = lattice_vector(sv, g.row);
         const bool unshifted = (s0 | s1 | s2) == 0;
         const std::int32_t packed = pack_shift(s0, s1, s2);
         const double sx = xi - sh[0], sy = yi - sh[1], sz = zi - sh[2];
@@ -617,7 +495,7 @@ BATCHMD_HD inline void output_system(std::int64_t s, const double* sums, int K, 
   if (periodic) {
     double r[9];
     for (int e = 0; e < 9; ++e) r[e] = static_cast<double>(cell[9 * s + e]);
-    vol = fabs(triple(r));
+    vol = fabs(triple(row3(r, 0), row3(r, 1), row3(r, 2)));
   }
   for (int e = 0; e < 9; ++e)
     stress[9 * s + e] = vol > 0 ? static_cast<T>(-static_cast<double>(virial[9 * s + e]) / vol) : T(0);
@@ -704,10 +582,10 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   if (!ok) return;
   __syncthreads();
   if (tid == 0) {
-    int per[3];
+    bool per[3];
     for (int e = 0; e < 9; ++e) cell[e] = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
-    for (int d = 0; d < 3; ++d) per[d] = (a.pbc != nullptr && a.pbc[3 * s + d]) ? 1 : 0;
-    ok = make_frame(cell, per, f) ? 1 : 0;
+    for (int d = 0; d < 3; ++d) per[d] = a.pbc != nullptr && a.pbc[3 * s + d];
+    ok = make_frame(cell, per, f).ok() ? 1 : 0;
     if (!ok) {
       atomic_or_int(&a.st->error, kErrBadCell);
       atomic_min_int(&a.st->bad_cell_system, static_cast<int>(s));
@@ -721,7 +599,7 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
     for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
     for (int d = 0; d < 3; ++d) {
       if (f.periodic[d]) continue;
-      const double u = dot3(x, f.recip + 3 * d);
+      const double u = dot3(x, f.recip[d].v);
       lo[d] = fmin(lo[d], u);
       hi[d] = fmax(hi[d], u);
     }

@@ -6,10 +6,7 @@
 #include <cstdint>
 
 #include "batchmd/core/cuda.hpp"
-
-#ifndef BATCHMD_HD
-#define BATCHMD_HD __host__ __device__
-#endif
+#include "batchmd/core/hd.hpp"
 
 namespace batchmd::cuda {
 

@@ -13,16 +13,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "batchmd/core/hd.hpp"
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
-
-#ifndef BATCHMD_HD
-#if defined(__CUDACC__)
-#define BATCHMD_HD __host__ __device__
-#else
-#define BATCHMD_HD
-#endif
-#endif
 
 namespace batchmd::dynamics::kern {
 
