@@ -44,8 +44,8 @@ enum class FrameError : int {
 };
 struct FrameStatus {
   FrameError error = FrameError::kNone;
-  int row = -1;        ///< kNonFinite: the first periodic row with a non-finite entry
-  double volume = 0;   ///< kNonPositiveVolume: a · (b × c)
+  int row = -1;       ///< kNonFinite: the first periodic row with a non-finite entry
+  double volume = 0;  ///< kNonPositiveVolume: a · (b × c)
   BATCHMD_HD bool ok() const { return error == FrameError::kNone; }
 };
 
@@ -187,10 +187,10 @@ BATCHMD_HD inline Vec3 lattice_vector(const Int* S, const Vec3* rows) {
 
 /// How far an atom moved since a Verlet list was built, modulo lattice vectors.
 enum class Displacement : int {
-  kWithinSkin,    ///< |dl|² <= thr2: the list still holds
-  kLatticeJump,   ///< dl minus the lattice vector k · cell is within thr2: the list holds once the
-                  ///< atom's image count moves by k (a wrap into the cell, not a real move)
-  kRebuild,       ///< anything else (also non-finite or absurd displacements): rebuild the list
+  kWithinSkin,   ///< |dl|² <= thr2: the list still holds
+  kLatticeJump,  ///< dl minus the lattice vector k · cell is within thr2: the list holds once the
+                 ///< atom's image count moves by k (a wrap into the cell, not a real move)
+  kRebuild,      ///< anything else (also non-finite or absurd displacements): rebuild the list
 };
 
 /// Classifies the displacement dl = x - x_build (Å) of one atom against the squared threshold
