@@ -1,7 +1,8 @@
-// dynamics/gpu (internal): the GPU entry points of the dynamics module — step loop bookkeeping,
+// dynamics/dynamics_gpu (internal): the dynamics module's GPU seam — step loop bookkeeping,
 // convergence inputs, kinetic energy, and one launcher per integrator half step. CUDA-free, so the
-// .cpp files can include it; the definitions live in dynamics_gpu.cu and integrators_gpu.cu,
-// which are built only with the CUDA backend: every call sits under #if BATCHMD_WITH_CUDA.
+// .cpp files include it and call `if (batch.is_cuda()) gpu::...` in every build: the definitions
+// live in dynamics_gpu.cu and integrators_gpu.cu with the CUDA backend, and in
+// dynamics_gpu_stub.cpp (each throws; no batch can be on a GPU there) without it.
 //
 // Every launcher is asynchronous on the device's compute stream (no host synchronisation) and
 // takes device pointers. `active` (uint8 per system, nullptr = all) selects the systems a step
