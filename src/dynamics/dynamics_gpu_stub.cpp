@@ -65,11 +65,11 @@ void nhc_half_step(const Structure&, T*, const T*, double*, double*, std::int64_
 
 // The instantiations dynamics_gpu.cu and integrators_gpu.cu provide.
 #define BATCHMD_INSTANTIATE(T)                                                                                         \
-  template void copy_masked<T>(int, std::int64_t, const T*, T*, const std::uint8_t*);                                \
-  template void max_force2<T>(const Structure&, const T*, double*);                                                   \
-  template void kinetic_mv2<T>(const Structure&, const T*, const T*, double*);                                        \
-  template void vv_pre<T>(const Structure&, T*, T*, const T*, const T*, double);                                      \
-  template void vv_half_kick<T>(const Structure&, T*, const T*, const T*, double);                                    \
+  template void copy_masked<T>(int, std::int64_t, const T*, T*, const std::uint8_t*);                                  \
+  template void max_force2<T>(const Structure&, const T*, double*);                                                    \
+  template void kinetic_mv2<T>(const Structure&, const T*, const T*, double*);                                         \
+  template void vv_pre<T>(const Structure&, T*, T*, const T*, const T*, double);                                       \
+  template void vv_half_kick<T>(const Structure&, T*, const T*, const T*, double);                                     \
   template void fire_step<T>(const Structure&, const kern::FireParams&, double, T*, T*, const T*, const T*, double*,   \
                              double*, std::int64_t*, double*);                                                         \
   template void fire2_step<T>(const Structure&, const kern::Fire2Params&, double, T*, T*, const T*, const T*, double*, \

@@ -7,6 +7,8 @@
 // positions, list overflow, bad cells or atomic numbers) are recorded in the device status block,
 // copied to pinned memory after each call and checked at the next calls (Event::done), at the
 // latest two calls later (poll()).
+#include "lj_gpu.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -20,7 +22,6 @@
 #include "batchmd/core/tensor.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/lennard_jones_kernels.hpp"
-#include "lj_gpu.hpp"
 #include "lj_gpu_kernels.hpp"
 
 namespace batchmd::model::detail {

@@ -26,11 +26,10 @@ void lj_forces(int, std::int64_t, const std::int64_t*, const ForceArgs<T>&, bool
   no_cuda();
 }
 
-#define BATCHMD_INSTANTIATE(T)                                                                                      \
-  template void lj_list_update<T>(int, std::int64_t, const ListArgs<T>&);                                          \
-  template void lj_list_build<T>(int, const ListArgs<T>&);                                                         \
-  template void lj_forces<T>(int, std::int64_t, const std::int64_t*, const ForceArgs<T>&, bool, double*, T*, T*, \
-                             T*);
+#define BATCHMD_INSTANTIATE(T)                                            \
+  template void lj_list_update<T>(int, std::int64_t, const ListArgs<T>&); \
+  template void lj_list_build<T>(int, const ListArgs<T>&);                \
+  template void lj_forces<T>(int, std::int64_t, const std::int64_t*, const ForceArgs<T>&, bool, double*, T*, T*, T*);
 BATCHMD_INSTANTIATE(float)
 BATCHMD_INSTANTIATE(double)
 #undef BATCHMD_INSTANTIATE
