@@ -46,13 +46,14 @@ endfunction()
 
 # batchmd_gpu_test(name SOURCES... DEPS ...): a GoogleTest executable of GPU tests (.cpp and .cu),
 # built only with the CUDA backend and labelled "gpu". CI compiles them; the GPU machine runs them
-# (ctest -L gpu); scripts/test.sh leaves them out where no GPU is present.
+# (ctest -L gpu); scripts/test.sh leaves them out where no GPU is present. Their main()
+# (tests/core/gpu_test_main.cpp) fails when no GPU is usable rather than letting tests skip.
 function(batchmd_gpu_test name)
   if(NOT BATCHMD_HAVE_CUDA)
     return()
   endif()
   cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
-  add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
+  add_executable(${name} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/tests/core/gpu_test_main.cpp)
+  target_link_libraries(${name} PRIVATE ${T_DEPS} batchmd::core GTest::gtest batchmd_flags)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS gpu)
 endfunction()

@@ -5,6 +5,9 @@
 #   run       `batchmd run --device cuda` on the default job, then `batchmd run` (auto-picks the GPU)
 #   bench     bench/gpu_md.sh (MD throughput vs CPU and PyTorch, snapshot costs) and bench_gpu_sinks
 # Logs go to $OUT (or ./gpu-logs) as well as stdout. Exit status: non-zero if any step failed.
+# A GPU test binary fails by itself when no GPU is usable (tests/core/gpu_test_main.cpp); this
+# script also fails when nvidia-smi sees no GPU or a test binary reports a skipped test, so a run
+# on a broken driver cannot look green.
 set -uo pipefail
 root=$(pwd)
 export LD_LIBRARY_PATH="$root/.gpu_carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -14,7 +17,10 @@ mkdir -p "$logs"
 what="${1:-all}"
 shift || true
 status=0
-nvidia-smi -L || true
+if ! nvidia-smi -L; then
+  echo "check.sh: nvidia-smi sees no GPU (no driver, or no device)" >&2
+  status=1
+fi
 run_tests() {
   for t in "$bin"/test_*_gpu; do
     echo "== $(basename "$t")"
@@ -23,6 +29,10 @@ run_tests() {
     tail -40 "$logs/$(basename "$t").log"
     echo "exit $rc"
     [ "$rc" -eq 0 ] || status=1
+    if grep -q "SKIPPED" "$logs/$(basename "$t").log"; then
+      echo "check.sh: $(basename "$t") skipped tests; a GPU run must run every test" >&2
+      status=1
+    fi
   done
 }
 sanitize() {

@@ -19,13 +19,7 @@ namespace batchmd::cuda {
 
 namespace {
 
-[[noreturn]] void fail(cudaError_t e, const std::string& what) {
-  const std::string msg = "CUDA error in " + what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
-  if (e == cudaErrorMemoryAllocation) throw CapacityError(msg + " — the GPU is out of memory");
-  if (e == cudaErrorInvalidValue || e == cudaErrorInvalidConfiguration || e == cudaErrorInvalidDevice)
-    throw InvalidArgument(msg);
-  throw NumericalError(msg);
-}
+[[noreturn]] void fail(cudaError_t e, const std::string& what) { throw_cuda_error(static_cast<int>(e), what); }
 void ck(cudaError_t e, const char* what) {
   if (e != cudaSuccess) fail(e, what);
 }
@@ -89,6 +83,17 @@ int count_devices(std::string* why) {
 }  // namespace
 
 bool compiled() noexcept { return true; }
+
+void throw_cuda_error(int code, const std::string& what) {
+  const auto e = static_cast<cudaError_t>(code);
+  const std::string msg = "CUDA error in " + what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+  if (e == cudaErrorMemoryAllocation) throw CapacityError(msg + " — the GPU is out of memory");
+  if (e == cudaErrorInvalidValue || e == cudaErrorInvalidConfiguration || e == cudaErrorInvalidDevice)
+    throw InvalidArgument(msg);
+  // Everything else (launch failures, illegal addresses, lost devices, driver errors) is the
+  // device's fault, not the numbers': NumericalError stays for NaN/Inf and blow-ups.
+  throw DeviceError(msg);
+}
 
 int device_count() noexcept {
   static const int n = count_devices(nullptr);
@@ -257,6 +262,9 @@ namespace {
 }  // namespace
 
 bool compiled() noexcept { return false; }
+void throw_cuda_error(int code, const std::string& what) {
+  throw DeviceError("CUDA error " + std::to_string(code) + " in " + what + " (this build has no CUDA backend)");
+}
 int device_count() noexcept { return 0; }
 std::string unavailable_reason() { return "this build of batchmd has no CUDA backend"; }
 std::string device_name(int) { no_cuda(); }

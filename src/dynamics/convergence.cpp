@@ -10,7 +10,7 @@
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
-#include "gpu.hpp"
+#include "dynamics_gpu.hpp"
 
 namespace batchmd::dynamics {
 
@@ -64,7 +64,6 @@ std::string Convergence::describe() const {
 std::vector<double> max_force(const Batch& batch) {
   std::vector<double> out(static_cast<std::size_t>(batch.n_systems()), 0.0);
   if (!batch.has("forces")) throw InvalidArgument("max_force: batch has no forces");
-#if BATCHMD_WITH_CUDA
   if (batch.is_cuda()) {
     const std::int64_t n = batch.n_systems();
     if (n == 0) return out;
@@ -79,7 +78,6 @@ std::vector<double> max_force(const Batch& batch) {
       out[s] = p[2 * s + 1] > 0 ? std::numeric_limits<double>::quiet_NaN() : std::sqrt(std::max(p[2 * s], 0.0));
     return out;
   }
-#endif
   dispatch_float(batch.get("forces").dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* f = batch.get("forces").data<T>();
@@ -137,7 +135,6 @@ Convergence::Needs Convergence::needs() const {
 
 Convergence::Inputs Convergence::gather(const Batch& b, Needs needs) {
   Inputs in;
-#if BATCHMD_WITH_CUDA
   if (b.is_cuda()) {
     // Everything on the device, packed [S][4], then one copy to the host.
     const std::int64_t n = b.n_systems();
@@ -181,7 +178,6 @@ Convergence::Inputs Convergence::gather(const Batch& b, Needs needs) {
     }
     return in;
   }
-#endif
   if (needs.fmax) in.fmax = max_force(b);
   if (needs.energy) {
     in.energy = float_field(b, "energy");

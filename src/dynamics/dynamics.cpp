@@ -12,7 +12,7 @@
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/integrator_kernels.hpp"
 #include "batchmd/dynamics/units.hpp"
-#include "gpu.hpp"
+#include "dynamics_gpu.hpp"
 
 namespace batchmd::dynamics {
 
@@ -41,18 +41,13 @@ struct Dynamics::DeviceState {
 namespace {
 /// prev_energy := energy for the systems in `which` (empty = all). On a GPU batch `dev_which` is
 /// `which` on the device (nullptr when which is empty).
-void copy_energy_to_prev(Batch& b, const std::vector<bool>& which, [[maybe_unused]] const std::uint8_t* dev_which) {
+void copy_energy_to_prev(Batch& b, const std::vector<bool>& which, const std::uint8_t* dev_which) {
   if (!b.has("prev_energy") || !b.has("energy")) return;
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* e = b.get("energy").data<T>();
     T* p = b.get("prev_energy").data<T>();
-#if BATCHMD_WITH_CUDA
-    if (b.is_cuda()) {
-      gpu::copy_masked(b.device().index, b.n_systems(), e, p, dev_which);
-      return;
-    }
-#endif
+    if (b.is_cuda()) return gpu::copy_masked(b.device().index, b.n_systems(), e, p, dev_which);
     for (std::int64_t s = 0; s < b.n_systems(); ++s)
       if (which.empty() || which[static_cast<std::size_t>(s)]) p[s] = e[s];
   });
@@ -222,10 +217,8 @@ void Dynamics::start_systems(Batch& batch, const std::vector<bool>& which) {
       // The batch may have been rearranged (inflight refills): read its statuses afresh.
       resync_status(batch);
       const std::uint8_t* m = device_mask(kMaskWhich, which, batch.device());
-#if BATCHMD_WITH_CUDA
       gpu::set_status(batch.device().index, batch.n_systems(), batch.get("status").data<std::int32_t>(),
                       batch.get("stage_step").data<std::int64_t>(), m, false);
-#endif
       auto* ss_mirror = dev_->stage_steps_of(batch);
       for (std::size_t s = 0; s < which.size(); ++s)
         if (which[s]) {
@@ -320,10 +313,8 @@ std::vector<bool> Dynamics::advance_converged(Context& ctx, const std::vector<Dy
   for (bool x : newly) any_new = any_new || x;
   if (!any_new) return newly;
   if (gpu) {
-#if BATCHMD_WITH_CUDA
     gpu::set_status(b.device().index, b.n_systems(), b.get("status").data<std::int32_t>(),
                     b.get("stage_step").data<std::int64_t>(), device_mask(kMaskWhich, newly, b.device()), true);
-#endif
     auto* ss_mirror = dev_->stage_steps_of(b);
     for (std::size_t s = 0; s < n; ++s)
       if (newly[s]) {
@@ -403,15 +394,12 @@ void Dynamics::step(Batch& batch) {
   auto* steps = batch.get("step").data<std::int64_t>();
   std::int64_t* stage_steps =
       tracks_status_ && batch.has("stage_step") ? batch.get("stage_step").data<std::int64_t>() : nullptr;
-#if BATCHMD_WITH_CUDA
   if (batch.is_cuda()) {
     gpu::count_step(gpu::structure(batch, ctx.active_device), steps, stage_steps);
     if (auto* ss_mirror = stage_steps ? dev_->stage_steps_of(batch) : nullptr)
       for (std::int64_t s = 0; s < batch.n_systems(); ++s)
         if (ctx.is_active(s)) ++(*ss_mirror)[static_cast<std::size_t>(s)];
-  } else
-#endif
-  {
+  } else {
     for (std::int64_t s = 0; s < batch.n_systems(); ++s)
       if (ctx.is_active(s)) {
         ++steps[s];
@@ -476,33 +464,26 @@ void ke_to_temperature(std::vector<double>& ke, const std::int64_t* ap) {
 }
 }  // namespace
 
-void DemoDynamics::pre_update(Context& ctx) {
+void VelocityVerlet::pre_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-#if BATCHMD_WITH_CUDA
-    if (ctx.batch.is_cuda()) {
-      Batch& b = ctx.batch;
-      gpu::vv_pre<T>(gpu::structure(b, ctx.active_device), b.get("positions").data<T>(), b.get("velocities").data<T>(),
-                     b.get("forces").data<T>(), b.get("masses").data<T>(), ctx.dt_fs);
-      return;
-    }
-#endif
+    Batch& b = ctx.batch;
+    if (b.is_cuda())
+      return gpu::vv_pre<T>(gpu::structure(b, ctx.active_device), b.get("positions").data<T>(),
+                            b.get("velocities").data<T>(), b.get("forces").data<T>(), b.get("masses").data<T>(),
+                            ctx.dt_fs);
     half_kick<T>(ctx.batch, ctx.dt_fs, ctx.active);
     drift<T>(ctx.batch, ctx.dt_fs, ctx.active);
   });
 }
 
-void DemoDynamics::post_update(Context& ctx) {
+void VelocityVerlet::post_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-#if BATCHMD_WITH_CUDA
-    if (ctx.batch.is_cuda()) {
-      Batch& b = ctx.batch;
-      gpu::vv_half_kick<T>(gpu::structure(b, ctx.active_device), b.get("velocities").data<T>(),
-                           b.get("forces").data<T>(), b.get("masses").data<T>(), ctx.dt_fs);
-      return;
-    }
-#endif
+    Batch& b = ctx.batch;
+    if (b.is_cuda())
+      return gpu::vv_half_kick<T>(gpu::structure(b, ctx.active_device), b.get("velocities").data<T>(),
+                                  b.get("forces").data<T>(), b.get("masses").data<T>(), ctx.dt_fs);
     half_kick<T>(ctx.batch, ctx.dt_fs, ctx.active);
   });
 }
@@ -533,7 +514,6 @@ std::vector<double> system_parameter(const Batch& batch, std::string_view name, 
 
 std::vector<double> kinetic_energy(const Batch& batch) {
   if (!batch.has("velocities")) return std::vector<double>(static_cast<std::size_t>(batch.n_systems()), 0.0);
-#if BATCHMD_WITH_CUDA
   if (batch.is_cuda()) {
     std::vector<double> ke(static_cast<std::size_t>(batch.n_systems()), 0.0);
     if (ke.empty()) return ke;
@@ -547,7 +527,6 @@ std::vector<double> kinetic_energy(const Batch& batch) {
     for (double& e : ke) e = 0.5 * e * units::kMv2ToEv;
     return ke;
   }
-#endif
   return dispatch_float(batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     return kinetic_host(batch.get("velocities").data<T>(), batch.get("masses").data<T>(), batch.atoms_ptr_data(),

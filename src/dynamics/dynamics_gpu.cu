@@ -1,12 +1,12 @@
 // dynamics/dynamics_gpu: GPU kernels of the step loop — step counters, status changes, the
 // prev_energy copy, the convergence inputs (max force, energies, stage steps packed for one
-// device-to-host copy), kinetic energies and velocity Verlet. Declared in gpu.hpp.
+// device-to-host copy), kinetic energies and velocity Verlet. Declared in dynamics_gpu.hpp.
 #include <cmath>
 #include <limits>
 
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
-#include "gpu.hpp"
+#include "dynamics_gpu.hpp"
 
 namespace batchmd::dynamics::gpu {
 

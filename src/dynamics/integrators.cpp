@@ -1,6 +1,6 @@
 // dynamics/integrators: FIRE, FIRE2, Langevin (BAOAB) and Nosé–Hoover chain, batched and masked
 // by the systems active in the step. The arithmetic is kern:: (integrator_kernels.hpp); CPU
-// batches run it in host loops over systems, GPU batches through the launchers of gpu.hpp.
+// batches run it in host loops over systems, GPU batches through the launchers of dynamics_gpu.hpp.
 #include "batchmd/dynamics/integrators.hpp"
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 #include "batchmd/dynamics/integrator_kernels.hpp"
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
-#include "gpu.hpp"
+#include "dynamics_gpu.hpp"
 
 namespace batchmd::dynamics {
 
@@ -33,12 +33,7 @@ void masked_half_kick(Context& ctx) {
   T* v = b.get("velocities").data<T>();
   const T* f = b.get("forces").data<T>();
   const T* m = b.get("masses").data<T>();
-#if BATCHMD_WITH_CUDA
-  if (b.is_cuda()) {
-    gpu::half_kick(gpu::structure(b, ctx.active_device), v, f, m, ctx.dt_fs);
-    return;
-  }
-#endif
+  if (b.is_cuda()) return gpu::half_kick(gpu::structure(b, ctx.active_device), v, f, m, ctx.dt_fs);
   const double h = 0.5 * ctx.dt_fs * units::kAccel;
   for_active_systems(ctx, [&](std::int64_t, std::int64_t a0, std::int64_t a1) {
     for (std::int64_t i = a0; i < a1; ++i) kern::half_kick(v + 3 * i, f + 3 * i, m[i], h);
@@ -58,17 +53,14 @@ bool add_fire_state(Batch& b) {
   return fresh;
 }
 /// dev_which: `which` on the device for a GPU batch.
-void init_fire_state(Batch& b, const std::vector<bool>& which, [[maybe_unused]] const std::uint8_t* dev_which,
-                     double dt, double alpha) {
+void init_fire_state(Batch& b, const std::vector<bool>& which, const std::uint8_t* dev_which, double dt, double alpha) {
   auto* h = b.get("fire_dt").data<double>();
   auto* a = b.get("fire_alpha").data<double>();
   auto* n = b.get("fire_npos").data<std::int64_t>();
-#if BATCHMD_WITH_CUDA
   if (b.is_cuda()) {
     if (!which.empty()) gpu::fire_init(b.device().index, b.n_systems(), h, a, n, dev_which, dt, alpha);
     return;
   }
-#endif
   for (std::size_t s = 0; s < which.size(); ++s)
     if (which[s]) {
       h[s] = dt;
@@ -145,13 +137,11 @@ void FIRE::pre_update(Context& ctx) {
     T* v = b.get("velocities").data<T>();
     const T* f = b.get("forces").data<T>();
     const T* m = b.get("masses").data<T>();
-#if BATCHMD_WITH_CUDA
     if (b.is_cuda()) {
       double* scratch = device_scratch(0, gpu::kScratchPerSystem * b.n_systems(), b.device());
       gpu::fire_step(gpu::structure(b, ctx.active_device), prm, cfg_.max_step, x, v, f, m, hs, as, ns, scratch);
       return;
     }
-#endif
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
       const kern::PowerSums r = power(v, f, a0, a1);
       double h = hs[s], a = as[s];
@@ -200,13 +190,11 @@ void FIRE2::pre_update(Context& ctx) {
     T* v = b.get("velocities").data<T>();
     const T* f = b.get("forces").data<T>();
     const T* m = b.get("masses").data<T>();
-#if BATCHMD_WITH_CUDA
     if (b.is_cuda()) {
       double* scratch = device_scratch(0, gpu::kScratchPerSystem * b.n_systems(), b.device());
       gpu::fire2_step(gpu::structure(b, ctx.active_device), prm, cfg_.max_step, x, v, f, m, hs, as, ns, ss, scratch);
       return;
     }
-#endif
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
       const kern::PowerSums r = power(v, f, a0, a1);
       double h = hs[s], a = as[s];
@@ -246,7 +234,6 @@ void Langevin::pre_update(Context& ctx) {
   const auto* sid = b.get("system_id").data<std::int64_t>();
   const auto* st = b.get("step").data<std::int64_t>();
   const double dt = ctx.dt_fs;
-#if BATCHMD_WITH_CUDA
   if (b.is_cuda()) {
     const auto temp = gpu::sys_value(b, "thermostat_temperature", temperature_);
     const auto gamma = gpu::sys_value(b, "langevin_friction", friction_);
@@ -258,7 +245,6 @@ void Langevin::pre_update(Context& ctx) {
     });
     return;
   }
-#endif
   const auto temp = system_parameter(b, "thermostat_temperature", temperature_);
   const auto gamma = system_parameter(b, "langevin_friction", friction_);
   dispatch_float(b.float_dtype(), [&](auto zero) {
@@ -303,13 +289,11 @@ void NoseHooverChain::init_state(Batch& b, const std::vector<bool>& which) {
   auto* xi = b.get("nhc_xi").data<double>();
   auto* vxi = b.get("nhc_vxi").data<double>();
   const auto m = static_cast<std::size_t>(m_);
-#if BATCHMD_WITH_CUDA
   if (b.is_cuda()) {
     if (!which.empty())
       gpu::zero_rows(b.device().index, b.n_systems(), m_, xi, vxi, device_mask(kMaskWhich, which, b.device()));
     return;
   }
-#endif
   for (std::size_t s = 0; s < which.size(); ++s)
     if (which[s])
       for (std::size_t j = 0; j < m; ++j) xi[s * m + j] = vxi[s * m + j] = 0;
@@ -339,7 +323,6 @@ void NoseHooverChain::chain_half_step(Context& ctx) {
   });
 }
 
-#if BATCHMD_WITH_CUDA
 namespace {
 /// The chain's half step on a GPU batch; with kick_drift, also NoseHooverChain::pre_update's half
 /// kick and drift (fused into the velocity scaling).
@@ -354,17 +337,14 @@ void nhc_gpu(Context& ctx, double* scratch, double temperature, double tau, std:
                      kick_drift ? b.get("forces").data<T>() : nullptr);
 }
 }  // namespace
-#endif
 
 void NoseHooverChain::pre_update(Context& ctx) {
-#if BATCHMD_WITH_CUDA
   if (ctx.batch.is_cuda()) {
     double* scratch = device_scratch(0, gpu::kScratchPerSystem * ctx.batch.n_systems(), ctx.batch.device());
     dispatch_float(ctx.batch.float_dtype(),
                    [&](auto zero) { nhc_gpu<decltype(zero)>(ctx, scratch, temperature_, tau_, m_, true); });
     return;
   }
-#endif
   chain_half_step(ctx);
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -381,14 +361,12 @@ void NoseHooverChain::pre_update(Context& ctx) {
 
 void NoseHooverChain::post_update(Context& ctx) {
   dispatch_float(ctx.batch.float_dtype(), [&](auto zero) { masked_half_kick<decltype(zero)>(ctx); });
-#if BATCHMD_WITH_CUDA
   if (ctx.batch.is_cuda()) {
     double* scratch = device_scratch(0, gpu::kScratchPerSystem * ctx.batch.n_systems(), ctx.batch.device());
     dispatch_float(ctx.batch.float_dtype(),
                    [&](auto zero) { nhc_gpu<decltype(zero)>(ctx, scratch, temperature_, tau_, m_, false); });
     return;
   }
-#endif
   chain_half_step(ctx);
 }
 

@@ -1,5 +1,5 @@
 // dynamics/integrators_gpu: GPU launchers of FIRE, FIRE2, Langevin BAOAB and the Nosé–Hoover
-// chain (declared in gpu.hpp). Each step is a short sequence on the compute stream: per-system
+// chain (declared in dynamics_gpu.hpp). Each step is a short sequence on the compute stream: per-system
 // reductions (cuda::segment_reduce, deterministic) into the caller's scratch, one thread per
 // system updating the per-system state with the kern:: functions the CPU loops use, then
 // per-atom kernels. Only active systems are touched; nothing here waits for the GPU.
@@ -7,7 +7,7 @@
 
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
-#include "gpu.hpp"
+#include "dynamics_gpu.hpp"
 
 namespace batchmd::dynamics::gpu {
 

@@ -10,49 +10,9 @@
 #include <cmath>
 #include <cstdint>
 
-#ifndef BATCHMD_HD
-#if defined(__CUDACC__)
-#define BATCHMD_HD __host__ __device__
-#else
-#define BATCHMD_HD
-#endif
-#endif
+#include "batchmd/core/hd.hpp"
 
 namespace batchmd::hooks::kernels {
-
-// ------------------------------------------------------------------------------- math helpers
-// The host pass uses <cmath>, the device pass CUDA's math library (both IEEE, correctly rounded
-// for sqrt, exact for floor/fabs).
-
-BATCHMD_HD inline double hd_sqrt(double x) {
-#ifdef __CUDA_ARCH__
-  return ::sqrt(x);
-#else
-  return std::sqrt(x);
-#endif
-}
-BATCHMD_HD inline double hd_floor(double x) {
-#ifdef __CUDA_ARCH__
-  return ::floor(x);
-#else
-  return std::floor(x);
-#endif
-}
-BATCHMD_HD inline double hd_abs(double x) {
-#ifdef __CUDA_ARCH__
-  return ::fabs(x);
-#else
-  return std::abs(x);
-#endif
-}
-BATCHMD_HD inline bool hd_isfinite(double x) {
-#ifdef __CUDA_ARCH__
-  return ::isfinite(x);
-#else
-  return std::isfinite(x);
-#endif
-}
-BATCHMD_HD inline bool hd_isnan(double x) { return x != x; }
 
 // ----------------------------------------------------------------------------- MaxForceClamp
 
@@ -62,7 +22,7 @@ template <typename T>
 BATCHMD_HD inline bool clamp_force(T* fi, double max_force, double fmax2) {
   const double n2 = double(fi[0]) * double(fi[0]) + double(fi[1]) * double(fi[1]) + double(fi[2]) * double(fi[2]);
   if (!(n2 > fmax2)) return false;
-  const double s = max_force / hd_sqrt(n2);
+  const double s = max_force / hd::sqrt(n2);
   for (int k = 0; k < 3; ++k) fi[k] = static_cast<T>(double(fi[k]) * s);
   return true;
 }
@@ -90,9 +50,9 @@ BATCHMD_HD inline Frame make_frame(const T* cell, const bool* pbc) {
   const double* c = f.cell;
   const double det =
       c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) + c[2] * (c[3] * c[7] - c[4] * c[6]);
-  const double scale = hd_abs(c[0]) + hd_abs(c[4]) + hd_abs(c[8]) + 1e-300;
+  const double scale = hd::fabs(c[0]) + hd::fabs(c[4]) + hd::fabs(c[8]) + 1e-300;
   f.det = det;
-  if (!(hd_isfinite(det) && hd_abs(det) > 1e-12 * scale * scale * scale)) {
+  if (!(hd::isfinite(det) && hd::fabs(det) > 1e-12 * scale * scale * scale)) {
     f.singular = true;
     return f;
   }
@@ -120,8 +80,8 @@ BATCHMD_HD inline bool wrap_atom(T* xi, std::int32_t* img, const Frame& f) {
   for (int k = 0; k < 3; ++k) {
     if (!f.pbc[k]) continue;
     const double fk = double(xi[0]) * f.inv[k] + double(xi[1]) * f.inv[3 + k] + double(xi[2]) * f.inv[6 + k];
-    if (!hd_isfinite(fk)) return false;
-    n[k] = hd_floor(fk);
+    if (!hd::isfinite(fk)) return false;
+    n[k] = hd::floor(fk);
     if (n[k] != 0) shift = true;
   }
   if (!shift) return false;
@@ -179,7 +139,7 @@ BATCHMD_HD inline T add_bias(T energy, double bias) {
 template <typename T>
 BATCHMD_HD inline bool all_finite(const T* data, std::int64_t lo, std::int64_t hi) {
   for (std::int64_t e = lo; e < hi; ++e)
-    if (!hd_isfinite(double(data[e]))) return false;
+    if (!hd::isfinite(double(data[e]))) return false;
   return true;
 }
 
@@ -200,8 +160,8 @@ BATCHMD_HD inline double force_norm2(const T* f, std::int64_t i) {
 
 /// The larger of two squared norms; NaN wins (a NaN force shows up as fmax = NaN).
 BATCHMD_HD inline double nan_max(double a, double b) {
-  if (hd_isnan(a)) return a;
-  if (b > a || hd_isnan(b)) return b;
+  if (hd::isnan(a)) return a;
+  if (b > a || hd::isnan(b)) return b;
   return a;
 }
 

@@ -136,7 +136,7 @@ void add_bias_t(Batch& b, const double* bias, std::int64_t* bad) {
   cuda::parallel_for(
       device_of(b), b.n_systems(),
       [=] __device__(std::int64_t s) {
-        if (!kern::hd_isfinite(bias[s])) {
+        if (!hd::isfinite(bias[s])) {
           lower(bad, s);
           return;
         }

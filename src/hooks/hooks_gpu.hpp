@@ -3,6 +3,9 @@
 // the device's compute stream and does not wait for the GPU, except system_scalars() and
 // nonfinite_systems(), which return host values with one copy. Counters and flags are device
 // int64 slots (see device_slots.hpp) the kernels update with atomics; any may be null.
+// Launch shapes: cuda::parallel_for with one thread per atom (the per-atom hooks) or per system
+// (wrap's frames, bias energies), cuda::segment_reduce with one block per system (kinetic energy,
+// fmax, restraint energy); 256 threads a block.
 // In a build without CUDA no batch can live on a GPU, so these are never called; they are
 // declared there too (defined to throw) so the hooks compile unchanged.
 #pragma once

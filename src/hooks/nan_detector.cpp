@@ -93,7 +93,7 @@ void check_gpu(const Batch& batch, const std::string& where) {
     std::vector<T> v(static_cast<std::size_t>(hi - lo));
     cuda::copy(v.data(), fl.data[k] + lo, v.size() * sizeof(T), stream);
     for (std::size_t e = 0; e < v.size(); ++e)
-      if (!kernels::hd_isfinite(double(v[e])))
+      if (!hd::isfinite(double(v[e])))
         raise(batch, fl, first, n_bad, Bad{static_cast<int>(k), lo + static_cast<std::int64_t>(e), double(v[e])},
               where);
   }
@@ -119,7 +119,7 @@ void NaNDetectorHook::check(const Batch& batch, const std::string& where) {
         if (!fl.data[k]) continue;
         const auto [lo, hi] = fl.range(k, ap, s);
         for (std::int64_t e = lo; e < hi; ++e)
-          if (!kernels::hd_isfinite(double(fl.data[k][e]))) {
+          if (!hd::isfinite(double(fl.data[k][e]))) {
             bad[static_cast<std::size_t>(s)] = Bad{static_cast<int>(k), e, double(fl.data[k][e])};
             return;
           }

@@ -1,6 +1,7 @@
 // model/lennard_jones: the Lennard-Jones Model — adapts a Batch to the neighbor list and the
 // LJ kernels, and derives stress from the virial. A batch on a GPU goes to the GPU
-// implementation (lj_gpu.cu, CUDA builds only); everything else runs on the CPU.
+// implementation (detail::LJGpu, lj_gpu.hpp); everything else runs on the CPU. Both paths are
+// compiled in every build (the model's GPU seam: without CUDA the kernels are stubs).
 #include "batchmd/model/lennard_jones.hpp"
 
 #include <cmath>
@@ -8,9 +9,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/model/lennard_jones_kernels.hpp"
 #include "batchmd/model/neighbor_list.hpp"
-#if BATCHMD_WITH_CUDA
 #include "lj_gpu.hpp"
-#endif
 
 namespace batchmd::model {
 
@@ -29,7 +28,6 @@ LJTable make_table(const LJConfig& c) {
 struct LennardJones::Impl {
   LJTable table;
   NeighborList nl;
-#if BATCHMD_WITH_CUDA
   // The GPU state, created at the first GPU batch; state() follows the device used last.
   std::unique_ptr<detail::LJGpu> gpu;
   bool last_on_gpu = false;
@@ -42,7 +40,6 @@ struct LennardJones::Impl {
     last_on_gpu = true;
     return *gpu;
   }
-#endif
   explicit Impl(const LJConfig& c) : table(make_table(c)), nl(table.max_cutoff(), c.skin) {}
 };
 
@@ -51,9 +48,7 @@ LennardJones::~LennardJones() = default;
 
 double LennardJones::cutoff() const { return impl_->table.max_cutoff(); }
 std::int64_t LennardJones::neighbor_builds() const {
-#if BATCHMD_WITH_CUDA
   if (impl_->gpu) return impl_->nl.n_builds() + impl_->gpu->neighbor_builds();
-#endif
   return impl_->nl.n_builds();
 }
 
@@ -73,25 +68,14 @@ BatchGeometry<T> geometry_of(const Batch& batch) {
 }  // namespace
 
 std::vector<double> LennardJones::state() const {
-#if BATCHMD_WITH_CUDA
   if (impl_->last_on_gpu) return impl_->gpu->state();
-#endif
   auto r = impl_->nl.reference_positions();
   return {r.begin(), r.end()};
 }
 
 void LennardJones::restore_state(const Batch& batch, std::span<const double> state) {
-  if (batch.is_cuda()) {
-#if BATCHMD_WITH_CUDA
-    impl_->gpu_impl(config_).restore_state(batch, state);
-    return;
-#else
-    throw InvalidArgument("LennardJones: this build has no CUDA backend");
-#endif
-  }
-#if BATCHMD_WITH_CUDA
+  if (batch.is_cuda()) return impl_->gpu_impl(config_).restore_state(batch, state);
   impl_->last_on_gpu = false;
-#endif
   dispatch_float(batch.float_dtype(),
                  [&](auto zero) { impl_->nl.build_from_reference(geometry_of<decltype(zero)>(batch), state); });
 }
@@ -105,17 +89,8 @@ void LennardJones::compute(Batch& batch, bool compute_stress) {
     batch.add_standard("virial");
     batch.add_standard("stress");
   }
-  if (batch.is_cuda()) {
-#if BATCHMD_WITH_CUDA
-    impl_->gpu_impl(config_).compute(batch, compute_stress);
-    return;
-#else
-    throw InvalidArgument("LennardJones: this build has no CUDA backend");  // unreachable: no GPU tensors
-#endif
-  }
-#if BATCHMD_WITH_CUDA
+  if (batch.is_cuda()) return impl_->gpu_impl(config_).compute(batch, compute_stress);
   impl_->last_on_gpu = false;
-#endif
   dispatch_float(batch.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
     const BatchGeometry<T> g = geometry_of<T>(batch);

@@ -1,7 +1,8 @@
 // model/lj_gpu (internal): the Lennard-Jones model on the GPU — a full Verlet neighbor list built
 // with cell lists on the device and the LJ forces, energies and virials of a batch that lives on
-// a GPU. This header needs no CUDA; the implementation (lj_gpu.cu) exists only in builds with
-// the CUDA backend (BATCHMD_WITH_CUDA), where LennardJones dispatches to it for GPU batches.
+// a GPU; LennardJones dispatches every GPU batch to it. Host logic in lj_gpu.cpp, kernels in
+// lj_gpu_kernels.cu. Compiled in every build (without the CUDA backend its launchers throw, and
+// no batch can be on a GPU there).
 #pragma once
 #include <cstdint>
 #include <memory>

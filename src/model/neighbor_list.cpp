@@ -1,7 +1,8 @@
 // model/neighbor_list: cell-list construction of half Verlet lists with exact periodic images.
 //
-// Each system is binned in the fractional coordinates of its *frame*: the cell rows along
-// periodic directions, an orthonormal completion along open ones (the identity for a cluster).
+// Each system is binned in the fractional coordinates of its *frame* (core/frame.hpp, shared with
+// the GPU list): the cell rows along periodic directions, an orthonormal completion along open
+// ones (the identity for a cluster).
 // A bin is at least rc/kBinsPerCutoff wide perpendicular to each face, so every neighbor lies
 // within +-m bins; bins are visited through a half stencil of offsets whose exact minimum
 // distance is below rc. Periodic offsets wrap and carry an integer shift, so a box smaller than
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/frame.hpp"
 #include "batchmd/core/parallel.hpp"
 
 namespace batchmd::model {
@@ -27,27 +29,7 @@ constexpr double kBinsPerCutoff = 2.0;
 // coordinate arrays sits kFar away from everything.
 constexpr std::int32_t kChunk = 8;
 constexpr double kFar = 1e30;
-// An atom further than this many boxes from the cell is treated as a numerical blow-up.
-constexpr double kMaxImage = 1.0e9;
-
-using Vec3 = std::array<double, 3>;
-
-Vec3 cross(const Vec3& a, const Vec3& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
-}
-double dot(const Vec3& a, const Vec3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-double norm(const Vec3& a) { return std::sqrt(dot(a, a)); }
-
 std::string sys_str(std::int64_t s) { return "system " + std::to_string(s); }
-
-// The binning frame of one system.
-struct Frame {
-  std::array<Vec3, 3> row{};    // frame rows; the cell rows along periodic directions
-  std::array<Vec3, 3> recip{};  // s_d = x . recip[d]
-  std::array<double, 3> h{};    // distance between the planes s_d = 0 and s_d = 1
-  std::array<bool, 3> periodic{};
-  bool any_periodic = false;
-};
 
 template <typename T>
 std::array<bool, 3> pbc_of(const BatchGeometry<T>& g, std::int64_t s) {
@@ -55,71 +37,31 @@ std::array<bool, 3> pbc_of(const BatchGeometry<T>& g, std::int64_t s) {
   return {g.pbc[3 * s], g.pbc[3 * s + 1], g.pbc[3 * s + 2]};
 }
 
-// Builds the frame of system s; throws InvalidArgument for a degenerate periodic cell.
+// The frame of system s (core/frame.hpp); throws InvalidArgument naming the system for a cell
+// that cannot be one. Kept out of line: the build's ISA clones call it, and it must round the
+// same in all of them (no FMA), as it did before the frame moved to core.
 template <typename T>
-Frame make_frame(const BatchGeometry<T>& g, std::int64_t s) {
+__attribute__((noinline)) Frame frame_of(const BatchGeometry<T>& g, std::int64_t s) {
+  const std::array<bool, 3> p = pbc_of(g, s);
+  double cell[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (p[0] || p[1] || p[2]) {
+    if (g.cell == nullptr) throw InvalidArgument(sys_str(s) + " is periodic but the batch has no cell");
+    for (int k = 0; k < 9; ++k) cell[k] = static_cast<double>(g.cell[9 * s + k]);
+  }
   Frame f;
-  f.periodic = pbc_of(g, s);
-  f.any_periodic = f.periodic[0] || f.periodic[1] || f.periodic[2];
-  if (!f.any_periodic) {
-    for (int d = 0; d < 3; ++d) {
-      f.row[d] = {0, 0, 0};
-      f.row[d][d] = 1;
-      f.recip[d] = f.row[d];
-      f.h[d] = 1;
-    }
-    return f;
-  }
-  if (g.cell == nullptr) throw InvalidArgument(sys_str(s) + " is periodic but the batch has no cell");
-  int n_periodic = 0;
-  for (int d = 0; d < 3; ++d) {
-    if (!f.periodic[d]) continue;
-    ++n_periodic;
-    for (int e = 0; e < 3; ++e) {
-      f.row[d][e] = static_cast<double>(g.cell[9 * s + 3 * d + e]);
-      if (!std::isfinite(f.row[d][e]))
-        throw InvalidArgument(sys_str(s) + ": cell vector " + std::to_string(d) + " is not finite");
-    }
-  }
-  auto volume = [&] { return dot(f.row[0], cross(f.row[1], f.row[2])); };
-  if (n_periodic == 3) {
-    const double v = volume();
-    const double scale = norm(f.row[0]) * norm(f.row[1]) * norm(f.row[2]);
-    if (!(v > 1e-12 * scale))
-      throw InvalidArgument(sys_str(s) + ": periodic cell has zero or negative volume (" + std::to_string(v) +
+  const FrameStatus st = make_frame(cell, p.data(), f);
+  switch (st.error) {
+    case FrameError::kNone:
+      break;
+    case FrameError::kNonFinite:
+      throw InvalidArgument(sys_str(s) + ": cell vector " + std::to_string(st.row) + " is not finite");
+    case FrameError::kNonPositiveVolume:
+      throw InvalidArgument(sys_str(s) + ": periodic cell has zero or negative volume (" + std::to_string(st.volume) +
                             " Å^3); rows must be right-handed lattice vectors");
-  } else if (n_periodic == 2) {
-    const int o = !f.periodic[0] ? 0 : (!f.periodic[1] ? 1 : 2);
-    const Vec3 n = cross(f.row[(o + 1) % 3], f.row[(o + 2) % 3]);
-    const double nn = norm(n);
-    if (!(nn > 1e-12 * norm(f.row[(o + 1) % 3]) * norm(f.row[(o + 2) % 3])))
+    case FrameError::kParallelRows:
       throw InvalidArgument(sys_str(s) + ": the two periodic cell vectors are zero or parallel");
-    f.row[o] = {n[0] / nn, n[1] / nn, n[2] / nn};  // right-handed by construction
-  } else {
-    const int p = f.periodic[0] ? 0 : (f.periodic[1] ? 1 : 2);
-    const Vec3& a = f.row[p];
-    const double na = norm(a);
-    if (!(na > 0)) throw InvalidArgument(sys_str(s) + ": the periodic cell vector is zero");
-    int axis = 0;  // the Cartesian axis least aligned with a
-    for (int e = 1; e < 3; ++e)
-      if (std::abs(a[e]) < std::abs(a[axis])) axis = e;
-    Vec3 ex{0, 0, 0};
-    ex[axis] = 1;
-    Vec3 u = cross(a, ex);
-    const double nu = norm(u);
-    u = {u[0] / nu, u[1] / nu, u[2] / nu};
-    Vec3 v = cross(a, u);
-    const double nv = norm(v);
-    v = {v[0] / nv, v[1] / nv, v[2] / nv};
-    f.row[(p + 1) % 3] = u;
-    f.row[(p + 2) % 3] = v;
-    if (volume() < 0) f.row[(p + 2) % 3] = {-v[0], -v[1], -v[2]};
-  }
-  const double v = volume();
-  for (int d = 0; d < 3; ++d) {
-    const Vec3 c = cross(f.row[(d + 1) % 3], f.row[(d + 2) % 3]);
-    f.recip[d] = {c[0] / v, c[1] / v, c[2] / v};
-    f.h[d] = v / norm(c);
+    case FrameError::kZeroRow:
+      throw InvalidArgument(sys_str(s) + ": the periodic cell vector is zero");
   }
   return f;
 }
@@ -235,7 +177,7 @@ BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, d
     work.shifts.assign({0, 0, 0});
     return;
   }
-  const Frame f = make_frame(g, s);
+  const Frame f = frame_of(g, s);
   const double rc2 = rc * rc;
 
   // 1. Fractional coordinates, wrapped along periodic directions.
@@ -252,15 +194,7 @@ BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, d
     for (int d = 0; d < 3; ++d) {
       double u = dot(xd, f.recip[d]);
       std::int32_t n = 0;
-      if (f.periodic[d]) {
-        double fl = std::floor(u);
-        u -= fl;
-        if (u >= 1.0) {
-          u -= 1.0;
-          fl += 1.0;
-        }
-        n = static_cast<std::int32_t>(fl);  // range checked by validate()
-      }
+      if (f.periodic[d]) n = static_cast<std::int32_t>(wrap_unit(u));  // range checked by validate()
       lo[d] = std::min(lo[d], u);
       hi[d] = std::max(hi[d], u);
       sc.frac[3 * l + d] = u;
@@ -329,10 +263,7 @@ BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, d
       const T* x = g.positions + 3 * (a0 + l);
       const std::int32_t* n = &sc.image[3 * l];
       for (int e = 0; e < 3; ++e) {
-        double v = static_cast<double>(x[e]);
-        for (int d = 0; d < 3; ++d)
-          if (n[d] != 0) v -= n[d] * f.row[d][e];
-        sc.wrapped[e][k] = v;
+        sc.wrapped[e][k] = unwrap_component(static_cast<double>(x[e]), n, f.row, e);
         image[3 * k + e] = n[e];
       }
     }
@@ -407,12 +338,7 @@ BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, d
   }
   const std::int64_t n_shifts = L[0] * L[1] * L[2];
   sc.shift_cart.resize(n_shifts);
-  for (std::int64_t q = 0; q < n_shifts; ++q)
-    for (int e = 0; e < 3; ++e) {
-      double v = 0;
-      for (int d = 0; d < 3; ++d) v += work.shifts[3 * q + d] * f.row[d][e];
-      sc.shift_cart[q][e] = v;
-    }
+  for (std::int64_t q = 0; q < n_shifts; ++q) sc.shift_cart[q] = lattice_vector(&work.shifts[3 * q], f.row);
 
   const std::int32_t* bs = sc.bin_start.data();
   const double* wx = sc.wrapped[0].data();
@@ -547,29 +473,15 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
   pending_jumps_.clear();
   for (std::int64_t s = 0; s < n_systems_; ++s) {
     const std::uint8_t* pbc = &ref_pbc_[3 * s];
-    const bool periodic = pbc[0] || pbc[1] || pbc[2];
     const double* cell = &ref_cell_[9 * s];
     const double* recip = &ref_recip_[9 * s];
     for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
       double dl[3];
       for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - ref_positions_[3 * a + e];
-      const double d2 = dl[0] * dl[0] + dl[1] * dl[1] + dl[2] * dl[2];
-      if (d2 <= thr2) continue;
-      if (!periodic || !std::isfinite(d2)) return true;
-      std::int32_t k[3] = {0, 0, 0};
-      for (int d = 0; d < 3; ++d) {
-        if (!pbc[d]) continue;
-        const double u = dl[0] * recip[3 * d] + dl[1] * recip[3 * d + 1] + dl[2] * recip[3 * d + 2];
-        if (!(std::abs(u) < kMaxImage)) return true;
-        k[d] = static_cast<std::int32_t>(std::lround(u));
-      }
-      if ((k[0] | k[1] | k[2]) == 0) return true;
-      double r2 = 0;
-      for (int e = 0; e < 3; ++e) {
-        const double v = dl[e] - k[0] * cell[e] - k[1] * cell[3 + e] - k[2] * cell[6 + e];
-        r2 += v * v;
-      }
-      if (!(r2 <= thr2)) return true;
+      int k[3];
+      const Displacement moved = classify_displacement(dl, cell, recip, pbc, thr2, k);
+      if (moved == Displacement::kWithinSkin) continue;
+      if (moved == Displacement::kRebuild) return true;
       pending_slots_.push_back(slot_of_[a]);
       pending_jumps_.insert(pending_jumps_.end(), k, k + 3);
     }
@@ -608,7 +520,7 @@ void validate(const BatchGeometry<T>& g) {
                           " but n_atoms = " + std::to_string(g.n_atoms));
   if (g.n_atoms > 0 && g.positions == nullptr) throw InvalidArgument("batch geometry: positions are null");
   for (std::int64_t s = 0; s < g.n_systems; ++s) {
-    const Frame f = make_frame(g, s);  // throws for a bad cell
+    const Frame f = frame_of(g, s);  // throws for a bad cell
     for (std::int64_t a = g.atoms_ptr[s]; a < g.atoms_ptr[s + 1]; ++a) {
       const T* x = g.positions + 3 * a;
       if (!std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]))
@@ -618,7 +530,7 @@ void validate(const BatchGeometry<T>& g) {
       if (!f.any_periodic) continue;
       const Vec3 xd{static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2])};
       for (int d = 0; d < 3; ++d)
-        if (f.periodic[d] && std::abs(dot(xd, f.recip[d])) > kMaxImage)
+        if (f.periodic[d] && std::abs(dot(xd, f.recip[d])) > kMaxImageCells)
           throw NumericalError(sys_str(s) + ", atom " + std::to_string(a - g.atoms_ptr[s]) +
                                ": position is more than 1e9 cells away from the cell");
     }
@@ -700,7 +612,7 @@ void NeighborList::build(const BatchGeometry<T>& g) {
   jumped_slots_.clear();
   ref_recip_.assign(9 * ns, 0.0);
   for (std::int64_t s = 0; s < ns; ++s) {
-    const Frame f = make_frame(g, s);
+    const Frame f = frame_of(g, s);
     for (int d = 0; d < 3; ++d)
       for (int e = 0; e < 3; ++e) ref_recip_[9 * s + 3 * d + e] = f.recip[d][e];
   }

@@ -33,6 +33,8 @@ __device__ void gather_items(const GatherTableView& t, std::int64_t n_items) {
     gather_item(t, i, lane, kGroup);
 }
 
+// Launch (both kernels): `blocks` × kThreads threads, kGroup threads per item (a field's rows of
+// one selected system), grid-stride over items; the table in kernel parameters or in global memory.
 template <std::size_t N>
 __global__ void gather_inline_kernel(const __grid_constant__ InlineTable<N> table, std::int64_t n_fields,
                                      std::int64_t n_items) {
@@ -80,7 +82,7 @@ cuda::Stream create_upload_stream(int device) {
   const cudaError_t e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
   if (e != cudaSuccess) {
     cudaGetLastError();
-    throw NumericalError(std::string("CUDA error in cudaStreamCreate (gather uploads): ") + cudaGetErrorString(e));
+    cuda::throw_cuda_error(e, "cudaStreamCreate (gather uploads)");
   }
   return s;
 }

@@ -12,15 +12,8 @@
 #include <cstdint>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/hd.hpp"
 #include "batchmd/model/model.hpp"
-
-#ifndef BATCHMD_HD
-#if defined(__CUDACC__)
-#define BATCHMD_HD __host__ __device__
-#else
-#define BATCHMD_HD
-#endif
-#endif
 
 namespace batchmd::gpu_test {
 

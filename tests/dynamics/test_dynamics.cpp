@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "../support/harmonic_model.hpp"
 #include "batchmd/core/error.hpp"
@@ -153,7 +154,9 @@ TEST(Dynamics, RejectsInvalidArguments) {
 TEST(Dynamics, VelocityVerletFollowsAnalyticHarmonicOscillator) {
   // x(t) = A cos(ωt), ω = sqrt(k·kAccel/m) in 1/fs. Verlet's phase error is O((ω dt)²).
   const double k = 2.0, A = 0.3, dt = 0.5;
-  DemoDynamics dyn(std::make_shared<test_support::HarmonicModel>(k), dt);
+  VelocityVerlet dyn(std::make_shared<test_support::HarmonicModel>(k), dt);
+  static_assert(std::is_base_of_v<VelocityVerlet, DemoDynamics>, "DemoDynamics is nvalchemi's name for it");
+  EXPECT_EQ(dyn.name(), "velocity_verlet");
   Batch b = one_atom_batch(A);
   const double m = b.get("masses").data<double>()[0];
   const double omega = std::sqrt(k * units::kAccel / m);

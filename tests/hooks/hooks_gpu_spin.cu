@@ -10,6 +10,7 @@
 namespace batchmd::test {
 
 namespace {
+// Launch: one block of one thread, on the compute stream it holds.
 __global__ void spin(volatile int* release, long long max_ns) {
   long long start = 0;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));

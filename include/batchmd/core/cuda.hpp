@@ -14,6 +14,12 @@ namespace batchmd::cuda {
 
 /// Whether this build has the CUDA backend.
 bool compiled() noexcept;
+/// Throws the batchmd error for CUDA runtime error `code` (a cudaError_t) returned by `what`,
+/// with the error's name and description: CapacityError for out of memory, InvalidArgument for
+/// an invalid value, launch configuration or device, DeviceError for everything else (launch
+/// failures, illegal addresses, lost devices, driver errors). Every wrapper below reports its
+/// failures through it; .cu files report theirs the same way.
+[[noreturn]] void throw_cuda_error(int code, const std::string& what);
 /// GPUs usable now (0 without the backend, a driver or a GPU).
 int device_count() noexcept;
 /// Why no GPU is usable ("" when one is).
@@ -57,8 +63,9 @@ void copy_async(void* dst, const void* src, std::size_t bytes, Stream s);
 void copy(void* dst, const void* src, std::size_t bytes, Stream s);
 void memset_async(void* p, int value, std::size_t bytes, Stream s);
 void synchronize(Stream s);
-/// Throws (InvalidArgument for a bad launch, NumericalError otherwise) if the last kernel
-/// launch failed; `what` names the kernel.
+/// Throws if the last kernel launch failed, naming the kernel (`what`): InvalidArgument for a
+/// bad launch configuration, CapacityError for out of memory, DeviceError otherwise. Every other
+/// function here that calls the CUDA runtime reports its failures the same way.
 void check_launch(const char* what);
 /// Makes `device` current for this thread.
 void set_device(int device);

@@ -1,5 +1,5 @@
 // core/error: the batchmd exception hierarchy. Every error a user can cause is one of
-// these, with a message that names what was wrong and where.
+// these, with a message that names what was wrong and where. The CLI turns each into exit code 2.
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -33,6 +33,13 @@ class IOError : public Error {
 };
 /// The numbers went wrong (NaN/Inf positions, exploding energies).
 class NumericalError : public Error {
+ public:
+  using Error::Error;
+};
+/// The GPU or its driver failed in a way that is neither bad input nor bad numbers: a launch
+/// failure, an illegal memory access, a lost or reset device, a driver error (the message names
+/// the CUDA call and its error code). The device's state is undefined afterwards.
+class DeviceError : public Error {
  public:
   using Error::Error;
 };

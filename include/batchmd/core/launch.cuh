@@ -6,13 +6,12 @@
 #include <cstdint>
 
 #include "batchmd/core/cuda.hpp"
-
-#ifndef BATCHMD_HD
-#define BATCHMD_HD __host__ __device__
-#endif
+#include "batchmd/core/hd.hpp"
 
 namespace batchmd::cuda {
 
+// Launch (parallel_for): a 1-D grid of min(ceil(n / 256), 65535·32) blocks of 256 threads, grid-
+// stride: one thread per index, each thread taking every (blocks·256)-th index beyond its first.
 template <typename F>
 __global__ void for_each_kernel(std::int64_t n, F f) {
   const std::int64_t stride = std::int64_t(blockDim.x) * gridDim.x;

@@ -19,6 +19,8 @@ struct MaxOp {
   __device__ static double apply(double a, double b) { return a > b ? a : b; }
 };
 
+// Launch (segment_reduce): one block of 256 threads per segment (grid = n_segments); thread k
+// folds items ptr[s] + k, + 256, ... in order, then a fixed shared-memory tree combines the 256.
 template <int N, typename Op, typename F>
 __global__ void __launch_bounds__(256) segment_reduce_kernel(const std::int64_t* ptr, F f, double* out) {
   constexpr int kThreads = 256;

@@ -1,5 +1,6 @@
 // dynamics/dynamics: the step loop with its nine hook stages, the Hook interface and the
-// Context hooks see, per-system status and convergence, and DemoDynamics (velocity Verlet NVE).
+// Context hooks see, per-system status and convergence, and VelocityVerlet (NVE; DemoDynamics in
+// nvalchemi's naming).
 //
 // Status and masking. A Dynamics that tracks status (every integrator with a convergence
 // criterion, FIRE, FIRE2, Langevin, Nosé–Hoover chain and FusedStage) keeps these system-level
@@ -60,7 +61,8 @@ struct Context {
   Dynamics& dynamics;
   std::int64_t step;  ///< steps completed before the current one (0 during the first step)
   double dt_fs;       ///< time step (fs)
-  /// At ON_CONVERGE: systems that converged in this step (one entry per system). Else empty.
+  /// At AFTER_STEP and ON_CONVERGE: systems that converged in this step (one entry per system;
+  /// empty when the dynamics has no criterion). Empty at the earlier stages.
   std::vector<bool> newly_converged;
   /// In Hook::close: true when the run ends because a step threw.
   bool failed = false;
@@ -72,6 +74,38 @@ struct Context {
   const std::uint8_t* active_device = nullptr;
 };
 
+/// A callback the step loop runs at one stage of a step (the hook library: docs/hooks.md).
+///
+/// Contract — what a hook author can rely on without reading Dynamics::step():
+///  - When. At stage(), in the steps where Context::step % frequency() == 0, after the hooks
+///    registered before it at the same stage. The batch holds, by stage:
+///      BEFORE_STEP, BEFORE_PRE_UPDATE  the step's starting state: positions x(t), velocities,
+///                                      forces and energy belonging to x(t);
+///      AFTER_PRE_UPDATE, BEFORE_COMPUTE the integrator's first half has moved the active systems
+///                                      (positions x(t+dt)); forces and energy are stale;
+///      AFTER_COMPUTE, BEFORE_POST_UPDATE the model has rewritten energy and forces of every
+///                                      system for x(t+dt): the place to change forces (a clamp, a
+///                                      bias) before the integrator's second half uses them;
+///      AFTER_POST_UPDATE               velocities complete the step; "step" not yet counted;
+///      AFTER_STEP                      "step" (and "stage_step") counted for the active systems,
+///                                      convergence evaluated ("status", Context::newly_converged):
+///                                      the state a snapshot records;
+///      ON_CONVERGE                     as AFTER_STEP, only in steps where a system converged.
+///  - Fields. A hook may read and write any field at any level (atom [N,...], edge, system
+///    [S,...]) in place; what it writes is what the rest of the step sees. A field it adds must
+///    have the leading dimension of its level. It must not change the batch's structure (systems,
+///    atoms, atoms_ptr) inside a run. It is called for the whole batch; the step moves only the
+///    systems in Context::active, and whether a hook skips the others is its own choice (the
+///    library's hooks do not).
+///  - Device. For a GPU batch the fields live on the device and the step's kernels (integrator,
+///    model) are enqueued on its compute stream (cuda::compute_stream(batch.device().index)) in
+///    step order. A hook's kernels and copies go on the same stream: then they see everything
+///    before them and everything after sees their writes, with no waiting. Reading values on the
+///    host (Tensor::to(Device::cpu()), cuda::copy) waits for the GPU; a per-step hook should not.
+///    Another stream must be ordered against the compute stream with events.
+///  - Errors. Throwing a batchmd::Error stops the run: every opened hook's close() is called with
+///    Context::failed set, and run() rethrows the first exception.
+///  - Threads. Called on the thread that called run(), never concurrently with the step.
 class Hook {
  public:
   virtual ~Hook() = default;
@@ -79,10 +113,12 @@ class Hook {
   virtual Stage stage() const = 0;
   /// Fires when step % frequency == 0 (frequency >= 1).
   virtual std::int64_t frequency() const { return 1; }
-  /// Called once when a run starts, before the first step.
+  /// Called once when a run starts: after prepare() has computed the starting forces, before the
+  /// first step (Context::step = steps completed so far).
   virtual void open(Context&) {}
-  /// Called once when a run ends, also when it ends with an exception.
+  /// Called once when a run ends, also when it ends with an exception (Context::failed).
   virtual void close(Context&) {}
+  /// The hook's work at its stage (see the contract above).
   virtual void operator()(Context& ctx) = 0;
 };
 
@@ -156,7 +192,25 @@ class Dynamics {
   /// that meet it to status k+1 (starting them in stage k+1) and returns them.
   std::vector<bool> advance_converged(Context& ctx, const std::vector<Dynamics*>& stages);
 
+  /// The integrator's first half step, after the BEFORE_PRE_UPDATE hooks and before the model.
+  /// Reads the atom-level "positions", "velocities", "forces" (which belong to the positions) and
+  /// "masses" (amu) in the batch's float dtype, system-level parameters (system_parameter: e.g.
+  /// "thermostat_temperature"), its own per-system state (add_state) and ctx.dt_fs (fs).
+  /// @post For every active system (Context::is_active; Context::active_device on a GPU):
+  ///   positions are those the model is evaluated at next (velocity Verlet: x(t+dt); FIRE: the
+  ///   whole relaxation step), velocities as far as the scheme gets before the new forces
+  ///   (velocity Verlet: v(t+dt/2)), its own state fields updated. Inactive systems are left
+  ///   bit for bit unchanged. It does not touch "forces" or "energy" (the model rewrites them
+  ///   next) nor "step", "status", "stage_step", "prev_energy" (the step loop owns them).
+  /// Device: for a GPU batch, kernels on the compute stream only; no waiting for the GPU.
+  /// Under FusedStage each stage's pre_update sees a Context whose active set is the stage's
+  /// own systems.
   virtual void pre_update(Context& ctx) = 0;
+  /// The second half, after the model and the AFTER_COMPUTE and BEFORE_POST_UPDATE hooks: the
+  /// forces are F(t+dt). Reads and writes as pre_update.
+  /// @post For every active system the velocities (and thermostat state) complete the step
+  ///   (velocity Verlet: v(t+dt)); positions are not moved. Inactive systems unchanged.
+  /// Device: as pre_update.
   virtual void post_update(Context& ctx) = 0;
   /// Returns the systems that converged in this step (empty = none / no criterion).
   /// Default: the convergence criterion, if set (see set_convergence).
@@ -193,7 +247,7 @@ class Dynamics {
 };
 
 /// Velocity Verlet, NVE. dt in fs; Å, eV, amu units. Updates only active systems.
-class DemoDynamics : public Dynamics {
+class VelocityVerlet : public Dynamics {
  public:
   using Dynamics::Dynamics;
   std::string name() const override { return "velocity_verlet"; }
@@ -201,6 +255,14 @@ class DemoDynamics : public Dynamics {
  protected:
   void pre_update(Context& ctx) override;
   void post_update(Context& ctx) override;
+};
+
+/// Velocity Verlet under the name nvalchemi (ALCHEMI's `nvalchemi.dynamics.DemoDynamics`) gives
+/// it, so code written against that API reads the same here. Identical behaviour; a subclass
+/// rather than an alias so classes derived from it can name it in their constructors.
+class DemoDynamics : public VelocityVerlet {
+ public:
+  using VelocityVerlet::VelocityVerlet;
 };
 
 /// Per-system kinetic energy (eV). These helpers accept GPU batches too (a device reduction and

@@ -13,16 +13,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "batchmd/core/hd.hpp"
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
-
-#ifndef BATCHMD_HD
-#if defined(__CUDACC__)
-#define BATCHMD_HD __host__ __device__
-#else
-#define BATCHMD_HD
-#endif
-#endif
 
 namespace batchmd::dynamics::kern {
 
@@ -32,18 +25,18 @@ BATCHMD_HD inline double dmax(double a, double b) { return (a < b) ? b : a; }
 
 // ------------------------------------------------------------------------- velocity Verlet
 
-/// DemoDynamics' half-kick factor dt/2 · (eV/Å/amu → Å/fs²), in T.
+/// VelocityVerlet's half-kick factor dt/2 · (eV/Å/amu → Å/fs²), in T.
 template <typename T>
 BATCHMD_HD inline T vv_half_kick_factor(double dt) {
   return static_cast<T>(0.5 * dt * units::kAccel);
 }
-/// DemoDynamics' half kick of one atom, in T arithmetic: v += (h / m) F.
+/// VelocityVerlet's half kick of one atom, in T arithmetic: v += (h / m) F.
 template <typename T>
 BATCHMD_HD inline void vv_half_kick(T* v, const T* f, T m, T h) {
   const T s = h / m;
   for (int k = 0; k < 3; ++k) v[k] += s * f[k];
 }
-/// DemoDynamics' drift of one coordinate, in T arithmetic: x += d v.
+/// VelocityVerlet's drift of one coordinate, in T arithmetic: x += d v.
 template <typename T>
 BATCHMD_HD inline void vv_drift(T& x, T v, T d) {
   x += d * v;

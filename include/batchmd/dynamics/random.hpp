@@ -7,13 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifndef BATCHMD_HD
-#if defined(__CUDACC__)
-#define BATCHMD_HD __host__ __device__
-#else
-#define BATCHMD_HD
-#endif
-#endif
+#include "batchmd/core/hd.hpp"
 
 namespace batchmd::dynamics {
 

@@ -7,15 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "batchmd/core/hd.hpp"
 #include "batchmd/model/neighbor_list.hpp"
-
-#ifndef BATCHMD_HD
-#if defined(__CUDACC__)
-#define BATCHMD_HD __host__ __device__
-#else
-#define BATCHMD_HD
-#endif
-#endif
 
 namespace batchmd::model {
 

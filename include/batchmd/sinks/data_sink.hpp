@@ -18,8 +18,22 @@ class DataSink {
   virtual std::string name() const = 0;
   /// Stores every system of the batch. CapacityError (storing nothing) if they do not fit.
   void write(const Batch& batch) { write(batch, std::vector<bool>(static_cast<std::size_t>(batch.n_systems()), true)); }
-  /// Stores the systems where mask is true; InvalidArgument if the mask length differs from
-  /// the number of systems; CapacityError (storing nothing) if they do not fit.
+  /// Stores the systems where mask is true (one entry per system), in batch order, each as one
+  /// sample: the values of every field it records (by default every field, at every level: the
+  /// system's atoms, edges and system-level row) as they are when write() is called.
+  ///
+  /// The batch is not modified. It may live on the CPU or a GPU. For a GPU batch the sink reads
+  /// in stream order: before returning it enqueues its gather of the selected systems on the
+  /// device's compute stream (cuda::compute_stream), so kernels enqueued after write() — the next
+  /// step — cannot change what is stored; it need not wait for the GPU to do so (HostMemory,
+  /// ZarrData and GPUBuffer wait only for back-pressure, when every staging slot is in flight).
+  /// @post size() counts the new samples at once; read(), drain() and flush() see them. Encoding
+  ///   and storage may complete later on a background worker; a failure there is thrown by the
+  ///   next write() or flush().
+  /// Errors: InvalidArgument if the mask length differs from the number of systems or the fields
+  ///   differ from what the sink holds (named); CapacityError, storing nothing, if they do not
+  ///   fit; the store's IOError / FormatError, possibly from the next call (above).
+  /// Not thread-safe: one writer at a time.
   virtual void write(const Batch& batch, const std::vector<bool>& mask) = 0;
   /// Everything stored, as one Batch; InvalidArgument if the sink is empty.
   virtual Batch read() = 0;

@@ -1,12 +1,15 @@
-// dynamics/gpu (internal): the GPU entry points of the dynamics module — step loop bookkeeping,
+// dynamics/dynamics_gpu (internal): the dynamics module's GPU seam — step loop bookkeeping,
 // convergence inputs, kinetic energy, and one launcher per integrator half step. CUDA-free, so the
-// .cpp files can include it; the definitions live in dynamics_gpu.cu and integrators_gpu.cu,
-// which are built only with the CUDA backend: every call sits under #if BATCHMD_WITH_CUDA.
+// .cpp files include it and call `if (batch.is_cuda()) gpu::...` in every build: the definitions
+// live in dynamics_gpu.cu and integrators_gpu.cu with the CUDA backend, and in
+// dynamics_gpu_stub.cpp (each throws; no batch can be on a GPU there) without it.
 //
 // Every launcher is asynchronous on the device's compute stream (no host synchronisation) and
-// takes device pointers. `active` (uint8 per system, nullptr = all) selects the systems a step
-// updates; per-system reductions are cuda::segment_reduce (deterministic) into `scratch`, a
-// device buffer of at least kScratchPerSystem doubles per system that the caller keeps and reuses.
+// takes device pointers. Launch shapes, stated per launcher below as [per atom], [per system] or
+// [reduce]: cuda::parallel_for with one thread per atom or per system (grid-stride, 256 threads
+// a block), or cuda::segment_reduce with one block of 256 threads per system. `active` (uint8 per system, nullptr =
+// all) selects the systems a step updates; per-system reductions are cuda::segment_reduce (deterministic) into
+// `scratch`, a device buffer of at least kScratchPerSystem doubles per system that the caller keeps and reuses.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -67,27 +70,27 @@ inline SysValue sys_value(const Batch& b, std::string_view name, double fallback
 
 // ------------------------------------------------------------------ step loop (dynamics_gpu.cu)
 
-/// ++step[s] (and ++stage_step[s] when not null) for the active systems.
+/// [per system] ++step[s] (and ++stage_step[s] when not null) for the active systems.
 void count_step(const Structure& st, std::int64_t* step, std::int64_t* stage_step);
-/// dst[s] = src[s] where mask[s] (mask nullptr = every s < n).
+/// [per system] dst[s] = src[s] where mask[s] (mask nullptr = every s < n).
 template <typename T>
 void copy_masked(int device, std::int64_t n, const T* src, T* dst, const std::uint8_t* mask);
-/// For s with mask[s]: status = 0 (advance false) or status + 1 (advance true); stage_step = 0.
+/// [per system] For s with mask[s]: status = 0 (advance false) or status + 1 (advance true); stage_step = 0.
 void set_status(int device, std::int64_t n, std::int32_t* status, std::int64_t* stage_step, const std::uint8_t* mask,
                 bool advance);
-/// out[2s] = max over the atoms of system s of |F|² (NaN ignored), out[2s+1] = 1 if any |F|² is
+/// [reduce] out[2s] = max over the atoms of system s of |F|² (NaN ignored), out[2s+1] = 1 if any |F|² is
 /// NaN else 0 (an empty system gives -inf, 0).
 template <typename T>
 void max_force2(const Structure& st, const T* forces, double* out);
-/// out[s] = Σ m v² over the atoms of system s (amu Å²/fs²).
+/// [reduce] out[s] = Σ m v² over the atoms of system s (amu Å²/fs²).
 template <typename T>
 void kinetic_mv2(const Structure& st, const T* v, const T* m, double* out);
-/// The convergence inputs packed [S][4]: max |F| (from max_force2's output, NaN if any |F|² is
+/// [per system] The convergence inputs packed [S][4]: max |F| (from max_force2's output, NaN if any |F|² is
 /// NaN; 0 when fmax2 is null), energy, prev_energy, stage_step (0 where null).
 void pack_convergence(int device, std::int64_t n, const double* fmax2, SysValue energy, SysValue prev_energy,
                       const std::int64_t* stage_step, double* out);
 
-/// DemoDynamics: half kick then drift (pre_update), half kick (post_update).
+/// [per atom] VelocityVerlet: half kick then drift (pre_update), half kick (post_update).
 template <typename T>
 void vv_pre(const Structure& st, T* x, T* v, const T* f, const T* m, double dt);
 template <typename T>
@@ -95,28 +98,32 @@ void vv_half_kick(const Structure& st, T* v, const T* f, const T* m, double dt);
 
 // ------------------------------------------------------------- integrators (integrators_gpu.cu)
 
-/// fire_dt = dt, fire_alpha = alpha, fire_npos = 0 where mask (nullptr = all).
+/// [per system] fire_dt = dt, fire_alpha = alpha, fire_npos = 0 where mask (nullptr = all).
 void fire_init(int device, std::int64_t n, double* h, double* a, std::int64_t* npos, const std::uint8_t* mask,
                double dt, double alpha);
-/// Zeroes rows [s·row, (s+1)·row) of a and b where mask.
+/// [one thread per element] Zeroes rows [s·row, (s+1)·row) of a and b where mask.
 void zero_rows(int device, std::int64_t n, std::int64_t row, double* a, double* b, const std::uint8_t* mask);
 
-/// One FIRE step of the active systems (FIRE::pre_update).
+/// One FIRE step of the active systems (FIRE::pre_update): [reduce] P, |v|², |F|²; [per system]
+/// the FIRE update; [per atom] mix and kick; [reduce] max |v|²; [per atom] capped drift.
 template <typename T>
 void fire_step(const Structure& st, const kern::FireParams& p, double max_step, T* x, T* v, const T* f, const T* m,
                double* h, double* a, std::int64_t* npos, double* scratch);
-/// One FIRE2 step of the active systems (FIRE2::pre_update).
+/// One FIRE2 step of the active systems (FIRE2::pre_update): [reduce] P, max |v|²; [per system]
+/// the update; [per atom] step back and kick; [reduce] |v|², |F|²; [per atom] mix; [reduce]
+/// max |v|²; [per atom] capped drift.
 template <typename T>
 void fire2_step(const Structure& st, const kern::Fire2Params& p, double max_step, T* x, T* v, const T* f, const T* m,
                 double* h, double* a, std::int64_t* npos, const std::int64_t* stage_step, double* scratch);
-/// Langevin BAOA (Langevin::pre_update).
+/// [per atom] Langevin BAOA (Langevin::pre_update).
 template <typename T>
 void langevin_baoa(const Structure& st, T* x, T* v, const T* f, const T* m, double dt, SysValue temperature,
                    SysValue friction, std::uint64_t seed, const std::int64_t* system_id, const std::int64_t* step);
-/// The thermostats' half kick v += dt/2 F/m of the active systems.
+/// [per atom] The thermostats' half kick v += dt/2 F/m of the active systems.
 template <typename T>
 void half_kick(const Structure& st, T* v, const T* f, const T* m, double dt);
-/// Half a step of the Nosé–Hoover chain on the active systems, then their velocities scaled; with
+/// [reduce] kinetic energies, [per system] half a step of the Nosé–Hoover chain on the active
+/// systems, [per atom] their velocities scaled; with
 /// x and f given, also the half kick and the drift that follow in NoseHooverChain::pre_update.
 template <typename T>
 void nhc_half_step(const Structure& st, T* v, const T* m, double* xi, double* vxi, std::int64_t chain_length,

@@ -1,0 +1,55 @@
+// core/hd: BATCHMD_HD, the one marker for functions compiled for both the host and the GPU (the
+// "one kernel source, two devices" of ARCHITECTURE.md), and the scalar math such functions call.
+//
+// A header of host/device code includes this and nothing CUDA-specific: the host compiler sees
+// plain inline functions (BATCHMD_HD expands to nothing), nvcc sees __host__ __device__ ones. The
+// math below is <cmath> in the host pass and CUDA's math library in the device pass; both are
+// IEEE: sqrt is correctly rounded, floor/fabs/lround are exact, so a function that uses only
+// these and + - * / gives the same bits on both devices when the device code is compiled without
+// FMA contraction (--fmad=false, as the dynamics and hooks kernels are).
+#pragma once
+#include <cfloat>
+#include <cmath>
+
+#if defined(__CUDACC__)
+#define BATCHMD_HD __host__ __device__
+#else
+#define BATCHMD_HD
+#endif
+
+namespace batchmd::hd {
+
+BATCHMD_HD inline double sqrt(double x) {
+#ifdef __CUDA_ARCH__
+  return ::sqrt(x);
+#else
+  return std::sqrt(x);
+#endif
+}
+BATCHMD_HD inline double floor(double x) {
+#ifdef __CUDA_ARCH__
+  return ::floor(x);
+#else
+  return std::floor(x);
+#endif
+}
+BATCHMD_HD inline double fabs(double x) {
+#ifdef __CUDA_ARCH__
+  return ::fabs(x);
+#else
+  return std::fabs(x);
+#endif
+}
+/// Nearest integer, halfway cases away from zero (std::lround).
+BATCHMD_HD inline long lround(double x) {
+#ifdef __CUDA_ARCH__
+  return ::lround(x);
+#else
+  return std::lround(x);
+#endif
+}
+/// False for NaN and ±Inf.
+BATCHMD_HD inline bool isfinite(double x) { return fabs(x) <= DBL_MAX; }
+BATCHMD_HD inline bool isnan(double x) { return x != x; }
+
+}  // namespace batchmd::hd

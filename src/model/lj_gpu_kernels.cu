@@ -1,0 +1,612 @@
+// model/lj_gpu_kernels: the kernels of the GPU Lennard-Jones model and their launchers (declared
+// in lj_gpu_kernels.hpp; the host logic that sequences them is lj_gpu.cpp).
+//
+// The list. Each system is binned in the fractional coordinates of its frame (core/frame.hpp, as
+// NeighborList does): bins at least (cutoff+skin)/2 wide perpendicular to each face, a reach of
+// m = ceil((cutoff+skin)/width) bins; periodic bin offsets wrap and carry an integer lattice
+// shift, so a box smaller than 2 (cutoff+skin) yields several images of the same atom (its own
+// included). Open directions are binned over the extent of the atoms. Atoms are counting-sorted
+// into bins; within a bin they are ordered by atom index, so the list is the same run to run. The
+// list is FULL (each atom lists all its neighbors; a thread per atom sums its own force: no
+// atomics, deterministic) and dense (layout in lj_gpu_kernels.hpp). Positions need not be
+// wrapped: an atom that jumps by a lattice vector (a wrap hook) only updates its image count.
+//
+// Steps. Every compute launches: check (per atom: finite? moved more than skin/2 modulo lattice
+// vectors? cell or pbc changed? — sets the device rebuild flag), the build chain (grid, bin,
+// scan, place, rank, build — each kernel returns at once unless the flag is set for this call),
+// wrap, forces, a per-system reduction (cuda::segment_reduce, double) and the output. Errors
+// (non-finite positions, list overflow, bad cells or atomic numbers) go to the device status
+// block, which the host reads lagged.
+//
+// The per-thread functions are BATCHMD_HD (they would run on the host too); this file is
+// compiled with nvcc's default FMA contraction, so float32 forces agree with the CPU to rounding.
+#include <cuda_runtime.h>
+#include <math.h>
+
+#include <cstdint>
+#include <cub/block/block_scan.cuh>
+
+#include "batchmd/core/frame.hpp"
+#include "batchmd/core/launch.cuh"
+#include "batchmd/core/reduce.cuh"
+#include "lj_gpu_kernels.hpp"
+
+namespace batchmd::model::gpu {
+namespace lj_gpu_impl {
+
+// ===== Device code: what one thread does (host/device functions) =====
+
+// Bins per (cutoff + skin) along a periodic direction (as NeighborList: a 5^3 stencil).
+constexpr double kBinsPerCutoff = 2.0;
+// Shifts are stored as three 10-bit fields biased by 512.
+constexpr std::int32_t kShiftBias = 512;
+constexpr std::int32_t kZeroShift = kShiftBias | (kShiftBias << 10) | (kShiftBias << 20);
+constexpr double kBig = 1e300;
+
+BATCHMD_HD inline int atomic_add_int(int* p, int v) {
+#ifdef __CUDA_ARCH__
+  return atomicAdd(p, v);
+#else
+  const int old = *p;
+  *p += v;
+  return old;
+#endif
+}
+BATCHMD_HD inline void atomic_min_int(int* p, int v) {
+#ifdef __CUDA_ARCH__
+  atomicMin(p, v);
+#else
+  if (v < *p) *p = v;
+#endif
+}
+BATCHMD_HD inline void atomic_max_int(int* p, int v) {
+#ifdef __CUDA_ARCH__
+  atomicMax(p, v);
+#else
+  if (v > *p) *p = v;
+#endif
+}
+BATCHMD_HD inline void atomic_or_int(int* p, int v) {
+#ifdef __CUDA_ARCH__
+  atomicOr(p, v);
+#else
+  *p |= v;
+#endif
+}
+
+BATCHMD_HD inline int floor_div(int a, int b) {  // b > 0
+  const int q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+BATCHMD_HD inline std::int32_t pack_shift(int s0, int s1, int s2) {
+  return (s0 + kShiftBias) | ((s1 + kShiftBias) << 10) | ((s2 + kShiftBias) << 20);
+}
+
+template <typename T>
+BATCHMD_HD inline bool list_active(const ListArgs<T>& a) {
+  return a.st->rebuild_gen == a.gen && a.st->error == 0;
+}
+
+// The bin grid of a system from its frame and the extent [lo, hi] of its atoms along open
+// directions (fractional; lo > hi for no atoms), with at most max_bins bins. Returns kErr* bits.
+BATCHMD_HD inline int make_grid(SysGrid& g, const Frame& f, const double* cell, const double* lo, const double* hi,
+                                long long bin_base, long long max_bins, double rc) {
+  long long nb[3];
+  double width[3], origin[3], ext[3];
+  for (int d = 0; d < 3; ++d) {
+    width[d] = rc / (kBinsPerCutoff * f.h[d]);
+    if (f.periodic[d]) {
+      const double want = floor(kBinsPerCutoff * f.h[d] / rc);
+      nb[d] = want < 1 ? 1 : static_cast<long long>(want < 1e9 ? want : 1e9);
+      origin[d] = 0;
+      ext[d] = 1;
+    } else {
+      double l = lo[d], u = hi[d];
+      if (!(u >= l)) l = u = 0;
+      ext[d] = u - l;
+      const double want = floor(ext[d] / width[d]);
+      nb[d] = static_cast<long long>(want < 1e9 ? want : 1e9) + 1;
+      origin[d] = l;
+    }
+  }
+  while (static_cast<double>(nb[0]) * static_cast<double>(nb[1]) * static_cast<double>(nb[2]) >
+         static_cast<double>(max_bins)) {
+    int d = 0;
+    for (int e = 1; e < 3; ++e)
+      if (nb[e] > nb[d]) d = e;
+    nb[d] = (nb[d] + 1) / 2;
+  }
+  int err = 0;
+  for (int d = 0; d < 3; ++d) {
+    double w;
+    if (f.periodic[d]) {
+      w = 1.0 / static_cast<double>(nb[d]);
+    } else {
+      const double spread = ext[d] / static_cast<double>(nb[d]) * (1 + 1e-9);
+      w = width[d] > spread ? width[d] : spread;
+    }
+    const double reach = ceil(rc / (w * f.h[d]) * (1 - 1e-12));
+    int m = reach < 1 ? 1 : static_cast<int>(reach < 1e6 ? reach : 1e6);
+    if (f.periodic[d] && m > kMaxReach) {
+      err |= kErrCellTooThin;
+      m = 1;
+    }
+    g.lo[d] = origin[d];
+    g.w[d] = w;
+    g.nb[d] = static_cast<int>(nb[d]);
+    g.m[d] = m;
+    g.periodic[d] = f.periodic[d];
+  }
+  for (int k = 0; k < 9; ++k) g.cell[k] = cell[k];
+  for (int d = 0; d < 3; ++d)
+    for (int e = 0; e < 3; ++e) {
+      g.row[3 * d + e] = f.row[d][e];
+      g.recip[3 * d + e] = f.recip[d][e];
+    }
+  g.n_bins = static_cast<int>(nb[0] * nb[1] * nb[2]);
+  g.bin_base = bin_base;
+  return err;
+}
+
+// Per atom, every list update: non-finite positions, displacement since the build (modulo
+// lattice vectors along periodic directions: a jump by whole cells only moves the image offset),
+// cell/pbc changes. Sets the rebuild flag for this update when needed.
+template <typename T>
+BATCHMD_HD inline void check_atom(const ListArgs<T>& a, std::int64_t i) {
+  if (a.force && i == 0) a.st->rebuild_gen = a.gen;
+  const std::int64_t s = a.sys[i];
+  const SysGrid& g = a.grid[s];
+  if (i == a.ptr[s]) {  // the first atom of a system looks at its cell and pbc
+    bool changed = false, any = false;
+    for (int d = 0; d < 3; ++d) {
+      const int p = (a.pbc != nullptr && a.pbc[3 * s + d]) ? 1 : 0;
+      changed = changed || p != g.periodic[d];
+      any = any || p != 0;
+    }
+    if (any)
+      for (int e = 0; e < 9; ++e) {
+        const double c = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
+        changed = changed || c != g.cell[e];
+      }
+    if (changed) a.st->rebuild_gen = a.gen;
+  }
+  double x[3], dl[3];
+  for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
+  if (!hd::isfinite(x[0]) || !hd::isfinite(x[1]) || !hd::isfinite(x[2])) {
+    atomic_or_int(&a.st->error, kErrNonFinite);
+    atomic_min_int(&a.st->bad_atom, static_cast<int>(i));
+    return;
+  }
+  for (int e = 0; e < 3; ++e) dl[e] = x[e] - static_cast<double>(a.ref[3 * i + e]);
+  int k[3];  // the lattice jump (zero unless the atom only jumped by lattice vectors)
+  if (classify_displacement(dl, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild)
+    a.st->rebuild_gen = a.gen;
+  for (int d = 0; d < 3; ++d) a.nimg[3 * i + d] = a.nbuild[3 * i + d] + k[d];
+}
+
+// Per atom, rebuild: fractional coordinates, image offset, bin, arrival rank in the bin; the
+// positions become the build reference.
+template <typename T>
+BATCHMD_HD inline void bin_atom(const ListArgs<T>& a, std::int64_t i) {
+  const SysGrid& g = a.grid[a.sys[i]];
+  double x[3];
+  for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
+  int n[3] = {0, 0, 0};
+  long long b[3];
+  for (int d = 0; d < 3; ++d) {
+    double u = dot3(x, g.recip + 3 * d);
+    if (g.periodic[d]) {
+      if (!(fabs(u) < kMaxImageCells)) {
+        atomic_or_int(&a.st->error, kErrFar);
+        atomic_min_int(&a.st->far_atom, static_cast<int>(i));
+        return;
+      }
+      n[d] = static_cast<int>(wrap_unit(u));
+    }
+    double q = floor((u - g.lo[d]) / g.w[d]);
+    const double top = static_cast<double>(g.nb[d] - 1);
+    q = q < 0 ? 0 : (q > top ? top : q);
+    b[d] = static_cast<long long>(q);
+  }
+  for (int e = 0; e < 3; ++e) {
+    a.wbuild[3 * i + e] = unwrap_component(x[e], n, g.cell, e);
+    a.ref[3 * i + e] = a.pos[3 * i + e];
+  }
+  for (int d = 0; d < 3; ++d) a.nimg[3 * i + d] = a.nbuild[3 * i + d] = n[d];
+  const auto lin = static_cast<std::int32_t>(g.bin_base + (b[0] * g.nb[1] + b[1]) * g.nb[2] + b[2]);
+  a.bin[i] = lin;
+  a.rank[i] = atomic_add_int(&a.bin_count[lin], 1);
+}
+
+template <typename T>
+BATCHMD_HD inline void place_atom(const ListArgs<T>& a, std::int64_t i) {
+  a.unsorted[a.bin_start[a.bin[i]] + a.rank[i]] = static_cast<std::int32_t>(i);
+}
+
+// Per atom: its slot is the bin start plus the number of atoms of its bin with a smaller index.
+template <typename T>
+BATCHMD_HD inline void rank_atom(const ListArgs<T>& a, std::int64_t i) {
+  const std::int32_t b = a.bin[i];
+  const std::int32_t k0 = a.bin_start[b], k1 = k0 + a.bin_count[b];
+  std::int32_t slot = k0;
+  for (std::int32_t k = k0; k < k1; ++k) slot += a.unsorted[k] < i ? 1 : 0;
+  a.order[slot] = static_cast<std::int32_t>(i);
+  for (int e = 0; e < 3; ++e) a.wslot[3 * slot + e] = a.wbuild[3 * i + e];
+}
+
+// Wraps a bin coordinate: along periodic directions into [0, nb) with the lattice shift it
+// crossed; false outside the grid along open ones.
+BATCHMD_HD inline bool wrap_bin(int& t, int& shift, int nb, int periodic) {
+  if (periodic) {
+    shift = floor_div(t, nb);
+    t -= shift * nb;
+    return true;
+  }
+  shift = 0;
+  return t >= 0 && t < nb;
+}
+
+// Per slot, rebuild: every (atom, image) closer than cutoff + skin, through the bin stencil.
+template <typename T>
+BATCHMD_HD inline void build_slot(const ListArgs<T>& a, std::int64_t t) {
+  const std::int32_t i = a.order[t];
+  const SysGrid& g = a.grid[a.sys[i]];
+  const long long local = a.bin[i] - g.bin_base;
+  const int bc[3] = {static_cast<int>(local / (static_cast<long long>(g.nb[1]) * g.nb[2])),
+                     static_cast<int>((local / g.nb[2]) % g.nb[1]), static_cast<int>(local % g.nb[2])};
+  const double xi = a.wslot[3 * t], yi = a.wslot[3 * t + 1], zi = a.wslot[3 * t + 2];
+  const double rc2 = a.rc * a.rc;
+  int cnt = 0;
+  for (int d0 = -g.m[0]; d0 <= g.m[0]; ++d0) {
+    int t0 = bc[0] + d0, s0 = 0;
+    if (!wrap_bin(t0, s0, g.nb[0], g.periodic[0])) continue;
+    for (int d1 = -g.m[1]; d1 <= g.m[1]; ++d1) {
+      int t1 = bc[1] + d1, s1 = 0;
+      if (!wrap_bin(t1, s1, g.nb[1], g.periodic[1])) continue;
+      for (int d2 = -g.m[2]; d2 <= g.m[2]; ++d2) {
+        int t2 = bc[2] + d2, s2 = 0;
+        if (!wrap_bin(t2, s2, g.nb[2], g.periodic[2])) continue;
+        const long long tb = g.bin_base + (static_cast<long long>(t0) * g.nb[1] + t1) * g.nb[2] + t2;
+        const std::int32_t k0 = a.bin_start[tb], k1 = k0 + a.bin_count[tb];
+        if (k0 == k1) continue;
+        const int sv[3] = {s0, s1, s2};
+        const Vec3 sh = lattice_vector(sv, g.row);
+        const bool unshifted = (s0 | s1 | s2) == 0;
+        const std::int32_t packed = pack_shift(s0, s1, s2);
+        const double sx = xi - sh[0], sy = yi - sh[1], sz = zi - sh[2];
+        for (std::int32_t k = k0; k < k1; ++k) {
+          if (unshifted && k == t) continue;
+          const double dx = a.wslot[3 * k] - sx, dy = a.wslot[3 * k + 1] - sy, dz = a.wslot[3 * k + 2] - sz;
+          if (dx * dx + dy * dy + dz * dz < rc2) {
+            if (cnt < a.cap) {
+              const long long idx = static_cast<long long>(cnt) * a.n_atoms + t;
+              a.nbr[idx] = k;
+              a.shift[idx] = packed;
+            }
+            ++cnt;
+          }
+        }
+      }
+    }
+  }
+  a.count[t] = cnt < a.cap ? cnt : a.cap;
+  if (cnt > *static_cast<volatile int*>(&a.st->max_count)) atomic_max_int(&a.st->max_count, cnt);
+}
+
+// Per slot, every compute: the position wrapped by the current image offset, and the LJ type.
+template <typename T>
+BATCHMD_HD inline void wrap_slot(const ForceArgs<T>& f, std::int64_t t) {
+  const std::int32_t i = f.order[t];
+  const std::int64_t s = f.sys[i];
+  const std::int32_t* n = f.nimg + 3 * i;
+  for (int e = 0; e < 3; ++e) {
+    double v = static_cast<double>(f.pos[3 * i + e]);
+    if (f.cell != nullptr)
+      for (int d = 0; d < 3; ++d)
+        if (n[d] != 0) v -= n[d] * static_cast<double>(f.cell[9 * s + 3 * d + e]);
+    f.wpos[4 * t + e] = static_cast<T>(v);
+  }
+  f.wpos[4 * t + 3] = T(0);
+  const std::int64_t z = f.z[i];
+  if (z < 0 || z > kMaxZ) {
+    atomic_or_int(&f.st->error, kErrBadZ);
+    atomic_min_int(&f.st->bad_z_atom, static_cast<int>(i));
+    f.type[t] = 0;
+  } else {
+    f.type[t] = f.ztype[z];
+  }
+}
+
+// Per slot, every compute: the force on its atom from the full list (summed in T), half of each
+// pair's energy and virial W_ab = r_a F_b (r = x_j - x_i, F the force on j).
+template <typename T, bool kVirial>
+BATCHMD_HD inline void force_slot(const ForceArgs<T>& f, std::int64_t t) {
+  constexpr int K = kVirial ? 7 : 1;
+  const std::int32_t i = f.order[t];
+  const T xi = f.wpos[4 * t], yi = f.wpos[4 * t + 1], zi = f.wpos[4 * t + 2];
+  const LJCoeffs<T>* row = f.coeffs + f.type[t] * f.ntypes;
+  T c[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (f.cell != nullptr && f.pbc != nullptr) {
+    const std::int64_t s = f.sys[i];
+    for (int d = 0; d < 3; ++d)
+      if (f.pbc[3 * s + d])
+        for (int e = 0; e < 3; ++e) c[3 * d + e] = f.cell[9 * s + 3 * d + e];
+  }
+  T fx = 0, fy = 0, fz = 0, en = 0;
+  T v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
+  const int cnt = f.count[t];
+  for (int k = 0; k < cnt; ++k) {
+    const long long idx = static_cast<long long>(k) * f.n_atoms + t;
+    const std::int32_t j = f.nbr[idx];
+    const std::int32_t p = f.shift[idx];
+    T rx = f.wpos[4 * j] - xi, ry = f.wpos[4 * j + 1] - yi, rz = f.wpos[4 * j + 2] - zi;
+    if (p != kZeroShift) {
+      const T s0 = static_cast<T>((p & 1023) - kShiftBias);
+      const T s1 = static_cast<T>(((p >> 10) & 1023) - kShiftBias);
+      const T s2 = static_cast<T>(((p >> 20) & 1023) - kShiftBias);
+      rx += s0 * c[0] + s1 * c[3] + s2 * c[6];
+      ry += s0 * c[1] + s1 * c[4] + s2 * c[7];
+      rz += s0 * c[2] + s1 * c[5] + s2 * c[8];
+    }
+    const T rsq = rx * rx + ry * ry + rz * rz;
+    const LJCoeffs<T> cf = row[f.type[j]];
+    if (rsq < cf.cutsq) {
+      T fpair;
+      en += lj_pair(rsq, cf, fpair);
+      const T gx = fpair * rx, gy = fpair * ry, gz = fpair * rz;  // force on j
+      fx -= gx;
+      fy -= gy;
+      fz -= gz;
+      if constexpr (kVirial) {
+        v0 += rx * gx;
+        v1 += ry * gy;
+        v2 += rz * gz;
+        v3 += rx * gy;
+        v4 += rx * gz;
+        v5 += ry * gz;
+      }
+    }
+  }
+  f.forces[3 * i] = fx;
+  f.forces[3 * i + 1] = fy;
+  f.forces[3 * i + 2] = fz;
+  double* out = f.acc + K * t;
+  out[0] = 0.5 * static_cast<double>(en);
+  if constexpr (kVirial) {
+    out[1] = 0.5 * static_cast<double>(v0);
+    out[2] = 0.5 * static_cast<double>(v1);
+    out[3] = 0.5 * static_cast<double>(v2);
+    out[4] = 0.5 * static_cast<double>(v3);
+    out[5] = 0.5 * static_cast<double>(v4);
+    out[6] = 0.5 * static_cast<double>(v5);
+  }
+}
+
+// Per system: energy, virial (xx yy zz xy xz yz -> 3x3) and stress = -W/V (fully periodic).
+template <typename T>
+BATCHMD_HD inline void output_system(std::int64_t s, const double* sums, int K, const T* cell, const bool* pbc,
+                                     T* energy, T* virial, T* stress) {
+  energy[s] = static_cast<T>(sums[K * s]);
+  if (virial == nullptr) return;
+  const double* v = sums + K * s + 1;
+  const double w[9] = {v[0], v[3], v[4], v[3], v[1], v[5], v[4], v[5], v[2]};
+  for (int e = 0; e < 9; ++e) virial[9 * s + e] = static_cast<T>(w[e]);
+  const bool periodic = pbc != nullptr && pbc[3 * s] && pbc[3 * s + 1] && pbc[3 * s + 2] && cell != nullptr;
+  double vol = 0;
+  if (periodic) {
+    double r[9];
+    for (int e = 0; e < 9; ++e) r[e] = static_cast<double>(cell[9 * s + e]);
+    vol = fabs(triple(row3(r, 0), row3(r, 1), row3(r, 2)));
+  }
+  for (int e = 0; e < 9; ++e)
+    stress[9 * s + e] = vol > 0 ? static_cast<T>(-static_cast<double>(virial[9 * s + e]) / vol) : T(0);
+}
+
+// ===== Kernels =====
+
+constexpr int kThreads = 256;
+
+// Functors of the per-item kernels: each is launched through cuda::parallel_for (for_each_kernel,
+// kThreads per block, grid-stride, one thread per item: atom, slot or system as named).
+
+template <typename T>
+struct CheckFn {
+  ListArgs<T> a;
+  __device__ void operator()(std::int64_t i) const { check_atom(a, i); }
+};
+template <typename T>
+struct BinFn {
+  ListArgs<T> a;
+  __device__ void operator()(std::int64_t i) const {
+    if (list_active(a)) bin_atom(a, i);
+  }
+};
+template <typename T>
+struct PlaceFn {
+  ListArgs<T> a;
+  __device__ void operator()(std::int64_t i) const {
+    if (list_active(a)) place_atom(a, i);
+  }
+};
+template <typename T>
+struct RankFn {
+  ListArgs<T> a;
+  __device__ void operator()(std::int64_t i) const {
+    if (list_active(a)) rank_atom(a, i);
+  }
+};
+template <typename T>
+struct BuildFn {
+  ListArgs<T> a;
+  __device__ void operator()(std::int64_t t) const {
+    if (list_active(a)) build_slot(a, t);
+  }
+};
+template <typename T>
+struct WrapFn {
+  ForceArgs<T> f;
+  __device__ void operator()(std::int64_t t) const { wrap_slot(f, t); }
+};
+template <typename T, bool kVirial>
+struct ForceFn {
+  ForceArgs<T> f;
+  __device__ void operator()(std::int64_t t) const { force_slot<T, kVirial>(f, t); }
+};
+template <int K>
+struct AccFn {
+  const double* acc;
+  __device__ void operator()(std::int64_t t, double* v) const {
+    for (int k = 0; k < K; ++k) v[k] = acc[K * t + k];
+  }
+};
+template <typename T>
+struct OutputFn {
+  const double* sums;
+  int K;
+  const T* cell;
+  const bool* pbc;
+  T* energy;
+  T* virial;
+  T* stress;
+  __device__ void operator()(std::int64_t s) const { output_system(s, sums, K, cell, pbc, energy, virial, stress); }
+};
+
+// Launch: one block of kThreads per system (grid = n_systems). Thread 0 builds the frame, all
+// threads reduce the extent along open directions, thread 0 the grid; all zero the system's bins.
+template <typename T>
+__global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
+  const std::int64_t s = blockIdx.x;
+  __shared__ Frame f;
+  __shared__ double cell[9];
+  __shared__ int ok;
+  __shared__ double red[6][kThreads];
+  const int tid = static_cast<int>(threadIdx.x);
+  // One thread decides for the block (another block may set an error meanwhile).
+  if (tid == 0) ok = list_active(a) ? 1 : 0;
+  __syncthreads();
+  if (!ok) return;
+  __syncthreads();
+  if (tid == 0) {
+    bool per[3];
+    for (int e = 0; e < 9; ++e) cell[e] = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
+    for (int d = 0; d < 3; ++d) per[d] = a.pbc != nullptr && a.pbc[3 * s + d];
+    ok = make_frame(cell, per, f).ok() ? 1 : 0;
+    if (!ok) {
+      atomic_or_int(&a.st->error, kErrBadCell);
+      atomic_min_int(&a.st->bad_cell_system, static_cast<int>(s));
+    }
+  }
+  __syncthreads();
+  if (!ok) return;
+  double lo[3] = {kBig, kBig, kBig}, hi[3] = {-kBig, -kBig, -kBig};
+  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) {
+    double x[3];
+    for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
+    for (int d = 0; d < 3; ++d) {
+      if (f.periodic[d]) continue;
+      const double u = dot3(x, f.recip[d].v);
+      lo[d] = fmin(lo[d], u);
+      hi[d] = fmax(hi[d], u);
+    }
+  }
+  for (int d = 0; d < 3; ++d) {
+    red[d][tid] = lo[d];
+    red[3 + d][tid] = -hi[d];
+  }
+  __syncthreads();
+  for (int w = kThreads / 2; w > 0; w /= 2) {
+    if (tid < w)
+      for (int q = 0; q < 6; ++q) red[q][tid] = fmin(red[q][tid], red[q][tid + w]);
+    __syncthreads();
+  }
+  if (tid == 0) {
+    const double l[3] = {red[0][0], red[1][0], red[2][0]};
+    const double h[3] = {-red[3][0], -red[4][0], -red[5][0]};
+    const int err = make_grid(a.grid[s], f, cell, l, h, a.bin_base[s], a.bin_base[s + 1] - a.bin_base[s], a.rc);
+    if (err != 0) {
+      atomic_or_int(&a.st->error, err);
+      atomic_min_int(&a.st->bad_cell_system, static_cast<int>(s));
+    }
+  }
+  __syncthreads();
+  const SysGrid& g = a.grid[s];
+  for (int b = tid; b < g.n_bins; b += kThreads) a.bin_count[g.bin_base + b] = 0;
+}
+
+// Launch: one block of kThreads per system (grid = n_systems): bin starts (slots) by an exclusive
+// block scan of the bin counts, kThreads bins at a time.
+template <typename T>
+__global__ void __launch_bounds__(kThreads) scan_kernel(ListArgs<T> a) {
+  const std::int64_t s = blockIdx.x;
+  using Scan = cub::BlockScan<int, kThreads>;
+  __shared__ typename Scan::TempStorage tmp;
+  __shared__ int active;
+  if (threadIdx.x == 0) active = list_active(a) ? 1 : 0;
+  __syncthreads();
+  if (!active) return;
+  const int n_bins = a.grid[s].n_bins;
+  const long long base = a.grid[s].bin_base;
+  int running = static_cast<int>(a.ptr[s]);
+  for (int b0 = 0; b0 < n_bins; b0 += kThreads) {
+    const int b = b0 + static_cast<int>(threadIdx.x);
+    const int c = b < n_bins ? a.bin_count[base + b] : 0;
+    int excl = 0, total = 0;
+    Scan(tmp).ExclusiveSum(c, excl, total);
+    if (b < n_bins) a.bin_start[base + b] = running + excl;
+    running += total;
+    __syncthreads();
+  }
+  if (s == 0 && threadIdx.x == 0) a.st->builds += 1;
+}
+
+}  // namespace lj_gpu_impl
+
+// ===== Launchers =====
+
+using namespace lj_gpu_impl;
+
+template <typename T>
+void lj_list_update(int device, std::int64_t n_systems, const ListArgs<T>& a) {
+  const std::int64_t na = a.n_atoms, ns = n_systems;
+  cuda::set_device(device);  // the raw launches below go to the current device
+  cuda::parallel_for(device, na, CheckFn<T>{a}, nullptr, "lj_gpu check");
+  const auto s = static_cast<cudaStream_t>(cuda::compute_stream(device));
+  grid_kernel<T><<<static_cast<unsigned>(ns), kThreads, 0, s>>>(a);
+  cuda::check_launch("lj_gpu grid");
+  cuda::parallel_for(device, na, BinFn<T>{a}, nullptr, "lj_gpu bin");
+  scan_kernel<T><<<static_cast<unsigned>(ns), kThreads, 0, s>>>(a);
+  cuda::check_launch("lj_gpu scan");
+  cuda::parallel_for(device, na, PlaceFn<T>{a}, nullptr, "lj_gpu place");
+  cuda::parallel_for(device, na, RankFn<T>{a}, nullptr, "lj_gpu rank");
+}
+
+template <typename T>
+void lj_list_build(int device, const ListArgs<T>& a) {
+  cuda::parallel_for(device, a.n_atoms, BuildFn<T>{a}, nullptr, a.cap == 0 ? "lj_gpu count" : "lj_gpu build");
+}
+
+template <typename T>
+void lj_forces(int device, std::int64_t n_systems, const std::int64_t* atoms_ptr, const ForceArgs<T>& f, bool virial,
+               double* sums, T* energy, T* virial_out, T* stress) {
+  const std::int64_t na = f.n_atoms, ns = n_systems;
+  cuda::parallel_for(device, na, WrapFn<T>{f}, nullptr, "lj_gpu wrap");
+  if (virial) {
+    cuda::parallel_for(device, na, ForceFn<T, true>{f}, nullptr, "lj_gpu forces");
+    cuda::segment_reduce<7>(device, ns, atoms_ptr, AccFn<7>{f.acc}, sums, nullptr, "lj_gpu reduce");
+  } else {
+    cuda::parallel_for(device, na, ForceFn<T, false>{f}, nullptr, "lj_gpu forces");
+    cuda::segment_reduce<1>(device, ns, atoms_ptr, AccFn<1>{f.acc}, sums, nullptr, "lj_gpu reduce");
+  }
+  cuda::parallel_for(device, ns, OutputFn<T>{sums, virial ? 7 : 1, f.cell, f.pbc, energy, virial_out, stress}, nullptr,
+                     "lj_gpu output");
+}
+
+#define BATCHMD_INSTANTIATE(T)                                            \
+  template void lj_list_update<T>(int, std::int64_t, const ListArgs<T>&); \
+  template void lj_list_build<T>(int, const ListArgs<T>&);                \
+  template void lj_forces<T>(int, std::int64_t, const std::int64_t*, const ForceArgs<T>&, bool, double*, T*, T*, T*);
+BATCHMD_INSTANTIATE(float)
+BATCHMD_INSTANTIATE(double)
+#undef BATCHMD_INSTANTIATE
+
+}  // namespace batchmd::model::gpu
