@@ -3,8 +3,8 @@
 // over periodic images, kinetic energy from stored velocities), and running the real binary as a
 // child process (for signals, the working directory and environment variables).
 #pragma once
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

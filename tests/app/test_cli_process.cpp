@@ -71,7 +71,8 @@ TEST(Cli, CtrlCStopsCleanlyWithExit130AndARestartableStore) {
 
   // the stop is reported, and the summary still printed
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(interrupted after (\d+) steps; the trajectory holds everything)")))
+  ASSERT_TRUE(
+      std::regex_search(err, m, std::regex(R"(interrupted after (\d+) steps; the trajectory holds everything)")))
       << err;
   const std::int64_t taken = std::stoll(m[1]);
   EXPECT_GT(taken, 0);
@@ -169,7 +170,8 @@ TEST(Cli, ThreadsFromBatchmdNumThreadsAndTheThreadsFlag) {
   };
   int k = 0;
   for (const auto& c : cases) {
-    std::vector<std::string> args = {"run", job, "-q", "--device", "cpu", "-o", dir + "/t" + std::to_string(k++) + ".zarr"};
+    std::vector<std::string> args = {
+        "run", job, "-q", "--device", "cpu", "-o", dir + "/t" + std::to_string(k++) + ".zarr"};
     args.insert(args.end(), c.args.begin(), c.args.end());
     Child p = spawn(args, dir, c.env);
     ASSERT_EQ(p.wait(), 0) << p.err();

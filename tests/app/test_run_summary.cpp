@@ -145,10 +145,15 @@ namespace {
 // Cambridge Cluster Database (Wales & Doye) global minima of LJ_n, in units of epsilon.
 double lj_global_minimum(std::int64_t n) {
   switch (n) {
-    case 13: return -44.326801;
-    case 55: return -279.248470;
-    case 147: return -876.461207;
-    default: ADD_FAILURE() << "no reference minimum for LJ" << n; return 0;
+    case 13:
+      return -44.326801;
+    case 55:
+      return -279.248470;
+    case 147:
+      return -876.461207;
+    default:
+      ADD_FAILURE() << "no reference minimum for LJ" << n;
+      return 0;
   }
 }
 
@@ -208,7 +213,8 @@ TEST(RunCommand, DefaultJobShapeRelaxationAndThermalisation) {
   const app::RunConfig cfg = app::parse_config(app::kDefaultConfigToml, "default");
   const Batch start = app::build_systems(cfg);
   std::map<std::int64_t, int> sizes;
-  for (std::int64_t s = 0; s < start.n_systems(); ++s) ++sizes[start.atoms_ptr_data()[s + 1] - start.atoms_ptr_data()[s]];
+  for (std::int64_t s = 0; s < start.n_systems(); ++s)
+    ++sizes[start.atoms_ptr_data()[s + 1] - start.atoms_ptr_data()[s]];
   EXPECT_EQ(sizes, (std::map<std::int64_t, int>{{13, 6}, {55, 6}, {108, 8}, {147, 4}, {256, 8}}));
   ASSERT_EQ(cfg.stages.size(), 2u);
   EXPECT_EQ(cfg.stages[0].type, "fire");
@@ -268,9 +274,9 @@ TEST(RunCommand, DefaultJobShapeRelaxationAndThermalisation) {
     EXPECT_EQ(row.atoms, n);
     EXPECT_EQ(row.stage, "nvt_langevin");
     const double epot = lj_energy(end, s, lj), k = kinetic_energy(end, s);
-    EXPECT_NEAR(row.epot, epot, 1e-6) << "system " << s;                                    // %.6f
+    EXPECT_NEAR(row.epot, epot, 1e-6) << "system " << s;                                                   // %.6f
     EXPECT_NEAR(row.temperature, 2 * k / (static_cast<double>(3 * n - 3) * kBoltzmannEvPerK), 0.05) << s;  // 3N-3 dof
-    EXPECT_NEAR(row.fmax, max_force_norm(end, s), 0.005 * row.fmax) << "system " << s;     // %.2e
+    EXPECT_NEAR(row.fmax, max_force_norm(end, s), 0.005 * row.fmax) << "system " << s;                     // %.2e
     k_total += k;
     n_total += static_cast<double>(n);
   }
