@@ -77,7 +77,8 @@ TEST(Integrators, Float32BatchesRelaxAndThermaliseToTheStatisticalError) {
   const auto sn = dyn_test::block_average(tn, 20);
   // the same formula with tau ~ 100 fs bounds the error a healthy chain can show
   const double sigma_nhc = target * std::sqrt(2 / (n_comp - 6)) * std::sqrt(2 * 100.0 / (2000 * dt));
-  std::printf("Nose-Hoover float32: mean T = %.3f K +- %.3f K (bound on the error %.3f K)\n", sn.mean, sn.err, sigma_nhc);
+  std::printf("Nose-Hoover float32: mean T = %.3f K +- %.3f K (bound on the error %.3f K)\n", sn.mean, sn.err,
+              sigma_nhc);
   EXPECT_LT(sn.err, sigma_nhc);
   EXPECT_NEAR(sn.mean, target, 4 * sn.err + 0.1);
   const float* x = b.get("positions").data<float>();

@@ -73,7 +73,7 @@ TEST_P(FieldOverrides, ChunkRowsAndCompressorPerFieldAreWhatTheStoreHolds) {
   cfg.compressor = {"zstd", 1, true, false};  // the default for every other field
   cfg.fields["positions"] = {zarr::CompressorConfig{"gzip", 6, true, false}, 7};
   cfg.fields["energy"] = {zarr::CompressorConfig{"none", 0, false, false}, 3};
-  cfg.fields["velocities"] = {std::nullopt, 5};                                      // rows only
+  cfg.fields["velocities"] = {std::nullopt, 5};                                                // rows only
   cfg.fields["forces"] = {zarr::CompressorConfig{"blosc-lz4", 5, true, false}, std::nullopt};  // codec only
   std::int64_t atoms = 0;
   {
