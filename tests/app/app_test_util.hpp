@@ -178,13 +178,13 @@ struct Child {
   std::string out_path, err_path;
   int status = -1;
 
-  /// Waits up to `timeout`; returns the exit code (128 + signal when killed), or -1 on timeout
-  /// (the child is then killed).
+  /// Waits up to `timeout`; returns the exit code, 256 + the signal when a signal killed it (so
+  /// "died of SIGINT" is not mistaken for "exited with 130"), or -1 on timeout (then it is killed).
   int wait(std::chrono::seconds timeout = std::chrono::seconds(120)) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 256 + WTERMSIG(status);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ::kill(pid, SIGKILL);

@@ -83,6 +83,14 @@ batchmd_cli_test(cli_restart_dtype_mismatch FIXTURES_REQUIRED cli_tiny_store
   EXPECT --exit 2 --stderr "the trajectory is float64 but the job asks for float32"
   COMMAND batchmd run --restart ${_tiny} --dtype float32 -q --steps 1)
 
+batchmd_cli_test(cli_output_unwritable EXPECT --exit 2 --stderr "/proc/batchmd-cli-test\\.zarr"
+  COMMAND batchmd run ${_src}/tiny.toml -q -o /proc/batchmd-cli-test.zarr)
+batchmd_cli_test(cli_sink_full EXPECT --rm full.zarr --exit 2 --stderr "ZarrData\\(full\\.zarr\\) is full" --present full.zarr
+  COMMAND batchmd run ${_src}/full_sink.toml -q -o full.zarr)
+batchmd_cli_test(cli_sink_full_keeps_samples FIXTURES_REQUIRED cli_sink_full_store
+  EXPECT --stdout "samples: +2$" COMMAND batchmd inspect ${CMAKE_CURRENT_BINARY_DIR}/cli/cli_sink_full/full.zarr)
+set_tests_properties(cli_sink_full PROPERTIES FIXTURES_SETUP cli_sink_full_store)
+
 # ---- inspect
 batchmd_cli_test(cli_inspect_no_store EXPECT --exit 2 --stderr "store is required" --stderr "see 'batchmd inspect --help'"
   COMMAND batchmd inspect)

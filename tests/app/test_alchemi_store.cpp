@@ -19,6 +19,7 @@ namespace {
 enum class Writer { Zarrita, ZarrPython2 };
 
 std::string writer_name(Writer w) { return w == Writer::Zarrita ? "zarrita_v3" : "zarr_python2_v2"; }
+void PrintTo(Writer w, std::ostream* os) { *os << writer_name(w); }  // readable CTest names
 
 /// Runs a command; returns its stdout, failing the test (with stderr) on a non-zero exit.
 std::string run_tool(const std::string& cmd) {
@@ -39,10 +40,10 @@ std::string run_tool(const std::string& cmd) {
 std::string write_toolkit_store(Writer w, const std::string& variant) {
   const std::string store = tmp_path(writer_name(w) + "_" + variant + ".zarr");
   const std::string dir = std::string(BATCHMD_SOURCE_DIR) + "/tests/app/alchemi";
-  const std::string out =
-      w == Writer::Zarrita
-          ? run_tool("node " + dir + "/toolkit_store.mjs '" + store + "' " + BATCHMD_ZARRITA_NODE_MODULES + " " + variant)
-          : run_tool("/usr/bin/python3 " + dir + "/toolkit_store_v2.py '" + store + "' " + variant);
+  const std::string out = w == Writer::Zarrita
+                              ? run_tool("node " + dir + "/toolkit_store.mjs '" + store + "' " +
+                                         BATCHMD_ZARRITA_NODE_MODULES + " " + variant)
+                              : run_tool("/usr/bin/python3 " + dir + "/toolkit_store_v2.py '" + store + "' " + variant);
   EXPECT_NE(out.find("\"ok\""), std::string::npos) << out;
   return store;
 }
@@ -101,7 +102,6 @@ json ase_read(const std::string& xyz) {
                               "/tests/app/interop/read_extxyz.py '" + xyz + "'"));
 }
 
-
 class ToolkitStore : public ::testing::TestWithParam<Writer> {};
 
 }  // namespace
@@ -117,8 +117,8 @@ TEST_P(ToolkitStore, TrajectoryReaderInspectAndConvertReadItBack) {
   EXPECT_TRUE(r.batchmd_attributes().empty()) << "not a batchmd store";
   std::set<std::string> names;
   for (const auto& f : r.fields()) names.insert(f.group + "/" + f.name);
-  EXPECT_EQ(names, (std::set<std::string>{"core/atomic_numbers", "core/cell", "core/energy", "core/forces",
-                                          "core/pbc", "core/positions", "custom/label"}));
+  EXPECT_EQ(names, (std::set<std::string>{"core/atomic_numbers", "core/cell", "core/energy", "core/forces", "core/pbc",
+                                          "core/positions", "custom/label"}));
   const Batch all = r.read_range(0, kSamples);
   for (std::int64_t i = 0; i < kSamples; ++i) expect_sample(all, i, i);
   const Batch some = r.read_indices({5, 1, 2});

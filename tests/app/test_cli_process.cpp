@@ -59,7 +59,7 @@ TEST(Cli, CtrlCStopsCleanlyWithExit130AndARestartableStore) {
                         "[[liquid]]\ncount = 2\ncells = 3\n[[cluster]]\ncount = 1\natoms = 55\n"
                         "[hooks]\nlog_csv = \""
                      << csv << "\"\nlog_every = 1\n[output]\nsnapshot_every = 10\n";
-  Child c = spawn({"run", job, "-o", store});
+  Child c = spawn({"run", job, "-o", store, "--device", "cpu"});  // bitwise restarts: a CPU promise
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (committed_samples(store) < 6 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -91,10 +91,10 @@ TEST(Cli, CtrlCStopsCleanlyWithExit130AndARestartableStore) {
 
   // The store is restartable: 20 more steps from it equal, bit for bit, an uninterrupted run of
   // taken + 20 steps of the same job.
-  Child restarted = spawn({"run", "--restart", store, "--steps", "20", "-q"});
+  Child restarted = spawn({"run", "--restart", store, "--steps", "20", "-q", "--device", "cpu"});
   ASSERT_EQ(restarted.wait(), 0) << restarted.err();
   const std::string whole = dir + "/whole.zarr";
-  Child reference = spawn({"run", job, "-o", whole, "--steps", std::to_string(taken + 20), "-q"});
+  Child reference = spawn({"run", job, "-o", whole, "--steps", std::to_string(taken + 20), "-q", "--device", "cpu"});
   ASSERT_EQ(reference.wait(), 0) << reference.err();
   {
     sinks::TrajectoryReader r(store);

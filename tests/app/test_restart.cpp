@@ -26,8 +26,10 @@ std::string tmp(const std::string& name) {
   return p.string();
 }
 
+/// run_command quietly, on the CPU (bit-for-bit restarts are a promise of the CPU backend).
 int run(app::RunOptions o) {
   o.quiet = true;
+  o.device = "cpu";
   std::FILE* devnull = std::fopen("/dev/null", "w");
   const int rc = app::run_command(o, devnull);
   std::fclose(devnull);
@@ -135,6 +137,8 @@ struct RestartCase {
   const char* stages;  // [[stage]] tables
   std::int64_t half;   // N: a run of 2N steps vs N + a restart for N
 };
+
+void PrintTo(const RestartCase& c, std::ostream* os) { *os << c.name; }  // readable CTest names
 
 class RestartStages : public ::testing::TestWithParam<RestartCase> {};
 
