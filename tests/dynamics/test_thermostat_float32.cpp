@@ -50,10 +50,12 @@ TEST(Integrators, Float32BatchesRelaxAndThermaliseToTheStatisticalError) {
   lang.run(b, 300);  // 600 fs = 12 energy relaxation times 1/gamma from the relaxed (0 K) state
   const int samples = 1000;
   std::vector<double> t;
-  for (int i = 0; i < samples; ++i) {
-    lang.run(b, 1);
+  lang.set_step_callback([&](std::int64_t) {  // one sample after every step
     t.push_back(temperature_3n(b));
-  }
+    return true;
+  });
+  lang.run(b, samples);
+  ASSERT_EQ(t.size(), static_cast<std::size_t>(samples));
   const double n_comp = 3.0 * static_cast<double>(b.n_atoms());
   const double sigma = target * std::sqrt(2 / n_comp) * std::sqrt(2 * (1 / (2 * gamma)) / (samples * dt));
   const auto st = dyn_test::block_average(t, 20);
@@ -69,11 +71,13 @@ TEST(Integrators, Float32BatchesRelaxAndThermaliseToTheStatisticalError) {
   NoseHooverChain nhc(m, dt, target, 100.0);
   nhc.run(b, 500);  // 10 tau
   std::vector<double> tn;
-  for (int i = 0; i < 2000; ++i) {
-    nhc.run(b, 1);
+  nhc.set_step_callback([&](std::int64_t) {
     const auto ts = temperature(b);
     tn.push_back(0.5 * (ts[0] + ts[1]));
-  }
+    return true;
+  });
+  nhc.run(b, 2000);
+  ASSERT_EQ(tn.size(), 2000u);
   const auto sn = dyn_test::block_average(tn, 20);
   // the same formula with tau ~ 100 fs bounds the error a healthy chain can show
   const double sigma_nhc = target * std::sqrt(2 / (n_comp - 6)) * std::sqrt(2 * 100.0 / (2000 * dt));
