@@ -91,6 +91,17 @@ batchmd_cli_test(cli_sink_full_keeps_samples FIXTURES_REQUIRED cli_sink_full_sto
   EXPECT --stdout "samples: +2$" COMMAND batchmd inspect ${CMAKE_CURRENT_BINARY_DIR}/cli/cli_sink_full/full.zarr)
 set_tests_properties(cli_sink_full PROPERTIES FIXTURES_SETUP cli_sink_full_store)
 
+# a dead S3 server (nothing listens on port 1): retries are logged, then one error line, exit 2
+set(_dead_s3 AWS_ENDPOINT_URL=http://127.0.0.1:1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  AWS_REGION=us-east-1)
+batchmd_cli_test(cli_inspect_dead_server ENVIRONMENT ${_dead_s3} BATCHMD_S3_WHEN_DOWN=fail BATCHMD_S3_MAX_ATTEMPTS=2
+  EXPECT --exit 2 --allow-log --stderr "error: s3://bucket/x\\.zarr/zarr\\.json: GET failed: cannot reach http://127\\.0\\.0\\.1:1"
+  COMMAND batchmd inspect s3://bucket/x.zarr)
+batchmd_cli_test(cli_run_dead_server ENVIRONMENT ${_dead_s3} BATCHMD_S3_RETRY_DEADLINE_S=1
+  EXPECT --exit 2 --allow-log --stderr "error: s3://bucket/x\\.zarr/.*cannot reach"
+  COMMAND batchmd run ${_src}/tiny.toml -q -o s3://bucket/x.zarr)
+batchmd_cli_test(cli_restart_s3_no_bucket EXPECT --exit 2 --stderr "'s3://' names no bucket" COMMAND batchmd run --restart s3:// -q)
+
 # ---- inspect
 batchmd_cli_test(cli_inspect_no_store EXPECT --exit 2 --stderr "store is required" --stderr "see 'batchmd inspect --help'"
   COMMAND batchmd inspect)
