@@ -36,12 +36,24 @@ function(batchmd_module name)
   target_link_libraries(batchmd_${name} PUBLIC ${M_DEPS} PRIVATE batchmd_flags)
 endfunction()
 
-# batchmd_test(name SOURCES... DEPS ... LABELS ...): a GoogleTest executable registered with CTest.
+# batchmd_test(name SOURCES... DEPS ... LABELS ...): a GoogleTest executable registered with CTest;
+# every test it holds carries every label given (LABELS "dynamics;physics" or LABELS dynamics physics).
 function(batchmd_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_LIST ${name}_TESTS)
+  # Not through gtest_discover_tests(PROPERTIES LABELS "a;b"): the module re-splits that list on its
+  # way into the generated test file, so only the first label survives (and "b" becomes a stray
+  # property name). Instead, a file CTest reads after the discovered tests sets the whole list.
+  if(T_LABELS)
+    set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+    file(WRITE ${labels_file}
+      "if(NOT \"\${${name}_TESTS}\" STREQUAL \"\")\n"
+      "  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\n"
+      "endif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
+  endif()
 endfunction()
 
 # batchmd_gpu_test(name SOURCES... DEPS ...): a GoogleTest executable of GPU tests (.cpp and .cu),

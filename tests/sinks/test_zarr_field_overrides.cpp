@@ -1,0 +1,166 @@
+// ZarrWriteConfig's per-field overrides (README: "per-field overrides"): a field's chunk rows and
+// compressor, as other Zarr tools see them — the stored metadata documents read as plain JSON
+// from disk, and the chunk files on disk — for Zarr v3 and v2, with the data reading back intact.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/sinks/zarr_data.hpp"
+#include "trajectory_fixture.hpp"
+
+using namespace batchmd;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string tmp(const std::string& name) {
+  auto p = fs::path(::testing::TempDir()) / ("batchmd_overrides_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(p);
+  return p.string();
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  EXPECT_TRUE(in.good()) << p;
+  return json::parse(in);
+}
+
+/// The metadata of core/<field>: chunk rows, and the compressor as {name, settings}.
+struct Stored {
+  std::int64_t chunk_rows = 0;
+  json compressor;  // null: none
+  std::size_t chunk_files = 0;
+};
+
+Stored stored(const std::string& store, const std::string& field, bool v3) {
+  Stored s;
+  const fs::path dir = fs::path(store) / "core" / field;
+  if (v3) {
+    const json m = read_json(dir / "zarr.json");
+    s.chunk_rows = m["chunk_grid"]["configuration"]["chunk_shape"][0].get<std::int64_t>();
+    for (const auto& c : m["codecs"])
+      if (c["name"] != "bytes") s.compressor = c;
+    if (fs::exists(dir / "c"))
+      for (const auto& e : fs::recursive_directory_iterator(dir / "c")) s.chunk_files += e.is_regular_file() ? 1 : 0;
+  } else {
+    const json m = read_json(dir / ".zarray");
+    s.chunk_rows = m["chunks"][0].get<std::int64_t>();
+    s.compressor = m["compressor"];
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string()[0] != '.') ++s.chunk_files;
+  }
+  return s;
+}
+
+std::size_t chunks_for(std::int64_t rows, std::int64_t per_chunk) {
+  return static_cast<std::size_t>((rows + per_chunk - 1) / per_chunk);
+}
+
+class FieldOverrides : public ::testing::TestWithParam<zarr::ZarrFormat> {};
+
+}  // namespace
+
+TEST_P(FieldOverrides, ChunkRowsAndCompressorPerFieldAreWhatTheStoreHolds) {
+  const bool v3 = GetParam() == zarr::ZarrFormat::V3;
+  const std::string url = tmp(v3 ? "v3.zarr" : "v2.zarr");
+  sinks::ZarrWriteConfig cfg;
+  cfg.format = GetParam();
+  cfg.compressor = {"zstd", 1, true, false};  // the default for every other field
+  cfg.fields["positions"] = {zarr::CompressorConfig{"gzip", 6, true, false}, 7};
+  cfg.fields["energy"] = {zarr::CompressorConfig{"none", 0, false, false}, 3};
+  cfg.fields["velocities"] = {std::nullopt, 5};                                                // rows only
+  cfg.fields["forces"] = {zarr::CompressorConfig{"blosc-lz4", 5, true, false}, std::nullopt};  // codec only
+  std::int64_t atoms = 0;
+  {
+    sinks::ZarrData sink(url, 1000, cfg);
+    for (std::int64_t first = 0; first < 24; first += 6) {  // four writes of 6 samples
+      Batch b = test_support::encoded_batch(first, 6);
+      b.add_standard("velocities");
+      atoms += b.n_atoms();
+      sink.write(b);
+    }
+    sink.flush();
+  }
+
+  // positions: gzip level 6, 7 rows per chunk
+  Stored s = stored(url, "positions", v3);
+  EXPECT_EQ(s.chunk_rows, 7);
+  EXPECT_EQ(s.chunk_files, chunks_for(atoms, 7));
+  if (v3) {
+    EXPECT_EQ(s.compressor["name"], "gzip") << s.compressor;
+    EXPECT_EQ(s.compressor["configuration"]["level"], 6) << s.compressor;
+  } else {
+    EXPECT_EQ(s.compressor["id"], "gzip") << s.compressor;
+    EXPECT_EQ(s.compressor["level"], 6) << s.compressor;
+  }
+  // energy (system level): uncompressed, 3 samples per chunk
+  s = stored(url, "energy", v3);
+  EXPECT_EQ(s.chunk_rows, 3);
+  EXPECT_EQ(s.chunk_files, chunks_for(24, 3));
+  EXPECT_TRUE(s.compressor.is_null()) << s.compressor;
+  // velocities: the default compressor, 5 rows per chunk
+  s = stored(url, "velocities", v3);
+  EXPECT_EQ(s.chunk_rows, 5);
+  EXPECT_EQ(s.compressor[v3 ? "name" : "id"], "zstd") << s.compressor;
+  EXPECT_EQ(v3 ? s.compressor["configuration"]["level"] : s.compressor["level"], 1) << s.compressor;
+  // forces: blosc lz4 level 5 with byte shuffle; rows from chunk_bytes like any other field
+  s = stored(url, "forces", v3);
+  const json& bc = v3 ? s.compressor["configuration"] : s.compressor;
+  EXPECT_EQ(s.compressor[v3 ? "name" : "id"], "blosc") << s.compressor;
+  EXPECT_EQ(bc["cname"], "lz4") << s.compressor;
+  EXPECT_EQ(bc["clevel"], 5) << s.compressor;
+  EXPECT_EQ(bc["shuffle"], v3 ? json("shuffle") : json(1)) << s.compressor;
+  EXPECT_GT(s.chunk_rows, 1000);  // ~1 MiB of 12-byte rows
+  // a field without an override keeps the defaults
+  const Stored untouched = stored(url, "atomic_numbers", v3);
+  EXPECT_GT(untouched.chunk_rows, 1000);
+  EXPECT_EQ(untouched.chunk_files, 1u);
+  EXPECT_EQ(untouched.compressor[v3 ? "name" : "id"], "zstd") << untouched.compressor;
+
+  // the reader reports the same, and every sample reads back exactly
+  sinks::TrajectoryReader r(url);
+  for (const auto& f : r.fields()) {
+    if (f.name == "positions") {
+      EXPECT_EQ(f.chunk_rows, 7);
+      EXPECT_EQ(f.codecs, "gzip");
+    }
+    if (f.name == "energy") {
+      EXPECT_EQ(f.chunk_rows, 3);
+      EXPECT_EQ(f.codecs, "none");
+    }
+  }
+  ASSERT_EQ(r.num_samples(), 24);
+  const Batch all = r.read_range(0, 24);
+  for (std::int64_t i = 0; i < 24; ++i) EXPECT_EQ(test_support::check_encoded(all, i, i), "") << i;
+  fs::remove_all(url);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, FieldOverrides, ::testing::Values(zarr::ZarrFormat::V3, zarr::ZarrFormat::V2),
+                         [](const auto& i) { return std::string(i.param == zarr::ZarrFormat::V3 ? "v3" : "v2"); });
+
+TEST(ZarrFieldOverrides, BadOverridesAreRefusedNamingTheField) {
+  auto message = [](sinks::ZarrWriteConfig cfg) -> std::string {
+    const std::string url = tmp("bad.zarr");
+    try {
+      sinks::ZarrData sink(url, 10, cfg);
+      sink.write(test_support::encoded_batch(0, 2));
+      sink.flush();
+    } catch (const InvalidArgument& e) {
+      fs::remove_all(url);
+      return e.what();
+    }
+    fs::remove_all(url);
+    return "";
+  };
+  sinks::ZarrWriteConfig cfg;
+  cfg.fields["positions"] = {std::nullopt, 0};
+  EXPECT_NE(message(cfg).find("chunk_rows of field 'positions' must be >= 1"), std::string::npos) << message(cfg);
+  cfg.fields.clear();
+  cfg.fields["no_such_field"] = {std::nullopt, 4};
+  EXPECT_NE(message(cfg).find("'no_such_field'"), std::string::npos) << message(cfg);
+}
