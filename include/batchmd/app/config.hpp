@@ -1,34 +1,16 @@
-// app/config: the run configuration (TOML), its embedded default, and the generators of the
-// starting structures it describes (periodic fcc-derived liquids, open clusters).
+// app/config: the run configuration (TOML job file) and its embedded default: every key, its
+// valid range, and the parser that enforces them. The structures a job describes are built by
+// app/structures; what a job implies in memory is estimated by app/limits.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "batchmd/app/structures.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/lennard_jones.hpp"
 
 namespace batchmd::app {
-
-/// A family of periodic boxes: `count` fcc boxes of `cells`³ unit cells at the given density,
-/// jittered and given Maxwell–Boltzmann velocities.
-struct LiquidSpec {
-  std::int64_t count = 1;
-  std::int64_t cells = 3;
-  std::int64_t element = 18;
-  double density_g_cm3 = 1.40;
-  double temperature_K = 94.0;
-};
-
-/// A family of open clusters: the `atoms` fcc sites nearest a lattice site, at nearest-neighbor
-/// distance `spacing` Å.
-struct ClusterSpec {
-  std::int64_t count = 1;
-  std::int64_t atoms = 13;
-  std::int64_t element = 18;
-  double spacing = 3.82;
-  double temperature_K = 20.0;
-};
 
 /// One stage of the dynamics ([[stage]] tables). Stages run fused: a system that converges in
 /// stage k moves to stage k+1; one model evaluation per step serves all of them.
@@ -90,7 +72,8 @@ extern const char* const kDefaultConfigToml;
 RunConfig parse_config(const std::string& toml_text, const std::string& origin);
 RunConfig load_config(const std::string& path);
 
-/// Builds the starting batch (positions, velocities, masses, cell, pbc, system_id).
+/// Builds the starting batch (positions, velocities, masses, cell, pbc, system_id) of the job's
+/// [[liquid]] and [[cluster]] tables (app/structures).
 Batch build_systems(const RunConfig& cfg);
 
 }  // namespace batchmd::app
