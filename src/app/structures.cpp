@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "batchmd/app/config.hpp"
+#include "batchmd/app/limits.hpp"
 #include "batchmd/data/schema.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 
@@ -93,6 +94,7 @@ Batch build_systems(const std::vector<LiquidSpec>& liquids, const std::vector<Cl
 }
 
 Batch build_systems(const RunConfig& c) {
+  check_job_limits(c);  // a clear error rather than bad_alloc for a job this machine cannot hold
   return build_systems(c.liquids, c.clusters, dtype_from_name(c.dtype), c.seed);
 }
 

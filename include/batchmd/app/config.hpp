@@ -46,6 +46,7 @@ struct RunConfig {
   std::string dtype = "float64";
   std::uint64_t seed = 2026;
   int threads = 0;              ///< 0: all cores
+  double max_memory_gb = 0;     ///< refuse jobs estimated to need more (GB); 0: the memory available now
   std::string device = "auto";  ///< auto (the first GPU if one is usable, else cpu), cpu, cuda, cuda:N
   model::LJConfig lj;
   std::vector<StageSpec> stages;  ///< empty: one velocity_verlet (NVE) stage
@@ -63,6 +64,21 @@ struct RunConfig {
   bool progress = true;
   std::string source_toml;  ///< the job text as given (stored in the trajectory for restarts)
 };
+
+/// The valid range of one numeric key of the job file: lo <= x <= hi (lo < x when lo_open).
+/// Integers are checked against it before they are narrowed to their field's type.
+struct KeyRange {
+  const char* table;  ///< run, model, model.pair, liquid, cluster, stage, hooks, output
+  const char* key;
+  bool integer;
+  double lo, hi;
+  bool lo_open;
+  const char* unit;  ///< "fs", "Å", ... ("" for counts and plain numbers)
+};
+/// Every numeric key of the job file with its range (docs/jobs.md shows the same table).
+const std::vector<KeyRange>& key_ranges();
+/// "0 < x <= 100", "1 <= x <= 1000"
+std::string describe_range(const KeyRange& r);
 
 /// The embedded default job.
 extern const char* const kDefaultConfigToml;
