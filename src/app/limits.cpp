@@ -10,13 +10,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numbers>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/memory.hpp"
 #include "batchmd/data/schema.hpp"
 
 namespace batchmd::app {
@@ -76,38 +76,7 @@ double list_radius(const RunConfig& c) {
   return rc + c.lj.skin;
 }
 
-std::optional<double> read_number(const char* path) {
-  std::ifstream in(path);
-  std::string s;
-  if (!(in >> s) || s == "max") return std::nullopt;
-  try {
-    return std::stod(s);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 }  // namespace
-
-std::optional<double> available_memory_bytes() {
-  std::optional<double> avail;
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  double kb = 0;
-  std::string unit;
-  while (in >> key >> kb) {
-    std::getline(in, unit);
-    if (key == "MemAvailable:") avail = kb * 1024.0;
-  }
-  // A container's own limit (cgroup v2) may be lower than the machine's free memory.
-  const auto max = read_number("/sys/fs/cgroup/memory.max");
-  const auto cur = read_number("/sys/fs/cgroup/memory.current");
-  if (max && cur) {
-    const double left = std::max(0.0, *max - *cur);
-    avail = avail ? std::min(*avail, left) : left;
-  }
-  return avail;
-}
 
 int available_cpus() {
   cpu_set_t set;
@@ -156,9 +125,8 @@ JobEstimate estimate_job(const RunConfig& c) {
     const double a = s.spacing * std::sqrt(2.0);
     const double rho = 4.0 / (a * a * a);
     account("cluster[" + std::to_string(i) + "]",
-            "count = " + std::to_string(s.count) + ", atoms = " + std::to_string(s.atoms),
-            static_cast<double>(s.count), atoms,
-            0.5 * std::min(atoms - 1, rho * v_cut));
+            "count = " + std::to_string(s.count) + ", atoms = " + std::to_string(s.atoms), static_cast<double>(s.count),
+            atoms, 0.5 * std::min(atoms - 1, rho * v_cut));
     // make_cluster sorts every fcc site of a (2m+1)^3-cell block: 24 bytes each.
     const double m = std::ceil(std::cbrt(atoms)) + 2;
     build_extra = std::max(build_extra, 4 * std::pow(2 * m + 1, 3) * 24);
@@ -190,10 +158,9 @@ void check_job_limits(const RunConfig& c) {
     throw InvalidArgument("the job describes " + fmt(e.atoms) + " atoms (most in " + e.largest +
                           "); one batch holds at most 2147483646: lower its count, cells or atoms");
   if (e.neighbors_per_atom > kMaxNeighborsPerAtom)
-    throw InvalidArgument(e.densest + ": model cutoff + skin = " + fmt(list_radius(c)) +
-                          " Å at this density gives ~" + fmt(e.neighbors_per_atom) +
-                          " neighbours per atom, more than the " + fmt(kMaxNeighborsPerAtom) +
-                          " the neighbour list allows: lower model.cutoff or " + e.densest +
+    throw InvalidArgument(e.densest + ": model cutoff + skin = " + fmt(list_radius(c)) + " Å at this density gives ~" +
+                          fmt(e.neighbors_per_atom) + " neighbours per atom, more than the " +
+                          fmt(kMaxNeighborsPerAtom) + " the neighbour list allows: lower model.cutoff or " + e.densest +
                           (e.densest.starts_with("liquid") ? ".density_g_cm3" : ".spacing"));
   const std::optional<double> avail = available_memory_bytes();
   const double limit = c.max_memory_gb > 0 ? c.max_memory_gb * 1e9 : avail.value_or(0);

@@ -34,8 +34,9 @@ std::string job_with(const KeyRange& r, const std::string& value) {
   const std::string t = r.table, k = r.key;
   std::string text;
   if (t != "liquid" && t != "cluster") text += "[[cluster]]\natoms = 13\n";
-  if (t == "model.pair") return text + "[[model.pair]]\nelements = " + (k == "elements" ? "[18, " + value + "]" :
-                                       "[18, 10]\n" + k + " = " + value) + "\n";
+  if (t == "model.pair")
+    return text + "[[model.pair]]\nelements = " +
+           (k == "elements" ? "[18, " + value + "]" : "[18, 10]\n" + k + " = " + value) + "\n";
   text += is_array_table(t) ? "[[" + t + "]]\n" : "[" + t + "]\n";
   return text + k + " = " + value + "\n";
 }
@@ -99,7 +100,8 @@ TEST(ConfigRanges, EveryKeyAcceptsItsBounds) {
 
 TEST(ConfigRanges, IntegersAreNeverWrappedIntoTheirField) {
   // Values that fit int64 but not the field: an error, not a wrapped or clamped value.
-  EXPECT_NE(error_of("[run]\nthreads = 4294967297\n[[cluster]]\natoms = 13\n").find("'run.threads'"), std::string::npos);
+  EXPECT_NE(error_of("[run]\nthreads = 4294967297\n[[cluster]]\natoms = 13\n").find("'run.threads'"),
+            std::string::npos);
   EXPECT_NE(error_of("[run]\nthreads = 9223372036854775807\n[[cluster]]\natoms = 13\n").find("got 9223372036854775807"),
             std::string::npos);
   EXPECT_NE(error_of("[output]\nlevel = 4294967297\n[[cluster]]\natoms = 13\n").find("'output.level'"),
@@ -139,7 +141,8 @@ TEST(ConfigRanges, DocsShowTheTableTheParserEnforces) {
   ss << in.rdbuf();
   const std::string doc = ss.str();
   for (const KeyRange& r : key_ranges()) {
-    const std::string table = is_array_table(r.table) ? "[[" + std::string(r.table) + "]]" : "[" + std::string(r.table) + "]";
+    const std::string table =
+        is_array_table(r.table) ? "[[" + std::string(r.table) + "]]" : "[" + std::string(r.table) + "]";
     const std::string row = "| `" + table + "` | `" + r.key + "` | `" + describe_range(r) + "` | " + r.unit + " |";
     EXPECT_NE(doc.find(row), std::string::npos) << "docs/jobs.md lacks the row\n" << row;
   }
@@ -164,7 +167,8 @@ TEST(ConfigRanges, ExamplesCommentEveryKeyWithItsRange) {
         if (table == r.table && key == r.key) {
           const auto hash = line.find('#');
           EXPECT_TRUE(hash != std::string::npos && line.find(describe_range(r), hash) != std::string::npos)
-              << name << " does not state the range " << describe_range(r) << " on\n" << line;
+              << name << " does not state the range " << describe_range(r) << " on\n"
+              << line;
           ++checked;
         }
     }

@@ -34,8 +34,12 @@ std::string error_of(const RunConfig& c) {
 }
 
 model::BatchGeometry<double> geometry(const Batch& b) {
-  return {b.n_systems(), b.n_atoms(), b.get("positions").data<double>(), b.atoms_ptr_data(),
-          b.get("cell").data<double>(), b.get("pbc").data<bool>()};
+  return {b.n_systems(),
+          b.n_atoms(),
+          b.get("positions").data<double>(),
+          b.atoms_ptr_data(),
+          b.get("cell").data<double>(),
+          b.get("pbc").data<bool>()};
 }
 
 // Bytes the heap holds now (the sanitizer's allocator keeps its own count).
@@ -93,11 +97,11 @@ TEST(JobEstimate, CountsAtomsAndSystemsExactly) {
 }
 
 TEST(JobEstimate, NeighbourPairsMatchTheRealListWithinAFactorTwo) {
-  for (const char* toml : {"[[liquid]]\ncount = 2\ncells = 5\n",                        // argon liquid, 1.40 g/cm³
-                           "[[liquid]]\ncells = 4\ndensity_g_cm3 = 0.7\n",              // half the density
-                           "[model]\ncutoff = 14.0\n[[liquid]]\ncells = 3\n",           // box smaller than 2 rc
-                           "[[cluster]]\natoms = 147\n[[cluster]]\natoms = 13\n",       // open clusters
-                           "[model]\ncutoff = 30.0\n[[cluster]]\natoms = 300\n"}) {     // every pair of a cluster
+  for (const char* toml : {"[[liquid]]\ncount = 2\ncells = 5\n",                     // argon liquid, 1.40 g/cm³
+                           "[[liquid]]\ncells = 4\ndensity_g_cm3 = 0.7\n",           // half the density
+                           "[model]\ncutoff = 14.0\n[[liquid]]\ncells = 3\n",        // box smaller than 2 rc
+                           "[[cluster]]\natoms = 147\n[[cluster]]\natoms = 13\n",    // open clusters
+                           "[model]\ncutoff = 30.0\n[[cluster]]\natoms = 300\n"}) {  // every pair of a cluster
     const RunConfig c = job(toml);
     const auto e = estimate_job(c);
     const Batch b = build_systems(c);
@@ -168,10 +172,11 @@ TEST(JobLimits, DenseNeighbourListsAreRefusedNamingTheStructure) {
     const char* toml;
     const char* names;
   };
-  for (const Case& k : {Case{"[model]\ncutoff = 100\n[[liquid]]\ncells = 2\n", "liquid[0]"},
-                        Case{"[[liquid]]\ncells = 2\nelement = 1\ndensity_g_cm3 = 100\n", "liquid[0].density_g_cm3"},
-                        Case{"[model]\ncutoff = 90\n[[cluster]]\natoms = 200000\n", "cluster[0]"},
-                        Case{"[[liquid]]\ncells = 2\n[[model.pair]]\nelements = [18, 18]\ncutoff = 100\n", "liquid[0]"}}) {
+  for (const Case& k :
+       {Case{"[model]\ncutoff = 100\n[[liquid]]\ncells = 2\n", "liquid[0]"},
+        Case{"[[liquid]]\ncells = 2\nelement = 1\ndensity_g_cm3 = 100\n", "liquid[0].density_g_cm3"},
+        Case{"[model]\ncutoff = 90\n[[cluster]]\natoms = 200000\n", "cluster[0]"},
+        Case{"[[liquid]]\ncells = 2\n[[model.pair]]\nelements = [18, 18]\ncutoff = 100\n", "liquid[0]"}}) {
     const std::string e = error_of(job(k.toml));
     EXPECT_NE(e.find(k.names), std::string::npos) << k.toml << e;
     EXPECT_NE(e.find("neighbours per atom"), std::string::npos) << e;
@@ -197,7 +202,8 @@ TEST(JobLimits, MemoryBeyondTheBoundIsRefusedWithTheEstimate) {
   e = error_of(c);
   EXPECT_NE(e.find("this machine has available"), std::string::npos) << e;
   // Chunk buffers and the snapshot queue count too: a huge chunk over a long run.
-  c = job("[run]\nsteps = 100000\nmax_memory_gb = 1\n[output]\nchunk_bytes = 1073741824\nsnapshot_every = 1\n"
+  c =
+      job("[run]\nsteps = 100000\nmax_memory_gb = 1\n[output]\nchunk_bytes = 1073741824\nsnapshot_every = 1\n"
           "[[liquid]]\ncells = 10\n");
   EXPECT_GT(estimate_job(c).memory_bytes, 16e9);
   EXPECT_NE(error_of(c).find("max_memory_gb"), std::string::npos);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "batchmd/app/config.hpp"
+#include "batchmd/core/memory.hpp"  // available_memory_bytes(), the default bound
 
 namespace batchmd::app {
 
@@ -46,9 +47,6 @@ void check_job_limits(const RunConfig& cfg);
 /// refuses the same; model/neighbor_list.cpp).
 inline constexpr double kMaxNeighborsPerAtom = 16384;
 
-/// Memory this process can still use (bytes): MemAvailable of /proc/meminfo, lowered to the
-/// cgroup's memory.max - memory.current when that is smaller; nullopt where neither is readable.
-std::optional<double> available_memory_bytes();
 /// CPUs this process may run on (its affinity mask; hardware_concurrency as a fallback).
 int available_cpus();
 
