@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "codecs.hpp"
 
 namespace batchmd::zarr::codecs {
@@ -49,6 +50,8 @@ class GzipCodec final : public Codec {
     while (true) {
       if (produced == out.size()) {
         if (expected_size) break;  // more output than expected: reported below
+        // Deflate inflates up to ~1000x: without a known size, grow within the read budget.
+        check_read_size(2.0 * static_cast<double>(out.size()), "gzip: decoded data");
         out.resize(out.size() * 2);
       }
       const std::size_t room = std::min<std::size_t>(out.size() - produced, UINT_MAX);
