@@ -147,6 +147,7 @@ struct ZarrData::Impl {
     bm["version"] = kVersion;
     bm["units"] = {{"length", "Å"}, {"energy", "eV"}, {"mass", "amu"}, {"time", "fs"}, {"temperature", "K"}};
     bm["layout"] = "csr-by-sample";
+    bm["chunks"] = "complete";  // every chunk inside the committed rows exists: a missing one is damage
     a["batchmd"] = bm;
     return a;
   }
