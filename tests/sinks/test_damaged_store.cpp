@@ -41,7 +41,8 @@ std::string error_of(F&& f) {
 }
 
 std::string temp_store(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("batchmd_damaged_" + std::to_string(::getpid()) + "_" + name + ".zarr");
+  const fs::path p =
+      fs::temp_directory_path() / ("batchmd_damaged_" + std::to_string(::getpid()) + "_" + name + ".zarr");
   fs::remove_all(p);
   return p.string();
 }
@@ -93,7 +94,8 @@ TEST(DamagedStore, MissingChunkInsideTheCommittedSamplesIsAnErrorNamingTheKey) {
     // Atom rows of sample 10 onwards: find the positions chunk that holds sample 10's first atom.
     std::int64_t first_atom = 0;
     for (int s = 0; s < 10; ++s) first_atom += atoms[static_cast<std::size_t>(s)];
-    const std::int64_t chunk_rows = zarr::Group::open(zarr::open_store(url), "").open_array("core/positions").meta().chunk_rows;
+    const std::int64_t chunk_rows =
+        zarr::Group::open(zarr::open_store(url), "").open_array("core/positions").meta().chunk_rows;
     const std::string key = chunk_key(format, "core/positions", 2, first_atom / chunk_rows);
     ASSERT_TRUE(fs::remove(fs::path(url) / key)) << key;
 
@@ -143,6 +145,40 @@ TEST(DamagedStore, StoresOfOtherWritersStillReadMissingChunksAsFill) {
   const double* e = b.get("energy").data<double>();
   for (int s = 0; s < 30; ++s) EXPECT_EQ(e[s], s >= 6 && s < 9 ? 0.0 : -0.5 * s) << s;
   fs::remove_all(url);
+}
+
+TEST(DamagedStore, AppendingKeepsTheConventionOfTheStore) {
+  // batchmd's own store stays "complete" after an append ...
+  const std::string own = written("append_own");
+  {
+    ZarrWriteConfig cfg;
+    cfg.append = true;
+    ZarrData sink(own, 1000, cfg);
+    sink.write(encoded_batch(30, 2));
+  }
+  EXPECT_EQ(root_attrs(own)["batchmd"]["chunks"], "complete");
+  // ... while appending to a store of another writer (missing chunks as fill) promises nothing
+  // about the samples it did not write: they still read, missing chunk as fill.
+  const std::string foreign = written("append_foreign");
+  json attrs = root_attrs(foreign);
+  attrs.erase("batchmd");
+  set_root_attrs(foreign, attrs);
+  fs::remove(fs::path(foreign) / "core/energy/c/2");  // samples 6..8
+  {
+    ZarrWriteConfig cfg;
+    cfg.append = true;
+    cfg.chunk_samples = 3;
+    ZarrData sink(foreign, 1000, cfg);
+    sink.write(encoded_batch(30, 2));
+  }
+  EXPECT_EQ(root_attrs(foreign)["batchmd"]["chunks"], "unknown");
+  TrajectoryReader r(foreign);
+  ASSERT_EQ(r.num_samples(), 32);
+  const Batch b = r.read_range(0, 32);
+  const double* e = b.get("energy").data<double>();
+  for (int s = 0; s < 32; ++s) EXPECT_EQ(e[s], s >= 6 && s < 9 ? 0.0 : -0.5 * s) << s;
+  fs::remove_all(own);
+  fs::remove_all(foreign);
 }
 
 TEST(CraftedStore, NumSamplesAgainstThePointerArrays) {
@@ -251,7 +287,8 @@ TEST(CraftedStore, StandardFieldsMustMatchTheSchema) {
     std::int64_t w = 1;
     for (auto d : c.trailing) w *= d;
     const std::size_t count = static_cast<std::size_t>(c.rows * w);
-    if (c.dt == DType::Float64) s.array<double>("core/" + c.name, c.dt, c.trailing, std::vector<double>(count), c.level);
+    if (c.dt == DType::Float64)
+      s.array<double>("core/" + c.name, c.dt, c.trailing, std::vector<double>(count), c.level);
     if (c.dt == DType::Int64)
       s.array<std::int64_t>("core/" + c.name, c.dt, c.trailing, std::vector<std::int64_t>(count), c.level);
     if (c.dt == DType::Bool)
