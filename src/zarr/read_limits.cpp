@@ -41,9 +41,10 @@ void check_read_size(double bytes, const std::string& what) {
   if (bytes <= kAlwaysAllowed && g_max_read.load(std::memory_order_relaxed) == 0) return;
   const auto limit = static_cast<double>(max_read_bytes());
   if (bytes > limit)
-    throw CapacityError(what + ": reading it takes " + bytes_str(bytes) + ", more than the " + bytes_str(limit) +
-                        (g_max_read.load(std::memory_order_relaxed) ? " allowed for one read" : " of memory available") +
-                        " (is the store's metadata damaged?)");
+    throw CapacityError(
+        what + ": reading it takes " + bytes_str(bytes) + ", more than the " + bytes_str(limit) +
+        (g_max_read.load(std::memory_order_relaxed) ? " allowed for one read" : " of memory available") +
+        " (is the store's metadata damaged?)");
 }
 
 }  // namespace batchmd::zarr

@@ -74,7 +74,8 @@ int zarr_v3_metadata(const std::uint8_t* data, std::size_t size) {
 int zarr_v2_metadata(const std::uint8_t* data, std::size_t size) {
   const auto* end = data + size;
   const auto* zero = std::find(data, end, std::uint8_t{0});
-  const std::span<const std::byte> zarray(reinterpret_cast<const std::byte*>(data), static_cast<std::size_t>(zero - data));
+  const std::span<const std::byte> zarray(reinterpret_cast<const std::byte*>(data),
+                                          static_cast<std::size_t>(zero - data));
   const std::span<const std::byte> zattrs(reinterpret_cast<const std::byte*>(zero == end ? end : zero + 1),
                                           static_cast<std::size_t>(zero == end ? 0 : end - zero - 1));
   try {
@@ -105,7 +106,8 @@ json codec_json(Input& in, std::uint8_t which) {
     case 0:
       return {{"name", "bytes"}, {"configuration", {{"endian", in.u8() & 1 ? "big" : "little"}}}};
     case 1:
-      return {{"name", "zstd"}, {"configuration", {{"level", static_cast<int>(in.u8() % 30) - 7}, {"checksum", (in.u8() & 1) != 0}}}};
+      return {{"name", "zstd"},
+              {"configuration", {{"level", static_cast<int>(in.u8() % 30) - 7}, {"checksum", (in.u8() & 1) != 0}}}};
     case 2:
       return {{"name", "blosc"},
               {"configuration",
@@ -135,15 +137,17 @@ int codec_decode(const std::uint8_t* data, std::size_t size) {
       case 0: {  // one codec, decoding the rest with or without the size a pipeline would know
         const auto codec = zarr::make_codec(codec_json(in, in.u8()), spec);
         const std::uint8_t how = in.u8();
-        const std::optional<std::size_t> expected =
-            how % 3 == 0 ? std::nullopt : how % 3 == 1 ? std::optional<std::size_t>(chunk) : std::optional<std::size_t>(in.u16());
+        const std::optional<std::size_t> expected = how % 3 == 0   ? std::nullopt
+                                                    : how % 3 == 1 ? std::optional<std::size_t>(chunk)
+                                                                   : std::optional<std::size_t>(in.u16());
         codec->decode(in.rest(), expected);
         break;
       }
       case 1: {  // round trip: whatever a codec encodes it must decode exactly
         const auto codec = zarr::make_codec(codec_json(in, in.u8()), spec);
         const auto raw = in.rest();
-        const std::size_t usable = codec->is_array_to_bytes() ? raw.size() - raw.size() % dtype_size(dtype) : raw.size();
+        const std::size_t usable =
+            codec->is_array_to_bytes() ? raw.size() - raw.size() % dtype_size(dtype) : raw.size();
         const zarr::Bytes plain(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(usable));
         const zarr::Bytes enc = codec->encode(plain);
         if (codec->decode(enc, plain.size()) != plain) invariant_failed("codec round trip with the size");
@@ -152,7 +156,8 @@ int codec_decode(const std::uint8_t* data, std::size_t size) {
       }
       case 2: {  // a pipeline: bytes, then up to three bytes -> bytes codecs, decoding the rest
         json list = json::array({codec_json(in, 0)});
-        for (int k = in.u8() % 4; k > 0; --k) list.push_back(codec_json(in, static_cast<std::uint8_t>(1 + in.u8() % 4)));
+        for (int k = in.u8() % 4; k > 0; --k)
+          list.push_back(codec_json(in, static_cast<std::uint8_t>(1 + in.u8() % 4)));
         const zarr::CodecPipeline p(list, {dtype, count % 4096});
         if (in.u8() & 1) {
           const auto raw = in.bytes((count % 4096) * dtype_size(dtype));

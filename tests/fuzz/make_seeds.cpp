@@ -124,10 +124,16 @@ void codecs() {
   };
   const C list[] = {
       {"bytes", 0, std::string(1, '\0'), {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}},
-      {"zstd", 1, std::string("\x08\x01", 2), {{"name", "zstd"}, {"configuration", {{"level", 1}, {"checksum", true}}}}},
-      {"blosc", 2, std::string("\x00\x05\x01\x07\x00", 5),
+      {"zstd",
+       1,
+       std::string("\x08\x01", 2),
+       {{"name", "zstd"}, {"configuration", {{"level", 1}, {"checksum", true}}}}},
+      {"blosc",
+       2,
+       std::string("\x00\x05\x01\x07\x00", 5),
        {{"name", "blosc"},
-        {"configuration", {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"typesize", 8}, {"blocksize", 0}}}}},
+        {"configuration",
+         {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"typesize", 8}, {"blocksize", 0}}}}},
       {"gzip", 3, std::string(1, '\x05'), {{"name", "gzip"}, {"configuration", {{"level", 5}}}}},
       {"crc32c", 4, "", {{"name", "crc32c"}}},
   };
@@ -141,7 +147,8 @@ void codecs() {
     save("codec_decode", std::string("decode_nosize_") + c.name,
          head(0, 5, count) + static_cast<char>(c.which) + c.config + '\x00' + enc);
     // mode 1, round trip of the raw chunk
-    save("codec_decode", std::string("roundtrip_") + c.name, head(1, 5, count) + static_cast<char>(c.which) + c.config + raw);
+    save("codec_decode", std::string("roundtrip_") + c.name,
+         head(1, 5, count) + static_cast<char>(c.which) + c.config + raw);
   }
   // mode 2: bytes (endian byte), one more codec (zstd: which byte 0 -> 1 + 0 % 4 = zstd), decode
   const zarr::CodecPipeline p(json::array({list[0].v3, list[1].v3}), spec);

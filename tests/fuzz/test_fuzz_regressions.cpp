@@ -52,7 +52,9 @@ class FuzzInputs : public ::testing::TestWithParam<Target> {
   void SetUp() override { batchmd::fuzz::init(); }
 };
 
-TEST_P(FuzzInputs, SeedsRunCleanly) { EXPECT_GT(run_all("corpus", GetParam()), 0) << "no seeds for " << GetParam().name; }
+TEST_P(FuzzInputs, SeedsRunCleanly) {
+  EXPECT_GT(run_all("corpus", GetParam()), 0) << "no seeds for " << GetParam().name;
+}
 
 TEST_P(FuzzInputs, EveryCrashFoundSoFarIsFixed) { run_all("regressions", GetParam()); }
 

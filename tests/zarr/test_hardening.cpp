@@ -80,15 +80,13 @@ TEST(CraftedMetadata, AbsurdChunkShapesAreRefusedWhenTheArrayOpens) {
     const char* says;
   };
   const std::int64_t big = std::int64_t{1} << 40;
-  for (const Case& c : {Case{{10, 3}, {big, 3}, "2 GiB"},                                  // 8 TB chunk
-                        Case{{10, 3}, {std::int64_t{1} << 29, 3}, "2 GiB"},                 // 12 GiB
-                        Case{{10, big}, {4, big}, "a row"},                                 // one row of 8 TB
-                        Case{{10, big, big}, {4, big, big}, "a row"},                       // product overflows
+  for (const Case& c : {Case{{10, 3}, {big, 3}, "2 GiB"},                                    // 8 TB chunk
+                        Case{{10, 3}, {std::int64_t{1} << 29, 3}, "2 GiB"},                  // 12 GiB
+                        Case{{10, big}, {4, big}, "a row"},                                  // one row of 8 TB
+                        Case{{10, big, big}, {4, big, big}, "a row"},                        // product overflows
                         Case{{std::int64_t{1} << 62, 3}, {4, 3}, "overflow a 64-bit size"},  // shape[0] * row
-                        Case{{10, 3}, {0, 3}, "integers >= 1"},
-                        Case{{-5, 3}, {4, 3}, "integers >= 0"},
-                        Case{{10, 0}, {4, 0}, "trailing axes"},
-                        Case{{10, 3}, {4.5, 3}, "integers"},
+                        Case{{10, 3}, {0, 3}, "integers >= 1"}, Case{{-5, 3}, {4, 3}, "integers >= 0"},
+                        Case{{10, 0}, {4, 0}, "trailing axes"}, Case{{10, 3}, {4.5, 3}, "integers"},
                         Case{{10, 3}, {"4", 3}, "integers"}}) {
     json doc = good;
     doc["shape"] = c.shape;
@@ -139,26 +137,23 @@ TEST(CraftedMetadata, CodecsWithBadParameters) {
     json codec;
     const char* says;
   };
-  for (const Case& c : {Case{{{"name", "zstd"}, {"configuration", {{"level", 1000}}}}, "level"},
-                        Case{{{"name", "zstd"}, {"configuration", {{"level", "fast"}}}}, "level"},
-                        Case{{{"name", "zstd"}, {"configuration", {{"checksum", 1}}}}, "checksum"},
-                        Case{{{"name", "gzip"}, {"configuration", {{"level", -1}}}}, "level"},
-                        Case{{{"name", "gzip"}, {"configuration", {{"level", 4294967305}}}}, "level"},
-                        Case{{{"name", "blosc"},
-                              {"configuration",
-                               {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"typesize", 0}}}},
-                             "typesize"},
-                        Case{{{"name", "blosc"},
-                              {"configuration", {{"cname", "rot13"}, {"clevel", 5}, {"shuffle", "shuffle"}}}},
-                             "cname"},
-                        Case{{{"name", "blosc"},
-                              {"configuration",
-                               {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"blocksize", -8}}}},
-                             "blocksize"},
-                        Case{{{"name", "crc32c"}, {"configuration", {{"seed", 1}}}}, "unknown configuration field"},
-                        Case{{{"name", "lzma"}}, "not supported"},
-                        Case{{{"configuration", json::object()}}, "name"},
-                        Case{json(42), "codec entry"}}) {
+  for (const Case& c :
+       {Case{{{"name", "zstd"}, {"configuration", {{"level", 1000}}}}, "level"},
+        Case{{{"name", "zstd"}, {"configuration", {{"level", "fast"}}}}, "level"},
+        Case{{{"name", "zstd"}, {"configuration", {{"checksum", 1}}}}, "checksum"},
+        Case{{{"name", "gzip"}, {"configuration", {{"level", -1}}}}, "level"},
+        Case{{{"name", "gzip"}, {"configuration", {{"level", 4294967305}}}}, "level"},
+        Case{{{"name", "blosc"},
+              {"configuration", {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"typesize", 0}}}},
+             "typesize"},
+        Case{{{"name", "blosc"}, {"configuration", {{"cname", "rot13"}, {"clevel", 5}, {"shuffle", "shuffle"}}}},
+             "cname"},
+        Case{{{"name", "blosc"},
+              {"configuration", {{"cname", "lz4"}, {"clevel", 5}, {"shuffle", "shuffle"}, {"blocksize", -8}}}},
+             "blocksize"},
+        Case{{{"name", "crc32c"}, {"configuration", {{"seed", 1}}}}, "unknown configuration field"},
+        Case{{{"name", "lzma"}}, "not supported"}, Case{{{"configuration", json::object()}}, "name"},
+        Case{json(42), "codec entry"}}) {
     json doc = good;
     doc["codecs"] = {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, c.codec};
     const std::string e = open_error(store, "a", doc);
@@ -176,8 +171,8 @@ TEST(CraftedMetadata, DeeplyNestedJsonIsRefusedWithoutRecursion) {
   auto store = std::make_shared<MemoryStore>("deep");
   write_rows(store, "a", meta(), 4);
   // A million levels: a recursive walk of it (dump, destruction) would overflow the stack.
-  const std::string deep = "{\"zarr_format\": 3, \"attributes\": {\"x\": " + std::string(1000000, '[') +
-                           std::string(1000000, ']') + "}}";
+  const std::string deep =
+      "{\"zarr_format\": 3, \"attributes\": {\"x\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}}";
   store->set("a/zarr.json", as_bytes(deep));
   EXPECT_NE(error_of<FormatError>([&] { Array::open(store, "a"); }).find("nested deeper than 64 levels"),
             std::string::npos);
@@ -262,8 +257,7 @@ TEST(DecodeBudget, ReadsLargerThanTheBudgetAreRefusedBeforeAllocating) {
   ArrayMeta m = meta(ZarrFormat::V3, 1 << 26);
   m.shape = {10, 3};
   const Array big = Array::create(store, "big", m);
-  EXPECT_NE(error_of<CapacityError>([&] { big.read<double>(0, 1); }).find("a chunk of fill values"),
-            std::string::npos);
+  EXPECT_NE(error_of<CapacityError>([&] { big.read<double>(0, 1); }).find("a chunk of fill values"), std::string::npos);
   // Ranges are checked before the size: a negative count is an InvalidArgument, not bad_alloc.
   EXPECT_THROW(a.read<double>(0, -1), InvalidArgument);
   EXPECT_THROW(a.read<double>(-5, 1), InvalidArgument);
@@ -364,7 +358,8 @@ TEST(CraftedShards, IndexEntriesClaimingHugeChunksAreRefused) {
   std::memcpy(patched.data() + idx + 8, &huge, 8);  // entry 0: nbytes 2^50
   const Bytes index(patched.begin() + static_cast<std::ptrdiff_t>(idx), patched.end() - 4);
   const std::uint32_t crc = crc32c(index);
-  for (int i = 0; i < 4; ++i) patched[patched.size() - 4 + static_cast<std::size_t>(i)] = static_cast<std::byte>((crc >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    patched[patched.size() - 4 + static_cast<std::size_t>(i)] = static_cast<std::byte>((crc >> (8 * i)) & 0xFF);
   store->set("s/c/0/0", patched);
   const std::string e = error_of<FormatError>([&] { Array::open(store, "s").read<double>(0, 1); });
   EXPECT_NE(e.find("memory://bigentry/s/c/0/0"), std::string::npos) << e;
@@ -375,7 +370,8 @@ TEST(CraftedShards, IndexEntriesClaimingHugeChunksAreRefused) {
   std::memcpy(patched.data() + idx + 8, &n, 8);
   const Bytes index2(patched.begin() + static_cast<std::ptrdiff_t>(idx), patched.end() - 4);
   const std::uint32_t crc2 = crc32c(index2);
-  for (int i = 0; i < 4; ++i) patched[patched.size() - 4 + static_cast<std::size_t>(i)] = static_cast<std::byte>((crc2 >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    patched[patched.size() - 4 + static_cast<std::size_t>(i)] = static_cast<std::byte>((crc2 >> (8 * i)) & 0xFF);
   store->set("s/c/0/0", patched);
   EXPECT_NE(error_of<FormatError>([&] { Array::open(store, "s").read<double>(0, 1); }).find("malformed index entry 0"),
             std::string::npos);
