@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
     -artifact_prefix="build/fuzz/artifacts/$t-" >"$log" 2>&1
   status=$?
   set -e
-  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|Test unit written)" "$log" || true
+  grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|Test unit written)" "$log" || true
   echo "fuzz.sh: $t finished in $(( $(date +%s) - start )) s (exit $status)"
   if [ "$status" -ne 0 ]; then
     tail -n 60 "$log" >&2
