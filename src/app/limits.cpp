@@ -149,6 +149,9 @@ JobEstimate estimate_job(const RunConfig& c) {
 }
 
 void check_job_limits(const RunConfig& c) {
+  // Values the command line may override (--threads, --steps) bypass the parser's ranges.
+  if (c.steps < 0 || c.steps > 1'000'000'000'000)
+    throw InvalidArgument("steps = " + std::to_string(c.steps) + " ([run] steps or --steps) must lie in [0, 10^12]");
   const int cpus = available_cpus();
   if (c.threads > cpus)
     throw InvalidArgument("threads = " + std::to_string(c.threads) + " ([run] threads or --threads) is more than the " +

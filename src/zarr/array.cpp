@@ -267,7 +267,7 @@ struct Array::Impl {
   std::shared_ptr<const Bytes> plain_chunk(std::int64_t ci) const {
     const std::string k = object_key(ci);
     const auto encoded = store->get(k);
-    if (!encoded) return missing(k, ci);  // never written: the fill value, as Zarr specifies
+    if (!encoded) return missing(k, ci);  // never written: fill value (Zarr), or damage (require_chunks)
     return std::make_shared<const Bytes>(decode(*encoded, k));
   }
 

@@ -41,6 +41,7 @@ batchmd_limit_case(dense_hydrogen "[[liquid]]\ncells = 2\nelement = 1\ndensity_g
 batchmd_limit_case(cutoff_100 "[model]\ncutoff = 100\n[[liquid]]\ncells = 2\n" "liquid\\[0\\]: model cutoff \\+ skin = 101 Å")
 batchmd_limit_case(big_cluster_cutoff "[model]\ncutoff = 90\n[[cluster]]\natoms = 200000\n" "cluster\\[0\\]: .*neighbours per atom")
 batchmd_limit_case(threads_cli "${_c}" "threads = 4096 .*more than the [0-9]+ CPUs" --threads 4096)
+batchmd_limit_case(steps_cli "${_c}" "steps = 9000000000000000000 .*--steps" --steps 9000000000000000000)
 
 # Damaged stores on the command line (issue 10 §4): tests/app/damaged_store.sh.
 foreach(_mode convert restart foreign)

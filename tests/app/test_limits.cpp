@@ -156,6 +156,16 @@ TEST(JobLimits, ThreadsBeyondTheMachineAreRefused) {
   }
 }
 
+TEST(JobLimits, CommandLineOverridesMeetTheSameRanges) {
+  RunConfig c = job("[[cluster]]\natoms = 13\n");
+  c.steps = 1'000'000'000'001;  // as --steps would set it, past the parser
+  EXPECT_NE(error_of(c).find("steps = 1000000000001"), std::string::npos);
+  c.steps = -1;
+  EXPECT_NE(error_of(c).find("--steps"), std::string::npos);
+  c.steps = 1'000'000'000'000;
+  EXPECT_EQ(error_of(c), "");
+}
+
 TEST(JobLimits, MoreAtomsThanABatchIndexesAreRefused) {
   for (const char* toml : {"[[liquid]]\ncells = 1000\n",                     // 4e9 atoms in one system
                            "[[liquid]]\ncount = 1000000\ncells = 1000\n",    // 4e15, beyond int64 of 4·cells³·count

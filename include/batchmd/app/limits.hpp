@@ -37,7 +37,8 @@ struct JobEstimate {
 JobEstimate estimate_job(const RunConfig& cfg);
 
 /// Throws InvalidArgument, naming the key and the estimate, when the job cannot run here:
-/// `threads` beyond the CPUs this process may use; more atoms than one batch indexes (2^31 - 2);
+/// `steps` outside [0, 10^12] (as the parser; --steps bypasses it); `threads` beyond the CPUs
+/// this process may use; more atoms than one batch indexes (2^31 - 2);
 /// a cutoff that gives more than kMaxNeighborsPerAtom neighbours per atom at a structure's
 /// density; or an estimated peak memory above [run] max_memory_gb (default: the memory the
 /// machine has available now). Cheap: call it before building or restoring systems.
