@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds batchmd. Usage: scripts/build.sh [release|asan]  (default: release)
+# Configures and builds batchmd. Usage: scripts/build.sh [release|asan|tsan|fuzz]  (default: release;
+# tsan and fuzz build only their targets: see CMakePresets.json)
 # The release build also makes the Python package importable: `python3 -c "import batchmd"` works
 # afterwards with no environment variables (see "Python" in README.md).
 set -euo pipefail

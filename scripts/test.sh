@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite. Usage: scripts/test.sh [release|asan]  (default: release)
-# Extra arguments after the preset go to ctest (e.g. -L zarr, -R Batch).
+# Builds and runs the whole test suite. Usage: scripts/test.sh [release|asan|tsan]  (default: release)
+# tsan builds and runs only the sinks and zarr tests under ThreadSanitizer (the writers' background
+# threads), without the interop and S3 ones. Extra arguments after the preset go to ctest (e.g.
+# -L zarr, -R Batch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"

@@ -1,19 +1,18 @@
-// app/config: TOML parsing of the run configuration and the structure generators.
+// app/config: TOML parsing of the run configuration: every key read with its type and range
+// checked, errors naming the file and key.
 #include "batchmd/app/config.hpp"
 
 #include <toml++/toml.h>
 
-#include <algorithm>
-#include <array>
 #include <cmath>
-#include <cstring>
 #include <fstream>
-#include <random>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 #include "batchmd/core/error.hpp"
-#include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/data/schema.hpp"
 #include "job_tables.hpp"
 
 namespace batchmd::app {
@@ -87,41 +86,141 @@ final_snapshot = true # also record the end state, so `batchmd run --restart` ca
 progress = true
 )toml";
 
+const std::vector<KeyRange>& key_ranges() {
+  // The limits are generous bounds on what a simulation can mean (or, for counts, on what one
+  // machine can hold); what a whole job implies in memory is estimated by app/limits.
+  static const std::vector<KeyRange> table = {
+      {"run", "steps", true, 0, 1e12, false, "steps"},
+      {"run", "dt_fs", false, 0, 100, true, "fs"},
+      {"run", "seed", true, 0, 9223372036854775807.0, false, ""},
+      {"run", "threads", true, 0, 4096, false, ""},
+      {"run", "max_memory_gb", false, 0, 1e6, true, "GB"},
+      {"model", "epsilon", false, 0, 100, true, "eV"},
+      {"model", "sigma", false, 0, 100, true, "Å"},
+      {"model", "cutoff", false, 0, 100, true, "Å"},
+      {"model", "skin", false, 0, 10, false, "Å"},
+      {"model.pair", "elements", true, 1, 118, false, ""},
+      {"model.pair", "epsilon", false, 0, 100, true, "eV"},
+      {"model.pair", "sigma", false, 0, 100, true, "Å"},
+      {"model.pair", "cutoff", false, 0, 100, true, "Å"},
+      {"liquid", "count", true, 1, 1e6, false, ""},
+      {"liquid", "cells", true, 1, 1000, false, ""},
+      {"liquid", "element", true, 1, 54, false, ""},
+      {"liquid", "density_g_cm3", false, 0, 100, true, "g/cm³"},
+      {"liquid", "temperature_K", false, 0, 1e6, false, "K"},
+      {"cluster", "count", true, 1, 1e6, false, ""},
+      {"cluster", "atoms", true, 1, 1e7, false, ""},
+      {"cluster", "element", true, 1, 54, false, ""},
+      {"cluster", "spacing", false, 0, 100, true, "Å"},
+      {"cluster", "temperature_K", false, 0, 1e6, false, "K"},
+      {"stage", "dt_fs", false, 0, 100, false, "fs"},
+      {"stage", "fmax", false, 0, 1e3, false, "eV/Å"},
+      {"stage", "energy_change", false, 0, 1e3, false, "eV"},
+      {"stage", "max_steps", true, 0, 1e12, false, "steps"},
+      {"stage", "temperature_K", false, 0, 1e6, false, "K"},
+      {"stage", "friction_per_fs", false, 0, 10, true, "1/fs"},
+      {"stage", "tau_fs", false, 0, 1e6, true, "fs"},
+      {"stage", "chain_length", true, 1, 100, false, ""},
+      {"stage", "max_step", false, 0, 100, true, "Å"},
+      {"hooks", "max_force", false, 0, 1e6, false, "eV/Å"},
+      {"hooks", "energy_drift", false, 0, 1e6, false, ""},
+      {"hooks", "log_every", true, 1, 1e12, false, "steps"},
+      {"output", "snapshot_every", true, 1, 1e12, false, "steps"},
+      {"output", "level", true, -7, 22, false, ""},
+      {"output", "chunk_bytes", true, 1, 1073741824, false, "bytes"},
+      {"output", "capacity", true, 1, 1e12, false, "samples"},
+  };
+  return table;
+}
+
+namespace {
+
+// Bounds as a reader writes them: integers in full, other numbers in %g form.
+std::string bound(double v, bool integer) {
+  if (v >= 9223372036854775807.0) return "9223372036854775807";
+  if (integer || (v == std::floor(v) && std::abs(v) < 1e7)) return std::to_string(static_cast<std::int64_t>(v));
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+std::string unit(const KeyRange& r) { return *r.unit ? std::string(" ") + r.unit : std::string(); }
+
+const KeyRange& range_of(const std::string& table, const char* key) {
+  for (const KeyRange& r : key_ranges())
+    if (table == r.table && std::string_view(key) == r.key) return r;
+  throw std::logic_error("config: no range for " + table + "." + key);  // a bug, not bad input
+}
+
+}  // namespace
+
+std::string describe_range(const KeyRange& r) {
+  return bound(r.lo, r.integer) + (r.lo_open ? " < x <= " : " <= x <= ") + bound(r.hi, r.integer);
+}
+
 namespace {
 
 class Reader {
  public:
-  Reader(const toml::table& t, std::string where, std::string origin)
-      : t_(t), where_(std::move(where)), origin_(std::move(origin)) {}
+  /// `kind` names the table in the range table ("liquid" for liquid[3]).
+  Reader(const toml::table& t, std::string where, std::string origin, std::string kind = "")
+      : t_(t), where_(std::move(where)), origin_(std::move(origin)), kind_(kind.empty() ? where_ : std::move(kind)) {}
 
-  template <typename T>
-  void get(const char* key, T& out) {
-    seen_.insert(key);
-    const toml::node* n = t_.get(key);
-    if (!n) return;
-    if constexpr (std::is_same_v<T, bool>) {
+  void get(const char* key, bool& out) {
+    if (const toml::node* n = node(key)) {
       auto v = n->value<bool>();
       if (!v) fail(key, "must be true or false");
       out = *v;
-    } else if constexpr (std::is_integral_v<T>) {
-      auto v = n->value<std::int64_t>();
-      if (!v || !n->is_integer()) fail(key, "must be an integer");
-      out = static_cast<T>(*v);
-    } else if constexpr (std::is_floating_point_v<T>) {
-      auto v = n->value<double>();
-      if (!v) fail(key, "must be a number");
-      out = *v;
-    } else {
+    }
+  }
+  void get(const char* key, std::string& out) {
+    if (const toml::node* n = node(key)) {
       auto v = n->value<std::string>();
       if (!v) fail(key, "must be a string");
       out = *v;
     }
   }
-  void positive(const char* key, double v) {
-    if (!(v > 0) || !std::isfinite(v)) fail(key, "must be > 0");
+  /// An integer key, checked against its range before it is narrowed to T: a value that does
+  /// not fit is an error, never wrapped or clamped.
+  template <typename T>
+  void integer(const char* key, T& out) {
+    static_assert(std::is_integral_v<T>);
+    const toml::node* n = node(key);
+    if (!n) return;
+    if (!n->is_integer()) fail(key, "must be an integer");
+    out = checked_integer<T>(key, n->value<std::int64_t>().value());
   }
-  void non_negative(const char* key, double v) {
-    if (!(v >= 0) || !std::isfinite(v)) fail(key, "must be >= 0");
+  /// An int64 key whose range another check enforces (with its own message).
+  void unranged_integer(const char* key, std::int64_t& out) {
+    const toml::node* n = node(key);
+    if (!n) return;
+    if (!n->is_integer()) fail(key, "must be an integer");
+    out = n->value<std::int64_t>().value();
+  }
+  template <typename T>
+  T checked_integer(const char* key, std::int64_t v) {
+    const KeyRange& r = range_of(kind_, key);
+    if (static_cast<double>(v) < r.lo || static_cast<double>(v) > r.hi || !std::in_range<T>(v))
+      fail(key, "must be an integer in [" + bound(r.lo, true) + ", " + bound(r.hi, true) + "]" + unit(r) + ", got " +
+                    std::to_string(v));
+    return static_cast<T>(v);
+  }
+  /// A real key (an integer is accepted as a real), checked against its range; NaN and
+  /// infinities are out of every range.
+  void real(const char* key, double& out) {
+    const toml::node* n = node(key);
+    if (!n) return;
+    auto v = n->value<double>();
+    if (!v) fail(key, "must be a number");
+    const KeyRange& r = range_of(kind_, key);
+    const bool above_lo = r.lo_open ? *v > r.lo : *v >= r.lo;
+    if (!(above_lo && *v <= r.hi)) {
+      std::ostringstream os;
+      os << "must be " << (r.lo_open ? "> " : ">= ") << bound(r.lo, false) << " and <= " << bound(r.hi, false)
+         << unit(r) << ", got " << *v;
+      fail(key, os.str());
+    }
+    out = *v;
   }
   void allow(const char* key) { seen_.insert(key); }
   /// Rejects keys nobody asked for (typos must not be silently ignored).
@@ -135,9 +234,13 @@ class Reader {
   }
 
  private:
+  const toml::node* node(const char* key) {
+    seen_.insert(key);
+    return t_.get(key);
+  }
   std::string key_path(const std::string& k) const { return where_.empty() ? k : where_ + "." + k; }
   const toml::table& t_;
-  std::string where_, origin_;
+  std::string where_, origin_, kind_;
   std::set<std::string> seen_;
 };
 
@@ -158,6 +261,15 @@ void each_table(const toml::table& root, const char* key, const std::string& ori
   for (auto& e : *n->as_array()) f(*e.as_table(), std::string(key) + "[" + std::to_string(i++) + "]");
 }
 
+// The element of a structure: one the table of atomic weights knows (its range in key_ranges()).
+void check_element(Reader& r, std::int64_t z) {
+  try {
+    (void)atomic_mass(z);
+  } catch (const InvalidArgument& e) {
+    r.fail("element", e.what());
+  }
+}
+
 }  // namespace
 
 RunConfig parse_config(const std::string& text, const std::string& origin) {
@@ -171,29 +283,20 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
   }
   RunConfig c;
   Reader top(root, "", origin);
-  top.allow("run");
-  top.allow("model");
-  top.allow("liquid");
-  top.allow("cluster");
-  top.allow("crystal");
-  top.allow("output");
-  top.allow("stage");
-  top.allow("hooks");
+  for (const char* t : {"run", "model", "liquid", "cluster", "crystal", "output", "stage", "hooks"}) top.allow(t);
   top.finish();
 
   if (auto* t = subtable(root, "run", origin)) {
     Reader r(*t, "run", origin);
-    r.get("steps", c.steps);
-    r.get("dt_fs", c.dt_fs);
+    r.integer("steps", c.steps);
+    r.real("dt_fs", c.dt_fs);
     r.get("dtype", c.dtype);
-    r.get("seed", c.seed);
-    r.get("threads", c.threads);
+    r.integer("seed", c.seed);
+    r.integer("threads", c.threads);
     r.get("device", c.device);
+    r.real("max_memory_gb", c.max_memory_gb);
     r.finish();
-    if (c.steps < 0) r.fail("steps", "must be >= 0");
-    r.positive("dt_fs", c.dt_fs);
     if (c.dtype != "float32" && c.dtype != "float64") r.fail("dtype", "must be \"float32\" or \"float64\"");
-    if (c.threads < 0) r.fail("threads", "must be >= 0");
     if (c.device != "auto") try {
         Device::parse(c.device);
       } catch (const InvalidArgument&) {
@@ -206,96 +309,72 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     std::string type = "lennard_jones";
     r.get("type", type);
     if (type != "lennard_jones") r.fail("type", "must be \"lennard_jones\" (the only model in this build)");
-    r.get("epsilon", c.lj.epsilon);
-    r.get("sigma", c.lj.sigma);
-    r.get("cutoff", c.lj.cutoff);
-    r.get("skin", c.lj.skin);
+    r.real("epsilon", c.lj.epsilon);
+    r.real("sigma", c.lj.sigma);
+    r.real("cutoff", c.lj.cutoff);
+    r.real("skin", c.lj.skin);
     r.get("shift_energy", c.lj.shift_energy);
     r.allow("pair");
     r.finish();
-    r.positive("epsilon", c.lj.epsilon);
-    r.positive("sigma", c.lj.sigma);
-    r.positive("cutoff", c.lj.cutoff);
-    r.non_negative("skin", c.lj.skin);
     each_table(*t, "pair", origin, [&](const toml::table& p, const std::string& where) {
-      Reader pr(p, "model." + where, origin);
+      Reader pr(p, "model." + where, origin, "model.pair");
       model::LJPairOverride o{0, 0, c.lj.epsilon, c.lj.sigma, c.lj.cutoff};
       pr.allow("elements");
       const toml::node* el = p.get("elements");
       if (!el || !el->is_array() || el->as_array()->size() != 2 || !el->as_array()->get(0)->is_integer() ||
           !el->as_array()->get(1)->is_integer())
         pr.fail("elements", "must be two atomic numbers, e.g. elements = [18, 10]");
-      o.z_a = el->as_array()->get(0)->value<std::int64_t>().value();
-      o.z_b = el->as_array()->get(1)->value<std::int64_t>().value();
-      pr.get("epsilon", o.epsilon);
-      pr.get("sigma", o.sigma);
-      pr.get("cutoff", o.cutoff);
+      o.z_a = pr.checked_integer<std::int64_t>("elements", el->as_array()->get(0)->value<std::int64_t>().value());
+      o.z_b = pr.checked_integer<std::int64_t>("elements", el->as_array()->get(1)->value<std::int64_t>().value());
+      pr.real("epsilon", o.epsilon);
+      pr.real("sigma", o.sigma);
+      pr.real("cutoff", o.cutoff);
       pr.finish();
-      pr.positive("epsilon", o.epsilon);
-      pr.positive("sigma", o.sigma);
-      pr.positive("cutoff", o.cutoff);
       c.lj.pairs.push_back(o);
     });
   }
   each_table(root, "liquid", origin, [&](const toml::table& t, const std::string& where) {
-    Reader r(t, where, origin);
+    Reader r(t, where, origin, "liquid");
     LiquidSpec s;
-    r.get("count", s.count);
-    r.get("cells", s.cells);
-    r.get("element", s.element);
-    r.get("density_g_cm3", s.density_g_cm3);
-    r.get("temperature_K", s.temperature_K);
+    r.integer("count", s.count);
+    r.integer("cells", s.cells);
+    r.unranged_integer("element", s.element);
+    r.real("density_g_cm3", s.density_g_cm3);
+    r.real("temperature_K", s.temperature_K);
     r.finish();
-    if (s.count < 1) r.fail("count", "must be >= 1");
-    if (s.cells < 1) r.fail("cells", "must be >= 1");
-    r.positive("density_g_cm3", s.density_g_cm3);
-    r.non_negative("temperature_K", s.temperature_K);
-    (void)atomic_mass(s.element);
+    check_element(r, s.element);
     c.liquids.push_back(s);
   });
   each_table(root, "cluster", origin, [&](const toml::table& t, const std::string& where) {
-    Reader r(t, where, origin);
+    Reader r(t, where, origin, "cluster");
     ClusterSpec s;
-    r.get("count", s.count);
-    r.get("atoms", s.atoms);
-    r.get("element", s.element);
-    r.get("spacing", s.spacing);
-    r.get("temperature_K", s.temperature_K);
+    r.integer("count", s.count);
+    r.integer("atoms", s.atoms);
+    r.unranged_integer("element", s.element);
+    r.real("spacing", s.spacing);
+    r.real("temperature_K", s.temperature_K);
     r.finish();
-    if (s.count < 1) r.fail("count", "must be >= 1");
-    if (s.atoms < 1) r.fail("atoms", "must be >= 1");
-    r.positive("spacing", s.spacing);
-    r.non_negative("temperature_K", s.temperature_K);
-    (void)atomic_mass(s.element);
+    check_element(r, s.element);
     c.clusters.push_back(s);
   });
   parse_crystal_tables(root, origin, c.crystals);
   each_table(root, "stage", origin, [&](const toml::table& t, const std::string& where) {
-    Reader r(t, where, origin);
+    Reader r(t, where, origin, "stage");
     StageSpec s;
     r.get("type", s.type);
-    r.get("dt_fs", s.dt_fs);
-    r.get("fmax", s.fmax);
-    r.get("energy_change", s.energy_change);
-    r.get("max_steps", s.max_steps);
-    r.get("temperature_K", s.temperature_K);
-    r.get("friction_per_fs", s.friction_per_fs);
-    r.get("tau_fs", s.tau_fs);
-    r.get("chain_length", s.chain_length);
-    r.get("max_step", s.max_step);
+    r.real("dt_fs", s.dt_fs);
+    r.real("fmax", s.fmax);
+    r.real("energy_change", s.energy_change);
+    r.integer("max_steps", s.max_steps);
+    r.real("temperature_K", s.temperature_K);
+    r.real("friction_per_fs", s.friction_per_fs);
+    r.real("tau_fs", s.tau_fs);
+    r.integer("chain_length", s.chain_length);
+    r.real("max_step", s.max_step);
     r.finish();
     const std::set<std::string> types = {"fire", "fire2", "velocity_verlet", "nvt_langevin", "nvt_nose_hoover"};
     if (!types.count(s.type))
       r.fail("type", "must be one of fire, fire2, velocity_verlet, nvt_langevin, nvt_nose_hoover");
-    r.non_negative("dt_fs", s.dt_fs);
-    r.non_negative("fmax", s.fmax);
-    r.non_negative("energy_change", s.energy_change);
-    if (s.max_steps < 0) r.fail("max_steps", "must be >= 0");
-    r.non_negative("temperature_K", s.temperature_K);
-    r.positive("friction_per_fs", s.friction_per_fs);
-    r.positive("tau_fs", s.tau_fs);
-    if (s.chain_length < 1) r.fail("chain_length", "must be >= 1");
-    r.positive("max_step", s.max_step);
     const bool thermostat = s.type == "nvt_langevin" || s.type == "nvt_nose_hoover";
     if (thermostat && !(s.temperature_K > 0)) r.fail("temperature_K", "must be > 0 for a thermostat");
     if ((s.type == "fire" || s.type == "fire2") && s.fmax == 0 && s.energy_change == 0 && s.max_steps == 0)
@@ -306,39 +385,35 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     Reader r(*t, "hooks", origin);
     auto& h = c.hooks;
     r.get("nan_check", h.nan_check);
-    r.get("max_force", h.max_force);
-    r.get("energy_drift", h.energy_drift);
+    r.real("max_force", h.max_force);
+    r.real("energy_drift", h.energy_drift);
     r.get("energy_drift_action", h.energy_drift_action);
     r.get("wrap", h.wrap);
     r.get("log_csv", h.log_csv);
-    r.get("log_every", h.log_every);
+    r.integer("log_every", h.log_every);
     r.get("profile", h.profile);
     r.get("converged_snapshots", h.converged_snapshots);
     r.finish();
-    r.non_negative("max_force", h.max_force);
-    r.non_negative("energy_drift", h.energy_drift);
     if (h.energy_drift_action != "warn" && h.energy_drift_action != "stop")
       r.fail("energy_drift_action", "must be \"warn\" or \"stop\"");
-    if (h.log_every < 1) r.fail("log_every", "must be >= 1");
   }
   if (auto* t = subtable(root, "output", origin)) {
     Reader r(*t, "output", origin);
-    r.get("snapshot_every", c.snapshot_every);
+    r.integer("snapshot_every", c.snapshot_every);
     r.get("path", c.output);
     r.get("format", c.format);
     r.get("compressor", c.compressor);
-    r.get("level", c.level);
-    r.get("chunk_bytes", c.chunk_bytes);
-    r.get("capacity", c.capacity);
+    r.integer("level", c.level);
+    r.integer("chunk_bytes", c.chunk_bytes);
+    r.integer("capacity", c.capacity);
     r.get("final_snapshot", c.final_snapshot);
     r.get("progress", c.progress);
     r.finish();
-    if (c.snapshot_every < 1) r.fail("snapshot_every", "must be >= 1");
-    if (c.capacity < 1) r.fail("capacity", "must be >= 1");
-    if (c.chunk_bytes < 1) r.fail("chunk_bytes", "must be >= 1");
     if (c.format != "v3" && c.format != "v2") r.fail("format", "must be \"v3\" or \"v2\"");
     const std::set<std::string> comps = {"none", "zstd", "blosc-lz4", "blosc-zstd", "gzip"};
     if (!comps.count(c.compressor)) r.fail("compressor", "must be none, zstd, blosc-lz4, blosc-zstd or gzip");
+    if (c.compressor != "zstd" && c.compressor != "none" && (c.level < 0 || c.level > 9))
+      r.fail("level", "must be an integer in [0, 9] for " + c.compressor + ", got " + std::to_string(c.level));
   }
   if (c.liquids.empty() && c.clusters.empty() && c.crystals.empty())
     throw InvalidArgument(origin + ": no systems: add at least one [[liquid]], [[cluster]] or [[crystal]] table");
@@ -352,89 +427,6 @@ RunConfig load_config(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_config(ss.str(), path);
-}
-
-namespace {
-
-constexpr double kAvogadro = 6.02214076e23;
-const double kFcc[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
-
-AtomicData make_liquid(const LiquidSpec& s, DType dt, std::mt19937_64& rng) {
-  // number density (1/Å³) from mass density; four atoms per fcc cell
-  const double rho = s.density_g_cm3 / atomic_mass(s.element) * kAvogadro * 1e-24;
-  const double a = std::cbrt(4.0 / rho);
-  std::uniform_real_distribution<double> jitter(-0.02 * a, 0.02 * a);
-  std::vector<double> pos;
-  for (std::int64_t i = 0; i < s.cells; ++i)
-    for (std::int64_t j = 0; j < s.cells; ++j)
-      for (std::int64_t k = 0; k < s.cells; ++k)
-        for (const auto& b : kFcc) {
-          pos.push_back((static_cast<double>(i) + b[0]) * a + jitter(rng));
-          pos.push_back((static_cast<double>(j) + b[1]) * a + jitter(rng));
-          pos.push_back((static_cast<double>(k) + b[2]) * a + jitter(rng));
-        }
-  const double L = a * static_cast<double>(s.cells);
-  std::vector<std::int64_t> z(pos.size() / 3, s.element);
-  return AtomicData::make(dt, pos, z, {L, 0, 0, 0, L, 0, 0, 0, L}, {true, true, true});
-}
-
-AtomicData make_cluster(const ClusterSpec& s, DType dt) {
-  const double a = s.spacing * std::sqrt(2.0);
-  const auto m = static_cast<std::int64_t>(std::ceil(std::cbrt(static_cast<double>(s.atoms)))) + 2;
-  std::vector<std::array<double, 3>> sites;
-  for (std::int64_t i = -m; i <= m; ++i)
-    for (std::int64_t j = -m; j <= m; ++j)
-      for (std::int64_t k = -m; k <= m; ++k)
-        for (const auto& b : kFcc)
-          sites.push_back({(static_cast<double>(i) + b[0]) * a, (static_cast<double>(j) + b[1]) * a,
-                           (static_cast<double>(k) + b[2]) * a});
-  std::stable_sort(sites.begin(), sites.end(), [](const auto& p, const auto& q) {
-    return p[0] * p[0] + p[1] * p[1] + p[2] * p[2] < q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
-  });
-  std::vector<double> pos;
-  for (std::int64_t n = 0; n < s.atoms; ++n)
-    pos.insert(pos.end(), sites[static_cast<std::size_t>(n)].begin(), sites[static_cast<std::size_t>(n)].end());
-  std::vector<std::int64_t> z(static_cast<std::size_t>(s.atoms), s.element);
-  return AtomicData::make(dt, pos, z);
-}
-
-}  // namespace
-
-Batch build_systems(const RunConfig& c) {
-  const DType dt = dtype_from_name(c.dtype);
-  std::mt19937_64 rng(c.seed);
-  std::vector<AtomicData> systems;
-  std::vector<double> temps;
-  for (const auto& s : c.liquids)
-    for (std::int64_t n = 0; n < s.count; ++n) {
-      systems.push_back(make_liquid(s, dt, rng));
-      temps.push_back(s.temperature_K);
-    }
-  for (const auto& s : c.clusters)
-    for (std::int64_t n = 0; n < s.count; ++n) {
-      systems.push_back(make_cluster(s, dt));
-      temps.push_back(s.temperature_K);
-    }
-  for (const auto& s : c.crystals)
-    for (std::int64_t n = 0; n < s.count; ++n) {
-      systems.push_back(make_crystal(s, dt, rng));
-      temps.push_back(s.temperature_K);
-    }
-  Batch b = Batch::from_systems(systems);
-  // Velocities per system at its own temperature; one seeded stream per system.
-  b.add_standard("velocities");
-  for (std::int64_t s = 0; s < b.n_systems(); ++s) {
-    std::vector<std::int64_t> one{s};
-    Batch sub = b.index_select(one);
-    dynamics::maxwell_boltzmann(sub, temps[static_cast<std::size_t>(s)],
-                                c.seed * 1000003ULL + static_cast<std::uint64_t>(s));
-    const Tensor& v = sub.get("velocities");
-    std::memcpy(b.get("velocities").bytes() + static_cast<std::size_t>(b.atoms_ptr_data()[s]) * v.row_bytes(), v.raw(),
-                v.nbytes());
-  }
-  auto* id = b.add_standard("system_id").data<std::int64_t>();
-  for (std::int64_t s = 0; s < b.n_systems(); ++s) id[s] = s;
-  return b;
 }
 
 }  // namespace batchmd::app

@@ -11,6 +11,7 @@
 
 #include "batchmd/app/commands.hpp"
 #include "batchmd/app/config.hpp"
+#include "batchmd/app/limits.hpp"
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
@@ -147,6 +148,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     if (*opts.threads < 1) throw InvalidArgument("--threads must be >= 1");
     cfg.threads = *opts.threads;
   }
+  check_job_limits(cfg);  // threads, atoms, neighbours, memory: refused before anything is allocated
   if (cfg.threads > 0) set_num_threads(cfg.threads);
   if (opts.device) cfg.device = *opts.device;
   // auto: the first GPU when one is usable; an explicit cuda device that is not usable is an error.

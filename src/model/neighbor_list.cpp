@@ -500,9 +500,32 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
 
 namespace {
 
+// A list denser than this (half-list neighbours per atom) is taken for a mistake, such as a
+// cutoff far beyond a tiny box, whose periodic images would exhaust memory and time; the job
+// estimate of app/limits refuses the same bound earlier, naming the job's keys.
+constexpr double kMaxNeighborsPerAtom = 16384;
+
+// Refuses system s when its list would exceed kMaxNeighborsPerAtom. The estimate: per direction,
+// the fraction of the system's atoms (images included) within a slab of width 2 rc — 2 rc / h
+// along a periodic direction (above 1 when the box is thinner than the cutoff sphere), at most 1
+// along an open one; times the sphere's share (π/6) of the cube. ext: extent along open directions.
+void check_density(const Frame& f, const double ext[3], std::int64_t ns, double rc, std::int64_t s) {
+  double reach = 0.5235987755982988;  // π/6
+  for (int d = 0; d < 3; ++d) reach *= f.periodic[d] ? 2 * rc / f.h[d] : std::min(1.0, 2 * rc / ext[d]);
+  const double per_atom = 0.5 * static_cast<double>(ns) * reach;
+  if (per_atom > kMaxNeighborsPerAtom)
+    throw InvalidArgument(sys_str(s) + ": cutoff + skin = " + std::to_string(rc) + " Å gives ~" +
+                          std::to_string(static_cast<std::int64_t>(per_atom)) + " neighbours per atom (" +
+                          std::to_string(ns) + " atoms" +
+                          (f.any_periodic ? ", cell heights " + std::to_string(f.h[0]) + ", " + std::to_string(f.h[1]) +
+                                                ", " + std::to_string(f.h[2]) + " Å"
+                                          : std::string()) +
+                          "), more than the 16384 a neighbour list allows: is the cutoff meant for this system?");
+}
+
 // Checks everything a build relies on, so that the build itself cannot fail half-way.
 template <typename T>
-void validate(const BatchGeometry<T>& g) {
+void validate(const BatchGeometry<T>& g, double rc) {
   if (g.n_systems < 0 || g.n_atoms < 0) throw InvalidArgument("batch geometry: negative n_systems or n_atoms");
   if (g.n_atoms >= std::numeric_limits<std::int32_t>::max())
     throw InvalidArgument("neighbor list: at most 2^31 - 2 atoms per batch, got " + std::to_string(g.n_atoms));
@@ -521,19 +544,25 @@ void validate(const BatchGeometry<T>& g) {
   if (g.n_atoms > 0 && g.positions == nullptr) throw InvalidArgument("batch geometry: positions are null");
   for (std::int64_t s = 0; s < g.n_systems; ++s) {
     const Frame f = frame_of(g, s);  // throws for a bad cell
+    double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
     for (std::int64_t a = g.atoms_ptr[s]; a < g.atoms_ptr[s + 1]; ++a) {
       const T* x = g.positions + 3 * a;
       if (!std::isfinite(x[0]) || !std::isfinite(x[1]) || !std::isfinite(x[2]))
         throw NumericalError(sys_str(s) + ", atom " + std::to_string(a - g.atoms_ptr[s]) + " (batch atom " +
                              std::to_string(a) + "): position is not finite (" + std::to_string(x[0]) + ", " +
                              std::to_string(x[1]) + ", " + std::to_string(x[2]) + ")");
-      if (!f.any_periodic) continue;
       const Vec3 xd{static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2])};
-      for (int d = 0; d < 3; ++d)
-        if (f.periodic[d] && std::abs(dot(xd, f.recip[d])) > kMaxImageCells)
+      for (int d = 0; d < 3; ++d) {
+        const double u = dot(xd, f.recip[d]);
+        if (f.periodic[d] && std::abs(u) > kMaxImageCells)
           throw NumericalError(sys_str(s) + ", atom " + std::to_string(a - g.atoms_ptr[s]) +
                                ": position is more than 1e9 cells away from the cell");
+        lo[d] = a == g.atoms_ptr[s] ? u : std::min(lo[d], u);
+        hi[d] = a == g.atoms_ptr[s] ? u : std::max(hi[d], u);
+      }
     }
+    const double ext[3] = {hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]};
+    check_density(f, ext, g.atoms_ptr[s + 1] - g.atoms_ptr[s], rc, s);
   }
 }
 
@@ -541,7 +570,7 @@ void validate(const BatchGeometry<T>& g) {
 
 template <typename T>
 void NeighborList::build(const BatchGeometry<T>& g) {
-  validate(g);
+  validate(g, cutoff_ + skin_);
   const std::int64_t ns = g.n_systems, na = g.n_atoms;
   n_systems_ = ns;
   n_atoms_ = na;

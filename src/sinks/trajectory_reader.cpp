@@ -1,12 +1,22 @@
 // sinks/trajectory_reader: TrajectoryReader — opens a trajectory store (batchmd's or another
-// writer's in the same layout), validates the pointer arrays against num_samples, and reads samples
-// by range, index list or system_id; last_snapshot_per_system for restarts.
+// writer's in the same layout), validates the pointer arrays against num_samples and the standard
+// fields against the schema, and reads samples by range, index list or system_id;
+// last_snapshot_per_system for restarts.
+//
+// Whatever the store claims, reading stays bounded: sizes are checked against the read budget
+// (zarr/read_limits) before anything is allocated, pointer arrays are read chunk by chunk, and in
+// a batchmd store (root attribute batchmd.chunks = "complete") a chunk missing inside the
+// committed rows is an error naming its key rather than a silent run of fill values.
+#include <algorithm>
+#include <limits>
 #include <map>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/data/schema.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "batchmd/zarr/array.hpp"
 #include "batchmd/zarr/group.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 
 namespace batchmd::sinks {
 
@@ -48,18 +58,16 @@ struct TrajectoryReader::Impl {
     if (!attrs.contains("fields") || !attrs["fields"].is_object())
       throw FormatError(url + ": not a trajectory store: root attribute 'fields' is missing");
     n = attrs["num_samples"].get<std::int64_t>();
+    if (n == std::numeric_limits<std::int64_t>::max()) throw FormatError(url + ": num_samples is out of range");
     zarr::Array ap = root->open_array("meta/atoms_ptr");
-    if (ap.meta().dtype != DType::Int64 && ap.meta().dtype != DType::Int32)
-      throw FormatError(url + ": meta/atoms_ptr must hold integers");
-    if (ap.rows() < n + 1)
-      throw FormatError(url + ": meta/atoms_ptr has " + std::to_string(ap.rows()) + " entries but num_samples is " +
-                        std::to_string(n) + " (needs num_samples + 1)");
-    aptr = read_int64(ap, n + 1);
+    check_pointer_array(ap, "meta/atoms_ptr");
+    aptr = read_int64(ap, n + 1, "meta/atoms_ptr");
     if (zarr::find_node(*store, "meta/edges_ptr")) {
       zarr::Array ep = root->open_array("meta/edges_ptr");
-      if (ep.rows() < n + 1) throw FormatError(url + ": meta/edges_ptr is shorter than num_samples + 1");
-      eptr = read_int64(ep, n + 1);
+      check_pointer_array(ep, "meta/edges_ptr");
+      eptr = read_int64(ep, n + 1, "meta/edges_ptr");
     } else {
+      zarr::check_read_size(8.0 * static_cast<double>(n + 1), url + ": edge pointers");
       eptr.assign(static_cast<std::size_t>(n + 1), 0);
     }
     for (std::int64_t i = 0; i < n; ++i)
@@ -81,6 +89,7 @@ struct TrajectoryReader::Impl {
           throw FormatError(url + ": fields." + group + "." + it.key() + ": " + e.what());
         }
         zarr::Array a = root->open_array(std::string(group) + "/" + it.key());
+        check_schema(a, std::string(group) + "/" + it.key(), it.key(), level);
         const std::int64_t need = level == Level::Atom ? aptr.back() : level == Level::Edge ? eptr.back() : n;
         if (a.rows() < need)
           throw FormatError(url + ": " + group + "/" + it.key() + " has " + std::to_string(a.rows()) +
@@ -91,13 +100,68 @@ struct TrajectoryReader::Impl {
     system_ids.reset();
   }
 
-  static std::vector<std::int64_t> read_int64(const zarr::Array& a, std::int64_t rows) {
-    if (a.meta().dtype == DType::Int64) return a.read<std::int64_t>(0, rows);
-    auto v = a.read<std::int32_t>(0, rows);
-    return std::vector<std::int64_t>(v.begin(), v.end());
+  void check_pointer_array(const zarr::Array& a, const std::string& name) const {
+    if (a.meta().dtype != DType::Int64 && a.meta().dtype != DType::Int32)
+      throw FormatError(url + ": " + name + " must hold integers");
+    if (a.meta().shape.size() != 1)
+      throw FormatError(url + ": " + name + " must be one-dimensional, has " + std::to_string(a.meta().shape.size()) +
+                        " axes");
+    if (a.rows() < n + 1)
+      throw FormatError(url + ": " + name + " has " + std::to_string(a.rows()) + " entries but num_samples is " +
+                        std::to_string(n) + " (needs num_samples + 1)");
+  }
+
+  // Rows [0, rows) of a pointer array, a block at a time: memory grows with what the store
+  // really holds, so a num_samples far beyond the stored chunks fails at the first missing one
+  // (batchmd stores) before allocating what it claims.
+  std::vector<std::int64_t> read_int64(const zarr::Array& a, std::int64_t rows, const std::string& name) const {
+    zarr::check_read_size(8.0 * static_cast<double>(rows), url + ": " + name);
+    const std::int64_t block = std::max<std::int64_t>(a.meta().chunk_rows, 1 << 16);
+    std::vector<std::int64_t> out;
+    for (std::int64_t r = 0; r < rows; r += block) {
+      const std::int64_t k = std::min(block, rows - r);
+      if (a.meta().dtype == DType::Int64) {
+        const auto v = a.read<std::int64_t>(r, k);
+        out.insert(out.end(), v.begin(), v.end());
+      } else {
+        const auto v = a.read<std::int32_t>(r, k);
+        out.insert(out.end(), v.begin(), v.end());
+      }
+    }
+    return out;
+  }
+
+  // A standard field (positions, cell, edge_index, ...) must have its schema's level, per-row
+  // element count and kind (float or not): readers of a Batch index these by the schema.
+  void check_schema(const zarr::Array& a, const std::string& path, const std::string& name, Level level) const {
+    const auto spec = standard_field(name);
+    if (!spec) return;
+    if (spec->level != level)
+      throw FormatError(url + ": " + path + " is recorded as a " + std::string(level_name(level)) + " field, but " +
+                        name + " is per " + std::string(level_name(spec->level)));
+    std::int64_t want = 1, have = 1;
+    for (auto d : spec->trailing) want *= d;
+    const auto& shape = a.meta().shape;
+    for (std::size_t i = 1; i < shape.size(); ++i) have *= shape[i];
+    if (have != want)
+      throw FormatError(url + ": " + path + " has " + std::to_string(have) + " values per row, " + name + " has " +
+                        std::to_string(want));
+    const bool floating = a.meta().dtype == DType::Float32 || a.meta().dtype == DType::Float64;
+    if (floating != spec->floating)
+      throw FormatError(url + ": " + path + " holds " + std::string(dtype_name(a.meta().dtype)) + ", but " + name +
+                        (spec->floating ? " are floating-point" : " are " + std::string(dtype_name(spec->dtype))));
   }
 
   Batch range(std::int64_t a, std::int64_t b) const {
+    // Everything this read allocates, against the budget, before any of it is.
+    double bytes = 8.0 * static_cast<double>(aptr[b] - aptr[a]) + 16.0 * static_cast<double>(b - a);
+    for (const auto& f : fields) {
+      const std::int64_t rows = f.level == Level::Atom   ? aptr[b] - aptr[a]
+                                : f.level == Level::Edge ? eptr[b] - eptr[a]
+                                                         : b - a;
+      bytes += static_cast<double>(rows) * static_cast<double>(f.array.row_bytes());
+    }
+    zarr::check_read_size(bytes, url + ": samples [" + std::to_string(a) + ", " + std::to_string(b) + ")");
     std::map<std::string, Field, std::less<>> out;
     std::vector<std::int64_t> atoms, edges;
     for (std::int64_t i = a; i < b; ++i) {
@@ -116,7 +180,14 @@ struct TrajectoryReader::Impl {
         const std::int64_t w = t.row_numel();
         for (std::int64_t i = a; i < b; ++i)
           for (std::int64_t e = eptr[i]; e < eptr[i + 1]; ++e)
-            for (std::int64_t c = 0; c < w; ++c) v[(e - eptr[a]) * w + c] += aptr[i] - aptr[a];
+            for (std::int64_t c = 0; c < w; ++c) {
+              std::int64_t& x = v[(e - eptr[a]) * w + c];
+              if (x < 0 || x >= aptr[i + 1] - aptr[i])
+                throw FormatError(url + ": " + f.group + "/" + f.name + " of sample " + std::to_string(i) +
+                                  " holds atom index " + std::to_string(x) + ", but the sample has " +
+                                  std::to_string(aptr[i + 1] - aptr[i]) + " atoms");
+              x += aptr[i] - aptr[a];
+            }
       }
       if (out.count(f.name)) throw FormatError(url + ": field '" + f.name + "' is in both core and custom");
       out.emplace(f.name, Field{f.level, std::move(t)});
@@ -203,7 +274,7 @@ Batch TrajectoryReader::read_system(std::int64_t system_id) const { return read_
 
 std::optional<std::vector<double>> TrajectoryReader::model_state(std::int64_t step) const {
   if (!zarr::find_node(*impl_->store, "restart/model_state")) return std::nullopt;
-  zarr::Array a = zarr::Array::open(impl_->store, "restart/model_state");
+  zarr::Array a = impl_->root->open_array("restart/model_state");  // complete chunks, as the root says
   const auto& attrs = a.meta().attributes;
   if (!attrs.contains("step") || attrs["step"] != step || a.meta().dtype != DType::Float64) return std::nullopt;
   return a.read<double>(0, a.rows());

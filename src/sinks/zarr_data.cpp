@@ -147,6 +147,7 @@ struct ZarrData::Impl {
     bm["version"] = kVersion;
     bm["units"] = {{"length", "Å"}, {"energy", "eV"}, {"mass", "amu"}, {"time", "fs"}, {"temperature", "K"}};
     bm["layout"] = "csr-by-sample";
+    if (!bm.contains("chunks")) bm["chunks"] = "complete";  // every committed chunk exists: a missing one is damage
     a["batchmd"] = bm;
     return a;
   }
@@ -218,6 +219,7 @@ struct ZarrData::Impl {
     if (attrs.contains("batchmd") && attrs["batchmd"].is_object()) {
       run_attrs = attrs["batchmd"];
     }
+    if (!run_attrs.contains("chunks")) run_attrs["chunks"] = "unknown";  // a store we did not begin: no promise
     n_samples = attrs["num_samples"].get<std::int64_t>();
     if (root->format() != cfg.format) cfg.format = root->format();
     atoms_ptr = root->open_array("meta/atoms_ptr");

@@ -12,6 +12,7 @@
 
 #include "batchmd/core/dtype.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "sharding.hpp"
 
 namespace batchmd::zarr {
@@ -122,8 +123,14 @@ struct Array::Impl {
   std::int64_t chunks_per_shard = 1;
   std::unique_ptr<CodecPipeline> pipeline;
   std::unique_ptr<CodecPipeline> index;  // sharded arrays only
-  std::shared_ptr<const Bytes> fill_chunk;
   std::atomic<std::int64_t> committed{0};
+  std::atomic<bool> strict{false};  // see Array::require_chunks
+
+  // A chunk of fill values, made at first need (its size comes from the metadata: an array that
+  // claims huge chunks costs nothing until one is read).
+  mutable std::once_flag fill_once;
+  mutable std::shared_ptr<const Bytes> fill_chunk_;
+  mutable std::atomic<const Bytes*> fill_raw{nullptr};  // fill_chunk_.get() once made
 
   // Write state, under write_mutex.
   std::mutex write_mutex;
@@ -148,17 +155,42 @@ struct Array::Impl {
       chunks_per_shard = m.shard_rows / m.chunk_rows;
       index = std::make_unique<CodecPipeline>(
           sharding::index_pipeline(doc.layout.index_codecs, static_cast<std::size_t>(chunks_per_shard)));
-      shard_slots.assign(static_cast<std::size_t>(chunks_per_shard), std::nullopt);
     }
-    const Bytes element = fill_element(m.dtype, m.fill_value);
-    auto fill = std::make_shared<Bytes>();
-    fill->reserve(chunk_bytes);
-    for (std::size_t i = 0; i < chunk_bytes; i += element.size()) {
-      fill->insert(fill->end(), element.begin(), element.end());
-    }
-    fill_chunk = std::move(fill);
     committed = m.shape[0];
     encoded_rows = m.shape[0];
+  }
+
+  const std::shared_ptr<const Bytes>& fill_chunk() const {
+    std::call_once(fill_once, [&] {
+      check_read_size(static_cast<double>(chunk_bytes), where(path) + ": a chunk of fill values");
+      const Bytes element = fill_element(doc.meta.dtype, doc.meta.fill_value);
+      auto fill = std::make_shared<Bytes>();
+      fill->reserve(chunk_bytes);
+      for (std::size_t i = 0; i < chunk_bytes; i += element.size()) {
+        fill->insert(fill->end(), element.begin(), element.end());
+      }
+      fill_chunk_ = std::move(fill);
+      fill_raw = fill_chunk_.get();
+    });
+    return fill_chunk_;
+  }
+
+  // What a chunk that was never written reads as: the fill value, unless the store's writer
+  // promised every chunk inside the committed rows (require_chunks).
+  std::shared_ptr<const Bytes> missing(const std::string& k, std::int64_t ci) const {
+    if (strict.load()) {
+      corrupt(k, "chunk " + std::to_string(ci) + " (rows " + std::to_string(ci * doc.meta.chunk_rows) + ".." +
+                     std::to_string((ci + 1) * doc.meta.chunk_rows - 1) +
+                     ") is missing inside the committed rows; the store's writer promises every chunk "
+                     "(batchmd.chunks = \"complete\"), so the store is damaged");
+    }
+    return fill_chunk();
+  }
+
+  // Sharded arrays: the unfinished shard's slots (writing only).
+  void ensure_shard_slots() {
+    if (shard_slots.size() != static_cast<std::size_t>(chunks_per_shard))
+      shard_slots.assign(static_cast<std::size_t>(chunks_per_shard), std::nullopt);
   }
 
   bool sharded() const { return doc.meta.shard_rows > 0; }
@@ -185,7 +217,8 @@ struct Array::Impl {
     if (raw.size() == chunk_bytes) return pipeline->encode(raw);
     // The last chunk is stored whole; rows past the end hold the fill value.
     Bytes padded = raw;
-    padded.insert(padded.end(), fill_chunk->begin() + static_cast<std::ptrdiff_t>(raw.size()), fill_chunk->end());
+    const Bytes& fill = *fill_chunk();
+    padded.insert(padded.end(), fill.begin() + static_cast<std::ptrdiff_t>(raw.size()), fill.end());
     return pipeline->encode(padded);
   }
 
@@ -202,6 +235,7 @@ struct Array::Impl {
   std::shared_ptr<const std::vector<sharding::Extent>> parse_index(std::span<const std::byte> shard,
                                                                    const std::string& k) const {
     const std::size_t size = sharding::index_size(*index);
+    check_read_size(static_cast<double>(size), where(k) + ": shard index");
     if (shard.size() < size) corrupt(k, "sharding_indexed: shard is shorter than its index (truncated)");
     const auto bytes = doc.layout.index_at_end ? shard.last(size) : shard.first(size);
     try {
@@ -226,14 +260,14 @@ struct Array::Impl {
     // Read the commit point first: whatever the store holds afterwards is final below it.
     const std::int64_t valid = committed.load();
     std::shared_ptr<const Bytes> decoded = sharded() ? sharded_chunk(ci, valid) : plain_chunk(ci);
-    chunks.put(ci, {decoded, valid}, decoded == fill_chunk ? 64 : decoded->size());
+    chunks.put(ci, {decoded, valid}, decoded.get() == fill_raw.load() ? 64 : decoded->size());
     return decoded;
   }
 
   std::shared_ptr<const Bytes> plain_chunk(std::int64_t ci) const {
     const std::string k = object_key(ci);
     const auto encoded = store->get(k);
-    if (!encoded) return fill_chunk;  // never written: the fill value, as Zarr specifies
+    if (!encoded) return missing(k, ci);  // never written: fill value (Zarr), or damage (require_chunks)
     return std::make_shared<const Bytes>(decode(*encoded, k));
   }
 
@@ -248,24 +282,29 @@ struct Array::Impl {
     auto idx = shard_indexes.get(si);
     if (!(idx && chunk_end <= idx->valid_rows) && chunk_end <= valid) {
       const std::size_t size = sharding::index_size(*index);
+      check_read_size(static_cast<double>(size), where(k) + ": shard index");
       const auto bytes = doc.layout.index_at_end ? store->get_suffix(k, size) : store->get_range(k, 0, size);
-      if (!bytes) return fill_chunk;
+      if (!bytes) return missing(k, ci);
       idx = {{parse_index(*bytes, k), valid}};
       shard_indexes.put(si, *idx, bytes->size());
     }
     if (idx && chunk_end <= idx->valid_rows) {
       const sharding::Extent& e = idx->value->at(slot);
-      if (e.missing()) return fill_chunk;
+      if (e.missing()) return missing(k, ci);
+      // An encoded chunk is at most a little larger than the chunk itself (compressor framing).
+      if (e.nbytes > 2 * static_cast<std::uint64_t>(chunk_bytes) + 65536)
+        corrupt(k, "sharding_indexed: index entry " + std::to_string(slot) + " claims " + std::to_string(e.nbytes) +
+                       " bytes for a chunk of " + std::to_string(chunk_bytes));
       const auto bytes = store->get_range(k, e.offset, e.nbytes);
       if (!bytes) corrupt(k, "shard disappeared while reading");
       return inner_chunk(*bytes, e, k);
     }
     const auto shard = store->get(k);
-    if (!shard) return fill_chunk;
+    if (!shard) return missing(k, ci);
     const auto extents = parse_index(*shard, k);
     shard_indexes.put(si, {extents, valid}, extents->size() * 16);
     const sharding::Extent& e = extents->at(slot);
-    if (e.missing()) return fill_chunk;
+    if (e.missing()) return missing(k, ci);
     if (e.offset > shard->size()) corrupt(k, "sharding_indexed: index points past the end of the shard");
     const auto available = std::min<std::uint64_t>(e.nbytes, shard->size() - e.offset);
     return inner_chunk(std::span(*shard).subspan(e.offset, available), e, k);
@@ -282,6 +321,7 @@ struct Array::Impl {
       const auto decoded = chunk(rows / c, rows);
       tail_raw.assign(decoded->begin(), decoded->begin() + static_cast<std::ptrdiff_t>((rows % c) * row_bytes));
     }
+    if (sharded()) ensure_shard_slots();
     if (sharded() && rows % doc.meta.shard_rows != 0) {
       const std::int64_t si = rows / doc.meta.shard_rows;
       const std::string k = object_key(si);
@@ -316,6 +356,7 @@ Array Array::create(std::shared_ptr<Store> store, const std::string& path, const
   impl->write_metadata();
   // A new array's rows (if any) are all fill: nothing to load from the store.
   impl->tail_loaded = meta.shape[0] == 0;
+  if (impl->sharded()) impl->ensure_shard_slots();
   return Array(std::move(impl));
 }
 
@@ -458,6 +499,21 @@ void Array::read_rows(std::int64_t start, std::int64_t n, std::byte* out) const 
 }
 
 void Array::set_cache_capacity(std::size_t bytes) { impl_->chunks.set_capacity(bytes); }
+
+void Array::require_chunks(bool on) { impl_->strict = on; }
+bool Array::requires_chunks() const { return impl_->strict.load(); }
+
+std::size_t Array::checked_read_bytes(std::int64_t start, std::int64_t n) const {
+  const Impl& s = *impl_;
+  const std::int64_t rows = s.committed.load();
+  if (start < 0 || n < 0 || start > rows || n > rows - start) {
+    throw InvalidArgument(s.where(s.path) + ": rows [" + std::to_string(start) + ", " + std::to_string(start + n) +
+                          ") are outside the array's " + std::to_string(rows) + " rows");
+  }
+  const double bytes = static_cast<double>(n) * static_cast<double>(s.row_bytes);
+  check_read_size(bytes, s.where(s.path) + ": rows [" + std::to_string(start) + ", " + std::to_string(start + n) + ")");
+  return static_cast<std::size_t>(n) * s.row_bytes;
+}
 
 void Array::check_element_type(DType t) const {
   const DType have = impl_->doc.meta.dtype;

@@ -7,6 +7,7 @@
 
 #include "batchmd/core/dtype.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "codecs/codecs.hpp"
 
 namespace batchmd::zarr {
@@ -148,6 +149,7 @@ Bytes CodecPipeline::decode(std::span<const std::byte> encoded) const {
   // first codec of variable size (a compressor).
   std::vector<std::optional<std::size_t>> sizes(codecs_.size());
   std::optional<std::size_t> size = spec_.element_count * dtype_size(spec_.dtype);
+  check_read_size(static_cast<double>(*size), "decoded chunk");
   for (std::size_t i = 0; i < codecs_.size(); ++i) {
     sizes[i] = size;
     size = size ? codecs_[i]->encoded_size(*size) : std::nullopt;

@@ -56,7 +56,9 @@ Group Group::open(std::shared_ptr<Store> store, const std::string& path) {
       throw FormatError(where(*g.store_, key) + ": zarr_format must be 2");
     }
   }
-  g.attributes();  // validates the document now rather than at first use
+  const json attrs = g.attributes();  // validates the document now rather than at first use
+  const json* bm = attrs.contains("batchmd") ? &attrs["batchmd"] : nullptr;
+  g.complete_chunks_ = bm && bm->is_object() && bm->value("chunks", json()) == "complete";
   return g;
 }
 
@@ -104,7 +106,11 @@ Group Group::create_group(const std::string& name, const json& attributes) const
   return create(store_, child(name), format_, attributes);
 }
 
-Group Group::open_group(const std::string& name) const { return open(store_, child(name)); }
+Group Group::open_group(const std::string& name) const {
+  Group g = open(store_, child(name));
+  g.complete_chunks_ = g.complete_chunks_ || complete_chunks_;
+  return g;
+}
 
 Array Group::create_array(const std::string& name, const ArrayMeta& meta) const {
   if (meta.format != format_) {
@@ -113,6 +119,10 @@ Array Group::create_array(const std::string& name, const ArrayMeta& meta) const 
   return Array::create(store_, child(name), meta);
 }
 
-Array Group::open_array(const std::string& name) const { return Array::open(store_, child(name)); }
+Array Group::open_array(const std::string& name) const {
+  Array a = Array::open(store_, child(name));
+  a.require_chunks(complete_chunks_);
+  return a;
+}
 
 }  // namespace batchmd::zarr

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "dtype_codes.hpp"
 
 namespace batchmd::zarr {
@@ -155,6 +156,35 @@ std::size_t row_elements(const std::vector<std::int64_t>& shape) {
   return n;
 }
 
+// Sizes every reader and writer computes from the metadata, checked so that none of those
+// products can overflow and no chunk is larger than batchmd decodes: a row of at most
+// kMaxChunkBytes, a chunk (inner chunk when sharded) of at most kMaxChunkBytes, at most
+// kMaxChunkBytes / 16 inner chunks per shard (the index), and shape[0] * row bytes < 2^63.
+// Returns the reason for the first violation, or "".
+std::string size_problem(const ArrayMeta& m) {
+  const auto max = static_cast<std::int64_t>(kMaxChunkBytes);
+  std::int64_t row = static_cast<std::int64_t>(dtype_size(m.dtype));
+  for (std::size_t i = 1; i < m.shape.size(); ++i) {
+    if (m.shape[i] > max / row) {
+      return "a row (the trailing axes " + std::to_string(i) + "..) holds more than " + std::to_string(max) +
+             " bytes, more than a chunk may";
+    }
+    row *= m.shape[i];
+  }
+  if (m.chunk_rows > max / row) {
+    return "a chunk of " + std::to_string(m.chunk_rows) + " rows of " + std::to_string(row) + " bytes is larger than " +
+           std::to_string(max) + " bytes (2 GiB), the largest chunk batchmd reads";
+  }
+  if (m.shard_rows > 0 && m.shard_rows / m.chunk_rows > max / 16) {
+    return "a shard of " + std::to_string(m.shard_rows / m.chunk_rows) + " inner chunks has an index over 2 GiB";
+  }
+  if (m.shape[0] > std::numeric_limits<std::int64_t>::max() / row) {
+    return "shape[0] = " + std::to_string(m.shape[0]) + " rows of " + std::to_string(row) +
+           " bytes overflow a 64-bit size";
+  }
+  return "";
+}
+
 ChunkSpec chunk_spec(const ArrayMeta& m) {
   return {m.dtype, static_cast<std::size_t>(m.chunk_rows) * row_elements(m.shape)};
 }
@@ -236,6 +266,7 @@ ArrayDocument make_array_document(const ArrayMeta& meta) {
   if (!fill_fits(meta.dtype, meta.fill_value)) {
     invalid("fill_value " + std::to_string(meta.fill_value) + " does not fit " + std::string(dtype_name(meta.dtype)));
   }
+  if (const std::string why = size_problem(meta); !why.empty()) invalid(why);
   ArrayDocument d{meta, {}};
   d.layout.codecs = json::array({bytes_codec()});
   for (const json& c : compressor_codecs(meta.compressor, meta.dtype)) d.layout.codecs.push_back(c);
@@ -380,7 +411,9 @@ ArrayDocument parse_v3_array_fields(const json& doc, const std::string& where) {
   if (codecs[0].is_object() && codecs[0].value("name", json()) == "sharding_indexed") {
     if (codecs.size() != 1) bad(where, "codecs: sharding_indexed must be the only codec");
     parse_sharding(codecs[0], d, where);
-  } else {
+  }
+  if (const std::string why = size_problem(m); !why.empty()) bad(where, "chunk_grid / shape: " + why);
+  if (m.shard_rows == 0) {
     d.layout.codecs = codecs;
     check_pipeline(codecs, chunk_spec(m), where, "codecs");
   }
@@ -445,6 +478,7 @@ ArrayDocument parse_v2_array_fields(const json& zarray, const json& zattrs, cons
     bad(where, "dtype " + dt.dump() + " is not supported (|b1, |u1, <i4, <i8, <f4, <f8)");
   }
   m.dtype = *dtype;
+  if (const std::string why = size_problem(m); !why.empty()) bad(where, "chunks / shape: " + why);
 
   const json order = field(zarray, where, "order");
   // Fortran order differs from C order only with two or more axes.
@@ -524,11 +558,22 @@ json parse_v3_group(const json& doc, const std::string& where) {
 
 json parse_json(std::span<const std::byte> bytes, const std::string& where) {
   const auto* p = reinterpret_cast<const char*>(bytes.data());
+  // Metadata never nests deeply; a document that does (crafted: a megabyte of '[') would make
+  // every recursive walk of it (dump() in an error message, comparisons) overflow the stack.
+  constexpr int kMaxDepth = 64;
+  bool too_deep = false;
+  const json::parser_callback_t depth_guard = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth) too_deep = true;
+    return !too_deep;  // drop everything once too deep (the parser then builds nothing more)
+  };
+  json doc;
   try {
-    return json::parse(p, p + bytes.size());
+    doc = json::parse(p, p + bytes.size(), depth_guard);
   } catch (const json::exception& e) {
     bad(where, std::string("invalid JSON: ") + e.what());
   }
+  if (too_deep) bad(where, "invalid JSON: nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  return doc;
 }
 
 Bytes dump_json(const json& doc) {

@@ -1,5 +1,6 @@
-// app/config: the run configuration (TOML), its embedded default, and the generators of the
-// starting structures it describes (periodic fcc-derived liquids, open clusters).
+// app/config: the run configuration (TOML job file) and its embedded default: every key, its
+// valid range, and the parser that enforces them. The structures a job describes are built by
+// app/structures; what a job implies in memory is estimated by app/limits.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -7,30 +8,11 @@
 
 #include "batchmd/app/crystal_config.hpp"
 #include "batchmd/app/model_config.hpp"
+#include "batchmd/app/structures.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/lennard_jones.hpp"
 
 namespace batchmd::app {
-
-/// A family of periodic boxes: `count` fcc boxes of `cells`³ unit cells at the given density,
-/// jittered and given Maxwell–Boltzmann velocities.
-struct LiquidSpec {
-  std::int64_t count = 1;
-  std::int64_t cells = 3;
-  std::int64_t element = 18;
-  double density_g_cm3 = 1.40;
-  double temperature_K = 94.0;
-};
-
-/// A family of open clusters: the `atoms` fcc sites nearest a lattice site, at nearest-neighbor
-/// distance `spacing` Å.
-struct ClusterSpec {
-  std::int64_t count = 1;
-  std::int64_t atoms = 13;
-  std::int64_t element = 18;
-  double spacing = 3.82;
-  double temperature_K = 20.0;
-};
 
 /// One stage of the dynamics ([[stage]] tables). Stages run fused: a system that converges in
 /// stage k moves to stage k+1; one model evaluation per step serves all of them.
@@ -66,6 +48,7 @@ struct RunConfig {
   std::string dtype = "float64";
   std::uint64_t seed = 2026;
   int threads = 0;              ///< 0: all cores
+  double max_memory_gb = 0;     ///< refuse jobs estimated to need more (GB); 0: the memory available now
   std::string device = "auto";  ///< auto (the first GPU if one is usable, else cpu), cpu, cuda, cuda:N
   model::LJConfig lj;
   /// SNAP, ZBL or a sum ([model] of type snap or zbl, [[model]]); empty: Lennard-Jones (lj).
@@ -87,6 +70,21 @@ struct RunConfig {
   std::string source_toml;  ///< the job text as given (stored in the trajectory for restarts)
 };
 
+/// The valid range of one numeric key of the job file: lo <= x <= hi (lo < x when lo_open).
+/// Integers are checked against it before they are narrowed to their field's type.
+struct KeyRange {
+  const char* table;  ///< run, model, model.pair, liquid, cluster, stage, hooks, output
+  const char* key;
+  bool integer;
+  double lo, hi;
+  bool lo_open;
+  const char* unit;  ///< "fs", "Å", ... ("" for counts and plain numbers)
+};
+/// Every numeric key of the job file with its range (docs/jobs.md shows the same table).
+const std::vector<KeyRange>& key_ranges();
+/// "0 < x <= 100", "1 <= x <= 1000"
+std::string describe_range(const KeyRange& r);
+
 /// The embedded default job.
 extern const char* const kDefaultConfigToml;
 
@@ -95,7 +93,8 @@ extern const char* const kDefaultConfigToml;
 RunConfig parse_config(const std::string& toml_text, const std::string& origin);
 RunConfig load_config(const std::string& path);
 
-/// Builds the starting batch (positions, velocities, masses, cell, pbc, system_id).
+/// Builds the starting batch (positions, velocities, masses, cell, pbc, system_id) of the job's
+/// [[liquid]] and [[cluster]] tables (app/structures).
 Batch build_systems(const RunConfig& cfg);
 
 }  // namespace batchmd::app

@@ -59,18 +59,26 @@ class Array {
   void set_attributes(const nlohmann::json& attributes);
 
   /// Copies rows [start, start + n) into `out` (n * row_bytes() bytes). InvalidArgument for rows
-  /// outside [0, rows()); FormatError naming the key for a corrupt chunk. Missing chunks read as
-  /// fill_value. Decoded chunks are cached, so a sequential scan decodes each chunk once.
+  /// outside [0, rows()); FormatError naming the key for a corrupt chunk, and for a missing one
+  /// when require_chunks(true); otherwise missing chunks read as fill_value. Decoded chunks are
+  /// cached, so a sequential scan decodes each chunk once.
   void read_rows(std::int64_t start, std::int64_t n, std::byte* out) const;
   /// Typed convenience: rows [start, start + n) as elements of T, which must match the dtype
-  /// (bool arrays read as std::uint8_t).
+  /// (bool arrays read as std::uint8_t). The range is checked, and its size against
+  /// max_read_bytes() (CapacityError), before anything is allocated.
   template <typename T>
   std::vector<T> read(std::int64_t start, std::int64_t n) const {
     check_element_type(dtype_of<T>());
-    std::vector<T> out(static_cast<std::size_t>(n) * row_bytes() / sizeof(T));
+    std::vector<T> out(checked_read_bytes(start, n) / sizeof(T));
     read_rows(start, n, reinterpret_cast<std::byte*>(out.data()));
     return out;
   }
+  /// Makes a chunk (or inner chunk of a shard) missing inside the committed rows a FormatError
+  /// naming its key, instead of the fill value: for stores whose writer promises every chunk it
+  /// commits (batchmd's trajectories say so in the root attribute batchmd.chunks = "complete";
+  /// Group::open_array sets this for arrays below such a group). Off by default, as Zarr says.
+  void require_chunks(bool on);
+  bool requires_chunks() const;
   /// Bytes of decoded chunks the cache may hold (at least one chunk is always kept). Default 64 MiB.
   void set_cache_capacity(std::size_t bytes);
 
@@ -78,6 +86,8 @@ class Array {
   struct Impl;
   explicit Array(std::unique_ptr<Impl> impl);
   void check_element_type(DType t) const;
+  /// n * row_bytes() after checking [start, start + n) and the read budget.
+  std::size_t checked_read_bytes(std::int64_t start, std::int64_t n) const;
 
   std::unique_ptr<Impl> impl_;
 };

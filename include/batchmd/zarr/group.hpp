@@ -29,12 +29,18 @@ class Group {
   /// Writes the group's metadata (replacing any there; children stay) and returns it.
   static Group create(std::shared_ptr<Store> store, const std::string& path, ZarrFormat format = ZarrFormat::V3,
                       const nlohmann::json& attributes = nlohmann::json::object());
-  /// Opens the group at `path` (v3 or v2); FormatError when there is none.
+  /// Opens the group at `path` (v3 or v2); FormatError when there is none. A group whose
+  /// attributes hold {"batchmd": {"chunks": "complete"}} (batchmd's trajectory writer records it:
+  /// every chunk inside the committed rows exists) passes that promise down: arrays opened
+  /// through it, or through groups opened from it, treat a missing chunk as damage
+  /// (Array::require_chunks). Groups without it read missing chunks as fill values, as Zarr says.
   static Group open(std::shared_ptr<Store> store, const std::string& path);
 
   ZarrFormat format() const { return format_; }
   const std::string& path() const { return path_; }
   const std::shared_ptr<Store>& store() const { return store_; }
+  /// Whether arrays opened through this group must have every chunk (see open()).
+  bool complete_chunks() const { return complete_chunks_; }
 
   /// The attributes as stored now (read from the store on each call).
   nlohmann::json attributes() const;
@@ -57,6 +63,7 @@ class Group {
   std::shared_ptr<Store> store_;
   std::string path_;
   ZarrFormat format_;
+  bool complete_chunks_ = false;
 };
 
 }  // namespace batchmd::zarr

@@ -7,6 +7,7 @@
 
 #include "batchmd/core/dtype.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "codecs.hpp"
 
 namespace batchmd::zarr::codecs {
@@ -42,6 +43,7 @@ class BloscCodec final : public Codec {
       corrupt("blosc", "not a valid blosc buffer (truncated or corrupt header)");
     }
     check_decoded_size("blosc", nbytes, expected_size);
+    check_read_size(static_cast<double>(nbytes), "blosc: decoded data");  // the header's claim
     Bytes out(nbytes);
     if (nbytes == 0) return out;
     const int n = blosc_decompress_ctx(encoded.data(), out.data(), out.size(), 1);

@@ -4,12 +4,23 @@
 #include <climits>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "codecs.hpp"
 
 namespace batchmd::zarr::codecs {
 namespace {
 
 constexpr int kGzipWindow = 15 + 16;  // 32 KiB window, gzip header and trailer
+
+// Ends a zlib stream however its scope is left (an error may be thrown mid-stream).
+struct InflateEnd {
+  z_stream* z;
+  ~InflateEnd() { inflateEnd(z); }
+};
+struct DeflateEnd {
+  z_stream* z;
+  ~DeflateEnd() { deflateEnd(z); }
+};
 
 class GzipCodec final : public Codec {
  public:
@@ -23,6 +34,7 @@ class GzipCodec final : public Codec {
     if (deflateInit2(&z, level_, Z_DEFLATED, kGzipWindow, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
       throw Error("gzip: deflateInit2 failed");
     }
+    const DeflateEnd end{&z};
     Bytes out(deflateBound(&z, static_cast<uLong>(decoded.size())) + 32);
     // zlib's API is not const-correct; it never writes through next_in.
     z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(decoded.data()));
@@ -31,7 +43,6 @@ class GzipCodec final : public Codec {
     z.avail_out = static_cast<uInt>(out.size());
     const int rc = deflate(&z, Z_FINISH);
     const uLong written = z.total_out;
-    deflateEnd(&z);
     if (rc != Z_STREAM_END) throw Error("gzip: deflate failed");
     out.resize(written);
     return out;
@@ -41,6 +52,7 @@ class GzipCodec final : public Codec {
     if (encoded.size() > UINT_MAX) corrupt("gzip", "encoded chunk over 4 GiB");
     z_stream z{};
     if (inflateInit2(&z, kGzipWindow) != Z_OK) throw Error("gzip: inflateInit2 failed");
+    const InflateEnd end{&z};
     Bytes out(expected_size ? *expected_size + 1 : std::max<std::size_t>(encoded.size() * 4, 1024));
     z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(encoded.data()));
     z.avail_in = static_cast<uInt>(encoded.size());
@@ -49,6 +61,8 @@ class GzipCodec final : public Codec {
     while (true) {
       if (produced == out.size()) {
         if (expected_size) break;  // more output than expected: reported below
+        // Deflate inflates up to ~1000x: without a known size, grow within the read budget.
+        check_read_size(2.0 * static_cast<double>(out.size()), "gzip: decoded data");
         out.resize(out.size() * 2);
       }
       const std::size_t room = std::min<std::size_t>(out.size() - produced, UINT_MAX);
@@ -66,7 +80,6 @@ class GzipCodec final : public Codec {
       if (rc == Z_BUF_ERROR && z.avail_in == 0) break;
     }
     const std::string msg = z.msg ? z.msg : "";
-    inflateEnd(&z);
     if (rc != Z_STREAM_END) {
       corrupt("gzip", rc == Z_BUF_ERROR || rc == Z_OK ? "truncated or oversized stream"
                                                       : "corrupt stream" + (msg.empty() ? "" : ": " + msg));

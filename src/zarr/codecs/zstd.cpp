@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/zarr/read_limits.hpp"
 #include "codecs.hpp"
 
 namespace batchmd::zarr::codecs {
@@ -80,7 +81,9 @@ class ZstdCodec final : public Codec {
     std::size_t last = 1;
     while (in.pos < in.size || last != 0) {
       const std::size_t old = out.size();
-      out.resize(old + std::max<std::size_t>(ZSTD_DStreamOutSize(), encoded.size()));
+      const std::size_t grow = std::max<std::size_t>(ZSTD_DStreamOutSize(), std::max(encoded.size(), old));
+      check_read_size(static_cast<double>(old + grow), "zstd: decoded data");  // a frame may inflate hugely
+      out.resize(old + grow);
       ZSTD_outBuffer o{out.data() + old, out.size() - old, 0};
       last = ZSTD_decompressStream(ctx, &o, &in);
       if (ZSTD_isError(last)) corrupt("zstd", ZSTD_getErrorName(last));

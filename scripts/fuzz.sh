@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (the `fuzz` CMake preset: clang-14, -fsanitize=fuzzer,address,
+# undefined, CPU only) and runs each for SECONDS (default 60) over its seed corpus.
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: zarr_v3_metadata zarr_v2_metadata
+#        codec_decode trajectory_reader job_config; default: all of them, one after another)
+# The corpus grows in build/fuzz/corpus/<target> (the seeds in tests/fuzz/corpus are only read);
+# a crash stops the script with its input in build/fuzz/artifacts/. Turn such an input into a
+# regression test by copying it to tests/fuzz/regressions/<target>/ (test_fuzz_regressions runs
+# every file there). FUZZ_JOBS=N runs N processes per target (default 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(zarr_v3_metadata zarr_v2_metadata codec_decode trajectory_reader job_config)
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --parallel "$(nproc)"
+mkdir -p build/fuzz/artifacts build/fuzz/logs
+jobs=()
+[ "${FUZZ_JOBS:-1}" -gt 1 ] && jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS")
+for t in "${targets[@]}"; do
+  corpus="build/fuzz/corpus/$t"
+  mkdir -p "$corpus"
+  dict=()
+  case "$t" in
+  job_config) dict=(-dict=tests/fuzz/dict/toml.dict) ;;
+  codec_decode) ;;
+  *) dict=(-dict=tests/fuzz/dict/json.dict) ;;
+  esac
+  log="build/fuzz/logs/$t.log"
+  echo "fuzz.sh: $t for ${seconds} s (log: $log)"
+  start=$(date +%s)
+  set +e
+  build/fuzz/fuzz/fuzz_"$t" "$corpus" "tests/fuzz/corpus/$t" "${dict[@]}" "${jobs[@]}" \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="build/fuzz/artifacts/$t-" >"$log" 2>&1
+  status=$?
+  set -e
+  grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|Test unit written)" "$log" || true
+  echo "fuzz.sh: $t finished in $(( $(date +%s) - start )) s (exit $status)"
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    echo "fuzz.sh: $t failed; crash inputs in build/fuzz/artifacts/$t-*" >&2
+    exit 1
+  fi
+done
