@@ -144,7 +144,7 @@ struct ZarrData::Impl {
       if (left.empty()) return;  // a new store: the layout is made at the first write
       if (!lock->took_over())
         throw InvalidArgument("ZarrData: '" + url + "' holds " + std::to_string(left.size()) +
-                              " files but no Zarr store (e.g. '" + left.front() +
+                              " entries but no Zarr store (e.g. '" + left.front() +
                               "'); choose a new path or empty this one");
       wipe(left);  // a batchmd writer died here before its first commit
       return;
@@ -227,6 +227,8 @@ struct ZarrData::Impl {
     for (const auto& [k, o] : cfg.fields)
       if (!batch.has(k))
         throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");
+    fields.clear();  // from an earlier attempt that failed part way
+    arrays.clear();
     for (const auto& [k, f] : batch.fields())
       if (cfg.only_fields.empty() ||
           std::find(cfg.only_fields.begin(), cfg.only_fields.end(), k) != cfg.only_fields.end())
