@@ -1,6 +1,8 @@
 // app/run: `batchmd run` — builds (or restores) the systems, runs the dynamics with a Zarr
 // trajectory sink, and prints progress and a summary (throughput, energy drift per system,
-// snapshots and where they went).
+// snapshots and where they went). The trajectory stores are taken (writer lock) before anything
+// is computed, so a second run to the same path fails at once; SIGINT and SIGTERM stop the run
+// cleanly (hooks closed, end state recorded; exit 130 / 143), a second signal stops it at once.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,8 +32,38 @@ namespace batchmd::app {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+// The first SIGINT/SIGTERM asks the step loop to stop after the current step; a second one
+// restores the default action and re-raises it (the store stays consistent: see ZarrData).
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "used from a signal handler");
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal.load() != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_stop_signal.store(sig);
+}
+
+/// Installs the stop handlers for its lifetime.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    old_int_ = std::signal(SIGINT, on_stop_signal);
+    old_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
 
 /// A host copy of one field (for summaries of a batch that may live on a GPU).
 Tensor host_field(const Batch& b, std::string_view name) { return b.get(name).to(Device::cpu()); }
@@ -114,6 +146,10 @@ std::string relaxed_url(const std::string& url) {
 }  // namespace
 
 int run_command(const RunOptions& opts, std::FILE* out) {
+  if (opts.output && opts.output->empty())
+    throw InvalidArgument("-o/--output: empty store path; give a path or a file://, memory://, s3:// or gs:// URL");
+  if (opts.restart && opts.restart->empty()) throw InvalidArgument("--restart: empty store path");
+  const StopSignals stop_signals;
   // ---- the job: from the config file, the restart store, or the embedded default
   std::optional<sinks::TrajectoryReader> restart;
   if (opts.restart) restart.emplace(*opts.restart);
@@ -155,6 +191,23 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   const Device device = cfg.device == "auto" ? cuda::default_device() : Device::parse(cfg.device);
   cuda::require(device);
 
+  // ---- trajectory stores: taken before anything is computed, so that a second writer to the
+  // same path is refused at once (zarr/lock.hpp)
+  if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
+  std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
+  const bool append = restart && (url.empty() || url == *opts.restart);
+  if (append) url = *opts.restart;
+  if (url.empty()) url = default_output();
+  auto sink = std::make_shared<sinks::ZarrData>(url, cfg.capacity, write_config(cfg, append));
+  std::shared_ptr<sinks::ZarrData> relaxed;
+  std::string relaxed_path;
+  if (cfg.hooks.converged_snapshots && cfg.stages.size() > 1) {
+    relaxed_path = relaxed_url(url);
+    auto rc = write_config(cfg, append && store_exists(relaxed_path));
+    relaxed = std::make_shared<sinks::ZarrData>(relaxed_path, cfg.capacity, rc);
+  }
+  if (restart) restart->refresh();  // a writer may have committed more before we took the store
+
   // ---- systems
   Batch batch;
   std::int64_t start_step = 0;
@@ -187,11 +240,6 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   dynamics::Dynamics& dyn = *dyn_ptr;
   dyn.set_step_count(start_step);
   const bool pure_nve = cfg.stages.size() == 1 && cfg.stages[0].type == "velocity_verlet";
-  std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
-  const bool append = restart && (url.empty() || url == *opts.restart);
-  if (append) url = *opts.restart;
-  if (url.empty()) url = default_output();
-  auto sink = std::make_shared<sinks::ZarrData>(url, cfg.capacity, write_config(cfg, append));
   sink->set_run_attributes({{"config_toml", cfg.source_toml}, {"dt_fs", cfg.dt_fs}, {"model", model->name()}});
   const auto& hk = cfg.hooks;
   std::shared_ptr<hooks::ProfilerHook> profiler;
@@ -208,12 +256,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (!hk.log_csv.empty()) dyn.register_hook(std::make_shared<hooks::LoggingHook>(hk.log_csv, hk.log_every));
   auto snap = std::make_shared<hooks::SnapshotHook>(sink, cfg.snapshot_every, cfg.final_snapshot);
   dyn.register_hook(snap);
-  std::shared_ptr<sinks::ZarrData> relaxed;
-  std::string relaxed_path;
-  if (hk.converged_snapshots && cfg.stages.size() > 1) {
-    relaxed_path = relaxed_url(url);
-    auto rc = write_config(cfg, append && store_exists(relaxed_path));
-    relaxed = std::make_shared<sinks::ZarrData>(relaxed_path, cfg.capacity, rc);
+  if (relaxed) {
     dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(relaxed));
   }
 
@@ -248,22 +291,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   Progress progress(cfg.steps, "steps", stderr, cfg.progress && !opts.quiet);
   dyn.set_step_callback([&](std::int64_t done) {
     progress.update(done);
-    return !g_interrupted.load();
+    return g_stop_signal.load() == 0;
   });
-  g_interrupted = false;
-  auto old_handler = std::signal(SIGINT, on_sigint);
-  std::int64_t taken = 0;
-  try {
-    taken = dyn.run(batch, cfg.steps);
-  } catch (...) {
-    std::signal(SIGINT, old_handler);
-    throw;
-  }
-  std::signal(SIGINT, old_handler);
-  const bool interrupted = g_interrupted.load() && taken < cfg.steps;
+  const std::int64_t taken = dyn.run(batch, cfg.steps);
+  const int stop_signal = g_stop_signal.load();
+  const bool interrupted = stop_signal != 0 && taken < cfg.steps;
   if (interrupted)
-    std::fprintf(stderr, "\ninterrupted after %lld steps; the trajectory holds everything up to here\n",
-                 static_cast<long long>(taken));
+    std::fprintf(stderr, "\n%s after %lld steps; the trajectory holds everything up to here\n",
+                 stop_signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted", static_cast<long long>(taken));
   else
     progress.finish();
   const double secs = progress.elapsed_s();
@@ -331,7 +366,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
                  relaxed_path.c_str());
   }
   std::fprintf(out, "  continue with: batchmd run --restart %s --steps N\n", url.c_str());
-  return interrupted ? 130 : 0;
+  return interrupted ? 128 + stop_signal : 0;  // 130 for SIGINT, 143 for SIGTERM, as a shell reports them
 }
 
 }  // namespace batchmd::app

@@ -2,6 +2,13 @@
 // crash-consistent commits (chunks, then array shapes, then the root's num_samples), append to an
 // existing trajectory; snapshots of a GPU batch arrive through pinned staging slots. The reader is
 // in trajectory_reader.cpp, the field layout in trajectory_layout.hpp.
+//
+// One writer at a time: the store's writer lock (zarr/lock.hpp) is taken before anything is
+// read or written and held until destruction. Under it, a store that a killed writer left before
+// its first commit (leftovers without a root document, or a batchmd root with 0 samples) is
+// cleared and reused, so whatever the moment of a kill the path opens as a store or can be
+// written again. The root document is written last when the layout is created, so until then
+// readers see no store at all rather than a root without num_samples.
 #include "batchmd/sinks/zarr_data.hpp"
 
 #include <algorithm>
@@ -44,8 +51,10 @@ struct ZarrData::Impl {
 
   std::string url;
   std::shared_ptr<zarr::Store> store;
+  std::unique_ptr<zarr::WriterLock> lock;  // released before the store (declared after it)
   ZarrWriteConfig cfg;
   bool initialized = false;
+  bool layout_started = false, root_written = false;
   std::vector<FieldDef> fields;
   std::vector<zarr::Array> arrays;  // parallel to fields
   std::optional<zarr::Array> atoms_ptr, edges_ptr, samples_mask, atoms_mask, edges_mask;
@@ -70,7 +79,7 @@ struct ZarrData::Impl {
   std::unique_ptr<TaskPool> pool;
   std::thread writer;
 
-  Impl(std::string u, ZarrWriteConfig c) : url(std::move(u)), cfg(std::move(c)) {
+  Impl(std::shared_ptr<zarr::Store> s, ZarrWriteConfig c) : url(s->url()), store(std::move(s)), cfg(std::move(c)) {
     if (cfg.queue_depth < 1) throw InvalidArgument("ZarrData: queue_depth must be >= 1");
     if (cfg.workers < 1) throw InvalidArgument("ZarrData: workers must be >= 1");
     if (cfg.chunk_bytes < 1) throw InvalidArgument("ZarrData: chunk_bytes must be >= 1");
@@ -81,12 +90,8 @@ struct ZarrData::Impl {
     for (const auto& [k, o] : cfg.fields)
       if (o.chunk_rows && *o.chunk_rows < 1)
         throw InvalidArgument("ZarrData: chunk_rows of field '" + k + "' must be >= 1");
-    store = zarr::open_store(url);
-    const bool exists = zarr::find_node(*store, "").has_value();
-    if (exists && !cfg.append)
-      throw InvalidArgument("ZarrData: '" + url +
-                            "' already holds a Zarr store; choose a new path or open it to append");
-    if (exists) open_existing();
+    lock = store->lock_writer(zarr::WriterLockOptions::from_environment());
+    prepare_store();
     pool = std::make_unique<TaskPool>(cfg.workers);
     writer = std::thread([this] { loop(); });
   }
@@ -98,6 +103,61 @@ struct ZarrData::Impl {
     }
     cv_work.notify_all();
     if (writer.joinable()) writer.join();
+    if (layout_started && !root_written) {  // a layout without its root: no one can use it
+      try {
+        wipe(keys_but_lock());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "batchmd: ZarrData(%s): could not remove a half-made layout: %s\n", url.c_str(), e.what());
+      }
+    }
+  }
+
+  // ---- the store before the first write
+
+  std::vector<std::string> keys_but_lock() const {
+    std::vector<std::string> keys = store->list("");
+    std::erase(keys, std::string(zarr::kWriterLockKey));
+    return keys;
+  }
+
+  void wipe(const std::vector<std::string>& keys) {
+    for (const auto& k : keys) store->erase(k);
+  }
+
+  /// A trajectory that batchmd created but that holds no sample: what a writer killed (or failed)
+  /// before its first commit leaves; a new writer may replace it.
+  bool unused_trajectory() const {
+    try {
+      const auto attrs = zarr::Group::open(store, "").attributes();
+      return attrs.contains("num_samples") && attrs["num_samples"] == 0 && attrs.contains("batchmd") &&
+             attrs["batchmd"].is_object() && attrs["batchmd"].value("writer", "") == kWriterName;
+    } catch (const FormatError&) {
+      return false;
+    }
+  }
+
+  /// Under the writer lock: refuses what must not be written over, clears what a dead writer left
+  /// before its first commit, and opens a trajectory to append to.
+  void prepare_store() {
+    if (!zarr::find_node(*store, "")) {
+      const auto left = keys_but_lock();
+      if (left.empty()) return;  // a new store: the layout is made at the first write
+      if (!lock->took_over())
+        throw InvalidArgument("ZarrData: '" + url + "' holds " + std::to_string(left.size()) +
+                              " entries but no Zarr store (e.g. '" + left.front() +
+                              "'); choose a new path or empty this one");
+      wipe(left);  // a batchmd writer died here before its first commit
+      return;
+    }
+    if (!cfg.append) {
+      if (unused_trajectory()) {
+        wipe(keys_but_lock());
+        return;
+      }
+      throw InvalidArgument("ZarrData: '" + url +
+                            "' already holds a Zarr store; choose a new path or open it to append");
+    }
+    open_existing();
   }
 
   // ---- layout
@@ -165,16 +225,23 @@ struct ZarrData::Impl {
     for (const auto& name : cfg.only_fields)
       if (!batch.has(name))
         throw InvalidArgument("ZarrData: only_fields names '" + name + "', which the batch does not have");
+    for (const auto& [k, o] : cfg.fields)
+      if (!batch.has(k))
+        throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");
+    fields.clear();  // from an earlier attempt that failed part way
+    arrays.clear();
     for (const auto& [k, f] : batch.fields())
       if (cfg.only_fields.empty() ||
           std::find(cfg.only_fields.begin(), cfg.only_fields.end(), k) != cfg.only_fields.end())
         fields.push_back(FieldDef{k, f.level, f.tensor.dtype(), trailing_of(f.tensor)});
-    // The root gets its trajectory attributes last, once every array exists: until then a
-    // reader sees a plain group ("not a trajectory"), never fields without arrays.
-    root = zarr::Group::create(store, "", cfg.format);
-    auto meta_g = root->create_group("meta");
-    auto core_g = root->create_group("core");
-    root->create_group("custom");
+    // The root document comes last, with its trajectory attributes, once every array exists:
+    // until then a reader (or a writer after a kill) finds no store here, never a root without
+    // num_samples or fields without arrays.
+    lock->check();
+    layout_started = true;
+    auto meta_g = zarr::Group::create(store, "meta", cfg.format);
+    auto core_g = zarr::Group::create(store, "core", cfg.format);
+    zarr::Group::create(store, "custom", cfg.format);
     const zarr::CompressorConfig& comp = cfg.compressor;
     // Bookkeeping arrays get small chunks: every append rewrites their unfinished tail chunk.
     const std::int64_t meta_bytes = std::min<std::int64_t>(cfg.chunk_bytes, 1 << 16);
@@ -197,15 +264,17 @@ struct ZarrData::Impl {
       arrays.push_back(core_g.create_array(
           f.name, meta_for(f.name, f.level, f.dtype, f.trailing, chunk_rows_for(f, atoms, edges, rows_per_write), c)));
     }
-    for (const auto& [k, o] : cfg.fields)
-      if (!batch.has(k))
-        throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");
     const std::int64_t zero = 0;
     atoms_ptr->append(reinterpret_cast<const std::byte*>(&zero), 1);
     edges_ptr->append(reinterpret_cast<const std::byte*>(&zero), 1);
     atoms_ptr->commit_rows(1);
     edges_ptr->commit_rows(1);
-    root->set_attributes(root_attributes());
+    const nlohmann::json attrs = root_attributes();
+    // v2 keeps the attributes beside .zgroup: write them first, so that the root is never a
+    // group without them.
+    if (cfg.format == zarr::ZarrFormat::V2) store->set(zarr::kV2Attrs, zarr::dump_json(attrs));
+    root = zarr::Group::create(store, "", cfg.format, attrs);
+    root_written = true;
     initialized = true;
   }
 
@@ -213,6 +282,7 @@ struct ZarrData::Impl {
   /// committed sample.
   void open_existing() {
     root = zarr::Group::open(store, "");
+    root_written = true;
     const auto attrs = root->attributes();
     if (!attrs.contains("num_samples") || !attrs["num_samples"].is_number_integer() || !attrs.contains("fields"))
       throw FormatError(url + ": not a trajectory store (root attributes 'num_samples' and 'fields' missing)");
@@ -344,6 +414,7 @@ struct ZarrData::Impl {
   void process(std::vector<Job>& jobs) {
     for (auto& j : jobs)
       if (j.staged) j.staged.wait();  // the snapshot's copy from the GPU has landed
+    lock->check();                    // never write over another writer's data
     std::vector<std::function<void()>> tasks;
     // Per-array tasks: each appends every job's rows to its array (in order).
     for (std::size_t a = 0; a < arrays.size(); ++a)
@@ -391,6 +462,7 @@ struct ZarrData::Impl {
       attrs = root_attributes();
       run_attrs_dirty = false;
     }
+    lock->check();
     root->set_attributes(attrs);
   }
 
@@ -402,18 +474,25 @@ struct ZarrData::Impl {
       auto attrs = root_attributes();
       run_attrs_dirty = false;
       lk.unlock();
+      lock->check();
       root->set_attributes(attrs);
     }
   }
 };
 
 ZarrData::ZarrData(const std::string& url, std::int64_t capacity, ZarrWriteConfig config)
-    : url_(url), capacity_(capacity) {
+    : ZarrData(zarr::open_store(url), capacity, std::move(config)) {
+  url_ = url;
+}
+
+ZarrData::ZarrData(std::shared_ptr<zarr::Store> store, std::int64_t capacity, ZarrWriteConfig config)
+    : url_(store ? store->url() : std::string()), capacity_(capacity) {
+  if (!store) throw InvalidArgument("ZarrData: null store");
   if (capacity < 1) throw InvalidArgument("ZarrData capacity must be >= 1 sample, got " + std::to_string(capacity));
-  impl_ = std::make_unique<Impl>(url, std::move(config));
+  impl_ = std::make_unique<Impl>(std::move(store), std::move(config));
   impl_->accepted = impl_->n_samples;
   if (impl_->accepted > capacity_)
-    throw CapacityError("ZarrData: '" + url + "' already holds " + std::to_string(impl_->accepted) +
+    throw CapacityError("ZarrData: '" + url_ + "' already holds " + std::to_string(impl_->accepted) +
                         " samples, more than the capacity " + std::to_string(capacity_));
 }
 
@@ -491,6 +570,7 @@ void ZarrData::flush() { impl_->flush(); }
 void ZarrData::write_model_state(std::int64_t step, const std::vector<double>& state) {
   flush();
   if (!impl_->root) throw InvalidArgument(name() + ": nothing written yet; no samples to attach a model state to");
+  impl_->lock->check();
   if (!zarr::find_node(*impl_->store, "restart")) impl_->root->create_group("restart");
   zarr::ArrayMeta m;
   m.format = impl_->cfg.format;
@@ -520,7 +600,8 @@ Batch ZarrData::read() {
 
 void ZarrData::zero() {
   flush();
-  for (const auto& key : impl_->store->list("")) impl_->store->erase(key);
+  impl_->lock->check();
+  impl_->wipe(impl_->keys_but_lock());
   impl_->fields.clear();
   impl_->arrays.clear();
   impl_->atoms_ptr.reset();
@@ -530,6 +611,7 @@ void ZarrData::zero() {
   impl_->edges_mask.reset();
   impl_->root.reset();
   impl_->initialized = false;
+  impl_->layout_started = impl_->root_written = false;
   impl_->n_samples = impl_->n_atoms = impl_->n_edges = 0;
   impl_->accepted = 0;
 }

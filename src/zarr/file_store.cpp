@@ -105,7 +105,6 @@ void make_dirs(const fs::path& dir) {
 
 FileStore::FileStore(fs::path root_dir, FileStoreOptions options) : root_(std::move(root_dir)), options_(options) {
   if (root_.empty()) throw InvalidArgument("FileStore: empty root directory");
-  make_dirs(root_);
 }
 
 fs::path FileStore::path_of(const std::string& key) const {

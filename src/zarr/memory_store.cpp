@@ -78,4 +78,32 @@ bool MemoryStore::exists(const std::string& key) const {
 
 std::string MemoryStore::url() const { return "memory://" + name_; }
 
+class MemoryStore::Lock final : public WriterLock {
+ public:
+  Lock(MemoryStore& store, const WriterLockOptions& o) : store_(store) {
+    holder_ = LockHolder::self(o.tool, "memory");
+    const std::lock_guard g(store_.writer_mutex_);
+    if (store_.writer_)
+      throw StoreLockedError(locked_message(store_.url(), store_.writer_, "a memory store lives in one process"),
+                             store_.writer_);
+    store_.writer_ = holder_;
+  }
+  ~Lock() override {
+    const std::lock_guard g(store_.writer_mutex_);
+    if (store_.writer_ && store_.writer_->token == holder_.token) store_.writer_.reset();
+  }
+  void check() override {
+    const std::lock_guard g(store_.writer_mutex_);
+    if (!store_.writer_ || store_.writer_->token != holder_.token)
+      throw IOError(store_.url() + ": this writer no longer holds the store");
+  }
+
+ private:
+  MemoryStore& store_;
+};
+
+std::unique_ptr<WriterLock> MemoryStore::lock_writer(const WriterLockOptions& options) {
+  return std::make_unique<Lock>(*this, options);
+}
+
 }  // namespace batchmd::zarr

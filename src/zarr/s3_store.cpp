@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <thread>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/zarr/sigv4.hpp"
 #include "http.hpp"
+#include "s3_xml.hpp"
 
 namespace batchmd::zarr {
 
@@ -38,79 +40,6 @@ int env_int(const char* name, int fallback) {
   const double d = env_double(name, fallback);
   if (d != static_cast<double>(static_cast<int>(d))) throw InvalidArgument(std::string(name) + " must be an integer");
   return static_cast<int>(d);
-}
-
-// The text of the first <tag>...</tag> in `xml` from `pos`, entities decoded; "" when absent.
-std::string xml_unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out += s[i];
-      continue;
-    }
-    const std::size_t semi = s.find(';', i);
-    if (semi == std::string_view::npos) {
-      out += s[i];
-      continue;
-    }
-    const std::string_view ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp")
-      out += '&';
-    else if (ent == "lt")
-      out += '<';
-    else if (ent == "gt")
-      out += '>';
-    else if (ent == "quot")
-      out += '"';
-    else if (ent == "apos")
-      out += '\'';
-    else if (!ent.empty() && ent[0] == '#') {
-      const bool hexa = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
-      const unsigned long cp = std::strtoul(std::string(ent.substr(hexa ? 2 : 1)).c_str(), nullptr, hexa ? 16 : 10);
-      // UTF-8 encode
-      if (cp < 0x80) {
-        out += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-    } else {
-      out.append(s.substr(i, semi - i + 1));
-    }
-    i = semi;
-  }
-  return out;
-}
-
-// Every element <tag>...</tag> of `xml` (not nested in itself), as raw inner text.
-std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag) {
-  std::vector<std::string_view> out;
-  const std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  std::size_t pos = 0;
-  while (true) {
-    const std::size_t a = xml.find(open, pos);
-    if (a == std::string_view::npos) break;
-    const std::size_t b = xml.find(close, a + open.size());
-    if (b == std::string_view::npos) break;
-    out.push_back(xml.substr(a + open.size(), b - a - open.size()));
-    pos = b + close.size();
-  }
-  return out;
-}
-
-std::string xml_text(std::string_view xml, std::string_view tag) {
-  const auto els = xml_elements(xml, tag);
-  return els.empty() ? std::string() : xml_unescape(els.front());
 }
 
 std::string_view as_view(const Bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
@@ -288,10 +217,10 @@ struct S3Store::Impl {
       std::string failure;
       if (res.transport_ok) {
         const long status = res.response.status;
-        const std::string code = status >= 300 ? xml_text(as_view(res.response.body), "Code") : "";
+        const std::string code = status >= 300 ? s3xml::text(as_view(res.response.body), "Code") : "";
         if (!retryable_status(status, code)) return std::move(res.response);
         failure = "HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code);
-        const std::string msg = xml_text(as_view(res.response.body), "Message");
+        const std::string msg = s3xml::text(as_view(res.response.body), "Message");
         if (!msg.empty()) failure += " (" + msg + ")";
       } else {
         failure = (res.timed_out ? "timed out: " : "cannot reach " + endpoint_text + ": ") + res.transport_error;
@@ -315,8 +244,8 @@ struct S3Store::Impl {
   }
 
   [[noreturn]] void fail(const Request& r, const http::Response& resp) const {
-    const std::string code = xml_text(as_view(resp.body), "Code");
-    const std::string msg = xml_text(as_view(resp.body), "Message");
+    const std::string code = s3xml::text(as_view(resp.body), "Code");
+    const std::string msg = s3xml::text(as_view(resp.body), "Message");
     std::string what = "HTTP " + std::to_string(resp.status) + (code.empty() ? "" : " " + code);
     if (!msg.empty()) what += " (" + msg + ")";
     if (code == "NoSuchBucket" || (resp.status == 404 && r.method == "HEAD" && r.object_key.empty())) {
@@ -332,7 +261,7 @@ struct S3Store::Impl {
 
   bool is_missing(const http::Response& resp) const {
     if (resp.status != 404) return false;
-    const std::string code = xml_text(as_view(resp.body), "Code");
+    const std::string code = s3xml::text(as_view(resp.body), "Code");
     return code != "NoSuchBucket";
   }
 
@@ -372,14 +301,14 @@ struct S3Store::Impl {
       const http::Response resp = send(r);
       if (resp.status != 200) fail(r, resp);
       const std::string_view xml = as_view(resp.body);
-      for (const std::string_view c : xml_elements(xml, "Contents")) keys.push_back(xml_text(c, "Key"));
+      for (const std::string_view c : s3xml::elements(xml, "Contents")) keys.push_back(s3xml::text(c, "Key"));
       if (common_prefixes != nullptr) {
-        for (const std::string_view c : xml_elements(xml, "CommonPrefixes")) {
-          common_prefixes->push_back(xml_text(c, "Prefix"));
+        for (const std::string_view c : s3xml::elements(xml, "CommonPrefixes")) {
+          common_prefixes->push_back(s3xml::text(c, "Prefix"));
         }
       }
-      const std::string truncated = xml_text(xml, "IsTruncated");
-      token = xml_text(xml, "NextContinuationToken");
+      const std::string truncated = s3xml::text(xml, "IsTruncated");
+      token = s3xml::text(xml, "NextContinuationToken");
       if (truncated != "true") break;
       if (token.empty()) {
         throw IOError(url + ": list failed: the server said the listing is truncated but gave no continuation token");
@@ -584,6 +513,50 @@ bool S3Store::exists(const std::string& key) const {
   const http::Response resp = impl_->send(r);
   if (resp.status == 200) return true;
   if (resp.status == 404) return false;
+  impl_->fail(r, resp);
+}
+
+namespace {
+
+/// An HTTP date ("Tue, 05 Jan 2026 10:22:03 GMT") as seconds since the epoch.
+std::optional<double> http_date(const std::string& text) {
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr) return std::nullopt;
+  return static_cast<double>(::timegm(&tm));
+}
+
+}  // namespace
+
+std::optional<S3Store::Versioned> S3Store::get_versioned(const std::string& key) const {
+  auto resp = impl_->get(key, "");
+  if (!resp) return std::nullopt;
+  if (resp->status != 200) impl_->fail(Impl::Request{"GET", key, impl_->object_key(key), {}, {}, {}}, *resp);
+  Versioned v;
+  v.version = resp->header("x-goog-generation");
+  if (v.version.empty()) v.version = resp->header("etag");
+  const auto now = http_date(resp->header("date"));
+  const auto modified = http_date(resp->header("last-modified"));
+  if (now && modified) v.age_s = *now - *modified;
+  v.value = std::move(resp->body);
+  return v;
+}
+
+bool S3Store::set_if(const std::string& key, std::span<const std::byte> value, Precondition condition,
+                     const std::string& version) {
+  validate_key(key);
+  Impl::Request r{"PUT", key, impl_->object_key(key), {}, {}, value};
+  const bool gs = impl_->scheme == "gs";
+  if (condition == Precondition::Absent) {
+    r.headers.emplace_back(gs ? "x-goog-if-generation-match" : "if-none-match", gs ? "0" : "*");
+  } else {
+    if (version.empty()) throw InvalidArgument(impl_->where(key) + ": a conditional write needs a version");
+    r.headers.emplace_back(gs ? "x-goog-if-generation-match" : "if-match", version);
+  }
+  const http::Response resp = impl_->send(r);
+  if (resp.status >= 200 && resp.status < 300) return true;
+  if (resp.status == 412 || resp.status == 409 || (condition == Precondition::Version && impl_->is_missing(resp)))
+    return false;
   impl_->fail(r, resp);
 }
 

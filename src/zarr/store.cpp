@@ -75,6 +75,21 @@ std::vector<std::string> Store::list_dir(const std::string& prefix) const {
   return names;
 }
 
+namespace {
+
+// Stores without a lock: the caller keeps to one writer at a time.
+class NoLock final : public WriterLock {
+ public:
+  explicit NoLock(const WriterLockOptions& o) { holder_ = LockHolder::self(o.tool, "none"); }
+  void check() override {}
+};
+
+}  // namespace
+
+std::unique_ptr<WriterLock> Store::lock_writer(const WriterLockOptions& options) {
+  return std::make_unique<NoLock>(options);
+}
+
 std::shared_ptr<Store> open_store(const std::string& url) {
   const std::size_t sep = url.find("://");
   if (sep == std::string::npos) {

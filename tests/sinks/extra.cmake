@@ -9,7 +9,7 @@
 add_executable(kill_writer ${CMAKE_CURRENT_SOURCE_DIR}/kill_writer.cpp)
 target_link_libraries(kill_writer PRIVATE batchmd::sinks batchmd_flags)
 
-batchmd_test(test_kill SOURCES test_kill.cpp DEPS batchmd::sinks LABELS "sinks;crash")
+batchmd_test(test_kill SOURCES test_kill.cpp DEPS batchmd::sinks batchmd::app LABELS "sinks;crash")
 add_dependencies(test_kill kill_writer)
 target_compile_definitions(test_kill PRIVATE BATCHMD_KILL_WRITER="$<TARGET_FILE:kill_writer>")
 
@@ -18,9 +18,16 @@ target_compile_definitions(test_trajectory_interop PRIVATE
   BATCHMD_SINKS_INTEROP_DIR="${CMAKE_CURRENT_SOURCE_DIR}/interop"
   BATCHMD_ZARRITA_NODE_MODULES="${PROJECT_SOURCE_DIR}/tests/zarr/js/node_modules")
 
+# One writer per store (labels sinks, lock): kill_writer processes race to create a store, a
+# second appender meets a running writer, a killed writer's lock is taken over.
+batchmd_test(test_writer_lock SOURCES test_writer_lock.cpp DEPS batchmd::sinks LABELS "sinks;lock")
+add_dependencies(test_writer_lock kill_writer)
+target_compile_definitions(test_writer_lock PRIVATE BATCHMD_KILL_WRITER="$<TARGET_FILE:kill_writer>")
+
 # batchmd_test hands a label list to gtest_discover_tests unquoted ("LABELS sinks crash"), which
 # does not set both labels: set them once CTest has read the test names (as tests/zarr does).
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/extra_labels.cmake
   "set_tests_properties(\${test_kill_TESTS} PROPERTIES LABELS \"sinks;crash\")\n"
-  "set_tests_properties(\${test_trajectory_interop_TESTS} PROPERTIES LABELS \"sinks;interop\")\n")
+  "set_tests_properties(\${test_trajectory_interop_TESTS} PROPERTIES LABELS \"sinks;interop\")\n"
+  "set_tests_properties(\${test_writer_lock_TESTS} PROPERTIES LABELS \"sinks;lock\")\n")
 set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/extra_labels.cmake)

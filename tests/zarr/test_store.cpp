@@ -188,7 +188,9 @@ TEST(FileStore, IOErrorsNameThePathAndReason) {
     EXPECT_NE(msg.find((dir.path() / "file").string()), std::string::npos) << msg;
     EXPECT_NE(msg.find("failed"), std::string::npos) << msg;
   }
-  EXPECT_THROW(FileStore(dir.path() / "file" / "root"), IOError);
+  FileStore under_a_file(dir.path() / "file" / "root");  // opening creates nothing: no error yet
+  EXPECT_THROW(under_a_file.set("x", as_bytes("y")), IOError);
+  EXPECT_THROW(under_a_file.lock_writer(WriterLockOptions{}), IOError);
   if (::geteuid() != 0) {  // root ignores permissions
     std::filesystem::create_directories(dir.path() / "ro");
     ::chmod((dir.path() / "ro").c_str(), 0555);

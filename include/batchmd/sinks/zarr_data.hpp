@@ -52,10 +52,22 @@ struct ZarrWriteConfig {
 /// waits for that copy before it encodes (write() waits only when every staging slot is busy). Samples become visible
 /// (and survive a kill) in whole writes: chunks first, then array shapes, then the root's num_samples. An error on a
 /// background thread is raised by the next write() or flush(), and every call after it.
+///
+/// One writer per store: the constructor takes the store's writer lock (zarr/lock.hpp) before it
+/// reads or writes anything, and the destructor releases it. Readers (TrajectoryReader) never wait.
 class ZarrData : public DataSink {
  public:
-  /// url: a path, file://path or memory://name. capacity: samples.
+  /// url: a path, file://path, memory://name, s3:// or gs://. capacity: samples.
+  /// Throws zarr::StoreLockedError (naming the holder: host, pid, start time) when another writer
+  /// holds the store; InvalidArgument when the store holds samples and config.append is false, or
+  /// holds files but no Zarr store. A store left by a writer that died before its first commit
+  /// (or that holds 0 samples of a batchmd writer) is cleared and written anew. Creates nothing
+  /// until the first write except the lock (and, for a file store, its directory); a ZarrData
+  /// destroyed before any write leaves no trace.
   explicit ZarrData(const std::string& url, std::int64_t capacity = 1'000'000, ZarrWriteConfig config = {});
+  /// The same on a Store object (one built with options open_store does not set, or a wrapper).
+  /// read() reopens the store by its url().
+  explicit ZarrData(std::shared_ptr<zarr::Store> store, std::int64_t capacity = 1'000'000, ZarrWriteConfig config = {});
   ~ZarrData() override;  // flushes; errors at that point are printed, not thrown
   std::string name() const override { return "ZarrData(" + url_ + ")"; }
   using DataSink::write;

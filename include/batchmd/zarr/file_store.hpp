@@ -1,4 +1,5 @@
-// zarr/file_store: a Store on a local directory tree, one file per key, atomic replace by rename.
+// zarr/file_store: a Store on a local directory tree, one file per key, atomic replace by rename;
+// the writer lock is a file at the root (file_lock.cpp).
 #pragma once
 #include <filesystem>
 
@@ -14,7 +15,8 @@ struct FileStoreOptions {
 
 class FileStore final : public Store {
  public:
-  /// Creates root_dir (and its parents) when missing; throws IOError when that fails.
+  /// Opening creates nothing: the root directory (and its parents) appear with the first set()
+  /// or lock_writer(), so that opening a mistyped path to read leaves no trace.
   explicit FileStore(std::filesystem::path root_dir, FileStoreOptions options = {});
 
   std::optional<Bytes> get(const std::string& key) const override;
@@ -26,6 +28,10 @@ class FileStore final : public Store {
   std::vector<std::string> list_dir(const std::string& prefix) const override;
   bool exists(const std::string& key) const override;
   std::string url() const override;
+  /// flock(2) on <root>/.batchmd-lock (or, with WriterLockOptions::FileMode::LockFile, that file
+  /// created exclusively). Released on destruction: the lock file is removed, and a root directory
+  /// that this lock created is removed again when nothing was stored in it.
+  std::unique_ptr<WriterLock> lock_writer(const WriterLockOptions& options) override;
 
   const std::filesystem::path& root() const { return root_; }
 

@@ -1,6 +1,7 @@
 // zarr/memory_store: a thread-safe in-process Store, for tests and for the memory:// URL.
 #pragma once
 #include <map>
+#include <mutex>
 #include <shared_mutex>
 
 #include "batchmd/zarr/store.hpp"
@@ -19,9 +20,14 @@ class MemoryStore final : public Store {
   std::vector<std::string> list(const std::string& prefix) const override;
   bool exists(const std::string& key) const override;
   std::string url() const override;
+  /// An in-process lock: a second writer on the same store (same process) is refused.
+  std::unique_ptr<WriterLock> lock_writer(const WriterLockOptions& options) override;
 
  private:
+  class Lock;
   std::string name_;
+  std::mutex writer_mutex_;
+  std::optional<LockHolder> writer_;
   mutable std::shared_mutex mutex_;
   // Values are immutable once stored, so a reader can copy out of one without holding the lock
   // while a writer swaps in the next.

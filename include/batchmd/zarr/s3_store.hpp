@@ -77,6 +77,28 @@ class S3Store final : public Store {
   std::vector<std::string> list_dir(const std::string& prefix) const override;
   bool exists(const std::string& key) const override;
   std::string url() const override;
+  /// A lease lock object at kWriterLockKey (s3_lock.cpp, docs/stores.md): created with a
+  /// conditional write where the server enforces it, else confirmed by reading it back after
+  /// WriterLockOptions::settle_s; renewed every lease_s/4 by a background thread.
+  std::unique_ptr<WriterLock> lock_writer(const WriterLockOptions& options) override;
+
+  /// A value with the version the server gave it and its age by the server's own clock.
+  struct Versioned {
+    Bytes value;
+    std::string version;  ///< ETag (gs://: the generation, x-goog-generation)
+    /// Server Date minus Last-Modified, seconds (1 s resolution); nullopt when not reported.
+    std::optional<double> age_s;
+  };
+  std::optional<Versioned> get_versioned(const std::string& key) const;
+  enum class Precondition {
+    Absent,   ///< only if the key does not exist: If-None-Match: * (gs://: x-goog-if-generation-match: 0)
+    Version,  ///< only if the key still has `version`: If-Match (gs://: x-goog-if-generation-match)
+  };
+  /// A conditional PUT; false when the server refused it (HTTP 412, or 409 for a concurrent
+  /// conditional write). A server that does not implement conditional writes (s3rver, older
+  /// S3-compatible servers) ignores the condition, writes and returns true.
+  bool set_if(const std::string& key, std::span<const std::byte> value, Precondition condition,
+              const std::string& version = "");
 
   const std::string& bucket() const;
   const std::string& prefix() const;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "batchmd/zarr/lock.hpp"
+
 namespace batchmd::zarr {
 
 using Bytes = std::vector<std::byte>;
@@ -37,6 +39,12 @@ class Store {
   virtual bool exists(const std::string& key) const = 0;
   /// Where the store lives, as given by the user; error messages put it before the key.
   virtual std::string url() const = 0;
+  /// Takes the store's writer lock (see lock.hpp) for as long as the returned object lives: one
+  /// writer at a time creates or appends; readers never take it. Throws StoreLockedError naming
+  /// the holder when another live writer holds it; replaces the lock of a writer known to be dead
+  /// (WriterLock::took_over()). A file store's root directory is created here when missing.
+  /// The default, for stores that have no way to lock, returns a lock that enforces nothing.
+  virtual std::unique_ptr<WriterLock> lock_writer(const WriterLockOptions& options);
 };
 
 /// Throws InvalidArgument naming the key unless it is a non-empty '/'-separated relative path

@@ -4,6 +4,8 @@
 //   GET /__fault?status=503&count=N   the next N requests get that status (S3 XML error body)
 //   GET /__fault?delay_ms=M&count=N   the next N requests are forwarded after M ms of silence
 //   GET /__fault?reset=1&count=N      the next N connections are dropped without an answer
+//   ...&method=PUT&path_suffix=S        only requests with that method / a path ending in S (URL-
+//                                       encoded) get the fault and count; others pass untouched
 //   GET /__stats                      JSON: requests, faulted, auth (scheme per request)
 // A bearer token is recorded and removed before forwarding (the local server knows only SigV4).
 import http from 'node:http';
@@ -27,6 +29,8 @@ const server = http.createServer((req, res) => {
     if (p.has('status')) fault.status = Number(p.get('status'));
     if (p.has('delay_ms')) fault.delay_ms = Number(p.get('delay_ms'));
     if (p.has('reset')) fault.reset = true;
+    if (p.has('method')) fault.method = p.get('method');
+    if (p.has('path_suffix')) fault.path_suffix = p.get('path_suffix');
     res.end('ok');
     return;
   }
@@ -51,7 +55,9 @@ const server = http.createServer((req, res) => {
     up.on('error', e => { res.destroy(e); });
     req.pipe(up);
   };
-  if (fault && fault.count > 0) {
+  const matches = f => (!f.method || f.method === req.method) &&
+    (!f.path_suffix || decodeURIComponent(url.pathname).endsWith(f.path_suffix));
+  if (fault && fault.count > 0 && matches(fault)) {
     fault.count--;
     stats.faulted++;
     if (fault.status) {

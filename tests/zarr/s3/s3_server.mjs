@@ -1,10 +1,14 @@
 // Test launcher for a local S3 server (npm s3rver) on 127.0.0.1:
-//   node s3_server.mjs --dir DIR [--port N] [--bucket NAME]...
+//   node s3_server.mjs --dir DIR [--port N] [--bucket NAME]... [--conditional-writes]
 // Prints "PORT <n>" on stdout once listening; stops on SIGTERM/SIGINT or when stdin closes.
 // s3rver writes an object in place and answers a PUT before the bytes are on disk; real S3
 // replaces objects atomically and confirms only stored writes. This launcher makes the test
 // server behave like S3 there: a PUT is written to a temporary file, then renamed over the object
 // (with its metadata) under a per-key lock that GETs also take until their file is open.
+// s3rver ignores If-None-Match and If-Match on PUT (it honours If-None-Match only on GET, with
+// 304), so a conditional write silently overwrites. With --conditional-writes this launcher
+// enforces them as S3 does (412 PreconditionFailed; If-Match on a missing key: 404 NoSuchKey),
+// checked under the same per-key lock, so the writer-lock tests run against both behaviours.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,12 +28,16 @@ for (const name of ['createCipheriv', 'createDecipheriv']) {
 }
 const S3rver = require('s3rver');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const S3Error = require('s3rver/lib/models/error');
+const objectController = require('s3rver/lib/controllers/object');
+const { AsyncLocalStorage } = require('node:async_hooks');
 
 const args = process.argv.slice(2);
-let dir = null, port = 0;
+let dir = null, port = 0, conditionalWrites = false;
 const buckets = [];
 for (let i = 0; i < args.length; ++i) {
   if (args[i] === '--dir') dir = args[++i];
+  else if (args[i] === '--conditional-writes') conditionalWrites = true;
   else if (args[i] === '--port') port = Number(args[++i]);
   else if (args[i] === '--bucket') buckets.push(args[++i]);
   else { console.error(`s3_server.mjs: unknown argument ${args[i]}`); process.exit(2); }
@@ -58,6 +66,29 @@ const origDelete = FilesystemStore.prototype.deleteObject;
 FilesystemStore.prototype.deleteObject = function (bucket, key) {
   return withLock(`${bucket}/${key}`, () => origDelete.call(this, bucket, key));
 };
+// The PUT's conditions travel from the controller to the store's putObject with the request.
+const putConditions = new AsyncLocalStorage();
+const origPutController = objectController.putObject;
+objectController.putObject = function (ctx) {
+  const cond = { ifNoneMatch: ctx.headers['if-none-match'], ifMatch: ctx.headers['if-match'] };
+  if (!conditionalWrites || (cond.ifNoneMatch === undefined && cond.ifMatch === undefined)) {
+    return origPutController.call(this, ctx);
+  }
+  return putConditions.run(cond, () => origPutController.call(this, ctx));
+};
+const unquote = tag => String(tag).replace(/^W\//, '').replace(/"/g, '');
+async function checkConditions(store, object, cond) {
+  const exists = await store.existsObject(object.bucket, object.key);
+  const failed = () => new S3Error('PreconditionFailed',
+    'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match/If-Match' });
+  if (cond.ifNoneMatch !== undefined && cond.ifNoneMatch.trim() === '*' && exists) throw failed();
+  if (cond.ifMatch !== undefined) {
+    if (!exists) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: object.key });
+    const meta = await store.getMetadata(object.bucket, object.key);
+    if (unquote(meta.etag) !== unquote(cond.ifMatch)) throw failed();
+  }
+}
+
 FilesystemStore.prototype.putObject = async function (object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
   await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
@@ -77,7 +108,14 @@ FilesystemStore.prototype.putObject = async function (object) {
     }
   });
   const digest = md5.digest('hex');
+  const cond = putConditions.getStore();
   await withLock(`${object.bucket}/${object.key}`, async () => {
+    try {
+      if (cond) await checkConditions(this, object, cond);
+    } catch (err) {
+      await fs.promises.unlink(temp).catch(() => {});
+      throw err;
+    }
     await fs.promises.rename(temp, objectPath);
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
   });
