@@ -134,7 +134,8 @@ JobEstimate estimate_job(const RunConfig& c) {
   for (std::size_t i = 0; i < c.crystals.size(); ++i) {
     const CrystalSpec& s = c.crystals[i];
     const double basis = static_cast<double>(lattice_basis(s.lattice).size());
-    const double cells = static_cast<double>(s.cells[0]) * static_cast<double>(s.cells[1]) * static_cast<double>(s.cells[2]);
+    const double cells =
+        static_cast<double>(s.cells[0]) * static_cast<double>(s.cells[1]) * static_cast<double>(s.cells[2]);
     const double atoms = std::max(0.0, basis * cells - static_cast<double>(s.vacancies.size()));
     const double rho = basis / (s.a * s.a * s.a);
     account("crystal[" + std::to_string(i) + "]",

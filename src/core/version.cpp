@@ -6,9 +6,9 @@
 namespace batchmd {
 
 const BuildInfo& build_info() {
-  static const BuildInfo info{BATCHMD_INFO_VERSION, BATCHMD_INFO_COMMIT,      BATCHMD_INFO_BUILD_TYPE,
-                              BATCHMD_INFO_CXX_COMPILER, BATCHMD_INFO_CUDA, BATCHMD_INFO_CUDA_ARCHS,
-                              BATCHMD_INFO_TORCH,  BATCHMD_INFO_MPI,         BATCHMD_INFO_PYTHON};
+  static const BuildInfo info{BATCHMD_INFO_VERSION,      BATCHMD_INFO_COMMIT, BATCHMD_INFO_BUILD_TYPE,
+                              BATCHMD_INFO_CXX_COMPILER, BATCHMD_INFO_CUDA,   BATCHMD_INFO_CUDA_ARCHS,
+                              BATCHMD_INFO_TORCH,        BATCHMD_INFO_MPI,    BATCHMD_INFO_PYTHON};
   return info;
 }
 
@@ -31,8 +31,11 @@ nlohmann::json build_info_json() {
   if (b.torch) backends.push_back("torch");
   if (b.mpi) backends.push_back("mpi");
   if (b.python) backends.push_back("python");
-  nlohmann::json j = {{"version", b.version}, {"commit", b.commit},     {"build_type", b.build_type},
-                      {"compiler", b.compiler}, {"backends", backends}};
+  nlohmann::json j = {{"version", b.version},
+                      {"commit", b.commit},
+                      {"build_type", b.build_type},
+                      {"compiler", b.compiler},
+                      {"backends", backends}};
   if (b.cuda) j["cuda_architectures"] = b.cuda_architectures;
   return j;
 }

@@ -2,18 +2,17 @@
 // back-ends compiled in. `batchmd --version` prints it and every trajectory records it in its
 // writer attribute, so a bug report or a store says which build made it.
 #pragma once
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace batchmd {
 
 struct BuildInfo {
-  std::string version;     ///< semantic version of the project, e.g. "0.2.0"
-  std::string commit;      ///< git commit (12 hex digits, "-dirty" if modified), or "unknown"
-  std::string build_type;  ///< CMake build type, with "+asan+ubsan" for sanitizer builds
-  std::string compiler;    ///< C++ compiler id and version
-  bool cuda = false;       ///< CUDA backend compiled in
+  std::string version;             ///< semantic version of the project, e.g. "0.2.0"
+  std::string commit;              ///< git commit (12 hex digits, "-dirty" if modified), or "unknown"
+  std::string build_type;          ///< CMake build type, with "+asan+ubsan" for sanitizer builds
+  std::string compiler;            ///< C++ compiler id and version
+  bool cuda = false;               ///< CUDA backend compiled in
   std::string cuda_architectures;  ///< e.g. "90"; empty without CUDA
   bool torch = false;              ///< TorchScript models (libtorch) compiled in
   bool mpi = false;                ///< MPI runs compiled in
