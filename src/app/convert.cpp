@@ -98,8 +98,8 @@ int convert_command(const ConvertOptions& o, std::FILE* out) {
       throw InvalidArgument("convert: --system: " + reader.url() + " has no system_id field");
     selected = reader.samples_of_system(*o.system_id);
   } else {
-    selected.resize(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) selected[static_cast<std::size_t>(i)] = i;
+    for (std::int64_t i = 0; i < n; ++i)
+      if (reader.live_samples()[static_cast<std::size_t>(i)]) selected.push_back(i);  // deleted ones left out
   }
   if (o.step_min || o.step_max) {
     const char* opt = o.step_min && o.step_max ? "--step-min/--step-max" : o.step_min ? "--step-min" : "--step-max";

@@ -86,8 +86,8 @@ std::string bytes_text(std::uint64_t b) {
 struct Report {
   std::string url;
   int zarr_format = 3;
-  std::int64_t samples = 0;
-  std::optional<std::int64_t> systems;  // distinct system_id values
+  std::int64_t samples = 0, deleted = 0;  // deleted: soft-deleted (meta/samples_mask false)
+  std::optional<std::int64_t> systems;    // distinct system_id values
   std::int64_t atoms_total = 0, atoms_min = 0, atoms_max = 0;
   double atoms_mean = 0.0;
   std::int64_t edges_total = 0;
@@ -109,6 +109,7 @@ Report build_report(const std::string& url) {
   r.url = reader.url();
   r.zarr_format = reader.zarr_format();
   r.samples = reader.num_samples();
+  for (bool live : reader.live_samples()) r.deleted += live ? 0 : 1;
   r.batchmd = reader.batchmd_attributes();
   const std::int64_t n = r.samples;
 
@@ -150,6 +151,7 @@ void print_json(const Report& r, std::FILE* out) {
   j["url"] = r.url;
   j["zarr_format"] = r.zarr_format;
   j["samples"] = r.samples;
+  j["deleted_samples"] = r.deleted;
   j["systems"] = r.systems ? nlohmann::json(*r.systems) : nlohmann::json(nullptr);
   j["atoms"] = {{"total", r.atoms_total}, {"min", r.atoms_min}, {"mean", r.atoms_mean}, {"max", r.atoms_max}};
   j["edges"] = r.edges_total;
@@ -185,7 +187,10 @@ void print_json(const Report& r, std::FILE* out) {
 void print_text(const Report& r, std::FILE* out) {
   std::fprintf(out, "store:        %s\n", r.url.c_str());
   std::fprintf(out, "zarr format:  v%d\n", r.zarr_format);
-  std::fprintf(out, "samples:      %" PRId64 "\n", r.samples);
+  if (r.deleted > 0)
+    std::fprintf(out, "samples:      %" PRId64 " (%" PRId64 " deleted)\n", r.samples, r.deleted);
+  else
+    std::fprintf(out, "samples:      %" PRId64 "\n", r.samples);
   if (r.systems)
     std::fprintf(out, "systems:      %" PRId64 " distinct system_id values\n", *r.systems);
   else

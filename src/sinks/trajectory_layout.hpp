@@ -13,7 +13,6 @@
 namespace batchmd::sinks::detail {
 
 inline constexpr const char* kWriterName = "batchmd";
-inline constexpr const char* kVersion = "0.1.0";
 
 struct FieldDef {
   std::string name;

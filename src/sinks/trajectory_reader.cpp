@@ -34,7 +34,11 @@ struct TrajectoryReader::Impl {
     std::string group, name;
     Level level;
     zarr::Array array;
+    /// The ALCHEMI toolkit's layout of an index field: [2, E], concatenated along the last axis,
+    /// with store-wide atom indices (batchmd writes [E, 2] with sample-local ones).
+    bool toolkit_index = false;
   };
+  std::vector<bool> live;  ///< meta/samples_mask (all true without it): false = soft-deleted
   std::vector<F> fields;
   mutable std::optional<std::vector<std::int64_t>> system_ids;
 
@@ -89,15 +93,35 @@ struct TrajectoryReader::Impl {
           throw FormatError(url + ": fields." + group + "." + it.key() + ": " + e.what());
         }
         zarr::Array a = root->open_array(std::string(group) + "/" + it.key());
-        check_schema(a, std::string(group) + "/" + it.key(), it.key(), level);
         const std::int64_t need = level == Level::Atom ? aptr.back() : level == Level::Edge ? eptr.back() : n;
-        if (a.rows() < need)
-          throw FormatError(url + ": " + group + "/" + it.key() + " has " + std::to_string(a.rows()) +
+        // The toolkit's edge_index: int [2, E'] with E' >= E, in a store batchmd did not write.
+        const auto& shape = a.meta().shape;
+        const bool toolkit_index = it.key() == kEdgeIndex && level == Level::Edge && !attrs.contains("batchmd") &&
+                                   shape.size() == 2 && shape[0] == 2 && shape[1] >= need &&
+                                   (a.meta().dtype == DType::Int64 || a.meta().dtype == DType::Int32);
+        if (!toolkit_index) check_schema(a, std::string(group) + "/" + it.key(), it.key(), level);
+        const std::int64_t have = toolkit_index ? shape[1] : a.rows();
+        if (have < need)
+          throw FormatError(url + ": " + group + "/" + it.key() + " has " + std::to_string(have) +
                             " rows but the pointer arrays need " + std::to_string(need));
-        fields.push_back(F{group, it.key(), level, std::move(a)});
+        fields.push_back(F{group, it.key(), level, std::move(a), toolkit_index});
       }
     }
     system_ids.reset();
+    live.assign(static_cast<std::size_t>(n), true);
+    if (zarr::find_node(*store, "meta/samples_mask")) {
+      zarr::Array m = root->open_array("meta/samples_mask");
+      if (m.meta().dtype != DType::Bool || m.meta().shape.size() != 1 || m.rows() < n)
+        throw FormatError(url + ": meta/samples_mask must be a bool array of num_samples entries");
+      const std::int64_t block = std::max<std::int64_t>(m.meta().chunk_rows, 1 << 16);
+      for (std::int64_t r = 0; r < n; r += block) {
+        const std::int64_t k = std::min(block, n - r);
+        std::vector<std::uint8_t> v(static_cast<std::size_t>(k));
+        m.read_rows(r, k, reinterpret_cast<std::byte*>(v.data()));
+        for (std::int64_t i = 0; i < k; ++i)
+          live[static_cast<std::size_t>(r + i)] = v[static_cast<std::size_t>(i)] != 0;
+      }
+    }
   }
 
   void check_pointer_array(const zarr::Array& a, const std::string& name) const {
@@ -152,6 +176,30 @@ struct TrajectoryReader::Impl {
                         (spec->floating ? " are floating-point" : " are " + std::string(dtype_name(spec->dtype))));
   }
 
+  // Samples [a, b) of a toolkit-layout index field ([2, E'], store-wide atom indices) as batchmd's
+  // [E, 2] int64 with indices into the batch of those samples. A deleted sample's edges (zeroed by
+  // the toolkit) are not checked against its atoms; they read as they are stored, shifted.
+  Tensor toolkit_index(const F& f, std::int64_t a, std::int64_t b) const {
+    const std::int64_t cols = f.array.meta().shape[1], e0 = eptr[a], ne = eptr[b] - eptr[a];
+    Tensor raw(f.array.meta().dtype, {2, cols});
+    f.array.read_rows(0, 2, raw.bytes());
+    Tensor t(DType::Int64, {ne, 2});
+    auto* v = t.data<std::int64_t>();
+    for (std::int64_t i = a; i < b; ++i)
+      for (std::int64_t e = eptr[i]; e < eptr[i + 1]; ++e)
+        for (std::int64_t c = 0; c < 2; ++c) {
+          const std::int64_t x = raw.dtype() == DType::Int64 ? raw.data<std::int64_t>()[c * cols + e]
+                                                             : raw.data<std::int32_t>()[c * cols + e];
+          const bool inside = x >= aptr[i] && x < aptr[i + 1];
+          if (!inside && live[static_cast<std::size_t>(i)])
+            throw FormatError(url + ": " + f.group + "/" + f.name + " of sample " + std::to_string(i) +
+                              " holds atom index " + std::to_string(x) + ", outside the sample's atoms [" +
+                              std::to_string(aptr[i]) + ", " + std::to_string(aptr[i + 1]) + ")");
+          v[(e - e0) * 2 + c] = inside ? x - aptr[a] : aptr[i] - aptr[a];
+        }
+    return t;
+  }
+
   Batch range(std::int64_t a, std::int64_t b) const {
     // Everything this read allocates, against the budget, before any of it is.
     double bytes = 8.0 * static_cast<double>(aptr[b] - aptr[a]) + 16.0 * static_cast<double>(b - a);
@@ -159,7 +207,8 @@ struct TrajectoryReader::Impl {
       const std::int64_t rows = f.level == Level::Atom   ? aptr[b] - aptr[a]
                                 : f.level == Level::Edge ? eptr[b] - eptr[a]
                                                          : b - a;
-      bytes += static_cast<double>(rows) * static_cast<double>(f.array.row_bytes());
+      bytes += f.toolkit_index ? 2.0 * static_cast<double>(f.array.row_bytes()) + 16.0 * static_cast<double>(rows)
+                               : static_cast<double>(rows) * static_cast<double>(f.array.row_bytes());
     }
     zarr::check_read_size(bytes, url + ": samples [" + std::to_string(a) + ", " + std::to_string(b) + ")");
     std::map<std::string, Field, std::less<>> out;
@@ -171,6 +220,10 @@ struct TrajectoryReader::Impl {
     for (const auto& f : fields) {
       const std::int64_t first = f.level == Level::Atom ? aptr[a] : f.level == Level::Edge ? eptr[a] : a;
       const std::int64_t last = f.level == Level::Atom ? aptr[b] : f.level == Level::Edge ? eptr[b] : b;
+      if (f.toolkit_index) {
+        out.emplace(f.name, Field{f.level, toolkit_index(f, a, b)});
+        continue;
+      }
       Shape shape = f.array.meta().shape;
       shape[0] = last - first;
       Tensor t(f.array.meta().dtype, shape);
@@ -204,6 +257,7 @@ TrajectoryReader::~TrajectoryReader() = default;
 TrajectoryReader::TrajectoryReader(TrajectoryReader&&) noexcept = default;
 
 std::int64_t TrajectoryReader::num_samples() const { return impl_->n; }
+const std::vector<bool>& TrajectoryReader::live_samples() const { return impl_->live; }
 void TrajectoryReader::refresh() { impl_->load(); }
 const std::string& TrajectoryReader::url() const { return impl_->url; }
 int TrajectoryReader::zarr_format() const { return impl_->format; }
@@ -256,7 +310,8 @@ std::vector<std::int64_t> TrajectoryReader::samples_of_system(std::int64_t syste
   system_ids();
   std::vector<std::int64_t> out;
   for (std::int64_t i = 0; i < impl_->n; ++i)
-    if ((*impl_->system_ids)[static_cast<std::size_t>(i)] == system_id) out.push_back(i);
+    if ((*impl_->system_ids)[static_cast<std::size_t>(i)] == system_id && impl_->live[static_cast<std::size_t>(i)])
+      out.push_back(i);
   return out;
 }
 
@@ -264,7 +319,10 @@ Batch last_snapshot_per_system(const TrajectoryReader& reader) {
   if (reader.num_samples() == 0) throw InvalidArgument(reader.url() + ": the trajectory holds no samples");
   std::map<std::int64_t, std::int64_t> last;  // system_id → its last sample
   const auto& ids = reader.system_ids();
-  for (std::size_t i = 0; i < ids.size(); ++i) last[ids[i]] = static_cast<std::int64_t>(i);
+  const auto& live = reader.live_samples();
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (live[i]) last[ids[i]] = static_cast<std::int64_t>(i);
+  if (last.empty()) throw InvalidArgument(reader.url() + ": every sample of the trajectory is deleted");
   std::vector<std::int64_t> idx;
   for (const auto& [id, i] : last) idx.push_back(i);
   return reader.read_indices(idx);

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/version.hpp"
 #include "batchmd/zarr/array.hpp"
 #include "batchmd/zarr/group.hpp"
 #include "gpu_staging.hpp"
@@ -32,7 +33,6 @@ namespace batchmd::sinks {
 using detail::dim_name;
 using detail::FieldDef;
 using detail::gather_rows;
-using detail::kVersion;
 using detail::kWriterName;
 using detail::TaskPool;
 using detail::trailing_of;
@@ -204,7 +204,8 @@ struct ZarrData::Impl {
     a["fields"] = {{"core", core}, {"custom", nlohmann::json::object()}};
     nlohmann::json bm = run_attrs;
     bm["writer"] = kWriterName;
-    bm["version"] = kVersion;
+    bm["version"] = build_info().version;
+    bm["build"] = build_info_json();  // which build wrote (last appended to) the store
     bm["units"] = {{"length", "Å"}, {"energy", "eV"}, {"mass", "amu"}, {"time", "fs"}, {"temperature", "K"}};
     bm["layout"] = "csr-by-sample";
     if (!bm.contains("chunks")) bm["chunks"] = "complete";  // every committed chunk exists: a missing one is damage

@@ -14,7 +14,7 @@ batchmd_cli_test(cli_run_tiny FIXTURES_SETUP cli_tiny_store
 # ---- success: exit 0
 batchmd_cli_test(cli_help EXPECT --stdout "^Usage: " --stdout "run +Run a job" --stdout "inspect" --stdout "convert"
   COMMAND batchmd --help)
-batchmd_cli_test(cli_version EXPECT --stdout "^batchmd 0\\.1\\.0$" COMMAND batchmd --version)
+batchmd_cli_test(cli_version EXPECT --stdout "^batchmd ${PROJECT_VERSION} " --stdout "back-ends: cpu" COMMAND batchmd --version)
 batchmd_cli_test(cli_run_help EXPECT --stdout "--steps" --stdout "--restart" --absent batchmd-* COMMAND batchmd run --help)
 batchmd_cli_test(cli_inspect_help EXPECT --stdout "--json" COMMAND batchmd inspect --help)
 batchmd_cli_test(cli_convert_help EXPECT --stdout "--step-min" COMMAND batchmd convert --help)

@@ -126,7 +126,7 @@ TEST(ConfigRanges, TypesAndDependentRanges) {
   EXPECT_NE(error_of(c + "[output]\ncompressor = \"blosc-lz4\"\nlevel = -1\n").find("'output.level'"),
             std::string::npos);
   EXPECT_EQ(error_of(c + "[output]\ncompressor = \"zstd\"\nlevel = 22\n"), "");
-  EXPECT_NE(error_of("[[cluster]]\natoms = 13\nelement = 55\n").find("'cluster[0].element'"), std::string::npos);
+  EXPECT_NE(error_of("[[cluster]]\natoms = 13\nelement = 119\n").find("'cluster[0].element'"), std::string::npos);
   EXPECT_NE(error_of("[[liquid]]\nelement = 0\n").find("atomic number 0"), std::string::npos);
   EXPECT_NE(error_of(c + "[[model.pair]]\nelements = [18, 119]\n").find("'model.pair[0].elements'"), std::string::npos);
   EXPECT_NE(error_of(c + "[[model.pair]]\nelements = [0, 18]\n").find("got 0"), std::string::npos);

@@ -10,6 +10,7 @@
 
 #include "app_test_util.hpp"
 #include "batchmd/app/config.hpp"
+#include "batchmd/app/limits.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 
@@ -323,8 +324,9 @@ TEST(RunCommand, DtypeAndThreadsOverrides) {
   EXPECT_LT(worst, 1e-3) << "Å";
   EXPECT_GT(worst, 0.0) << "float32 and float64 runs cannot agree to the last bit";
 
-  // --threads N sets the team of every parallel loop that follows (num_threads(), parallel_for)
-  for (int n : {1, 2, 3}) {
+  // --threads N sets the team of every parallel loop that follows (num_threads(), parallel_for);
+  // N is at most the CPUs this process may use (more is refused: test_limits)
+  for (int n : {1, 2, app::available_cpus()}) {
     fs::remove_all(store);
     o.threads = n;
     r = run_captured(o);

@@ -110,7 +110,7 @@ void expect_inspect_and_convert(const std::string& url, std::int64_t n) {
   }
   const auto [crc, ctext] = capture([&](std::FILE* f) { return app::convert_command(c, f); });
   EXPECT_EQ(crc, 0);
-  EXPECT_NE(ctext.find("wrote " + std::to_string(n) + " frames"), std::string::npos) << ctext;
+  EXPECT_NE(ctext.find("wrote " + std::to_string(n) + (n == 1 ? " frame," : " frames")), std::string::npos) << ctext;
   std::ifstream xyz(c.output);
   std::string first;
   std::getline(xyz, first);

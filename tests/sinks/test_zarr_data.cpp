@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/version.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "trajectory_fixture.hpp"
 
@@ -143,6 +144,20 @@ TEST(ZarrData, ExistingStoreIsNotOverwrittenAndCanBeAppended) {
   ASSERT_EQ(r.num_samples(), 7);
   Batch all = r.read_range(0, 7);
   for (int i = 0; i < 7; ++i) ASSERT_EQ(check_encoded(all, i, i), "");
+  fs::remove_all(url);
+}
+
+// The root attribute says which build wrote the store (the same build information as
+// `batchmd --version`), and the writer's version is the project's.
+TEST(ZarrData, StoreRecordsTheBuildThatWroteIt) {
+  const std::string url = temp_store("build");
+  { ZarrData(url, 100).write(encoded_batch(0, 2)); }
+  const nlohmann::json bm = TrajectoryReader(url).batchmd_attributes();
+  EXPECT_EQ(bm.value("writer", ""), "batchmd");
+  EXPECT_EQ(bm.value("version", ""), build_info().version);
+  ASSERT_TRUE(bm.contains("build")) << bm.dump();
+  EXPECT_EQ(bm["build"], build_info_json());
+  EXPECT_EQ(bm["build"].value("commit", ""), build_info().commit);
   fs::remove_all(url);
 }
 

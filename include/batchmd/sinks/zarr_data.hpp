@@ -102,7 +102,12 @@ class TrajectoryReader {
   ~TrajectoryReader();
   TrajectoryReader(TrajectoryReader&&) noexcept;
 
+  /// Samples written, soft-deleted ones included (they keep their index).
   std::int64_t num_samples() const;
+  /// Per sample: false where meta/samples_mask marks it deleted (all true without the array).
+  /// read* return deleted samples as stored; samples_of_system, read_system and
+  /// last_snapshot_per_system leave them out.
+  const std::vector<bool>& live_samples() const;
   /// Re-reads the root attributes: samples appended since are visible afterwards.
   void refresh();
   Batch read(std::int64_t i) const;
