@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--device", device,
                       "auto (a GPU if usable, else cpu), cpu, cuda or cuda:N (overrides the config)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress line");
+  run_cmd->add_flag("--mpi-pipeline", run.mpi_pipeline,
+                    "Under mpirun: run the job's stages on groups of ranks, systems moving on as they finish a "
+                    "stage (default: every rank runs a share of the systems; docs/mpi.md)");
   std::string output, restart;
   run_cmd->add_option("-o,--output", output, "Trajectory store: path, file://path or memory://name");
   run_cmd->add_option("--restart", restart, "Continue from the last snapshot of every system in this store");

@@ -203,6 +203,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   // ---- trajectory stores: taken before anything is computed, so that a second writer to the
   // same path is refused at once (zarr/lock.hpp)
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
+  if (opts.mpi_pipeline) session.enable_pipeline(static_cast<int>(cfg.stages.size()));
   std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
   const bool append = restart && (url.empty() || url == *opts.restart);
   if (append) url = *opts.restart;
@@ -314,7 +315,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     progress.update(done);
     return g_stop_signal.load() == 0;
   });
-  std::int64_t taken = dyn.run(batch, cfg.steps);
+  std::int64_t taken = session.run(dyn, batch, cfg.steps);
   const int stop_signal = g_stop_signal.load();
   const bool interrupted = stop_signal != 0 && taken < cfg.steps;
   if (interrupted)
@@ -328,9 +329,9 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   taken = session.max(taken);
   e0 = session.gather_values(e0);
   batch = session.gather_batch(std::move(batch));
-  const std::int64_t end_step = session.max(dyn.step_count());
-  const std::vector<double> model_state =
-      cfg.final_snapshot ? session.gather_values(model->state()) : std::vector<double>();
+  const std::int64_t end_step = session.end_step(dyn.step_count());
+  const bool keep_state = cfg.final_snapshot && session.keeps_model_state();
+  const std::vector<double> model_state = keep_state ? session.gather_values(model->state()) : std::vector<double>();
   const int exit_code = session.agree_exit_code(interrupted ? 128 + stop_signal : 0);  // 130 SIGINT, 143 SIGTERM
   if (!session.is_root()) return exit_code;
 
@@ -387,7 +388,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     }
   }
   if (profiler) std::fprintf(out, "%s", profiler->report().c_str());
-  if (cfg.final_snapshot && end_step > 0) sink->write_model_state(end_step, model_state);
+  if (keep_state && end_step > 0) sink->write_model_state(end_step, model_state);
   sink->flush();
   std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n",
                static_cast<long long>(session.snapshots_written()), static_cast<long long>(sink->size()), url.c_str());

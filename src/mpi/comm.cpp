@@ -42,7 +42,10 @@ void Comm::send(int dest, int tag, std::vector<std::byte> bytes, std::size_t in_
     throw InvalidArgument("MPI: a message of " + std::to_string(bytes.size()) +
                           " bytes is too large (at most 2 GiB per snapshot part: give the job more ranks or "
                           "snapshot less data per rank)");
-  while (pending_.size() >= std::max<std::size_t>(in_flight, 1)) wait_oldest();
+  if (in_flight == 0)
+    reap();  // no bound
+  else
+    while (pending_.size() >= in_flight) wait_oldest();
   Pending p{MPI_REQUEST_NULL, std::make_unique<std::vector<std::byte>>(std::move(bytes))};
   check(MPI_Isend(p.bytes->data(), static_cast<int>(p.bytes->size()), MPI_BYTE, dest, tag, comm_, &p.request),
         "MPI_Isend");
@@ -58,6 +61,49 @@ void Comm::wait_oldest() {
     std::this_thread::sleep_for(kPoll);
   }
   pending_.pop_front();
+}
+
+void Comm::reap() {
+  while (!pending_.empty()) {
+    int done = 0;
+    check(MPI_Test(&pending_.front().request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (!done) return;
+    pending_.pop_front();
+  }
+}
+
+std::optional<std::vector<std::byte>> Comm::try_recv(int tag, int& source) {
+  MPI_Status st;
+  int flag = 0;
+  check(MPI_Iprobe(MPI_ANY_SOURCE, tag, comm_, &flag, &st), "MPI_Iprobe");
+  if (!flag) return std::nullopt;
+  source = st.MPI_SOURCE;
+  return recv(source, tag);
+}
+
+std::vector<std::byte> Comm::recv_any(int tag, int& source) {
+  MPI_Status st;
+  int flag = 0;
+  std::chrono::steady_clock::time_point stop_seen{};
+  bool stopping = false;
+  while (true) {
+    check(MPI_Iprobe(MPI_ANY_SOURCE, tag, comm_, &flag, &st), "MPI_Iprobe");
+    if (flag) break;
+    reap();
+    if (stop_check_ && stop_check_()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!stopping) {
+        stopping = true;
+        stop_seen = now;
+      } else if (now - stop_seen > kStopGrace) {
+        throw IOError("stopped while waiting for the other ranks, which sent nothing for " +
+                      std::to_string(kStopGrace.count()) + " s after the stop signal");
+      }
+    }
+    std::this_thread::sleep_for(kPoll);
+  }
+  source = st.MPI_SOURCE;
+  return recv(source, tag);
 }
 
 void Comm::wait_sends() {

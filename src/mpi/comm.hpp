@@ -3,15 +3,16 @@
 // polling (so a rank waiting for a peer still notices a stop signal and a peer that died), and
 // the gathers the run's summary needs. Only the MPI build compiles this (src/mpi/CMakeLists.txt).
 #pragma once
+#include <mpi.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
-
-#include <mpi.h>
 
 namespace batchmd::mpi {
 
@@ -37,6 +38,13 @@ class Comm {
   void send(int dest, int tag, std::vector<std::byte> bytes, std::size_t in_flight = 8);
   /// Waits until every send has been received.
   void wait_sends();
+  /// Forgets the sends that have completed, without waiting (for senders that keep no bound:
+  /// the stage pipeline, where two ranks may send to each other at the same time).
+  void reap();
+  /// A message with `tag` from any rank, if one has arrived (source set); does not wait.
+  std::optional<std::vector<std::byte>> try_recv(int tag, int& source);
+  /// The next message with `tag` from any rank (source set); waits as recv() does.
+  std::vector<std::byte> recv_any(int tag, int& source);
   /// The next message from `source` with `tag` (messages of one source and tag arrive in the
   /// order they were sent).
   std::vector<std::byte> recv(int source, int tag);
@@ -61,5 +69,7 @@ class Comm {
 /// Message tags.
 inline constexpr int kTagSnapshot = 11;  ///< snapshot parts and the end of a rank's run
 inline constexpr int kTagGather = 12;    ///< gather_batch / gather_values
+inline constexpr int kTagSystems = 13;   ///< stage pipeline: systems moving to the next stage
+inline constexpr int kTagRows = 14;      ///< stage pipeline: snapshot rows and final systems to rank 0
 
 }  // namespace batchmd::mpi

@@ -65,11 +65,10 @@ std::vector<std::int64_t> partition(const std::vector<double>& costs, int ranks)
   const auto n = static_cast<std::int64_t>(costs.size());
   if (ranks < 1) throw InvalidArgument("partition: need at least one rank, got " + std::to_string(ranks));
   if (n < ranks)
-    throw InvalidArgument("the job has " + std::to_string(n) + " system" + (n == 1 ? "" : "s") + " for " +
-                          std::to_string(ranks) +
-                          " MPI ranks; every rank needs at least one system: run with at most " +
-                          std::to_string(n) + " ranks (mpirun -np " + std::to_string(std::max<std::int64_t>(n, 1)) +
-                          ") or give the job more systems");
+    throw InvalidArgument(
+        "the job has " + std::to_string(n) + " system" + (n == 1 ? "" : "s") + " for " + std::to_string(ranks) +
+        " MPI ranks; every rank needs at least one system: run with at most " + std::to_string(n) +
+        " ranks (mpirun -np " + std::to_string(std::max<std::int64_t>(n, 1)) + ") or give the job more systems");
   std::vector<double> prefix(static_cast<std::size_t>(n) + 1, 0.0);
   for (std::int64_t s = 0; s < n; ++s) prefix[s + 1] = prefix[s] + costs[static_cast<std::size_t>(s)];
   const double total = prefix[n];

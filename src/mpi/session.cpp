@@ -10,6 +10,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "comm.hpp"
+#include "pipeline.hpp"
 #include "snapshot_gather.hpp"
 #include "wire.hpp"
 
@@ -23,6 +24,7 @@ std::string g_prefix;
 
 struct Session::Impl {
   std::shared_ptr<Comm> comm;
+  std::shared_ptr<Pipeline> pipeline;  // --mpi-pipeline
 };
 
 bool compiled_in() noexcept { return true; }
@@ -36,8 +38,7 @@ Session Session::start() {
     int provided = 0;
     // Only the thread that runs the step loop calls MPI (OpenMP workers and sink workers never do).
     if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-      throw IOError("MPI_Init_thread failed (launched by mpirun with " + std::to_string(launched_ranks()) +
-                    " ranks)");
+      throw IOError("MPI_Init_thread failed (launched by mpirun with " + std::to_string(launched_ranks()) + " ranks)");
     g_started = true;
   }
   s.impl_ = std::make_shared<Impl>();
@@ -65,14 +66,48 @@ std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::Da
     return hook;
   }
   if (plan.every < 1) throw InvalidArgument("snapshot frequency must be >= 1, got " + std::to_string(plan.every));
+  if (pipeline()) {
+    impl_->pipeline = std::make_shared<Pipeline>(impl_->comm, PipelineLayout{size_, pipeline_stages_}, n_systems_,
+                                                 std::move(sink), plan);
+    count_snapshots_ = [p = impl_->pipeline] { return p->snapshots(); };
+    return impl_->pipeline->rows_hook();
+  }
   if (!is_root()) return std::make_shared<SnapshotSender>(impl_->comm, plan);
   auto hook = std::make_shared<SnapshotCollector>(impl_->comm, std::move(sink), plan);
   count_snapshots_ = [h = hook] { return h->snapshots(); };
   return hook;
 }
 
+void Session::enable_pipeline(int n_stages) {
+  if (!distributed())
+    throw InvalidArgument(
+        "--mpi-pipeline runs the job's stages on groups of MPI ranks: start batchmd with mpirun and "
+        "at least one rank per stage (" +
+        std::to_string(n_stages) + " here)");
+  if (n_stages < 2)
+    throw InvalidArgument(
+        "--mpi-pipeline: the job has one stage, so there is nothing to pipeline; run it without "
+        "--mpi-pipeline (its systems are then shared between the ranks)");
+  if (size_ < n_stages)
+    throw InvalidArgument("--mpi-pipeline: the job's " + std::to_string(n_stages) + " stages need at least " +
+                          std::to_string(n_stages) + " MPI ranks (one group per stage), got " + std::to_string(size_));
+  pipeline_stages_ = n_stages;
+}
+
+std::int64_t Session::run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t steps) {
+  if (!impl_ || !impl_->pipeline) return dyn.run(batch, steps);
+  return impl_->pipeline->run(dyn, batch, steps);
+}
+
+std::int64_t Session::end_step(std::int64_t local) {
+  if (!distributed()) return local;
+  if (impl_->pipeline) return is_root() ? impl_->pipeline->end_step() : local;
+  return impl_->comm->max(local);
+}
+
 Batch Session::gather_batch(Batch local) {
   if (!distributed()) return local;
+  if (impl_->pipeline) return is_root() ? impl_->pipeline->finals() : std::move(local);
   std::vector<std::byte> bytes;
   wire::pack(local, bytes);
   auto all = impl_->comm->gather(std::move(bytes), kTagGather);

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <numeric>
 #include <string>
-#include <utility>
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
@@ -23,35 +22,6 @@ int launched_ranks() noexcept {
       if (n >= 1) return n;
     }
   return 1;
-}
-
-Session::Session(Session&& o) noexcept
-    : rank_(o.rank_),
-      size_(o.size_),
-      local_rank_(o.local_rank_),
-      local_size_(o.local_size_),
-      share_(o.share_),
-      devnull_(std::exchange(o.devnull_, nullptr)),
-      count_snapshots_(std::move(o.count_snapshots_)),
-      impl_(std::move(o.impl_)) {}
-
-Session& Session::operator=(Session&& o) noexcept {
-  if (this != &o) {
-    if (devnull_) std::fclose(devnull_);
-    rank_ = o.rank_;
-    size_ = o.size_;
-    local_rank_ = o.local_rank_;
-    local_size_ = o.local_size_;
-    share_ = o.share_;
-    devnull_ = std::exchange(o.devnull_, nullptr);
-    count_snapshots_ = std::move(o.count_snapshots_);
-    impl_ = std::move(o.impl_);
-  }
-  return *this;
-}
-
-Session::~Session() {
-  if (devnull_) std::fclose(devnull_);
 }
 
 std::string Session::label() const {
@@ -75,9 +45,12 @@ Device Session::default_device() const {
 
 std::FILE* Session::output(std::FILE* out) {
   if (is_root()) return out;
-  if (!devnull_) devnull_ = std::fopen("/dev/null", "w");
-  if (!devnull_) throw IOError("rank " + std::to_string(rank_) + ": cannot open /dev/null");
-  return devnull_;
+  if (!devnull_) {
+    std::FILE* f = std::fopen("/dev/null", "w");
+    if (!f) throw IOError("rank " + std::to_string(rank_) + ": cannot open /dev/null");
+    devnull_ = std::shared_ptr<std::FILE>(f, [](std::FILE* p) { std::fclose(p); });
+  }
+  return devnull_.get();
 }
 
 std::string Session::per_rank_path(const std::string& path) const {
@@ -96,8 +69,15 @@ Batch Session::local_share(Batch all, double cutoff_A) {
     auto* id = all.add_standard("system_id").data<std::int64_t>();
     std::iota(id, id + ns, std::int64_t{0});
   }
-  const auto bounds = partition(system_costs(all, cutoff_A), size_);
-  share_ = share_of(all, bounds, rank_);
+  n_systems_ = ns;
+  // The pipeline's systems start on the ranks of its first stage: ranks [0, ⌊N/S⌋).
+  const int sharing = pipeline() ? size_ / pipeline_stages_ : size_;
+  const auto bounds = partition(system_costs(all, cutoff_A), sharing);
+  if (rank_ < sharing) {
+    share_ = share_of(all, bounds, rank_);
+  } else {
+    share_ = Share{ns, 0, all.n_atoms(), 0};
+  }
   std::vector<std::int64_t> idx(static_cast<std::size_t>(share_.n_systems));
   std::iota(idx.begin(), idx.end(), share_.first_system);
   return all.index_select(idx);

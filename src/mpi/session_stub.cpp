@@ -23,6 +23,13 @@ Session Session::start() {
 
 void Session::set_stop_check(std::function<bool()>) {}
 
+void Session::enable_pipeline(int n_stages) {
+  throw InvalidArgument("--mpi-pipeline runs the job's stages on groups of MPI ranks (" + std::to_string(n_stages) +
+                        " here), and this batchmd was built without MPI (docs/mpi.md)");
+}
+std::int64_t Session::run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t steps) { return dyn.run(batch, steps); }
+std::int64_t Session::end_step(std::int64_t local) { return local; }
+
 std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::DataSink> sink, SnapshotPlan plan) {
   auto hook = std::make_shared<hooks::SnapshotHook>(std::move(sink), plan.every, plan.final_snapshot);
   count_snapshots_ = [h = hook] { return h->snapshots(); };

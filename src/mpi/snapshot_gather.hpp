@@ -72,7 +72,7 @@ class SnapshotCollector : public dynamics::Hook {
   std::vector<Peer> peers_;
   std::int64_t snapshots_ = 0;
   std::int64_t last_written_ = -1;  // step count of the last state written
-  bool incomplete_ = false;          // a snapshot could not be whole: no more are written
+  bool incomplete_ = false;         // a snapshot could not be whole: no more are written
 };
 
 /// The fields of a rank's DONE message header (exposed for the tests of the protocol).

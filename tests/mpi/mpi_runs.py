@@ -12,6 +12,8 @@ stores with zarr-python, a reader independent of batchmd's own:
                        rank; the store holds whole snapshots; inspect, convert and a restart with 3
                        ranks work
   too_many_ranks       3 ranks for 2 systems: exit code 2 and a message saying what to do
+  pipeline             --mpi-pipeline (FIRE on one group of ranks, Langevin on the next) with 2 and 3
+                       ranks: equal to the fused single-process store bit for bit; bad uses refused
 
 Usage: mpi_runs.py SCENARIO --batchmd EXE --mpirun MPIRUN --jobs DIR --workdir DIR
 """
@@ -224,6 +226,21 @@ def scenario_too_many_ranks():
     # The path is usable afterwards: a run with as many ranks as systems takes it.
     run(mpirun_cmd(2, ["run", toml, "-q", "-o", "few.zarr"]))
     whole_snapshots("few.zarr", 2)
+
+
+def scenario_pipeline():
+    fresh("fused.zarr", "p2.zarr", "p3.zarr")
+    run([ARGS.batchmd, "run", job("relax_nvt.toml"), "-q", "-o", "fused.zarr"])
+    for ranks in (2, 3):
+        p = run(mpirun_cmd(ranks, ["run", job("relax_nvt.toml"), "-q", "--mpi-pipeline", "-o", f"p{ranks}.zarr"]))
+        check("finished 7" in p.stdout, "the summary does not show every system finished")
+        assert_same_store("fused.zarr", f"p{ranks}.zarr")
+    # One stage: nothing to pipeline. One rank: no groups.
+    p = run(mpirun_cmd(2, ["run", job("nve.toml"), "-q", "--mpi-pipeline", "-o", "bad.zarr"]), expect=2)
+    check("the job has one stage" in p.stderr, "no message for a one-stage pipeline")
+    p = run([ARGS.batchmd, "run", job("relax_nvt.toml"), "-q", "--mpi-pipeline", "-o", "bad.zarr"], expect=2)
+    check("start batchmd with mpirun" in p.stderr, "no message for a pipeline without mpirun")
+    check(not os.path.exists(os.path.join(ARGS.workdir, "bad.zarr")), "a refused run left a store behind")
 
 
 def main():

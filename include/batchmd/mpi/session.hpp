@@ -47,9 +47,9 @@ class Session {
   /// single-rank session that starts nothing. Throws InvalidArgument when mpirun started several
   /// ranks of a batchmd built without MPI (each would run the whole job).
   static Session start();
-  Session(Session&&) noexcept;
-  Session& operator=(Session&&) noexcept;
-  ~Session();
+  Session(Session&&) noexcept = default;
+  Session& operator=(Session&&) noexcept = default;
+  ~Session() = default;
 
   bool distributed() const { return size_ > 1; }
   bool is_root() const { return rank_ == 0; }
@@ -75,10 +75,18 @@ class Session {
   /// "log.rank1.csv" on rank 1 of a distributed run, unchanged for a single rank.
   std::string per_rank_path(const std::string& path) const;
 
+  /// `batchmd run --mpi-pipeline`: the job's stages run on groups of ranks (stage k on ranks
+  /// ⌊kN/S⌋ … ⌊(k+1)N/S⌋−1) and systems move from a rank of stage k to one of stage k+1 when they
+  /// finish stage k (docs/mpi.md). Call before local_share(). Throws InvalidArgument for a single
+  /// rank, a job of one stage, or fewer ranks than stages.
+  void enable_pipeline(int n_stages);
+  bool pipeline() const { return pipeline_stages_ > 0; }
+
   /// This rank's share of the job: the contiguous range of systems that partition() gives it
   /// (balanced by atoms × neighbours within cutoff_A), selected from `all` (every rank holds the
   /// same `all`). Every field is kept, system_id included (added as 0..S-1 when missing, so ids
-  /// stay global). Throws InvalidArgument when there are fewer systems than ranks.
+  /// stay global). Throws InvalidArgument when there are fewer systems than ranks. In the pipeline
+  /// the systems are shared between the ranks of the first stage; the others start with none.
   /// @post share() describes the range.
   Batch local_share(Batch all, double cutoff_A);
   const Share& share() const { return share_; }
@@ -100,8 +108,19 @@ class Session {
   /// other ranks of a distributed run).
   std::int64_t snapshots_written() const { return count_snapshots_ ? count_snapshots_() : 0; }
 
+  /// The step loop: dyn.run(batch, steps); in the pipeline, this rank's part of it (rank 0 also
+  /// collects the snapshots). Returns the steps this rank took.
+  std::int64_t run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t steps);
+  /// Collective. The step count the job ended at: the largest rank's (the pipeline: rank 0's
+  /// record of the last system; other ranks get `local`).
+  std::int64_t end_step(std::int64_t local);
+  /// Whether rank 0 can write the model's restart state for the whole job (gather_values of
+  /// every rank's in rank order is in system order): not in the pipeline, where systems move.
+  bool keeps_model_state() const { return pipeline_stages_ == 0; }
+
   /// Collective. Rank 0 gets every rank's systems of `local` concatenated in rank order (the
   /// whole job in global order; a CPU batch); the other ranks (and a single rank) get `local` back.
+  /// Pipeline: rank 0 gets every system's final state in system-id order (no communication).
   Batch gather_batch(Batch local);
   /// Collective. Rank 0 gets the concatenation of every rank's `local` in rank order (per-system
   /// or per-atom values); the other ranks get `local` back.
@@ -117,7 +136,9 @@ class Session {
   Session() = default;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   Share share_;
-  std::FILE* devnull_ = nullptr;
+  std::shared_ptr<std::FILE> devnull_;
+  int pipeline_stages_ = 0;  // > 0: the stage pipeline (enable_pipeline)
+  std::int64_t n_systems_ = 0;
   std::function<std::int64_t()> count_snapshots_;
   struct Impl;  // the MPI state (session.cpp); null for a single rank
   std::shared_ptr<Impl> impl_;
