@@ -244,8 +244,9 @@ std::int64_t Pipeline::run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t s
     if (stopped_) any_stopped_ = true;
     ++done_ranks_;
     finish_collection();
-    taken = std::max(taken, end_step_ - (limit - steps));  // the job's steps, not only rank 0's
+    taken = end_step_ - (limit - steps);  // the job's steps: its last system's
   } else {
+    taken = 0;  // a rank's own steps say nothing of the job's (systems arrive at different steps)
     comm_->send(0, kTagRows, encode(kDone, stopped_ ? 1 : 0, nullptr), 0);
   }
   comm_->wait_sends();
@@ -296,7 +297,7 @@ void Pipeline::write_ready() {
     for (const std::int64_t e : final_steps_) ended += e <= f ? 1 : 0;
     const std::int64_t rows = pending_rows_.count(f) ? pending_rows_[f] : 0;
     if (rows + ended < n_systems_) return;  // rows of f still on their way
-    if (rows == 0) {  // every system had ended before f: no snapshot fires at f
+    if (rows == 0) {                        // every system had ended before f: no snapshot fires at f
       next_fire_ = -1;
       return;
     }

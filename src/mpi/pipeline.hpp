@@ -43,7 +43,8 @@ class Pipeline {
   std::shared_ptr<dynamics::Hook> rows_hook();
   /// Runs this rank's part: steps the systems it holds, passes on those that leave its stage, takes
   /// in those that arrive, until no more can come. A system stops at step start_step + steps.
-  /// Returns the steps this rank took. On rank 0 it then collects the rest of the job.
+  /// On rank 0 it then collects the rest of the job and returns the job's steps (its last
+  /// system's step count minus the start); the other ranks return 0.
   std::int64_t run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t steps);
   /// Rank 0, after run(): every system's final state, sorted by system id (the summary's batch).
   Batch finals();
@@ -72,9 +73,9 @@ class Pipeline {
   std::int64_t n_systems_;
   std::shared_ptr<sinks::DataSink> sink_;
   SnapshotPlan plan_;
-  int upstream_open_ = 0;                     // ranks of the previous group still sending
-  std::vector<std::int64_t> atoms_sent_;      // per rank of the job: atoms this rank sent it
-  bool stopped_ = false;                      // the step callback asked to stop (a signal)
+  int upstream_open_ = 0;                 // ranks of the previous group still sending
+  std::vector<std::int64_t> atoms_sent_;  // per rank of the job: atoms this rank sent it
+  bool stopped_ = false;                  // the step callback asked to stop (a signal)
   // Rank 0 only.
   std::map<std::int64_t, std::vector<Batch>> pending_;  // snapshot -> rows received so far
   std::map<std::int64_t, std::int64_t> pending_rows_;

@@ -109,7 +109,8 @@ class Session {
   std::int64_t snapshots_written() const { return count_snapshots_ ? count_snapshots_() : 0; }
 
   /// The step loop: dyn.run(batch, steps); in the pipeline, this rank's part of it (rank 0 also
-  /// collects the snapshots). Returns the steps this rank took.
+  /// collects the snapshots). Returns the steps this rank took (the pipeline: the job's steps on
+  /// rank 0, 0 elsewhere, so that max() over the ranks is the job's).
   std::int64_t run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t steps);
   /// Collective. The step count the job ended at: the largest rank's (the pipeline: rank 0's
   /// record of the last system; other ranks get `local`).
