@@ -213,12 +213,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
       session.is_root() ? std::make_shared<sinks::ZarrData>(url, cfg.capacity, write_config(cfg, append)) : nullptr;
   std::shared_ptr<sinks::ZarrData> relaxed;
   std::string relaxed_path;
-  if (cfg.hooks.converged_snapshots && cfg.stages.size() > 1 && session.distributed())
-    throw InvalidArgument(
-        "[hooks] converged_snapshots is not supported in a run of several MPI ranks yet; "
-        "run the job without it (the trajectory records the converged states too) or with one "
-        "rank (docs/mpi.md)");
-  if (cfg.hooks.converged_snapshots && cfg.stages.size() > 1) {
+  const bool converged_store = cfg.hooks.converged_snapshots && cfg.stages.size() > 1;
+  if (converged_store && session.is_root()) {
     relaxed_path = relaxed_url(url);
     auto rc = write_config(cfg, append && store_exists(relaxed_path));
     relaxed = std::make_shared<sinks::ZarrData>(relaxed_path, cfg.capacity, rc);
@@ -276,8 +272,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (!hk.log_csv.empty())
     dyn.register_hook(std::make_shared<hooks::LoggingHook>(session.per_rank_path(hk.log_csv), hk.log_every));
   dyn.register_hook(session.snapshot_hook(sink, {cfg.snapshot_every, cfg.final_snapshot}));
-  if (relaxed) {
-    dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(relaxed));
+  if (converged_store) {  // other ranks send their converged systems to rank 0's store
+    dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(session.converged_sink(relaxed)));
   }
 
   const std::int64_t n_sys = pbc_host.rows();  // the whole job's (a rank holds its share)

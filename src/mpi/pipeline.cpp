@@ -16,7 +16,7 @@ namespace batchmd::mpi {
 
 namespace {
 
-enum Kind : std::int64_t { kSystems = 1, kClosed = 2, kRows = 3, kFinal = 4, kDone = 5 };
+enum Kind : std::int64_t { kSystems = 1, kClosed = 2, kRows = 3, kFinal = 4, kDone = 5, kRelaxed = 6 };
 constexpr std::size_t kHeader = 2 * sizeof(std::int64_t);
 
 std::vector<std::byte> encode(std::int64_t kind, std::int64_t value, const Batch* b) {
@@ -40,7 +40,7 @@ Message decode(const std::vector<std::byte>& bytes, int from) {
   std::memcpy(h, bytes.data(), kHeader);
   m.kind = h[0];
   m.value = h[1];
-  if (m.kind < kSystems || m.kind > kDone)
+  if (m.kind < kSystems || m.kind > kRelaxed)
     throw FormatError("MPI: unknown pipeline message kind " + std::to_string(m.kind) + " from rank " +
                       std::to_string(from));
   if (bytes.size() > kHeader) m.batch = wire::unpack(std::span<const std::byte>(bytes).subspan(kHeader));
@@ -132,6 +132,13 @@ void Pipeline::emit_rows(std::int64_t fire, Batch rows) {
     on_rows(kRows, fire, std::move(rows));
   else
     send_rows(kRows, fire, rows);
+}
+
+void Pipeline::emit_relaxed(Batch rows) {
+  if (comm_->rank() == 0)
+    on_rows(kRelaxed, 0, std::move(rows));
+  else
+    send_rows(kRelaxed, 0, rows);
 }
 
 void Pipeline::send_rows(std::int64_t kind, std::int64_t value, const Batch& rows) {
@@ -268,7 +275,7 @@ void Pipeline::collect(bool wait) {
     if (m.kind == kDone) {
       ++done_ranks_;
       any_stopped_ = any_stopped_ || m.value != 0;
-    } else if (m.kind == kRows || m.kind == kFinal) {
+    } else if (m.kind == kRows || m.kind == kFinal || m.kind == kRelaxed) {
       on_rows(m.kind, m.value, std::move(m.batch));
     } else {
       throw FormatError("MPI: rank " + std::to_string(from) + " sent rank 0 a pipeline message of kind " +
@@ -279,6 +286,11 @@ void Pipeline::collect(bool wait) {
 }
 
 void Pipeline::on_rows(std::int64_t kind, std::int64_t fire, Batch rows) {
+  if (kind == kRelaxed) {
+    if (!relaxed_) throw FormatError("MPI: relaxed structures arrived, and no store takes them");
+    relaxed_->write(rows);
+    return;
+  }
   if (kind == kFinal) {
     for (const std::int64_t s : host_int64(rows, "step")) final_steps_.push_back(s);
     finals_.push_back(std::move(rows));

@@ -12,7 +12,8 @@
 //
 // Messages: kTagSystems (rank of group k -> rank of group k+1): SYSTEMS + a packed batch, or
 // CLOSED (that rank sends no more). kTagRows (any rank -> rank 0): ROWS(f) + the rows of snapshot
-// f, FINAL + systems that finished (or reached the job's steps) with their final rows, DONE.
+// f, FINAL + systems that finished (or reached the job's steps) with their final rows, RELAXED +
+// systems that converged in a stage (for the relaxed-structure store), DONE.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -51,6 +52,10 @@ class Pipeline {
   /// Rank 0, after run(): the step the job ended at (the latest system's).
   std::int64_t end_step() const { return end_step_; }
   std::int64_t snapshots() const { return snapshots_; }
+  /// The relaxed-structure store (rank 0's), for RELAXED messages.
+  void set_relaxed(std::shared_ptr<sinks::DataSink> relaxed) { relaxed_ = std::move(relaxed); }
+  /// Systems that converged in a stage on this rank (its ForwardingSink; rank 0 writes them).
+  void emit_relaxed(Batch rows);
 
   /// Rows of snapshot `fire` recorded on this rank (called by the rows hook).
   void emit_rows(std::int64_t fire, Batch rows);
@@ -72,6 +77,7 @@ class Pipeline {
   int stage_ = 0;
   std::int64_t n_systems_;
   std::shared_ptr<sinks::DataSink> sink_;
+  std::shared_ptr<sinks::DataSink> relaxed_;
   SnapshotPlan plan_;
   int upstream_open_ = 0;                 // ranks of the previous group still sending
   std::vector<std::int64_t> atoms_sent_;  // per rank of the job: atoms this rank sent it

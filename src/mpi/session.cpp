@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "batchmd/core/error.hpp"
@@ -24,8 +25,37 @@ std::string g_prefix;
 
 struct Session::Impl {
   std::shared_ptr<Comm> comm;
-  std::shared_ptr<Pipeline> pipeline;  // --mpi-pipeline
+  std::shared_ptr<Pipeline> pipeline;            // --mpi-pipeline
+  std::shared_ptr<SnapshotCollector> collector;  // rank 0 of a data-parallel run
 };
+
+namespace {
+
+/// A DataSink on a rank other than 0 that sends what is written to rank 0 (the relaxed-structure
+/// store's samples), through the rank's message stream so that they arrive in order.
+class ForwardingSink : public sinks::DataSink {
+ public:
+  explicit ForwardingSink(std::function<void(Batch)> send) : send_(std::move(send)) {}
+  std::string name() const override { return "mpi::ForwardingSink(to rank 0)"; }
+  using DataSink::write;
+  void write(const Batch& batch, const std::vector<bool>& mask) override {
+    const auto idx = selected(batch, mask, name());
+    if (idx.empty()) return;
+    Batch rows = batch.index_select(idx);
+    send_(rows.is_cuda() ? rows.to(Device::cpu()) : std::move(rows));
+    size_ += static_cast<std::int64_t>(idx.size());
+  }
+  Batch read() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
+  void zero() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
+  std::int64_t size() const override { return size_; }
+  std::int64_t capacity() const override { return std::numeric_limits<std::int64_t>::max(); }
+
+ private:
+  std::function<void(Batch)> send_;
+  std::int64_t size_ = 0;
+};
+
+}  // namespace
 
 bool compiled_in() noexcept { return true; }
 
@@ -75,7 +105,21 @@ std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::Da
   if (!is_root()) return std::make_shared<SnapshotSender>(impl_->comm, plan);
   auto hook = std::make_shared<SnapshotCollector>(impl_->comm, std::move(sink), plan);
   count_snapshots_ = [h = hook] { return h->snapshots(); };
+  impl_->collector = hook;
   return hook;
+}
+
+std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::DataSink> relaxed) {
+  if (!distributed()) return relaxed;
+  if (is_root()) {
+    if (!relaxed) throw InvalidArgument("rank 0 needs the relaxed-structure store");
+    if (impl_->pipeline) impl_->pipeline->set_relaxed(relaxed);
+    if (impl_->collector) impl_->collector->set_relaxed(relaxed);
+    return relaxed;
+  }
+  if (impl_->pipeline)
+    return std::make_shared<ForwardingSink>([p = impl_->pipeline](Batch b) { p->emit_relaxed(std::move(b)); });
+  return std::make_shared<ForwardingSink>([c = impl_->comm](Batch b) { c->send(0, kTagSnapshot, relaxed_message(b)); });
 }
 
 void Session::enable_pipeline(int n_stages) {

@@ -36,6 +36,7 @@ std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::Da
   return hook;
 }
 Batch Session::gather_batch(Batch local) { return local; }
+std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::DataSink> relaxed) { return relaxed; }
 std::vector<double> Session::gather_values(const std::vector<double>& local) { return local; }
 std::int64_t Session::max(std::int64_t local) { return local; }
 int Session::agree_exit_code(int local) { return local; }

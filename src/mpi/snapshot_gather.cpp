@@ -12,7 +12,7 @@ namespace batchmd::mpi {
 
 namespace {
 
-enum Kind : std::int64_t { kPart = 1, kDone = 2 };
+enum Kind : std::int64_t { kPart = 1, kDone = 2, kRelaxed = 3 };
 constexpr std::size_t kHeader = 4 * sizeof(std::int64_t);
 
 struct Message {
@@ -34,7 +34,7 @@ Message decode(const std::vector<std::byte>& bytes, int from) {
                       std::to_string(from) + " is too short");
   std::int64_t h[4];
   std::memcpy(h, bytes.data(), kHeader);
-  if (h[0] != kPart && h[0] != kDone)
+  if (h[0] != kPart && h[0] != kDone && h[0] != kRelaxed)
     throw FormatError("MPI: unknown snapshot message kind " + std::to_string(h[0]) + " from rank " +
                       std::to_string(from));
   Message m{h[0], h[1], h[2], wire::unpack(std::span<const std::byte>(bytes).subspan(kHeader))};
@@ -44,6 +44,8 @@ Message decode(const std::vector<std::byte>& bytes, int from) {
 Batch host_copy(const Batch& b) { return b.is_cuda() ? b.to(Device::cpu()) : b.clone(); }
 
 }  // namespace
+
+std::vector<std::byte> relaxed_message(const Batch& rows) { return encode(kRelaxed, 0, false, rows); }
 
 bool all_finished(dynamics::Context& ctx) {
   if (!ctx.dynamics.tracks_status() || !ctx.batch.has("status")) return false;
@@ -72,6 +74,12 @@ SnapshotCollector::SnapshotCollector(std::shared_ptr<Comm> comm, std::shared_ptr
 
 std::optional<Batch> SnapshotCollector::receive(int r, std::int64_t f) {
   Message m = decode(comm_->recv(r, kTagSnapshot), r);
+  while (m.kind == kRelaxed) {  // converged structures sent since r's last part
+    if (!relaxed_)
+      throw FormatError("MPI: rank " + std::to_string(r) + " sent relaxed structures, and no store takes them");
+    relaxed_->write(m.batch);
+    m = decode(comm_->recv(r, kTagSnapshot), r);
+  }
   Peer& p = peers_[static_cast<std::size_t>(r)];
   if (m.kind == kPart) {
     if (m.step != f)

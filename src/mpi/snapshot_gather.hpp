@@ -4,6 +4,8 @@
 //
 // Protocol (messages of tag kTagSnapshot, from rank r > 0 to rank 0, in step order):
 //   PART(f)        the rank's systems after the step that fired at step count f (f % every == 0)
+//   RELAXED        systems that converged in a stage (ConvergedSnapshotHook), for the
+//                  relaxed-structure store: rank 0 writes them as they come
 //   DONE(T, conv)  the rank's run ended after T steps (T counts from the job's first step, as the
 //                  step count does); conv: every system of the rank had finished (converged), so
 //                  its state no longer changes; then its final systems.
@@ -51,6 +53,8 @@ class SnapshotCollector : public dynamics::Hook {
   void operator()(dynamics::Context& ctx) override;
   void close(dynamics::Context& ctx) override;
   std::int64_t snapshots() const { return snapshots_; }
+  /// The relaxed-structure store (rank 0's), for the RELAXED messages.
+  void set_relaxed(std::shared_ptr<sinks::DataSink> relaxed) { relaxed_ = std::move(relaxed); }
 
  private:
   struct Peer {
@@ -68,6 +72,7 @@ class SnapshotCollector : public dynamics::Hook {
 
   std::shared_ptr<Comm> comm_;
   std::shared_ptr<sinks::DataSink> sink_;
+  std::shared_ptr<sinks::DataSink> relaxed_;
   SnapshotPlan plan_;
   std::vector<Peer> peers_;
   std::int64_t snapshots_ = 0;
@@ -75,7 +80,10 @@ class SnapshotCollector : public dynamics::Hook {
   bool incomplete_ = false;         // a snapshot could not be whole: no more are written
 };
 
-/// The fields of a rank's DONE message header (exposed for the tests of the protocol).
+/// Whether every system of the context's batch has finished (status >= final_status()).
 bool all_finished(dynamics::Context& ctx);
+
+/// The bytes of a RELAXED message holding `rows` (sent by a rank's ForwardingSink).
+std::vector<std::byte> relaxed_message(const Batch& rows);
 
 }  // namespace batchmd::mpi

@@ -88,6 +88,33 @@ def assert_same_store(a, b):
     return xa
 
 
+def samples_sorted(path):
+    """Every sample of the store as (step, system_id) -> {field: bytes}, for stores whose samples
+    are the same in another order (the relaxed-structure store of several ranks)."""
+    g = zarr.open_group(os.path.join(ARGS.workdir, path), mode="r")
+    n = g.attrs["num_samples"]
+    levels = g.attrs["fields"]["core"]
+    ap = g["meta/atoms_ptr"][...]
+    data = {name: a[...] for name, a in g["core"].arrays()}
+    out = {}
+    for i in range(n):
+        key = (int(data["step"].reshape(-1)[i]), int(data["system_id"].reshape(-1)[i]))
+        rec = {}
+        for name, a in data.items():
+            rec[name] = (a[ap[i]:ap[i + 1]] if levels[name] == "atom" else a[i]).tobytes()
+        check(key not in out, f"{path}: sample (step, system) {key} twice")
+        out[key] = rec
+    return out
+
+
+def assert_same_samples(a, b):
+    sa, sb = samples_sorted(a), samples_sorted(b)
+    check(sorted(sa) == sorted(sb), f"{a} and {b} hold samples of different (step, system_id)")
+    for k in sa:
+        check(sa[k] == sb[k], f"sample {k} differs between {a} and {b}")
+    print(f"  {b} == {a}: {len(sa)} samples bit for bit, sorted by (step, system_id)")
+
+
 def whole_snapshots(path, n_systems):
     """Every snapshot step holds each system exactly once."""
     x, attrs = arrays(path)
@@ -106,7 +133,8 @@ def fresh(*paths):
 
 
 def equal(job_file, n_systems, expect_samples):
-    fresh("single.zarr", "r1.zarr", "r2.zarr", "r3.zarr")
+    fresh("single.zarr", "r1.zarr", "r2.zarr", "r3.zarr", "single.relaxed.zarr", "r1.relaxed.zarr",
+          "r2.relaxed.zarr", "r3.relaxed.zarr")
     run([ARGS.batchmd, "run", job(job_file), "-q", "-o", "single.zarr"])
     n = whole_snapshots("single.zarr", n_systems)
     check(n == expect_samples, f"single.zarr holds {n} samples, expected {expect_samples}")
@@ -117,6 +145,8 @@ def equal(job_file, n_systems, expect_samples):
             check(p.stdout.count("Summary") == 1, "the summary is printed by rank 0 only")
         assert_same_store("single.zarr", f"r{ranks}.zarr")
         check(f"{expect_samples} samples in r{ranks}.zarr" in p.stdout, "the summary's sample count")
+        if os.path.exists(os.path.join(ARGS.workdir, "single.relaxed.zarr")):
+            assert_same_samples("single.relaxed.zarr", f"r{ranks}.relaxed.zarr")
 
 
 def scenario_equal_nve():
@@ -130,10 +160,11 @@ def scenario_equal_relax():
     x, _ = arrays("r3.zarr")
     status = x["core/status"].reshape(-1)
     check((status == 2).any(), "no system finished both stages: the test job no longer exercises early ends")
+    check(samples_sorted("single.relaxed.zarr"), "the job writes no relaxed structures: the test checks nothing")
 
 
 def count_relax_samples():
-    fresh("probe.zarr")
+    fresh("probe.zarr", "probe.relaxed.zarr")
     run([ARGS.batchmd, "run", job("relax_nvt.toml"), "-q", "-o", "probe.zarr"])
     _, attrs = arrays("probe.zarr")
     return attrs["num_samples"]
@@ -229,12 +260,13 @@ def scenario_too_many_ranks():
 
 
 def scenario_pipeline():
-    fresh("fused.zarr", "p2.zarr", "p3.zarr")
+    fresh("fused.zarr", "p2.zarr", "p3.zarr", "fused.relaxed.zarr", "p2.relaxed.zarr", "p3.relaxed.zarr")
     run([ARGS.batchmd, "run", job("relax_nvt.toml"), "-q", "-o", "fused.zarr"])
     for ranks in (2, 3):
         p = run(mpirun_cmd(ranks, ["run", job("relax_nvt.toml"), "-q", "--mpi-pipeline", "-o", f"p{ranks}.zarr"]))
         check("finished 7" in p.stdout, "the summary does not show every system finished")
         assert_same_store("fused.zarr", f"p{ranks}.zarr")
+        assert_same_samples("fused.relaxed.zarr", f"p{ranks}.relaxed.zarr")
     # One stage: nothing to pipeline. One rank: no groups.
     p = run(mpirun_cmd(2, ["run", job("nve.toml"), "-q", "--mpi-pipeline", "-o", "bad.zarr"]), expect=2)
     check("the job has one stage" in p.stderr, "no message for a one-stage pipeline")

@@ -104,6 +104,13 @@ class Session {
   /// other ranks) as one write, systems in global order — so the store holds the samples a
   /// single-process run writes, in the same order. Single rank: hooks::SnapshotHook.
   std::shared_ptr<dynamics::Hook> snapshot_hook(std::shared_ptr<sinks::DataSink> sink, SnapshotPlan plan);
+  /// The sink for this rank's ConvergedSnapshotHook (the relaxed-structure store): `relaxed` itself
+  /// for a single rank and on rank 0 (null elsewhere), which then also writes what the other ranks
+  /// send; on the other ranks a sink that sends what is written to rank 0. Call after
+  /// snapshot_hook(). Rank 0 writes the rows as they arrive, so the relaxed store holds the samples
+  /// of a single-process run in another order (the same after sorting by step and system_id).
+  std::shared_ptr<sinks::DataSink> converged_sink(std::shared_ptr<sinks::DataSink> relaxed);
+
   /// Snapshots written into the store so far by the hook snapshot_hook() made (rank 0; 0 on the
   /// other ranks of a distributed run).
   std::int64_t snapshots_written() const { return count_snapshots_ ? count_snapshots_() : 0; }
