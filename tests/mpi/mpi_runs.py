@@ -11,6 +11,7 @@ stores with zarr-python, a reader independent of batchmd's own:
   kill_rank            rank 1 SIGKILLed mid-run: mpirun ends (no hang) with a message naming the
                        rank; the store holds whole snapshots; inspect, convert and a restart with 3
                        ranks work
+  kill_pipeline        the same for --mpi-pipeline (rank 1 runs the second stage)
   too_many_ranks       3 ranks for 2 systems: exit code 2 and a message saying what to do
   pipeline             --mpi-pipeline (FIRE on one group of ranks, Langevin on the next) with 2 and 3
                        ranks: equal to the fused single-process store bit for bit; bad uses refused
@@ -252,6 +253,39 @@ def scenario_kill_rank():
     m = whole_snapshots("kill.zarr", 8)
     check(m > n, "the restart appended nothing")
     print(f"  restarted with 3 ranks: {m} samples")
+
+
+def scenario_kill_pipeline():
+    """The stage pipeline with its NVE rank killed: rank 0 has written only whole snapshots."""
+    fresh("killp.zarr")
+    toml = os.path.join(ARGS.workdir, "two_stages.toml")
+    with open(job("nve.toml")) as f:
+        text = f.read()
+    with open(toml, "w") as f:  # FIRE for 5 steps, then NVE with no end: systems live on rank 1
+        f.write(text.replace("[[liquid]]", "[[stage]]\ntype = \"fire\"\nmax_steps = 5\n\n"
+                             "[[stage]]\ntype = \"velocity_verlet\"\n\n[[liquid]]", 1))
+    out = os.path.join(ARGS.workdir, "killp.zarr")
+    cmd = mpirun_cmd(2, ["run", toml, "-q", "--mpi-pipeline", "--steps", "1000000", "-o", out])
+    print("$ " + " ".join(cmd), flush=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
+    deadline = time.time() + 60
+    while samples("killp.zarr") < 3 * 8 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    check(p.poll() is None, "the run ended before it could be killed")
+    victim = rank_pid(1, out)
+    check(victim is not None, "rank 1's process not found")
+    os.kill(victim, signal.SIGKILL)
+    try:
+        _, stderr = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("mpirun still runs 60 s after rank 1 was killed: the job hangs")
+    check(p.returncode != 0 and "rank 1" in stderr, "mpirun did not fail naming the killed rank")
+    n = whole_snapshots("killp.zarr", 8)
+    print(f"  the store holds {n} samples = {n // 8} whole snapshots")
+    run([ARGS.batchmd, "inspect", "killp.zarr"])
+    run(mpirun_cmd(3, ["run", "--restart", "killp.zarr", toml, "-q", "--steps", "20"]))
+    check(whole_snapshots("killp.zarr", 8) > n, "the restart appended nothing")
 
 
 def scenario_too_many_ranks():
