@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 
 get_property(_modules GLOBAL PROPERTY BATCHMD_MODULES)
 # Link order for static libraries (users first): what pkg-config lists.
-set(_order app hooks dynamics model sinks zarr io dist torch data core)
+set(_order app mpi hooks dynamics model sinks zarr io torch data core)
 set(_libs_in_order "")
 foreach(_m IN LISTS _order)
   if(TARGET batchmd_${_m})
@@ -65,6 +65,11 @@ set(BATCHMD_PC_LIBS "${_libs_in_order}")
 set(BATCHMD_PC_EXTRA "-fopenmp -lpthread")
 if(BATCHMD_HAVE_CUDA)
   string(APPEND BATCHMD_PC_EXTRA " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt")
+endif()
+if(BATCHMD_HAVE_MPI)  # libbatchmd_mpi.a calls into the MPI library
+  foreach(_l IN LISTS MPI_CXX_LIBRARIES)
+    string(APPEND BATCHMD_PC_EXTRA " ${_l}")
+  endforeach()
 endif()
 # The prefix is found from the file's own place, so the tree can be installed anywhere (--prefix).
 file(RELATIVE_PATH BATCHMD_PC_PREFIX_FROM_PCDIR "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")

@@ -19,6 +19,7 @@
 #include "batchmd/app/commands.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/version.hpp"
+#include "batchmd/mpi/session.hpp"
 
 namespace {
 
@@ -34,7 +35,8 @@ std::string one_line(std::string s) {
 }
 
 int fail(const std::string& what, int code = kUserError) {
-  std::fprintf(stderr, "batchmd: %s: %s\n", code == kUserError ? "error" : "internal error", one_line(what).c_str());
+  std::fprintf(stderr, "batchmd: %s: %s%s\n", code == kUserError ? "error" : "internal error",
+               batchmd::mpi::error_prefix().c_str(), one_line(what).c_str());
   return code;
 }
 
@@ -84,6 +86,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--device", device,
                       "auto (a GPU if usable, else cpu), cpu, cuda or cuda:N (overrides the config)");
   run_cmd->add_flag("-q,--quiet", run.quiet, "No progress line");
+  run_cmd->add_flag("--mpi-pipeline", run.mpi_pipeline,
+                    "Under mpirun: run the job's stages on groups of ranks, systems moving on as they finish a "
+                    "stage (default: every rank runs a share of the systems; docs/mpi.md)");
   std::string output, restart;
   run_cmd->add_option("-o,--output", output, "Trajectory store: path, file://path or memory://name");
   run_cmd->add_option("--restart", restart, "Continue from the last snapshot of every system in this store");
@@ -140,18 +145,22 @@ int main(int argc, char** argv) {
       return fail("run: job file '" + run.config_path + "' is a directory, not a TOML file");
   }
 
-  try {
-    if (run_cmd->parsed()) return batchmd::app::run_command(run);
-    if (inspect_cmd->parsed()) return batchmd::app::inspect_command(inspect);
-    if (convert_cmd->parsed()) return batchmd::app::convert_command(convert);
-  } catch (const batchmd::Error& e) {
-    return fail(e.what());
-  } catch (const std::filesystem::filesystem_error& e) {  // a path the user named (permissions, a file in the way)
-    return fail(e.what());
-  } catch (const std::bad_alloc&) {
-    return fail("out of memory: the job or the store asks for more memory than this machine can give");
-  } catch (const std::exception& e) {
-    return fail(e.what(), kInternalError);
-  }
-  return 0;
+  const int code = [&] {
+    try {
+      if (run_cmd->parsed()) return batchmd::app::run_command(run);
+      if (inspect_cmd->parsed()) return batchmd::app::inspect_command(inspect);
+      if (convert_cmd->parsed()) return batchmd::app::convert_command(convert);
+    } catch (const batchmd::Error& e) {
+      return fail(e.what());
+    } catch (const std::filesystem::filesystem_error& e) {  // a path the user named (permissions, a file in the way)
+      return fail(e.what());
+    } catch (const std::bad_alloc&) {
+      return fail("out of memory: the job or the store asks for more memory than this machine can give");
+    } catch (const std::exception& e) {
+      return fail(e.what(), kInternalError);
+    }
+    return 0;
+  }();
+  // A rank of an MPI run that failed aborts the whole job, so that no other rank waits for it.
+  return batchmd::mpi::finish(code);
 }

@@ -25,6 +25,7 @@
 #include "batchmd/hooks/hooks.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "batchmd/model/lennard_jones.hpp"
+#include "batchmd/mpi/session.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "batchmd/zarr/group.hpp"
 
@@ -150,6 +151,11 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     throw InvalidArgument("-o/--output: empty store path; give a path or a file://, memory://, s3:// or gs:// URL");
   if (opts.restart && opts.restart->empty()) throw InvalidArgument("--restart: empty store path");
   const StopSignals stop_signals;
+  // One rank unless mpirun started several: then this process runs its share of the systems and
+  // rank 0 writes the store and prints (docs/mpi.md).
+  mpi::Session session = mpi::Session::start();
+  session.set_stop_check([] { return g_stop_signal.load() != 0; });
+  out = session.output(out);
   // ---- the job: from the config file, the restart store, or the embedded default
   std::optional<sinks::TrajectoryReader> restart;
   if (opts.restart) restart.emplace(*opts.restart);
@@ -185,23 +191,30 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     cfg.threads = *opts.threads;
   }
   check_job_limits(cfg);  // threads, atoms, neighbours, memory: refused before anything is allocated
-  if (cfg.threads > 0) set_num_threads(cfg.threads);
+  if (cfg.threads > 0)
+    set_num_threads(cfg.threads);
+  else if (session.distributed())
+    set_num_threads(session.default_threads());  // the host's CPUs shared
   if (opts.device) cfg.device = *opts.device;
   // auto: the first GPU when one is usable; an explicit cuda device that is not usable is an error.
-  const Device device = cfg.device == "auto" ? cuda::default_device() : Device::parse(cfg.device);
+  const Device device = cfg.device == "auto" ? session.default_device() : Device::parse(cfg.device);
   cuda::require(device);
 
   // ---- trajectory stores: taken before anything is computed, so that a second writer to the
   // same path is refused at once (zarr/lock.hpp)
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
+  if (opts.mpi_pipeline) session.enable_pipeline(static_cast<int>(cfg.stages.size()));
   std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
   const bool append = restart && (url.empty() || url == *opts.restart);
   if (append) url = *opts.restart;
   if (url.empty()) url = default_output();
-  auto sink = std::make_shared<sinks::ZarrData>(url, cfg.capacity, write_config(cfg, append));
+  // One writer per store: rank 0 (the other ranks' samples reach it through the snapshot hook).
+  auto sink =
+      session.is_root() ? std::make_shared<sinks::ZarrData>(url, cfg.capacity, write_config(cfg, append)) : nullptr;
   std::shared_ptr<sinks::ZarrData> relaxed;
   std::string relaxed_path;
-  if (cfg.hooks.converged_snapshots && cfg.stages.size() > 1) {
+  const bool converged_store = cfg.hooks.converged_snapshots && cfg.stages.size() > 1;
+  if (converged_store && session.is_root()) {
     relaxed_path = relaxed_url(url);
     auto rc = write_config(cfg, append && store_exists(relaxed_path));
     relaxed = std::make_shared<sinks::ZarrData>(relaxed_path, cfg.capacity, rc);
@@ -228,10 +241,12 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     batch = build_systems(cfg);
   }
   const Tensor pbc_host = host_field(batch, "pbc");
+  const std::int64_t n_atoms_all = batch.n_atoms();
+  std::shared_ptr<model::Model> model = build_model(cfg.model, cfg.lj);
+  batch = session.local_share(std::move(batch), model->cutoff());  // this rank's systems (all of them for one)
   if (!device.is_cpu()) batch = batch.to(device);
 
   // ---- model, dynamics, trajectory
-  std::shared_ptr<model::Model> model = build_model(cfg.model, cfg.lj);
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
   std::vector<std::shared_ptr<dynamics::Dynamics>> stages;
   for (std::size_t k = 0; k < cfg.stages.size(); ++k) stages.push_back(make_stage(cfg.stages[k], cfg, model, k));
@@ -240,7 +255,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   dynamics::Dynamics& dyn = *dyn_ptr;
   dyn.set_step_count(start_step);
   const bool pure_nve = cfg.stages.size() == 1 && cfg.stages[0].type == "velocity_verlet";
-  sink->set_run_attributes({{"config_toml", cfg.source_toml}, {"dt_fs", cfg.dt_fs}, {"model", model->name()}});
+  if (sink)
+    sink->set_run_attributes({{"config_toml", cfg.source_toml}, {"dt_fs", cfg.dt_fs}, {"model", model->name()}});
   const auto& hk = cfg.hooks;
   std::shared_ptr<hooks::ProfilerHook> profiler;
   if (hk.profile) {
@@ -253,14 +269,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (hk.energy_drift > 0)
     dyn.register_hook(std::make_shared<hooks::EnergyDriftMonitorHook>(
         hk.energy_drift, hk.energy_drift_action == "stop" ? hooks::DriftAction::Stop : hooks::DriftAction::Warn));
-  if (!hk.log_csv.empty()) dyn.register_hook(std::make_shared<hooks::LoggingHook>(hk.log_csv, hk.log_every));
-  auto snap = std::make_shared<hooks::SnapshotHook>(sink, cfg.snapshot_every, cfg.final_snapshot);
-  dyn.register_hook(snap);
-  if (relaxed) {
-    dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(relaxed));
+  if (!hk.log_csv.empty())
+    dyn.register_hook(std::make_shared<hooks::LoggingHook>(session.per_rank_path(hk.log_csv), hk.log_every));
+  dyn.register_hook(session.snapshot_hook(sink, {cfg.snapshot_every, cfg.final_snapshot}));
+  if (converged_store) {  // other ranks send their converged systems to rank 0's store
+    dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(session.converged_sink(relaxed)));
   }
 
-  const std::int64_t n_sys = batch.n_systems();
+  const std::int64_t n_sys = pbc_host.rows();  // the whole job's (a rank holds its share)
   const auto* pbc = pbc_host.data<bool>();
   std::int64_t periodic = 0;
   for (std::int64_t s = 0; s < n_sys; ++s) periodic += (pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2]) ? 1 : 0;
@@ -270,10 +286,11 @@ int run_command(const RunOptions& opts, std::FILE* out) {
       device.is_cpu() ? "cpu (" + std::to_string(num_threads()) + " threads" +
                             (cfg.device == "auto" ? "; no GPU: " + cuda::unavailable_reason() : std::string()) + ")"
                       : device.str() + " (" + cuda::device_name(device.index) + ")";
+  const std::string ranks = session.distributed() ? " x " + std::to_string(session.size()) + " MPI ranks" : "";
   std::fprintf(out, "  %lld systems (%lld periodic, %lld open), %lld atoms, %s, %s on %s\n",
                static_cast<long long>(n_sys), static_cast<long long>(periodic),
-               static_cast<long long>(n_sys - periodic), static_cast<long long>(batch.n_atoms()),
-               dtype_name(batch.float_dtype()).data(), model->name().c_str(), where.c_str());
+               static_cast<long long>(n_sys - periodic), static_cast<long long>(n_atoms_all),
+               dtype_name(batch.float_dtype()).data(), model->name().c_str(), (where + ranks).c_str());
   std::fprintf(out, "  %s, %lld steps of %g fs, snapshot every %lld steps -> %s\n", dyn.name().c_str(),
                static_cast<long long>(cfg.steps), cfg.dt_fs, static_cast<long long>(cfg.snapshot_every), url.c_str());
   if (relaxed) std::fprintf(out, "  relaxed structures -> %s\n", relaxed_path.c_str());
@@ -281,19 +298,20 @@ int run_command(const RunOptions& opts, std::FILE* out) {
 
   if (restart) {
     dyn.assume_forces_current();  // stored forces belong to the stored positions
-    if (auto st = restart->model_state(start_step); st && st->size() == static_cast<std::size_t>(3 * batch.n_atoms()))
-      model->restore_state(batch, *st);  // the neighbor list the interrupted run had: bitwise continuation
+    if (auto st = restart->model_state(start_step); st && st->size() == static_cast<std::size_t>(3 * n_atoms_all))
+      model->restore_state(
+          batch, session.local_slice(*st, 3));  // the neighbor list the interrupted run had: bitwise continuation
   }
   dyn.prepare(batch);
   dyn.assume_forces_current();  // run() prepares again: no need to recompute
-  const auto e0 = total_energy(batch);
+  auto e0 = total_energy(batch);
 
-  Progress progress(cfg.steps, "steps", stderr, cfg.progress && !opts.quiet);
+  Progress progress(cfg.steps, "steps", stderr, cfg.progress && !opts.quiet && session.show_progress());
   dyn.set_step_callback([&](std::int64_t done) {
     progress.update(done);
     return g_stop_signal.load() == 0;
   });
-  const std::int64_t taken = dyn.run(batch, cfg.steps);
+  std::int64_t taken = session.run(dyn, batch, cfg.steps);
   const int stop_signal = g_stop_signal.load();
   const bool interrupted = stop_signal != 0 && taken < cfg.steps;
   if (interrupted)
@@ -302,6 +320,16 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   else
     progress.finish();
   const double secs = progress.elapsed_s();
+  // Several ranks: the whole job's systems, energies and model state on rank 0, which prints the
+  // summary and writes the model state; the other ranks are done (collectives: every rank).
+  taken = session.max(taken);
+  e0 = session.gather_values(e0);
+  batch = session.gather_batch(std::move(batch));
+  const std::int64_t end_step = session.end_step(dyn.step_count());
+  const bool keep_state = cfg.final_snapshot && session.keeps_model_state();
+  const std::vector<double> model_state = keep_state ? session.gather_values(model->state()) : std::vector<double>();
+  const int exit_code = session.agree_exit_code(interrupted ? 128 + stop_signal : 0);  // 130 SIGINT, 143 SIGTERM
+  if (!session.is_root()) return exit_code;
 
   const auto e1 = total_energy(batch);
   const auto* ap = batch.atoms_ptr_data();
@@ -356,17 +384,17 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     }
   }
   if (profiler) std::fprintf(out, "%s", profiler->report().c_str());
-  if (cfg.final_snapshot && dyn.step_count() > 0) sink->write_model_state(dyn.step_count(), model->state());
+  if (keep_state && end_step > 0) sink->write_model_state(end_step, model_state);
   sink->flush();
-  std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n", static_cast<long long>(snap->snapshots()),
-               static_cast<long long>(sink->size()), url.c_str());
+  std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n",
+               static_cast<long long>(session.snapshots_written()), static_cast<long long>(sink->size()), url.c_str());
   if (relaxed) {
     relaxed->flush();
     std::fprintf(out, "  relaxed structures: %lld in %s\n", static_cast<long long>(relaxed->size()),
                  relaxed_path.c_str());
   }
   std::fprintf(out, "  continue with: batchmd run --restart %s --steps N\n", url.c_str());
-  return interrupted ? 128 + stop_signal : 0;  // 130 for SIGINT, 143 for SIGTERM, as a shell reports them
+  return exit_code;
 }
 
 }  // namespace batchmd::app

@@ -18,6 +18,8 @@ struct RunOptions {
   /// unless `output` names another store). The job comes from the store unless config_path is set.
   std::optional<std::string> restart;
   bool quiet = false;  ///< no progress line
+  /// Under mpirun: the stages on groups of ranks instead of the systems shared (docs/mpi.md).
+  bool mpi_pipeline = false;
 };
 
 /// Runs a job and prints its summary to `out`. Returns the process exit code.

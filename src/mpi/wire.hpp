@@ -1,0 +1,24 @@
+// mpi/wire: a Batch as one flat byte buffer and back — what ranks send each other (a rank's
+// snapshot rows, its final systems). Bytes are copied as they are (same host architecture on
+// every rank: the format carries a magic and a version, not byte-order conversion).
+//
+// Layout (all integers int64, little-endian on the machines MPI runs here):
+//   magic "BMDWIRE1", n_systems S, n_fields F, atoms per system [S], edges per system [S],
+//   then per field: name length, name bytes (padded to 8), level, dtype, ndim, shape [ndim],
+//   data bytes, data (padded to 8).
+#pragma once
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "batchmd/data/batch.hpp"
+
+namespace batchmd::mpi::wire {
+
+/// Appends `batch` (any device; a GPU batch is copied to the host first) to `out`.
+void pack(const Batch& batch, std::vector<std::byte>& out);
+/// The batch packed into `bytes` (a CPU batch). Throws FormatError naming what is wrong when the
+/// buffer is not a whole packed batch.
+Batch unpack(std::span<const std::byte> bytes);
+
+}  // namespace batchmd::mpi::wire
