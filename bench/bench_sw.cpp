@@ -49,8 +49,15 @@ AtomicData diamond(std::int64_t nx, std::int64_t ny, std::int64_t nz, DType dt) 
         for (const auto& b : basis)
           x.insert(x.end(), {(double(i) + b[0]) * a, (double(j) + b[1]) * a, (double(k) + b[2]) * a});
   const auto n = static_cast<std::int64_t>(x.size() / 3);
-  return AtomicData::make(dt, x, std::vector<std::int64_t>(static_cast<std::size_t>(n), 14),
-                          {double(nx) * a, 0, 0, 0, double(ny) * a, 0, 0, 0, double(nz) * a}, {true, true, true});
+  AtomicData d =
+      AtomicData::make(dt, x, std::vector<std::int64_t>(static_cast<std::size_t>(n), 14),
+                       {double(nx) * a, 0, 0, 0, double(ny) * a, 0, 0, 0, double(nz) * a}, {true, true, true});
+  Tensor mt(dt, {n});
+  dispatch_float(dt, [&](auto zero) {
+    for (std::int64_t i = 0; i < n; ++i) mt.data<decltype(zero)>()[i] = static_cast<decltype(zero)>(28.0855);
+  });
+  d.set("masses", Level::Atom, std::move(mt));
+  return d;
 }
 
 std::shared_ptr<model::Model> si_model() {
@@ -118,12 +125,9 @@ void cpu_table(std::int64_t cells, std::int64_t steps) {
   const double lammps_rate = double(n) * double(steps) / (ln - l0);
   std::filesystem::remove_all(dir);
   set_num_threads(1);
-  Batch b = Batch::from_systems({diamond(cells, cells, cells, DType::Float64)});
-  {
-    Tensor m(DType::Float64, {n});
-    for (std::int64_t i = 0; i < n; ++i) m.data<double>()[i] = 28.0855;
-    b.set("masses", Level::Atom, std::move(m));
-  }
+  std::vector<AtomicData> one;
+  one.push_back(diamond(cells, cells, cells, DType::Float64));
+  Batch b = Batch::from_systems(one);
   dynamics::maxwell_boltzmann(b, 1000.0, 4928459);
   const Rate r = measure(si_model(), b, steps, true);
   std::printf("  %-10s %26s\n", "", "atom-steps per CPU-second");
@@ -158,13 +162,6 @@ void gpu_table(std::int64_t steps, DType dt, const std::string& which) {
       systems.push_back(diamond(50, 50, 50, dt));
     }
     Batch host = Batch::from_systems(systems);
-    {
-      Tensor m(dt, {host.n_atoms()});
-      dispatch_float(dt, [&](auto zero) {
-        for (std::int64_t i = 0; i < host.n_atoms(); ++i) m.data<decltype(zero)>()[i] = decltype(zero)(28.0855);
-      });
-      host.set("masses", Level::Atom, std::move(m));
-    }
     dynamics::maxwell_boltzmann(host, 1000.0, 2026);
     Batch b = host.to(gpu);
     const Rate eval = measure(si_model(), b, steps, false);
