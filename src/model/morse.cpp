@@ -16,6 +16,7 @@
 #include "morse_gpu.hpp"
 #include "morse_kernels.hpp"
 #include "neighbor_view.hpp"
+#include "neighbor_view_cache.hpp"
 
 namespace batchmd::model {
 
@@ -73,7 +74,7 @@ double max_cutoff(const MorseConfig& c) {
 
 template <typename T>
 struct CpuBuffers {
-  detail::NeighborView<T> view;
+  detail::NeighborViewCache<T> cache;
   std::vector<T> gradient;
   std::vector<double> atom_energy, virial;
   std::vector<detail::MorseCoeffs<T>> coeffs;
@@ -134,17 +135,15 @@ void Morse::compute(Batch& batch, bool compute_stress) {
     using T = decltype(zero);
     auto& b = impl_->buffers(T{});
     const BatchGeometry<T> g = detail::batch_geometry<T>(batch, "Morse");
-    impl_->nl.update(g);
     const auto n = static_cast<std::int32_t>(sp.z.size());
     detail::ViewRequest req{sp.atom.data(), n, sp.cutoff.data()};
-    detail::build_neighbor_view(impl_->nl, g, req, b.view);
+    const detail::NeighborView<T>& v = b.cache.update(impl_->nl, g, req);
     b.coeffs.resize(static_cast<std::size_t>(n * n));
     for (std::size_t k = 0; k < b.coeffs.size(); ++k) {
       const MorsePair& p = config_.pairs[static_cast<std::size_t>(sp.pair[k])];
       b.coeffs[k] = detail::morse_coeffs<T>(p.d0, p.alpha, p.r0, p.cutoff, config_.shift_energy);
     }
     const std::int64_t na = g.n_atoms, ns = g.n_systems;
-    const auto& v = b.view;
     b.gradient.resize(static_cast<std::size_t>(3 * v.n_pairs()));
     b.atom_energy.resize(static_cast<std::size_t>(na));
     T* grad = b.gradient.data();

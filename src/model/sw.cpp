@@ -12,6 +12,7 @@
 #include "batchmd/model/stillinger_weber.hpp"
 #include "model_fields.hpp"
 #include "neighbor_view.hpp"
+#include "neighbor_view_cache.hpp"
 #include "sw_gpu.hpp"
 #include "sw_kernels.hpp"
 
@@ -49,7 +50,7 @@ namespace {
 template <typename T>
 struct CpuBuffers {
   detail::SWTables<T> tables;
-  detail::NeighborView<T> view;
+  detail::NeighborViewCache<T> cache;
   std::vector<T> gradient, radial;
   std::vector<double> atom_energy, virial;
 };
@@ -102,12 +103,10 @@ void StillingerWeber::compute(Batch& batch, bool compute_stress) {
     using T = decltype(zero);
     auto& b = impl_->buffers(T{});
     const BatchGeometry<T> g = detail::batch_geometry<T>(batch, "Stillinger-Weber");
-    impl_->nl.update(g);
     const auto n = static_cast<std::int32_t>(config_.params.elements.size());
     detail::ViewRequest req{sp.data(), n, b.tables.view_cutoff.data()};
-    detail::build_neighbor_view(impl_->nl, g, req, b.view);
+    const detail::NeighborView<T>& v = b.cache.update(impl_->nl, g, req);
     const std::int64_t na = g.n_atoms, ns = g.n_systems;
-    const auto& v = b.view;
     b.gradient.resize(static_cast<std::size_t>(3 * v.n_pairs()));
     b.radial.resize(static_cast<std::size_t>(2 * v.n_pairs()));
     b.atom_energy.resize(static_cast<std::size_t>(na));
@@ -117,11 +116,12 @@ void StillingerWeber::compute(Batch& batch, bool compute_stress) {
     const T* rij = v.rij.data();
     const std::int32_t* nsp = v.species.data();
     const std::int64_t* off = v.offsets.data();
+    const std::int64_t* rev = v.reverse.data();
     const std::int32_t* species = sp.data();
     const detail::SWPairCoeffs<T>* pair = b.tables.pair.data();
     const detail::SWTripletCoeffs<T>* triplet = b.tables.triplet.data();
     parallel_for(na, [&](std::int64_t i) {
-      ae[i] = detail::sw_atom(off[i], off[i + 1], species[i], rij, nsp, pair, triplet, n, radial, grad);
+      ae[i] = detail::sw_atom(off[i], off[i + 1], species[i], rij, nsp, rev, pair, triplet, n, radial, grad);
     });
     b.virial.assign(static_cast<std::size_t>(9 * ns), 0.0);
     detail::gather_pair_gradients(v, grad, ns, g.atoms_ptr, batch.get("forces").data<T>(),

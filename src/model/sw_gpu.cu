@@ -15,13 +15,14 @@ void launch_sw(int device, const DeviceNeighborView<T>& v, const SWPairCoeffs<T>
   // 2 exp, 2 pow) and up to m(m-1)/2 three-body terms (~50 flops each) for the pairs inside the
   // cutoff; reads 3 T per pair, writes 5 T per pair.
   const std::int64_t* off = v.offsets;
+  const std::int64_t* rev = v.reverse;
   const std::int32_t* sp = v.species;
   const std::int32_t* asp = v.atom_species;
   const T* rij = v.rij;
   cuda::parallel_for(
       device, v.n_atoms,
       [=] __device__(std::int64_t i) {
-        atom_energy[i] = sw_atom(off[i], off[i + 1], asp[i], rij, sp, pair, triplet, n_species, radial, g);
+        atom_energy[i] = sw_atom(off[i], off[i + 1], asp[i], rij, sp, rev, pair, triplet, n_species, radial, g);
       },
       nullptr, "Stillinger-Weber atoms");
 }

@@ -73,6 +73,11 @@ TEST(StillingerWeber, SiTriclinicAmorphousMatchesLammps) {
   const Sys s = random_alloy({11.0, 0, 0, 2.3, 10.6, 0, -1.9, 1.4, 10.9}, {true, true, true}, 64, 2.1, {Si}, 4);
   check("Si.sw", s, {Si}, "si_triclinic");
 }
+TEST(StillingerWeber, SiDenseAmorphousMatchesLammps) {
+  // About 50 neighbors inside the cutoff per atom: the kernel's path for more than it keeps locally.
+  const Sys s = random_alloy({7.0, 0, 0, 0.8, 7.0, 0, -0.6, 0.5, 7.0}, {true, true, true}, 80, 1.1, {Si}, 18);
+  check("Si.sw", s, {Si}, "si_dense");
+}
 TEST(StillingerWeber, SiOpenClusterMatchesLammps) {
   Sys s = zincblende(2, 2, 2, 5.431, Si, Si);
   jitter(s, 0.1, 5);
