@@ -214,6 +214,32 @@ TEST(StillingerWeber, BatchedEqualsSeparate) {
   }
 }
 
+TEST(StillingerWeber, AtomsWrappedBetweenCallsGiveTheSameResults) {
+  // The view is kept between list rebuilds; moving atoms by lattice vectors (a wrap hook) changes
+  // their images, not the physics: the same as a fresh model on the moved atoms.
+  StillingerWeber m = sw_model("Si.sw");
+  Sys s = zincblende(3, 3, 3, 5.431, Si, Si);
+  jitter(s, 0.1, 19);
+  Batch b = batch_of({s});
+  const Result first = evaluate(m, b);
+  Sys moved = s;
+  for (std::int64_t i = 0; i < s.n(); i += 3)
+    for (int d = 0; d < 3; ++d) moved.x[3 * i + d] += s.cell[d] - s.cell[3 + d] + 2 * s.cell[6 + d];
+  b.get("positions").copy_from(batch_of({moved}).get("positions"));
+  const Result second = evaluate(m, b);
+  EXPECT_EQ(m.neighbor_builds(), 1);  // the displacement modulo the cell is zero: no rebuild
+  StillingerWeber fresh = sw_model("Si.sw");
+  const Result ref = evaluate(fresh, moved);
+  const double fs = max_abs(first.forces);
+  EXPECT_NEAR(second.energy[0], first.energy[0], 1e-12 * std::abs(first.energy[0]));
+  EXPECT_NEAR(second.energy[0], ref.energy[0], 1e-12 * std::abs(first.energy[0]));
+  for (std::size_t k = 0; k < first.forces.size(); ++k) {
+    EXPECT_NEAR(second.forces[k], first.forces[k], 1e-12 * fs) << k;
+    EXPECT_NEAR(second.forces[k], ref.forces[k], 1e-12 * fs) << k;
+  }
+  for (int k = 0; k < 9; ++k) EXPECT_NEAR(second.virial[k], ref.virial[k], 1e-12 * max_abs(ref.virial)) << k;
+}
+
 TEST(StillingerWeber, Float32AgreesWithFloat64) {
   Sys s = zincblende(3, 3, 3, 4.50, Ga, N);
   jitter(s, 0.1, 15);
