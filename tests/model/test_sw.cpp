@@ -240,6 +240,20 @@ TEST(StillingerWeber, AtomsWrappedBetweenCallsGiveTheSameResults) {
   for (int k = 0; k < 9; ++k) EXPECT_NEAR(second.virial[k], ref.virial[k], 1e-12 * max_abs(ref.virial)) << k;
 }
 
+TEST(StillingerWeber, EmptySystemsInABatch) {
+  Sys empty;
+  empty.cell = {10, 0, 0, 0, 10, 0, 0, 0, 10};
+  Sys a = zincblende(2, 2, 2, 5.431, Si, Si);
+  jitter(a, 0.1, 20);
+  StillingerWeber m = sw_model("Si.sw"), one = sw_model("Si.sw");
+  Batch b = batch_of({empty, a, empty});
+  const Result all = evaluate(m, b), ref = evaluate(one, a);
+  EXPECT_EQ(all.energy[0], 0.0);
+  EXPECT_EQ(all.energy[1], ref.energy[0]);
+  EXPECT_EQ(all.energy[2], 0.0);
+  EXPECT_EQ(all.forces, ref.forces);
+}
+
 TEST(StillingerWeber, Float32AgreesWithFloat64) {
   Sys s = zincblende(3, 3, 3, 4.50, Ga, N);
   jitter(s, 0.1, 15);

@@ -38,7 +38,8 @@ std::shared_ptr<Model> sw(const std::string& file) {
 }
 std::shared_ptr<Model> morse(bool shift) {
   MorseConfig c;
-  c.pairs = {{29, 29, 0.3429, 1.3588, 2.866, 5.5}, {47, 47, 0.3323, 1.369, 3.115, 6.0}, {29, 47, 0.33, 1.36, 2.99, 5.8}};
+  c.pairs = {
+      {29, 29, 0.3429, 1.3588, 2.866, 5.5}, {47, 47, 0.3323, 1.369, 3.115, 6.0}, {29, 47, 0.33, 1.36, 2.99, 5.8}};
   c.shift_energy = shift;
   return std::make_shared<Morse>(c);
 }
