@@ -23,8 +23,11 @@ template <typename T>
 const NeighborView<T>& NeighborViewCache<T>::update(NeighborList& nl, const BatchGeometry<T>& g,
                                                     const ViewRequest& req) {
   const auto n_sp = static_cast<std::size_t>(req.n_species) * static_cast<std::size_t>(req.n_species);
+  // A build of nl by another user (e.g. the model's cache of the other float type) resets its
+  // image offsets: the view must then be rebuilt too.
+  const std::int64_t builds_before = nl.n_builds();
   bool rebuilt = nl.update(g);
-  const bool same_request = built_ && view_.n_atoms == g.n_atoms &&
+  const bool same_request = built_ && builds_before == nl_builds_ && view_.n_atoms == g.n_atoms &&
                             species_.size() == static_cast<std::size_t>(g.n_atoms) && cutoff_.size() == n_sp &&
                             std::equal(species_.begin(), species_.end(), req.species) &&
                             std::equal(cutoff_.begin(), cutoff_.end(), req.cutoff);
@@ -43,6 +46,7 @@ const NeighborView<T>& NeighborViewCache<T>::update(NeighborList& nl, const Batc
     image0_ = view_.image;
     images_by_atom(nl, atom0_);
     built_ = true;
+    nl_builds_ = nl.n_builds();
     return view_;
   }
   // Same pairs: this call's images (atoms wrapped since the build) and displacements.

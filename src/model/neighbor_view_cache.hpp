@@ -30,6 +30,7 @@ class NeighborViewCache {
 
   NeighborView<T> view_;
   bool built_ = false;
+  std::int64_t nl_builds_ = 0;  // nl.n_builds() right after the view was built
   std::vector<std::int32_t> species_;
   std::vector<double> cutoff_;          // as requested (without the skin)
   std::vector<std::int32_t> image0_;    // [n_pairs][3] pair images at the build

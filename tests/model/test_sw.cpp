@@ -240,6 +240,26 @@ TEST(StillingerWeber, AtomsWrappedBetweenCallsGiveTheSameResults) {
   for (int k = 0; k < 9; ++k) EXPECT_NEAR(second.virial[k], ref.virial[k], 1e-12 * max_abs(ref.virial)) << k;
 }
 
+TEST(StillingerWeber, AlternatingFloatTypesOnOneModel) {
+  // One model, float64 and float32 batches in turn (each float type keeps its own view, the
+  // neighbor list is shared), atoms drifting out of the cell without being wrapped: every call
+  // equals a fresh model's.
+  // (a = 5.5 Å: the cell is the same in float32 and float64, so switching types does not rebuild.)
+  StillingerWeber m = sw_model("Si.sw");
+  Sys s = zincblende(2, 2, 2, 5.5, Si, Si);
+  jitter(s, 0.1, 21);
+  for (int round = 0; round < 4; ++round) {
+    for (std::size_t k = 0; k < s.x.size(); k += 3)
+      s.x[k] += 0.6;  // out of the cell along x, more than skin/2: a rebuild
+    for (DType dt : {DType::Float64, DType::Float32}) {
+      StillingerWeber fresh = sw_model("Si.sw");
+      const Result a = evaluate(m, s, dt), b = evaluate(fresh, s, dt);
+      EXPECT_EQ(a.energy, b.energy) << round;
+      EXPECT_EQ(a.forces, b.forces) << round;
+    }
+  }
+}
+
 TEST(StillingerWeber, EmptySystemsInABatch) {
   Sys empty;
   empty.cell = {10, 0, 0, 0, 10, 0, 0, 0, 10};
