@@ -1,12 +1,14 @@
-// app/model_config: [model] / [[model]] tables for SNAP, ZBL and their sums, and building the
-// job's Model from a ModelSpec.
+// app/model_config: [model] / [[model]] tables for SNAP, ZBL, Stillinger-Weber, Morse and their
+// sums, and building the job's Model from a ModelSpec.
 #include "batchmd/app/model_config.hpp"
 
 #include <filesystem>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/model/morse.hpp"
 #include "batchmd/model/snap.hpp"
 #include "batchmd/model/snap_potential.hpp"
+#include "batchmd/model/stillinger_weber.hpp"
 #include "batchmd/model/sum_model.hpp"
 #include "batchmd/model/zbl.hpp"
 #include "job_tables.hpp"
@@ -27,7 +29,49 @@ std::string resolve(const std::string& path, const std::string& origin) {
   return path;
 }
 
-ModelTermSpec parse_term(const toml::table& t, const std::string& where, const std::string& origin) {
+// A Morse term's [[model.pair]] tables (elements, d0, alpha, r0, cutoff).
+std::vector<model::MorsePair> parse_morse_pairs(const toml::node* n, const std::string& where,
+                                                const std::string& origin, double default_cutoff) {
+  if (n == nullptr || !n->is_array_of_tables() || n->as_array()->empty())
+    throw InvalidArgument(origin + ": '" + where + ".pair' must be one or more tables ([[" + where +
+                          ".pair]]) with elements, d0, alpha, r0 (a Morse model needs its element pairs)");
+  std::vector<model::MorsePair> out;
+  std::size_t i = 0;
+  for (const auto& e : *n->as_array()) {
+    const std::string w = where + ".pair[" + std::to_string(i++) + "]";
+    detail::TableReader r(*e.as_table(), w, origin);
+    model::MorsePair p;
+    std::vector<std::int64_t> el;
+    r.elements("elements", el);
+    if (el.size() != 2) r.fail("elements", "must be two elements, e.g. elements = [\"Cu\", \"Ni\"]");
+    p.z_a = el[0];
+    p.z_b = el[1];
+    p.cutoff = default_cutoff;
+    for (const char* key : {"d0", "alpha", "r0"})
+      if (!r.has(key)) r.fail(key, "is required");
+    r.get("d0", p.d0);
+    r.get("alpha", p.alpha);
+    r.get("r0", p.r0);
+    r.get("cutoff", p.cutoff);
+    r.non_negative("d0", p.d0);
+    r.positive("alpha", p.alpha);
+    r.positive("r0", p.r0);
+    if (p.cutoff == 0) r.fail("cutoff", "is required (here or as the model's cutoff)");
+    r.positive("cutoff", p.cutoff);
+    r.finish();
+    for (const auto& q : out)
+      if (std::minmax(q.z_a, q.z_b) == std::minmax(p.z_a, p.z_b)) r.fail("elements", "names a pair given twice");
+    out.push_back(p);
+  }
+  return out;
+}
+
+ModelTermSpec parse_term(const toml::table& table, const std::string& where, const std::string& origin) {
+  // A Morse term's pair tables are read on their own (below), the rest strictly here.
+  const toml::node* type_node = table.get("type");
+  const bool morse = type_node != nullptr && type_node->value<std::string>() == "morse";
+  toml::table t = table;
+  if (morse) t.erase("pair");
   detail::TableReader r(t, where, origin);
   ModelTermSpec m;
   m.where = where;
@@ -61,10 +105,23 @@ ModelTermSpec parse_term(const toml::table& t, const std::string& where, const s
     r.positive("inner", m.inner);
     r.positive("outer", m.outer);
     if (m.outer < m.inner) r.fail("outer", "must be >= inner");
+  } else if (m.type == "sw") {
+    existing("file", m.file);
+    if (m.file.empty()) r.fail("file", "is required: a Stillinger-Weber model reads a LAMMPS .sw file");
+    r.get("elements", m.elements);
+    if (!m.pairs.empty()) r.fail("pairs", "is not supported for sw (use elements)");
+  } else if (m.type == "morse") {
+    double cutoff = 0;
+    r.get("cutoff", cutoff);
+    if (r.has("cutoff")) r.positive("cutoff", cutoff);
+    r.get("shift_energy", m.shift_energy);
+    if (!m.pairs.empty())
+      r.fail("pairs", "is not supported for morse (its [[" + where + ".pair]] tables name the pairs)");
+    m.morse_pairs = parse_morse_pairs(table.get("pair"), where, origin, cutoff);
   } else if (m.type == "lennard_jones") {
     r.fail("type", "lennard_jones cannot be a term of a [[model]] sum yet (use a single [model] table)");
   } else {
-    r.fail("type", "must be \"lennard_jones\", \"snap\" or \"zbl\"");
+    r.fail("type", "must be \"lennard_jones\", \"snap\", \"zbl\", \"sw\" or \"morse\"");
   }
   r.finish();
   return m;
@@ -103,6 +160,19 @@ std::vector<std::shared_ptr<model::Model>> build_term(const ModelTermSpec& t) {
     c.skin = t.skin;
     return {std::make_shared<ZBL>(c)};
   }
+  if (t.type == "sw") {
+    SWConfig c;
+    c.params = read_sw_file(t.file, t.elements);
+    c.skin = t.skin;
+    return {std::make_shared<StillingerWeber>(std::move(c))};
+  }
+  if (t.type == "morse") {
+    MorseConfig c;
+    c.pairs = t.morse_pairs;
+    c.shift_energy = t.shift_energy;
+    c.skin = t.skin;
+    return {std::make_shared<Morse>(std::move(c))};
+  }
   SNAPConfig c;
   std::vector<std::shared_ptr<Model>> out;
   if (!t.file.empty()) {
@@ -139,6 +209,8 @@ std::int64_t neighbor_builds(const model::Model& m) {
   if (const auto* lj = dynamic_cast<const model::LennardJones*>(&m)) return lj->neighbor_builds();
   if (const auto* s = dynamic_cast<const model::SNAP*>(&m)) return s->neighbor_builds();
   if (const auto* z = dynamic_cast<const model::ZBL*>(&m)) return z->neighbor_builds();
+  if (const auto* w = dynamic_cast<const model::StillingerWeber*>(&m)) return w->neighbor_builds();
+  if (const auto* o = dynamic_cast<const model::Morse*>(&m)) return o->neighbor_builds();
   std::int64_t n = 0;
   if (const auto* sum = dynamic_cast<const model::SumModel*>(&m))
     for (const auto& t : sum->terms()) n += neighbor_builds(*t);

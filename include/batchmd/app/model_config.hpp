@@ -19,8 +19,24 @@
 //   type = "snap"
 //   coeff = "..."
 //   param = "..."
-// Keys common to all terms: skin (Å, default 1.0), pairs. Relative paths are relative to the
-// job file's directory.
+//
+//   [model]                          # Stillinger-Weber from a LAMMPS .sw file
+//   type = "sw"
+//   file = "/usr/share/lammps/potentials/GaN.sw"
+//   elements = ["Ga", "N"]           # optional: which elements of the file (default: all)
+//
+//   [model]                          # Morse (LAMMPS pair_style morse), one table per element pair
+//   type = "morse"
+//   cutoff = 6.0                     # Å: default cutoff of the pairs
+//   shift_energy = false             # E(cutoff) = 0 per pair (LAMMPS pair_modify shift yes)
+//   [[model.pair]]
+//   elements = ["Cu", "Cu"]
+//   d0 = 0.3429                      # eV
+//   alpha = 1.3588                   # 1/Å
+//   r0 = 2.866                       # Å
+//   cutoff = 6.0                     # Å, optional
+// Keys common to all terms: skin (Å, default 1.0), pairs (not for sw and morse). Relative paths
+// are relative to the job file's directory.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -30,21 +46,24 @@
 
 #include "batchmd/model/lennard_jones.hpp"
 #include "batchmd/model/model.hpp"
+#include "batchmd/model/morse.hpp"
 
 namespace batchmd::app {
 
-/// One term of a model: a SNAP or ZBL model with its settings (only the fields of its type
+/// One term of a model: a SNAP, ZBL, Stillinger-Weber or Morse model with its settings (only the fields of its type
 /// are used).
 struct ModelTermSpec {
-  std::string type;                     ///< "snap" or "zbl"
-  std::string where;                    ///< the table it came from, e.g. "model[1]" (for messages)
-  std::string file;                     ///< snap: a LAMMPS .snap include file (SNAP + its ZBL overlay)
-  std::string coeff, param;             ///< snap: .snapcoeff and .snapparam (instead of file)
-  std::vector<std::string> elements;    ///< snap: the elements of the coefficient file to use
-  bool lammps_chemflag_forces = false;  ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
-  double inner = 0, outer = 0;          ///< zbl: switching region (Å)
+  std::string type;                                          ///< "snap", "zbl", "sw" or "morse"
+  std::string where;                                         ///< the table it came from, e.g. "model[1]" (for messages)
+  std::string file;                                          ///< snap: a LAMMPS .snap include file; sw: a .sw file
+  std::string coeff, param;                                  ///< snap: .snapcoeff and .snapparam (instead of file)
+  std::vector<std::string> elements;                         ///< snap, sw: the elements of the file to use
+  bool lammps_chemflag_forces = false;                       ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
+  double inner = 0, outer = 0;                               ///< zbl: switching region (Å)
   std::vector<std::pair<std::int64_t, std::int64_t>> pairs;  ///< element pairs it acts on; empty: all
   double skin = 1.0;                                         ///< Å
+  std::vector<model::MorsePair> morse_pairs;                 ///< morse: the [[model.pair]] tables
+  bool shift_energy = false;                                 ///< morse: E(cutoff) = 0 per pair
 };
 
 /// The model of a job: empty means Lennard-Jones (RunConfig::lj); one term is that model; more
