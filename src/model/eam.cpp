@@ -1,8 +1,8 @@
 // model/eam: the EAM Model on the CPU, and the dispatch of GPU batches to eam_gpu.
 //
-// CPU: the half NeighborList (each pair once) in slot order, two passes per system as LAMMPS's
-// PairEAM::compute — (1) densities rho_i, both ends of each pair; the embedding F(rho_i) and
-// F'(rho_i); (2) pair energies and forces with Newton's third law — then forces scattered back to
+// CPU: the half NeighborList (each pair once) in slot order (half_list_frame), two passes per
+// system as LAMMPS's PairEAM::compute (eam_cpu.cpp: densities with both ends of each pair, the
+// embedding, then pair energies and forces with Newton's third law), then forces scattered back to
 // the caller's atom order. Systems run in parallel (each owns disjoint slots); one system runs on
 // one thread. Energies and virials are summed in double, the rest in the batch's precision.
 #include "batchmd/model/eam.hpp"
@@ -15,6 +15,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/data/schema.hpp"
+#include "eam_cpu.hpp"
 #include "eam_gpu.hpp"
 #include "eam_kernels.hpp"
 #include "model_fields.hpp"
@@ -100,116 +101,6 @@ struct Work {
   std::vector<double> energy, virial;
 };
 
-struct Sums {
-  double energy = 0;
-  double w[6] = {0, 0, 0, 0, 0, 0};  // xx yy zz xy xz yz
-};
-
-// The two passes over the half list of slots [k0, k1). kAll: every atom included and every pair
-// allowed (no per-pair checks). Forces into f, energy and virial into sums.
-template <bool kAll, bool kVirial, typename T>
-void eam_system(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const detail::EAMView<T>& v,
-                const std::uint8_t* allowed, const T* pos, const T* shift, const std::int32_t* sp, T* rho, T* fp, T* f,
-                Sums& sums) {
-  const std::int64_t* off = nl.neighbor_offsets().data();
-  const std::int64_t* sb = nl.shifted_begin().data();
-  const std::int32_t* nbr = nl.neighbors().data();
-  const std::int32_t* sidx = nl.shift_index().data();
-  const std::int32_t n = v.n_elements;
-  // Calls g(j, b, rx, ry, rz, r, m, p) for each pair of slot k (species a) inside the cutoff.
-  auto pairs_of = [&](std::int64_t k, std::int32_t a, auto&& g) {
-    const T xi = pos[3 * k], yi = pos[3 * k + 1], zi = pos[3 * k + 2];
-    const std::int64_t ps = sb[k];
-    for (std::int64_t q = off[k]; q < off[k + 1]; ++q) {
-      const std::int32_t j = nbr[q];
-      const std::int32_t b = sp[j];
-      if constexpr (!kAll)
-        if (b < 0 || !allowed[a * n + b]) continue;
-      T rx = pos[3 * j] - xi, ry = pos[3 * j + 1] - yi, rz = pos[3 * j + 2] - zi;
-      if (q >= ps) {
-        const T* s = shift + 3 * sidx[q];
-        rx += s[0];
-        ry += s[1];
-        rz += s[2];
-      }
-      const T rsq = rx * rx + ry * ry + rz * rz;
-      if (rsq >= v.cutsq || rsq == T(0)) continue;
-      const T r = std::sqrt(rsq);
-      T p;
-      const std::int32_t m = detail::eam_knot(r, v.rdr, v.nr, p);
-      g(j, b, rx, ry, rz, r, m, p);
-    }
-  };
-  // 1. Densities.
-  for (std::int64_t k = k0; k < k1; ++k) rho[k] = 0;
-  for (std::int64_t k = k0; k < k1; ++k) {
-    const std::int32_t a = sp[k];
-    if constexpr (!kAll)
-      if (a < 0) continue;
-    T rk = 0;
-    pairs_of(k, a, [&](std::int32_t j, std::int32_t b, T, T, T, T, std::int32_t m, T p) {
-      rk += detail::eam_density(v, b, a, m, p);
-      rho[j] += detail::eam_density(v, a, b, m, p);
-    });
-    rho[k] += rk;
-  }
-  // 2. Embedding.
-  double energy = 0;
-  for (std::int64_t k = k0; k < k1; ++k) {
-    const std::int32_t a = sp[k];
-    if (!kAll && a < 0) {
-      fp[k] = 0;
-      continue;
-    }
-    energy += static_cast<double>(detail::eam_embed(v, a, rho[k], fp[k]));
-  }
-  // 3. Pair energies and forces: F_j = -dE/dr r_ij / r, F_i = -F_j.
-  for (std::int64_t k = k0; k < k1; ++k) f[3 * k] = f[3 * k + 1] = f[3 * k + 2] = 0;
-  double w[6] = {0, 0, 0, 0, 0, 0};
-  for (std::int64_t k = k0; k < k1; ++k) {
-    const std::int32_t a = sp[k];
-    if constexpr (!kAll)
-      if (a < 0) continue;
-    const T fpk = fp[k];
-    T fx = 0, fy = 0, fz = 0, ek = 0;
-    T w0 = 0, w1 = 0, w2 = 0, w3 = 0, w4 = 0, w5 = 0;
-    pairs_of(k, a, [&](std::int32_t j, std::int32_t b, T rx, T ry, T rz, T r, std::int32_t m, T p) {
-      T dedr;
-      ek += detail::eam_pair(v, a, b, r, m, p, fpk, fp[j], dedr);
-      const T fpair = dedr / r;
-      const T gx = fpair * rx, gy = fpair * ry, gz = fpair * rz;  // = -F_j
-      fx += gx;
-      fy += gy;
-      fz += gz;
-      f[3 * j] -= gx;
-      f[3 * j + 1] -= gy;
-      f[3 * j + 2] -= gz;
-      if constexpr (kVirial) {
-        w0 -= rx * gx;
-        w1 -= ry * gy;
-        w2 -= rz * gz;
-        w3 -= rx * gy;
-        w4 -= rx * gz;
-        w5 -= ry * gz;
-      }
-    });
-    f[3 * k] += fx;
-    f[3 * k + 1] += fy;
-    f[3 * k + 2] += fz;
-    energy += static_cast<double>(ek);
-    if constexpr (kVirial) {
-      w[0] += w0;
-      w[1] += w1;
-      w[2] += w2;
-      w[3] += w3;
-      w[4] += w4;
-      w[5] += w5;
-    }
-  }
-  sums.energy = energy;
-  std::copy(w, w + 6, sums.w);
-}
-
 }  // namespace
 
 struct EAM::Impl {
@@ -258,16 +149,12 @@ struct EAM::Impl {
       const std::int64_t k0 = g.atoms_ptr[s], k1 = g.atoms_ptr[s + 1];
       detail::half_list_frame(nl, g, s, pos, shift);
       for (std::int64_t k = k0; k < k1; ++k) species[k] = sp.atom[static_cast<std::size_t>(order[k])];
-      const T* sh = shift + 3 * shift_ptr[s];
-      Sums sums;
-      if (all && stress) eam_system<true, true>(k0, k1, nl, v, al, pos, sh, species, rho, fp, force, sums);
-      if (all && !stress) eam_system<true, false>(k0, k1, nl, v, al, pos, sh, species, rho, fp, force, sums);
-      if (!all && stress) eam_system<false, true>(k0, k1, nl, v, al, pos, sh, species, rho, fp, force, sums);
-      if (!all && !stress) eam_system<false, false>(k0, k1, nl, v, al, pos, sh, species, rho, fp, force, sums);
+      detail::EAMSystemArgs<T> args{&nl, v,     al,  pos,          shift + 3 * shift_ptr[s], species, rho,
+                                    fp,  force, all, all && n == 1};
+      double c[6] = {0, 0, 0, 0, 0, 0};
+      energy[s] = detail::eam_cpu_system(args, k0, k1, stress ? c : nullptr);
       for (std::int64_t k = k0; k < k1; ++k)
         for (int e = 0; e < 3; ++e) out[3 * order[k] + e] = force[3 * k + e];
-      energy[s] = sums.energy;
-      const double* c = sums.w;
       const double w9[9] = {c[0], c[3], c[4], c[3], c[1], c[5], c[4], c[5], c[2]};
       std::copy(w9, w9 + 9, virial + 9 * s);
     });

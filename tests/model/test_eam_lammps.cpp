@@ -175,9 +175,7 @@ TEST(EAMLammps, SetflCuMishin) {
 TEST(EAMLammps, SetflAlCuAlloy) {
   check_four_configurations({"AlCu.eam.alloy", "eam/alloy", {13, 29}, {"Al", "Cu"}, false, 3.9});
 }
-TEST(EAMLammps, FinnisSinclairFe) {
-  check_four_configurations({"Fe_mm.eam.fs", "eam/fs", {26}, {"Fe"}, true, 2.8553});
-}
+TEST(EAMLammps, FinnisSinclairFe) { check_four_configurations({"Fe_mm.eam.fs", "eam/fs", {26}, {"Fe"}, true, 2.8553}); }
 TEST(EAMLammps, FinnisSinclairAlFe) {
   check_four_configurations({"AlFe_mm.eam.fs", "eam/fs", {13, 26}, {"Al", "Fe"}, true, 2.87});
 }
@@ -194,8 +192,8 @@ TEST(EAMLammps, TwoFuncflFilesMixed) {
   jitter(s, 0.12, 22);
   auto eam = load_eam({kPotentials + "Cu_u3.eam", kPotentials + "Ni_u3.eam"});
   // types: 1 = Cu, 2 = Ni
-  const std::string pair = "pair_style eam\npair_coeff 1 1 " + kPotentials + "Cu_u3.eam\npair_coeff 2 2 " +
-                           kPotentials + "Ni_u3.eam\n";
+  const std::string pair =
+      "pair_style eam\npair_coeff 1 1 " + kPotentials + "Cu_u3.eam\npair_coeff 2 2 " + kPotentials + "Ni_u3.eam\n";
   expect_matches_lammps(evaluate(*eam, s), lammps_run0(s, {29, 28}, pair, "cuni"), "Cu_u3 + Ni_u3");
 }
 
