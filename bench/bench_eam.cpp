@@ -115,9 +115,10 @@ void cpu_table(std::int64_t cells, std::int64_t steps, bool lammps) {
   const int all = num_threads();
   set_num_threads(1);
   const std::int64_t n = 4 * cells * cells * cells;
-  std::printf("CPU, one thread: Cu_u3.eam, %lld atoms (fcc %lldx%lldx%lld), 1600 K, NVE dt 5 fs, skin 1 A, %lld steps\n",
-              static_cast<long long>(n), static_cast<long long>(cells), static_cast<long long>(cells),
-              static_cast<long long>(cells), static_cast<long long>(steps));
+  std::printf(
+      "CPU, one thread: Cu_u3.eam, %lld atoms (fcc %lldx%lldx%lld), 1600 K, NVE dt 5 fs, skin 1 A, %lld steps\n",
+      static_cast<long long>(n), static_cast<long long>(cells), static_cast<long long>(cells),
+      static_cast<long long>(cells), static_cast<long long>(steps));
   auto model = model::load_eam({kPot + "Cu_u3.eam"});
   std::vector<AtomicData> one;
   one.push_back(fcc_cu(cells, DType::Float64));  // masses: Cu's, from the atomic numbers
@@ -153,7 +154,8 @@ void gpu_table(std::int64_t steps, DType dt) {
     const char* name;
     bool many;
   };
-  for (const Case c : {Case{"(a) 4,096 crystals of 108-500 atoms", true}, Case{"(b) one 1,000,188-atom crystal", false}}) {
+  for (const Case c :
+       {Case{"(a) 4,096 crystals of 108-500 atoms", true}, Case{"(b) one 1,000,188-atom crystal", false}}) {
     std::vector<AtomicData> systems;
     if (c.many)
       for (int k = 0; k < 4096; ++k) systems.push_back(fcc_cu(3 + k % 3, dt));
@@ -166,8 +168,8 @@ void gpu_table(std::int64_t steps, DType dt) {
     Batch b2 = host.to(gpu);
     const Rate md = measure(model::load_eam({kPot + "Cu_u3.eam"}), b2, steps, true, 2.0);
     Batch hb = host.clone();
-    const Rate cpu = measure(model::load_eam({kPot + "Cu_u3.eam"}), hb, std::max<std::int64_t>(steps / 20, 2), true,
-                             2.0, 1);
+    const Rate cpu =
+        measure(model::load_eam({kPot + "Cu_u3.eam"}), hb, std::max<std::int64_t>(steps / 20, 2), true, 2.0, 1);
     std::printf("  %-40s %10lld %20.4g %18.4g %22.4g\n", c.name, static_cast<long long>(host.n_atoms()), eval.wall,
                 md.wall, cpu.wall);
   }

@@ -20,9 +20,9 @@ namespace batchmd::model::detail {
 /// The tables of an EAM potential in precision T (borrowed pointers, host or device).
 template <typename T>
 struct EAMView {
-  const T* frho = nullptr;  ///< [n_elements][nrho + 1][7]
-  const T* rhor = nullptr;  ///< [n_rhor][nr + 1][7]
-  const T* z2r = nullptr;   ///< [n_z2r][nr + 1][7]
+  const T* frho = nullptr;                   ///< [n_elements][nrho + 1][7]
+  const T* rhor = nullptr;                   ///< [n_rhor][nr + 1][7]
+  const T* z2r = nullptr;                    ///< [n_z2r][nr + 1][7]
   const std::int32_t* rhor_index = nullptr;  ///< [n * n]
   const std::int32_t* z2r_index = nullptr;   ///< [n * n]
   std::int32_t n_elements = 0, nrho = 0, nr = 0;

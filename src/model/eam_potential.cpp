@@ -22,9 +22,12 @@ namespace batchmd::model {
 
 const char* eam_format_name(EAMFormat f) {
   switch (f) {
-    case EAMFormat::Funcfl: return "funcfl";
-    case EAMFormat::Setfl: return "setfl";
-    case EAMFormat::FinnisSinclair: return "fs";
+    case EAMFormat::Funcfl:
+      return "funcfl";
+    case EAMFormat::Setfl:
+      return "setfl";
+    case EAMFormat::FinnisSinclair:
+      return "fs";
   }
   return "?";
 }
@@ -100,7 +103,8 @@ class Reader {
   }
   // Nothing but blank lines may follow the last table.
   void expect_end() {
-    if (!words_.empty()) fail("unexpected value '" + words_.front() + "' after the last table (are nrho and nr right?)");
+    if (!words_.empty())
+      fail("unexpected value '" + words_.front() + "' after the last table (are nrho and nr right?)");
     std::string text;
     while (std::getline(in_, text)) {
       ++line_;
@@ -131,7 +135,8 @@ class Reader {
     char* end = nullptr;
     errno = 0;
     const long v = std::strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) fail(std::string(what) + " must be an integer, got '" + word + "'");
+    if (end == s || *end != '\0' || errno == ERANGE)
+      fail(std::string(what) + " must be an integer, got '" + word + "'");
     return v;
   }
   const std::string& path() const { return path_; }
@@ -322,7 +327,8 @@ EAMTables tabulate_funcfl(const std::vector<Funcfl>& files) {
   t.nr = static_cast<int>(rmax / t.dr + 0.5);
   t.nrho = static_cast<int>(rhomax / t.drho + 0.5);
   t.rhomax = rhomax;
-  if (t.nr < 5 || t.nrho < 5) throw FormatError(files.size() == 1 ? "EAM funcfl grid too short" : "EAM funcfl grids too short");
+  if (t.nr < 5 || t.nrho < 5)
+    throw FormatError(files.size() == 1 ? "EAM funcfl grid too short" : "EAM funcfl grids too short");
   const auto n = static_cast<std::int32_t>(files.size());
   std::vector<double> v;
   for (const auto& f : files) {
@@ -430,8 +436,7 @@ EAMTables read_eam(const std::vector<std::string>& files, EAMFormat format, cons
       for (const auto& s : elements) {
         const std::int64_t z = atomic_number(s);
         const auto it = std::find(f.z.begin(), f.z.end(), z);
-        if (it == f.z.end())
-          throw InvalidArgument("EAM: element '" + s + "' is not in '" + files[0] + "'");
+        if (it == f.z.end()) throw InvalidArgument("EAM: element '" + s + "' is not in '" + files[0] + "'");
         const auto e = static_cast<std::size_t>(it - f.z.begin());
         if (std::find(use.begin(), use.end(), e) != use.end())
           throw InvalidArgument("EAM: element '" + s + "' is named twice in elements");

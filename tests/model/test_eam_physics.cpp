@@ -115,9 +115,10 @@ TEST(EAMPhysics, Float32ErrorIsSmall) {
     dw = std::max(dw, std::abs(b.virial[k] - a.virial[k]));
     ws = std::max(ws, std::abs(a.virial[k]));
   }
-  std::printf("EAM float32 vs float64 (AlCu, 32 atoms): energy %.2e relative, forces %.2e of max |F| = %.3f eV/A, "
-              "virial %.2e relative\n",
-              de, df / fs, fs, dw / ws);
+  std::printf(
+      "EAM float32 vs float64 (AlCu, 32 atoms): energy %.2e relative, forces %.2e of max |F| = %.3f eV/A, "
+      "virial %.2e relative\n",
+      de, df / fs, fs, dw / ws);
   EXPECT_LT(de, 1e-5);
   EXPECT_LT(df, 1e-4 * fs);
   EXPECT_LT(dw, 1e-4 * ws);

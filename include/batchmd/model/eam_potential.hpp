@@ -34,7 +34,7 @@ EAMFormat eam_format_from_path(const std::string& path);
 /// of the interval as  f = ((c3 p + c4) p + c5) p + c6,  f' = (c0 p + c1) p + c2  (per Å or per
 /// unit density).
 struct EAMTables {
-  std::vector<std::string> files;     ///< the files read (for messages)
+  std::vector<std::string> files;  ///< the files read (for messages)
   EAMFormat format = EAMFormat::Setfl;
   std::vector<std::int64_t> elements;  ///< atomic number of each element, in file order
   std::vector<double> masses;          ///< amu, as the file gives them
