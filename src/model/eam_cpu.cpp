@@ -199,8 +199,8 @@ template <bool kSingle, bool kAll, bool kVirial, typename T>
           const T recip = T(1) / r;
           const T phi = eam_value(cz, p) * recip;
           const T phip = eam_slope(cz, p) * recip - phi * recip;
-          const T dedr = fpk * eam_slope(rhor + ri[sb] + m * 7, p) +
-                         blk.w[q] * eam_slope(rhor + rj[sb] + m * 7, p) + phip;
+          const T dedr =
+              fpk * eam_slope(rhor + ri[sb] + m * 7, p) + blk.w[q] * eam_slope(rhor + rj[sb] + m * 7, p) + phip;
           blk.u[q] = in ? dedr * recip : T(0);
           ek += in ? phi : T(0);
         }
@@ -252,7 +252,7 @@ using PassesFn = double (*)(const EAMSystemArgs<T>&, std::int64_t, std::int64_t,
 #define BATCHMD_EAM_CLONES
 #endif
 
-#define BATCHMD_EAM_PASSES(name, single, all, vir, T)                                                       \
+#define BATCHMD_EAM_PASSES(name, single, all, vir, T)                                                      \
   BATCHMD_EAM_CLONES double name(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, double* w) { \
     return passes<single, all, vir, T>(a, k0, k1, w);                                                      \
   }
