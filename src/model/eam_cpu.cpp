@@ -1,84 +1,55 @@
-// model/eam_cpu: the CPU EAM kernel (see eam_cpu.hpp). Each slot's neighbors go through small
-// L1-resident blocks in three steps, as the LJ kernel does: gather the separations (pairs the
-// config excludes are moved beyond the cutoff), run the branch-free part (distance, knot, splines;
-// pairs beyond the cutoff are masked to zero, every table load stays in range), then scatter to the
-// neighbors (Newton's third law). The arithmetic is eam_kernels.hpp's, so results match LAMMPS to
-// rounding. Note (GCC 12, measured): the middle loops are written for `omp simd`, but GCC does not
-// emit vector code for them inside the target_clones functions, so today they run scalar at
-// LAMMPS's speed (docs/benchmarks.md); single-element potentials skip the species lookups.
+// model/eam_cpu: the CPU EAM kernel (see eam_cpu.hpp). Pass 1 walks the half list once, computing
+// each pair's distance and knot, adding the densities at both ends and keeping the pairs inside the
+// cutoff in a compact per-system cache (LAMMPS recomputes them in its force loop, and walks the
+// pairs of the skin twice); pass 3 runs over that cache only. Single-element potentials skip the
+// species lookups. The arithmetic is eam_kernels.hpp's, in LAMMPS's order, so results match LAMMPS
+// to rounding. (Blocked "omp simd" loops as in the LJ kernel were tried: GCC 12 emits no vector
+// code for these loops inside target_clones functions, and they ran no faster; plain loops
+// remain.)
 #include "eam_cpu.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 namespace batchmd::model::detail {
 
 namespace {
 
-constexpr std::int64_t kBlock = 128;
-
-// Per block: separations, and (after the SIMD step) per pair values to scatter.
+// The pairs of a system inside the cutoff, as pass 1 found them (slot order, each slot's pairs in
+// list order): pass 2 reads them without recomputing distances or skipping pairs in the skin.
 template <typename T>
-struct Block {
-  alignas(64) T x[kBlock], y[kBlock], z[kBlock], u[kBlock], w[kBlock];
-  alignas(64) std::int32_t j[kBlock], b[kBlock];
-};
-
-// Gathers the pairs [p0, p0 + n) of slot k (species a) into blk, padded to whole SIMD vectors with
-// far-away dummies; returns the padded count.
-template <bool kAll, typename T>
-[[gnu::always_inline]] inline std::int64_t gather(const EAMSystemArgs<T>& a, std::int64_t k, std::int32_t sa,
-                                                  std::int64_t p0, std::int64_t n, T far, Block<T>& blk) {
-  const NeighborList& nl = *a.nl;
-  const std::int64_t ps = nl.shifted_begin()[k];
-  const std::int32_t* nbr = nl.neighbors().data();
-  const std::int32_t* sidx = nl.shift_index().data();
-  const T xi = a.pos[3 * k], yi = a.pos[3 * k + 1], zi = a.pos[3 * k + 2];
-  const std::int32_t ne = a.tables.n_elements;
-  for (std::int64_t q = 0; q < n; ++q) {
-    const std::int64_t p = p0 + q;
-    const std::int32_t j = nbr[p];
-    T rx = a.pos[3 * j] - xi, ry = a.pos[3 * j + 1] - yi, rz = a.pos[3 * j + 2] - zi;
-    if (p >= ps) {
-      const T* s = a.shift + 3 * sidx[p];
-      rx += s[0];
-      ry += s[1];
-      rz += s[2];
+struct PairCache {
+  std::vector<std::int64_t> start;  // [slots + 1], relative to the system's first slot
+  std::vector<std::int32_t> j, m;
+  std::vector<T> p, r, x, y, z;
+  std::int64_t n = 0;
+  void reserve(std::int64_t slots, std::int64_t pairs) {
+    start.resize(static_cast<std::size_t>(slots + 1));
+    if (static_cast<std::int64_t>(j.size()) < pairs) {
+      const auto c = static_cast<std::size_t>(pairs);
+      j.resize(c);
+      m.resize(c);
+      p.resize(c);
+      r.resize(c);
+      x.resize(c);
+      y.resize(c);
+      z.resize(c);
     }
-    std::int32_t sb = a.species[j];
-    if constexpr (!kAll)
-      if (sb < 0 || !a.allowed[sa * ne + sb]) {
-        rx = ry = rz = far;
-        sb = 0;
-      }
-    blk.x[q] = rx;
-    blk.y[q] = ry;
-    blk.z[q] = rz;
-    blk.j[q] = j;
-    blk.b[q] = sb;
+    n = 0;
   }
-  constexpr std::int64_t kPad = 64 / sizeof(T);
-  const std::int64_t n_pad = (n + kPad - 1) / kPad * kPad;
-  for (std::int64_t q = n; q < n_pad; ++q) {
-    blk.x[q] = blk.y[q] = blk.z[q] = far;
-    blk.j[q] = static_cast<std::int32_t>(k);
-    blk.b[q] = 0;
+  void push(std::int32_t jj, std::int32_t mm, T pp, T rr, T xx, T yy, T zz) {
+    j[n] = jj;
+    m[n] = mm;
+    p[n] = pp;
+    r[n] = rr;
+    x[n] = xx;
+    y[n] = yy;
+    z[n] = zz;
+    ++n;
   }
-  return n_pad;
-}
-
-// Distance, knot and fraction of a gathered pair; inside = within the cutoff (and not coincident).
-// (Scalars, not the EAMView: stores into the block could otherwise alias its members.)
-template <typename T>
-[[gnu::always_inline]] inline bool knot_of(T cutsq, T rdr, std::int32_t nr, T rx, T ry, T rz, T& r, std::int32_t& m,
-                                           T& p) {
-  const T rsq = rx * rx + ry * ry + rz * rz;
-  const bool inside = (rsq < cutsq) & (rsq > T(0));  // no &&: no branch in the SIMD loop
-  r = std::sqrt(inside ? rsq : cutsq);
-  m = eam_knot(r, rdr, nr, p);
-  return inside;
-}
+};
 
 template <bool kSingle, bool kAll, bool kVirial, typename T>
 [[gnu::always_inline]] inline double passes(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1,
@@ -88,16 +59,18 @@ template <bool kSingle, bool kAll, bool kVirial, typename T>
   const std::int64_t* off = nl.neighbor_offsets().data();
   const std::int32_t ne = v.n_elements;
   const std::int64_t row = static_cast<std::int64_t>(v.nr + 1) * 7;
-  const T far = static_cast<T>(2 * nl.cutoff() + 2 * nl.skin() + 1);
   const std::int32_t* sp = a.species;
   const T cutsq = v.cutsq, rdr = v.rdr;
   const std::int32_t nr = v.nr;
   const T* rhor = v.rhor;
   const T* z2r = v.z2r;
+  const T* pos = a.pos;
+  const std::int64_t* sbeg = nl.shifted_begin().data();
+  const std::int32_t* nbr = nl.neighbors().data();
+  const std::int32_t* sidx = nl.shift_index().data();
   T* rho = a.rho;
   T* fp = a.fp;
   T* f = a.force;
-  Block<T> blk;
   // Per central species: the offsets (in T) of the functions each neighbor species uses —
   // density at i from j, at j from i, r*phi (a file has at most 118 elements).
   std::int64_t ri[118], rj[118], rz[118];
@@ -109,46 +82,50 @@ template <bool kSingle, bool kAll, bool kVirial, typename T>
     }
   };
 
-  // 1. Densities: rho_k += rho_[b->a](r), rho_j += rho_[a->b](r).
+  // 1. Densities: rho_k += rho_[b->a](r), rho_j += rho_[a->b](r); the pairs inside the cutoff
+  // go to the cache for pass 3.
+  static thread_local PairCache<T> cache;
+  cache.reserve(k1 - k0, off[k1] - off[k0]);
   for (std::int64_t k = k0; k < k1; ++k) rho[k] = 0;
   for (std::int64_t k = k0; k < k1; ++k) {
+    cache.start[static_cast<std::size_t>(k - k0)] = cache.n;
     const std::int32_t sa = kSingle ? 0 : sp[k];
     if constexpr (!kAll)
       if (sa < 0) continue;
     if constexpr (!kSingle) rows_for(sa);
     T rk = 0;
-    for (std::int64_t p0 = off[k]; p0 < off[k + 1]; p0 += kBlock) {
-      const std::int64_t n = std::min(kBlock, off[k + 1] - p0);
-      const std::int64_t n_pad = gather<kAll>(a, k, sa, p0, n, far, blk);
-      if constexpr (kSingle) {
-#pragma omp simd reduction(+ : rk)
-        for (std::int64_t q = 0; q < n_pad; ++q) {
-          T r, p;
-          std::int32_t m;
-          const bool in = knot_of(cutsq, rdr, nr, blk.x[q], blk.y[q], blk.z[q], r, m, p);
-          T d = eam_value(rhor + m * 7, p);  // loaded for every lane (m is valid), then masked
-          d = in ? d : T(0);
-          blk.u[q] = d;
-          rk += d;
-        }
-        for (std::int64_t q = 0; q < n; ++q) rho[blk.j[q]] += blk.u[q];
-      } else {
-#pragma omp simd reduction(+ : rk)
-        for (std::int64_t q = 0; q < n_pad; ++q) {
-          T r, p;
-          std::int32_t m;
-          const bool in = knot_of(cutsq, rdr, nr, blk.x[q], blk.y[q], blk.z[q], r, m, p);
-          const std::int32_t sb = blk.b[q];
-          const T di = eam_value(rhor + ri[sb] + m * 7, p);
-          const T dj = eam_value(rhor + rj[sb] + m * 7, p);
-          rk += in ? di : T(0);
-          blk.u[q] = in ? dj : T(0);
-        }
-        for (std::int64_t q = 0; q < n; ++q) rho[blk.j[q]] += blk.u[q];
+    const T xi = pos[3 * k], yi = pos[3 * k + 1], zi = pos[3 * k + 2];
+    const std::int64_t ps = sbeg[k];
+    for (std::int64_t q = off[k]; q < off[k + 1]; ++q) {
+      const std::int32_t j = nbr[q];
+      const std::int32_t sb = kSingle ? 0 : sp[j];
+      if constexpr (!kAll)
+        if (sb < 0 || !a.allowed[sa * ne + sb]) continue;
+      T rx = pos[3 * j] - xi, ry = pos[3 * j + 1] - yi, rzz = pos[3 * j + 2] - zi;
+      if (q >= ps) {
+        const T* s = a.shift + 3 * sidx[q];
+        rx += s[0];
+        ry += s[1];
+        rzz += s[2];
       }
+      const T rsq = rx * rx + ry * ry + rzz * rzz;
+      if (!(rsq < cutsq) || rsq == T(0)) continue;
+      const T r = std::sqrt(rsq);
+      T p;
+      const std::int32_t m = eam_knot(r, rdr, nr, p);
+      if constexpr (kSingle) {
+        const T d = eam_value(rhor + m * 7, p);
+        rk += d;
+        rho[j] += d;
+      } else {
+        rk += eam_value(rhor + ri[sb] + m * 7, p);
+        rho[j] += eam_value(rhor + rj[sb] + m * 7, p);
+      }
+      cache.push(j, m, p, r, rx, ry, rzz);
     }
     rho[k] += rk;
   }
+  cache.start[static_cast<std::size_t>(k1 - k0)] = cache.n;
   // 2. Embedding.
   double energy = 0;
   for (std::int64_t k = k0; k < k1; ++k) {
@@ -170,59 +147,39 @@ template <bool kSingle, bool kAll, bool kVirial, typename T>
     const T fpk = fp[k];
     T fx = 0, fy = 0, fz = 0, ek = 0;
     T w0 = 0, w1 = 0, w2 = 0, w3 = 0, w4 = 0, w5 = 0;
-    for (std::int64_t p0 = off[k]; p0 < off[k + 1]; p0 += kBlock) {
-      const std::int64_t n = std::min(kBlock, off[k + 1] - p0);
-      const std::int64_t n_pad = gather<kAll>(a, k, sa, p0, n, far, blk);
-      for (std::int64_t q = 0; q < n_pad; ++q) blk.w[q] = fp[blk.j[q]];
+    const std::int64_t c1 = cache.start[static_cast<std::size_t>(k - k0) + 1];
+    for (std::int64_t c = cache.start[static_cast<std::size_t>(k - k0)]; c < c1; ++c) {
+      const std::int32_t j = cache.j[c], m = cache.m[c];
+      const T p = cache.p[c], recip = T(1) / cache.r[c];
+      T dedr, phi;
       if constexpr (kSingle) {
-#pragma omp simd reduction(+ : ek)
-        for (std::int64_t q = 0; q < n_pad; ++q) {
-          T r, p;
-          std::int32_t m;
-          const bool in = knot_of(cutsq, rdr, nr, blk.x[q], blk.y[q], blk.z[q], r, m, p);
-          const T* cz = z2r + m * 7;
-          const T recip = T(1) / r;
-          const T phi = eam_value(cz, p) * recip;
-          const T phip = eam_slope(cz, p) * recip - phi * recip;
-          const T dedr = (fpk + blk.w[q]) * eam_slope(rhor + m * 7, p) + phip;
-          blk.u[q] = in ? dedr * recip : T(0);
-          ek += in ? phi : T(0);
-        }
+        const T* cz = z2r + m * 7;
+        phi = eam_value(cz, p) * recip;
+        dedr = (fpk + fp[j]) * eam_slope(rhor + m * 7, p) + eam_slope(cz, p) * recip - phi * recip;
       } else {
-#pragma omp simd reduction(+ : ek)
-        for (std::int64_t q = 0; q < n_pad; ++q) {
-          T r, p;
-          std::int32_t m;
-          const bool in = knot_of(cutsq, rdr, nr, blk.x[q], blk.y[q], blk.z[q], r, m, p);
-          const std::int32_t sb = blk.b[q];
-          const T* cz = z2r + rz[sb] + m * 7;
-          const T recip = T(1) / r;
-          const T phi = eam_value(cz, p) * recip;
-          const T phip = eam_slope(cz, p) * recip - phi * recip;
-          const T dedr =
-              fpk * eam_slope(rhor + ri[sb] + m * 7, p) + blk.w[q] * eam_slope(rhor + rj[sb] + m * 7, p) + phip;
-          blk.u[q] = in ? dedr * recip : T(0);
-          ek += in ? phi : T(0);
-        }
+        const std::int32_t sb = sp[j];
+        const T* cz = z2r + rz[sb] + m * 7;
+        phi = eam_value(cz, p) * recip;
+        dedr = fpk * eam_slope(rhor + ri[sb] + m * 7, p) + fp[j] * eam_slope(rhor + rj[sb] + m * 7, p) +
+               (eam_slope(cz, p) * recip - phi * recip);
       }
-      for (std::int64_t q = 0; q < n; ++q) {
-        const T s = blk.u[q];
-        const T gx = s * blk.x[q], gy = s * blk.y[q], gz = s * blk.z[q];  // = -F_j
-        const std::int32_t j = blk.j[q];
-        fx += gx;
-        fy += gy;
-        fz += gz;
-        f[3 * j] -= gx;
-        f[3 * j + 1] -= gy;
-        f[3 * j + 2] -= gz;
-        if constexpr (kVirial) {
-          w0 -= blk.x[q] * gx;
-          w1 -= blk.y[q] * gy;
-          w2 -= blk.z[q] * gz;
-          w3 -= blk.x[q] * gy;
-          w4 -= blk.x[q] * gz;
-          w5 -= blk.y[q] * gz;
-        }
+      ek += phi;
+      const T s = dedr * recip;
+      const T rx = cache.x[c], ry = cache.y[c], rzz = cache.z[c];
+      const T gx = s * rx, gy = s * ry, gz = s * rzz;  // = -F_j
+      fx += gx;
+      fy += gy;
+      fz += gz;
+      f[3 * j] -= gx;
+      f[3 * j + 1] -= gy;
+      f[3 * j + 2] -= gz;
+      if constexpr (kVirial) {
+        w0 -= rx * gx;
+        w1 -= ry * gy;
+        w2 -= rzz * gz;
+        w3 -= rx * gy;
+        w4 -= rx * gz;
+        w5 -= ry * gz;
       }
     }
     f[3 * k] += fx;
