@@ -18,7 +18,8 @@ namespace batchmd::model::detail {
 namespace {
 
 // The pairs of a system inside the cutoff, as pass 1 found them (slot order, each slot's pairs in
-// list order): pass 2 reads them without recomputing distances or skipping pairs in the skin.
+// list order): the force pass reads them without recomputing distances or skipping pairs in the
+// skin.
 template <typename T>
 struct PairCache {
   std::vector<std::int64_t> start;  // [slots + 1], relative to the system's first slot

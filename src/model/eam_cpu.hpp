@@ -1,7 +1,6 @@
 // model/eam_cpu (internal): the CPU EAM kernel for one system over the half NeighborList — LAMMPS's
-// two passes (densities with both ends of each pair, embedding, then pair energies and forces with
-// Newton's third law), written as blocks of pairs so that distances, knots and splines run as SIMD
-// loops (eam_cpu.cpp).
+// passes (densities with both ends of each pair, embedding, then pair energies and forces with
+// Newton's third law), the force pass over a cache of the pairs inside the cutoff (eam_cpu.cpp).
 #pragma once
 #include <cstdint>
 

@@ -67,13 +67,16 @@ void expect_agree(const Out& c, const Out& g, bool f32, const std::string& where
   const double tf = f32 ? 2e-4 : 1e-10, te = f32 ? 2e-5 : 1e-10;
   ASSERT_EQ(c.forces.size(), g.forces.size()) << where;
   const double fs = std::max(max_abs(c.forces), 1.0);
-  for (std::size_t k = 0; k < c.forces.size(); ++k) EXPECT_NEAR(g.forces[k], c.forces[k], tf * fs) << where << " f" << k;
+  for (std::size_t k = 0; k < c.forces.size(); ++k)
+    EXPECT_NEAR(g.forces[k], c.forces[k], tf * fs) << where << " f" << k;
   for (std::size_t s = 0; s < c.energy.size(); ++s)
     EXPECT_NEAR(g.energy[s], c.energy[s], te * (std::abs(c.energy[s]) + 1)) << where << " E" << s;
   const double ws = std::max(max_abs(c.virial), 1.0);
-  for (std::size_t k = 0; k < c.virial.size(); ++k) EXPECT_NEAR(g.virial[k], c.virial[k], tf * ws) << where << " W" << k;
+  for (std::size_t k = 0; k < c.virial.size(); ++k)
+    EXPECT_NEAR(g.virial[k], c.virial[k], tf * ws) << where << " W" << k;
   const double ss = std::max(max_abs(c.stress), 1e-3);
-  for (std::size_t k = 0; k < c.stress.size(); ++k) EXPECT_NEAR(g.stress[k], c.stress[k], tf * ss) << where << " S" << k;
+  for (std::size_t k = 0; k < c.stress.size(); ++k)
+    EXPECT_NEAR(g.stress[k], c.stress[k], tf * ss) << where << " S" << k;
 }
 
 struct FileCase {
