@@ -1,10 +1,11 @@
-// app/model_config: [model] / [[model]] tables for SNAP, ZBL, Stillinger-Weber, Morse and their
-// sums, and building the job's Model from a ModelSpec.
+// app/model_config: [model] / [[model]] tables for SNAP, ZBL, EAM, Stillinger-Weber, Morse and
+// their sums, and building the job's Model from a ModelSpec.
 #include "batchmd/app/model_config.hpp"
 
 #include <filesystem>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/model/eam.hpp"
 #include "batchmd/model/morse.hpp"
 #include "batchmd/model/snap.hpp"
 #include "batchmd/model/snap_potential.hpp"
@@ -118,10 +119,36 @@ ModelTermSpec parse_term(const toml::table& table, const std::string& where, con
     if (!m.pairs.empty())
       r.fail("pairs", "is not supported for morse (its [[" + where + ".pair]] tables name the pairs)");
     m.morse_pairs = parse_morse_pairs(table.get("pair"), where, origin, cutoff);
+  } else if (m.type == "eam") {
+    // file = one path, or (funcfl: one file per element) a list of paths.
+    if (const toml::node* f = t.get("file"); f != nullptr && f->is_array()) {
+      r.get("file", m.files);
+      if (m.files.empty()) r.fail("file", "is an empty list");
+    } else {
+      std::string one;
+      r.get("file", one);
+      if (one.empty()) r.fail("file", "is required: an EAM potential file (.eam, .eam.alloy, .eam.fs)");
+      m.files = {one};
+    }
+    for (auto& path : m.files) {
+      path = resolve(path, origin);
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(path, ec)) r.fail("file", "names no readable file: '" + path + "'");
+    }
+    r.get("format", m.format);
+    r.get("elements", m.elements);
+    try {
+      if (m.format.empty()) m.format = model::eam_format_name(model::eam_format_from_path(m.files[0]));
+      m.format = model::eam_format_name(model::parse_eam_format(m.format));
+    } catch (const InvalidArgument& e) {
+      r.fail("format", e.what());
+    }
+    if (m.format != "funcfl" && m.files.size() != 1)
+      r.fail("file", "takes one file for format \"" + m.format + "\" (several files only for funcfl)");
   } else if (m.type == "lennard_jones") {
     r.fail("type", "lennard_jones cannot be a term of a [[model]] sum yet (use a single [model] table)");
   } else {
-    r.fail("type", "must be \"lennard_jones\", \"snap\", \"zbl\", \"sw\" or \"morse\"");
+    r.fail("type", "must be \"lennard_jones\", \"snap\", \"zbl\", \"eam\", \"sw\" or \"morse\"");
   }
   r.finish();
   return m;
@@ -173,6 +200,13 @@ std::vector<std::shared_ptr<model::Model>> build_term(const ModelTermSpec& t) {
     c.skin = t.skin;
     return {std::make_shared<Morse>(std::move(c))};
   }
+  if (t.type == "eam") {
+    EAMConfig c;
+    c.tables = read_eam(t.files, parse_eam_format(t.format), t.elements);
+    c.pairs = ElementPairs(t.pairs);
+    c.skin = t.skin;
+    return {std::make_shared<EAM>(std::move(c))};
+  }
   SNAPConfig c;
   std::vector<std::shared_ptr<Model>> out;
   if (!t.file.empty()) {
@@ -211,6 +245,7 @@ std::int64_t neighbor_builds(const model::Model& m) {
   if (const auto* z = dynamic_cast<const model::ZBL*>(&m)) return z->neighbor_builds();
   if (const auto* w = dynamic_cast<const model::StillingerWeber*>(&m)) return w->neighbor_builds();
   if (const auto* o = dynamic_cast<const model::Morse*>(&m)) return o->neighbor_builds();
+  if (const auto* e = dynamic_cast<const model::EAM*>(&m)) return e->neighbor_builds();
   std::int64_t n = 0;
   if (const auto* sum = dynamic_cast<const model::SumModel*>(&m))
     for (const auto& t : sum->terms()) n += neighbor_builds(*t);

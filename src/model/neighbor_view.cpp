@@ -173,6 +173,35 @@ void gather_pair_gradients(const NeighborView<T>& view, const T* g, std::int64_t
   });
 }
 
+template <typename T>
+void half_list_frame(const NeighborList& nl, const BatchGeometry<T>& g, std::int64_t s, T* pos, T* shift) {
+  const std::int64_t* order = nl.atom_order().data();
+  const std::int32_t* image = nl.image_offsets().data();
+  const T* cell = g.cell != nullptr ? g.cell + 9 * s : nullptr;
+  for (std::int64_t k = g.atoms_ptr[s]; k < g.atoms_ptr[s + 1]; ++k) {
+    const T* x = g.positions + 3 * order[k];
+    const std::int32_t* n = image + 3 * k;
+    T p[3] = {x[0], x[1], x[2]};
+    if (cell != nullptr && (n[0] | n[1] | n[2]) != 0)
+      for (int d = 0; d < 3; ++d)
+        for (int e = 0; e < 3; ++e) p[e] -= static_cast<T>(n[d]) * cell[3 * d + e];
+    for (int e = 0; e < 3; ++e) pos[3 * k + e] = p[e];
+  }
+  const auto shift_ptr = nl.shift_ptr();
+  const auto shifts = nl.shifts();
+  for (std::int64_t q = shift_ptr[static_cast<std::size_t>(s)]; q < shift_ptr[static_cast<std::size_t>(s) + 1]; ++q)
+    for (int e = 0; e < 3; ++e) {
+      T v = 0;
+      if (cell != nullptr)
+        for (int d = 0; d < 3; ++d)
+          if (shifts[3 * q + d] != 0) v += static_cast<T>(shifts[3 * q + d]) * cell[3 * d + e];
+      shift[3 * q + e] = v;
+    }
+}
+
+template void half_list_frame<float>(const NeighborList&, const BatchGeometry<float>&, std::int64_t, float*, float*);
+template void half_list_frame<double>(const NeighborList&, const BatchGeometry<double>&, std::int64_t, double*,
+                                      double*);
 template void build_neighbor_view<float>(const NeighborList&, const BatchGeometry<float>&, const ViewRequest&,
                                          NeighborView<float>&);
 template void build_neighbor_view<double>(const NeighborList&, const BatchGeometry<double>&, const ViewRequest&,

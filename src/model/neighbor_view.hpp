@@ -5,6 +5,10 @@
 // neighbors are sorted by (neighbor, image), so sums over them do not depend on how (or when) the
 // underlying list was built: results are reproducible across rebuilds and restarts.
 //
+// half_list_frame serves kernels that want each pair once (EAM's two passes with Newton's third
+// law): it turns the half NeighborList of one system into slot-order positions and Cartesian
+// shifts, with no per-step copy of the pairs.
+//
 // Today the view is filled on the CPU from the half NeighborList (build_neighbor_view: both
 // directions of every half-list pair); the shared half/full CPU/GPU neighbor engine will replace
 // that adapter (neighbor_view.cpp) without changing the kernels.
@@ -43,6 +47,20 @@ struct ViewRequest {
 template <typename T>
 void build_neighbor_view(const NeighborList& nl, const BatchGeometry<T>& g, const ViewRequest& req,
                          NeighborView<T>& out);
+
+/// The HALF list of a NeighborList, for pair kernels that use Newton's third law (EAM): fills,
+/// for system s, pos[3k..3k+2] for its slots k (positions in slot order, wrapped by the list's
+/// image offsets) and shift[3q..3q+2] for its shift-table entries q in
+/// [nl.shift_ptr()[s], nl.shift_ptr()[s+1]) (Cartesian lattice shifts), so that for slot k and its
+/// p-th pair (slot j = nl.neighbors()[p]) the separation x_j + image.cell - x_i is
+///   r = pos[j] - pos[k]                                    for p <  nl.shifted_begin()[k]
+///   r = pos[j] - pos[k] + shift[nl.shift_index()[p] + shift_ptr[s]]   otherwise         (Å)
+/// Each unordered pair (atom, atom, image) appears once; pairs are complete up to the list's
+/// cutoff (cutoff + skin right after a rebuild). Slot k holds atom nl.atom_order()[k]; a system's
+/// slots are [atoms_ptr[s], atoms_ptr[s+1]). pos: [n_atoms][3], shift: [nl.shifts().size()];
+/// systems touch disjoint parts, so they may be filled in parallel.
+template <typename T>
+void half_list_frame(const NeighborList& nl, const BatchGeometry<T>& g, std::int64_t s, T* pos, T* shift);
 
 /// Forces and virials from per-pair gradients g_p = dE/dr_p ([n_pairs][3], eV/Å) of an energy
 /// that depends on the displacements of the view: F_i = sum over i's pairs of (g_p - g_reverse(p)),

@@ -10,6 +10,12 @@
 //   param = ".../Ta06A.snapparam"
 //   elements = ["Ta"]                # optional: which elements of the file, in order
 //
+//   [model]                          # EAM (LAMMPS eam, eam/alloy, eam/fs)
+//   type = "eam"
+//   file = "/usr/share/lammps/potentials/AlCu.eam.alloy"  # funcfl: a list, one file per element
+//   format = "setfl"                 # optional: "funcfl" | "setfl" | "fs" (default: by extension)
+//   elements = ["Cu"]                # optional: the file's elements to use (funcfl: one per file)
+//
 //   [[model]]                        # a sum: one table per term
 //   type = "zbl"
 //   inner = 4.0                      # Å
@@ -50,16 +56,18 @@
 
 namespace batchmd::app {
 
-/// One term of a model: a SNAP, ZBL, Stillinger-Weber or Morse model with its settings (only the fields of its type
-/// are used).
+/// One term of a model: a SNAP, ZBL, EAM, Stillinger-Weber or Morse model with its settings (only
+/// the fields of its type are used).
 struct ModelTermSpec {
-  std::string type;                                          ///< "snap", "zbl", "sw" or "morse"
-  std::string where;                                         ///< the table it came from, e.g. "model[1]" (for messages)
-  std::string file;                                          ///< snap: a LAMMPS .snap include file; sw: a .sw file
-  std::string coeff, param;                                  ///< snap: .snapcoeff and .snapparam (instead of file)
-  std::vector<std::string> elements;                         ///< snap, sw: the elements of the file to use
-  bool lammps_chemflag_forces = false;                       ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
-  double inner = 0, outer = 0;                               ///< zbl: switching region (Å)
+  std::string type;                     ///< "snap", "zbl", "eam", "sw" or "morse"
+  std::string where;                    ///< the table it came from, e.g. "model[1]" (for messages)
+  std::string file;                     ///< snap: a LAMMPS .snap include file; sw: a .sw file
+  std::string coeff, param;             ///< snap: .snapcoeff and .snapparam (instead of file)
+  std::vector<std::string> elements;    ///< snap, eam, sw: the elements of the file to use
+  std::vector<std::string> files;       ///< eam: the potential file(s)
+  std::string format;                   ///< eam: "funcfl", "setfl" or "fs"
+  bool lammps_chemflag_forces = false;  ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
+  double inner = 0, outer = 0;          ///< zbl: switching region (Å)
   std::vector<std::pair<std::int64_t, std::int64_t>> pairs;  ///< element pairs it acts on; empty: all
   double skin = 1.0;                                         ///< Å
   std::vector<model::MorsePair> morse_pairs;                 ///< morse: the [[model.pair]] tables
