@@ -43,18 +43,32 @@ int run(const std::string& cmd, std::string* output = nullptr) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+// The models are written once per version of torch_models.py into the build tree and shared by
+// the test processes (CTest runs each test as its own process, possibly in parallel): a process
+// that finds no complete folder writes one beside it and renames it into place.
 class Torch : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = (fs::temp_directory_path() / ("batchmd_torch_" + std::to_string(getpid()))).string();
-    fs::create_directories(dir_);
+    const fs::path script = BATCHMD_MODEL_TEST_DIR "/torch_models.py";
+    const auto version = std::to_string(fs::file_size(script)) + "_" +
+                         std::to_string(fs::last_write_time(script).time_since_epoch().count());
+    dir_ = std::string(BATCHMD_TORCH_MODEL_CACHE) + "/models_" + version;
+    scratch_ = (fs::temp_directory_path() / ("batchmd_torch_" + std::to_string(getpid()))).string();
+    fs::create_directories(scratch_);
+    if (fs::exists(dir_ + "/complete")) return;
+    const std::string tmp = dir_ + ".tmp" + std::to_string(getpid());
+    fs::create_directories(tmp);
     std::string out;
-    const int rc = run(std::string(kPython) + " " BATCHMD_MODEL_TEST_DIR "/torch_models.py write " + dir_, &out);
+    const int rc = run(std::string(kPython) + " " + script.string() + " write " + tmp, &out);
     ASSERT_EQ(rc, 0) << "torch_models.py write failed (Debian's python3-torch is needed):\n" << out;
+    std::ofstream(tmp + "/complete") << "ok\n";
+    std::error_code ec;
+    fs::rename(tmp, dir_, ec);  // fails when another process was first: use its folder
+    if (ec) fs::remove_all(tmp, ec);
   }
   static void TearDownTestSuite() {
     std::error_code ec;
-    fs::remove_all(dir_, ec);
+    fs::remove_all(scratch_, ec);
   }
   static std::string path(const std::string& name) { return dir_ + "/" + name + ".pt"; }
   static TorchScriptConfig config(const std::string& name) {
@@ -62,9 +76,9 @@ class Torch : public ::testing::Test {
     c.path = path(name);
     return c;
   }
-  static std::string dir_;
+  static std::string dir_, scratch_;
 };
-std::string Torch::dir_;
+std::string Torch::dir_, Torch::scratch_;
 
 // The error message of what f throws as E (fails the test when it throws nothing or another type).
 template <typename E, typename F>
@@ -93,8 +107,7 @@ double max_abs(const std::vector<double>& v) {
 void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tol, const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   const double scale = std::max(1.0, max_abs(b));
-  for (std::size_t i = 0; i < a.size(); ++i)
-    ASSERT_NEAR(a[i], b[i], tol * scale) << what << " [" << i << "]";
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol * scale) << what << " [" << i << "]";
 }
 
 // Argon liquid (periodic cubic), a 2-atom triclinic box (neighbors are own images), a sheared
@@ -281,7 +294,7 @@ TEST_F(Torch, MaceLammpsConventionMatchesTheModuleCalledFromPython) {
     j["pbc"] = {p[0], p[1], p[2]};
     in.push_back(j);
   }
-  const std::string in_path = dir_ + "/mace_in.json", out_path = dir_ + "/mace_out.json";
+  const std::string in_path = scratch_ + "/mace_in.json", out_path = scratch_ + "/mace_out.json";
   std::ofstream(in_path) << in.dump();
   std::string out;
   ASSERT_EQ(run(std::string(kPython) + " " BATCHMD_MODEL_TEST_DIR "/torch_models.py mace-ref " + path("mace") + " " +
@@ -323,18 +336,22 @@ TEST_F(Torch, NveConservesEnergy) {
 // ---- errors
 
 TEST_F(Torch, BadFilesAndModulesAreInvalidArgumentsNamingTheFile) {
-  const std::string missing = dir_ + "/missing.pt";
-  auto msg = error_of<InvalidArgument>([&] { TorchScriptConfig c;
+  const std::string missing = scratch_ + "/missing.pt";
+  auto msg = error_of<InvalidArgument>([&] {
+    TorchScriptConfig c;
     c.path = missing;
-    TorchScriptModel m(c); });
+    TorchScriptModel m(c);
+  });
   EXPECT_NE(msg.find(missing), std::string::npos) << msg;
   EXPECT_NE(msg.find("cannot open"), std::string::npos) << msg;
 
-  const std::string text = dir_ + "/not_a_model.pt";
+  const std::string text = scratch_ + "/not_a_model.pt";
   std::ofstream(text) << "not a model\n";
-  msg = error_of<InvalidArgument>([&] { TorchScriptConfig c;
+  msg = error_of<InvalidArgument>([&] {
+    TorchScriptConfig c;
     c.path = text;
-    TorchScriptModel m(c); });
+    TorchScriptModel m(c);
+  });
   EXPECT_NE(msg.find("not a TorchScript archive"), std::string::npos) << msg;
 
   msg = error_of<InvalidArgument>([&] { TorchScriptModel m(config("bad_signature")); });
@@ -405,9 +422,9 @@ TEST_F(Torch, BadOutputsAndInputsAtComputeTime) {
 TEST_F(Torch, MissingPluginIsAnInvalidArgument) {
   std::string why;
   EXPECT_TRUE(torch_plugin_available({}, &why)) << why;
-  EXPECT_FALSE(torch_plugin_available(dir_ + "/no_plugin.so", &why));
+  EXPECT_FALSE(torch_plugin_available(scratch_ + "/no_plugin.so", &why));
   auto c = config("lj");
-  c.plugin = dir_ + "/no_plugin.so";
+  c.plugin = scratch_ + "/no_plugin.so";
   const auto msg = error_of<InvalidArgument>([&] { TorchScriptModel m(c); });
   EXPECT_NE(msg.find("libtorch plugin"), std::string::npos) << msg;
   EXPECT_NE(msg.find("no_plugin.so: no such file"), std::string::npos) << msg;

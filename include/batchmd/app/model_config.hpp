@@ -1,5 +1,6 @@
 // app/model_config: the potential a job asks for beyond Lennard-Jones — SNAP (from .snapcoeff /
-// .snapparam files, or a LAMMPS .snap include file with its ZBL overlay), ZBL, and sums of them
+// .snapparam files, or a LAMMPS .snap include file with its ZBL overlay), ZBL, TorchScript models
+// (MACE's LAMMPS export or batchmd's batched convention), and sums of them
 // ([[model]] tables, LAMMPS hybrid/overlay) — as a plain ModelSpec, and building the Model.
 //
 // Job files:
@@ -19,8 +20,16 @@
 //   type = "snap"
 //   coeff = "..."
 //   param = "..."
-// Keys common to all terms: skin (Å, default 1.0), pairs. Relative paths are relative to the
-// job file's directory.
+//
+//   [model]                          # a TorchScript model (docs/torchscript.md)
+//   type = "torchscript"
+//   file = "model.pt"
+//   convention = "auto"              # or "batched", "mace-lammps"
+//   cutoff = 5.0                     # optional (Å): overrides the module's
+//   elements = ["H", "O"]            # optional: the module's element table, if it has none
+//   dtype = "float64"                # optional: what the model must compute in
+// Keys common to all terms: skin (Å, default 1.0), pairs (not for torchscript). Relative paths
+// are relative to the job file's directory.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -36,15 +45,19 @@ namespace batchmd::app {
 /// One term of a model: a SNAP or ZBL model with its settings (only the fields of its type
 /// are used).
 struct ModelTermSpec {
-  std::string type;                     ///< "snap" or "zbl"
+  std::string type;                     ///< "snap", "zbl" or "torchscript"
   std::string where;                    ///< the table it came from, e.g. "model[1]" (for messages)
-  std::string file;                     ///< snap: a LAMMPS .snap include file (SNAP + its ZBL overlay)
+  std::string file;                     ///< snap: a LAMMPS .snap include file; torchscript: the model file
   std::string coeff, param;             ///< snap: .snapcoeff and .snapparam (instead of file)
-  std::vector<std::string> elements;    ///< snap: the elements of the coefficient file to use
+  std::vector<std::string> elements;    ///< snap: the elements of the coefficient file to use; torchscript: the model's
   bool lammps_chemflag_forces = false;  ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
   double inner = 0, outer = 0;          ///< zbl: switching region (Å)
   std::vector<std::pair<std::int64_t, std::int64_t>> pairs;  ///< element pairs it acts on; empty: all
   double skin = 1.0;                                         ///< Å
+  std::string convention = "auto";                           ///< torchscript: "auto", "batched" or "mace-lammps"
+  double cutoff = 0;                                         ///< torchscript: Å; 0: the module's own
+  std::string dtype;   ///< torchscript: "float32"/"float64" the model must compute in; empty: any
+  std::string plugin;  ///< torchscript: the libtorch plugin; empty: found by itself
 };
 
 /// The model of a job: empty means Lennard-Jones (RunConfig::lj); one term is that model; more

@@ -36,6 +36,13 @@ std::string to_string(TorchConvention c) {
 
 namespace {
 
+// Messages from libtorch span lines; the command line promises one line per error.
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n') c = ' ';
+  return s;
+}
+
 std::string dn(DType t) { return std::string(dtype_name(t)); }
 
 std::string element_list(const std::vector<std::int64_t>& z) {
@@ -76,7 +83,7 @@ struct TorchScriptModel::Impl {
   Buffers<double>& buffers(double) { return buf_d; }
 
   [[noreturn]] void fail(const std::string& why) const {
-    throw InvalidArgument("TorchScript model '" + cfg.path + "': " + why);
+    throw InvalidArgument(one_line("TorchScript model '" + cfg.path + "': " + why));
   }
 
   // Species index of every atom in `elements` (0 for all when the model takes any element).
@@ -174,7 +181,7 @@ struct TorchScriptModel::Impl {
     char err[2048] = {};
     const std::int32_t st = plugin->compute(handle, &in, &out, err, sizeof err);
     if (st == BMD_TORCH_OK) return;
-    const std::string msg = "TorchScript model '" + cfg.path + "': " + err;
+    const std::string msg = one_line("TorchScript model '" + cfg.path + "': " + err);
     if (st == BMD_TORCH_NUMERICAL) throw NumericalError(msg);
     if (st == BMD_TORCH_DEVICE) throw DeviceError(msg);
     throw InvalidArgument(msg);
@@ -217,12 +224,13 @@ TorchScriptModel::TorchScriptModel(TorchScriptConfig config) : impl_(std::make_u
       m.fail(std::string("no cutoff: the module has no attribute ") +
              (m.info.convention == BMD_TORCH_MACE_LAMMPS ? "r_max" : "cutoff") + "; give cutoff (Å) in the config");
     // dtype: the module's, checked against the config's.
-    if (m.info.dtype != BMD_TORCH_DTYPE_UNKNOWN) m.dtype = m.info.dtype == BMD_TORCH_FLOAT32 ? DType::Float32 : DType::Float64;
+    if (m.info.dtype != BMD_TORCH_DTYPE_UNKNOWN)
+      m.dtype = m.info.dtype == BMD_TORCH_FLOAT32 ? DType::Float32 : DType::Float64;
     if (m.cfg.dtype) {
       if (*m.cfg.dtype != DType::Float32 && *m.cfg.dtype != DType::Float64) m.fail("dtype must be float32 or float64");
       if (m.dtype && *m.dtype != *m.cfg.dtype)
-        m.fail(std::string("the module computes in ") + dn(*m.dtype) + " but dtype = " +
-               dn(*m.cfg.dtype) + " was asked for");
+        m.fail(std::string("the module computes in ") + dn(*m.dtype) + " but dtype = " + dn(*m.cfg.dtype) +
+               " was asked for");
       m.dtype = m.cfg.dtype;
     }
     m.nl = std::make_unique<NeighborList>(m.cutoff, m.cfg.skin);
@@ -252,8 +260,7 @@ void TorchScriptModel::compute(Batch& batch, bool compute_stress) {
   const DType dt = batch.float_dtype();
   if (m.dtype && *m.dtype != dt)
     m.fail(std::string("the model computes in ") + dn(*m.dtype) + " but the batch is " + dn(dt) +
-           " (run the job with dtype = \"" + dn(*m.dtype) + "\", or export the model in " + dn(dt) +
-           ")");
+           " (run the job with dtype = \"" + dn(*m.dtype) + "\", or export the model in " + dn(dt) + ")");
   if (!batch.is_cuda()) {
     dispatch_float(dt, [&](auto zero) { m.compute_cpu<decltype(zero)>(batch, compute_stress, -1); });
     return;

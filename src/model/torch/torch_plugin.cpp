@@ -133,8 +133,8 @@ at::Tensor wrap(const void* p, at::IntArrayRef shape, c10::ScalarType t, const c
 void put(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::ScalarType dtype, void* dst) {
   if (!t.defined()) fail(BMD_TORCH_INVALID, std::string("the module returned no '") + name + "'");
   if (t.sizes() != shape)
-    fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' has shape " + c10::str(t.sizes()) +
-                                ", expected " + c10::str(shape));
+    fail(BMD_TORCH_INVALID,
+         std::string("the module's '") + name + "' has shape " + c10::str(t.sizes()) + ", expected " + c10::str(shape));
   if (t.scalar_type() != dtype)
     fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' is " + c10::toString(t.scalar_type()) +
                                 ", expected " + c10::toString(dtype) + " (the model's dtype)");
@@ -199,8 +199,8 @@ void compute_batched(Handle& h, const bmd_torch_inputs& in, Inputs& x, bmd_torch
       fail(BMD_TORCH_INVALID,
            "the module returned neither 'forces' nor an 'energy' that depends on 'positions' (autograd)");
     if (energy.sizes() != at::IntArrayRef{x.S})
-      fail(BMD_TORCH_INVALID, "the module's 'energy' has shape " + c10::str(energy.sizes()) + ", expected [" +
-                                  std::to_string(x.S) + "]");
+      fail(BMD_TORCH_INVALID,
+           "the module's 'energy' has shape " + c10::str(energy.sizes()) + ", expected [" + std::to_string(x.S) + "]");
     auto g = torch::autograd::grad({energy.sum()}, wrt, {}, false, false, true);
     size_t k = 0;
     if (!h.model_forces) forces = g[k].defined() ? -g[k] : torch::zeros_like(pos), ++k;
@@ -256,8 +256,8 @@ __attribute__((visibility("default"))) void* bmd_torch_open(const char* path, in
     try {
       h->module = torch::jit::load(path, torch::kCPU);
     } catch (const std::exception& e) {
-      fail(BMD_TORCH_IO, "not a TorchScript archive that this libtorch (" TORCH_VERSION ") can load: " +
-                             brief(e.what()));
+      fail(BMD_TORCH_IO,
+           "not a TorchScript archive that this libtorch (" TORCH_VERSION ") can load: " + brief(e.what()));
     }
     h->module.eval();
     h->convention = check_signature(h->module, convention);
@@ -272,7 +272,8 @@ __attribute__((visibility("default"))) void* bmd_torch_open(const char* path, in
       const c10::IValue v = h->module.attr("atomic_numbers");
       if (!v.isTensor()) fail(BMD_TORCH_INVALID, "attribute 'atomic_numbers' is not a tensor");
       const at::Tensor z = v.toTensor().to(torch::kCPU).to(torch::kInt64).flatten();
-      if (z.numel() > BMD_TORCH_MAX_ELEMENTS) fail(BMD_TORCH_INVALID, "attribute 'atomic_numbers' has too many elements");
+      if (z.numel() > BMD_TORCH_MAX_ELEMENTS)
+        fail(BMD_TORCH_INVALID, "attribute 'atomic_numbers' has too many elements");
       info->n_elements = static_cast<int32_t>(z.numel());
       for (int64_t i = 0; i < z.numel(); ++i) info->elements[i] = z[i].item<int64_t>();
     }

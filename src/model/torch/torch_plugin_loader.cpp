@@ -26,7 +26,10 @@ std::vector<std::string> candidates() {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     out.push_back((exe.parent_path() / kName).string());
-    out.push_back((exe.parent_path() / ".." / "lib" / "batchmd" / kName).lexically_normal().string());
+#ifdef BATCHMD_TORCH_PLUGIN_LIBDIR
+    out.push_back(
+        (exe.parent_path() / ".." / BATCHMD_TORCH_PLUGIN_LIBDIR / "batchmd" / kName).lexically_normal().string());
+#endif
   }
 #ifdef BATCHMD_TORCH_PLUGIN_BUILD
   out.push_back(BATCHMD_TORCH_PLUGIN_BUILD);
@@ -83,7 +86,7 @@ const TorchPlugin& load_torch_plugin(const std::string& path) {
   for (const auto& c : tries) {
     std::string why;
     if (auto p = try_open(c, why)) return *(loaded[key] = std::move(p));
-    whys += "\n  " + why;
+    whys += (whys.empty() ? " " : "; ") + why;
   }
   throw InvalidArgument(std::string("TorchScript models need batchmd's libtorch plugin (") + kName +
                         "), which is not available: this batchmd may have been built without libtorch "

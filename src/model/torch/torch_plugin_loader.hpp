@@ -15,7 +15,7 @@ struct TorchPlugin {
 };
 
 /// The plugin at `path`, or, when empty, at $BATCHMD_TORCH_PLUGIN, else the first of: beside the
-/// running program, <program>/../lib/batchmd/, the build tree, the install prefix. Throws
+/// running program, <program>/../<libdir>/batchmd/ (an installed tree), the build tree, the install prefix. Throws
 /// InvalidArgument saying what was tried (and why each failed) when none loads.
 const TorchPlugin& load_torch_plugin(const std::string& path);
 
