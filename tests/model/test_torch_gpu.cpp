@@ -99,7 +99,9 @@ TEST_F(TorchGpu, ManyBodyAutogradAndModelForces) {
   expect_gpu_equals_cpu(config("manybody_forces"), b, 1e-10);
 }
 
-TEST_F(TorchGpu, Float32) { expect_gpu_equals_cpu(config("manybody_f32"), Batch::from_systems(ar_cu(DType::Float32)), 1e-4); }
+TEST_F(TorchGpu, Float32) {
+  expect_gpu_equals_cpu(config("manybody_f32"), Batch::from_systems(ar_cu(DType::Float32)), 1e-4);
+}
 
 TEST_F(TorchGpu, MaceLammpsConvention) {
   std::mt19937_64 rng(21);
