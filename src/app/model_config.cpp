@@ -1,16 +1,18 @@
-// app/model_config: [model] / [[model]] tables for SNAP, ZBL, EAM, Stillinger-Weber, Morse and
-// their sums, and building the job's Model from a ModelSpec.
+// app/model_config: [model] / [[model]] tables for SNAP, ZBL, EAM, Stillinger-Weber, Morse,
+// TorchScript models and their sums, and building the job's Model from a ModelSpec.
 #include "batchmd/app/model_config.hpp"
 
 #include <filesystem>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/data/schema.hpp"
 #include "batchmd/model/eam.hpp"
 #include "batchmd/model/morse.hpp"
 #include "batchmd/model/snap.hpp"
 #include "batchmd/model/snap_potential.hpp"
 #include "batchmd/model/stillinger_weber.hpp"
 #include "batchmd/model/sum_model.hpp"
+#include "batchmd/model/torch_model.hpp"
 #include "batchmd/model/zbl.hpp"
 #include "job_tables.hpp"
 #include "table_reader.hpp"
@@ -145,10 +147,27 @@ ModelTermSpec parse_term(const toml::table& table, const std::string& where, con
     }
     if (m.format != "funcfl" && m.files.size() != 1)
       r.fail("file", "takes one file for format \"" + m.format + "\" (several files only for funcfl)");
+  } else if (m.type == "torchscript") {
+    existing("file", m.file);
+    if (m.file.empty()) r.fail("file", "is required: the TorchScript model file");
+    if (!m.pairs.empty()) r.fail("pairs", "is not supported for torchscript models (they act on every pair)");
+    r.get("convention", m.convention);
+    if (m.convention != "auto" && m.convention != "batched" && m.convention != "mace-lammps")
+      r.fail("convention", "must be \"auto\", \"batched\" or \"mace-lammps\"");
+    r.get("cutoff", m.cutoff);
+    if (r.has("cutoff")) r.positive("cutoff", m.cutoff);
+    r.get("elements", m.elements);
+    for (const auto& e : m.elements)
+      if (!find_atomic_number(e)) r.fail("elements", "'" + e + "' is not a chemical element symbol");
+    r.get("dtype", m.dtype);
+    if (!m.dtype.empty() && m.dtype != "float32" && m.dtype != "float64")
+      r.fail("dtype", "must be \"float32\" or \"float64\"");
+    r.get("plugin", m.plugin);
+    if (!m.plugin.empty()) m.plugin = resolve(m.plugin, origin);
   } else if (m.type == "lennard_jones") {
     r.fail("type", "lennard_jones cannot be a term of a [[model]] sum yet (use a single [model] table)");
   } else {
-    r.fail("type", "must be \"lennard_jones\", \"snap\", \"zbl\", \"eam\", \"sw\" or \"morse\"");
+    r.fail("type", "must be \"lennard_jones\", \"snap\", \"zbl\", \"eam\", \"sw\", \"morse\" or \"torchscript\"");
   }
   r.finish();
   return m;
@@ -207,6 +226,17 @@ std::vector<std::shared_ptr<model::Model>> build_term(const ModelTermSpec& t) {
     c.skin = t.skin;
     return {std::make_shared<EAM>(std::move(c))};
   }
+  if (t.type == "torchscript") {
+    TorchScriptConfig c;
+    c.path = t.file;
+    c.convention = parse_torch_convention(t.convention);
+    c.cutoff = t.cutoff;
+    for (const auto& e : t.elements) c.elements.push_back(*find_atomic_number(e));
+    if (!t.dtype.empty()) c.dtype = t.dtype == "float32" ? DType::Float32 : DType::Float64;
+    c.skin = t.skin;
+    c.plugin = t.plugin;
+    return {std::make_shared<TorchScriptModel>(c)};
+  }
   SNAPConfig c;
   std::vector<std::shared_ptr<Model>> out;
   if (!t.file.empty()) {
@@ -246,6 +276,7 @@ std::int64_t neighbor_builds(const model::Model& m) {
   if (const auto* w = dynamic_cast<const model::StillingerWeber*>(&m)) return w->neighbor_builds();
   if (const auto* o = dynamic_cast<const model::Morse*>(&m)) return o->neighbor_builds();
   if (const auto* e = dynamic_cast<const model::EAM*>(&m)) return e->neighbor_builds();
+  if (const auto* t = dynamic_cast<const model::TorchScriptModel*>(&m)) return t->neighbor_builds();
   std::int64_t n = 0;
   if (const auto* sum = dynamic_cast<const model::SumModel*>(&m))
     for (const auto& t : sum->terms()) n += neighbor_builds(*t);

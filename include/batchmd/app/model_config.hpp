@@ -1,5 +1,6 @@
 // app/model_config: the potential a job asks for beyond Lennard-Jones — SNAP (from .snapcoeff /
-// .snapparam files, or a LAMMPS .snap include file with its ZBL overlay), ZBL, and sums of them
+// .snapparam files, or a LAMMPS .snap include file with its ZBL overlay), ZBL, TorchScript models
+// (MACE's LAMMPS export or batchmd's batched convention), and sums of them
 // ([[model]] tables, LAMMPS hybrid/overlay) — as a plain ModelSpec, and building the Model.
 //
 // Job files:
@@ -41,7 +42,14 @@
 //   alpha = 1.3588                   # 1/Å
 //   r0 = 2.866                       # Å
 //   cutoff = 6.0                     # Å, optional
-// Keys common to all terms: skin (Å, default 1.0), pairs (not for sw and morse). Relative paths
+//   [model]                          # a TorchScript model (docs/torchscript.md)
+//   type = "torchscript"
+//   file = "model.pt"
+//   convention = "auto"              # or "batched", "mace-lammps"
+//   cutoff = 5.0                     # optional (Å): overrides the module's
+//   elements = ["H", "O"]            # optional: the module's element table, if it has none
+//   dtype = "float64"                # optional: what the model must compute in
+// Keys common to all terms: skin (Å, default 1.0), pairs (not for sw, morse and torchscript). Relative paths
 // are relative to the job file's directory.
 #pragma once
 #include <cstdint>
@@ -59,11 +67,11 @@ namespace batchmd::app {
 /// One term of a model: a SNAP, ZBL, EAM, Stillinger-Weber or Morse model with its settings (only
 /// the fields of its type are used).
 struct ModelTermSpec {
-  std::string type;                     ///< "snap", "zbl", "eam", "sw" or "morse"
+  std::string type;                     ///< "snap", "zbl", "eam", "sw", "morse" or "torchscript"
   std::string where;                    ///< the table it came from, e.g. "model[1]" (for messages)
-  std::string file;                     ///< snap: a LAMMPS .snap include file; sw: a .sw file
+  std::string file;                     ///< snap: a LAMMPS .snap include file; sw: a .sw file; torchscript: the model
   std::string coeff, param;             ///< snap: .snapcoeff and .snapparam (instead of file)
-  std::vector<std::string> elements;    ///< snap, eam, sw: the elements of the file to use
+  std::vector<std::string> elements;    ///< snap, eam, sw: the elements of the file to use; torchscript: the model's
   std::vector<std::string> files;       ///< eam: the potential file(s)
   std::string format;                   ///< eam: "funcfl", "setfl" or "fs"
   bool lammps_chemflag_forces = false;  ///< snap: LAMMPS's chemflag adjoint (SNAPConfig)
@@ -72,6 +80,10 @@ struct ModelTermSpec {
   double skin = 1.0;                                         ///< Å
   std::vector<model::MorsePair> morse_pairs;                 ///< morse: the [[model.pair]] tables
   bool shift_energy = false;                                 ///< morse: E(cutoff) = 0 per pair
+  std::string convention = "auto";                           ///< torchscript: "auto", "batched" or "mace-lammps"
+  double cutoff = 0;                                         ///< torchscript: Å; 0: the module's own
+  std::string dtype;   ///< torchscript: "float32"/"float64" the model must compute in; empty: any
+  std::string plugin;  ///< torchscript: the libtorch plugin; empty: found by itself
 };
 
 /// The model of a job: empty means Lennard-Jones (RunConfig::lj); one term is that model; more

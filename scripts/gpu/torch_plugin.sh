@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# On the GPU machine (after scripts/gpu/pack.sh here and carrying the tree): builds batchmd's
+# libtorch plugin (src/model/torch/torch_plugin.cpp, one file, no other batchmd code) against the
+# PyTorch of that machine's python3 and puts it beside the carried batchmd, where batchmd and
+# the test binaries find it; then runs the TorchScript GPU tests and a short example on the GPU.
+#   scripts/gpu/torch_plugin.sh [build|test|all]     (default all)
+# docs/torchscript.md ("GPU") explains the plugin and what the tests check.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+what=${1:-all}
+py=${PYTHON:-python3}
+out=.gpu_carry/bin/libbatchmd_torch.so
+if [ "$what" = build ] || [ "$what" = all ]; then
+  tp=$("$py" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+  "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
+  abi=$("$py" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+  [ "$abi" = 1 ] || { echo "torch_plugin.sh: this PyTorch uses the old C++ ABI; batchmd needs _GLIBCXX_USE_CXX11_ABI=1" >&2; exit 1; }
+  mkdir -p .gpu_carry/bin
+  ${CXX:-g++} -O2 -std=c++17 -shared -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=1 \
+    -isystem "$tp/include" -isystem "$tp/include/torch/csrc/api/include" src/model/torch/torch_plugin.cpp \
+    -L"$tp/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -ltorch_cuda -lc10 -lc10_cuda -Wl,--as-needed \
+    -Wl,-rpath,"$tp/lib" -o "$out"
+  echo "built $out"
+fi
+if [ "$what" = test ] || [ "$what" = all ]; then
+  export BATCHMD_TORCH_PLUGIN=$PWD/$out
+  .gpu_carry/bin/test_torch_gpu
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  cp examples/torch_argon.toml "$tmp/"
+  "$py" examples/torch_models.py "$tmp"
+  .gpu_carry/bin/batchmd run "$tmp/torch_argon.toml" --device cuda --steps 200 --quiet -o "$tmp/t.zarr"
+fi
