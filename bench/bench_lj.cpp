@@ -1,10 +1,11 @@
 // bench_lj: the classic LAMMPS `in.lj` benchmark run by batchmd — 32,000 LJ atoms, 1,000 NVE
-// steps of 0.005τ (see lj_system.hpp). Prints the loop time, atom-steps/s and peak RSS;
+// steps of 0.005τ (see lj_system.hpp). Prints the loop's wall and CPU time, atom-steps/s and peak RSS;
 // bench/lj_vs_lammps.sh runs LAMMPS beside it, bench/zarr_overhead.sh compares sinks.
 //   --sink none|host|zarr-none|zarr-zstd1  snapshot positions, velocities and forces
 //   --snapshot-every N (default 10)         into that sink
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "batchmd/hooks/snapshot.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "lj_system.hpp"
+#include "thread_cpu.hpp"
 
 using namespace batchmd;
 
@@ -69,15 +71,33 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (sink) dyn.register_hook(std::make_shared<hooks::SnapshotHook>(sink, every));
+  auto cpu_now = [] {
+    rusage r{};
+    getrusage(RUSAGE_SELF, &r);
+    return double(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + 1e-6 * double(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
+  };
+  const std::vector<double> tc0 = bench::thread_cpu_seconds();
+  const double c0 = cpu_now();
   auto t0 = std::chrono::steady_clock::now();
   dyn.run(batch, steps);  // SnapshotHook flushes the sink when the run ends
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = cpu_now() - c0;
+  const std::vector<double> tc1 = bench::thread_cpu_seconds();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::printf("batchmd in.lj: %lld atoms, %lld steps, %s, %d thread(s), sink %s\n",
               static_cast<long long>(batch.n_atoms()), static_cast<long long>(steps), dtype.c_str(), num_threads(),
               sink_kind.c_str());
   std::printf("loop_time_s %.4f\n", secs);
+  std::printf("cpu_time_s %.4f\n", cpu);  // process CPU time (all threads) over the loop
+  // Per-thread CPU time over the loop; the busiest thread is the critical path (thread_cpu.hpp).
+  double busiest = 0;
+  std::printf("thread_cpu_s");
+  for (std::size_t t = 0; t < tc1.size(); ++t) {
+    std::printf(" %.4f", tc1[t] - tc0[t]);
+    busiest = std::max(busiest, tc1[t] - tc0[t]);
+  }
+  std::printf("\nbusiest_thread_cpu_s %.4f\n", busiest);
   std::printf("atom_steps_per_s %.4g\n", double(batch.n_atoms()) * double(steps) / secs);
   std::printf("neighbor_builds %lld\n", static_cast<long long>(model->neighbor_builds()));
   std::printf("peak_rss_mb %.1f\n", double(ru.ru_maxrss) / 1024.0);

@@ -13,6 +13,19 @@ if(BATCHMD_HAVE_CUDA)
     target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Werror>)
   endif()
 endif()
+# BATCHMD_MARCH: an optional -march for every C++ file (e.g. native, x86-64-v4, znver4). Empty by
+# default, so the binary runs on any x86-64; the hot CPU kernels (pair loops, neighbor build) are
+# compiled for AVX-512 and AVX2 besides the baseline anyway and picked at load time. A -march
+# build also vectorises and contracts (FMA) the rest (integrators, list checks): its results
+# differ in the last bits from the portable build's, and a restart is bit-for-bit only with the
+# same binary.
+set(BATCHMD_MARCH "" CACHE STRING "-march for the C++ code (e.g. native, x86-64-v4); empty: portable")
+if(BATCHMD_MARCH)
+  target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=${BATCHMD_MARCH}>)
+  if(BATCHMD_HAVE_CUDA)
+    target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-march=${BATCHMD_MARCH}>)
+  endif()
+endif()
 if(BATCHMD_SANITIZE)
   target_compile_options(batchmd_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)

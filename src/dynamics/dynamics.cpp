@@ -428,16 +428,21 @@ void half_kick(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
     kern::vv_half_kick(v + 3 * i, f + 3 * i, m[i], h);
   });
 }
+/// Half kick then drift, atom by atom in one loop (one pass over memory, one parallel region).
 template <typename T>
-void drift(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
+void kick_drift(Batch& b, double dt, const std::vector<std::uint8_t>& active) {
   T* x = b.get("positions").data<T>();
-  const T* v = b.get("velocities").data<T>();
+  T* v = b.get("velocities").data<T>();
+  const T* f = b.get("forces").data<T>();
+  const T* m = b.get("masses").data<T>();
   const auto* si = b.system_index().data<std::int64_t>();
   const std::uint8_t* act = active.empty() ? nullptr : active.data();
+  const T h = kern::vv_half_kick_factor<T>(dt);
   const T d = static_cast<T>(dt);
-  parallel_for(b.n_atoms() * 3, [=](std::int64_t i) {
-    if (act && !act[si[i / 3]]) return;
-    kern::vv_drift(x[i], v[i], d);
+  parallel_for(b.n_atoms(), [=](std::int64_t i) {
+    if (act && !act[si[i]]) return;
+    kern::vv_half_kick(v + 3 * i, f + 3 * i, m[i], h);
+    for (int k = 0; k < 3; ++k) kern::vv_drift(x[3 * i + k], v[3 * i + k], d);
   });
 }
 
@@ -472,8 +477,7 @@ void VelocityVerlet::pre_update(Context& ctx) {
       return gpu::vv_pre<T>(gpu::structure(b, ctx.active_device), b.get("positions").data<T>(),
                             b.get("velocities").data<T>(), b.get("forces").data<T>(), b.get("masses").data<T>(),
                             ctx.dt_fs);
-    half_kick<T>(ctx.batch, ctx.dt_fs, ctx.active);
-    drift<T>(ctx.batch, ctx.dt_fs, ctx.active);
+    kick_drift<T>(ctx.batch, ctx.dt_fs, ctx.active);
   });
 }
 

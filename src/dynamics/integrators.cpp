@@ -18,11 +18,13 @@ namespace batchmd::dynamics {
 
 namespace {
 
-/// f(s, first_atom, end_atom) for every active system, in parallel over systems.
+/// f(s, first_atom, end_atom) for every active system, in parallel over systems: each thread
+/// takes a contiguous run of systems holding about the same number of atoms (systems of a batch
+/// differ in size by 10x and more, so equal numbers of systems would load threads unevenly).
 template <typename F>
 void for_active_systems(const Context& ctx, F&& f) {
   const auto* ap = ctx.batch.atoms_ptr_data();
-  parallel_for(ctx.batch.n_systems(), [&](std::int64_t s) {
+  parallel_for_weighted(ctx.batch.n_systems(), ap, [&](std::int64_t s) {
     if (ctx.is_active(s)) f(s, ap[s], ap[s + 1]);
   });
 }

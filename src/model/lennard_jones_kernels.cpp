@@ -55,8 +55,12 @@ struct Workspace {
 
 // Pairs of slots [k0, k1): forces into f (slot order), energy and virial into sums.
 // Each atom's neighbors go through three passes over a small L1-resident block: gather the
-// separations, evaluate the pair function for the whole block without branches (a SIMD loop;
-// pairs beyond the cutoff are masked), then scatter the forces (Newton's third law).
+// separations, evaluate the pair function for the whole block without branches (a SIMD loop
+// that also reduces the force on i and the energy; pairs beyond the cutoff are masked), then
+// scatter the forces on the neighbors (Newton's third law) — a plain load-add-store per pair.
+// Summation order: the force on i and its energy are reduced in the SIMD loop (lane-wise partial
+// sums, then the lanes; fixed by the ISA clone and the list), the neighbors' forces in list
+// order. Results do not depend on the thread count, only on the list.
 template <bool kSingleType, bool kVirial, typename T>
 [[gnu::always_inline]] inline void pair_loop(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const T* pos,
                                              const std::int32_t* type, std::int32_t n_types, const LJCoeffs<T>* coeffs,
@@ -64,7 +68,8 @@ template <bool kSingleType, bool kVirial, typename T>
   constexpr std::int64_t kBlock = 128;
   constexpr std::int64_t kPad = 64 / sizeof(T);        // one 512-bit vector
   const T kFar = static_cast<T>(2 * nl.cutoff() + 1);  // Å; beyond every pair cutoff
-  alignas(64) T bx[kBlock], by[kBlock], bz[kBlock], bf[kBlock];
+  alignas(64) T bx[kBlock], by[kBlock], bz[kBlock];
+  alignas(64) T fbx[kBlock], fby[kBlock], fbz[kBlock];
   alignas(64) std::int32_t bt[kBlock];
   const std::int64_t* off = nl.neighbor_offsets().data();
   const std::int64_t* sb = nl.shifted_begin().data();
@@ -81,69 +86,64 @@ template <bool kSingleType, bool kVirial, typename T>
     const std::int64_t p_shift = sb[k], p_end = off[k + 1];
     for (std::int64_t p0 = off[k]; p0 < p_end; p0 += kBlock) {
       const std::int64_t n = std::min(kBlock, p_end - p0);
+      const std::int32_t* nb = nbr + p0;
       // 1. Gather separations r_ij (with the image shift past p_shift).
       const std::int64_t n_plain = std::clamp<std::int64_t>(p_shift - p0, 0, n);
       for (std::int64_t q = 0; q < n_plain; ++q) {
-        const std::int32_t j = nbr[p0 + q];
+        const std::int32_t j = nb[q];
         bx[q] = pos[3 * j] - xi;
         by[q] = pos[3 * j + 1] - yi;
         bz[q] = pos[3 * j + 2] - zi;
       }
       for (std::int64_t q = n_plain; q < n; ++q) {
-        const std::int32_t j = nbr[p0 + q];
+        const std::int32_t j = nb[q];
         const T* sv = shift_cart + 3 * sidx[p0 + q];
         bx[q] = pos[3 * j] + sv[0] - xi;
         by[q] = pos[3 * j + 1] + sv[1] - yi;
         bz[q] = pos[3 * j + 2] + sv[2] - zi;
       }
       if constexpr (!kSingleType)
-        for (std::int64_t q = 0; q < n; ++q) bt[q] = type[nbr[p0 + q]];
+        for (std::int64_t q = 0; q < n; ++q) bt[q] = type[nb[q]];
       // Pad to whole SIMD vectors with far-away dummies, so no scalar remainder loop runs.
       const std::int64_t n_pad = (n + kPad - 1) / kPad * kPad;
       for (std::int64_t q = n; q < n_pad; ++q) {
         bx[q] = by[q] = bz[q] = kFar;
         bt[q] = 0;
       }
-      // 2. Pair function, branch-free.
-      if constexpr (kSingleType) {
-#pragma omp simd reduction(+ : ei)
-        for (std::int64_t q = 0; q < n_pad; ++q) {
-          const T rsq = bx[q] * bx[q] + by[q] * by[q] + bz[q] * bz[q];
-          T fpair;
-          const T e = lj_pair(rsq, c0, fpair);
-          const bool inside = rsq < c0.cutsq;
-          bf[q] = inside ? fpair : T(0);
-          ei += inside ? e : T(0);
-        }
-      } else {
-        for (std::int64_t q = 0; q < n_pad; ++q) {
-          const T rsq = bx[q] * bx[q] + by[q] * by[q] + bz[q] * bz[q];
-          const LJCoeffs<T>& c = crow[bt[q]];
-          T fpair;
-          const T e = lj_pair(rsq, c, fpair);
-          const bool inside = rsq < c.cutsq;
-          bf[q] = inside ? fpair : T(0);
-          ei += inside ? e : T(0);
-        }
-      }
-      // 3. Scatter forces: F_j = fpair r_ij, F_i = -F_j.
-      for (std::int64_t q = 0; q < n; ++q) {
-        const std::int32_t j = nbr[p0 + q];
-        const T fx = bf[q] * bx[q], fy = bf[q] * by[q], fz = bf[q] * bz[q];
+      // 2. Pair function, branch-free: F_j = fpair r_ij into the block, F_i = -sum F_j.
+#pragma omp simd reduction(+ : ei, fxi, fyi, fzi, v0, v1, v2, v3, v4, v5)
+      for (std::int64_t q = 0; q < n_pad; ++q) {
+        const T dx = bx[q], dy = by[q], dz = bz[q];
+        const T rsq = dx * dx + dy * dy + dz * dz;
+        const LJCoeffs<T>& c = kSingleType ? c0 : crow[bt[q]];
+        T fpair;
+        const T e = lj_pair(rsq, c, fpair);
+        const bool inside = rsq < c.cutsq;
+        fpair = inside ? fpair : T(0);
+        ei += inside ? e : T(0);
+        const T fx = fpair * dx, fy = fpair * dy, fz = fpair * dz;
+        fbx[q] = fx;
+        fby[q] = fy;
+        fbz[q] = fz;
         fxi -= fx;
         fyi -= fy;
         fzi -= fz;
-        f[3 * j] += fx;
-        f[3 * j + 1] += fy;
-        f[3 * j + 2] += fz;
         if constexpr (kVirial) {
-          v0 += bx[q] * fx;
-          v1 += by[q] * fy;
-          v2 += bz[q] * fz;
-          v3 += bx[q] * fy;
-          v4 += bx[q] * fz;
-          v5 += by[q] * fz;
+          v0 += dx * fx;
+          v1 += dy * fy;
+          v2 += dz * fz;
+          v3 += dx * fy;
+          v4 += dx * fz;
+          v5 += dy * fz;
         }
+      }
+      // 3. Scatter the neighbors' forces (a neighbor may repeat, as its periodic images in a
+      // small box, so this loop stays scalar).
+      for (std::int64_t q = 0; q < n; ++q) {
+        T* fj = f + 3 * nb[q];
+        fj[0] += fbx[q];
+        fj[1] += fby[q];
+        fj[2] += fbz[q];
       }
     }
     f[3 * k] += fxi;

@@ -29,6 +29,8 @@ constexpr double kBinsPerCutoff = 2.0;
 // coordinate arrays sits kFar away from everything.
 constexpr std::int32_t kChunk = 8;
 constexpr double kFar = 1e30;
+// A single system of at least this many atoms has its pairs found by several threads.
+constexpr std::int64_t kSplitAtoms = 4096;
 std::string sys_str(std::int64_t s) { return "system " + std::to_string(s); }
 
 template <typename T>
@@ -148,6 +150,132 @@ struct BuildScratch {
 
 thread_local BuildScratch tls_scratch;
 
+// What step 6 of a build (the pairs, bin by bin) reads: the binned system, prepared by
+// build_system in the calling thread's scratch. Offsets are written relative to the output.
+struct EmitPlan {
+  const std::int32_t* bs = nullptr;  // bin_start
+  const double *wx = nullptr, *wy = nullptr, *wz = nullptr;
+  const std::int32_t* wrap_bin[3] = {nullptr, nullptr, nullptr};
+  const std::int32_t* wrap_shift[3] = {nullptr, nullptr, nullptr};
+  const std::array<std::int32_t, 3>* stencil = nullptr;
+  std::size_t n_stencil = 0;
+  const Vec3* shift_cart = nullptr;
+  std::int64_t nb[3] = {0, 0, 0}, m[3] = {0, 0, 0}, M[3] = {0, 0, 0}, L[3] = {0, 0, 0};
+  std::int32_t zero_shift = 0, base = 0;
+  double rc2 = 0;
+  std::int64_t* offsets = nullptr;        // system-local slots
+  std::int64_t* shifted_begin = nullptr;  // system-local slots
+};
+
+struct PairOut {
+  std::vector<std::int32_t>& neighbors;    // capacity buffer
+  std::vector<std::int32_t>& shift_index;  // capacity buffer
+  std::vector<BuildScratch::Target>& targets;
+  std::vector<BuildScratch::Target>& shifted_targets;
+};
+
+// The pairs of the bins in planes [b0_lo, b0_hi) along the first direction (their atoms are the
+// contiguous slots bs[b0_lo nb1 nb2] .. bs[b0_hi nb1 nb2]) into out; returns the pair count.
+// Per atom the unshifted targets come first.
+BATCHMD_NL_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t b0_lo, std::int64_t b0_hi, PairOut out) {
+  const std::int32_t* bs = p.bs;
+  const double *wx = p.wx, *wy = p.wy, *wz = p.wz;
+  const std::int64_t *nb = p.nb, *m = p.m, *M = p.M, *L = p.L;
+  const std::int32_t base = p.base, zero_shift = p.zero_shift;
+  const double rc2 = p.rc2;
+  std::int64_t* offsets = p.offsets;
+  std::int64_t* shifted_begin = p.shifted_begin;
+  // Output written branch-free into buffers grown ahead of each target.
+  std::size_t n_out = 0;
+  std::int32_t* out_nbr = out.neighbors.data();
+  std::int32_t* out_shift = out.shift_index.data();
+  auto reserve = [&](std::size_t more) {
+    if (n_out + more <= out.neighbors.size()) return;
+    const std::size_t size = std::max(out.neighbors.size() + out.neighbors.size() / 4, n_out + more + 1024);
+    out.neighbors.resize(size);
+    out.shift_index.resize(size);
+    out_nbr = out.neighbors.data();
+    out_shift = out.shift_index.data();
+  };
+  const std::int64_t width[3] = {2 * m[0] + 1, 2 * m[1] + 1, 2 * m[2] + 1};
+  for (std::int64_t b0 = b0_lo; b0 < b0_hi; ++b0)
+    for (std::int64_t b1 = 0; b1 < nb[1]; ++b1)
+      for (std::int64_t b2 = 0; b2 < nb[2]; ++b2) {
+        const std::int64_t bin = (b0 * nb[1] + b1) * nb[2] + b2;
+        if (bs[bin] == bs[bin + 1]) continue;
+        out.targets.clear();
+        out.shifted_targets.clear();
+        out.targets.push_back({bs[bin], bs[bin + 1], zero_shift, true});
+        const std::int32_t* wb0 = &p.wrap_bin[0][b0 * width[0] + m[0]];
+        const std::int32_t* wb1 = &p.wrap_bin[1][b1 * width[1] + m[1]];
+        const std::int32_t* wb2 = &p.wrap_bin[2][b2 * width[2] + m[2]];
+        const std::int32_t* ws0 = &p.wrap_shift[0][b0 * width[0] + m[0]];
+        const std::int32_t* ws1 = &p.wrap_shift[1][b1 * width[1] + m[1]];
+        const std::int32_t* ws2 = &p.wrap_shift[2][b2 * width[2] + m[2]];
+        for (std::size_t si = 0; si < p.n_stencil; ++si) {
+          const auto& D = p.stencil[si];
+          const std::int32_t t0 = wb0[D[0]], t1 = wb1[D[1]], t2 = wb2[D[2]];
+          if ((t0 | t1 | t2) < 0) continue;
+          const std::int64_t tb = (t0 * nb[1] + t1) * nb[2] + t2;
+          if (bs[tb] == bs[tb + 1]) continue;
+          const std::int32_t S0 = ws0[D[0]], S1 = ws1[D[1]], S2 = ws2[D[2]];
+          // Neighboring bins along the last direction are contiguous slots: merge their ranges.
+          auto add = [&](std::vector<BuildScratch::Target>& list, std::int32_t shift) {
+            if (!list.empty() && list.back().shift == shift && list.back().end == bs[tb])
+              list.back().end = bs[tb + 1];
+            else
+              list.push_back({bs[tb], bs[tb + 1], shift, false});
+          };
+          if ((S0 | S1 | S2) == 0)
+            add(out.targets, zero_shift);
+          else
+            add(out.shifted_targets, static_cast<std::int32_t>(((S0 + M[0]) * L[1] + S1 + M[1]) * L[2] + S2 + M[2]));
+        }
+        const std::size_t n_zero = out.targets.size();
+        out.targets.insert(out.targets.end(), out.shifted_targets.begin(), out.shifted_targets.end());
+        for (std::int32_t i = bs[bin]; i < bs[bin + 1]; ++i) {
+          offsets[i] = static_cast<std::int64_t>(n_out);
+          shifted_begin[i] = -1;
+          const double xi = wx[i], yi = wy[i], zi = wz[i];
+          for (std::size_t ti = 0; ti < out.targets.size(); ++ti) {
+            const auto& tg = out.targets[ti];
+            if (ti == n_zero) shifted_begin[i] = static_cast<std::int64_t>(n_out);
+            const Vec3& sv = p.shift_cart[tg.shift];
+            const double sx = xi - sv[0], sy = yi - sv[1], sz = zi - sv[2];
+            const std::int32_t j0 = tg.self ? i + 1 : tg.begin;
+            if (j0 >= tg.end) continue;
+            const std::int32_t len = tg.end - j0;
+            reserve(static_cast<std::size_t>(len) + kChunk);
+            // Fixed-width chunks (one SIMD vector of distances, then a branch-free compaction);
+            // reading past the range is safe: the coordinate arrays are padded.
+            const double* px = wx + j0;
+            const double* py = wy + j0;
+            const double* pz = wz + j0;
+            const std::int32_t shift = tg.shift, first = base + j0;
+            std::int32_t* __restrict on = out_nbr;
+            std::int32_t* __restrict os = out_shift;
+            std::size_t n = n_out;
+            for (std::int32_t c = 0; c < len; c += kChunk) {
+              std::int32_t within[kChunk];
+#pragma omp simd
+              for (std::int32_t q = 0; q < kChunk; ++q) {
+                const double dx = px[c + q] - sx, dy = py[c + q] - sy, dz = pz[c + q] - sz;
+                within[q] = (dx * dx + dy * dy + dz * dz < rc2) & (c + q < len);
+              }
+              for (std::int32_t q = 0; q < kChunk; ++q) {
+                on[n] = first + c + q;
+                os[n] = shift;
+                n += static_cast<std::size_t>(within[q]);
+              }
+            }
+            n_out = n;
+          }
+          if (shifted_begin[i] < 0) shifted_begin[i] = static_cast<std::int64_t>(n_out);
+        }
+      }
+  return n_out;
+}
+
 struct SystemOut {
   std::vector<std::int32_t>& neighbors;    // capacity buffer
   std::vector<std::int32_t>& shift_index;  // capacity buffer
@@ -159,10 +287,12 @@ struct SystemOut {
 
 // Builds the half list of system s into work (neighbors as global slots, shift indices local)
 // and the slot-ordered arrays order/image/offsets/shifted_begin (offsets local to the system).
+// With split_out, stops before the pairs and describes them there instead (emit_bins, run by the
+// caller over ranges of bins in parallel); an empty system leaves *split_out untouched.
 template <typename T>
 BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, double rc, SystemOut work,
                                     std::int64_t* order, std::int32_t* image, std::int64_t* offsets,
-                                    std::int64_t* shifted_begin) {
+                                    std::int64_t* shifted_begin, EmitPlan* split_out = nullptr) {
   BuildScratch& sc = tls_scratch;
   const std::int64_t a0 = g.atoms_ptr[s];
   const std::int64_t ns = g.atoms_ptr[s + 1] - a0;
@@ -340,99 +470,108 @@ BATCHMD_NL_CLONES void build_system(const BatchGeometry<T>& g, std::int64_t s, d
   sc.shift_cart.resize(n_shifts);
   for (std::int64_t q = 0; q < n_shifts; ++q) sc.shift_cart[q] = lattice_vector(&work.shifts[3 * q], f.row);
 
-  const std::int32_t* bs = sc.bin_start.data();
-  const double* wx = sc.wrapped[0].data();
-  const double* wy = sc.wrapped[1].data();
-  const double* wz = sc.wrapped[2].data();
-  const auto base = static_cast<std::int32_t>(a0);
-  // Output written branch-free into buffers grown ahead of each target.
-  std::size_t n_out = 0;
-  std::int32_t* out_nbr = work.neighbors.data();
-  std::int32_t* out_shift = work.shift_index.data();
-  auto reserve = [&](std::size_t more) {
-    if (n_out + more <= work.neighbors.size()) return;
-    const std::size_t size = std::max(2 * work.neighbors.size(), n_out + more + 1024);
-    work.neighbors.resize(size);
-    work.shift_index.resize(size);
-    out_nbr = work.neighbors.data();
-    out_shift = work.shift_index.data();
-  };
-  const std::int64_t width[3] = {2 * m[0] + 1, 2 * m[1] + 1, 2 * m[2] + 1};
-  for (std::int64_t b0 = 0; b0 < nb[0]; ++b0)
-    for (std::int64_t b1 = 0; b1 < nb[1]; ++b1)
-      for (std::int64_t b2 = 0; b2 < nb[2]; ++b2) {
-        const std::int64_t bin = (b0 * nb[1] + b1) * nb[2] + b2;
-        if (bs[bin] == bs[bin + 1]) continue;
-        sc.targets.clear();
-        sc.shifted_targets.clear();
-        sc.targets.push_back({bs[bin], bs[bin + 1], zero_shift, true});
-        const std::int32_t* wb0 = &sc.wrap_bin[0][b0 * width[0] + m[0]];
-        const std::int32_t* wb1 = &sc.wrap_bin[1][b1 * width[1] + m[1]];
-        const std::int32_t* wb2 = &sc.wrap_bin[2][b2 * width[2] + m[2]];
-        const std::int32_t* ws0 = &sc.wrap_shift[0][b0 * width[0] + m[0]];
-        const std::int32_t* ws1 = &sc.wrap_shift[1][b1 * width[1] + m[1]];
-        const std::int32_t* ws2 = &sc.wrap_shift[2][b2 * width[2] + m[2]];
-        for (const auto& D : work.stencil) {
-          const std::int32_t t0 = wb0[D[0]], t1 = wb1[D[1]], t2 = wb2[D[2]];
-          if ((t0 | t1 | t2) < 0) continue;
-          const std::int64_t tb = (t0 * nb[1] + t1) * nb[2] + t2;
-          if (bs[tb] == bs[tb + 1]) continue;
-          const std::int32_t S0 = ws0[D[0]], S1 = ws1[D[1]], S2 = ws2[D[2]];
-          // Neighboring bins along the last direction are contiguous slots: merge their ranges.
-          auto add = [&](std::vector<BuildScratch::Target>& list, std::int32_t shift) {
-            if (!list.empty() && list.back().shift == shift && list.back().end == bs[tb])
-              list.back().end = bs[tb + 1];
-            else
-              list.push_back({bs[tb], bs[tb + 1], shift, false});
-          };
-          if ((S0 | S1 | S2) == 0)
-            add(sc.targets, zero_shift);
-          else
-            add(sc.shifted_targets, static_cast<std::int32_t>(((S0 + M[0]) * L[1] + S1 + M[1]) * L[2] + S2 + M[2]));
-        }
-        const std::size_t n_zero = sc.targets.size();
-        sc.targets.insert(sc.targets.end(), sc.shifted_targets.begin(), sc.shifted_targets.end());
-        for (std::int32_t i = bs[bin]; i < bs[bin + 1]; ++i) {
-          offsets[i] = static_cast<std::int64_t>(n_out);
-          shifted_begin[i] = -1;
-          const double xi = wx[i], yi = wy[i], zi = wz[i];
-          for (std::size_t ti = 0; ti < sc.targets.size(); ++ti) {
-            const auto& tg = sc.targets[ti];
-            if (ti == n_zero) shifted_begin[i] = static_cast<std::int64_t>(n_out);
-            const Vec3& sv = sc.shift_cart[tg.shift];
-            const double sx = xi - sv[0], sy = yi - sv[1], sz = zi - sv[2];
-            const std::int32_t j0 = tg.self ? i + 1 : tg.begin;
-            if (j0 >= tg.end) continue;
-            const std::int32_t len = tg.end - j0;
-            reserve(static_cast<std::size_t>(len) + kChunk);
-            // Fixed-width chunks (one SIMD vector of distances, then a branch-free compaction);
-            // reading past the range is safe: the coordinate arrays are padded.
-            const double* px = wx + j0;
-            const double* py = wy + j0;
-            const double* pz = wz + j0;
-            const std::int32_t shift = tg.shift, first = base + j0;
-            std::int32_t* __restrict on = out_nbr;
-            std::int32_t* __restrict os = out_shift;
-            std::size_t n = n_out;
-            for (std::int32_t c = 0; c < len; c += kChunk) {
-              std::int32_t within[kChunk];
-#pragma omp simd
-              for (std::int32_t q = 0; q < kChunk; ++q) {
-                const double dx = px[c + q] - sx, dy = py[c + q] - sy, dz = pz[c + q] - sz;
-                within[q] = (dx * dx + dy * dy + dz * dz < rc2) & (c + q < len);
-              }
-              for (std::int32_t q = 0; q < kChunk; ++q) {
-                on[n] = first + c + q;
-                os[n] = shift;
-                n += static_cast<std::size_t>(within[q]);
-              }
-            }
-            n_out = n;
-          }
-          if (shifted_begin[i] < 0) shifted_begin[i] = static_cast<std::int64_t>(n_out);
-        }
-      }
-  work.n_pairs = n_out;
+  EmitPlan plan;
+  plan.bs = sc.bin_start.data();
+  plan.wx = sc.wrapped[0].data();
+  plan.wy = sc.wrapped[1].data();
+  plan.wz = sc.wrapped[2].data();
+  for (int d = 0; d < 3; ++d) {
+    plan.wrap_bin[d] = sc.wrap_bin[d].data();
+    plan.wrap_shift[d] = sc.wrap_shift[d].data();
+    plan.nb[d] = nb[d];
+    plan.m[d] = m[d];
+    plan.M[d] = M[d];
+    plan.L[d] = L[d];
+  }
+  plan.stencil = work.stencil.data();
+  plan.n_stencil = work.stencil.size();
+  plan.shift_cart = sc.shift_cart.data();
+  plan.zero_shift = zero_shift;
+  plan.base = static_cast<std::int32_t>(a0);
+  plan.rc2 = rc2;
+  plan.offsets = offsets;
+  plan.shifted_begin = shifted_begin;
+  if (split_out != nullptr) {
+    *split_out = plan;  // the caller emits the pairs (in parallel)
+    return;
+  }
+  // Capacity: the expected pair count of a uniform system (the estimate check_density makes)
+  // plus 10 %, so that a first build rarely grows the buffers — growth briefly holds the old and
+  // the new buffer, and that high-water mark is the process's peak memory on a large system.
+  {
+    double reach = 0.5235987755982988;  // π/6
+    for (int d = 0; d < 3; ++d)
+      reach *= f.periodic[d] ? 2 * rc / f.h[d] : std::min(1.0, 2 * rc / std::max((hi[d] - lo[d]) * f.h[d], 1e-300));
+    const double expected = 0.55 * static_cast<double>(ns) * static_cast<double>(ns) * std::min(reach, 1e9);
+    const auto want = static_cast<std::size_t>(std::min(expected, 4e9)) + kChunk + 64;
+    if (work.neighbors.size() < want) {
+      work.neighbors.resize(want);
+      work.shift_index.resize(want);
+    }
+  }
+  work.n_pairs = emit_bins(plan, 0, nb[0], PairOut{work.neighbors, work.shift_index, sc.targets, sc.shifted_targets});
+}
+
+// One large system on several threads: the binning (steps 1-5) on the calling thread, then
+// the pairs of contiguous ranges of bin planes in parallel, each into its own buffer, then
+// concatenated in plane order. The list is the one build_system makes, whatever the thread
+// count; the part buffers hold a second copy of the pairs while threads are used.
+struct PartBuffer {
+  std::vector<std::int32_t> neighbors, shift_index;
+  std::vector<BuildScratch::Target> targets, shifted_targets;
+  std::size_t n = 0;
+};
+thread_local std::vector<PartBuffer> tls_parts;
+
+template <typename T>
+void build_split(const BatchGeometry<T>& g, double rc, SystemOut out, std::int64_t* order, std::int32_t* image,
+                 std::int64_t* offsets, std::int64_t* shifted_begin) {
+  const std::size_t hint = out.n_pairs;  // the last build's pair count
+  EmitPlan plan;
+  build_system(g, 0, rc, out, order, image, offsets, shifted_begin, &plan);
+  if (plan.bs == nullptr) return;  // no atoms
+  const std::int64_t n_planes = plan.nb[0], plane = plan.nb[1] * plan.nb[2];
+  const std::int64_t ns = g.atoms_ptr[1] - g.atoms_ptr[0];
+  const auto n_parts = static_cast<std::int64_t>(std::min<std::int64_t>(num_threads(), n_planes));
+  std::vector<PartBuffer>& parts = tls_parts;
+  parts.resize(static_cast<std::size_t>(n_parts));
+  // Plane ranges of about equal atom counts.
+  std::vector<std::int64_t> lo(static_cast<std::size_t>(n_parts) + 1, n_planes);
+  lo[0] = 0;
+  for (std::int64_t t = 1, b0 = 0; t < n_parts; ++t) {
+    while (b0 < n_planes && plan.bs[b0 * plane] < ns * t / n_parts) ++b0;
+    lo[static_cast<std::size_t>(t)] = b0;
+  }
+  // Each part starts with its share of the last build's pairs as capacity (+10 %).
+  parallel_for_dynamic(n_parts, [&](std::int64_t t) {
+    PartBuffer& pb = parts[static_cast<std::size_t>(t)];
+    const std::size_t want = hint / static_cast<std::size_t>(n_parts) * 11 / 10 + 1024;
+    if (pb.neighbors.size() < want) {
+      pb.neighbors.resize(want);
+      pb.shift_index.resize(want);
+    }
+    pb.n = emit_bins(plan, lo[static_cast<std::size_t>(t)], lo[static_cast<std::size_t>(t) + 1],
+                     PairOut{pb.neighbors, pb.shift_index, pb.targets, pb.shifted_targets});
+  });
+  std::vector<std::size_t> first(static_cast<std::size_t>(n_parts) + 1, 0);
+  for (std::int64_t t = 0; t < n_parts; ++t) first[t + 1] = first[t] + parts[t].n;
+  const std::size_t total = first[n_parts];
+  if (out.neighbors.size() < total) {
+    out.neighbors.resize(total + total / 16 + 1024);
+    out.shift_index.resize(total + total / 16 + 1024);
+  }
+  parallel_for_dynamic(n_parts, [&](std::int64_t t) {
+    const PartBuffer& pb = parts[static_cast<std::size_t>(t)];
+    const auto n = static_cast<std::ptrdiff_t>(pb.n);
+    std::copy(pb.neighbors.begin(), pb.neighbors.begin() + n, out.neighbors.begin() + first[t]);
+    std::copy(pb.shift_index.begin(), pb.shift_index.begin() + n, out.shift_index.begin() + first[t]);
+    const auto add = static_cast<std::int64_t>(first[t]);
+    for (std::int64_t k = plan.bs[lo[t] * plane]; k < plan.bs[lo[t + 1] * plane]; ++k) {
+      plan.offsets[k] += add;
+      plan.shifted_begin[k] += add;
+    }
+  });
+  out.n_pairs = total;
 }
 
 }  // namespace
@@ -468,20 +607,39 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
 
   // Displacements since the build; one longer than skin/2 is first reduced by the nearest
   // lattice vector (periodic directions), and only what remains counts.
+  // Systems are checked in parallel (a pass over every atom, each step); the rare lattice jumps
+  // are then collected serially, in system order.
   const double thr2 = 0.25 * skin_ * skin_;
+  auto classify = [&](std::int64_t s, std::int64_t a, int* k) {
+    double dl[3];
+    for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - ref_positions_[3 * a + e];
+    return classify_displacement(dl, &ref_cell_[9 * s], &ref_recip_[9 * s], &ref_pbc_[3 * s], thr2, k);
+  };
+  static thread_local std::vector<std::uint8_t> moved;  // per system: 0 within skin/2, 1 jumps, 2 rebuild
+  moved.assign(static_cast<std::size_t>(n_systems_), 0);
+  std::uint8_t* mv = moved.data();
+  parallel_for_weighted(n_systems_, atoms_ptr_.data(), [&](std::int64_t s) {
+    std::uint8_t state = 0;
+    for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
+      int k[3];
+      const Displacement d = classify(s, a, k);
+      if (d == Displacement::kRebuild) {
+        state = 2;
+        break;
+      }
+      if (d == Displacement::kLatticeJump) state = 1;
+    }
+    mv[s] = state;
+  });
+  for (std::int64_t s = 0; s < n_systems_; ++s)
+    if (mv[s] == 2) return true;
   pending_slots_.clear();
   pending_jumps_.clear();
   for (std::int64_t s = 0; s < n_systems_; ++s) {
-    const std::uint8_t* pbc = &ref_pbc_[3 * s];
-    const double* cell = &ref_cell_[9 * s];
-    const double* recip = &ref_recip_[9 * s];
+    if (mv[s] == 0) continue;
     for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
-      double dl[3];
-      for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - ref_positions_[3 * a + e];
       int k[3];
-      const Displacement moved = classify_displacement(dl, cell, recip, pbc, thr2, k);
-      if (moved == Displacement::kWithinSkin) continue;
-      if (moved == Displacement::kRebuild) return true;
+      if (classify(s, a, k) != Displacement::kLatticeJump) continue;
       pending_slots_.push_back(slot_of_[a]);
       pending_jumps_.insert(pending_jumps_.end(), k, k + 3);
     }
@@ -593,11 +751,23 @@ void NeighborList::build(const BatchGeometry<T>& g) {
   shifted_begin_.resize(na);
   if (static_cast<std::int64_t>(work_.size()) != ns) work_.resize(ns);
   const double rc = cutoff_ + skin_;
-  parallel_for_dynamic(ns, [&](std::int64_t s) {
-    SystemWork& w = work_[s];
-    build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
-                 order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
-  });
+  if (ns == 1) {
+    // One system builds straight into the list: no second copy of the pairs in memory.
+    SystemWork& w = work_[0];
+    std::vector<std::int32_t>().swap(w.neighbors);
+    std::vector<std::int32_t>().swap(w.shift_index);
+    const SystemOut out{neighbors_, shift_index_, w.shifts, w.n_pairs, w.stencil, w.stencil_key};
+    if (num_threads() > 1 && na >= kSplitAtoms)
+      build_split(g, rc, out, order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
+    else
+      build_system(g, 0, rc, out, order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
+  } else {
+    parallel_for_dynamic(ns, [&](std::int64_t s) {
+      SystemWork& w = work_[s];
+      build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+                   order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
+    });
+  }
 
   // Concatenate the per-system lists into one CSR.
   shift_ptr_.assign(ns + 1, 0);
@@ -608,8 +778,6 @@ void NeighborList::build(const BatchGeometry<T>& g) {
     pair_base[s + 1] = pair_base[s] + static_cast<std::int64_t>(work_[s].n_pairs);
   }
   if (ns == 1) {
-    std::swap(neighbors_, work_[0].neighbors);
-    std::swap(shift_index_, work_[0].shift_index);
     shifts_.assign(work_[0].shifts.begin(), work_[0].shifts.end());
   } else {
     if (neighbors_.size() < static_cast<std::size_t>(pair_base[ns])) {

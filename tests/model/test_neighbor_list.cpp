@@ -5,6 +5,7 @@
 #include <string>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/parallel.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 #include "model_test_util.hpp"
 
@@ -175,6 +176,54 @@ TEST(NeighborList, BatchEqualsSystemsAlone) {
   for (std::int64_t k = 0; k < nl.n_atoms(); ++k) {
     EXPECT_LE(off[k], sb[k]);
     EXPECT_LE(sb[k], off[k + 1]);
+  }
+}
+
+TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
+  // A single system large enough that several threads find its pairs (ranges of bin planes,
+  // concatenated): the list is exactly the one-thread list, element by element (the one-thread
+  // list is the brute-force set, NeighborListPairs). The batch (systems spread over threads) is
+  // checked the same way.
+  const double a = 3.2;
+  const int nc = 11;  // 4 * 11^3 = 5324 atoms
+  std::mt19937_64 rng(316);
+  std::uniform_real_distribution<double> jitter(-0.3, 0.3);
+  const double basis[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
+  TestSystem big;
+  for (int i = 0; i < nc; ++i)
+    for (int j = 0; j < nc; ++j)
+      for (int k = 0; k < nc; ++k)
+        for (const auto& bb : basis) {
+          big.x.push_back((i + bb[0]) * a + jitter(rng));
+          big.x.push_back((j + bb[1]) * a + jitter(rng));
+          big.x.push_back((k + bb[2]) * a + jitter(rng));
+        }
+  big.cell = {nc * a, 0, 0, 0.7, nc * a, 0, -0.4, 0.3, nc * a};
+  big.pbc = {true, true, true};
+  big.z.assign(big.n(), 1);
+  const int saved = num_threads();
+  for (const auto& systems : {std::vector<TestSystem>{big}, {ortho_box(31), cluster(32), big, small_box(33)}}) {
+    const auto b = flatten<double>(systems);
+    set_num_threads(1);
+    NeighborList one(kCutoff, kSkin);
+    one.update(b.geometry());
+    for (int threads : {2, 3}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(systems.size()) + " systems");
+      set_num_threads(threads);
+      NeighborList many(kCutoff, kSkin);
+      many.update(b.geometry());
+      many.request_rebuild();
+      many.update(b.geometry());  // a rebuild into warm buffers as well
+      auto eq = [](auto x, auto y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+      EXPECT_TRUE(eq(one.atom_order(), many.atom_order()));
+      EXPECT_TRUE(eq(one.neighbor_offsets(), many.neighbor_offsets()));
+      EXPECT_TRUE(eq(one.shifted_begin(), many.shifted_begin()));
+      EXPECT_TRUE(eq(one.neighbors(), many.neighbors()));
+      EXPECT_TRUE(eq(one.shift_index(), many.shift_index()));
+      EXPECT_TRUE(eq(one.shifts(), many.shifts()));
+    }
+    set_num_threads(saved);
+    EXPECT_GT(one.n_pairs(), 100000);
   }
 }
 

@@ -11,6 +11,15 @@ int num_threads();
 /// Sets the number of CPU threads (>= 1).
 void set_num_threads(int n);
 
+namespace detail {
+/// omp_get_thread_num() / omp_get_num_threads() (kept out of this header's includes).
+int thread_index();
+int team_size();
+/// First item of part t of m in parallel_for_weighted: the first i with prefix[i] - prefix[0]
+/// >= total * t / m (n for t = m).
+std::int64_t weighted_split(std::int64_t n, const std::int64_t* prefix, std::int64_t t, std::int64_t m);
+}  // namespace detail
+
 /// Calls f(i) for i in [0, n). Iterations must be independent.
 template <typename F>
 void parallel_for(std::int64_t n, F&& f) {
@@ -23,6 +32,27 @@ template <typename F>
 void parallel_for_dynamic(std::int64_t n, F&& f) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads()) if (n > 1)
   for (std::int64_t i = 0; i < n; ++i) f(i);
+}
+
+/// Calls f(i) for i in [0, n), items of uneven cost: prefix ([n + 1], non-decreasing, e.g. a
+/// batch's atoms_ptr) holds the running total of the items' costs. Each thread takes one
+/// contiguous range of items of about equal total cost (split points by binary search): no
+/// per-item scheduling, neighbours in memory stay on one thread, and the split depends only on
+/// prefix and the thread count. Items must be independent.
+template <typename F>
+void parallel_for_weighted(std::int64_t n, const std::int64_t* prefix, F&& f) {
+  const int nt = num_threads();
+  if (nt == 1 || n < 2 || prefix[n] - prefix[0] < 256) {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const std::int64_t t = detail::thread_index(), m = detail::team_size();
+    const std::int64_t i0 = detail::weighted_split(n, prefix, t, m);
+    const std::int64_t i1 = detail::weighted_split(n, prefix, t + 1, m);
+    for (std::int64_t i = i0; i < i1; ++i) f(i);
+  }
 }
 
 }  // namespace batchmd
