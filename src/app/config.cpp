@@ -122,6 +122,10 @@ const std::vector<KeyRange>& key_ranges() {
       {"stage", "tau_fs", false, 0, 1e6, true, "fs"},
       {"stage", "chain_length", true, 1, 100, false, ""},
       {"stage", "max_step", false, 0, 100, true, "Å"},
+      {"stage", "pressure_bar", false, -1e5, 1e6, false, "bar"},
+      {"stage", "tau_p_fs", false, 0, 1e6, true, "fs"},
+      {"stage", "compressibility_per_bar", false, 0, 1, true, "1/bar"},
+      {"stage", "stress_tol_bar", false, 0, 1e6, false, "bar"},
       {"hooks", "max_force", false, 0, 1e6, false, "eV/Å"},
       {"hooks", "energy_drift", false, 0, 1e6, false, ""},
       {"hooks", "log_every", true, 1, 1e12, false, "steps"},
@@ -371,11 +375,26 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     r.real("tau_fs", s.tau_fs);
     r.integer("chain_length", s.chain_length);
     r.real("max_step", s.max_step);
+    r.real("pressure_bar", s.pressure_bar);
+    r.real("tau_p_fs", s.tau_p_fs);
+    r.get("cell", s.cell);
+    r.real("compressibility_per_bar", s.compressibility_per_bar);
+    r.real("stress_tol_bar", s.stress_tol_bar);
     r.finish();
-    const std::set<std::string> types = {"fire", "fire2", "velocity_verlet", "nvt_langevin", "nvt_nose_hoover"};
+    const std::set<std::string> types = {"fire",         "fire2",           "fire_cell", "velocity_verlet",
+                                         "nvt_langevin", "nvt_nose_hoover", "npt_mtk",   "npt_csr"};
     if (!types.count(s.type))
-      r.fail("type", "must be one of fire, fire2, velocity_verlet, nvt_langevin, nvt_nose_hoover");
-    const bool thermostat = s.type == "nvt_langevin" || s.type == "nvt_nose_hoover";
+      r.fail("type",
+             "must be one of fire, fire2, fire_cell, velocity_verlet, nvt_langevin, nvt_nose_hoover, npt_mtk, npt_csr");
+    if (s.cell != "isotropic" && s.cell != "full") r.fail("cell", "must be \"isotropic\" or \"full\"");
+    if (s.type == "npt_csr" && s.cell != "isotropic")
+      r.fail("cell", "must be \"isotropic\" for npt_csr (a full cell: npt_mtk or fire_cell)");
+    if (s.type == "fire_cell" && (s.fmax > 0 || s.energy_change > 0) && s.stress_tol_bar == 0)
+      r.fail("stress_tol_bar", "must be set with fmax / energy_change: a cell relaxation converges on the stress too");
+    if (s.type == "fire_cell" && s.fmax == 0 && s.energy_change == 0 && s.max_steps == 0 && s.stress_tol_bar == 0)
+      r.fail("fmax", "and stress_tol_bar (or max_steps) must be set: a relaxation needs a convergence criterion");
+    const bool thermostat =
+        s.type == "nvt_langevin" || s.type == "nvt_nose_hoover" || s.type == "npt_mtk" || s.type == "npt_csr";
     if (thermostat && !(s.temperature_K > 0)) r.fail("temperature_K", "must be > 0 for a thermostat");
     if ((s.type == "fire" || s.type == "fire2") && s.fmax == 0 && s.energy_change == 0 && s.max_steps == 0)
       r.fail("fmax", "(or energy_change or max_steps) must be set: a relaxation needs a convergence criterion");

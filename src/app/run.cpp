@@ -22,12 +22,14 @@
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/dynamics/fused.hpp"
 #include "batchmd/dynamics/integrators.hpp"
+#include "batchmd/dynamics/units.hpp"
 #include "batchmd/hooks/hooks.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "batchmd/model/lennard_jones.hpp"
 #include "batchmd/mpi/session.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "batchmd/zarr/group.hpp"
+#include "pressure_stage.hpp"
 
 namespace batchmd::app {
 
@@ -116,6 +118,8 @@ std::shared_ptr<dynamics::Dynamics> make_stage(const StageSpec& st, const RunCon
                                              cfg.seed * 7919ULL + static_cast<std::uint64_t>(index));
   } else if (st.type == "nvt_nose_hoover") {
     d = std::make_shared<dynamics::NoseHooverChain>(model, dt, st.temperature_K, st.tau_fs, st.chain_length);
+  } else if (st.type == "npt_mtk" || st.type == "npt_csr" || st.type == "fire_cell") {
+    d = make_pressure_stage(st, dt, model, cfg.seed * 7919ULL + static_cast<std::uint64_t>(index));
   } else {
     d = std::make_shared<dynamics::DemoDynamics>(model, dt);
   }
@@ -124,6 +128,10 @@ std::shared_ptr<dynamics::Dynamics> make_stage(const StageSpec& st, const RunCon
   if (st.energy_change > 0) all.push_back(dynamics::Convergence::energy_change(st.energy_change));
   std::optional<dynamics::Convergence> crit;
   if (!all.empty()) crit = all.size() == 1 ? all[0] : dynamics::Convergence::all_of(all);
+  if (st.stress_tol_bar > 0 && st.type == "fire_cell") {
+    const auto stress = dynamics::Convergence::stress(st.stress_tol_bar * units::kBar);
+    crit = crit ? (*crit & stress) : stress;
+  }
   if (st.max_steps > 0)
     crit = crit ? (*crit | dynamics::Convergence::steps(st.max_steps)) : dynamics::Convergence::steps(st.max_steps);
   if (crit) d->set_convergence(*crit);

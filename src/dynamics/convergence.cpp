@@ -26,6 +26,10 @@ Convergence Convergence::steps(std::int64_t n) {
   if (n < 0) throw InvalidArgument("convergence: step count must be >= 0");
   return {Kind::Steps, static_cast<double>(n)};
 }
+Convergence Convergence::stress(double s) {
+  if (!(s >= 0 && std::isfinite(s))) throw InvalidArgument("convergence: stress must be a finite value >= 0 eV/Å³");
+  return {Kind::Stress, s};
+}
 Convergence Convergence::all_of(std::vector<Convergence> parts) {
   if (parts.empty()) throw InvalidArgument("convergence: all_of needs at least one criterion");
   Convergence c(Kind::All, 0);
@@ -50,6 +54,9 @@ std::string Convergence::describe() const {
       break;
     case Kind::Steps:
       o << "steps>=" << static_cast<std::int64_t>(threshold_);
+      break;
+    case Kind::Stress:
+      o << "stress<=" << threshold_;
       break;
     case Kind::All:
     case Kind::Any:
@@ -125,6 +132,9 @@ Convergence::Needs Convergence::needs() const {
     case Kind::Steps:
       n.steps = true;
       break;
+    case Kind::Stress:
+      n.stress = true;
+      break;
     case Kind::All:
     case Kind::Any:
       for (const auto& c : parts_) n |= c.needs();
@@ -176,6 +186,11 @@ Convergence::Inputs Convergence::gather(const Batch& b, Needs needs) {
       in.stage_step.resize(un);
       for (std::size_t s = 0; s < un; ++s) in.stage_step[s] = static_cast<std::int64_t>(h[4 * s + 3]);
     }
+    if (needs.stress) {  // a small per-system copy of its own (no GPU stage writes it yet)
+      const Tensor t = field(b, "cell_stress_residual").to(Device::cpu());
+      const auto* r = t.data<double>();
+      in.stress.assign(r, r + n);
+    }
     return in;
   }
   if (needs.fmax) in.fmax = max_force(b);
@@ -187,6 +202,7 @@ Convergence::Inputs Convergence::gather(const Batch& b, Needs needs) {
     const auto* st = field(b, "stage_step").data<std::int64_t>();
     in.stage_step.assign(st, st + b.n_systems());
   }
+  if (needs.stress) in.stress = float_field(b, "cell_stress_residual");
   return in;
 }
 
@@ -215,6 +231,11 @@ void Convergence::eval_into(const Inputs& in, std::size_t n, const std::vector<s
       for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && static_cast<double>(in.stage_step[s]) >= threshold_;
       break;
     }
+    case Kind::Stress: {
+      need(in.stress.size(), "stress");
+      for (std::size_t s = 0; s < n; ++s) out[s] = is_cand(s) && in.stress[s] <= threshold_;
+      break;
+    }
     case Kind::All:
     case Kind::Any: {
       const bool all = kind_ == Kind::All;
@@ -231,7 +252,10 @@ void Convergence::eval_into(const Inputs& in, std::size_t n, const std::vector<s
 
 std::vector<bool> Convergence::evaluate(const Inputs& inputs, const std::vector<std::uint8_t>& candidates) const {
   const Needs nd = needs();
-  const std::size_t n = nd.fmax ? inputs.fmax.size() : nd.energy ? inputs.energy.size() : inputs.stage_step.size();
+  const std::size_t n = nd.fmax     ? inputs.fmax.size()
+                        : nd.energy ? inputs.energy.size()
+                        : nd.stress ? inputs.stress.size()
+                                    : inputs.stage_step.size();
   if (!candidates.empty() && candidates.size() != n)
     throw InvalidArgument("convergence: candidate mask has the wrong length");
   std::vector<bool> out;

@@ -193,10 +193,12 @@ void Dynamics::prepare(Batch& batch) {
     resync_status(batch);
   }
   const bool fresh_state = add_state(batch);
-  if (forces_current_) {
+  // Restored forces are kept, unless the integrator needs a virial the batch does not hold.
+  if (forces_current_ && !(needs_stress() && !batch.has("virial"))) {
     forces_current_ = false;
   } else {
-    model_->compute(batch);
+    forces_current_ = false;
+    model_->compute(batch, needs_stress());
   }
   if (fresh_state) init_state(batch, std::vector<bool>(static_cast<std::size_t>(batch.n_systems()), true));
   if (fresh_prev) copy_energy_to_prev(batch, {}, nullptr);
@@ -386,7 +388,7 @@ void Dynamics::step(Batch& batch) {
   pre_update(ctx);
   fire(Stage::AFTER_PRE_UPDATE, ctx);
   fire(Stage::BEFORE_COMPUTE, ctx);
-  model_->compute(batch);
+  model_->compute(batch, needs_stress());
   fire(Stage::AFTER_COMPUTE, ctx);
   fire(Stage::BEFORE_POST_UPDATE, ctx);
   post_update(ctx);

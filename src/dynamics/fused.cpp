@@ -38,6 +38,12 @@ std::string FusedStage::name() const {
   return n;
 }
 
+bool FusedStage::needs_stress() const {
+  for (const Dynamics* d : raw_)
+    if (d->needs_stress()) return true;
+  return false;
+}
+
 std::vector<std::uint8_t> FusedStage::active_systems(const Batch& batch) const {
   const auto st = host_status(batch);
   std::vector<std::uint8_t> a(static_cast<std::size_t>(batch.n_systems()));

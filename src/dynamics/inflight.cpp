@@ -134,7 +134,7 @@ InflightResult InflightBatcher::run(std::int64_t max_steps) {
       bool any = false;
       for (bool a : added) any = any || a;
       if (any) {
-        dyn_->model().compute(batch_);
+        dyn_->model().compute(batch_, dyn_->needs_stress());
         dyn_->start_systems(batch_, added);
       }
     };

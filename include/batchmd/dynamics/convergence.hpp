@@ -13,15 +13,18 @@ namespace batchmd::dynamics {
 ///  - fmax(f):          max over atoms of |F_i| <= f (eV/Å), read from "forces";
 ///  - energy_change(e): |energy − prev_energy| <= e (eV), prev_energy = energy after the
 ///                      system's previous step (at stage entry: the energy it entered with);
-///  - steps(n):         stage_step >= n (steps taken in the current stage).
+///  - steps(n):         stage_step >= n (steps taken in the current stage);
+///  - stress(s):        "cell_stress_residual" <= s (eV/Å³): the largest |σ_ij − σ_target,ij| a
+///                      cell relaxation (FIRECell) writes after each step.
 /// Combine with all_of / any_of (or the & and | operators).
 class Convergence {
  public:
-  enum class Kind { Fmax, EnergyChange, Steps, All, Any };
+  enum class Kind { Fmax, EnergyChange, Steps, Stress, All, Any };
 
   static Convergence fmax(double ev_per_angstrom);
   static Convergence energy_change(double ev);
   static Convergence steps(std::int64_t n);
+  static Convergence stress(double ev_per_cubic_angstrom);
   static Convergence all_of(std::vector<Convergence> parts);
   static Convergence any_of(std::vector<Convergence> parts);
   friend Convergence operator&(Convergence a, Convergence b) { return all_of({std::move(a), std::move(b)}); }
@@ -40,8 +43,9 @@ class Convergence {
 
   /// The per-system values criteria read.
   struct Needs {
-    bool fmax = false, energy = false, steps = false;
+    bool fmax = false, energy = false, steps = false, stress = false;
     Needs& operator|=(const Needs& o) {
+      stress = stress || o.stress;
       fmax = fmax || o.fmax;
       energy = energy || o.energy;
       steps = steps || o.steps;
@@ -54,6 +58,7 @@ class Convergence {
     std::vector<double> fmax;                 ///< max_force
     std::vector<double> energy, prev_energy;  ///< "energy", "prev_energy"
     std::vector<std::int64_t> stage_step;     ///< "stage_step"
+    std::vector<double> stress;               ///< "cell_stress_residual"
   };
   /// Reads the needed values of every system. On a GPU batch they are computed on the device and
   /// copied to the host in one transfer (the only wait for the GPU in a step with a criterion).

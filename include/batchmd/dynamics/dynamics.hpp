@@ -151,6 +151,9 @@ class Dynamics {
   void set_step_count(std::int64_t n);
   double dt() const { return dt_fs_; }
   model::Model& model() { return *model_; }
+  /// Whether the integrator reads "virial"/"stress" (barostats, cell relaxation): the step loop
+  /// then asks the model for them (Model::compute(batch, true)) in prepare() and every step.
+  virtual bool needs_stress() const { return false; }
   /// Called after each step by run() with the steps taken so far; returning false ends the run
   /// early and cleanly (hooks closed as after a normal end), e.g. on Ctrl-C.
   void set_step_callback(std::function<bool(std::int64_t done)> cb) { on_step_ = std::move(cb); }

@@ -34,6 +34,8 @@ class FusedStage : public Dynamics {
   void start_systems(Batch& batch, const std::vector<bool>& which) override;
   /// Per-stage system counts (index n_stages: finished).
   std::vector<std::int64_t> status_counts(const Batch& batch) const;
+  /// True when any stage needs stress (then every step computes it for the whole batch).
+  bool needs_stress() const override;
 
  protected:
   std::vector<std::uint8_t> active_systems(const Batch& batch) const override;

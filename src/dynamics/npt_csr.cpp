@@ -1,0 +1,110 @@
+// dynamics/npt_csr: StochasticCellRescaling (Bernetti & Bussi 2020) with Langevin BAOAB on the
+// particles, per system on CPU batches. The cell move is done first in a step, from the
+// pressure of the state the step starts from, then BAOA; the last B follows the forces.
+#include <cmath>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/core/parallel.hpp"
+#include "batchmd/dynamics/cell_math.hpp"
+#include "batchmd/dynamics/integrator_kernels.hpp"
+#include "batchmd/dynamics/npt.hpp"
+#include "batchmd/dynamics/random.hpp"
+#include "batchmd/dynamics/units.hpp"
+#include "cell_dynamics.hpp"
+
+namespace batchmd::dynamics {
+
+namespace {
+void check_positive(double v, const std::string& what) {
+  if (!(v > 0 && std::isfinite(v))) throw InvalidArgument(what + " must be a positive finite number");
+}
+/// The barostat's noise stream: Philox keyed apart from the particles' Langevin noise.
+constexpr std::uint64_t kCellNoiseKey = 0x9E3779B97F4A7C15ULL;
+}  // namespace
+
+StochasticCellRescaling::StochasticCellRescaling(std::shared_ptr<model::Model> model, double dt_fs, CSRConfig config)
+    : Dynamics(std::move(model), dt_fs), cfg_(config) {
+  check_positive(cfg_.temperature_K, "npt_csr temperature_K");
+  check_positive(cfg_.tau_p_fs, "npt_csr tau_p_fs (barostat relaxation time)");
+  check_positive(cfg_.compressibility, "npt_csr compressibility (1/bar)");
+  check_positive(cfg_.friction_per_fs, "npt_csr friction_per_fs");
+  if (!(std::isfinite(cfg_.pressure) && cfg_.pressure > -1.0))
+    throw InvalidArgument("npt_csr pressure must be finite and above -1 eV/Å³ (-1.6e6 bar)");
+  if (cfg_.mode != CellMode::Isotropic)
+    throw InvalidArgument("npt_csr: only the isotropic mode exists in this version (use npt_mtk for a full cell)");
+  tracks_status_ = true;
+}
+
+void StochasticCellRescaling::init_state(Batch& b, const std::vector<bool>& which) {
+  detail::require_periodic_cells(b, which, name());
+}
+
+void StochasticCellRescaling::pre_update(Context& ctx) {
+  Batch& b = ctx.batch;
+  detail::require_periodic_cells(b, std::vector<bool>(ctx.active.begin(), ctx.active.end()), name());
+  const double dt = ctx.dt_fs;
+  const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
+  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto wvir = detail::read_mat3(b, "virial");
+  const auto cells_before = detail::read_mat3(b, "cell");
+  auto cells = cells_before;
+  const auto vol = cell_volume(b);
+  const auto* sid = b.get("system_id").data<std::int64_t>();
+  const auto* st = b.get("step").data<std::int64_t>();
+  const auto* ap = b.atoms_ptr_data();
+  const double beta = cfg_.compressibility / units::kBar;  // Å³/eV
+  dispatch_float(b.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    T* x = b.get("positions").data<T>();
+    T* v = b.get("velocities").data<T>();
+    const T* f = b.get("forces").data<T>();
+    const T* m = b.get("masses").data<T>();
+    parallel_for_dynamic(b.n_systems(), [&](std::int64_t s) {
+      const auto su = static_cast<std::size_t>(s);
+      const std::int64_t a0 = ap[s], a1 = ap[s + 1];
+      if (!ctx.is_active(s) || a1 == a0) return;
+      const double kt = units::kBoltzmann * temp[su], V = vol[su];
+      double k2[9];
+      detail::kinetic_tensor(b, s, k2);
+      const double p_int = (cellm::trace3(k2) + cellm::trace3(&wvir[9 * su])) / (3 * V);
+      const double xi = gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0)[0];
+      const double deps = -beta / cfg_.tau_p_fs * (pext[su] - p_int - kt / V) * dt +
+                          std::sqrt(2 * kt * beta * dt / (V * cfg_.tau_p_fs)) * xi;
+      const double mu = std::exp(deps / 3);
+      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) {
+        kern::scale(x[i], mu);
+        kern::scale(v[i], 1 / mu);
+      }
+      for (int k = 0; k < 9; ++k) cells[9 * su + static_cast<std::size_t>(k)] *= mu;
+      // Langevin B A O A with the forces of the step's start (the scaled positions differ from
+      // theirs by O(dε): the first-order splitting of the barostat).
+      const kern::LangevinCoeffs lc = kern::langevin_coeffs(cfg_.friction_per_fs, temp[su], dt);
+      for (std::int64_t i = a0; i < a1; ++i)
+        kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, cfg_.seed, sid[s], st[s], i - a0);
+    });
+  });
+  for (std::int64_t s = 0; s < b.n_systems(); ++s) {
+    if (!ctx.is_active(s)) continue;
+    const auto su = static_cast<std::size_t>(s);
+    detail::check_moved_cell(&cells[9 * su], cellm::det3(&cells_before[9 * su]), b, s, name());
+    detail::write_cell(b, s, &cells[9 * su]);
+  }
+}
+
+void StochasticCellRescaling::post_update(Context& ctx) {
+  Batch& b = ctx.batch;
+  const auto* ap = b.atoms_ptr_data();
+  const double h = 0.5 * ctx.dt_fs * units::kAccel;
+  dispatch_float(b.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    T* v = b.get("velocities").data<T>();
+    const T* f = b.get("forces").data<T>();
+    const T* m = b.get("masses").data<T>();
+    parallel_for(b.n_systems(), [&](std::int64_t s) {
+      if (!ctx.is_active(s)) return;
+      for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i) kern::half_kick(v + 3 * i, f + 3 * i, m[i], h);
+    });
+  });
+}
+
+}  // namespace batchmd::dynamics

@@ -1,0 +1,233 @@
+// dynamics/npt_mtk: MTKNPT, the Martyna–Tobias–Klein barostat with Nosé–Hoover chains, per
+// system on CPU batches. The per-atom arithmetic is cell_math.hpp's (host/device), the chains
+// are kern::nhc_half_step (integrator_kernels.hpp): a GPU port launches the same functions.
+#include <cmath>
+
+#include "batchmd/core/error.hpp"
+#include "batchmd/core/parallel.hpp"
+#include "batchmd/dynamics/cell_math.hpp"
+#include "batchmd/dynamics/integrator_kernels.hpp"
+#include "batchmd/dynamics/npt.hpp"
+#include "batchmd/dynamics/units.hpp"
+#include "cell_dynamics.hpp"
+
+namespace batchmd::dynamics {
+
+CellMode cell_mode_from_name(const std::string& name) {
+  if (name == "isotropic") return CellMode::Isotropic;
+  if (name == "full" || name == "anisotropic") return CellMode::Full;
+  throw InvalidArgument("cell mode must be \"isotropic\" or \"full\", got \"" + name + "\"");
+}
+std::string cell_mode_name(CellMode m) { return m == CellMode::Isotropic ? "isotropic" : "full"; }
+
+namespace {
+
+void check_positive(double v, const std::string& what) {
+  if (!(v > 0 && std::isfinite(v))) throw InvalidArgument(what + " must be a positive finite number");
+}
+
+/// Barostat degrees of freedom: 1 (isotropic) or 6 (symmetric strain rate).
+double baro_dof(CellMode m) { return m == CellMode::Isotropic ? 1.0 : 6.0; }
+/// Cell mass W (eV fs²) per strain-rate component: (Nf + 3) kT τ_p² / 3.
+double cell_mass(double nf, double kt, double tau_p) { return (nf + 3.0) * kt * tau_p * tau_p / 3.0; }
+double sum_sq(const double* m) {
+  double s = 0;
+  for (int k = 0; k < 9; ++k) s += m[k] * m[k];
+  return s;
+}
+
+/// v_g += h G / W with G = K + W_vir − V P I + (tr K / Nf) I; isotropic: G → tr(G)/3 I;
+/// full: G symmetrised (no cell rotation).
+void cell_kick(double* vg, const double* k2, const double* wvir, double vol, double p_ext, double nf, double w,
+               double h, CellMode mode) {
+  double g[9];
+  const double extra = cellm::trace3(k2) / nf - vol * p_ext;
+  for (int k = 0; k < 9; ++k) g[k] = k2[k] + wvir[k] + (k % 4 == 0 ? extra : 0.0);
+  if (mode == CellMode::Isotropic) {
+    const double gi = cellm::trace3(g) / 3.0;
+    for (int k = 0; k < 9; ++k) vg[k] = k % 4 == 0 ? vg[k] + h * gi / w : 0.0;
+    return;
+  }
+  for (int a = 0; a < 3; ++a)
+    for (int c = 0; c < 3; ++c) vg[3 * a + c] += h * 0.5 * (g[3 * a + c] + g[3 * c + a]) / w;
+}
+
+}  // namespace
+
+MTKNPT::MTKNPT(std::shared_ptr<model::Model> model, double dt_fs, MTKConfig config)
+    : Dynamics(std::move(model), dt_fs), cfg_(config) {
+  check_positive(cfg_.temperature_K, "npt_mtk temperature_K");
+  check_positive(cfg_.tau_t_fs, "npt_mtk tau_t_fs (thermostat damping time)");
+  check_positive(cfg_.tau_p_fs, "npt_mtk tau_p_fs (barostat damping time)");
+  if (!(std::isfinite(cfg_.pressure) && cfg_.pressure > -1.0))
+    throw InvalidArgument("npt_mtk pressure must be finite and above -1 eV/Å³ (-1.6e6 bar)");
+  if (cfg_.chain_length < 1) throw InvalidArgument("npt_mtk chain_length must be >= 1");
+  tracks_status_ = true;
+}
+
+bool MTKNPT::add_state(Batch& b) {
+  detail::require_periodic_cells(b, {}, name());
+  const std::int64_t m = cfg_.chain_length;
+  const bool fresh = !b.has("npt_xi") || !b.has("npt_vxi") || !b.has("npt_baro_xi") || !b.has("npt_baro_vxi") ||
+                     !b.has("npt_cell_velocity");
+  b.add_field("npt_xi", Level::System, DType::Float64, {m});
+  b.add_field("npt_vxi", Level::System, DType::Float64, {m});
+  b.add_field("npt_baro_xi", Level::System, DType::Float64, {m});
+  b.add_field("npt_baro_vxi", Level::System, DType::Float64, {m});
+  b.add_field("npt_cell_velocity", Level::System, DType::Float64, {3, 3});
+  return fresh;
+}
+
+void MTKNPT::init_state(Batch& b, const std::vector<bool>& which) {
+  detail::require_periodic_cells(b, which, name());
+  const auto m = static_cast<std::size_t>(cfg_.chain_length);
+  for (const char* f : {"npt_xi", "npt_vxi", "npt_baro_xi", "npt_baro_vxi"}) {
+    double* p = b.get(f).data<double>();
+    for (std::size_t s = 0; s < which.size(); ++s)
+      if (which[s])
+        for (std::size_t j = 0; j < m; ++j) p[s * m + j] = 0;
+  }
+  double* vg = b.get("npt_cell_velocity").data<double>();
+  for (std::size_t s = 0; s < which.size(); ++s)
+    if (which[s])
+      for (int k = 0; k < 9; ++k) vg[9 * s + static_cast<std::size_t>(k)] = 0;
+}
+
+void MTKNPT::pre_update(Context& ctx) {
+  Batch& b = ctx.batch;
+  detail::require_periodic_cells(b, std::vector<bool>(ctx.active.begin(), ctx.active.end()), name());
+  const double dt = ctx.dt_fs;
+  const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
+  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto wvir = detail::read_mat3(b, "virial");
+  const auto cells_before = detail::read_mat3(b, "cell");
+  auto cells = cells_before;
+  const auto vol0 = cell_volume(b);
+  const auto M = static_cast<std::size_t>(cfg_.chain_length);
+  double* xi = b.get("npt_xi").data<double>();
+  double* vxi = b.get("npt_vxi").data<double>();
+  double* bxi = b.get("npt_baro_xi").data<double>();
+  double* bvxi = b.get("npt_baro_vxi").data<double>();
+  double* vgs = b.get("npt_cell_velocity").data<double>();
+  const auto* ap = b.atoms_ptr_data();
+  const bool iso = cfg_.mode == CellMode::Isotropic;
+  dispatch_float(b.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    T* x = b.get("positions").data<T>();
+    T* v = b.get("velocities").data<T>();
+    const T* f = b.get("forces").data<T>();
+    const T* m = b.get("masses").data<T>();
+    parallel_for_dynamic(b.n_systems(), [&](std::int64_t s) {
+      const auto su = static_cast<std::size_t>(s);
+      const std::int64_t a0 = ap[s], a1 = ap[s + 1];
+      if (!ctx.is_active(s) || a1 == a0) return;
+      const double nf = kern::degrees_of_freedom(a1 - a0), kt = units::kBoltzmann * temp[su];
+      const double w = cell_mass(nf, kt, cfg_.tau_p_fs);
+      double* vg = vgs + 9 * su;
+      // NHC on the barostat, then on the particles (dt/2)
+      const double sb = kern::nhc_half_step(bxi + su * M, bvxi + su * M, cfg_.chain_length, w * sum_sq(vg),
+                                            baro_dof(cfg_.mode), kt, cfg_.tau_t_fs, dt);
+      for (int k = 0; k < 9; ++k) vg[k] *= sb;
+      double k2[9];
+      detail::kinetic_tensor(b, s, k2);
+      const double sp = kern::nhc_half_step(xi + su * M, vxi + su * M, cfg_.chain_length, cellm::trace3(k2), nf, kt,
+                                            cfg_.tau_t_fs, dt);
+      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::scale(v[i], sp);
+      for (double& e : k2) e *= sp * sp;
+      // cell kick with F(t), W(t) (dt/2), damped particle kick (dt/2), then drift and cell (dt)
+      cell_kick(vg, k2, &wvir[9 * su], vol0[su], pext[su], nf, w, 0.5 * dt, cfg_.mode);
+      const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
+      const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
+      const cellm::DriftCoeffs dc = cellm::mtk_drift_coeffs(fr, dt);
+      for (std::int64_t i = a0; i < a1; ++i) {
+        cellm::mtk_kick(fr, kc, v + 3 * i, f + 3 * i, units::kAccel / double(m[i]));
+        cellm::mtk_drift(fr, dc, x + 3 * i, v + 3 * i);
+      }
+      cellm::mtk_cell(fr, dc, &cells[9 * su]);
+    });
+  });
+  for (std::int64_t s = 0; s < b.n_systems(); ++s) {
+    if (!ctx.is_active(s)) continue;
+    const auto su = static_cast<std::size_t>(s);
+    detail::check_moved_cell(&cells[9 * su], cellm::det3(&cells_before[9 * su]), b, s, name());
+    detail::write_cell(b, s, &cells[9 * su]);
+  }
+}
+
+void MTKNPT::post_update(Context& ctx) {
+  Batch& b = ctx.batch;
+  const double dt = ctx.dt_fs;
+  const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
+  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto wvir = detail::read_mat3(b, "virial");
+  const auto vol = cell_volume(b);
+  const auto M = static_cast<std::size_t>(cfg_.chain_length);
+  double* xi = b.get("npt_xi").data<double>();
+  double* vxi = b.get("npt_vxi").data<double>();
+  double* bxi = b.get("npt_baro_xi").data<double>();
+  double* bvxi = b.get("npt_baro_vxi").data<double>();
+  double* vgs = b.get("npt_cell_velocity").data<double>();
+  const auto* ap = b.atoms_ptr_data();
+  const bool iso = cfg_.mode == CellMode::Isotropic;
+  dispatch_float(b.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    T* v = b.get("velocities").data<T>();
+    const T* f = b.get("forces").data<T>();
+    const T* m = b.get("masses").data<T>();
+    parallel_for_dynamic(b.n_systems(), [&](std::int64_t s) {
+      const auto su = static_cast<std::size_t>(s);
+      const std::int64_t a0 = ap[s], a1 = ap[s + 1];
+      if (!ctx.is_active(s) || a1 == a0) return;
+      const double nf = kern::degrees_of_freedom(a1 - a0), kt = units::kBoltzmann * temp[su];
+      const double w = cell_mass(nf, kt, cfg_.tau_p_fs);
+      double* vg = vgs + 9 * su;
+      const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
+      const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
+      for (std::int64_t i = a0; i < a1; ++i)
+        cellm::mtk_kick(fr, kc, v + 3 * i, f + 3 * i, units::kAccel / double(m[i]));
+      double k2[9];
+      detail::kinetic_tensor(b, s, k2);
+      cell_kick(vg, k2, &wvir[9 * su], vol[su], pext[su], nf, w, 0.5 * dt, cfg_.mode);
+      const double sp = kern::nhc_half_step(xi + su * M, vxi + su * M, cfg_.chain_length, cellm::trace3(k2), nf, kt,
+                                            cfg_.tau_t_fs, dt);
+      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::scale(v[i], sp);
+      const double sb = kern::nhc_half_step(bxi + su * M, bvxi + su * M, cfg_.chain_length, w * sum_sq(vg),
+                                            baro_dof(cfg_.mode), kt, cfg_.tau_t_fs, dt);
+      for (int k = 0; k < 9; ++k) vg[k] *= sb;
+    });
+  });
+}
+
+std::vector<double> MTKNPT::conserved_energy(const Batch& b_in) const {
+  const Batch host = b_in.is_cuda() ? b_in.to(Device::cpu()) : Batch();
+  const Batch& b = b_in.is_cuda() ? host : b_in;
+  auto h = kinetic_energy(b);
+  const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
+  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto vol = cell_volume(b);
+  const auto M = static_cast<std::size_t>(cfg_.chain_length);
+  const double* xi = b.get("npt_xi").data<double>();
+  const double* vxi = b.get("npt_vxi").data<double>();
+  const double* bxi = b.get("npt_baro_xi").data<double>();
+  const double* bvxi = b.get("npt_baro_vxi").data<double>();
+  const double* vgs = b.get("npt_cell_velocity").data<double>();
+  const double tt2 = cfg_.tau_t_fs * cfg_.tau_t_fs;
+  dispatch_float(b.float_dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* e = b.get("energy").data<T>();
+    for (std::int64_t s = 0; s < b.n_systems(); ++s) {
+      const auto su = static_cast<std::size_t>(s);
+      const double nf = degrees_of_freedom(b, s), nb = baro_dof(cfg_.mode), kt = units::kBoltzmann * temp[su];
+      double extra = 0.5 * cell_mass(nf, kt, cfg_.tau_p_fs) * sum_sq(vgs + 9 * su) + pext[su] * vol[su];
+      for (std::size_t j = 0; j < M; ++j) {
+        const double dof = j == 0 ? nf : 1.0, bdof = j == 0 ? nb : 1.0;
+        extra += 0.5 * dof * kt * tt2 * vxi[su * M + j] * vxi[su * M + j] + dof * kt * xi[su * M + j];
+        extra += 0.5 * bdof * kt * tt2 * bvxi[su * M + j] * bvxi[su * M + j] + bdof * kt * bxi[su * M + j];
+      }
+      h[su] += double(e[s]) + extra;
+    }
+  });
+  return h;
+}
+
+}  // namespace batchmd::dynamics

@@ -1,0 +1,88 @@
+// Helpers of the pressure-control tests: argon boxes, a hook that records per-system series at
+// AFTER_STEP, and LAMMPS (`lmp`, a real process) in a scratch directory.
+#pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "batchmd/dynamics/dynamics.hpp"
+#include "dyn_test_util.hpp"
+
+namespace batchmd::npt_test {
+
+/// Records f(batch) (one value per system) after every step.
+class SeriesHook : public dynamics::Hook {
+ public:
+  explicit SeriesHook(std::function<std::vector<double>(const Batch&)> f) : f_(std::move(f)) {}
+  std::string name() const override { return "series"; }
+  dynamics::Stage stage() const override { return dynamics::Stage::AFTER_STEP; }
+  void operator()(dynamics::Context& ctx) override { rows.push_back(f_(ctx.batch)); }
+  /// Column s from step `from` on.
+  std::vector<double> column(std::size_t s, std::size_t from = 0) const {
+    std::vector<double> c;
+    for (std::size_t i = from; i < rows.size(); ++i) c.push_back(rows[i][s]);
+    return c;
+  }
+  std::vector<std::vector<double>> rows;
+
+ private:
+  std::function<std::vector<double>(const Batch&)> f_;
+};
+
+inline double mean(const std::vector<double>& x) {
+  double s = 0;
+  for (double v : x) s += v;
+  return s / static_cast<double>(x.size());
+}
+inline double variance(const std::vector<double>& x) {
+  const double m = mean(x);
+  double s = 0;
+  for (double v : x) s += (v - m) * (v - m);
+  return s / static_cast<double>(x.size() - 1);
+}
+
+/// A scratch directory for one external run.
+inline std::filesystem::path scratch_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("batchmd_npt_test_" + std::to_string(::getpid()) + "_" + name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+/// Runs `lmp` on the script in dir; a failed run fails the test.
+inline bool run_lammps(const std::filesystem::path& dir, const std::string& script) {
+  std::ofstream(dir / "in.lmp") << script;
+  const std::string cmd = "cd '" + dir.string() + "' && lmp -in in.lmp -log log.lammps > lmp.out 2>&1";
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) {
+    std::ifstream out(dir / "lmp.out");
+    std::stringstream ss;
+    ss << out.rdbuf();
+    ADD_FAILURE() << "lmp failed (exit " << rc << "): " << ss.str();
+    return false;
+  }
+  return true;
+}
+
+/// Numbers of the second column of a fix ave/time file (comment lines skipped).
+inline std::vector<double> read_ave_time(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<double> v;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    double step = 0, x = 0;
+    if (ls >> step >> x) v.push_back(x);
+  }
+  return v;
+}
+
+}  // namespace batchmd::npt_test
