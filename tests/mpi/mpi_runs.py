@@ -45,11 +45,14 @@ def check(cond, msg):
 
 
 def env():
-    """The environment of the processes started here: under the sanitizers (asan preset), Open MPI's
-    own allocations that live until exit are not reported as leaks (lsan_mpi.supp)."""
+    """The environment of the processes started here. Under the sanitizers (asan preset) leak
+    checking is off for them: Open MPI's components are dlopen()ed, allocate at MPI_Init and are
+    unloaded at MPI_Finalize, so LeakSanitizer reports their memory from "<unknown module>" at exit
+    and no suppression can name it. Memory errors (ASan) and undefined behaviour (UBSan) are still
+    fatal; test_mpi (no MPI) keeps leak checking."""
     e = dict(os.environ)
-    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan_mpi.supp")
-    e["LSAN_OPTIONS"] = (e.get("LSAN_OPTIONS", "") + ":suppressions=" + supp).lstrip(":")
+    if "ASAN_OPTIONS" in e:
+        e["ASAN_OPTIONS"] += ":detect_leaks=0"
     return e
 
 
