@@ -45,11 +45,14 @@ def check(cond, msg):
 
 
 def env():
-    """The environment of the processes started here: under the sanitizers (asan preset), Open MPI's
-    own allocations that live until exit are not reported as leaks (lsan_mpi.supp)."""
+    """The environment of the processes started here. Under the sanitizers (asan preset) leak
+    checking is off for them: Open MPI's components are dlopen()ed, allocate at MPI_Init and are
+    unloaded at MPI_Finalize, so LeakSanitizer reports their memory from "<unknown module>" at exit
+    and no suppression can name it. Memory errors (ASan) and undefined behaviour (UBSan) are still
+    fatal; test_mpi (no MPI) keeps leak checking."""
     e = dict(os.environ)
-    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan_mpi.supp")
-    e["LSAN_OPTIONS"] = (e.get("LSAN_OPTIONS", "") + ":suppressions=" + supp).lstrip(":")
+    if "ASAN_OPTIONS" in e:
+        e["ASAN_OPTIONS"] += ":detect_leaks=0"
     return e
 
 
@@ -226,7 +229,8 @@ def scenario_kill_rank():
     deadline = time.time() + 60
     while samples("kill.zarr") < 3 * 8 and time.time() < deadline and p.poll() is None:
         time.sleep(0.05)
-    check(p.poll() is None, "the run ended before it could be killed")
+    if p.poll() is not None:
+        fail("the run ended before it could be killed: " + p.stderr.read()[-1500:])
     victim = rank_pid(1, out)
     check(victim is not None, "rank 1's process not found")
     os.kill(victim, signal.SIGKILL)
@@ -257,7 +261,7 @@ def scenario_kill_rank():
 
 def scenario_kill_pipeline():
     """The stage pipeline with its NVE rank killed: rank 0 has written only whole snapshots."""
-    fresh("killp.zarr")
+    fresh("killp.zarr", "killp.relaxed.zarr")
     toml = os.path.join(ARGS.workdir, "two_stages.toml")
     with open(job("nve.toml")) as f:
         text = f.read()
@@ -271,7 +275,8 @@ def scenario_kill_pipeline():
     deadline = time.time() + 60
     while samples("killp.zarr") < 3 * 8 and time.time() < deadline and p.poll() is None:
         time.sleep(0.05)
-    check(p.poll() is None, "the run ended before it could be killed")
+    if p.poll() is not None:
+        fail("the run ended before it could be killed: " + p.stderr.read()[-1500:])
     victim = rank_pid(1, out)
     check(victim is not None, "rank 1's process not found")
     os.kill(victim, signal.SIGKILL)
