@@ -13,7 +13,9 @@
 
 #include "batchmd/app/commands.hpp"
 #include "batchmd/app/config.hpp"
+#include "batchmd/app/element_check.hpp"
 #include "batchmd/app/limits.hpp"
+#include "batchmd/app/structure_job.hpp"
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
@@ -149,13 +151,16 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (opts.output && opts.output->empty())
     throw InvalidArgument("-o/--output: empty store path; give a path or a file://, memory://, s3:// or gs:// URL");
   if (opts.restart && opts.restart->empty()) throw InvalidArgument("--restart: empty store path");
+  check_structure_options(opts);  // --structures / --model with --restart: refused before any store opens
   const StopSignals stop_signals;
   // ---- the job: from the config file, the restart store, or the embedded default
   std::optional<sinks::TrajectoryReader> restart;
   if (opts.restart) restart.emplace(*opts.restart);
   RunConfig cfg;
   std::string job_name;
-  if (!opts.config_path.empty()) {
+  if (!opts.structures.empty() || opts.model) {
+    cfg = structure_job(opts, job_name);  // --structures / --model: app/structure_job
+  } else if (!opts.config_path.empty()) {
     cfg = load_config(opts.config_path);
     job_name = opts.config_path;
   } else if (restart) {
@@ -232,6 +237,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
 
   // ---- model, dynamics, trajectory
   std::shared_ptr<model::Model> model = build_model(cfg.model, cfg.lj);
+  // An element the potential lacks is refused here, before anything runs (app/element_check).
+  check_model_elements(batch, *model, cfg, !restart);
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
   std::vector<std::shared_ptr<dynamics::Dynamics>> stages;
   for (std::size_t k = 0; k < cfg.stages.size(); ++k) stages.push_back(make_stage(cfg.stages[k], cfg, model, k));

@@ -1,0 +1,11 @@
+// libFuzzer target: batchmd::fuzz::io_extxyz (tests/fuzz/harness.hpp).
+#include "harness.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  batchmd::fuzz::init();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return batchmd::fuzz::io_extxyz(data, size);
+}
