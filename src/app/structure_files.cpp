@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <utility>
 
@@ -16,7 +17,7 @@
 
 namespace batchmd::app {
 
-/// One selected frame, as plain numbers (float64), before replicate.
+/// One frame of a file, as plain numbers (float64), before replicate and any override.
 struct FrameData {
   std::int64_t index = 0;  // in the file
   std::vector<double> positions, masses, velocities;
@@ -25,11 +26,19 @@ struct FrameData {
   std::array<bool, 3> pbc{};
 };
 
-struct StructureFileCache {
+/// Every frame of one file (read with one format and type map), shared by the tables of a job
+/// that read the same file, so that it is read once however many tables select from it.
+struct FileFrames {
   std::mutex m;
   bool read = false;
-  std::vector<std::int64_t> indices;  // the selected frames (kept after release)
   std::vector<FrameData> frames;
+};
+
+struct StructureFileCache {
+  std::mutex m;
+  bool checked = false;               // the selection resolved and its frames checked
+  std::vector<std::int64_t> indices;  // the selected frames (kept after release)
+  std::shared_ptr<FileFrames> file;
 };
 
 namespace {
@@ -78,35 +87,60 @@ FrameData frame_of(const AtomicData& d, std::int64_t index) {
   return f;
 }
 
-// Reads the file into the cache (once) and checks what the table asks of each frame.
-StructureFileCache& load(const StructureFileSpec& s) {
-  if (!s.cache) throw std::logic_error("structure_files: a spec without a cache (not from the parser)");
+// The selected frames of a table: the file's frames (read on first use, shared) and the indices.
+struct Selection {
+  std::shared_ptr<FileFrames> file;  // holds the frames while the caller uses them
+  std::vector<std::int64_t> indices;
+  const FrameData& frame(std::size_t i) const { return file->frames[static_cast<std::size_t>(indices[i])]; }
+};
+
+// Reads the file (once for every table that reads it) and, on a table's first use, resolves its
+// frames and checks what it asks of each.
+Selection load(const StructureFileSpec& s) {
+  if (!s.cache || !s.cache->file)
+    throw std::logic_error("structure_files: a spec without a cache (not from the parser)");
   StructureFileCache& c = *s.cache;
   std::lock_guard lock(c.m);
-  if (c.read) return c;
-  // Every frame is read and the selection applied here, so that the systems know their frame
-  // numbers (for messages); the file's text is in memory while it is parsed anyway.
-  io::ReadOptions o;
-  o.format = s.format;
-  o.elements = s.elements;
-  o.float_dtype = DType::Float64;
-  std::vector<AtomicData> systems;
+  FileFrames& file = *c.file;
+  {
+    std::lock_guard file_lock(file.m);
+    if (!file.read) {
+      // Every frame is read (the selection is applied below), so that the systems know their
+      // frame numbers and tables selecting other frames share the read; the file's text is in
+      // memory while it is parsed anyway.
+      io::ReadOptions o;
+      o.format = s.format;
+      o.elements = s.elements;
+      o.float_dtype = DType::Float64;
+      std::vector<AtomicData> systems;
+      try {
+        systems = io::read_structures(s.file, o);
+      } catch (const InvalidArgument& e) {  // a bad element list: the table's key
+        throw InvalidArgument(s.origin + ": '" + s.where + "': " + e.what());
+      }
+      file.frames.clear();
+      for (std::size_t i = 0; i < systems.size(); ++i) {
+        file.frames.push_back(frame_of(systems[i], static_cast<std::int64_t>(i)));
+        systems[i] = AtomicData();
+      }
+      file.read = true;
+    }
+  }
+  if (c.checked) return {c.file, c.indices};
   std::vector<std::int64_t> indices;
   try {
-    systems = io::read_structures(s.file, o);
-    indices = s.frames.resolve(static_cast<std::int64_t>(systems.size()), s.file);
-  } catch (const InvalidArgument& e) {  // frames out of range, a bad element: the table's keys
+    indices = s.frames.resolve(static_cast<std::int64_t>(file.frames.size()), s.file);
+  } catch (const InvalidArgument& e) {  // frames out of range
     throw InvalidArgument(s.origin + ": '" + s.where + "': " + e.what());
   }
-  c.frames.clear();
   for (const std::int64_t index : indices) {
-    FrameData f = frame_of(systems[static_cast<std::size_t>(index)], index);
+    const FrameData& f = file.frames[static_cast<std::size_t>(index)];
     const std::string label = "frame " + std::to_string(index);
     if (f.numbers.empty()) fail(s, "file", "'" + s.file + "' " + label + " holds no atoms");
-    if (s.pbc) f.pbc = *s.pbc;
+    const std::array<bool, 3> pbc = s.pbc.value_or(f.pbc);
     for (int d = 0; d < 3; ++d) {
       const auto k = static_cast<std::size_t>(d);
-      if (f.pbc[k] && zero_row(f.cell, d))
+      if (pbc[k] && zero_row(f.cell, d))
         fail(s, s.pbc ? "pbc" : "file",
              "makes direction " + std::string(1, "abc"[d]) + " of '" + s.file + "' (" + label +
                  ") periodic, but the structure has no cell vector there");
@@ -115,15 +149,13 @@ StructureFileCache& load(const StructureFileSpec& s) {
              "repeats '" + s.file + "' (" + label + ") along " + std::string(1, "abc"[d]) +
                  ", but the structure has no cell vector there");
     }
-    if (f.pbc[0] && f.pbc[1] && f.pbc[2] && !(std::abs(det3(f.cell)) > 0))
+    if (pbc[0] && pbc[1] && pbc[2] && !(std::abs(det3(f.cell)) > 0))
       fail(s, s.pbc ? "pbc" : "file",
            "makes '" + s.file + "' (" + label + ") periodic in three directions, but its cell has zero volume");
-    c.frames.push_back(std::move(f));
   }
-  c.indices.clear();
-  for (const auto& f : c.frames) c.indices.push_back(f.index);
-  c.read = true;
-  return c;
+  c.indices = std::move(indices);
+  c.checked = true;
+  return {c.file, c.indices};
 }
 
 }  // namespace
@@ -133,6 +165,7 @@ void parse_structure_tables(const toml::table& root, const std::string& origin, 
   if (n == nullptr) return;
   if (!n->is_array_of_tables())
     throw InvalidArgument(origin + ": 'structures' must be an array of tables ([[structures]])");
+  std::map<std::string, std::shared_ptr<FileFrames>> files;  // one read per file, format and type map
   std::size_t i = 0;
   for (const auto& e : *n->as_array()) {
     StructureFileSpec s;
@@ -219,17 +252,24 @@ void parse_structure_tables(const toml::table& root, const std::string& origin, 
       r.fail("temperature_K", "must be >= 0 and <= 1000000 K");
     if (!(s.jitter >= 0 && s.jitter <= 100)) r.fail("jitter", "must be >= 0 and <= 100 Å");
     s.cache = std::make_shared<StructureFileCache>();
+    std::string key = s.file + '\n' + (s.format ? std::string(io::format_name(*s.format)) : "");
+    for (const auto& el : s.elements) key += '\n' + el;
+    auto& shared = files[key];
+    if (!shared) shared = std::make_shared<FileFrames>();
+    s.cache->file = shared;
     out.push_back(std::move(s));
   }
 }
 
 std::vector<StructureFrameSize> structure_sizes(const StructureFileSpec& s) {
-  const StructureFileCache& c = load(s);
+  const Selection sel = load(s);
   const double rep =
       static_cast<double>(s.replicate[0]) * static_cast<double>(s.replicate[1]) * static_cast<double>(s.replicate[2]);
   std::vector<StructureFrameSize> out;
-  for (const auto& f : c.frames) {
-    const bool periodic = f.pbc[0] && f.pbc[1] && f.pbc[2];
+  for (std::size_t i = 0; i < sel.indices.size(); ++i) {
+    const FrameData& f = sel.frame(i);
+    const std::array<bool, 3> pbc = s.pbc.value_or(f.pbc);
+    const bool periodic = pbc[0] && pbc[1] && pbc[2];
     out.push_back({f.index, static_cast<double>(f.numbers.size()) * rep, periodic ? std::abs(det3(f.cell)) * rep : 0});
   }
   return out;
@@ -237,10 +277,12 @@ std::vector<StructureFrameSize> structure_sizes(const StructureFileSpec& s) {
 
 std::vector<AtomicData> make_structure_systems(const StructureFileSpec& s, DType dt, std::mt19937_64& rng,
                                                std::vector<std::vector<double>>& velocities) {
-  const StructureFileCache& c = load(s);
+  const Selection sel = load(s);
   std::uniform_real_distribution<double> u(-s.jitter, s.jitter);
   std::vector<AtomicData> out;
-  for (const FrameData& f : c.frames) {
+  for (std::size_t fi = 0; fi < sel.indices.size(); ++fi) {
+    const FrameData& f = sel.frame(fi);
+    const std::array<bool, 3> pbc = s.pbc.value_or(f.pbc);
     // The supercell in ASE's order (Atoms.repeat): one image after another, i outermost.
     const std::size_t n = f.numbers.size();
     std::vector<double> pos, mass, vel;
@@ -266,7 +308,7 @@ std::vector<AtomicData> make_structure_systems(const StructureFileSpec& s, DType
         for (double& x : p) x += u(rng);
       // make() looks masses up by atomic number (a table that stops at Xe): build with hydrogen,
       // then set the file's elements and masses.
-      AtomicData d = AtomicData::make(dt, p, std::vector<std::int64_t>(z.size(), 1), cell, f.pbc);
+      AtomicData d = AtomicData::make(dt, p, std::vector<std::int64_t>(z.size(), 1), cell, pbc);
       d.set("atomic_numbers", Level::Atom, Tensor::from(z, {na}));
       Tensor mt(dt, {na});
       dispatch_float(dt, [&](auto zero) {
@@ -284,17 +326,17 @@ std::vector<AtomicData> make_structure_systems(const StructureFileSpec& s, DType
 std::int64_t structure_system_count(const StructureFileSpec& s) {
   {
     std::lock_guard lock(s.cache->m);
-    if (!s.cache->indices.empty()) return static_cast<std::int64_t>(s.cache->indices.size()) * s.count;
+    if (s.cache->checked) return static_cast<std::int64_t>(s.cache->indices.size()) * s.count;
   }
   return static_cast<std::int64_t>(load(s).indices.size()) * s.count;
 }
 
 void release_structure_cache(const StructureFileSpec& s) {
-  if (!s.cache) return;
-  std::lock_guard lock(s.cache->m);
-  s.cache->frames.clear();
-  s.cache->frames.shrink_to_fit();
-  s.cache->read = false;
+  if (!s.cache || !s.cache->file) return;
+  std::lock_guard lock(s.cache->file->m);
+  s.cache->file->frames.clear();
+  s.cache->file->frames.shrink_to_fit();
+  s.cache->file->read = false;
 }
 
 std::string describe_structure_system(const StructureFileSpec& s, std::int64_t k) {

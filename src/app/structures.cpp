@@ -89,8 +89,8 @@ Batch build_systems(const std::vector<LiquidSpec>& liquids, const std::vector<Cl
     for (auto& d : made) systems.push_back(std::move(d));
     // NaN: no draw; the file's velocities (in kept) or zero
     temps.resize(systems.size(), s.temperature_K.value_or(std::numeric_limits<double>::quiet_NaN()));
-    release_structure_cache(s);
   }
+  for (const auto& s : structures) release_structure_cache(s);  // tables may share a file: after all
   Batch b = Batch::from_systems(systems);
   // Velocities per system at its own temperature; one seeded stream per system.
   b.add_standard("velocities");

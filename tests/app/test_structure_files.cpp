@@ -216,13 +216,15 @@ TEST(StructureFiles, MixWithGeneratorsAfterThemAndEstimateIsExact) {
 }
 
 TEST(StructureFiles, TheFileIsReadOnce) {
-  // The estimate reads the file; building uses what it read, even if the file is gone by then.
+  // The estimate reads the file; building uses what it read, even if the file is gone by then —
+  // also for a second table that selects from the same file (one read for both).
   const std::string f = write("once.xyz", "2\nLattice=\"4 0 0 0 4 0 0 0 4\" pbc=\"T T T\"\nAr 0 0 0\nAr 2 2 2\n");
-  const RunConfig c = parse_config(job(f, "count = 2\n"), "job.toml");
-  check_job_limits(c);
+  const RunConfig c = parse_config(job(f, "count = 2\n") + job(f, "replicate = [2, 1, 1]\n"), "job.toml");
+  EXPECT_EQ(estimate_job(c).atoms, 8);
   fs::remove(f);
   Batch b = build_systems(c);
-  EXPECT_EQ(b.n_atoms(), 4);
+  EXPECT_EQ(b.n_systems(), 3);
+  EXPECT_EQ(b.n_atoms(), 8);
 }
 
 TEST(StructureFiles, MalformedFileNamesFileAndLine) {
