@@ -215,6 +215,18 @@ TEST(StructureFiles, MixWithGeneratorsAfterThemAndEstimateIsExact) {
   EXPECT_GT(e.neighbors_per_atom, 0.0);
 }
 
+TEST(StructureFiles, AHugeReplicateIsRefusedBeforeAnythingIsBuilt) {
+  const std::string f = three_frames();
+  std::string e;
+  try {
+    check_job_limits(parse_config(job(f, "frames = 0\nreplicate = [10000, 10000, 10000]\n"), "job.toml"));
+  } catch (const InvalidArgument& ex) {
+    e = ex.what();
+  }
+  EXPECT_NE(e.find("2e+12 atoms (most in structures[0] frame 0 (count = 1: 2e+12 atoms each))"), std::string::npos)
+      << e;
+}
+
 TEST(StructureFiles, TheFileIsReadOnce) {
   // The estimate reads the file; building uses what it read, even if the file is gone by then —
   // also for a second table that selects from the same file (one read for both).

@@ -189,6 +189,9 @@ TEST(Cif, MalformedFilesNameTheFileAndBlock) {
       {cu + "_space_group_IT_number 999\n" + kSites + "Cu1 Cu 0 0 0\n", "space group number '999' is not 1..230"},
       {cu + "loop_\n_symmetry_equiv_pos_as_xyz\n'x,y,w'\n" + kSites + "Cu1 Cu 0 0 0\n",
        "_symmetry_equiv_pos_as_xyz 'x,y,w' is not a symmetry operation"},
+      // A long number would overflow inside gemmi's triplet parser (found by fuzzing).
+      {cu + "loop_\n_symmetry_equiv_pos_as_xyz\n'x,5555555555555555555555 y,z'\n" + kSites + "Cu1 Cu 0 0 0\n",
+       "is not a symmetry operation: a number with more than 6 digits"},
       // Another format.
       {"2\nProperties=species:S:1:pos:R:3\nCu 0 0 0\nCu 1 1 1\n", "t.cif:1:1: expected block header (data_)"},
   };
