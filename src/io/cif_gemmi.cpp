@@ -30,8 +30,19 @@ double det3(const Mat3& m) {
 
 constexpr double kMergeTol = 0.1;  // Å: symmetry copies closer than this are one atom
 
-[[noreturn]] void fail(std::string_view source, const std::string& block, const std::string& what) {
-  throw FormatError(std::string(source) + ": data block '" + block + "': " + what);
+// "source:line: data block 'x': what" (without the line when none is known, e.g. a missing tag).
+[[noreturn]] void fail(std::string_view source, const std::string& block, const std::string& what, int line = -1) {
+  throw FormatError(std::string(source) + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": data block '" +
+                    block + "': " + what);
+}
+
+// The line of the first of `tags` the block has (as a pair, or the loop holding it); -1 if none.
+int line_of(const gemmi::cif::Block& b, std::initializer_list<const char*> tags) {
+  for (const char* t : tags) {
+    if (const gemmi::cif::Item* i = b.find_pair_item(t)) return i->line_number;
+    if (const gemmi::cif::Item* i = b.find_loop_item(t)) return i->line_number;
+  }
+  return -1;
 }
 
 // Symmetry operations hold small numbers (1/2, 2/3, -1); gemmi's parse_triplet multiplies what
@@ -66,12 +77,14 @@ std::vector<gemmi::Op> symmetry_ops(gemmi::cif::Block& b, std::string_view sourc
       if (has_long_number(op))
         fail(source, b.name,
              std::string(tag) + " " + quote(op) + " is not a symmetry operation: a number with more than " +
-                 std::to_string(kMaxOpDigits) + " digits");
+                 std::to_string(kMaxOpDigits) + " digits",
+             col.item()->line_number);
       try {
         ops.push_back(gemmi::parse_triplet(op));
       } catch (const std::exception& e) {
         fail(source, b.name,
-             std::string(tag) + " " + quote(gemmi::cif::as_string(v)) + " is not a symmetry operation: " + e.what());
+             std::string(tag) + " " + quote(gemmi::cif::as_string(v)) + " is not a symmetry operation: " + e.what(),
+             col.item()->line_number);
       }
     }
     if (!ops.empty()) return ops;
@@ -83,17 +96,22 @@ std::vector<gemmi::Op> symmetry_ops(gemmi::cif::Block& b, std::string_view sourc
       return ops;
     }
   } catch (const std::exception& e) {
-    fail(source, b.name, std::string("cannot read the Hall symbol: ") + e.what());
+    fail(source, b.name, std::string("cannot read the Hall symbol: ") + e.what(),
+         line_of(b, {"_space_group_name_Hall", "_symmetry_space_group_name_Hall"}));
   }
   const std::string hm = value_of(b, {"_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M"});
   const std::string number = value_of(b, {"_space_group_IT_number", "_symmetry_Int_Tables_number"});
   const gemmi::SpaceGroup* sg = nullptr;
   if (!hm.empty()) {
     sg = gemmi::find_spacegroup_by_name(hm);
-    if (!sg) fail(source, b.name, "unknown space group " + quote(hm));
+    if (!sg)
+      fail(source, b.name, "unknown space group " + quote(hm),
+           line_of(b, {"_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M"}));
   } else if (!number.empty()) {
     const auto n = to_int(number);
-    if (!n || *n < 1 || *n > 230) fail(source, b.name, "space group number " + quote(number) + " is not 1..230");
+    if (!n || *n < 1 || *n > 230)
+      fail(source, b.name, "space group number " + quote(number) + " is not 1..230",
+           line_of(b, {"_space_group_IT_number", "_symmetry_Int_Tables_number"}));
     sg = gemmi::find_spacegroup_by_number(static_cast<int>(*n));
   }
   if (sg) {
@@ -128,12 +146,14 @@ CifStructure read_block(gemmi::cif::Block& block, std::string_view source) {
     const std::string* v = block.find_value(tags[i]);
     par[i] = v ? gemmi::cif::as_number(*v) : (i >= 3 ? 90.0 : NAN);
     if (!std::isfinite(par[i]) || par[i] <= 0 || (i >= 3 && par[i] >= 180))
-      fail(source, block.name, std::string(tags[i]) + (v ? " is " + quote(*v) + ", not a valid value" : " is missing"));
+      fail(source, block.name, std::string(tags[i]) + (v ? " is " + quote(*v) + ", not a valid value" : " is missing"),
+           v ? line_of(block, {tags[i]}) : -1);
   }
   CifStructure parts;
   parts.block = block.name;
   parts.cell = cell_from_parameters(par[0], par[1], par[2], par[3], par[4], par[5]);
-  if (!(det3(parts.cell) > 0)) fail(source, block.name, "the cell parameters give no volume");
+  if (!(det3(parts.cell) > 0))
+    fail(source, block.name, "the cell parameters give no volume", line_of(block, {"_cell_length_a"}));
   const std::vector<gemmi::Op> ops = symmetry_ops(block, source);
   // The cell was checked above; gemmi may still refuse what it reads (std::runtime_error).
   gemmi::SmallStructure st;
@@ -174,17 +194,20 @@ CifStructure read_block(gemmi::cif::Block& block, std::string_view source) {
         }
     return best;
   };
-  if (st.sites.empty()) fail(source, block.name, "no atom sites");
+  const int sites_line = line_of(block, {"_atom_site_fract_x", "_atom_site_label"});
+  if (st.sites.empty()) fail(source, block.name, "no atom sites", sites_line);
   for (const auto& site : st.sites) {
     const std::array<double, 3> f0{site.fract.x, site.fract.y, site.fract.z};
     if (!std::isfinite(f0[0]) || !std::isfinite(f0[1]) || !std::isfinite(f0[2]))
-      fail(source, block.name, "site '" + site.label + "' has no (or no valid) fractional coordinates");
+      fail(source, block.name, "site '" + site.label + "' has no (or no valid) fractional coordinates", sites_line);
     if (site.element == gemmi::El::X)
-      fail(source, block.name, "site '" + site.label + "' is of unknown element " + quote(site.type_symbol));
+      fail(source, block.name, "site '" + site.label + "' is of unknown element " + quote(site.type_symbol),
+           sites_line);
     if (!(std::abs(site.occ - 1.0) <= 0.01))
       fail(source, block.name,
            "site '" + site.label + "' has occupancy " + std::to_string(site.occ) +
-               "; batchmd needs an ordered structure (every occupancy 1)");
+               "; batchmd needs an ordered structure (every occupancy 1)",
+           sites_line);
     const std::int64_t z = site.element.atomic_number();
     for (const gemmi::Op& op : ops) {
       std::array<double, 3> f = op.apply_to_xyz(f0);
@@ -197,7 +220,8 @@ CifStructure read_block(gemmi::cif::Block& block, std::string_view source) {
         if (distance(a.frac, f) < kMergeTol) {
           if (a.z != z)
             fail(source, block.name,
-                 "sites '" + a.label + "' and '" + site.label + "' (different elements) fall on the same position");
+                 "sites '" + a.label + "' and '" + site.label + "' (different elements) fall on the same position",
+                 sites_line);
           merged = true;
           break;
         }

@@ -39,7 +39,8 @@ foreach(case
     "POSCAR_bad_counts|POSCAR_bad_counts:7: expected an integer for an atom count, found 'x'"
     "POSCAR_truncated|POSCAR_truncated:11: unexpected end of file: expected an atom position"
     "no_cell.cif|no_cell\\.cif: data block 'nocell': _cell_length_b is missing"
-    "not_a.cif|not_a\\.cif:1:1: expected block header")
+    "not_a.cif|not_a\\.cif:1:1: expected block header"
+    "bad_element.cif|bad_element\\.cif:8: data block 'bad': site 'Q1' is of unknown element 'Qq'")
   string(REPLACE "|" ";" parts "${case}")
   list(GET parts 0 file)
   list(GET parts 1 message)
