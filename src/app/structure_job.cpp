@@ -150,9 +150,15 @@ RunConfig structure_job(const RunOptions& opts, std::string& job_name) {
     if (!regular_file(f)) throw InvalidArgument("run --structures: '" + f + "' names no readable file");
 
   const bool from_file = !opts.config_path.empty();
-  const std::string origin = from_file ? opts.config_path : "<run --structures>";
-  toml::table root =
-      parse_toml(from_file ? read_text(opts.config_path, "run") : std::string(kStructuresJobToml), origin);
+  const std::string origin = from_file                 ? opts.config_path
+                             : opts.structures.empty() ? "<default config>"
+                                                       : "<run --structures>";
+  // The base: the job file, else the default protocol for structures, else (--model alone) the
+  // embedded default job.
+  const std::string base = from_file                 ? read_text(opts.config_path, "run")
+                           : opts.structures.empty() ? std::string(kDefaultConfigToml)
+                                                     : std::string(kStructuresJobToml);
+  toml::table root = parse_toml(base, origin);
   const fs::path job_dir = from_file ? directory_of(opts.config_path) : fs::current_path();
   if (!opts.structures.empty()) {
     for (const char* key : {"liquid", "cluster", "crystal", "structures"}) root.erase(key);
@@ -176,7 +182,7 @@ RunConfig structure_job(const RunOptions& opts, std::string& job_name) {
        << "\n"
        << root << "\n";
   job_name = std::to_string(opts.structures.size()) + " structure file" + (opts.structures.size() == 1 ? "" : "s");
-  if (opts.structures.empty()) job_name = opts.config_path;
+  if (opts.structures.empty()) job_name = from_file ? opts.config_path : "embedded default job";
   if (from_file && !opts.structures.empty()) job_name += " with the stages of " + opts.config_path;
   if (opts.model) job_name += ", model " + *opts.model;
   return parse_config(text.str(), origin);

@@ -309,6 +309,14 @@ TEST(StructureJob, ComposedFromFilesAndModelSpec) {
   EXPECT_EQ(c.model.terms[0].coeff, kPot + "Ta06A.snapcoeff");
   EXPECT_EQ(c.model.terms[0].param, kPot + "Ta06A.snapparam");
 
+  // --model alone: the embedded default job with that model.
+  RunOptions only_model;
+  only_model.model = "snap:" + kPot + "Ta06A.snap";
+  c = structure_job(only_model, name);
+  EXPECT_EQ(name, "embedded default job, model snap:" + kPot + "Ta06A.snap");
+  EXPECT_EQ(c.liquids.size(), 2u);
+  EXPECT_EQ(c.model.terms.size(), 1u);
+
   // A model TOML file, its paths relative to itself.
   const std::string dir = scratch("modeldir");
   fs::create_directories(dir);

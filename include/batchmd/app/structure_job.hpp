@@ -20,8 +20,9 @@
 namespace batchmd::app {
 
 /// The job `opts` describes when it names structure files or a model (opts.structures non-empty
-/// or opts.model set): the job file (or the default protocol) with its system tables replaced
-/// by one [[structures]] table per file, and its model by --model. Sets `job_name` for the
+/// or opts.model set): the job file (else the default protocol for structures, or with --model
+/// alone the embedded default job) with its system tables replaced by one [[structures]] table
+/// per file, and its model by --model. Sets `job_name` for the
 /// summary. InvalidArgument for a missing file, a bad SPEC, --restart with either option, or
 /// structures without any potential (no --model and no job file).
 RunConfig structure_job(const RunOptions& opts, std::string& job_name);
