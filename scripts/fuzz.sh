@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets (the `fuzz` CMake preset: clang-14, -fsanitize=fuzzer,address,
 # undefined, CPU only) and runs each for SECONDS (default 60) over its seed corpus.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: zarr_v3_metadata zarr_v2_metadata
-#        codec_decode trajectory_reader job_config; default: all of them, one after another)
+#        codec_decode trajectory_reader job_config io_extxyz
+#        io_lammps_data io_poscar io_cif; default: all of them, one after another)
 # The corpus grows in build/fuzz/corpus/<target> (the seeds in tests/fuzz/corpus are only read);
 # a crash stops the script with its input in build/fuzz/artifacts/. Turn such an input into a
 # regression test by copying it to tests/fuzz/regressions/<target>/ (test_fuzz_regressions runs
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(zarr_v3_metadata zarr_v2_metadata codec_decode trajectory_reader job_config)
+[ ${#targets[@]} -gt 0 ] || targets=(zarr_v3_metadata zarr_v2_metadata codec_decode trajectory_reader job_config io_extxyz io_lammps_data
+  io_poscar io_cif)
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --parallel "$(nproc)"
 mkdir -p build/fuzz/artifacts build/fuzz/logs
@@ -25,6 +27,7 @@ for t in "${targets[@]}"; do
   case "$t" in
   job_config) dict=(-dict=tests/fuzz/dict/toml.dict) ;;
   codec_decode) ;;
+  io_*) dict=(-dict=tests/fuzz/dict/structures.dict) ;;
   *) dict=(-dict=tests/fuzz/dict/json.dict) ;;
   esac
   log="build/fuzz/logs/$t.log"

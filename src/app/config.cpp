@@ -287,7 +287,8 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
   }
   RunConfig c;
   Reader top(root, "", origin);
-  for (const char* t : {"run", "model", "liquid", "cluster", "crystal", "output", "stage", "hooks"}) top.allow(t);
+  for (const char* t : {"run", "model", "liquid", "cluster", "crystal", "structures", "output", "stage", "hooks"})
+    top.allow(t);
   top.finish();
 
   if (auto* t = subtable(root, "run", origin)) {
@@ -362,6 +363,7 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     c.clusters.push_back(s);
   });
   parse_crystal_tables(root, origin, c.crystals);
+  parse_structure_tables(root, origin, c.structures);  // structure_files.cpp
   each_table(root, "stage", origin, [&](const toml::table& t, const std::string& where) {
     Reader r(t, where, origin, "stage");
     StageSpec s;
@@ -434,8 +436,9 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     if (c.compressor != "zstd" && c.compressor != "none" && (c.level < 0 || c.level > 9))
       r.fail("level", "must be an integer in [0, 9] for " + c.compressor + ", got " + std::to_string(c.level));
   }
-  if (c.liquids.empty() && c.clusters.empty() && c.crystals.empty())
-    throw InvalidArgument(origin + ": no systems: add at least one [[liquid]], [[cluster]] or [[crystal]] table");
+  if (c.liquids.empty() && c.clusters.empty() && c.crystals.empty() && c.structures.empty())
+    throw InvalidArgument(
+        origin + ": no systems: add at least one [[liquid]], [[cluster]], [[crystal]] or [[structures]] table");
   c.source_toml = text;
   return c;
 }

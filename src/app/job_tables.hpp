@@ -9,6 +9,7 @@
 
 #include "batchmd/app/crystal_config.hpp"
 #include "batchmd/app/model_config.hpp"
+#include "batchmd/app/structure_files.hpp"
 
 namespace batchmd::app {
 
@@ -20,5 +21,10 @@ bool parse_model_tables(const toml::table& root, const std::string& origin, Mode
 
 /// Appends the [[crystal]] tables of root to out (InvalidArgument naming the key).
 void parse_crystal_tables(const toml::table& root, const std::string& origin, std::vector<CrystalSpec>& out);
+
+/// Appends the [[structures]] tables of root to out (structure_files.cpp); relative files are
+/// resolved against the directory of `origin` when that names a file. Checks keys, types, ranges
+/// and that the file exists (InvalidArgument naming the key); the file is read later.
+void parse_structure_tables(const toml::table& root, const std::string& origin, std::vector<StructureFileSpec>& out);
 
 }  // namespace batchmd::app

@@ -143,6 +143,19 @@ JobEstimate estimate_job(const RunConfig& c) {
             static_cast<double>(s.count), atoms, 0.5 * rho * v_cut);
     build_extra = std::max(build_extra, kBuildBytesPerAtom * atoms);
   }
+  for (const StructureFileSpec& s : c.structures) {  // the file is read here once (cached for the build)
+    double held = 0;                                 // the selected frames stay cached until the batch is built
+    for (const StructureFrameSize& fr : structure_sizes(s)) {
+      // Periodic: the number density of the cell. Open or partly open: a dense solid's 0.2 atoms/Å³
+      // (above every element's), at most every other atom.
+      const double nb = fr.volume > 0 ? 0.5 * fr.atoms / fr.volume * v_cut : 0.5 * std::min(fr.atoms - 1, 0.2 * v_cut);
+      account(s.where + " frame " + std::to_string(fr.frame),
+              "count = " + std::to_string(s.count) + ": " + fmt(fr.atoms) + " atoms each", static_cast<double>(s.count),
+              fr.atoms, nb);
+      held += fr.atoms * kBuildBytesPerAtom;
+      build_extra = std::max(build_extra, held + kBuildBytesPerAtom * fr.atoms);
+    }
+  }
   e.snapshot_bytes = e.atoms * (kSnapFloatsPerAtom * f + kSnapIntBytesPerAtom) +
                      e.systems * (kSnapFloatsPerSystem * f + kSnapIntBytesPerSystem);
   const double batch = e.atoms * (kRunFloatsPerAtom * f + kRunIntBytesPerAtom);
@@ -175,8 +188,13 @@ void check_job_limits(const RunConfig& c) {
   if (e.neighbors_per_atom > kMaxNeighborsPerAtom)
     throw InvalidArgument(e.densest + ": model cutoff + skin = " + fmt(list_radius(c)) + " Å at this density gives ~" +
                           fmt(e.neighbors_per_atom) + " neighbours per atom, more than the " +
-                          fmt(kMaxNeighborsPerAtom) + " the neighbour list allows: lower model.cutoff or " + e.densest +
-                          (e.densest.starts_with("liquid") ? ".density_g_cm3" : ".spacing"));
+                          fmt(kMaxNeighborsPerAtom) + " the neighbour list allows: lower model.cutoff" +
+                          (e.densest.starts_with("structures")
+                               ? std::string()
+                               : " or " + e.densest +
+                                     (e.densest.starts_with("liquid")    ? ".density_g_cm3"
+                                      : e.densest.starts_with("crystal") ? ".a"
+                                                                         : ".spacing")));
   const std::optional<double> avail = available_memory_bytes();
   const double limit = c.max_memory_gb > 0 ? c.max_memory_gb * 1e9 : avail.value_or(0);
   if (limit > 0 && e.memory_bytes > limit)

@@ -92,6 +92,18 @@ int main(int argc, char** argv) {
   std::string output, restart;
   run_cmd->add_option("-o,--output", output, "Trajectory store: path, file://path or memory://name");
   run_cmd->add_option("--restart", restart, "Continue from the last snapshot of every system in this store");
+  run_cmd
+      ->add_option("--structures", run.structures,
+                   "Structure files (extxyz, LAMMPS data, POSCAR, CIF) to run instead of the job's systems: "
+                   "FIRE, then NVT at 300 K, or the job file's stages (give the job file first)")
+      ->expected(1, -1)
+      ->type_name("FILE...");
+  std::string model;
+  run_cmd
+      ->add_option("--model", model,
+                   "Potential (overrides the job's): lj, TYPE:FILE (e.g. snap:Ta06A.snap), snap:COEFF,PARAM "
+                   "or a model TOML file")
+      ->type_name("SPEC");
   run_cmd->callback([&] {
     if (run_cmd->count("--steps")) run.steps = parse_integer("--steps", steps);
     if (run_cmd->count("--dtype")) run.dtype = dtype;
@@ -101,6 +113,7 @@ int main(int argc, char** argv) {
     if (run_cmd->count("--device")) run.device = device;
     if (run_cmd->count("--output")) run.output = output;
     if (run_cmd->count("--restart")) run.restart = restart;
+    if (run_cmd->count("--model")) run.model = model;
   });
 
   batchmd::app::InspectOptions inspect;

@@ -13,7 +13,9 @@
 
 #include "batchmd/app/commands.hpp"
 #include "batchmd/app/config.hpp"
+#include "batchmd/app/element_check.hpp"
 #include "batchmd/app/limits.hpp"
+#include "batchmd/app/structure_job.hpp"
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
@@ -158,6 +160,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (opts.output && opts.output->empty())
     throw InvalidArgument("-o/--output: empty store path; give a path or a file://, memory://, s3:// or gs:// URL");
   if (opts.restart && opts.restart->empty()) throw InvalidArgument("--restart: empty store path");
+  check_structure_options(opts);  // --structures / --model with --restart: refused before any store opens
   const StopSignals stop_signals;
   // One rank unless mpirun started several: then this process runs its share of the systems and
   // rank 0 writes the store and prints (docs/mpi.md).
@@ -169,7 +172,9 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (opts.restart) restart.emplace(*opts.restart);
   RunConfig cfg;
   std::string job_name;
-  if (!opts.config_path.empty()) {
+  if (!opts.structures.empty() || opts.model) {
+    cfg = structure_job(opts, job_name);  // --structures / --model: app/structure_job
+  } else if (!opts.config_path.empty()) {
     cfg = load_config(opts.config_path);
     job_name = opts.config_path;
   } else if (restart) {
@@ -251,6 +256,8 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   const Tensor pbc_host = host_field(batch, "pbc");
   const std::int64_t n_atoms_all = batch.n_atoms();
   std::shared_ptr<model::Model> model = build_model(cfg.model, cfg.lj);
+  // An element the potential lacks is refused here, before anything runs (app/element_check).
+  check_model_elements(batch, *model, cfg, !restart);
   batch = session.local_share(std::move(batch), model->cutoff());  // this rank's systems (all of them for one)
   if (!device.is_cpu()) batch = batch.to(device);
 

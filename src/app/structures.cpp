@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "batchmd/app/config.hpp"
 #include "batchmd/app/limits.hpp"
@@ -62,7 +63,8 @@ AtomicData make_cluster(const ClusterSpec& s, DType dt) {
 }
 
 Batch build_systems(const std::vector<LiquidSpec>& liquids, const std::vector<ClusterSpec>& clusters, DType dt,
-                    std::uint64_t seed, const std::vector<CrystalSpec>& crystals) {
+                    std::uint64_t seed, const std::vector<CrystalSpec>& crystals,
+                    const std::vector<StructureFileSpec>& structures) {
   std::mt19937_64 rng(seed);
   std::vector<AtomicData> systems;
   std::vector<double> temps;
@@ -81,10 +83,27 @@ Batch build_systems(const std::vector<LiquidSpec>& liquids, const std::vector<Cl
       systems.push_back(make_crystal(s, dt, rng));
       temps.push_back(s.temperature_K);
     }
+  std::vector<std::vector<double>> kept(systems.size());  // velocities a structure file keeps
+  for (const auto& s : structures) {
+    auto made = make_structure_systems(s, dt, rng, kept);
+    for (auto& d : made) systems.push_back(std::move(d));
+    // NaN: no draw; the file's velocities (in kept) or zero
+    temps.resize(systems.size(), s.temperature_K.value_or(std::numeric_limits<double>::quiet_NaN()));
+  }
+  for (const auto& s : structures) release_structure_cache(s);  // tables may share a file: after all
   Batch b = Batch::from_systems(systems);
   // Velocities per system at its own temperature; one seeded stream per system.
   b.add_standard("velocities");
   for (std::int64_t s = 0; s < b.n_systems(); ++s) {
+    if (std::isnan(temps[static_cast<std::size_t>(s)])) {
+      const auto& v = kept[static_cast<std::size_t>(s)];
+      dispatch_float(dt, [&](auto zero) {
+        using T = decltype(zero);
+        T* out = b.get("velocities").data<T>() + 3 * b.atoms_ptr_data()[s];
+        for (std::size_t k = 0; k < v.size(); ++k) out[k] = static_cast<T>(v[k]);
+      });
+      continue;
+    }
     std::vector<std::int64_t> one{s};
     Batch sub = b.index_select(one);
     dynamics::maxwell_boltzmann(sub, temps[static_cast<std::size_t>(s)],
@@ -100,7 +119,7 @@ Batch build_systems(const std::vector<LiquidSpec>& liquids, const std::vector<Cl
 
 Batch build_systems(const RunConfig& c) {
   check_job_limits(c);  // a clear error rather than bad_alloc for a job this machine cannot hold
-  return build_systems(c.liquids, c.clusters, dtype_from_name(c.dtype), c.seed, c.crystals);
+  return build_systems(c.liquids, c.clusters, dtype_from_name(c.dtype), c.seed, c.crystals, c.structures);
 }
 
 }  // namespace batchmd::app

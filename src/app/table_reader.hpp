@@ -22,6 +22,8 @@ class TableReader {
 
   const std::string& where() const { return where_; }
   bool has(const char* key) const { return t_.get(key) != nullptr; }
+  /// A key whose value the caller reads itself (a type of its own); marks it as known.
+  const toml::node* node(const char* key) { return use(key); }
 
   void get(const char* key, double& out) {
     if (const toml::node* n = use(key)) {

@@ -119,7 +119,7 @@ void append_extxyz_frame(std::string& out, const AtomicData& d) {
   for (const auto& [name, f] : d.fields()) {
     if (f.level == Level::Atom) {
       if (name == "positions" || name == "atomic_numbers" ||
-          std::any_of(atom.begin(), atom.end(), [&](const Column& c) { return c.field == name; }))
+          std::any_of(atom.begin(), atom.end(), [&name = name](const Column& c) { return c.field == name; }))
         continue;
       atom.push_back({name, ""});
     }

@@ -103,6 +103,10 @@ std::string write_lammps_data(const AtomicData& d, const WriteOptions& opts) {
     std::sort(type_z.begin(), type_z.end());
     type_z.erase(std::unique(type_z.begin(), type_z.end()), type_z.end());
   }
+  // LAMMPS needs at least one atom type; a system without atoms and without a type list has none
+  // (batchmd's reader, like LAMMPS, refuses "0 atom types": found by fuzzing the round trip).
+  if (type_z.empty())
+    throw InvalidArgument("lammps-data: the system has no atoms: give the elements of the types to write an empty box");
   std::map<std::int64_t, std::int64_t> type_of;  // Z -> type
   for (std::size_t t = 0; t < type_z.size(); ++t) {
     (void)element_symbol(type_z[t]);  // InvalidArgument for a number that is no element

@@ -25,5 +25,12 @@ int codec_decode(const std::uint8_t* data, std::size_t size);
 int trajectory_reader(const std::uint8_t* data, std::size_t size);
 /// A TOML job file through parse_config, and the estimate of what an accepted job implies.
 int job_config(const std::uint8_t* data, std::size_t size);
+/// A structure file's text read by io::parse_structures in one format each (harness_io.cpp); what
+/// is accepted has the standard fields, and (extended XYZ, LAMMPS data, POSCAR) written back by
+/// batchmd reads again with the same frames and atom counts.
+int io_extxyz(const std::uint8_t* data, std::size_t size);
+int io_lammps_data(const std::uint8_t* data, std::size_t size);
+int io_poscar(const std::uint8_t* data, std::size_t size);
+int io_cif(const std::uint8_t* data, std::size_t size);
 
 }  // namespace batchmd::fuzz

@@ -18,7 +18,8 @@ int job_config(const std::uint8_t* data, std::size_t size) {
     // An accepted job lies inside every range the parser promises.
     const bool ok = c.steps >= 0 && c.dt_fs > 0 && c.dt_fs <= 100 && c.threads >= 0 && c.threads <= 4096 &&
                     c.snapshot_every >= 1 && c.chunk_bytes >= 1 && c.capacity >= 1 &&
-                    (!c.liquids.empty() || !c.clusters.empty()) && std::isfinite(c.lj.cutoff) && c.lj.cutoff > 0;
+                    (!c.liquids.empty() || !c.clusters.empty() || !c.crystals.empty() || !c.structures.empty()) &&
+                    std::isfinite(c.lj.cutoff) && c.lj.cutoff > 0;
     if (!ok) {
       std::fprintf(stderr, "fuzz invariant failed: parse_config accepted a value outside its range\n");
       std::abort();

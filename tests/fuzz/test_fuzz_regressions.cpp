@@ -25,7 +25,11 @@ const Target kTargets[] = {{"zarr_v3_metadata", batchmd::fuzz::zarr_v3_metadata}
                            {"zarr_v2_metadata", batchmd::fuzz::zarr_v2_metadata},
                            {"codec_decode", batchmd::fuzz::codec_decode},
                            {"trajectory_reader", batchmd::fuzz::trajectory_reader},
-                           {"job_config", batchmd::fuzz::job_config}};
+                           {"job_config", batchmd::fuzz::job_config},
+                           {"io_extxyz", batchmd::fuzz::io_extxyz},
+                           {"io_lammps_data", batchmd::fuzz::io_lammps_data},
+                           {"io_poscar", batchmd::fuzz::io_poscar},
+                           {"io_cif", batchmd::fuzz::io_cif}};
 
 void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
 

@@ -163,6 +163,7 @@ TEST(Cif, SameAtomsAsAse) {
 }
 
 TEST(Cif, MalformedFilesNameTheFileAndBlock) {
+  // The line is named wherever the file has one: a bad value's tag, the site loop, the symop list.
   const std::string cu = cell_block("Cu", 3.6, 3.6, 3.6, 90, 90, 90);
   const std::pair<std::string, std::string> cases[] = {
       {"", "t.cif: no data block with atom sites"},
@@ -178,8 +179,8 @@ TEST(Cif, MalformedFilesNameTheFileAndBlock) {
        "t.cif:8 in data_Cu: duplicate tag _cell_angle_gamma"},
       {"data_x\n_cell_length_a 3.6\n_cell_length_b 3.6\n_cell_length_c 3.6\n_cell_angle_gamma 200\n" + kSites +
            "Cu1 Cu 0 0 0\n",
-       "t.cif: data block 'x': _cell_angle_gamma is '200', not a valid value"},
-      {cu + kSites + "Q1 Qq 0 0 0\n", "t.cif: data block 'Cu': site 'Q1' is of unknown element 'Qq'"},
+       "t.cif:5: data block 'x': _cell_angle_gamma is '200', not a valid value"},
+      {cu + kSites + "Q1 Qq 0 0 0\n", "t.cif:8: data block 'Cu': site 'Q1' is of unknown element 'Qq'"},
       {cu + kSites + "Cu1 Cu 0 ? 0\n", "site 'Cu1' has no (or no valid) fractional coordinates"},
       {cu + "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n"
             "_atom_site_fract_z\n_atom_site_occupancy\nCu1 Cu 0 0 0 0.5\nAu1 Au 0 0 0 0.5\n",
@@ -189,6 +190,9 @@ TEST(Cif, MalformedFilesNameTheFileAndBlock) {
       {cu + "_space_group_IT_number 999\n" + kSites + "Cu1 Cu 0 0 0\n", "space group number '999' is not 1..230"},
       {cu + "loop_\n_symmetry_equiv_pos_as_xyz\n'x,y,w'\n" + kSites + "Cu1 Cu 0 0 0\n",
        "_symmetry_equiv_pos_as_xyz 'x,y,w' is not a symmetry operation"},
+      // A long number would overflow inside gemmi's triplet parser (found by fuzzing).
+      {cu + "loop_\n_symmetry_equiv_pos_as_xyz\n'x,5555555555555555555555 y,z'\n" + kSites + "Cu1 Cu 0 0 0\n",
+       "is not a symmetry operation: a number with more than 6 digits"},
       // Another format.
       {"2\nProperties=species:S:1:pos:R:3\nCu 0 0 0\nCu 1 1 1\n", "t.cif:1:1: expected block header (data_)"},
   };

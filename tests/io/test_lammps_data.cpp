@@ -170,6 +170,10 @@ TEST(LammpsData, AnyCellIsRotatedIntoTheLammpsBox) {
   // Neither can an open system.
   const AtomicData open = AtomicData::make(DType::Float64, {0, 0, 0}, {29});
   EXPECT_NE(error_of<InvalidArgument>([&] { write(open); }).find("no cell"), std::string::npos);
+  // Nor a box without atoms and without a type list: LAMMPS needs one atom type at least (found
+  // by fuzzing: "0 atom types" was written, which no reader takes).
+  const AtomicData empty = AtomicData::make(DType::Float64, {}, {}, {4, 0, 0, 0, 4, 0, 0, 0, 4}, {true, true, true});
+  EXPECT_NE(error_of<InvalidArgument>([&] { write(empty); }).find("the system has no atoms"), std::string::npos);
 }
 
 TEST(LammpsData, TypesGetElementsFromListCommentsOrMasses) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace batchmd::app {
 
@@ -17,6 +18,11 @@ struct RunOptions {
   /// Resume from the last snapshot of every system in this trajectory store (and append to it
   /// unless `output` names another store). The job comes from the store unless config_path is set.
   std::optional<std::string> restart;
+  /// Structure files to run instead of the job's systems (app/structure_job.hpp): the default
+  /// protocol (FIRE, then NVT), or the job file's stages when config_path is set.
+  std::vector<std::string> structures;
+  /// The potential, overriding the job's: "lj", "TYPE:FILE[,FILE]" or a model TOML file.
+  std::optional<std::string> model;
   bool quiet = false;  ///< no progress line
   /// Under mpirun: the stages on groups of ranks instead of the systems shared (docs/mpi.md).
   bool mpi_pipeline = false;

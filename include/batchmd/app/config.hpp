@@ -8,6 +8,7 @@
 
 #include "batchmd/app/crystal_config.hpp"
 #include "batchmd/app/model_config.hpp"
+#include "batchmd/app/structure_files.hpp"
 #include "batchmd/app/structures.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/lennard_jones.hpp"
@@ -64,6 +65,7 @@ struct RunConfig {
   std::vector<LiquidSpec> liquids;
   std::vector<ClusterSpec> clusters;
   std::vector<CrystalSpec> crystals;
+  std::vector<StructureFileSpec> structures;  ///< [[structures]]: systems read from files
   std::int64_t snapshot_every = 50;
   std::string output;                  ///< trajectory store URL; empty: a new batchmd-<time>.zarr here
   std::string format = "v3";           ///< Zarr format of a new store: "v3" or "v2"
@@ -100,7 +102,7 @@ RunConfig parse_config(const std::string& toml_text, const std::string& origin);
 RunConfig load_config(const std::string& path);
 
 /// Builds the starting batch (positions, velocities, masses, cell, pbc, system_id) of the job's
-/// [[liquid]] and [[cluster]] tables (app/structures).
+/// [[liquid]], [[cluster]], [[crystal]] and [[structures]] tables (app/structures).
 Batch build_systems(const RunConfig& cfg);
 
 }  // namespace batchmd::app

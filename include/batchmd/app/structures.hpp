@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "batchmd/app/crystal_config.hpp"
+#include "batchmd/app/structure_files.hpp"
 #include "batchmd/data/batch.hpp"
 
 namespace batchmd::app {
@@ -40,10 +41,12 @@ AtomicData make_liquid(const LiquidSpec& s, DType dt, std::mt19937_64& rng);
 AtomicData make_cluster(const ClusterSpec& s, DType dt);
 
 /// The starting batch: every liquid (in order, `count` each), then every cluster, then every
-/// crystal, positions from
-/// one generator seeded with `seed`; velocities drawn per system at its spec's temperature (one
-/// stream per system, seeded from `seed` and the system's index); system_id = index.
+/// crystal, then the systems of every structure file (app/structure_files), positions from one
+/// generator seeded with `seed`; velocities drawn per system at its spec's temperature (one
+/// stream per system, seeded from `seed` and the system's index) — or, for a structure file
+/// without temperature_K, the file's velocities (else zero); system_id = index.
 Batch build_systems(const std::vector<LiquidSpec>& liquids, const std::vector<ClusterSpec>& clusters, DType dt,
-                    std::uint64_t seed, const std::vector<CrystalSpec>& crystals = {});
+                    std::uint64_t seed, const std::vector<CrystalSpec>& crystals = {},
+                    const std::vector<StructureFileSpec>& structures = {});
 
 }  // namespace batchmd::app

@@ -1,0 +1,6 @@
+// libFuzzer target: batchmd::fuzz::io_lammps_data (tests/fuzz/harness.hpp; harness_io.cpp, linked without zarr).
+#include "harness.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return batchmd::fuzz::io_lammps_data(data, size);
+}
