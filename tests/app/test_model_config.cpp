@@ -128,7 +128,8 @@ TEST(ModelConfig, BadModelTablesNameTheKey) {
   EXPECT_NE(error_of(kTa + "[model]\ntype = \"zbl\"\ninner = 1.0\nouter = 3.0\npairs = [\"Ta\"]\n")
                 .find("'model.pairs' must be an array of element pairs"),
             std::string::npos);
-  EXPECT_NE(error_of(kTa + "[model]\ntype = \"eam\"\n").find("'model.type' must be"), std::string::npos);
+  EXPECT_NE(error_of(kTa + "[model]\ntype = \"tersoff\"\n").find("'model.type' must be"), std::string::npos);
+  EXPECT_NE(error_of(kTa + "[model]\ntype = \"eam\"\n").find("'model.file' is required"), std::string::npos);
   EXPECT_NE(
       error_of(kTa + "[[model]]\ntype = \"lennard_jones\"\n").find("'model[0].type' lennard_jones cannot be a term"),
       std::string::npos);
