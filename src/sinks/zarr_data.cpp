@@ -12,6 +12,7 @@
 #include "batchmd/sinks/zarr_data.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +41,7 @@ using detail::trailing_of;
 // ====================================================================== ZarrData
 
 struct ZarrData::Impl {
+  using Clock = std::chrono::steady_clock;
   struct Job {
     std::int64_t samples = 0;
     std::vector<std::int64_t> atoms, edges;  // per sample
@@ -62,8 +64,11 @@ struct ZarrData::Impl {
   nlohmann::json run_attrs = nlohmann::json::object();
   bool run_attrs_dirty = false;
 
-  // Writer-thread state: committed totals.
+  // Writer-thread state: committed totals, and totals encoded (stored but for the arrays' held-back
+  // tails; visible from the next commit).
   std::int64_t n_samples = 0, n_atoms = 0, n_edges = 0;
+  std::int64_t e_samples = 0, e_atoms = 0, e_edges = 0;
+  Clock::time_point last_commit = Clock::now();
   // Main-thread state: samples accepted by write().
   std::int64_t accepted = 0;
 
@@ -75,6 +80,11 @@ struct ZarrData::Impl {
   std::condition_variable cv_work, cv_space, cv_idle;
   std::deque<Job> queue;
   bool busy = false, stop = false;
+  // flush() takes a ticket and waits until a commit that served it has ended.
+  std::uint64_t commit_tickets = 0, commits_served = 0;
+  // Buffers of processed CPU writes, reused by the next write() (no allocation or page faults on
+  // the step thread once warm); at most spare_limit of them.
+  std::vector<zarr::Bytes> spare;
   std::exception_ptr error;
   std::unique_ptr<TaskPool> pool;
   std::thread writer;
@@ -82,6 +92,9 @@ struct ZarrData::Impl {
   Impl(std::shared_ptr<zarr::Store> s, ZarrWriteConfig c) : url(s->url()), store(std::move(s)), cfg(std::move(c)) {
     if (cfg.queue_depth < 1) throw InvalidArgument("ZarrData: queue_depth must be >= 1");
     if (cfg.workers < 1) throw InvalidArgument("ZarrData: workers must be >= 1");
+    if (!(cfg.commit_interval >= 0) || cfg.commit_interval > 86400)
+      throw InvalidArgument("ZarrData: commit_interval must be in [0, 86400] seconds, got " +
+                            std::to_string(cfg.commit_interval));
     if (cfg.chunk_bytes < 1) throw InvalidArgument("ZarrData: chunk_bytes must be >= 1");
     if (cfg.chunk_samples < 0 || cfg.chunks_per_shard < 0)
       throw InvalidArgument("ZarrData: chunk_samples and chunks_per_shard must be >= 0");
@@ -92,6 +105,9 @@ struct ZarrData::Impl {
         throw InvalidArgument("ZarrData: chunk_rows of field '" + k + "' must be >= 1");
     lock = store->lock_writer(zarr::WriterLockOptions::from_environment());
     prepare_store();
+    e_samples = n_samples;
+    e_atoms = n_atoms;
+    e_edges = n_edges;
     pool = std::make_unique<TaskPool>(cfg.workers);
     writer = std::thread([this] { loop(); });
   }
@@ -173,11 +189,14 @@ struct ZarrData::Impl {
     }
     const auto rb = static_cast<std::int64_t>(std::max<std::size_t>(1, f.row_bytes()));
     // Snapshots of a whole batch repeat the same row count every write: chunks of a whole number
-    // of writes end exactly where a write ends, so no append rewrites an unfinished chunk.
+    // of writes end exactly where a write ends, so no append rewrites an unfinished chunk. At most
+    // kMaxWritesPerChunk writes: a commit stores each array's unfinished chunk whole (padded), so a
+    // tiny per-write field (energy: 8 bytes a system) must not get a 1 MiB chunk.
+    constexpr std::int64_t kMaxWritesPerChunk = 64;
     const std::int64_t write_bytes = rows_per_write * rb;
     if (rows_per_write > 0 && write_bytes <= 4 * cfg.chunk_bytes) {
       const double per_chunk = static_cast<double>(cfg.chunk_bytes) / static_cast<double>(write_bytes);
-      return std::max<std::int64_t>(1, std::llround(per_chunk)) * rows_per_write;
+      return std::clamp<std::int64_t>(std::llround(per_chunk), 1, kMaxWritesPerChunk) * rows_per_write;
     }
     return std::max<std::int64_t>(1, cfg.chunk_bytes / rb);
   }
@@ -209,6 +228,9 @@ struct ZarrData::Impl {
     bm["units"] = {{"length", "Å"}, {"energy", "eV"}, {"mass", "amu"}, {"time", "fs"}, {"temperature", "K"}};
     bm["layout"] = "csr-by-sample";
     if (!bm.contains("chunks")) bm["chunks"] = "complete";  // every committed chunk exists: a missing one is damage
+    // The loss window of a kill: samples are committed at most this many seconds after their
+    // write (when the store keeps up). Recorded so a reader of the store can tell.
+    bm["commit_interval_s"] = cfg.commit_interval;
     a["batchmd"] = bm;
     return a;
   }
@@ -380,51 +402,98 @@ struct ZarrData::Impl {
     cv_work.notify_one();
   }
 
+  /// The writer thread: takes every queued write, encodes and stores what completes a chunk,
+  /// and commits when the interval since the last commit has passed, when flush() asks, or at
+  /// the end; waits for the commit deadline when there is nothing else to do.
   void loop() {
+    const auto interval =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.commit_interval));
     for (;;) {
       std::vector<Job> jobs;
+      bool asked = false, ending = false;
+      std::uint64_t ticket = 0;
       {
         std::unique_lock lk(m);
-        cv_work.wait(lk, [&] { return stop || !queue.empty(); });
-        if (queue.empty() && stop) return;
+        const auto ready = [&] { return stop || !queue.empty() || commits_served < commit_tickets; };
+        if (e_samples > n_samples && !error)
+          cv_work.wait_until(lk, last_commit + interval, ready);
+        else
+          cv_work.wait(lk, ready);
         while (!queue.empty()) {
           jobs.push_back(std::move(queue.front()));
           queue.pop_front();
         }
+        ticket = commit_tickets;
+        asked = commits_served < ticket;
+        ending = stop;
         busy = true;
       }
       cv_space.notify_all();
       std::exception_ptr e;
       if (!error) {
         try {
-          process(jobs);
+          if (!jobs.empty()) process(jobs);
+          if (e_samples > n_samples && (asked || ending || Clock::now() - last_commit >= interval)) commit();
         } catch (...) {
           e = std::current_exception();
         }
       }
+      for (auto& j : jobs) recycle(j);
       {
         std::lock_guard lk(m);
         if (e && !error) error = e;
         busy = false;
+        commits_served = std::max(commits_served, ticket);
+        if (ending && queue.empty()) {
+          cv_idle.notify_all();
+          return;
+        }
       }
       cv_idle.notify_all();
       cv_space.notify_all();
     }
   }
 
+  /// Keeps a processed write's buffers for the next write() (bounded).
+  void recycle(Job& j) {
+    std::lock_guard lk(m);
+    const std::size_t spare_limit = (cfg.queue_depth + 2) * std::max<std::size_t>(1, fields.size());
+    for (auto& b : j.owned)
+      if (spare.size() < spare_limit) spare.push_back(std::move(b));
+    j.owned.clear();
+  }
+
+  zarr::Bytes take_buffer(std::size_t bytes) {
+    zarr::Bytes b;
+    {
+      std::lock_guard lk(m);
+      if (!spare.empty()) {
+        b = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    b.resize(bytes);  // the same size as last time: no allocation, no initialisation
+    return b;
+  }
+
+  /// Stores every chunk that the queued writes complete; the unfinished tail of each array stays
+  /// in memory (zarr::Array::encode_complete) until the next commit.
   void process(std::vector<Job>& jobs) {
     for (auto& j : jobs)
       if (j.staged) j.staged.wait();  // the snapshot's copy from the GPU has landed
     lock->check();                    // never write over another writer's data
     std::vector<std::function<void()>> tasks;
+    const auto store_complete = [](zarr::Array& a, const std::byte* data, std::int64_t rows) {
+      a.append_complete(data, rows);
+    };
     // Per-array tasks: each appends every job's rows to its array (in order).
     for (std::size_t a = 0; a < arrays.size(); ++a)
       tasks.emplace_back([&, a] {
-        for (auto& j : jobs) arrays[a].append(j.data[a], j.rows[a]);
+        for (auto& j : jobs) store_complete(arrays[a], j.data[a], j.rows[a]);
       });
-    std::int64_t atoms_total = n_atoms, edges_total = n_edges;
+    std::int64_t atoms_total = e_atoms, edges_total = e_edges;
     std::vector<std::int64_t> aptr, eptr;
-    std::int64_t new_samples = 0, new_atoms = 0, new_edges = 0;
+    std::int64_t new_samples = 0;
     for (auto& j : jobs) {
       for (std::size_t s = 0; s < j.atoms.size(); ++s) {
         atoms_total += j.atoms[s];
@@ -434,29 +503,43 @@ struct ZarrData::Impl {
       }
       new_samples += j.samples;
     }
-    new_atoms = atoms_total - n_atoms;
-    new_edges = edges_total - n_edges;
+    const std::int64_t new_atoms = atoms_total - e_atoms, new_edges = edges_total - e_edges;
     tasks.emplace_back([&] {
-      atoms_ptr->append(reinterpret_cast<const std::byte*>(aptr.data()), static_cast<std::int64_t>(aptr.size()));
-      edges_ptr->append(reinterpret_cast<const std::byte*>(eptr.data()), static_cast<std::int64_t>(eptr.size()));
+      store_complete(*atoms_ptr, reinterpret_cast<const std::byte*>(aptr.data()),
+                     static_cast<std::int64_t>(aptr.size()));
+      store_complete(*edges_ptr, reinterpret_cast<const std::byte*>(eptr.data()),
+                     static_cast<std::int64_t>(eptr.size()));
     });
     tasks.emplace_back([&] {
       std::vector<std::byte> ones(static_cast<std::size_t>(std::max({new_samples, new_atoms, new_edges})),
                                   std::byte{1});
-      samples_mask->append(ones.data(), new_samples);
-      atoms_mask->append(ones.data(), new_atoms);
-      edges_mask->append(ones.data(), new_edges);
+      store_complete(*samples_mask, ones.data(), new_samples);
+      store_complete(*atoms_mask, ones.data(), new_atoms);
+      store_complete(*edges_mask, ones.data(), new_edges);
     });
+    pool->run_all(tasks);
+    e_samples += new_samples;
+    e_atoms = atoms_total;
+    e_edges = edges_total;
+  }
+
+  /// Makes every encoded sample visible: the held-back tails are stored, then each array's shape,
+  /// then the root's num_samples (TRAJECTORY_FORMAT.md, "Growth and commits").
+  void commit() {
+    lock->check();
+    std::vector<zarr::Array*> all;
+    for (auto& a : arrays) all.push_back(&a);
+    for (auto* a : {&*atoms_ptr, &*edges_ptr, &*samples_mask, &*atoms_mask, &*edges_mask}) all.push_back(a);
+    std::vector<std::function<void()>> tasks;
+    for (auto* a : all) tasks.emplace_back([a] { a->store_tail(); });
     pool->run_all(tasks);
     // Every chunk is stored: now make the samples visible, root attributes last.
     tasks.clear();
-    for (auto& a : arrays) tasks.emplace_back([&a] { a.commit_rows(a.rows_encoded()); });
-    for (auto* a : {&*atoms_ptr, &*edges_ptr, &*samples_mask, &*atoms_mask, &*edges_mask})
-      tasks.emplace_back([a] { a->commit_rows(a->rows_encoded()); });
+    for (auto* a : all) tasks.emplace_back([a] { a->commit_rows(a->rows_encoded()); });
     pool->run_all(tasks);
-    n_samples += new_samples;
-    n_atoms = atoms_total;
-    n_edges = edges_total;
+    n_samples = e_samples;
+    n_atoms = e_atoms;
+    n_edges = e_edges;
     nlohmann::json attrs;
     {
       std::lock_guard lk(m);
@@ -465,11 +548,15 @@ struct ZarrData::Impl {
     }
     lock->check();
     root->set_attributes(attrs);
+    last_commit = Clock::now();
   }
 
+  /// Waits until every accepted write is committed.
   void flush() {
     std::unique_lock lk(m);
-    cv_idle.wait(lk, [&] { return (queue.empty() && !busy) || (error && !busy); });
+    const std::uint64_t ticket = ++commit_tickets;
+    cv_work.notify_one();
+    cv_idle.wait(lk, [&] { return (queue.empty() && !busy && commits_served >= ticket) || (error && !busy); });
     rethrow_locked();
     if (run_attrs_dirty && initialized) {
       auto attrs = root_attributes();
@@ -549,7 +636,7 @@ void ZarrData::write(const Batch& batch, const std::vector<bool>& mask) {
   for (const auto& f : impl_->fields) {
     const Tensor& t = batch.get(f.name);
     const std::int64_t rows = f.level == Level::Atom ? total_atoms : f.level == Level::Edge ? total_edges : k;
-    zarr::Bytes bytes(static_cast<std::size_t>(rows) * t.row_bytes());
+    zarr::Bytes bytes = impl_->take_buffer(static_cast<std::size_t>(rows) * t.row_bytes());
     gather_rows(t, f.level == Level::Atom ? ap : ep, idx, f.level == Level::System, bytes.data());
     if (f.name == kEdgeIndex && t.dtype() == DType::Int64) {  // stored per sample: local atom indices
       auto* v = reinterpret_cast<std::int64_t*>(bytes.data());
@@ -614,6 +701,10 @@ void ZarrData::zero() {
   impl_->initialized = false;
   impl_->layout_started = impl_->root_written = false;
   impl_->n_samples = impl_->n_atoms = impl_->n_edges = 0;
+  {
+    std::lock_guard lk(impl_->m);  // the writer reads e_samples when it wakes
+    impl_->e_samples = impl_->e_atoms = impl_->e_edges = 0;
+  }
   impl_->accepted = 0;
 }
 

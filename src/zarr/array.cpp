@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "batchmd/core/dtype.hpp"
@@ -137,6 +139,8 @@ struct Array::Impl {
   std::int64_t encoded_rows = 0;
   bool tail_loaded = false;                       // see load_tail
   Bytes tail_raw;                                 // rows of the unfinished last chunk
+  bool tail_unstored = false;                     // encode_complete held back rows: see encode_tail
+  bool identity = false;                          // encoding a chunk changes no byte (raw little-endian)
   std::vector<std::optional<Bytes>> shard_slots;  // encoded chunks of the unfinished last shard
 
   mutable LruCache<Bytes> chunks{64u << 20};
@@ -158,17 +162,20 @@ struct Array::Impl {
     }
     committed = m.shape[0];
     encoded_rows = m.shape[0];
+    const json& codecs = doc.layout.codecs;
+    identity = std::endian::native == std::endian::little && codecs.size() == 1 &&
+               codecs[0].value("name", "") == "bytes" &&
+               codecs[0].value("configuration", json::object()).value("endian", "little") == "little";
   }
 
   const std::shared_ptr<const Bytes>& fill_chunk() const {
     std::call_once(fill_once, [&] {
       check_read_size(static_cast<double>(chunk_bytes), where(path) + ": a chunk of fill values");
       const Bytes element = fill_element(doc.meta.dtype, doc.meta.fill_value);
-      auto fill = std::make_shared<Bytes>();
-      fill->reserve(chunk_bytes);
-      for (std::size_t i = 0; i < chunk_bytes; i += element.size()) {
-        fill->insert(fill->end(), element.begin(), element.end());
-      }
+      auto fill = std::make_shared<Bytes>(chunk_bytes);  // zeros: the usual fill value
+      if (std::any_of(element.begin(), element.end(), [](std::byte b) { return b != std::byte{0}; }))
+        for (std::size_t i = 0; i + element.size() <= chunk_bytes; i += element.size())
+          std::memcpy(fill->data() + i, element.data(), element.size());
       fill_chunk_ = std::move(fill);
       fill_raw = fill_chunk_.get();
     });
@@ -213,10 +220,10 @@ struct Array::Impl {
     }
   }
 
-  Bytes encode(const Bytes& raw) const {
+  Bytes encode(std::span<const std::byte> raw) const {
     if (raw.size() == chunk_bytes) return pipeline->encode(raw);
     // The last chunk is stored whole; rows past the end hold the fill value.
-    Bytes padded = raw;
+    Bytes padded(raw.begin(), raw.end());
     const Bytes& fill = *fill_chunk();
     padded.insert(padded.end(), fill.begin() + static_cast<std::ptrdiff_t>(raw.size()), fill.end());
     return pipeline->encode(padded);
@@ -398,8 +405,30 @@ const std::shared_ptr<Store>& Array::store() const { return impl_->store; }
 std::size_t Array::row_bytes() const { return impl_->row_bytes; }
 
 std::vector<EncodedChunk> Array::encode_rows(std::int64_t start_row, const std::byte* data, std::int64_t n_rows) {
+  const std::lock_guard lock(impl_->write_mutex);
+  return encode_locked(start_row, data, n_rows, false, nullptr);
+}
+
+std::vector<EncodedChunk> Array::encode_complete(std::int64_t start_row, const std::byte* data, std::int64_t n_rows) {
+  const std::lock_guard lock(impl_->write_mutex);
+  return encode_locked(start_row, data, n_rows, true, nullptr);
+}
+
+void Array::append_complete(const std::byte* data, std::int64_t n_rows) {
+  const std::lock_guard lock(impl_->write_mutex);
+  Store* direct = impl_->sharded() ? nullptr : impl_->store.get();
+  for (const auto& [key, bytes] : encode_locked(impl_->encoded_rows, data, n_rows, true, direct))
+    impl_->store->set(key, bytes);
+}
+
+void Array::store_tail() {
+  const std::lock_guard lock(impl_->write_mutex);
+  for (const auto& [key, bytes] : encode_tail_locked()) impl_->store->set(key, bytes);
+}
+
+std::vector<EncodedChunk> Array::encode_locked(std::int64_t start_row, const std::byte* data, std::int64_t n_rows,
+                                               bool hold_tail, Store* direct) {
   Impl& s = *impl_;
-  const std::lock_guard lock(s.write_mutex);
   const std::string name = s.where(s.path);
   if (n_rows < 0) throw InvalidArgument(name + ": encode_rows: n_rows must be >= 0");
   if (start_row != s.encoded_rows) {
@@ -410,39 +439,103 @@ std::vector<EncodedChunk> Array::encode_rows(std::int64_t start_row, const std::
   if (data == nullptr) throw InvalidArgument(name + ": encode_rows: null data");
   s.load_tail();
 
-  // Encode first, on a copy of the tail, so that a codec error leaves the array as it was.
+  // Encode first, so that a codec error leaves the array as it was: the rows are appended to the
+  // tail in place (undone by shrinking it back), whole chunks are encoded straight from `data`
+  // (no copy), and a new partial tail is built aside.
   const std::int64_t c = s.doc.meta.chunk_rows;
-  Bytes tail = s.tail_raw;
+  const std::int64_t end = start_row + n_rows;
+  const std::size_t old_tail = s.tail_raw.size();
   std::vector<std::pair<std::int64_t, Bytes>> encoded;  // (chunk index, bytes)
+  bool tail_consumed = false;                           // the old tail became a whole chunk
+  std::optional<std::span<const std::byte>> new_tail;   // a partial chunk after the old tail
+  // A whole chunk: stored at once (`direct`; raw bytes need no encoding, so no copy), or kept.
+  const auto whole = [&](std::int64_t ci, std::span<const std::byte> raw) {
+    if (direct && s.identity) {
+      direct->set(s.object_key(ci), raw);
+    } else if (direct) {
+      direct->set(s.object_key(ci), s.pipeline->encode(raw));
+    } else {
+      encoded.emplace_back(ci, s.pipeline->encode(raw));
+    }
+  };
   std::int64_t row = start_row;
-  for (const std::byte* p = data; row < start_row + n_rows;) {
-    const std::int64_t take = std::min(start_row + n_rows - row, c - row % c);
-    const std::size_t bytes = static_cast<std::size_t>(take) * s.row_bytes;
-    tail.insert(tail.end(), p, p + bytes);
-    p += bytes;
-    encoded.emplace_back(row / c, s.encode(tail));
-    row += take;
-    if (row % c == 0) tail.clear();
+  try {
+    for (const std::byte* p = data; row < end;) {
+      const std::int64_t take = std::min(end - row, c - row % c);
+      const std::size_t bytes = static_cast<std::size_t>(take) * s.row_bytes;
+      const bool completes = (row + take) % c == 0;
+      if (row % c != 0) {  // continues the old tail (only the first piece can)
+        if (s.tail_raw.capacity() < s.chunk_bytes) s.tail_raw.reserve(s.chunk_bytes);  // grows once
+        s.tail_raw.insert(s.tail_raw.end(), p, p + bytes);
+        if (completes) {
+          whole(row / c, s.tail_raw);
+          tail_consumed = true;
+        } else if (!hold_tail) {
+          encoded.emplace_back(row / c, s.encode(s.tail_raw));
+        }
+      } else if (completes) {  // a whole chunk of the caller's rows
+        whole(row / c, std::span(p, bytes));
+      } else {  // the start of a new tail
+        new_tail.emplace(p, bytes);
+        if (!hold_tail) encoded.emplace_back(row / c, s.encode(*new_tail));
+      }
+      p += bytes;
+      row += take;
+    }
+  } catch (...) {
+    s.tail_raw.resize(old_tail);
+    throw;
+  }
+  if (tail_consumed || new_tail) {  // the buffer is kept: the next chunk's rows fill it again
+    s.tail_raw.clear();
+    if (new_tail) {
+      if (s.tail_raw.capacity() < s.chunk_bytes) s.tail_raw.reserve(s.chunk_bytes);
+      s.tail_raw.insert(s.tail_raw.end(), new_tail->begin(), new_tail->end());
+    }
   }
   std::vector<EncodedChunk> out;
   if (!s.sharded()) {
     for (auto& [ci, bytes] : encoded) out.emplace_back(s.object_key(ci), std::move(bytes));
   } else {
-    // A shard is written when its last chunk fills, or at the end of the rows (a partial shard).
+    // A shard is written when its last chunk fills, or (not holding the tail back) at the end of
+    // the rows (a partial shard).
     const std::int64_t per = s.chunks_per_shard;
     for (std::size_t i = 0; i < encoded.size(); ++i) {
       const std::int64_t ci = encoded[i].first;
       s.shard_slots[static_cast<std::size_t>(ci % per)] = std::move(encoded[i].second);
       const bool last = i + 1 == encoded.size();
-      const bool shard_full = ci % per == per - 1 && !(last && row % c != 0);
-      if (shard_full || last) {
+      const bool shard_full = ci % per == per - 1 && (ci + 1) * c <= row;  // its last chunk is whole
+      if (shard_full || (last && !hold_tail)) {
         out.emplace_back(s.object_key(ci / per), sharding::pack(s.shard_slots, *s.index, s.doc.layout.index_at_end));
       }
       if (shard_full) s.shard_slots.assign(static_cast<std::size_t>(per), std::nullopt);
     }
   }
-  s.tail_raw = std::move(tail);
   s.encoded_rows = row;
+  // Held back: rows of an unfinished chunk, or whole chunks of an unfinished shard.
+  s.tail_unstored = hold_tail && (row % (s.sharded() ? s.doc.meta.shard_rows : c) != 0);
+  return out;
+}
+
+std::vector<EncodedChunk> Array::encode_tail() {
+  const std::lock_guard lock(impl_->write_mutex);
+  return encode_tail_locked();
+}
+
+std::vector<EncodedChunk> Array::encode_tail_locked() {
+  Impl& s = *impl_;
+  if (!s.tail_unstored) return {};
+  const std::int64_t c = s.doc.meta.chunk_rows;
+  const std::int64_t ci = s.encoded_rows / c;
+  std::vector<EncodedChunk> out;
+  if (!s.sharded()) {
+    out.emplace_back(s.object_key(ci), s.encode(s.tail_raw));
+  } else {
+    const std::int64_t per = s.chunks_per_shard;
+    if (s.encoded_rows % c != 0) s.shard_slots[static_cast<std::size_t>(ci % per)] = s.encode(s.tail_raw);
+    out.emplace_back(s.object_key(ci / per), sharding::pack(s.shard_slots, *s.index, s.doc.layout.index_at_end));
+  }
+  s.tail_unstored = false;
   return out;
 }
 

@@ -12,6 +12,9 @@
 //   --go-fd FD          wait until FD becomes readable (a byte or EOF) before opening the store, so
 //                       that a test can release several writers at the same moment
 //   --stop-after-first  raise SIGSTOP after the first committed write (a stalled writer)
+//   --commit-interval S ZarrWriteConfig::commit_interval in seconds (default: the library's)
+//   --idle-fd FD        after --samples samples, write one byte to FD and wait to be killed, with no
+//                       flush: what the store holds then is what the commit interval committed
 //   --die-at-set K      die (_exit, as abruptly as SIGKILL: no destructor, no flush) just before
 //                       the K-th store write (set) of the process, K >= 1: a kill at an exact
 //                       point of the commit protocol
@@ -116,6 +119,7 @@ int main(int argc, char** argv) {
     std::int64_t first_id = -1, samples = -1;
     bool stop_after_first = false;
     long long die_at_set = 0;
+    int idle_fd = -1;
     for (int i = 8; i < argc; ++i) {
       const std::string a = argv[i];
       const bool has_value = i + 1 < argc;
@@ -129,6 +133,10 @@ int main(int argc, char** argv) {
         wait_readable(std::stoi(argv[++i]));
       } else if (a == "--stop-after-first") {
         stop_after_first = true;
+      } else if (a == "--commit-interval" && has_value) {
+        cfg.commit_interval = std::stod(argv[++i]);
+      } else if (a == "--idle-fd" && has_value) {
+        idle_fd = std::stoi(argv[++i]);
       } else if (a == "--die-at-set" && has_value) {
         die_at_set = std::stoll(argv[++i]);
       } else {
@@ -159,6 +167,12 @@ int main(int argc, char** argv) {
       first = false;
       const auto pause = rng() % 4;  // 0: as fast as it can (the queue applies back-pressure)
       if (pause > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+    }
+    if (idle_fd >= 0) {  // accepted, not flushed: only the commit interval can make them visible
+      const char one = 1;
+      if (::write(idle_fd, &one, 1) != 1) return 1;
+      ::close(idle_fd);
+      for (;;) ::pause();
     }
     sink.flush();
     return 0;

@@ -38,6 +38,7 @@ struct Variant {
   std::string codec;
   std::int64_t chunk_samples;
   std::int64_t chunks_per_shard;
+  double commit_interval = 0;  // seconds: 0 commits every write, so that kills land in commits too
 };
 
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.label; }
@@ -59,7 +60,9 @@ SpawnOptions writer(const std::string& url, const Variant& v, std::uint64_t seed
             std::to_string(v.chunk_samples),
             std::to_string(v.chunks_per_shard),
             std::to_string(seed),
-            std::to_string(ready_fd)};
+            std::to_string(ready_fd),
+            "--commit-interval",
+            std::to_string(v.commit_interval)};
   if (ready_fd >= 0) o.keep_fds = {ready_fd};
   o.output_file = url + ".log";
   return o;
@@ -217,7 +220,10 @@ INSTANTIATE_TEST_SUITE_P(Stores, KillWriter,
                          ::testing::Values(Variant{"v3_zstd", "v3", "zstd", 4, 0},
                                            Variant{"v3_none", "v3", "none", 16, 0},
                                            Variant{"v2_zstd", "v2", "zstd", 3, 0},
-                                           Variant{"v3_sharded", "v3", "zstd", 2, 4}),
+                                           Variant{"v3_sharded", "v3", "zstd", 2, 4},
+                                           // commits on an interval: kills land between and in them
+                                           Variant{"v3_interval", "v3", "zstd", 4, 0, 0.02},
+                                           Variant{"v3_sharded_interval", "v3", "none", 2, 4, 0.05}),
                          [](const auto& p) { return p.param.label; });
 
 // 18 kills (x BATCHMD_KILL_STORM) in the first 250 ms after the start (half of them in the first 10 ms): the writer may
@@ -274,4 +280,43 @@ TEST(KillWriterAtEveryWrite, EachPointLeavesAUsablePath) {
   }
   std::printf("kills at exact store writes: %d (%d stores opened, %d of them empty; %d held no store)\n", tally.kills,
               tally.opened, tally.empty, tally.no_store);
+}
+
+// The loss window (ZarrWriteConfig::commit_interval): samples that write() accepted are committed
+// within the interval, with no further write or flush, so a kill after that keeps them all; with
+// an interval longer than the wait, the same kill keeps none of them (the control: it is the
+// interval that commits, not an exit path).
+TEST(KillWriterCommitInterval, AcceptedSamplesSurviveAKillOnceTheIntervalHasPassed) {
+  ASSERT_TRUE(fs::exists(kWriter)) << kWriter;
+  Tally tally;
+  for (const double interval : {0.2, 1000.0}) {
+    const Variant v{"interval_" + std::to_string(static_cast<int>(interval * 1000)), "v3", "zstd", 4, 0, interval};
+    SCOPED_TRACE(v.label);
+    const std::string url = temp_path(v.label) + ".zarr";
+    {
+      ReadySignal idle;
+      SpawnOptions o = writer(url, v, 7, -1);
+      o.argv.insert(o.argv.end(), {"--samples", "40", "--idle-fd", std::to_string(idle.write_fd())});
+      o.keep_fds = {idle.write_fd()};
+      Child w(o);
+      ASSERT_TRUE(idle.wait(60)) << "the writer did not accept its 40 samples within 60 s: " << w.output();
+      // The bound is the interval once the store keeps up; the margin absorbs a loaded machine.
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval < 1 ? 200 + 2000 : 500));
+      ASSERT_TRUE(w.kill()) << "the writer ended on its own: " << w.output();
+    }
+    std::int64_t n = -1;
+    try {
+      n = TrajectoryReader(url).num_samples();
+    } catch (const FormatError&) {
+      n = 0;  // no commit at all: no store
+    }
+    if (interval < 1) {
+      EXPECT_EQ(n, 40) << "samples accepted more than the commit interval before the kill were lost";
+    } else {
+      EXPECT_EQ(n, 0) << "with a 1000 s interval and no flush nothing should have been committed";
+    }
+    check_killed_store(url, v, interval < 1, tally);
+    if (::testing::Test::HasFailure()) return;
+    fs::remove_all(url);
+  }
 }

@@ -151,6 +151,43 @@ TEST_P(ArrayRoundTrip, AppendsAcrossChunksReopenAndAppendAgain) {
   expect_rows(c, all, total, 0);
 }
 
+// The streaming path (append_complete, store_tail, commit_rows): the same bytes as append, with
+// whole chunks stored as they fill and the tail only when a commit asks; a reopened array goes on.
+TEST_P(ArrayRoundTrip, StreamingAppendsHoldTheTailUntilACommit) {
+  auto store = make_store();
+  Array a = Array::create(store, "core/positions", meta());
+  const std::size_t row_bytes = a.row_bytes();
+  const std::size_t row_elements = row_bytes / dtype_size(GetParam().dtype);
+  const std::int64_t total = 3 * GetParam().chunk_rows + 40;
+  const Bytes all = make_values(GetParam().dtype, static_cast<std::size_t>(total) * row_elements);
+  const std::int64_t pieces[] = {1, GetParam().chunk_rows + 2, 3, 17, 0, 5};
+  std::int64_t written = 0;
+  bool commit = false;
+  for (const std::int64_t n : pieces) {
+    a.append_complete(all.data() + written * static_cast<std::int64_t>(row_bytes), n);
+    written += n;
+    EXPECT_EQ(a.rows_encoded(), written);
+    commit = !commit;
+    if (!commit) continue;  // every other piece: a commit
+    a.store_tail();
+    a.commit_rows(written);
+    Array fresh = Array::open(store, "core/positions");
+    ASSERT_EQ(fresh.rows(), written);
+    expect_rows(fresh, all, 0, written);
+  }
+  a.store_tail();
+  a.commit_rows(written);
+  Array b = Array::open(store, "core/positions");
+  ASSERT_EQ(b.rows(), written);
+  expect_rows(b, all, 0, written);
+  b.append_complete(all.data() + written * static_cast<std::int64_t>(row_bytes), total - written);
+  b.store_tail();
+  b.commit_rows(total);
+  Array c = Array::open(store, "core/positions");
+  ASSERT_EQ(c.rows(), total);
+  expect_rows(c, all, 0, total);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllDtypesCodecsChunks, ArrayRoundTrip, ::testing::ValuesIn(all_cases()), case_name);
 
 ArrayMeta simple_meta(ZarrFormat format = ZarrFormat::V3, std::int64_t chunk_rows = 4) {
@@ -216,6 +253,26 @@ TEST(Array, AppendCostDoesNotGrowWithArraySize) {
   b.commit_rows(502);
   std::vector<double> expect = iota_rows(0, 502);
   EXPECT_EQ(Array::open(counting, "x").read<double>(0, 502), expect);
+}
+
+// Streaming appends store each chunk once, when it fills, straight from the caller's rows; the
+// tail costs one store write per commit, and nothing when no row came since the last one.
+TEST(Array, StreamingAppendsStoreEachChunkOnce) {
+  auto counting = std::make_shared<CountingStore>(std::make_shared<MemoryStore>());
+  Array a = Array::create(counting, "x", simple_meta(ZarrFormat::V3, 8));
+  const int sets_at_start = counting->sets;
+  for (std::int64_t r = 0; r < 64; ++r) a.append_complete(raw(iota_rows(r, 1)), 1);
+  EXPECT_EQ(counting->sets - sets_at_start, 8);  // 8 whole chunks, each once
+  a.store_tail();
+  EXPECT_EQ(counting->sets - sets_at_start, 8);  // no unfinished chunk: nothing held back
+  a.append_complete(raw(iota_rows(64, 3)), 3);
+  EXPECT_EQ(counting->sets - sets_at_start, 8);
+  a.store_tail();
+  a.store_tail();
+  EXPECT_EQ(counting->sets - sets_at_start, 9);  // the tail, once
+  a.commit_rows(67);
+  EXPECT_EQ(counting->gets.load(), 0);
+  EXPECT_EQ(Array::open(counting, "x").read<double>(0, 67), iota_rows(0, 67));
 }
 
 TEST(Array, SequentialScanDecodesEachChunkOnce) {

@@ -41,6 +41,14 @@ struct ZarrWriteConfig {
   std::size_t queue_depth = 4;
   /// Threads that encode and store chunks in parallel.
   int workers = 2;
+  /// Seconds between commits (the loss window of a kill). Chunks are stored as they fill; the
+  /// unfinished tail chunk of each array and the metadata (array shapes, the root's num_samples)
+  /// are written at a commit: at most this long after write() accepted a sample (when the store
+  /// keeps up with the data rate: add the queue, at most queue_depth writes), at flush(), and at
+  /// close. A killed run keeps whole samples up to its last commit. 0: commit after every write
+  /// the background writer takes (every sample survives a kill once stored; the slowest for
+  /// small, frequent writes, which then rewrite unfinished chunks and ~15 metadata documents).
+  double commit_interval = 1.0;
   /// Open an existing trajectory at the URL and append to it (else it must not exist).
   bool append = false;
 };

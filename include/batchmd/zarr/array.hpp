@@ -49,6 +49,21 @@ class Array {
   /// chunk (and the encoded chunks of its unfinished shard) from the previous call, so the cost
   /// depends on n_rows and the chunk/shard size, never on the size of the array.
   std::vector<EncodedChunk> encode_rows(std::int64_t start_row, const std::byte* data, std::int64_t n_rows);
+  /// encode_rows, holding back what is not finished: returns only the chunks (sharded: shards)
+  /// that these rows complete, each encoded once, straight from `data` where a chunk lies whole
+  /// in it. The rows of the unfinished last chunk (shard) stay in memory until encode_tail() —
+  /// call it, and store what it returns, before committing those rows. This is the streaming
+  /// writer's path: every byte is encoded and written once, however small the appends.
+  std::vector<EncodedChunk> encode_complete(std::int64_t start_row, const std::byte* data, std::int64_t n_rows);
+  /// The unfinished last chunk (sharded: shard) as it stands, padded with the fill value, when
+  /// encode_complete held back rows since it was last returned; otherwise nothing.
+  std::vector<EncodedChunk> encode_tail();
+  /// encode_complete and Store::set of each chunk as it is made (unsharded arrays: a chunk of raw
+  /// little-endian bytes is stored straight from `data`, with no copy). Not yet visible: call
+  /// store_tail(), then commit_rows().
+  void append_complete(const std::byte* data, std::int64_t n_rows);
+  /// encode_tail() and Store::set of what it returns.
+  void store_tail();
   /// encode_rows(rows_encoded(), ...) and Store::set of each chunk. Not yet visible: see commit_rows.
   void append(const std::byte* data, std::int64_t n_rows);
   /// Rewrites the metadata with shape[0] = n (atomic replace), making rows [0, n) visible.
@@ -86,6 +101,9 @@ class Array {
   struct Impl;
   explicit Array(std::unique_ptr<Impl> impl);
   void check_element_type(DType t) const;
+  std::vector<EncodedChunk> encode_locked(std::int64_t start_row, const std::byte* data, std::int64_t n_rows,
+                                          bool hold_tail, Store* direct);
+  std::vector<EncodedChunk> encode_tail_locked();
   /// n * row_bytes() after checking [start, start + n) and the read budget.
   std::size_t checked_read_bytes(std::int64_t start, std::int64_t n) const;
 
