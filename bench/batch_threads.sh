@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Parallel efficiency on many small systems (bench_batch: 4,096 systems of 13-256 atoms) or on
 # in.lj (bench_lj): runs on 1 and N threads alternate, and each pair prints
 #  - efficiency (critical path) = CPU of the 1-thread loop / (N × CPU of the busiest thread of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_batch: many small systems at once — the default job's mix (argon liquids of 108 and 256
 // atoms, clusters of 13, 55 and 147 atoms) scaled up, by default 128× to 4,096 systems
 // (500,224 atoms). Runs the default job's MD stage (Langevin NVT at 40 K, dt 2 fs) or NVE for

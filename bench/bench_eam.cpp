@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_eam: EAM throughput, side by side with LAMMPS.
 //   cpu: LAMMPS's bench/in.eam — 32,000 Cu atoms (fcc a = 3.615 Å, 20x20x20 cells, Cu_u3.eam,
 //        1600 K, NVE, dt 5 fs, skin 1 Å), --steps steps (default 100), ONE thread — run by

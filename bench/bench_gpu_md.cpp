@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_gpu_md: Lennard-Jones MD throughput (atom-steps/s) of batchmd on the CPU or a GPU, in
 // LAMMPS in.lj units (σ = ε = m = 1, cutoff 2.5σ, skin 0.3σ, reduced density 0.8442, T* = 1.44,
 // velocity Verlet, dt = 0.005τ), for the two cases of issue 5:

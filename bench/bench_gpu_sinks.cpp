@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_gpu_sinks: what recording snapshots from a GPU batch costs, against the plain CUDA copy
 // of the same bytes. Batch: 4,096 systems of 64-256 atoms (positions, velocities, forces,
 // atomic_numbers, masses, energy, cell, pbc) on cuda:0.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_lj: the classic LAMMPS `in.lj` benchmark run by batchmd — 32,000 LJ atoms, 1,000 NVE
 // steps of 0.005τ (see lj_system.hpp). Prints the loop's wall and CPU time, atom-steps/s and peak RSS;
 // bench/lj_vs_lammps.sh runs LAMMPS beside it, bench/zarr_overhead.sh compares sinks.

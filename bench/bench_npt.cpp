@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_npt: the cost of a pressure-controlled step against an NVT step on the same systems —
 // the periodic boxes of the default job (8 argon liquids of 108 and 8 of 256 atoms, LJ 8.5 Å),
 // run side by side: each integrator in turn for --steps steps, --reps rounds, best round kept.

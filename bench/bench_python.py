@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """bench_python: what driving batchmd from Python costs.
 
 1. A whole run from Python vs the same run from C++: the default job's systems (32 argon liquids and

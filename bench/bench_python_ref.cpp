@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_python_ref: the C++ half of bench/bench_python.py — the default job's systems (32 argon
 // liquids and clusters, 3,908 atoms) through the default job's pipeline (FIRE until fmax < 0.005
 // eV/Å or 1,000 steps, then Langevin NVT at 40 K, fused; dt 2 fs), with a SnapshotHook writing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_snap: SNAP throughput in atom-steps/s (NVE velocity-Verlet steps, dt 0.5 fs, bcc crystals
 // at 300 K; the SNAP + ZBL models as LAMMPS's .snap files define them).
 //   cpu: Ta06A (2J=6) and W_2940 (2J=8), one thread and all threads, on one crystal of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_snapshot: what recording a trajectory costs on the CPU (issue 15), side by side in one run.
 //
 //   write  N snapshots of a realistic batch to (a) plain write(2)s of the same bytes into one file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_sw: Stillinger–Weber (LAMMPS's Si.sw) throughput, side by side with LAMMPS.
 //   cpu: one diamond Si crystal of --cells^3 conventional cells (default 20: 64,000 atoms,
 //        a = 5.431 Å) from 1000 K, NVE velocity Verlet (dt 1 fs, skin 1 Å, rebuild when an atom

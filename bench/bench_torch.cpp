@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_torch: the overhead of batchmd's TorchScript adapter (model::TorchScriptModel through the
 // libtorch plugin) over calling the same module directly with the same inputs, on the CPU.
 //

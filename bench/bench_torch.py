@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The Python side of bench/torch_overhead.sh: the TorchScript module called directly from Python
 (forward + autograd forces) on the inputs bench_torch saved, median of REPEATS calls after 2
 warm-ups, in process CPU time (as bench_torch).  usage: bench_torch.py MODEL.pt INPUTS.pt [REPEATS]"""

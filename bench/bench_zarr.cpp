@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench_zarr: ZarrData write throughput (MB/s of raw array bytes) vs plain sequential file
 // writes of the same bytes, and TrajectoryReader throughput for a sequential scan and random
 // single samples. Frames are real in.lj MD frames (positions, velocities, forces; 32,000 atoms).

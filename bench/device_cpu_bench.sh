@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the CPU benchmarks on a quiet machine from prebuilt binaries: LAMMPS in.lj vs batchmd
 # bench_lj (alternating), the ZarrData/HostMemory overhead on in.lj, and bench_zarr.
 # Prepare the binaries and their shared libraries here with bench/pack_cpu_bench.sh, then run

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # GPU benchmark figures for docs/benchmarks.md (issue 5), run on the GPU machine from the repo
 # root after scripts/gpu/pack.sh (see scripts/gpu/check.sh bench):
 #  1. LJ MD throughput (atom-steps/s), (a) one 1,000,188-atom liquid and (b) 4,096 systems of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench/lj_system: the LAMMPS in.lj system in batchmd units (σ = 1 Å, ε = 1 eV, m = 1 amu,
 // so τ = 10.18 fs): fcc at reduced density 0.8442, cutoff 2.5σ, skin 0.3σ, T* = 1.44.
 #pragma once

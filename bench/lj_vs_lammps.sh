@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs LAMMPS's in.lj and batchmd's bench_lj side by side, whole processes alternating, and prints
 # each pair's CPU time (user + sys, robust on a shared machine), wall time and peak RSS, the ratio
 # LAMMPS CPU / batchmd CPU (> 1: batchmd faster), and the median and range of the ratios.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # MPI scaling of `batchmd run` (docs/mpi.md, figures in docs/benchmarks.md): systems x steps per
 # second from the wall time of the whole command (start-up, building the systems and the store
 # included), for one process and for 1, 2, ... ranks, side by side in one run, alternating rounds.

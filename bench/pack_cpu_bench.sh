@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Copies the benchmark binaries, LAMMPS and every shared library they load into .bench_carry/,
 # so bench/device_cpu_bench.sh can run them on a machine without these packages.
 set -euo pipefail

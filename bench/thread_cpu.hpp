@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench/thread_cpu: CPU time of each OpenMP worker thread, for parallel efficiency on a shared
 // machine. With OMP_WAIT_POLICY=passive a thread waiting at a barrier sleeps, so a thread's CPU
 // time is the work it did; the busiest thread's time is the run's critical path as if it had the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """bench/torch_lj.py: a straightforward batched PyTorch implementation of the model and MD that
 bench_gpu_md runs (issue 5's PyTorch baseline): Lennard-Jones in LAMMPS in.lj units (sigma =
 epsilon = m = 1, cutoff 2.5, skin 0.3, reduced density 0.8442, T* = 1.44), velocity Verlet with

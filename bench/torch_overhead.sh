@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # TorchScript adapter overhead on the CPU (docs/benchmarks.md): batchmd's TorchScriptModel against
 # the same module called directly — from C++ libtorch and from Python — on the same inputs, for
 # one ~100,000-atom system and for 100 systems of 32 atoms. The model is tests/model/torch_models.py's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ZarrData cost on the in.lj run (32,000 atoms, 1,000 steps, positions/velocities/forces every
 # 10 steps), one thread, runs alternated so machine noise hits all alike; then write/read
 # throughput (bench_zarr) and the zarr-python append baseline.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """zarr-python baseline for bench_zarr: append the same number of frames (positions, velocities,
 forces of 32,000 atoms, float64) to Zarr v2 arrays, uncompressed, with ~1 MiB chunks like
 batchmd's default, and print MB/s of raw array bytes."""

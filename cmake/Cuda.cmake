@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The optional CUDA backend. BATCHMD_CUDA=AUTO (default) builds it when nvcc is found (on PATH or
 # in /usr/local/cuda), ON requires it, OFF leaves it out. A CUDA build still runs everything on
 # the CPU on a machine without a GPU; cudart is linked statically, so the binaries need no CUDA

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Install rules, the CMake package (find_package(batchmd)), a pkg-config file and a Debian package.
 #   cmake --install build/release --prefix /opt/batchmd
 #   cpack --config build/release/CPackConfig.cmake -G DEB -B build/release/package

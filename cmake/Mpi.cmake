@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The optional MPI back-end (module mpi: data-parallel `batchmd run` under mpirun, docs/mpi.md).
 # BATCHMD_MPI=AUTO (default) builds it when an MPI C++ library is found (Debian: libopenmpi-dev),
 # ON requires it, OFF leaves it out. A build without it still has the module: src/mpi swaps in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The optional libtorch plugin (TorchScript models; src/model/torch, docs/torchscript.md).
 # BATCHMD_TORCH=AUTO (default) builds it when find_package(Torch) succeeds — Debian's libtorch-dev
 # here, a PyTorch installation's libtorch with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Build information for `batchmd --version` and each trajectory's writer attribute: the version,
 # the git commit (with "-dirty" for a modified tree, "unknown" outside a git checkout), the build
 # type and the optional back-ends compiled in. Written at configure time into

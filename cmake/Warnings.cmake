@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Project-wide warning and sanitizer flags, applied through batchmd_target().
 add_library(batchmd_flags INTERFACE)
 target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow

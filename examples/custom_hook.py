@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Custom hooks written in Python: a logger that reads the batch through NumPy views (no copies)
 and a convergence test that stops a run early, both run inside the C++ step loop.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes examples/noble_gases.xyz, the structures of examples/structures.toml: eight different
 noble-gas structures in one extended XYZ file (ASE's dialect), run by the test suite.
 

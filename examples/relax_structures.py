@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Relax many structures read with ASE: argon clusters of several sizes, written to an extended XYZ
 file and read back with ase.io, relaxed together in one batch by FIRE until every force is below
 1e-4 eV/Å; each relaxed structure is recorded once, when it converges, and compared with the

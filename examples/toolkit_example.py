@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The ALCHEMI toolkit documentation's dynamics example, run by batchmd unchanged apart from the
 imports and building `model` and `batch`: velocity Verlet, a snapshot of every system every 10 steps
 into host memory.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the TorchScript model of examples/torch_argon.toml.
 
     python3 examples/torch_models.py [OUT_DIR]      (default: this folder)

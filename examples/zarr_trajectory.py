@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Write a trajectory to a Zarr store and read it back: Langevin MD of argon boxes with a snapshot
 every 20 steps into ZarrData (Zarr v2 here, so Debian's zarr-python opens it too), then the store
 read with TrajectoryReader into a Batch of NumPy views, one system's samples turned into ase.Atoms

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds batchmd. Usage: scripts/build.sh [release|asan|tsan|fuzz]  (default: release;
 # tsan and fuzz build only their targets: see CMakePresets.json)
 # The release build also makes the Python package importable: `python3 -c "import batchmd"` works

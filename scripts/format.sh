@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # clang-format over the C++ sources. --check: fail (listing files) instead of rewriting.
 set -euo pipefail
 cd "$(dirname "$0")/.."

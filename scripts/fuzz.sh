@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (the `fuzz` CMake preset: clang-14, -fsanitize=fuzzer,address,
 # undefined, CPU only) and runs each for SECONDS (default 60) over its seed corpus.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: zarr_v3_metadata zarr_v2_metadata

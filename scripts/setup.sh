@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages batchmd needs to build, test and benchmark.
 # Idempotent: packages already present are skipped by apt.
 #   scripts/setup.sh          build, test and benchmark dependencies

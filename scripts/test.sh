@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and runs the whole test suite. Usage: scripts/test.sh [release|asan|tsan]  (default: release)
 # tsan builds and runs only the sinks and zarr tests under ThreadSanitizer (the writers' background
 # threads), without the interop and S3 ones. Extra arguments after the preset go to ctest (e.g.

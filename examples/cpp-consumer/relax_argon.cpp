@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A downstream program built against an installed batchmd (find_package(batchmd)): relaxes a
 // batch of argon clusters with FIRE and records every 10th step into a Zarr store, then reads
 // the store back and checks that the relaxation lowered every cluster's energy.

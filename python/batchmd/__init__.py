@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """batchmd: batched atomistic dynamics — the C++ engine, driven from Python.
 
 A thin skin over the C++ library (pybind11): every integrator, model, hook and sink runs in C++

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ASE both ways: ``batchmd.ase.Calculator(model)`` runs any batchmd model as an ASE calculator,
 ``ASEModel(calculator)`` runs any ASE calculator as a batchmd model, and AtomicData/Batch convert to
 and from ``ase.Atoms``.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """AtomicData (one system) and Batch (many systems, CSR by system), with the ALCHEMI toolkit's names.
 
 Both are the C++ classes. Fields read as views of the C++ memory — NumPy arrays for host data,

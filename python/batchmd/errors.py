@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The batchmd exceptions. Each also derives from the built-in exception a Python user catches for
 it, and carries the C++ message (which names the field, key, file or value at fault):
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Models: the potentials batchmd evaluates, and the base class for models written in Python.
 
 ``Model`` subclasses define ``compute(self, batch, compute_stress)``. When it is called (by a dynamics,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Units of batchmd: Å, eV, amu, fs, K (the ASE / ALCHEMI convention), constants from CODATA 2018.
 
 ``ASE_FS`` is one femtosecond in ASE's time unit (Å·sqrt(amu/eV)) with these constants: velocities

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_atomic_data: AtomicData, one system, with the ALCHEMI toolkit's names
 // (num_nodes, add_node_property, ...). Fields read as views of the C++ memory (see views.cpp);
 // assigning to an existing field copies into its storage.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_batch: Batch, many systems CSR by system, with the ALCHEMI toolkit's names
 // (from_data_list, index_select, num_graphs, batch_ptr, ...). Fields read as views of the C++
 // memory: NumPy arrays on the host, DeviceArray (DLPack) on a GPU. Assigning to an existing field

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_core: threads, the CUDA runtime's device queries, unit constants, the job-file
 // structure generators of the command line (batchmd.app), and two device-memory helpers the GPU
 // tests use to check DLPack exports without a CUDA-enabled consumer.

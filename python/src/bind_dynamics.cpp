@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_dynamics: the step loop and its integrators, convergence criteria, the hook stages,
 // the context a Python hook sees, and the adapter that runs a Python hook object inside the C++
 // loop.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_hooks: the C++ hook library with the ALCHEMI toolkit's constructor names
 // (SnapshotHook(sink=..., frequency=...), NaNDetectorHook(frequency=...), ...). FreezeAtomsHook and
 // ProfilerHook act at several stages: register_hook() calls their attach(dynamics).

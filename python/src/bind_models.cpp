@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_models: the Model interface (subclassable from Python) and the C++ models.
 //
 // A Python model subclasses batchmd.models.Model and defines compute(batch, compute_stress): before

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/bind_sinks: DataSink and its implementations (HostMemory, GPUBuffer, ZarrData) and the
 // TrajectoryReader. read() returns a Batch whose fields are views of that new batch. Every call that
 // copies, encodes or touches storage runs with the GIL released.

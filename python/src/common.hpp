@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/common: what the binding files share — the pybind11 includes, one bind_* entry point per
 // file (one file per C++ module, so they compile in parallel), and the conversions between Tensor
 // memory and Python (views.cpp): NumPy views of host memory, DLPack exports of GPU memory, and the

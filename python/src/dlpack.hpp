@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/dlpack: the DLPack data-interchange ABI (the "legacy" unversioned DLManagedTensor that
 // PyTorch, CuPy, JAX and NumPy consume through a "dltensor" capsule), declared here from the
 // published specification (dmlc/dlpack, include/dlpack/dlpack.h, ABI unchanged since v0.6) because

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/errors: the batchmd exception hierarchy in Python. Each C++ error type becomes a Python
 // class that also derives from the built-in exception a Python user would catch for it, so
 // `except ValueError` works as well as `except batchmd.InvalidArgument`; the message is the C++ one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/fields: what the AtomicData and Batch bindings share — turning Python values into new
 // fields (level and dtype from the standard schema, else from the values), and the properties for
 // the standard field names.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/module: the extension module batchmd._batchmd. Each bind_* function lives in its own file
 // (one per C++ module) so they compile in parallel; the Python package (python/batchmd) arranges the
 // names into batchmd.data, batchmd.models, batchmd.dynamics, ... with the ALCHEMI toolkit's layout.

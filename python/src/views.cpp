@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // python/views: Tensor memory seen from Python without copies. A host tensor becomes a NumPy array
 // whose data pointer is the tensor's and whose base is a capsule holding the owning Python object;
 // a GPU tensor becomes a DeviceArray that exports DLPack. Every live view (and every DLPack capsule

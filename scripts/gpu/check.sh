@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs on the GPU machine from the repository root, from binaries packed by scripts/gpu/pack.sh:
 #   tests     every GPU test executable (the `gpu` ctest label: CPU vs GPU agreement, GPUBuffer, ...)
 #   sanitize  the GPU tests under compute-sanitizer memcheck and racecheck

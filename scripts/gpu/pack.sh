@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the CUDA release build here and copies what the GPU machine needs into .gpu_carry/: the
 # GPU test executables, batchmd, the GPU benchmarks and every shared library they load beyond
 # glibc (the GPU machine has no package access). Then, on the GPU machine, from the repo root:

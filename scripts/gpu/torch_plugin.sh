@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # On the GPU machine (after scripts/gpu/pack.sh here and carrying the tree): builds batchmd's
 # libtorch plugin (src/model/torch/torch_plugin.cpp, one file, no other batchmd code) against the
 # PyTorch of that machine's python3 and puts it beside the carried batchmd, where batchmd and

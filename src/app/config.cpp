@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/config: TOML parsing of the run configuration: every key read with its type and range
 // checked, errors naming the file and key.
 #include "batchmd/app/config.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/convert: `batchmd convert`: a trajectory store (or a selection of it) as a structure file:
 // extended XYZ (one frame per sample; ASE, OVITO), or one sample as a LAMMPS data file or a VASP
 // POSCAR. The format is --format, else the output's extension. The files themselves are written by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/crystal_config: [[crystal]] tables and the crystals they describe.
 #include "batchmd/app/crystal_config.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/element_check: which elements a job's model evaluates, and the check of a batch against
 // them. The models say it through their configurations (SNAP's coefficient file); the app asks
 // by type, as neighbor_builds() does, so that the Model interface stays small.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/inspect: `batchmd inspect`: what a trajectory store holds (samples, systems, atoms, steps)
 // and how it is stored (per field: level, dtype, shape, codec, chunking, raw and stored bytes).
 #include <algorithm>

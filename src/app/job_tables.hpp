@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/job_tables (internal): the job-file tables parsed outside config.cpp, which calls these —
 // the model ([model] other than Lennard-Jones, [[model]] sums: model_config.cpp) and the
 // [[crystal]] structure generators (crystal_config.cpp).

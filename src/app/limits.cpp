@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/limits: the estimate of what a job implies, and the refusal of one that cannot run here.
 //
 // The memory model counts bytes per atom, per pair and per snapshot of the structures the job

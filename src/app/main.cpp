@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/main: the batchmd command line — parses the arguments (CLI11) and maps every outcome to
 // the exit codes the README promises:
 //   0    success, and --help / --version

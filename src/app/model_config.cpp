@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/model_config: [model] / [[model]] tables for SNAP, ZBL, EAM, Stillinger-Weber, Morse,
 // TorchScript models and their sums, and building the job's Model from a ModelSpec.
 #include "batchmd/app/model_config.hpp"

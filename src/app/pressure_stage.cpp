@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/pressure_stage: [[stage]] tables of the pressure-control types → dynamics objects.
 #include "pressure_stage.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/pressure_stage: the job file's pressure-control stages (npt_mtk, npt_csr, fire_cell) built
 // from a [[stage]] table: bar → eV/Å³, the cell mode by name, the defaults of the stage keys.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/run: `batchmd run` — builds (or restores) the systems, runs the dynamics with a Zarr
 // trajectory sink, and prints progress and a summary (throughput, energy drift per system,
 // snapshots and where they went). The trajectory stores are taken (writer lock) before anything

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/structure_files: [[structures]] tables — parsing, reading the file once (a cache the limits
 // estimate fills and building the batch uses), and turning each selected frame into the job's
 // systems (replicate, count, jitter, pbc override, velocities kept or left to be drawn).

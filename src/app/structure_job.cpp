@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/structure_job: composing the job of `batchmd run --structures/--model` as TOML. Working on
 // the TOML tree (not on a RunConfig) keeps one parser for every job and makes the recorded job a
 // plain job file: `batchmd run --restart` reads it back like any other.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/structures: the starting structures of a job (fcc-derived periodic liquids, open fcc
 // clusters, crystals from app/crystal_config) and the batch they make. Moved verbatim out of config.cpp: the same seed
 // gives the same batch, bit for bit, as before the move.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/table_reader (internal): strict reading of one TOML table of a job file for the parsers
 // outside config.cpp (model_config.cpp, crystal_config.cpp): typed keys, element symbols or
 // numbers, and unknown keys rejected — every error names the origin and the key path.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/cuda: CUDA runtime wrapper, caching allocator, streams and pinned memory. Compiled by the
 // host compiler; without BATCHMD_WITH_CUDA every GPU call throws a clear InvalidArgument.
 #include "batchmd/core/cuda.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/device: parsing and printing device names.
 #include "batchmd/core/device.hpp"
 

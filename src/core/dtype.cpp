@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/dtype: sizes and names of element types.
 #include "batchmd/core/dtype.hpp"
 

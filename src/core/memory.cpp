@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/memory: available memory from /proc/meminfo and the cgroup v2 limit.
 #include "batchmd/core/memory.hpp"
 

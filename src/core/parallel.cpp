@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/parallel: the CPU thread count used by parallel_for, and the split of weighted loops.
 #include "batchmd/core/parallel.hpp"
 

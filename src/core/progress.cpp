@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/progress: progress reporting for long runs.
 #include "batchmd/core/progress.hpp"
 

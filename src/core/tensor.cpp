@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/tensor: owning typed buffers in host memory or (CUDA backend) GPU memory.
 #include "batchmd/core/tensor.hpp"
 

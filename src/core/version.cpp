@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/version: BuildInfo from the values cmake/Version.cmake wrote at configure time.
 #include "batchmd/core/version.hpp"
 

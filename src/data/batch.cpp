@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // data/batch: AtomicData and Batch storage and the batch operations.
 #include "batchmd/data/batch.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // data/schema: the standard fields, the table of atomic weights and the element symbols.
 #include "batchmd/data/schema.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_dynamics: checks and host reads shared by the cell-moving integrators, and the
 // public pressure() / cell_volume() helpers of npt.hpp.
 #include "cell_dynamics.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_dynamics: what the integrators that move the cell share (MTK, stochastic cell
 // rescaling, variable-cell FIRE): the check that a system can have its cell moved, the check that
 // a moved cell is still a cell, and per-system host reads of the virial and the cell.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_relax: FIRECell, FIRE on atoms + cell through a UnitCellFilter-style map, per
 // system on CPU batches. The FIRE decisions are kern::fire_update (integrator_kernels.hpp) on
 // the power sums of the joint (atoms + cell) vector.

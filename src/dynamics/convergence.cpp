@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/convergence: evaluation of the composable convergence criteria, on the host from
 // per-system inputs gathered once per step (on the device for a GPU batch).
 #include "batchmd/dynamics/convergence.hpp"

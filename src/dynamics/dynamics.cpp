@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/dynamics: the step loop, hook dispatch, velocity Verlet and the kinetic helpers, on
 // CPU batches (host loops) and GPU batches (kernels from dynamics_gpu.cu; the host keeps mirrors
 // of "status" and "stage_step" and the device copies of the masks a step needs).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/dynamics_gpu: GPU kernels of the step loop — step counters, status changes, the
 // prev_energy copy, the convergence inputs (max force, energies, stage steps packed for one
 // device-to-host copy), kinetic energies and velocity Verlet. Declared in dynamics_gpu.hpp.

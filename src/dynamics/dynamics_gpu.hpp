@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/dynamics_gpu (internal): the dynamics module's GPU seam — step loop bookkeeping,
 // convergence inputs, kinetic energy, and one launcher per integrator half step. CUDA-free, so the
 // .cpp files include it and call `if (batch.is_cuda()) gpu::...` in every build: the definitions

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/dynamics_gpu_stub: the dynamics module's GPU launchers (dynamics_gpu.hpp) in a build
 // without the CUDA backend, where no batch can live on a GPU: the step loop and the integrators
 // compile and link the same code as a CUDA build, and each launcher throws InvalidArgument (never

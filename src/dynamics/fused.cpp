@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/fused: FusedStage. Statuses are read on the host (the field, or for a GPU batch the
 // mirror Dynamics keeps); each stage's mask goes to the device only when it changed.
 #include "batchmd/dynamics/fused.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/inflight: StructureSources and the InflightBatcher (on the CPU or a GPU: refills go
 // through the host, the steps stay on the device).
 #include "batchmd/dynamics/inflight.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/integrators: FIRE, FIRE2, Langevin (BAOAB) and Nosé–Hoover chain, batched and masked
 // by the systems active in the step. The arithmetic is kern:: (integrator_kernels.hpp); CPU
 // batches run it in host loops over systems, GPU batches through the launchers of dynamics_gpu.hpp.

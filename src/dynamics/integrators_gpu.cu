@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/integrators_gpu: GPU launchers of FIRE, FIRE2, Langevin BAOAB and the Nosé–Hoover
 // chain (declared in dynamics_gpu.hpp). Each step is a short sequence on the compute stream: per-system
 // reductions (cuda::segment_reduce, deterministic) into the caller's scratch, one thread per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/npt_csr: StochasticCellRescaling (Bernetti & Bussi 2020) with Langevin BAOAB on the
 // particles, per system on CPU batches. The cell move is done first in a step, from the
 // pressure of the state the step starts from, then BAOA; the last B follows the forces.

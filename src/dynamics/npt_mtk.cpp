@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/npt_mtk: MTKNPT, the Martyna–Tobias–Klein barostat with Nosé–Hoover chains, per
 // system on CPU batches. The per-atom arithmetic is cell_math.hpp's (host/device), the chains
 // are kern::nhc_half_step (integrator_kernels.hpp): a GPU port launches the same functions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/biased_potential: BiasedPotentialHook, BiasKernel and the harmonic restraint.
 #include "batchmd/hooks/biased_potential.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/converged_snapshot: ConvergedSnapshotHook.
 #include "batchmd/hooks/converged_snapshot.hpp"
 

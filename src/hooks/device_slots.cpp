@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/device_slots: DeviceSlots (GPU counters and flags of the hooks with a pinned mirror).
 #include "device_slots.hpp"
 

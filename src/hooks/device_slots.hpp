@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/device_slots (internal): DeviceSlots, a few int64 counters and flags on a GPU that hook
 // kernels update with atomics, with a pinned host mirror the host reads either at once (read(),
 // which waits) or later without blocking the step loop (post() after the kernels, landed()).

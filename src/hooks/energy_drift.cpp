@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/energy_drift: EnergyDriftMonitorHook.
 #include "batchmd/hooks/energy_drift.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/force_clamp: MaxForceClampHook.
 #include "batchmd/hooks/force_clamp.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/freeze_atoms: FreezeAtomsHook.
 #include "batchmd/hooks/freeze_atoms.hpp"
 

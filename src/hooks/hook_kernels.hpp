@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/hook_kernels (internal): the per-atom and per-system math of the hooks, written once as
 // host/device inline functions. The CPU loops (src/hooks/*.cpp) and the GPU kernels
 // (src/hooks/hooks_gpu.cu) call the same functions, so both devices run one kernel source

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/hook_util (internal): small helpers shared by the hook implementations.
 #pragma once
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/hooks_gpu: the GPU kernels of the hooks (see hooks_gpu.hpp). Each is the per-atom or
 // per-system function of hook_kernels.hpp — the same code the CPU loops call — run through
 // cuda::parallel_for / cuda::segment_reduce on the batch's compute stream. Compiled with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/hooks_gpu (internal): the GPU side of the hooks — kernel launchers for a batch on a CUDA
 // device, implemented in hooks_gpu.cu (CUDA builds only). Every launcher runs asynchronously on
 // the device's compute stream and does not wait for the GPU, except system_scalars() and

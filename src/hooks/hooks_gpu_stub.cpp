@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/hooks_gpu_stub: the GPU launchers of hooks_gpu.hpp in a build without CUDA, where no
 // batch can live on a GPU: each throws InvalidArgument (never reached in practice).
 #include "batchmd/core/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/logging: LoggingHook.
 #include "batchmd/hooks/logging.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/nan_detector: NaNDetectorHook.
 #include "batchmd/hooks/nan_detector.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/profiler: ProfilerHook.
 #include "batchmd/hooks/profiler.hpp"
 

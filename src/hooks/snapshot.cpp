@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/snapshot: SnapshotHook.
 #include "batchmd/hooks/snapshot.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/wrap_periodic: WrapPeriodicHook.
 #include "batchmd/hooks/wrap_periodic.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/atomic_file: temporary file + fsync + rename.
 #include "batchmd/io/atomic_file.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/cif: CIF as AtomicData. The gemmi side (parsing, symmetry expansion) is cif_gemmi.cpp, a
 // translation unit of its own so that it compiles as C++17 where gemmi needs it (see there).
 #include "batchmd/io/cif.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/cif_gemmi: CIF through gemmi (header-only in Debian's gemmi-dev; its parser is PEGTL). gemmi
 // parses the file and gives cell, sites and elements (make_small_structure_from_block); the
 // symmetry expansion is done here because gemmi's small-structure helper only knows H-M names:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/cif_gemmi (internal): the part of the CIF reader that touches gemmi — parsing, cell,
 // sites, symmetry expansion — giving plain numbers. It is its own translation unit with no
 // batchmd data headers so that it also compiles as C++17: clang before 16 cannot compile gemmi's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/cif_stub: the CIF seam of a build without gemmi (or PEGTL): reading CIF is a clear error.
 #include "batchmd/core/error.hpp"
 #include "batchmd/io/cif.hpp"

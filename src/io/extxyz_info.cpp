@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/extxyz_info (internal): the comment line of an extended XYZ frame.
 #include "extxyz_info.hpp"
 

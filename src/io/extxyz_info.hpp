@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/extxyz_info (internal): the comment line of an extended XYZ frame, parsed the way ASE's
 // key_val_str_to_dict does: key=value pairs separated by whitespace, values quoted with "", '',
 // {} or [], backslash escapes, bare keys meaning T; each value typed as ASE types it (integers,

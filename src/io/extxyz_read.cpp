@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/extxyz_read: the extended XYZ reader. First a cheap pass finds the frames (a count line, a
 // comment line, that many atom lines), so a frame selection parses only what it takes and a
 // truncated file is reported at the frame that is short; then each selected frame's Properties

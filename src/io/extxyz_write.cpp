@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/extxyz_write: one AtomicData as one extended XYZ frame, in the form ASE reads back.
 //
 // Comment line: Lattice (rows a, b, c; only for a non-zero cell), Properties, then every other

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/format: format names and detection by file name.
 #include "batchmd/io/format.hpp"
 

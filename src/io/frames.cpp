@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/frames: FrameSelection parsing and resolution against a frame count.
 #include "batchmd/io/frames.hpp"
 

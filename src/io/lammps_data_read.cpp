@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/lammps_data_read: the LAMMPS data file reader (metal units). The header gives counts and the
 // box; sections are read by their counts (Masses: one line per type, Atoms and Velocities: one
 // per atom) and coefficient sections are skipped. Atoms are sorted by id, positions shifted so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/lammps_data_write: one periodic system as a LAMMPS data file (metal units). LAMMPS boxes are
 // lower-triangular (a along x, b in the xy plane): a cell already of that form is written as it
 // is, with positions untouched; any other (right-handed) cell is rotated into it, positions,

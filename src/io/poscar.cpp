@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/poscar: VASP POSCAR/CONTCAR reader and writer. The reader follows VASP's own reading: the
 // scale line (one factor, a negative volume, or three per-axis factors), the lattice, the VASP 5
 // species line (POTCAR labels such as Cu_pv or Cu_pv/8a2b reduce to the element), the counts,

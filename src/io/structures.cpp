@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/structures: the entry points. Picks the format (option, else file name), reads the whole
 // file into memory (structure files are small next to the trajectories batchmd writes) and hands
 // the text to the format's reader; writes through AtomicFile.

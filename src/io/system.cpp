@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/system (internal): AtomicData from parsed parts; cell arithmetic.
 #include "system.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/system (internal): building an AtomicData from what a reader parsed (all values held as
 // double/int64/bool until the end, then stored in the requested float dtype), and the 3x3 cell
 // arithmetic the readers and writers share.

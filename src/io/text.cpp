@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/text (internal): line cursor, tokens, numbers.
 #include "text.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/text (internal): the line cursor, tokenizer and number parsing every text reader shares,
 // so that each error names the source and line the same way ("POSCAR:7: ...") and every number
 // is checked the same way (whole token, finite). Also the shortest round-trip number formatting

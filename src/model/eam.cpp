@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam: the EAM Model on the CPU, and the dispatch of GPU batches to eam_gpu.
 //
 // CPU: the half NeighborList (each pair once) in slot order (half_list_frame), two passes per

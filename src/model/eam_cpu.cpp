@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_cpu: the CPU EAM kernel (see eam_cpu.hpp). Pass 1 walks the half list once, computing
 // each pair's distance and knot, adding the densities at both ends and keeping the pairs inside the
 // cutoff in a compact per-system cache (LAMMPS recomputes them in its force loop, and walks the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_cpu (internal): the CPU EAM kernel for one system over the half NeighborList — LAMMPS's
 // passes (densities with both ends of each pair, embedding, then pair energies and forces with
 // Newton's third law), the force pass over a cache of the pairs inside the cutoff (eam_cpu.cpp).

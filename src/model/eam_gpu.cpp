@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_gpu: EAM for a GPU batch (CUDA builds) — the full list from DeviceFullList, the spline
 // tables uploaded once per precision, the embedding and pair kernels (eam_gpu.cu), and the shared
 // force gather and per-system sums (full_list_gpu.cu).

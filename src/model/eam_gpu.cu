@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_gpu.cu: the EAM kernels (CUDA builds) — the embedding pass and the pair pass, a thread
 // per atom over its full list, with the spline arithmetic shared with the CPU (eam_kernels.hpp);
 // forces and per-system sums follow in full_list_gpu.cu.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_gpu (internal): EAM for a batch that lives on a GPU, and the species mapping the CPU
 // and GPU paths share. This header needs no CUDA; the implementation (eam_gpu.cpp + eam_gpu.cu)
 // exists in builds with the CUDA backend, eam_gpu_stub.cpp stands in otherwise.

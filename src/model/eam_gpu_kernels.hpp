@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_gpu_kernels (internal; CUDA builds): the EAM kernel launchers (eam_gpu.cu), over the
 // full list of a GPU batch (DeviceFullList): one thread per atom, no atomics, so results do not
 // depend on scheduling.

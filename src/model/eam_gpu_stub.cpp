@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_gpu_stub: EAMGpu in a build without the CUDA backend — no batch can live on a GPU
 // there, so it is never used; constructing it says why.
 #include "batchmd/core/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_kernels (internal): the arithmetic of one EAM pair and one embedding, shared by the CPU
 // loops (eam.cpp) and the GPU kernels (eam_gpu.cu) — LAMMPS's spline lookups restated:
 //   p = r / dr + 1,  m = min(floor(p), nr - 1),  p = min(p - m, 1)   (knot m, 1-based)

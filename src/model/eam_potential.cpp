@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_potential: reading funcfl / setfl / Finnis–Sinclair EAM files and tabulating them the
 // way LAMMPS's PairEAM (file2array, array2spline, interpolate) does — the algorithm restated from
 // its description, in our own code: funcfl files are resampled onto one grid by 4-point Lagrange

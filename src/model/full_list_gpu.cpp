@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/full_list_gpu: the host side of the GPU full neighbor list (CUDA builds): the host
 // NeighborList, the full view built on the host at each rebuild and uploaded, and the per-atom
 // image shifts uploaded when hooks wrapped atoms.

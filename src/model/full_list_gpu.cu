@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/full_list_gpu.cu: the device kernels of the GPU full neighbor list — this call's pair
 // displacements, forces (and per-atom virials) gathered from per-pair gradients, and the
 // per-system energy / virial / stress outputs. Deterministic: no atomics (each atom sums its own

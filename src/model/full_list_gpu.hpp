@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/full_list_gpu (internal; CUDA builds): the full neighbor list of a GPU batch for the
 // many-body and pair kernels of SNAP and ZBL — the GPU counterpart of NeighborView.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lennard_jones: the Lennard-Jones Model — adapts a Batch to the neighbor list and the
 // LJ kernels, and derives stress from the virial. A batch on a GPU goes to the GPU
 // implementation (detail::LJGpu, lj_gpu.hpp); everything else runs on the CPU. Both paths are

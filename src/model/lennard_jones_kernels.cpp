@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lennard_jones_kernels: the CPU Lennard-Jones kernel over a half NeighborList.
 //
 // Per call: positions are gathered into slot order (wrapped by the build-time image offsets, so

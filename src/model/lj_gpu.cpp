@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lj_gpu: the host side of the GPU Lennard-Jones model (LJGpu, lj_gpu.hpp) — setup and
 // sizing of the device buffers, the lagged error checks, restore_state — around the kernels of
 // lj_gpu_kernels.cu (launchers in lj_gpu_kernels.hpp). Compiled by the host compiler in every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lj_gpu (internal): the Lennard-Jones model on the GPU — a full Verlet neighbor list built
 // with cell lists on the device and the LJ forces, energies and virials of a batch that lives on
 // a GPU; LennardJones dispatches every GPU batch to it. Host logic in lj_gpu.cpp, kernels in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lj_gpu_kernels: the kernels of the GPU Lennard-Jones model and their launchers (declared
 // in lj_gpu_kernels.hpp; the host logic that sequences them is lj_gpu.cpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lj_gpu_kernels (internal): the seam between the GPU Lennard-Jones model's host logic
 // (lj_gpu.cpp, host compiler) and its kernels (lj_gpu_kernels.cu, nvcc) — the argument blocks the
 // kernels read, the device status block the host reads back, and one launcher per step of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/model_fields (internal): small pieces every Model implementation repeats — the geometry
 // view of a CPU batch, the output fields, and stress from virial.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/model_gpu_stub: the model's GPU kernel launchers (lj_gpu_kernels.hpp) in a build without
 // the CUDA backend, where no batch can live on a GPU: the host code that calls them compiles and
 // links unchanged, and each launcher throws InvalidArgument (never reached in practice). A

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/morse: the Morse Model. Atoms are mapped to the elements present (compact species), the
 // pair table is built for them, and morse_atom gives each ordered pair of the full NeighborView
 // half the pair energy and half its gradient, which gather_pair_gradients turns into forces and

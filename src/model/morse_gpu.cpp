@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/morse_gpu: Morse for a GPU batch (CUDA builds) — the full list from DeviceFullList, the
 // pair table uploaded when the species change, the Morse kernel, and the shared gather and sums.
 #include "morse_gpu.hpp"

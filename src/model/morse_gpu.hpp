@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/morse_gpu (internal): Morse for a batch that lives on a GPU, and the species mapping and
 // coefficient table the CPU and GPU paths share. This header needs no CUDA; the implementation
 // (morse_gpu.cpp + morse_gpu.cu) exists in builds with the CUDA backend, morse_gpu_stub.cpp

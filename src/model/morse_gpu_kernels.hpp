@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/morse_gpu_kernels (internal; CUDA builds): the Morse kernel launcher (morse_gpu.cu).
 #pragma once
 #include <cstdint>

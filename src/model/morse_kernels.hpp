@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/morse_kernels (internal): the Morse pair arithmetic, written once for the CPU loop
 // (morse.cpp) and the GPU kernel (morse_gpu.cu), in LAMMPS's form (PairMorse::compute):
 // dexp = exp(-alpha (r - r0)), E = D0 (dexp^2 - 2 dexp) - offset, dE/dr = -2 D0 alpha (dexp^2 - dexp).

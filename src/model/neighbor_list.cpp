@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/neighbor_list: cell-list construction of half Verlet lists with exact periodic images.
 //
 // Each system is binned in the fractional coordinates of its *frame* (core/frame.hpp, shared with

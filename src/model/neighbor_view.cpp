@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/neighbor_view: fills the full NeighborView from today's half NeighborList (both
 // directions of each half-list pair), and turns per-pair gradients into forces and virials.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/neighbor_view (internal): the input many-body and pair kernels read — a FULL neighbor
 // list of a batch, CSR by atom in the caller's atom order: for atom i, its neighbors p in
 // [offsets[i], offsets[i+1]) with the neighbor's atom index, its model species, the displacement

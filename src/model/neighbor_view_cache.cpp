@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/neighbor_view_cache: NeighborViewCache — rebuild on a list rebuild, else recompute the
 // displacements (r = x_j - x_i + image . cell, in the same operation order as build_neighbor_view,
 // so the values are identical to a fresh build).

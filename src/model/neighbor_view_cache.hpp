@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/neighbor_view_cache (internal): a full NeighborView kept across compute() calls. The view
 // is built (build_neighbor_view) only when the NeighborList rebuilds, or when what the view
 // depends on (species, cutoffs) changes, and then holds every pair within cutoff + skin; on the

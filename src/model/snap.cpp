@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap: the SNAP Model — maps atoms to the model's elements, keeps the neighbor list, and
 // hands a CPU batch to snap_cpu (through the full NeighborView) or a GPU batch to SnapGpu.
 #include "batchmd/model/snap.hpp"

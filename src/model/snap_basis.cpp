@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_basis: builds the SNAP index tables and the Clebsch–Gordan coefficients (Racah's
 // formula, in doubled-integer labels) for one 2J_max.
 #include "snap_basis.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_basis (internal): the index tables of the SNAP bispectrum for one 2J_max — where each
 // Wigner U element, each Clebsch–Gordan block, each Z product and each bispectrum component B
 // lives in the flat arrays the kernels use — and the Clebsch–Gordan coefficients themselves.

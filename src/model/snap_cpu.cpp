@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_cpu: SNAP on the CPU, one atom per loop iteration (threads over atoms).
 //
 // Per atom i (the adjoint formulation):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_cpu (internal): the tables one SNAP model needs at run time (SnapTables, shared with
 // the GPU path, which uploads them) and the CPU computation over a NeighborView.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_gpu: SNAP for a GPU batch (CUDA builds) — host side: the index tables and
 // coefficients copied to the device once per dtype, the work arrays (grown, never shrunk, so a
 // steady run allocates nothing), the full list (DeviceFullList), the kernel pipeline

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_gpu.cu: the SNAP kernels (CUDA builds) — the adjoint formulation in five kernels,
 // each a different parallel shape, sharing the per-element arithmetic of snap_kernels.hpp with
 // the CPU loops (docs/snap.md has the design and its costs):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_gpu (internal): SNAP for a batch that lives on a GPU. This header needs no CUDA; the
 // implementation (snap_gpu.cpp host logic + snap_gpu.cu kernels) exists in builds with the CUDA
 // backend, snap_gpu_stub.cpp stands in otherwise (where no batch can be on a GPU).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_gpu_kernels (internal; CUDA builds): what the SNAP kernels read (SnapDev: device
 // copies of the index tables and coefficients) and the launchers of snap_gpu.cu. No CUDA types:
 // the host side (snap_gpu.cpp) includes this.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_kernels (internal): the arithmetic of SNAP shared by the CPU loops (snap_cpu.cpp)
 // and the CUDA kernels (snap_gpu.cu) — one source for both devices. Each function computes ONE
 // element (a U or dU entry from the previous layer, a Z product, the switching function and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_params: reading LAMMPS .snapcoeff / .snapparam files into SNAPParams, and checking
 // SNAPParams. Line syntax follows LAMMPS (whitespace-separated words, '#' starts a comment,
 // quotes around words are dropped); every problem is reported with the file and line.

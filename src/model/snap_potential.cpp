@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_potential: reads LAMMPS .snap include files (the subset of the input language they
 // use) and builds their model.
 #include "batchmd/model/snap_potential.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sum_model: SumModel — runs each term in turn on the batch's own output fields; after
 // every term but the first, the sum so far (kept in accumulator tensors on the batch's device)
 // is added back in. No term needs to know it is part of a sum.

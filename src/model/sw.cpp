@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw: the Stillinger–Weber Model — maps atoms to the model's elements, keeps the neighbor
 // list, and evaluates sw_atom over the full NeighborView on the CPU (per-pair gradients, then the
 // shared gather into forces and virial), or hands a GPU batch to SWGpu.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw_gpu: Stillinger–Weber for a GPU batch (CUDA builds) — the full list from
 // DeviceFullList, the coefficient tables uploaded once per float type, the SW kernel, and the
 // shared gather and sums.

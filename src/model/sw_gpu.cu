@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw_gpu.cu: the Stillinger–Weber kernel (CUDA builds) — a thread per atom over its full
 // list, the arithmetic shared with the CPU (sw_kernels.hpp); forces and sums follow in
 // full_list_gpu.cu.

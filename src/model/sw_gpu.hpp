@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw_gpu (internal): Stillinger–Weber for a batch that lives on a GPU, and the species
 // mapping the CPU and GPU paths share. This header needs no CUDA; the implementation
 // (sw_gpu.cpp + sw_gpu.cu) exists in builds with the CUDA backend, sw_gpu_stub.cpp stands in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw_gpu_kernels (internal; CUDA builds): the Stillinger–Weber kernel launcher (sw_gpu.cu).
 #pragma once
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw_kernels (internal): the Stillinger–Weber arithmetic, written once for the CPU loop
 // (sw.cpp) and the GPU kernel (sw_gpu.cu): per-species-pair and per-triplet coefficient tables
 // derived from SWParams as LAMMPS derives them (PairSW::setup_params), and the energy of one atom

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sw_params: reading LAMMPS .sw files into SWParams. The syntax follows LAMMPS's
 // PotentialFileReader: '#' starts a comment, words are whitespace-separated, and an entry's 14
 // words may continue over several lines (Si.sw puts them on two). Every problem names the file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/tensor_add (internal): dst += src for two tensors of the same dtype (float32/float64),
 // element count and device — on the CPU a loop, on a GPU a kernel on the compute stream
 // (tensor_add_gpu.cu in CUDA builds; the stub in others, where no tensor is on a GPU).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/tensor_add_gpu.cu: dst += src on a GPU (CUDA builds), for SumModel.
 #include <cuda_runtime.h>
 

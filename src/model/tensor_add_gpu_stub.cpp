@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/tensor_add_gpu_stub: without the CUDA backend no tensor lives on a GPU.
 #include "batchmd/core/error.hpp"
 #include "tensor_add.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl: the ZBL Model. Atoms are mapped to the elements present (compact species), a pair
 // table is built for them, and each ordered pair of the full NeighborView carries half the pair
 // energy and half its gradient (so the sum over both directions is the pair term), which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl_gpu: ZBL for a GPU batch (CUDA builds) — the full list from DeviceFullList, the pair
 // table uploaded when the species change, the ZBL kernel, and the shared gather and sums.
 #include "zbl_gpu.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl_gpu.cu: the ZBL kernel (CUDA builds) — a thread per atom over its full list, the pair
 // function shared with the CPU (zbl_kernels.hpp); forces and sums follow in full_list_gpu.cu.
 #include <cuda_runtime.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl_gpu (internal): ZBL for a batch that lives on a GPU, and the species mapping the CPU
 // and GPU paths share. This header needs no CUDA; the implementation (zbl_gpu.cpp + zbl_gpu.cu)
 // exists in builds with the CUDA backend, zbl_gpu_stub.cpp stands in otherwise.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl_gpu_kernels (internal; CUDA builds): the ZBL kernel launcher (zbl_gpu.cu).
 #pragma once
 #include <cstdint>

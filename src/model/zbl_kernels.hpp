@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl_kernels (internal): the ZBL universal screened nuclear repulsion (Ziegler, Biersack,
 // Littmark, "The Stopping and Range of Ions in Matter", 1985) with LAMMPS's smoothing: between the
 // inner and outer cutoff a polynomial in t = r - r_inner is added to the energy so that E, dE/dr

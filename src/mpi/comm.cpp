@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/comm: polling receives, bounded non-blocking sends, gathers.
 #include "comm.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/comm: the few MPI operations batchmd uses, over its own duplicate of MPI_COMM_WORLD — byte
 // messages sent without blocking (with a bound on those in flight: back-pressure), received by
 // polling (so a rank waiting for a peer still notices a stop signal and a peer that died), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/partition: cost estimates and the contiguous, cost-balanced split of a job's systems.
 #include "batchmd/mpi/partition.hpp"
 

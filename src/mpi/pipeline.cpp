@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/pipeline: the distributed stage pipeline — a rank's loop (step, pass on, take in) and rank
 // 0's collection of snapshot rows into whole snapshots.
 #include "pipeline.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/pipeline: the distributed stage pipeline (`batchmd run --mpi-pipeline` under mpirun) — the
 // stages of a fused job on groups of ranks; a system that finishes stage k on a rank of group k
 // moves, with its whole per-system state, to a rank of group k+1 (point to point, no barrier per

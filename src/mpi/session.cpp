@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/session: Session in a build with MPI — joining the mpirun launch, the snapshot hooks of a
 // distributed run, the gathers of its summary, and the end of the process (finish).
 #include "batchmd/mpi/session.hpp"

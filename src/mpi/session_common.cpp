@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/session_common: the parts of Session that need no MPI — the rank's share of the systems,
 // threads and device per rank, where a rank prints and logs. Compiled in every build.
 #include <sched.h>

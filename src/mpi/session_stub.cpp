@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/session_stub: Session in a build without MPI — always one rank. mpirun starting several
 // copies of such a batchmd is refused: each would run the whole job into the same store.
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/snapshot_gather: SnapshotSender (ranks > 0) and SnapshotCollector (rank 0).
 #include "snapshot_gather.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/snapshot_gather: the snapshot hooks of a data-parallel run. Every rank records its own
 // systems at the snapshot steps; rank 0 writes each snapshot of the whole job into the one store,
 // as ONE write of every rank's part in rank order (= global system order, partition.hpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/wire: packing a Batch into bytes for MPI messages, and unpacking it.
 #include "wire.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/wire: a Batch as one flat byte buffer and back — what ranks send each other (a rank's
 // snapshot rows, its final systems). Bytes are copied as they are (same host architecture on
 // every rank: the format carries a magic and a version, not byte-order conversion).

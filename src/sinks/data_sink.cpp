@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/data_sink: mask handling shared by sinks, and the HostMemory sink (its GPU path: a
 // staging ring and a copy worker that appends blocks once their bytes land in pinned memory).
 #include "batchmd/sinks/data_sink.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_buffer: GPUBuffer — schema and capacity checks on the host, then one fused gather
 // (gpu_gather.hpp) per write and per read.
 #include "batchmd/sinks/gpu_buffer.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_gather: host side of the fused gather — planning fields and pieces from a batch's
 // pointer arrays, and getting the descriptor table to the kernel (inline, or uploaded through a
 // ring of pinned buffers on a side stream). The kernel is in gpu_gather.cu.

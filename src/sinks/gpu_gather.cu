@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_gather: the fused gather kernel. One launch copies every (piece, field) item of a
 // descriptor table — all fields of all selected systems — kGroup threads (four warps) per item,
 // as gather_item says

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_gather (internal): the fused gather that every GPU sink copies through — one kernel
 // launch copies the selected systems of every field, however many fields and systems there are.
 // The host builds a small descriptor table: the fields (src and dst pointers, row bytes, level)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_gather_kernel (internal): what one warp lane of the fused gather kernel does for one
 // (piece, field) item, as a host/device function — gpu_gather.cu runs it on the GPU, and the CPU
 // tests run it lane by lane on host memory, so the table layout, the row arithmetic and the

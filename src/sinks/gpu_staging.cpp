@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_staging: the staging ring that moves snapshots from a GPU batch into pinned host
 // memory asynchronously (gather on the compute stream, device-to-host copy on the copy stream).
 #include "gpu_staging.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_staging (internal): how snapshots leave the GPU without stalling the step loop.
 // A StagingRing owns a few slots, each a device buffer, a pinned host buffer and two events.
 // stage() gathers the selected systems of a GPU batch into a free slot's device buffer on the

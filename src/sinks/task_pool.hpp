@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/task_pool: a fixed pool of worker threads that runs a list of tasks and waits for all of
 // them (the ZarrData writer encodes and stores one array per task).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/trajectory_layout: how a batch's fields map onto the arrays of a trajectory store
 // (TRAJECTORY_FORMAT.md): one FieldDef per stored field, the rows a selection of systems
 // contributes, and the dimension names written into the metadata.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/trajectory_reader: TrajectoryReader — opens a trajectory store (batchmd's or another
 // writer's in the same layout), validates the pointer arrays against num_samples and the standard
 // fields against the schema, and reads samples by range, index list or system_id;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/zarr_data: the ZarrData sink — background encode/store behind a bounded queue,
 // crash-consistent commits (chunks, then array shapes, then the root's num_samples), append to an
 // existing trajectory; snapshots of a GPU batch arrive through pinned staging slots. The reader is

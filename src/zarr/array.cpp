@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Array: appends encode only the chunks they touch (the unfinished tail is kept in memory), reads
 // go through an LRU cache of decoded chunks. Committed rows never change, so a cached chunk is
 // good for every row that was committed when it was fetched.

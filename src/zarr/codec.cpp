@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The codec registry (codecs by Zarr name), the chunk codec pipeline, and the mapping of
 // CompressorConfig onto codecs.
 #include "batchmd/zarr/codec.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Zarr v2 names of batchmd's dtypes.
 #include "dtype_codes.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal: how each batchmd DType is named in Zarr v2 (`dtype`, numpy typestr). v3 `data_type`
 // names are core's dtype_name().
 #pragma once

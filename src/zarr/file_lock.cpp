@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileStore's writer lock: the file <root>/.batchmd-lock holds the holder's record (lock.hpp).
 //
 // Default (flock): the holder keeps flock(LOCK_EX) on the file. The kernel drops the lock when

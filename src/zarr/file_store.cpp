@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileStore: POSIX file I/O under a root directory; set() writes a temporary file beside the
 // target and renames it over the target, which POSIX makes atomic for readers.
 #include "batchmd/zarr/file_store.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Group: v3 and v2 group documents, attributes and children.
 #include "batchmd/zarr/group.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libcurl easy handles, pooled: curl_easy_reset keeps a handle's live connections, so a request
 // usually reuses a kept-alive connection of the handle it borrows.
 #include "http.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/http (private): a thread-safe HTTP client on libcurl for the remote stores. A pool of
 // easy handles (each keeps its connections alive between requests) and a bound on requests in
 // flight; transport failures are returned, not thrown, so the caller decides on retries.

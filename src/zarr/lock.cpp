@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writer lock record: who this process is (host, pid, start time, boot and PID namespace),
 // the record's JSON, whether a recorded holder still runs, and the lock options from the
 // environment. The stores' lock protocols live in file_lock.cpp, memory_store.cpp, s3_lock.cpp.

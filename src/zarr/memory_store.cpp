@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MemoryStore: a sorted map of immutable values behind a reader-writer lock.
 #include "batchmd/zarr/memory_store.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Zarr v3 and v2 metadata documents: building them from ArrayMeta, and parsing them back with
 // every field checked and every error naming the document and the field.
 #include "batchmd/zarr/metadata.hpp"

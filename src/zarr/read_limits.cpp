@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/read_limits: the process-wide bound on one read's allocation.
 #include "batchmd/zarr/read_limits.hpp"
 

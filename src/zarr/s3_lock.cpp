@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // S3Store's writer lock: a lease object at <prefix>/.batchmd-lock holding the holder's record.
 //
 // There are no file locks on an object store, and a dead holder cannot release anything, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // S3Store: S3 REST requests (GET with Range, PUT, DELETE, HEAD, ListObjectsV2) over the pooled
 // libcurl client, signed with SigV4 (or a bearer token, or unsigned), retried with backoff.
 #include "batchmd/zarr/s3_store.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // S3 XML helpers (s3_xml.hpp).
 #include "s3_xml.hpp"
 

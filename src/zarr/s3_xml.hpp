@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/s3_xml (private): the little XML that S3 answers with (error codes and messages,
 // ListObjectsV2 pages) read without an XML library: elements by tag, entities decoded.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sharding_indexed shard layout: packing a shard and decoding its index.
 #include "sharding.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal: the sharding_indexed shard layout — inner chunks back to back, then an index of
 // (offset, nbytes) uint64 pairs, one per inner chunk in C order, encoded by the index codecs.
 #pragma once

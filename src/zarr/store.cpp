@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key validation, the default list_dir, and open_store() with its registry of named memory stores.
 #include "batchmd/zarr/store.hpp"
 

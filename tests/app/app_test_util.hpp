@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers of the app tests: scratch paths, running `batchmd run` in-process with its
 // summary captured and parsed, independent reference physics (a brute-force Lennard-Jones sum
 // over periodic images, kinetic energy from stored velocities), and running the real binary as a

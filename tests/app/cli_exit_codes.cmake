@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Exit codes of the command line (README: 0 on success, --help and --version; 2 with one line
 # "batchmd: error: ..." for every user error; 130 after Ctrl-C, tested in test_cli_process.cpp).
 # Every subcommand, unknown and malformed flags and values, missing and wrong files, bad URLs.

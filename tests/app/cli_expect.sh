@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs one batchmd command line and checks its exit code AND its output, so a CLI test fails when
 # either is wrong (CTest alone ignores the exit code once PASS_REGULAR_EXPRESSION is set, and
 # WILL_FAIL accepts any non-zero code).

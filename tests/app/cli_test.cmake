@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # batchmd_cli_test: one command line of the real batchmd binary, checked for its exact exit code
 # AND its output by cli_expect.sh (CTest on its own ignores the exit code once an output regex is
 # set, and WILL_FAIL accepts any non-zero code).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `batchmd run` as a process (test_run_kill.cpp): SIGKILLed at random moments and then inspected,
 # converted, restarted and appended to; SIGTERM/SIGINT; two runs to one path; mistyped paths.
 # Labels app and crash (set once CTest has read the test names: batchmd_test takes one label).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Usage: damaged_store.sh BATCHMD WORKDIR convert|restart|foreign
 # Writes a small trajectory with `batchmd run`, removes one chunk inside its committed samples,
 # and checks the command line's answer (issue 10 §4): `convert` and `--restart` exit 2 naming the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Usage: expect_exit2.sh REGEX COMMAND [ARGS...]
 # Passes when COMMAND exits with code 2 (the CLI's code for a user error) within the test's
 # timeout and its stderr matches the extended regular expression REGEX; prints what it got.

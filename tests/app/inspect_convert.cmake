@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # inspect / convert: unit tests (tests/app/test_inspect_convert.cpp, which reads convert's output
 # back with ASE through interop/read_extxyz.py) and the command line itself.
 batchmd_test(test_inspect_convert SOURCES test_inspect_convert.cpp DEPS batchmd::app LABELS app)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Job limits (issue 10 §1), included from tests/app/CMakeLists.txt: the range of every key of the
 # job file, the estimate of what a job implies, the neighbour list's own guard, and the command
 # line's answer to absurd values: exit code 2 and a message naming the key (never bad_alloc, a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Structures from files through the command line (tests/app/structures/ holds the job and the
 # malformed files): the example, run --structures with --model, the velocities of a file back in
 # ASE after a run and `batchmd convert`, and bad input — every malformed file exits 2 naming the

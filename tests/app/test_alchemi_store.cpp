@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stores written in the Python ALCHEMI toolkit's layout (README: "stores written by the Python
 // ALCHEMI toolkit in the same layout read back") by two independent writers — zarrita (Zarr v3,
 // with zarr-python 3's codecs and group documents, as the toolkit writes today) and zarr-python 2

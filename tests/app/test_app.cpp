@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for app: config parsing (defaults, examples, every kind of bad input), structure
 // generation, and a short run of the run command.
 #include <gtest/gtest.h>

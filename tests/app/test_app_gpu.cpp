@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of app: `batchmd run` on a GPU gives the same trajectory as on the CPU (the default
 // job's FIRE → Langevin NVT with argon liquids and clusters, float64 and float32, 1,000 steps),
 // records it through ZarrData fed from the GPU, and names the GPU it used.

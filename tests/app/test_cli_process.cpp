@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real `batchmd` binary as a child process, for promises only a process can show: Ctrl-C
 // (SIGINT) stops a run cleanly with exit code 130 and leaves a store that restarts bit for bit;
 // the default store name batchmd-<date>-<time>.zarr in the working directory; the thread count

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the job file's ranges (app/config key_ranges): every numeric key refuses values just
 // outside its range and accepts its bounds, integers are never narrowed by wrapping, and
 // docs/jobs.md shows the same table the parser enforces.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for `batchmd inspect` and `batchmd convert`: inspect names every field with its level and
 // dtype and counts samples right (text and JSON); convert writes extended XYZ that an independent
 // reader (ASE, through tests/app/interop/read_extxyz.py run by /usr/bin/python3) reads back to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of app/limits (what a job implies, and the refusal of jobs this machine cannot run) and
 // of the neighbour list's own guard against a cutoff far beyond its system. The estimates are
 // checked against what the code really builds: the neighbour list's pair count, the batch's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Job files with SNAP, ZBL and summed models ([model], [[model]]) and [[crystal]] structures:
 // parsing, every kind of bad input named by key, building the model, and the crystals built.
 #include <gtest/gtest.h>

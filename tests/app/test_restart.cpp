@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Restart checkpoints: a run of 2N steps equals, bitwise on the CPU, a run of N steps plus a
 // restart for N from the trajectory it wrote — for plain NVE, FIRE, FIRE2, Langevin, Nosé–Hoover
 // and the default fused relax-then-NVT pipeline, appending to the store or into --output; and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The outputs `[hooks]` turns on in a job, end to end through `batchmd run`: the CSV log holds,
 // for every logged step and system, the values of the state the trajectory recorded at that step
 // (recomputed here from the stored velocities, masses and forces), and the profiler's table

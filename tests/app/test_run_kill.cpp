@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `batchmd run` itself, as a process (label crash): SIGKILLed at random moments — half of them in
 // the first 200 ms, while it starts, takes the store and creates the layout — after which the
 // path must open (`inspect`, `convert`) and continue (`--restart`, then a further append), or hold

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `batchmd run`'s summary, checked against independent physics: the energies it prints against a
 // brute-force Lennard-Jones sum over the stored states, NVE energy conservation against velocity
 // Verlet's second-order error, and the embedded default job (its shape as the README states it,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // [[structures]] tables, `run --structures/--model` jobs and the element check: the keys and
 // every kind of bad value named by key, frames selected as documented, replicate against ASE's
 // Atoms.repeat (run by /usr/bin/python3), velocities kept or drawn, jitter, pbc override, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Job files with Stillinger-Weber ([model] type = "sw") and Morse ([model] type = "morse" with
 // [[model.pair]] tables) models: parsing, bad input named by key, the model built equal to one
 // made directly, sums with other terms, and the si_sw example.

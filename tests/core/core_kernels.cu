@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small kernels for tests/core/test_core_gpu.cpp: parallel_for and segment_reduce on the GPU, and
 // core/frame.hpp evaluated on the device.
 #include "batchmd/core/frame.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main() of every GPU test binary (batchmd_gpu_test in cmake/Warnings.cmake). A GPU test binary
 // asked to run where no GPU is usable fails at once, naming the reason, instead of skipping its
 // tests and exiting 0: a GPU run on a broken driver must not look green (scripts/gpu/check.sh

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for core: Tensor ownership/shape/growth, dtype names, device parsing, parallel_for.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of core: device tensors (copies both ways, growth, zeroing), the caching allocator
 // (no cudaMalloc once warm), parallel_for and segment_reduce against host loops, and which
 // batchmd error a CUDA runtime error becomes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of core/frame.hpp, the cell geometry every neighbor list shares: frames of periodic,
 // slab, wire and open systems against independent linear algebra (a Cramer inverse, explicit
 // orthogonality), the rejected cells, wrapping into [0, 1), lattice vectors, and the displacement

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for data: AtomicData/Batch construction, split, index_select, concat, masked put,
 // edge_index offsets and the pointer-array invariants.
 #include <gtest/gtest.h>

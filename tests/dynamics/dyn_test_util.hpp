@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers for the dynamics-suite tests: LJ clusters near the Cambridge Cluster Database
 // global minima, argon systems from the app's builders, block statistics.
 #pragma once

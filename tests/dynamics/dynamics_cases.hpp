@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dynamics module's tests written once for every backend: velocity Verlet, FIRE, FIRE2,
 // Langevin, Nosé–Hoover chain, FusedStage, InflightBatcher and the kinetic and convergence helpers
 // on batches of several systems of 1 to 600 atoms (SpringChainModel, gpu_test_model.hpp), float32

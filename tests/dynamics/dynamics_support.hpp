@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Support for the dynamics backend tests (dynamics_cases.hpp): the test systems, field-by-field
 // comparison of two batches, a Recorder hook (statuses, convergence events, frozen systems), Runs
 // (a run on the backend under test plus, on cuda, the same run on the CPU), and a host sink.

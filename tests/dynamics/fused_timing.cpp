@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fused_timing: FusedStage relax + MD against one batch per stage, on many small argon clusters.
 //   fused_timing [systems=1000] [nvt_steps=100] [fmax=2e-4] [repeats=3] [threads=0]
 // Both variants run the same work per system: FIRE until fmax (eV/Å), then nvt_steps Langevin

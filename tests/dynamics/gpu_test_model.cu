@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support: the GPU half of SpringChainModel (gpu_test_model.hpp) — forces written and
 // per-atom energies summed per system in one segment reduction, then cast to the batch dtype.
 #include "batchmd/core/launch.cuh"

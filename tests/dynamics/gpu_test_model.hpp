@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for the dynamics GPU tests: SpringChainModel, a small model that runs on CPU and
 // GPU batches from one per-atom function. Each atom is tied by a harmonic spring (k) to an anchor
 // on a 3×3×N grid (spacing 1.1 Å, from its index within the system), and consecutive atoms of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support: the GPU half of SpringChainModel (gpu_test_model.hpp) for the CPU test binaries,
 // which never hold a GPU batch — the same seam the library's modules use (a stub where the CUDA
 // file is not built). gpu_test_model.cu is the real one, linked into the GPU binary.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers of the pressure-control tests: argon boxes, a hook that records per-system series at
 // AFTER_STEP, and LAMMPS (`lmp`, a real process) in a scratch directory.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of variable-cell FIRE (cell_relax.hpp): the 0 K lattice constant of an fcc LJ crystal at
 // zero and at a finite pressure against a direct lattice sum (bisection on the virial), in the
 // isotropic and full-cell modes; a strained, jittered triclinic cell relaxed to zero stress as

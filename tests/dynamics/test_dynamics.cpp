@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for dynamics: stage order, registration order, frequency counts, hook close on error,
 // argument validation and velocity Verlet against the analytic harmonic oscillator.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dynamics module's backend-independent tests (dynamics_cases.hpp) on the CPU: every
 // integrator, FusedStage, InflightBatcher and the helpers against their physics references.
 // test_dynamics_gpu.cpp runs the same bodies on a GPU, each also against the CPU run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of the dynamics module (label gpu; built with the CUDA backend, run on the GPU
 // machine, failing where no GPU is usable): the backend-independent bodies of dynamics_cases.hpp
 // with the cuda backend — every run against its physics reference and against the same run on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for convergence criteria and FusedStage: composable criteria, status codes set before
 // AFTER_STEP hooks, ON_CONVERGE with the newly converged systems, stage order, equivalence of a
 // fused run with running each system's stages one after another alone, and one snapshot write

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for inflight batching: every input structure comes out exactly once (from a list and
 // from a Zarr trajectory store), relaxed, with the batch kept within its fixed capacity and
 // full while input remains; each output equals relaxing that structure alone.

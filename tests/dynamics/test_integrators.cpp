@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for the integrators: FIRE / FIRE2 reach the Cambridge Cluster Database global minima
 // of LJ7 and LJ13, Philox against the Random123 known answers, Langevin samples the target
 // temperature and is reproducible independent of batch position, Nosé–Hoover chain samples the

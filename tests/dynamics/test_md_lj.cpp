@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Physics tests of the whole step loop with Lennard-Jones: NVE energy conservation and
 // momentum conservation for liquid argon, batched == separate, and Batch-level forces vs finite
 // differences (float32 and float64, periodic and open).

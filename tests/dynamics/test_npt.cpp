@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of MTK NPT (npt.hpp): the extended-system energy is conserved (isotropic and full cell),
 // batched runs equal separate runs bit for bit, bad input and blow-ups are clear errors naming
 // the system, and the sampled ensemble is NPT: mean pressure at the target and the volume

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NPT against LAMMPS (Debian's `lmp`, run by the test): the mean volume and the volume
 // fluctuations of 108 argon atoms (LJ 0.0104 eV, 3.40 Å, cut 8.5 Å) at two state points — a
 // liquid at 120 K and 300 bar, an fcc solid at 40 K and 0 bar — from batchmd's MTK (isotropic)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Float32 batches through FIRE and the two thermostats, with the mean temperature held to the
 // thermostats' statistical error rather than to a loose window.
 #include <gtest/gtest.h>

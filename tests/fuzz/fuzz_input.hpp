@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/fuzz: a small reader of fuzz input (bytes, integers, length-prefixed strings), in place of
 // libFuzzer's FuzzedDataProvider so that the harnesses also build with GCC for the regression
 // tests. Reading past the end yields zeros and empty strings.

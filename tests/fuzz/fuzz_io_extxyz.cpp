@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: batchmd::fuzz::io_extxyz (tests/fuzz/harness.hpp; harness_io.cpp, linked without zarr).
 #include "harness.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: batchmd::fuzz::job_config (tests/fuzz/harness.hpp).
 #include "harness.hpp"
 

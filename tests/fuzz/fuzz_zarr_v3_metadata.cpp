@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: batchmd::fuzz::zarr_v3_metadata (tests/fuzz/harness.hpp).
 #include "harness.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/fuzz: the fuzz harnesses, one function per target. Each takes one input and returns 0;
 // a bug shows as a sanitizer report, an uncaught exception (anything but batchmd::Error is a
 // bug: std::bad_alloc, a JSON library exception) or a failed invariant (abort). The libFuzzer

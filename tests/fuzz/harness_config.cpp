@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/fuzz: the TOML job parser, and the estimate of what an accepted job implies.
 #include <cmath>
 #include <cstdio>

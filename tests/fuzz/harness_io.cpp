@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/fuzz: the structure-file readers (extended XYZ, LAMMPS data, POSCAR, CIF). The input is
 // the file's text as it is: no option bytes, so that every seed is a real file another tool can
 // open; the readers run with default options. What a reader accepts must be sane and, for the formats batchmd

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/fuzz: the trajectory reader over a whole store made from the input (a memory store).
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/fuzz: harnesses of the Zarr layer — v3 and v2 array/group metadata, and every codec's
 // decode (bytes, zstd, blosc, gzip, crc32c, pipelines, the sharding index).
 #include <cstdlib>

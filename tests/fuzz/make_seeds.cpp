@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/) from what batchmd
 // itself writes: small trajectory stores (v3 and v2, every compressor, sharded, with a model
 // state), their metadata documents, one input per codec and mode of the codec harness (in the

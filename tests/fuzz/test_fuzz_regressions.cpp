@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fuzz harnesses in the normal test suite: every input that ever crashed a target
 // (tests/fuzz/regressions/<target>/) and every seed (tests/fuzz/corpus/<target>/) goes through
 // the same harness as under libFuzzer. Built with the release and asan presets, so a regression

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for the hook tests: a hook from a lambda, a force-free model and batch builders.
 #pragma once
 #include <functional>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for tests/hooks/test_hooks_gpu.cpp: a kernel that holds a device's compute stream
 // until the host releases it, to show that a hook call returns without waiting for the GPU.
 #include <cuda_runtime.h>

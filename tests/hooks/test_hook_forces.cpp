@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for hooks that act on forces: MaxForceClampHook, NaNDetectorHook, BiasedPotentialHook.
 #include <gtest/gtest.h>
 

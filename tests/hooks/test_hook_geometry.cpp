@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for hooks that hold or move atoms: FreezeAtomsHook and WrapPeriodicHook.
 #include <gtest/gtest.h>
 

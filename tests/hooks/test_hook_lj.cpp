@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hooks with Lennard-Jones argon: wrapping into a cubic and a triclinic cell leaves the
 // (unwrapped) trajectory of a liquid unchanged; frozen atoms stay put in a liquid.
 #include <gtest/gtest.h>

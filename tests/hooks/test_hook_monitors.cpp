@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for observing hooks: EnergyDriftMonitorHook, LoggingHook, ProfilerHook and
 // ConvergedSnapshotHook.
 #include <gtest/gtest.h>

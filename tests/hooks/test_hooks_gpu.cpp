@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of the hooks (label gpu): every hook applied to the same batch on the CPU and on the
 // GPU, called directly with a Context built here, in float32 and float64, on batches of several
 // systems of different sizes (periodic triclinic, partly periodic and open). Elementwise results

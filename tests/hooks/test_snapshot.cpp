@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for hooks: SnapshotHook writes the whole batch at AFTER_STEP every N steps: every field,
 // with the values of the state after the step (checked bitwise and against velocity Verlet worked
 // out in the test).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ASE (python3-ase) as the independent reader and writer for batchmd's structure-file tests.
 
   ase_interop.py read FORMAT FILE [KEY=VALUE...]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the io tests: scratch directories, files, the error a call throws, and the ASE
 // interop script (tests/io/ase_interop.py, run by Debian's /usr/bin/python3 as a real process).
 #pragma once

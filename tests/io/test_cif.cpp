@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CIF through gemmi: the symmetry expansion to the full cell from an H-M name, a Hall symbol, a
 // space-group number and an explicit symop list; hexagonal cells and rounded coordinates on
 // special positions; many data blocks as frames; ASE's CIF reader as the reference; malformed

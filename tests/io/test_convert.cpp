@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `batchmd convert --format`: one sample of a trajectory store as a LAMMPS data file or a POSCAR
 // (read back by the io readers to the store's values), extended XYZ under any name, and the
 // errors: a selection of many samples for a one-structure format, an open system for LAMMPS,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Extended XYZ: batchmd's writer and reader round-trip every field kind exactly; ASE reads what
 // batchmd writes (velocities through ASE's momenta) and batchmd reads what ASE writes, compared
 // with ASE's own reading of the same file; frame selection; the comment-line syntax ASE accepts;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LAMMPS data files: round trips (orthogonal and triclinic boxes, charge style, velocities, image
 // flags); a cell in any orientation rotated into LAMMPS's box with its geometry intact; the three
 // ways types get their elements; ASE reads what batchmd writes and batchmd reads what ASE writes;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every reader, fed damaged copies of a good file (truncated at any byte, bytes replaced, lines
 // dropped or repeated), either reads it or throws a batchmd::Error — never another exception,
 // never a crash (under ASan: never a bad memory access). A short, deterministic stand-in for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VASP POSCAR/CONTCAR: round trips (Cartesian and Direct, species runs kept in atom order,
 // selective dynamics, velocities); scale factors (one, a negative volume, three); VASP 4 files
 // and POTCAR labels; a CONTCAR's extra blocks; ASE reads what batchmd writes and batchmd reads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The io entry points: format names and detection by file name, frame selections, file errors
 // (missing, a directory, an unknown name), atomic writes (a failed write leaves the old file), what
 // each format can hold, the CIF seam, and the element symbol table of the data module.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // lj_kernel_timing: LAMMPS' bench/in.lj on the model kernels alone — 32,000 atoms, fcc at
 // reduced density 0.8442, cutoff 2.5 sigma, skin 0.3 sigma, T* = 1.44, NVE velocity Verlet with
 // dt = 0.005 tau, 1,000 steps — in reduced units (sigma = epsilon = mass = 1). Prints the time

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Lennard-Jones model's tests, written once for every backend: LennardJones::compute on a
 // batch on the CPU is checked against an independent reference (direct sums over every periodic
 // image, tests/model/model_test_util.hpp; finite differences), on a GPU against the CPU model on

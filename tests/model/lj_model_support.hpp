@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Support for the Lennard-Jones backend tests (lj_model_cases.hpp): the systems (argon-like
 // liquids, small and triclinic boxes, slabs, wires, clusters, two species), the comparison with
 // its tolerances, and the independent reference — direct sums over all periodic images

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for the model kernels: small systems, flattening into a BatchGeometry, and
 // brute-force references (all images within the cutoff, written independently of the kernels).
 #pragma once

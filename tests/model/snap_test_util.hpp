@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for SNAP, ZBL and sums of models: crystals, batches (with any element, masses
 // given), LAMMPS (`lmp`, run as a real process) for reference configurations and results, and
 // finite differences.

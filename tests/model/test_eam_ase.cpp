@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EAM against a second, independent reference: ASE's EAM calculator (python3-ase, run as a real
 // /usr/bin/python3 process by test_eam_ase.py). ASE reads the same LAMMPS files but splines the
 // tables its own way (scipy cubic splines), so agreement is to the interpolation error of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ASE's EAM calculator (python3-ase) as a second, independent reference for test_eam_ase.cpp.
 
 Usage: test_eam_ase.py POTENTIAL IN OUT

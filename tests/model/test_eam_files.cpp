@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EAM potential files: every file LAMMPS ships in /usr/share/lammps/potentials reads in its
 // format, the tables have LAMMPS's shapes, and broken files — truncated tables, wrong counts,
 // NaN, data after the last table, a file of another format, an element the file lacks — fail with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of EAM (src/model/eam_gpu.cu over full_list_gpu): compute() on a batch on cuda:0
 // against the CPU model on the same batch, for the three formats (Cu_u3.eam funcfl, AlCu.eam.alloy
 // setfl, NiAlH_jea.eam.fs Finnis–Sinclair with asymmetric cross densities) on a mixed batch —

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EAM against LAMMPS (Debian's lmp, `run 0`, as a real process on input files written here):
 // energy, every per-atom force and the six virial components to 1e-9 relative in float64, for the
 // three file formats — funcfl (Cu_u3.eam), setfl (Cu_mishin1.eam.alloy, AlCu.eam.alloy) and

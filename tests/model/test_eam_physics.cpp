@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EAM physics beyond LAMMPS agreement: forces and virial against finite differences of the energy,
 // a batch of different systems equal to the systems computed one by one, results independent of
 // the neighbor list's history (restart state), float32 against float64, element restrictions

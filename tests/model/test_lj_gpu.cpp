@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of the Lennard-Jones model (src/model/lj_gpu*.cpp/cu): the backend-independent bodies
 // of lj_model_cases.hpp with the cuda backend (each GPU result against the CPU model on the same
 // input, plus the finite-difference, determinism, error and restore cases), and what only the

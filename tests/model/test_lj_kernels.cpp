@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of model/lennard_jones_kernels: finite differences, brute-force sums over all images,
 // batching, parameters per element pair and error reporting.
 #include <gtest/gtest.h>

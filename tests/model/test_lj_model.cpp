@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Lennard-Jones model's backend-independent tests (lj_model_cases.hpp) on the CPU, each
 // result checked against the direct sum over all periodic images or finite differences.
 // test_lj_gpu.cpp runs the same bodies on a GPU.

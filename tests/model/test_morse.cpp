@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Morse against LAMMPS `pair_style morse` (Debian's lmp, run 0, as a real process): energy,
 // every per-atom force and the six virial components to 1e-9 relative in float64, for two
 // parameter sets (Cu after Girifalco and Weizer, unshifted; a three-element set with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of model/neighbor_list against brute-force enumeration of all periodic images.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LAMMPS SNAP files: every model Debian ships (lammps-data: /usr/share/lammps/potentials) loads
 // with the descriptor count its twojmax and flags imply; malformed coefficient, parameter and
 // include files, coefficient counts that do not match, and elements the model does not cover are

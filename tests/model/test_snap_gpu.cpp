@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of SNAP, ZBL and SumModel (src/model/snap_gpu.cu, zbl_gpu.cu, full_list_gpu.cu):
 // compute() on a batch on cuda:0 against the CPU models on the same batch — every shipped model
 // family (Ta06A + ZBL, W 2J=8, W-Be, InP chemflag, Cu quadratic) and synthetic models for every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SNAP physics against independent references: forces and virials are the derivatives of the
 // energy (central differences in positions and in strain), for single- and multi-element models,
 // linear and quadratic, chemflag with and without bnorm/wselfall, inner switching, rmin0 > 0 —

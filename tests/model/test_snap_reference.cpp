@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SNAP against LAMMPS's published runs: the thermo output of the examples in LAMMPS's repository,
 // examples/snap/log.15Jun20.snap.<model>.g++.1 (LAMMPS 15 Jun 2020; numbers quoted below with
 // the file they come from), reproduced digit for digit as printed:

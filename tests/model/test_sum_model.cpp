@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SumModel: the sum equals its terms computed one by one (energies, forces, virials, stresses;
 // float64 and float32); element restrictions act like LAMMPS hybrid/overlay (a many-body term
 // restricted to some elements ignores the other atoms entirely); states of stateful terms survive

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stillinger–Weber against LAMMPS `pair_style sw` (Debian's lmp, run 0, as a real process):
 // energy, every per-atom force and the six virial components to 1e-9 relative in float64, for
 // three of the .sw files Debian ships (Si.sw; GaN.sw and CdTe.sw, two elements), each on a perfect

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of Stillinger–Weber and Morse (src/model/sw_gpu.cu, morse_gpu.cu on full_list_gpu):
 // compute() on a batch on cuda:0 against the CPU models on the same batch — Si.sw, GaN.sw, the
 // six-element CdTeZnSeHgS0.sw and Morse with and without shift; periodic, triclinic, slab, open,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for Stillinger–Weber and Morse against LAMMPS: crystals (diamond, zincblende, fcc),
 // random alloys in triclinic cells, a LAMMPS `run 0` with any pair commands (energy, per-atom
 // forces from a dump, the six virial components from thermo pressures with no velocities), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of TorchScript models: a batch on cuda:0 runs the module on the GPU (the plugin's
 // libtorch must have CUDA: on the GPU machine, a plugin built against its PyTorch and named by
 // $BATCHMD_TORCH_PLUGIN, docs/torchscript.md) and must give the CPU's results — Lennard-Jones in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TorchScript models (model::TorchScriptModel through the libtorch plugin) against independent
 // references. The models are written at test time by tests/model/torch_models.py with Debian's
 // python3-torch (the same libtorch as the plugin): a Lennard-Jones potential in torch against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZBL against LAMMPS `pair_style zbl` (Debian's lmp, run 0, as a real process): energy, every
 // per-atom force and the six virial components to 1e-9 relative in float64, for a thermally
 // displaced bcc crystal, a triclinic multi-element random alloy, a slab open along z, an open

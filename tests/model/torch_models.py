@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """TorchScript models for batchmd's tests, written at test time with Debian's python3-torch, and
 the Python-side reference evaluation of a model.
 

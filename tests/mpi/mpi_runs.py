@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`batchmd run` under mpirun, as real processes (label mpi; tests/mpi/CMakeLists.txt).
 
 Each scenario starts mpirun with 1, 2 or 3 ranks (oversubscribed: CI has 2 cores) and reads the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for mpi/partition (how a job's systems are shared between ranks) and mpi/wire (a Batch as
 // the bytes of an MPI message). Neither needs MPI; the runs themselves are tested as processes
 // under mpirun (tests/mpi/mpi_runs.py).

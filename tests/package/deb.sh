@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package with cpack, checks the dependencies it declares, installs it (dpkg -i
 # when root, then removes it again; else extracts it into a temporary root) and runs the
 # installed batchmd: a 50-step job into a store that the installed inspect then reads.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build tree into a temporary prefix, then builds examples/cpp-consumer against it
 # twice — with find_package(batchmd) and with pkg-config — and runs both programs. Nothing of the
 # source tree is visible to the consumer builds (they see only the prefix).

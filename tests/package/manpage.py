@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every option that `batchmd [command] --help` prints is described in docs/batchmd.1, and every
 command the top-level help lists has its section: the man page cannot fall behind the CLI."""
 import os

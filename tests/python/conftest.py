@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures of the Python package tests (run by CTest with PYTHONPATH=<build>/python; by hand:
 PYTHONPATH=build/release/python /usr/bin/python3 -m pytest tests/python)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ASE both ways: ASE calculators as batchmd models, batchmd models as ASE calculators, and
 conversions of structures and trajectories."""
 

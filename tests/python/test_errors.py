@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bad arguments raise the matching Python exception, with the C++ message naming the problem."""
 
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The examples in examples/*.py run and say what they should (each in its own python3 process)."""
 
 import re

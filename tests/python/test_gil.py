@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The GIL is released while C++ runs: another Python thread makes progress in the middle of run(),
 of model evaluations and of runs with a Python hook. Were the GIL held, that thread could run only
 while the main thread executes Python bytecode (before and after the call, inside hook calls), so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """GPU batches from Python: fields as DeviceArrays exporting DLPack without copies, runs on the GPU,
 Python hooks reading GPU batches. Needs a usable NVIDIA GPU; CTest runs this file under the label
 gpu (scripts/test.sh leaves it out where no GPU is usable) with BATCHMD_REQUIRE_GPU=1, so a missing

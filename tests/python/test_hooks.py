@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Python hooks run inside the C++ step loop and fire by the same rules as C++ hooks."""
 
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ctrl-C interrupts a run cleanly: SIGINT stops it after the current step, hooks are closed (the
 sink flushed, the final snapshot written), and run() raises KeyboardInterrupt."""
 

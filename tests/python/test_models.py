@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Models written in Python run inside the C++ dynamics; C++ models are callable from Python."""
 
 import numpy as np

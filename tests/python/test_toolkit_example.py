@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The ALCHEMI toolkit's dynamics example runs unchanged and its comment holds."""
 
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Batch fields are NumPy views of the C++ memory: writes go both ways, views keep their batch alive,
 and operations that would move the memory refuse while views exist."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Extra trajectory-sink tests, included from tests/sinks/CMakeLists.txt:
 #   test_kill                - crash safety: kill_writer is SIGKILLed mid-run, the store must hold a
 #                              consistent prefix of whole samples and accept appends (labels sinks, crash)

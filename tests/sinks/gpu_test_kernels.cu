@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A kernel for the GPU sink tests: changes a tensor on the GPU the way a step would, in stream
 // order on the compute stream, so the tests can check that a snapshot keeps its own step's values.
 #include "batchmd/core/launch.cuh"

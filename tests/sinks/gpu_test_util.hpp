@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for the GPU sink tests: a fixture that skips (counted as skipped) without a GPU,
 // exact comparison of two batches on any devices, what a sink must read back after masked
 // writes (host index_select + concat), random batches with oddly sized rows, and a kernel that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kill_writer: the victim (and the rival) of the crash and writer-lock tests. Appends encoded
 // trajectory samples (trajectory_fixture.hpp: every value encodes its sample id) to a ZarrData
 // store until it is killed, or until it has written --samples samples.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writer-lock scenarios with real processes (kill_writer), shared by the file-store tests
 // (tests/sinks/test_writer_lock.cpp) and the S3 tests (tests/zarr/s3/test_s3_lock.cpp): two
 // creators racing for one store, a second appender while a writer runs, and a killed writer's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Damaged and crafted trajectory stores (issue 10 §4): a batchmd store missing a chunk inside its
 // committed samples is an error naming the key (it used to read as atoms at the origin); a store
 // of another writer, where a missing chunk means the fill value, still reads; crafted metadata

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for the GPU sinks' fused gather (src/sinks/gpu_gather*.hpp), run on the CPU: plans built
 // from host batches are executed on host memory by the kernel's own per-lane code (gather_item),
 // item by item and lane by lane, from the table exactly as it is passed to the GPU. They must give

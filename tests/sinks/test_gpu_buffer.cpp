@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of GPUBuffer: contents equal to Batch::index_select/concat on the host (every dtype
 // and level, edge_index rebased), masks, capacity, max_atoms, max_edges, zero (storage kept, no
 // new cudaMalloc), a fixed schema, CPU batches copied in, large and oddly aligned segments, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU tests of the asynchronous snapshot path: HostMemory and ZarrData fed from a GPU batch
 // store exactly what they store when fed the same batch on the CPU (every dtype and level,
 // masks, edge_index); snapshots written quickly while a kernel changes the batch between them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for sinks that run on every build: asking for a GPUBuffer on the CPU, in a build without
 // CUDA or on a machine without a GPU is a clear InvalidArgument (never a crash or a CUDA error).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for sinks: HostMemory capacity, masks, empty read, drain, zero, every field and dtype
 // round-tripping, and its memory overhead.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash safety of ZarrData: a writer process (kill_writer) appends samples until it is SIGKILLed
 // at a random (seeded, reproducible) moment, from the first microseconds after its start to
 // hundreds of ms after its first commit. After every kill the path must either open as a

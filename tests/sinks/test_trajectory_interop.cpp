@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Trajectories and independent readers/writers: zarr-python 2 and xarray read our Zarr v2
 // trajectories, zarrita (node) reads our v3 ones (plain, compressed, sharded), and our
 // TrajectoryReader (and ZarrData append) reads a v2 trajectory written by zarr-python. Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One writer per file store, with real processes (kill_writer): creators racing for one path in
 // both orders, a second appender while a writer runs, and a killed writer's stale lock; in the
 // default flock mode and in lock file mode (BATCHMD_FILE_LOCK=lockfile). Also what a writer that

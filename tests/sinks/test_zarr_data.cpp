@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for ZarrData and TrajectoryReader: round trips of every dtype and level through Zarr v2
 // and v3 and every codec, masks, DataSink semantics, append/reopen, background errors, corrupt
 // and foreign stores, and a reader that opens while a writer appends.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZarrWriteConfig's per-field overrides (README: "per-field overrides"): a field's chunk rows and
 // compressor, as other Zarr tools see them — the stored metadata documents read as plain JSON
 // from disk, and the chunk files on disk — for Zarr v3 and v2, with the data reading back intact.

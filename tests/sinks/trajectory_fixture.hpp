@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support for trajectory sinks: batches whose every value encodes (sample id, atom, column),
 // so a reader can check that each sample it sees is complete and correct.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support: the backend parameter of tests written once for every device. A test body in a
 // shared header takes a Backend; each test binary instantiates it with the backends it may run:
 // the CPU binaries (run by CI, which has no GPU) with {cpu} only, the GPU binaries

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support: real child processes for the crash and writer-lock tests — started with fork and
 // execve (everything the child needs is prepared before fork), their output captured in a file,
 // descriptors handed down on purpose, signalled, killed and reaped; and start barriers that

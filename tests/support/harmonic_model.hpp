@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support: an independent, analytically solvable model (each atom tied to the origin by a
 // spring of stiffness k eV/Å²), used to test the step loop and sinks without Lennard-Jones.
 #pragma once

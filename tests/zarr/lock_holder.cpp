@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // lock_holder: a process that takes a store's writer lock and keeps it until it is killed, for
 // the lock tests (tests/zarr/test_lock.cpp, tests/zarr/s3/test_s3_lock.cpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Arrays: round trips of every dtype through v2 and v3 with every compressor, several chunk sizes
 // and sharding; appends across chunk boundaries, reopening and appending again; encode/commit
 // separation; fill values; cache behaviour; corrupt chunks and metadata.

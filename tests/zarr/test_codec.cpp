@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Codecs: round trips of every registered codec, known answers (CRC-32C, gzip framing), corrupt
 // input raising FormatError that names the codec, and CompressorConfig's mapping.
 #include <gtest/gtest.h>

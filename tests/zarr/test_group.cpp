@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Groups: v3 and v2 documents, attributes replaced atomically, children, the trajectory layout.
 #include <gtest/gtest.h>
 

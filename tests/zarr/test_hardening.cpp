@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Damaged and crafted stores (issue 10 §4) at the Zarr level: metadata claiming absurd or
 // overflowing sizes, codecs with bad parameters, data that inflates beyond any chunk, reads larger
 // than memory, and chunks missing inside the committed rows of a store whose writer promises every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Interop with independent implementations: zarr-python 2 reads our v2 arrays and writes v2
 // arrays we read; zarrita (node) reads our v3 arrays, plain, compressed and sharded. A missing
 // tool is a failure, not a skip: these tests are how we know other tools can open our files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The writer lock of file and memory stores (zarr/lock.hpp): its record names this process; a
 // second writer is refused with the holder's identity, in this process and from another one
 // (lock_holder), in both file lock modes and across them; a lock of a dead process is taken over,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metadata documents: what v3 zarr.json and v2 .zarray look like, and parse errors naming the
 // document and the field.
 #include <gtest/gtest.h>

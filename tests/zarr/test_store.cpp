@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stores: key validation, the FileStore and MemoryStore contract (the same tests run on both),
 // atomic replace under concurrent readers, and open_store URLs.
 #include <gtest/gtest.h>

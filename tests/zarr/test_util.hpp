@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the zarr tests: scratch directories and deterministic test data.
 #pragma once
 #include <unistd.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reads Zarr v2 arrays and groups with zarr-python, for batchmd's interop tests.
 
 usage: zarr_python_read.py STORE OUT NAME...

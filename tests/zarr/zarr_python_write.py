@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes Zarr v2 arrays with zarr-python, for batchmd's reader to open (interop tests).
 
 usage: zarr_python_write.py STORE EXPECTED

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/commands: the batchmd subcommands (run, bench) as functions the CLI and tests call.
 #pragma once
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/config: the run configuration (TOML job file) and its embedded default: every key, its
 // valid range, and the parser that enforces them. The structures a job describes are built by
 // app/structures; what a job implies in memory is estimated by app/limits.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/crystal_config: periodic crystals as starting structures ([[crystal]] tables): sc, bcc,
 // fcc and diamond (zincblende with two elements) supercells of any element, with vacancies,
 // thermal jitter and Maxwell–Boltzmann velocities.

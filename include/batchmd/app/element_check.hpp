@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/element_check: refusing, before a run starts, a batch holding an element the potential
 // cannot evaluate — with the element, the potential's elements and the structure that holds it
 // named (a [[structures]] file and frame, a generator table, or a system of a restart store).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/limits: what a job implies before anything is allocated — atoms, neighbour pairs, bytes
 // per snapshot, peak memory — and the refusal of a job that this machine cannot run, with the
 // key and the estimate named (batchmd run checks it before it builds or restores the systems).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/model_config: the potential a job asks for beyond Lennard-Jones — SNAP (from .snapcoeff /
 // .snapparam files, or a LAMMPS .snap include file with its ZBL overlay), ZBL, TorchScript models
 // (MACE's LAMMPS export or batchmd's batched convention), and sums of them

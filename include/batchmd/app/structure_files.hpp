@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/structure_files: starting structures read from files ([[structures]] tables of a job): any
 // file the io module reads (extended XYZ, LAMMPS data, POSCAR/CONTCAR, CIF), some of its frames,
 // replicated into supercells, copied, jittered and given velocities. They mix with the

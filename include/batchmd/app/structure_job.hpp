@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/structure_job: the job of `batchmd run --structures FILE... [--model SPEC] [JOB.toml]` —
 // the given structure files as the systems, the potential from --model (or the job file), and
 // the stages of the job file or, without one, the default protocol for structures: FIRE until

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // app/structures: the generators of the starting structures a job describes — periodic boxes
 // started from jittered fcc at a given density ("liquids") and open fcc clusters — and the batch
 // they make, with Maxwell–Boltzmann velocities and system ids.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/cuda: the CUDA runtime behind device tensors — device discovery, a caching allocator
 // (no cudaMalloc once the step loop is warm), one compute stream and one copy stream per device,
 // pinned host memory, copies and events. The header needs no CUDA; in a build without the CUDA

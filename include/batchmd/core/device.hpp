@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/device: where a Tensor's memory lives ("cpu" or "cuda:N").
 #pragma once
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/dtype: the element types a Tensor can hold, their sizes and names.
 #pragma once
 #include <cstddef>

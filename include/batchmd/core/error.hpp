@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/error: the batchmd exception hierarchy. Every error a user can cause is one of
 // these, with a message that names what was wrong and where. The CLI turns each into exit code 2.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/frame: the cell geometry of one periodic, partly periodic or open system, as host/device
 // code shared by every neighbor list (the CPU cell list and the GPU one, and the lists later
 // models add). Written once so the lists cannot disagree about which atoms are images of which.

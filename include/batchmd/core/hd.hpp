@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/hd: BATCHMD_HD, the one marker for functions compiled for both the host and the GPU (the
 // "one kernel source, two devices" of ARCHITECTURE.md), and the scalar math such functions call.
 //

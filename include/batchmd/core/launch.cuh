@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/launch: the CUDA side of parallel_for — a grid-stride kernel that calls a host/device
 // functor for every index, launched on the device's compute stream. Included only by .cu files.
 #pragma once

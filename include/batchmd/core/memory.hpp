@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/memory: how much memory this process can still use, so that code sizing an allocation
 // from input (a job file, a store's metadata) can refuse one that cannot fit, with a clear error,
 // instead of failing in the allocator or the kernel's OOM killer.

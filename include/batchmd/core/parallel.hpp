@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/parallel: parallel_for, the one loop every numerical kernel runs through.
 // On the CPU it is an OpenMP loop (threads from BATCHMD_NUM_THREADS or OMP_NUM_THREADS);
 // a CUDA build maps the same functor onto a kernel launch.

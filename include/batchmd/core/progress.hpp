@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/progress: a progress line for long work (steps/s and ETA), redrawn in place on a
 // terminal and printed every ~10% otherwise.
 #pragma once

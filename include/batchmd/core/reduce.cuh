@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/reduce: deterministic per-segment reductions on the GPU (segments = systems of a batch,
 // CSR offsets), one block per segment with a fixed summation tree, so results do not depend on
 // scheduling. Included only by .cu files.

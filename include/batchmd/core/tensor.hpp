@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/tensor: Tensor, an owning, typed, shaped, contiguous buffer on a device (host memory, or
 // GPU memory from the caching allocator of core/cuda). data<T>() gives the raw pointer on the
 // tensor's device: host code may only dereference it for CPU tensors. Copies are explicit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/vec3: the small 3-vector math of host/device code — a Vec3 value type and the same
 // operations on raw double[3] pointers and row-major 3×3 matrices (double[9], rows a, b, c as in
 // a batch's "cell"), for code that reads vectors straight out of arrays.

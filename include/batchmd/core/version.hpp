@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/version: what was built — the version, the git commit, the build type and the optional
 // back-ends compiled in. `batchmd --version` prints it and every trajectory records it in its
 // writer attribute, so a bug report or a store says which build made it.

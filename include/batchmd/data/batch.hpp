@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // data/batch: AtomicData (one system) and Batch (many systems, struct of arrays, CSR by
 // system) with the batch operations: build from systems, split, index_select, concat and a
 // masked put into pre-reserved storage. atoms_ptr, edges_ptr and system_index are kept

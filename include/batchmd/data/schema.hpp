@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // data/schema: field levels and the standard fields of an atomic system (names, levels,
 // dtypes, trailing shapes, units), shared by batches, sinks and the trajectory format.
 #pragma once

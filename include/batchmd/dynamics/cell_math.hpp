@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_math: the 3×3 matrix arithmetic of the integrators that move the cell (MTK NPT,
 // stochastic cell rescaling, variable-cell FIRE): determinant, inverse, products, the eigen-
 // decomposition of a symmetric matrix (cyclic Jacobi) and the MTK propagators written in its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_relax: variable-cell relaxation — FIRE on the atoms and the cell together, with a
 // cell filter in the sense of ASE's UnitCellFilter, per system.
 #pragma once

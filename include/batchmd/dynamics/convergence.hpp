@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/convergence: composable per-system convergence criteria — max force, energy change
 // between steps, steps taken in the stage — combined with all/any.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/dynamics: the step loop with its nine hook stages, the Hook interface and the
 // Context hooks see, per-system status and convergence, and VelocityVerlet (NVE; DemoDynamics in
 // nvalchemi's naming).

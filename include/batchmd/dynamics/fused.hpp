@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/fused: FusedStage, several dynamics (e.g. FIRE then Langevin) run on one batch with
 // one shared model evaluation per step.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/inflight: inflight batching — a fixed-capacity batch whose finished systems are
 // written to a sink and replaced by new input structures until the input is exhausted.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/integrator_kernels: the arithmetic of every integrator and optimizer — velocity
 // Verlet, FIRE, FIRE2, Langevin BAOAB, Nosé–Hoover chain — as inline host/device functions, one
 // source for the CPU loops (src/dynamics/*.cpp) and the GPU kernels (src/dynamics/*.cu).

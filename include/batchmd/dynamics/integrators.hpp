@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/integrators: batched optimizers (FIRE, FIRE2) and thermostats (Langevin BAOAB,
 // Nosé–Hoover chain). Every one updates only the systems active in the step (status == its
 // stage) and keeps its per-system state in system-level batch fields, so the state travels

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/npt: constant-pressure molecular dynamics per system — the Martyna–Tobias–Klein
 // barostat with Nosé–Hoover chains on the particles and on the barostat (MTKNPT), and stochastic
 // cell rescaling (Bernetti & Bussi 2020) with a Langevin thermostat (StochasticCellRescaling).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/random: Philox4x32-10, the counter-based generator behind the stochastic integrators.
 // A draw is a pure function of (seed, system_id, system step, atom index within the system), so
 // a system's noise does not depend on where it sits in a batch, on the batch's other systems,

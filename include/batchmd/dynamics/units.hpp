@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dynamics/units: unit conversions for Å / eV / amu / fs / K (ASE/ALCHEMI convention).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/biased_potential: BiasedPotentialHook, which adds a user bias to energies and forces.
 #pragma once
 #include <cstdint>

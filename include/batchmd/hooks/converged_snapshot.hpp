@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/converged_snapshot: ConvergedSnapshotHook, which writes the systems that converged in
 // this step (and only those) into a DataSink at ON_CONVERGE.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/energy_drift: EnergyDriftMonitorHook, which watches each system's total energy.
 #pragma once
 #include <cstdint>

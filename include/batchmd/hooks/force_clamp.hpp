@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/force_clamp: MaxForceClampHook, which caps the magnitude of every atom's force.
 #pragma once
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/freeze_atoms: FreezeAtomsHook, which keeps chosen atoms fixed under any integrator.
 #pragma once
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/hooks: every hook of the library (docs/hooks.md: stages, fields read and written, GPU
 // behaviour and errors of each).
 //

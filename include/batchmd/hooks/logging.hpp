@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/logging: LoggingHook, which writes per-system scalars to a CSV file.
 #pragma once
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/nan_detector: NaNDetectorHook, which stops a run at the first NaN/Inf.
 #pragma once
 #include <cstdint>

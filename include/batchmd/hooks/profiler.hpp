@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/profiler: ProfilerHook, which measures wall time spent in each part of the step.
 #pragma once
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/snapshot: SnapshotHook, which writes the whole batch into a DataSink at AFTER_STEP.
 #pragma once
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hooks/wrap_periodic: WrapPeriodicHook, which wraps positions into the cell and counts images.
 #pragma once
 #include <cstdint>

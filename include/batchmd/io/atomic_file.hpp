@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/atomic_file: AtomicFile, a file written beside its target and renamed over it on commit(),
 // so a writer that fails half way (bad data, full disk) leaves the old file untouched and no
 // reader ever sees half a file. Structure writers and `batchmd convert` write through it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/cif: crystallographic information files through gemmi: every data block with atom sites
 // becomes one periodic system, expanded by its space group's symmetry to the full unit cell.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/extxyz: extended XYZ in ASE's dialect. The reader takes every per-atom column of
 // Properties (species or Z, pos, momenta or velocities, masses, forces, charges, any custom
 // R/I/L column with its width) and every key=value of the comment line (Lattice, pbc, energy,

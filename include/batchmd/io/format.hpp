@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/format: the structure-file formats batchmd reads and writes, their names (as the command
 // line and job files spell them) and the format a file name implies.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/frames: FrameSelection, which frames of a multi-frame structure file to read, written the
 // way Python slices are (a job file's `frames = "::10"`, or an index, or a list).
 #pragma once

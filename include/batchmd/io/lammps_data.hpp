@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/lammps_data: LAMMPS data files (metal units: Å, amu, Å/ps for velocities) with atom styles
 // atomic and charge, Masses, Velocities, orthogonal and triclinic boxes and image flags.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/options: what a caller can say about reading and writing structure files (format, frames,
 // the elements of LAMMPS types / VASP 4 species, float dtype, writer choices).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/poscar: VASP POSCAR/CONTCAR, Cartesian and Direct, scale factor (one, three, or a negative
 // volume), VASP 5 species line (VASP 4 files need ReadOptions::elements), selective dynamics
 // flags (kept as the bool [n, 3] field "selective_dynamics", true = free to move) and the

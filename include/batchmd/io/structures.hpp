@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io/structures: structure files in and out. read_structures turns a file (extended XYZ,
 // LAMMPS data, VASP POSCAR/CONTCAR, CIF) into one AtomicData per frame; write_structures writes
 // systems back. The text forms (parse_structures / format_structures) take and give strings, so

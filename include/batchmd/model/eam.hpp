@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam: the embedded-atom method as LAMMPS's `pair_style eam`, `eam/alloy` and `eam/fs`
 // compute it (the files and their tabulation: eam_potential.hpp), for a batch of periodic, open or
 // mixed, orthogonal or triclinic systems in float32 or float64, on the CPU or a GPU.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/eam_potential: embedded-atom (EAM) potential files in LAMMPS's three formats, read and
 // tabulated exactly as LAMMPS's `pair_style eam`, `eam/alloy` and `eam/fs` do, so that energies
 // and forces agree with LAMMPS to rounding:

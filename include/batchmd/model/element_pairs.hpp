@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/element_pairs: which element pairs a model acts on — the restriction behind overlays
 // such as LAMMPS's `pair_style hybrid/overlay` (`pair_coeff 1 2 zbl ...` acts on one type pair;
 // `pair_coeff * * snap ... W NULL` leaves He atoms out of SNAP).

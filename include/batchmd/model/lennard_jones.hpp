@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lennard_jones: the Lennard-Jones Model over a Batch (per element-pair parameters,
 // optional energy shift) on a cell-list neighbor list with a Verlet skin.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/lennard_jones_kernels: Lennard-Jones energies, forces and virials of a batch over a
 // NeighborList, with parameters per element pair. The pair function is host/device code so a
 // GPU kernel can reuse it unchanged.

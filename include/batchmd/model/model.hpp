@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/model: the Model interface — given a Batch, fill per-system energies, per-atom forces
 // and, on request, per-system virial and stress. The contract below is all a model author needs:
 // when the step loop calls compute() and what it relies on afterwards.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/morse: the Morse pair potential with LAMMPS `pair_style morse` semantics — per element
 // pair D0, alpha, r0 and a cutoff (LAMMPS `pair_coeff i j D0 alpha r0 cutoff`), and optionally
 // the energy shifted to zero at the cutoff (LAMMPS `pair_modify shift yes`):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/neighbor_list: Verlet neighbor lists for a batch of atomic systems — cell lists plus a
 // skin, half lists (each pair once), exact periodic images for any triclinic cell and any mix of
 // periodic and open directions, systems stored CSR by atoms_ptr.

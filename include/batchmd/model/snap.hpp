@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap: the SNAP machine-learned potential (Thompson, Swiler, Trott, Foiles, Tucker,
 // J. Comput. Phys. 285, 316 (2015)): the energy of atom i is a linear (or quadratic) function of
 // the bispectrum components B_i of its neighbor density, expanded in 4D hyperspherical harmonics

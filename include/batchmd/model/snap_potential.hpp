@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/snap_potential: LAMMPS's SNAP include files (`X.snap`, read by `include X.snap` in a
 // LAMMPS input) — the form in which published SNAP models are distributed: variables, a
 // `pair_style snap` or `pair_style hybrid/overlay zbl INNER OUTER snap`, and the pair_coeff lines

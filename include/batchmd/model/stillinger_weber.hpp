@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/stillinger_weber: the Stillinger–Weber three-body potential, multi-element, exactly as
 // LAMMPS `pair_style sw` reads and evaluates a `.sw` file (Stillinger and Weber, Phys. Rev. B 31,
 // 5262 (1985); the LAMMPS generalisation to element triplets):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/sum_model: a sum of models — E = sum_k E_k, F = sum_k F_k, W = sum_k W_k — the
 // counterpart of LAMMPS's `pair_style hybrid/overlay`. Each term may act on a subset of element
 // pairs through its own configuration (ZBLConfig::pairs, SNAPConfig::pairs, ...), so e.g. the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/torch_model: TorchScript models (MACE, NequIP-style GNNs, anything written in PyTorch
 // and saved with torch.jit.script) as a batchmd Model, in two calling conventions:
 //  - "batched", batchmd's own: forward(Dict[str, Tensor]) -> Dict[str, Tensor], every system of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/zbl: the Ziegler–Biersack–Littmark universal screened nuclear repulsion, exactly as LAMMPS
 // `pair_style zbl inner outer` (the nuclear charges are the atomic numbers): between the inner
 // and outer cutoff a polynomial switch takes energy, force and curvature smoothly to zero at the

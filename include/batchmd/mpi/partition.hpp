@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/partition: how the systems of a job are shared between ranks — contiguous ranges of
 // systems balanced by an estimate of their cost (atoms × neighbours). Contiguous, so that rank 0
 // can write every snapshot as the ranks' parts one after the other and the store holds the samples

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mpi/session: one process's place in a data-parallel `batchmd run` launched by mpirun — its
 // rank, its share of the job's systems, the snapshot hook that brings every rank's samples to the
 // one writer (rank 0), and the collectives the run's summary needs (docs/mpi.md).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/data_sink: the DataSink interface every snapshot store implements, and HostMemory,
 // which keeps snapshots in host RAM in bulk.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_buffer: GPUBuffer, the DataSink that keeps snapshots in pre-allocated GPU memory —
 // masked writes copy the selected systems of every field with one fused kernel, in stream order
 // on the device's compute stream, so writing never waits for the GPU.

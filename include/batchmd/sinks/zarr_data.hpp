@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sinks/zarr_data: ZarrData, the trajectory sink that appends samples to a Zarr store (v3 or v2)
 // in the CSR layout of TRAJECTORY_FORMAT.md, with encoding and I/O on background threads; and
 // TrajectoryReader, which reads such stores (ours, or the Python ALCHEMI toolkit's) back.

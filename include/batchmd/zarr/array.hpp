@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/array: a Zarr array (v2 or v3) in a Store, chunked along its leading axis: appending
 // rows (encode, store, commit as separate steps) and reading rows back through a chunk cache.
 #pragma once

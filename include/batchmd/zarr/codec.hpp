@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/codec: chunk codecs registered by their Zarr name (bytes, zstd, blosc, gzip, crc32c), the
 // codec pipeline one chunk goes through, and CompressorConfig, the user's simple choice of codecs.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/file_store: a Store on a local directory tree, one file per key, atomic replace by rename;
 // the writer lock is a file at the root (file_lock.cpp).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/group: Zarr groups (v3 zarr.json node_type group; v2 .zgroup + .zattrs): creating and
 // opening them, their attributes (replaced atomically), and their children.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/lock: one writer at a time per store. A writer takes the store's writer lock before it
 // creates or appends anything and holds it until it is done; readers never take it. The lock is a
 // record under the key kWriterLockKey naming its holder (host, pid, process start time), so a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/memory_store: a thread-safe in-process Store, for tests and for the memory:// URL.
 #pragma once
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/metadata: array and group metadata of Zarr v3 (zarr.json) and v2 (.zarray, .zgroup,
 // .zattrs): building the documents, and parsing them with every field validated.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/read_limits: bounds on what reading a store may allocate, whatever its metadata claims.
 // A crafted or damaged store (a shape of 10^18 rows, a chunk of 2^62 bytes, a codec that inflates
 // a kilobyte into gigabytes) gets a clear error, never std::bad_alloc, an abort or the OOM killer.

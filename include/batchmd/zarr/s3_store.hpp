@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/s3_store: a Store on an S3 bucket (AWS or any S3-compatible server) or a Google Cloud
 // Storage bucket through its S3-compatible XML API. One object per key under the URL's prefix;
 // PUT replaces an object atomically, so set() is an atomic replace. Requests are signed with

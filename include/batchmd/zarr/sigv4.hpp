@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/sigv4: AWS Signature Version 4 for S3-style requests (header-based auth), on OpenSSL's
 // SHA-256 and HMAC. Used by S3Store; public so that tests can check it against AWS's published
 // examples and an independent signer.

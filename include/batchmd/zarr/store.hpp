@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // zarr/store: the key -> bytes interface every Zarr store implements, key validation, and
 // open_store(), which picks a Store implementation from a URL.
 #pragma once

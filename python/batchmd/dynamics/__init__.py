@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Dynamics: the step loop with its nine hook stages, the integrators, convergence criteria and
 multi-stage pipelines, with the ALCHEMI toolkit's names and keyword arguments::
 

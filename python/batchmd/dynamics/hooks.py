@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hooks: callbacks that fire at the nine stages of every step.
 
 The library (C++): ``SnapshotHook(sink=..., frequency=...)``, ``ConvergedSnapshotHook(sink=...)``,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Data sinks: where snapshots go, and the reader for trajectory stores.
 
 ``HostMemory(capacity)`` keeps samples in host RAM; ``GPUBuffer(capacity, max_atoms, max_edges,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_model: the TorchScript Model, batchmd side — element table and dtype checks,
 // the shared neighbor list turned into edges (edge_index, shifts, unit_shifts), and the call into
 // the libtorch plugin (torch_plugin_abi.h). No libtorch here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_plugin: the libtorch side of TorchScript models — the only batchmd source
 // that includes libtorch, built as the plugin libbatchmd_torch.so (torch_plugin_abi.h says why).
 // It loads a module, finds which calling convention its forward() follows, and per call wraps

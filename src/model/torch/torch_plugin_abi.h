@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_plugin_abi (internal): the C interface between batchmd and its libtorch
 // plugin (libbatchmd_torch.so, torch_plugin.cpp). batchmd itself never links libtorch: the
 // TorchScript model (torch_model.cpp) does everything batchmd-specific — element tables, the

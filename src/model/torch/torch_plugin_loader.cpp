@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_plugin_loader: dlopen of the libtorch plugin. An explicit path (argument or
 // $BATCHMD_TORCH_PLUGIN) is the only candidate when given — a user who names a plugin gets that
 // one or an error, never another found elsewhere.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_plugin_loader (internal): finds and opens the libtorch plugin
 // (torch_plugin_abi.h) once per process, and keeps it loaded (libtorch does not unload cleanly).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `blosc` codec (v3 name and numcodecs v2 id), through c-blosc's context API, which is
 // thread-safe where the global one is not.
 #include <blosc.h>

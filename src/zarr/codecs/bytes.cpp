@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The v3 `bytes` codec: array -> bytes in little- or big-endian order.
 #include <algorithm>
 

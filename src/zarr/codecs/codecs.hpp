@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal: the factory of each registered codec and helpers to read codec configurations.
 #pragma once
 #include <initializer_list>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The v3 `crc32c` checksum codec and the CRC-32C (Castagnoli) it appends, slicing-by-8.
 #include <array>
 #include <cstring>

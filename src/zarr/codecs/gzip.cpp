@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `gzip` codec (v3 name and numcodecs v2 id): deflate in gzip framing, through zlib.
 #include <zlib.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `zstd` codec (v3 name and numcodecs v2 id): level and an optional frame checksum.
 #include <zstd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes a small trajectory store the way the Python ALCHEMI toolkit's Zarr writer
 // (nvalchemi.data.AtomicDataZarrWriter, behind nvalchemi.dynamics.ZarrData) lays one out with
 // zarr-python 3, using zarrita — an independent Zarr v3 implementation — for the arrays:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes the same small trajectory store as toolkit_store.mjs, as the Python ALCHEMI toolkit's
 documentation draws it with a ".zattrs" root (Zarr v2), using zarr-python 2 — an independent
 writer — with its default compressor (Blosc lz4). Layout and values: see toolkit_store.mjs.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Independent reader for `batchmd convert` output: reads an extended XYZ file with ASE
 (ase.io.read(path, index=':')) and prints, as one JSON document, what ASE made of every frame.
 

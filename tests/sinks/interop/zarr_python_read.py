@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reads a batchmd trajectory store (Zarr v2) with zarr-python 2 or xarray and prints it as JSON on
 stdout for test_trajectory_interop:
   {"zarr_format": 2, "attrs": {...root attributes...},

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes a trajectory store (Zarr v2) with zarr-python 2 in the layout of TRAJECTORY_FORMAT.md,
 from a JSON description made by test_trajectory_interop:
   {"attrs": {"num_samples": N, "fields": {...}},

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a batchmd trajectory store (Zarr v3) with zarrita, an independent implementation, and
 // prints it as JSON on stdout for test_trajectory_interop:
 //   {"zarr_format": 3, "attrs": {...root attributes...},

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads Zarr v3 arrays with zarrita (an independent implementation), for batchmd's interop tests.
 //
 // usage: node read_v3.mjs STORE OUT NAME...

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Write throughput of one trajectory to the local S3 server (s3rver via s3_server.mjs) vs to
 // the filesystem, with 1, 4 and 16 requests in flight (ZarrData workers = S3 max_in_flight).
 //   build/release/tests/zarr/s3/bench_s3_write [writes=96] [systems_per_write=16] [atoms=1000]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test proxy in front of the local S3 server that misbehaves on command:
 //   node fault_proxy.mjs --target PORT     prints "PORT <n>" once listening (127.0.0.1 only)
 // Control (answered by the proxy itself):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Independent reader: lists every object under a prefix with @aws-sdk/client-s3
 // (ListObjectsV2, paginated) and writes each object's bytes to OUT/<key below the prefix>.
 //   node read_store.mjs --endpoint URL --bucket B --prefix P --out DIR

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixture for the S3 store tests: a local S3 server (npm s3rver through s3_server.mjs) on
 // 127.0.0.1, a random free port and a temporary directory, started by fork/exec of node and
 // stopped at the end; a misbehaving proxy in front of it (fault_proxy.mjs); and helpers that run

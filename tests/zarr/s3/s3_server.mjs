@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test launcher for a local S3 server (npm s3rver) on 127.0.0.1:
 //   node s3_server.mjs --dir DIR [--port N] [--bucket NAME]... [--conditional-writes]
 // Prints "PORT <n>" on stdout once listening; stops on SIGTERM/SIGINT or when stdin closes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Independent SigV4 signer (@smithy/signature-v4, the AWS SDK's): reads a JSON array of requests
 //   {method, host, path (URI-encoded), query: [[k, v]...], headers: [[k, v]...], payload_hash,
 //    access_key, secret_key, session_token, region, service, amz_date}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Faults: the S3 server killed and restarted in the middle of a trajectory write (blocking mode:
 // the trajectory completes; failing mode: a clear error, and the committed prefix is intact); a
 // proxy that answers 500/503, drops connections or stalls for a while (retries succeed), and 4xx

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One writer per S3 store (s3_lock.cpp), against the local S3 server in two behaviours: s3rver as
 // it is, which ignores If-None-Match/If-Match on PUT (the lock then confirms itself by reading
 // back after settle_s), and with --conditional-writes, where the launcher enforces them as S3

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // S3Store against a local S3 server process (which checks SigV4 signatures): the Store contract
 // (the same checks tests/zarr/test_store.cpp runs on FileStore and MemoryStore), listing with
 // pagination, keys with special characters, open_store URLs and environment, gs:// with HMAC keys

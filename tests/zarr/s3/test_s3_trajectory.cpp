@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZarrData and TrajectoryReader on s3:// URLs (unchanged code, through open_store): round trips
 // of every field level and dtype in v2/v3 with several codecs and sharding, a reader following a
 // writer, the restart test, `batchmd run/inspect/convert` on an s3:// store end to end, and an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SigV4 signer against AWS's published S3 examples (canonical request, string to sign and
 // signature of each), and against an independent signer (@smithy/signature-v4, the AWS SDK's)
 // on hundreds of generated requests: methods, keys with special characters, query strings with
