@@ -10,12 +10,8 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/data/schema.hpp"
-#include "batchmd/model/eam.hpp"
-#include "batchmd/model/morse.hpp"
 #include "batchmd/model/snap.hpp"
-#include "batchmd/model/stillinger_weber.hpp"
 #include "batchmd/model/sum_model.hpp"
-#include "batchmd/model/torch_model.hpp"
 
 namespace batchmd::app {
 
@@ -26,25 +22,6 @@ std::optional<std::vector<std::int64_t>> model_elements(const model::Model& m) {
     for (const auto& e : s->config().params.elements) z.push_back(e.atomic_number);
     std::sort(z.begin(), z.end());
     return z;
-  }
-  auto sorted = [](std::vector<std::int64_t> z) {
-    std::sort(z.begin(), z.end());
-    z.erase(std::unique(z.begin(), z.end()), z.end());
-    return z;
-  };
-  if (const auto* e = dynamic_cast<const model::EAM*>(&m)) {
-    if (!e->config().pairs.all()) return std::nullopt;
-    return sorted(e->config().tables.elements);
-  }
-  if (const auto* w = dynamic_cast<const model::StillingerWeber*>(&m)) return sorted(w->config().params.elements);
-  if (const auto* o = dynamic_cast<const model::Morse*>(&m)) {
-    std::vector<std::int64_t> z;
-    for (const auto& p : o->config().pairs) z.insert(z.end(), {p.z_a, p.z_b});
-    return sorted(z);
-  }
-  if (const auto* t = dynamic_cast<const model::TorchScriptModel*>(&m)) {
-    if (t->elements().empty()) return std::nullopt;  // a batched module without a table takes any element
-    return sorted(t->elements());
   }
   if (const auto* sum = dynamic_cast<const model::SumModel*>(&m)) {
     std::optional<std::set<std::int64_t>> common;  // every term must take the element

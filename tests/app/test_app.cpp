@@ -46,7 +46,7 @@ TEST(Config, BadInputNamesTheProblem) {
   EXPECT_NE(error_of(kMinimal + "[run]\ndt_fs = 0\n").find("run.dt_fs"), std::string::npos);
   EXPECT_NE(error_of(kMinimal + "[run]\ndtype = \"float16\"\n").find("run.dtype"), std::string::npos);
   EXPECT_NE(error_of(kMinimal + "[model]\nsigma = -1.0\n").find("model.sigma"), std::string::npos);
-  EXPECT_NE(error_of(kMinimal + "[model]\ntype = \"eam\"\n").find("model.type"), std::string::npos);
+  EXPECT_NE(error_of(kMinimal + "[model]\ntype = \"tersoff\"\n").find("model.type"), std::string::npos);
   EXPECT_NE(error_of(kMinimal + "[[model.pair]]\nelements = [18]\n").find("elements"), std::string::npos);
   EXPECT_NE(error_of("[[liquid]]\ncells = 0\n").find("liquid[0].cells"), std::string::npos);
   EXPECT_NE(error_of("[[cluster]]\natoms = 13\nelement = 300\n").find("atomic number 300"), std::string::npos);

@@ -114,7 +114,7 @@ TEST(SwMorseConfig, BadTablesNameTheKey) {
   has(error_of(kCu + "[model]\ntype = \"morse\"\nd0 = 1\n[[model.pair]]\nelements = [\"Cu\", \"Cu\"]\nd0 = 1\n"
                      "alpha = 1\nr0 = 2\ncutoff = 5\n"),
       "unknown key 'model.d0'");
-  has(error_of(kCu + "[model]\ntype = \"tersoff\"\n"), "\"sw\" or \"morse\"");
+  has(error_of(kCu + "[model]\ntype = \"tersoff\"\n"), "\"sw\", \"morse\"");
 }
 
 TEST(SwConfig, BadPotentialFilesSurfaceWhenTheModelIsBuilt) {

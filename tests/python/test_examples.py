@@ -18,7 +18,10 @@ def run_example(name, tmp_path, env, *args):
 
 
 def test_every_example_is_tested():
-    tested = {"toolkit_example.py", "relax_structures.py", "zarr_trajectory.py", "custom_hook.py"}
+    # torch_models.py writes the TorchScript example's model: run by ctest's torch_example_model
+    # fixture before cli_example_torch_argon (tests/model/CMakeLists.txt, label torch).
+    tested = {"toolkit_example.py", "relax_structures.py", "zarr_trajectory.py", "custom_hook.py",
+              "make_noble_gases.py", "torch_models.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -65,3 +68,24 @@ def test_readme_python_example():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_make_noble_gases_writes_the_committed_file(tmp_path, child_env):
+    """examples/noble_gases.xyz (read by examples/structures.toml) is what its script writes."""
+    import shutil
+
+    import ase.io
+    import numpy as np
+
+    shutil.copy(EXAMPLES / "make_noble_gases.py", tmp_path)
+    proc = subprocess.run([sys.executable, str(tmp_path / "make_noble_gases.py")], cwd=tmp_path, env=child_env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    made = ase.io.read(tmp_path / "noble_gases.xyz", index=":")
+    committed = ase.io.read(EXAMPLES / "noble_gases.xyz", index=":")
+    assert len(made) == len(committed) == 8
+    for a, b in zip(made, committed):
+        assert a.get_chemical_symbols() == b.get_chemical_symbols()
+        assert np.allclose(a.positions, b.positions, atol=1e-8)
+        assert np.allclose(a.cell.array, b.cell.array, atol=1e-8)
+        assert (a.pbc == b.pbc).all()
