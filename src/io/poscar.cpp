@@ -78,6 +78,8 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
     for (int k = 0; k < 3; ++k)
       cell[static_cast<std::size_t>(3 * i + k)] =
           raw[static_cast<std::size_t>(3 * i + k)] * s3[static_cast<std::size_t>(k)];
+  for (double v : cell)
+    if (!std::isfinite(v)) cur.fail("the lattice overflows once scaled");
   const auto inv = detail::inverse3(cell);
   if (!inv) cur.fail("the lattice vectors are linearly dependent (no volume)");
 
@@ -145,6 +147,8 @@ std::vector<AtomicData> read_poscar(std::string_view text, const ReadOptions& op
           x = r[static_cast<std::size_t>(c)] * s3[static_cast<std::size_t>(c)];
         else
           for (int i = 0; i < 3; ++i) x += r[static_cast<std::size_t>(i)] * cell[static_cast<std::size_t>(3 * i + c)];
+        // A finite coordinate times the scale or the lattice can overflow (found by fuzzing).
+        if (!std::isfinite(x)) cur.fail("the position overflows once scaled (" + quote(detail::trim(l)) + ")");
         parts.positions.push_back(x);
       }
       if (selective)
