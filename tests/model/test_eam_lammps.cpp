@@ -43,10 +43,6 @@ Sys lattice(int n, double a, const std::vector<std::array<double, 3>>& basis, st
 const std::vector<std::array<double, 3>> kFcc = {{0, 0, 0}, {.5, .5, 0}, {.5, 0, .5}, {0, .5, .5}};
 const std::vector<std::array<double, 3>> kBcc = {{0, 0, 0}, {.5, .5, .5}};
 
-void remove_atom(Sys& s, std::int64_t i) {
-  s.x.erase(s.x.begin() + 3 * i, s.x.begin() + 3 * i + 3);
-  s.z.erase(s.z.begin() + i);
-}
 void random_elements(Sys& s, const std::vector<std::int64_t>& zs, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   for (auto& z : s.z) z = zs[rng() % zs.size()];
