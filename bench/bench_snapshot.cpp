@@ -18,7 +18,11 @@
 //
 // usage: bench_snapshot [--mode write|loop|all] [--case default|large|both] [--snapshots N]
 //                       [--dir DIR] [--format v3|v2] [--fsync] [--workers 2] [--steps 2000]
-//                       [--every 10] [--rounds 3]
+//                       [--every 10] [--rounds 3] [--write-rounds 2] [--variants none,zstd,...]
+//   --variants       write mode: which ZarrData variants (none, zstd, none_sharded16,
+//                    zstd_sharded16; default all), e.g. to profile one under perf or strace
+//   --chunk-bytes    ZarrWriteConfig::chunk_bytes and the size of the "1 MiB files" (default 1 MiB)
+//   --write-rounds   write mode: alternated rounds, the best of which is printed (default 2)
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -30,6 +34,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "batchmd/core/parallel.hpp"
@@ -61,6 +66,9 @@ struct Options {
   bool fsync = false;
   int workers = 2;
   std::int64_t steps = 2000, every = 10, rounds = 3;
+  int write_rounds = 2;
+  std::int64_t chunk_bytes = 1 << 20;  // ZarrWriteConfig::chunk_bytes (and the "1 MiB files" size)
+  std::vector<std::string> variants = {"none", "zstd", "none_sharded16", "zstd_sharded16"};
 };
 
 /// One fcc box of nx*ny*nz cells (4 atoms each) at the in.lj density.
@@ -162,9 +170,7 @@ Timing plain_writes(const std::vector<Batch>& frames, std::int64_t n, const fs::
     }
   if (sync) ::fdatasync(fd);
   ::close(fd);
-  const Timing t{since(t0), cpu_seconds() - c0};
-  fs::remove(file);
-  return t;
+  return {since(t0), cpu_seconds() - c0};
 }
 
 /// (a') the same bytes as one file per chunk_bytes, each written to a temporary name and renamed
@@ -203,14 +209,12 @@ Timing plain_chunk_files(const std::vector<Batch>& frames, std::int64_t n, const
       }
     }
   if (!chunk.empty()) emit();
-  const Timing t{since(t0), cpu_seconds() - c0};
-  fs::remove_all(dir);
-  return t;
+  return {since(t0), cpu_seconds() - c0};
 }
 
 struct ZarrRun {
   double seconds = 0, cpu = 0, call_mean = 0, call_max = 0;
-  std::uintmax_t stored = 0;
+  std::uintmax_t stored = 0, files = 0, dirs = 0;  // what the store holds at the end
 };
 
 /// (b), (c): ZarrData on a FileStore (fsync per store write with --fsync), until flushed and closed.
@@ -222,6 +226,7 @@ ZarrRun zarr_writes(const std::vector<Batch>& frames, std::int64_t n, const fs::
   cfg.compressor = {codec, 1, false, false};
   cfg.workers = o.workers;
   cfg.chunks_per_shard = chunks_per_shard;
+  cfg.chunk_bytes = o.chunk_bytes;
   ZarrRun r;
   const double cpu0 = cpu_seconds();
   const auto t0 = Clock::now();
@@ -240,14 +245,18 @@ ZarrRun zarr_writes(const std::vector<Batch>& frames, std::int64_t n, const fs::
   r.seconds = since(t0);
   r.cpu = cpu_seconds() - cpu0;
   for (const auto& e : fs::recursive_directory_iterator(path))
-    if (e.is_regular_file()) r.stored += e.file_size();
+    if (e.is_regular_file()) {
+      r.stored += e.file_size();
+      ++r.files;
+    } else if (e.is_directory()) {
+      ++r.dirs;
+    }
   sinks::TrajectoryReader check(path.string());
   if (check.num_samples() != n * frames[0].n_systems()) {
     std::fprintf(stderr, "bench_snapshot: the store holds %lld samples, expected %lld\n",
                  static_cast<long long>(check.num_samples()), static_cast<long long>(n * frames[0].n_systems()));
     std::exit(1);
   }
-  if (!std::getenv("BENCH_SNAPSHOT_KEEP")) fs::remove_all(path);
   return r;
 }
 
@@ -285,24 +294,38 @@ void write_mode(const std::string& which, const Options& o) {
       std::string(dtype_name(b.float_dtype())).c_str(), static_cast<long long>(n), raw_bytes(frames[0]) / 1e6,
       raw / 1e6, o.format.c_str(), o.fsync ? "fsync" : "no fsync", o.workers);
   const fs::path dir(o.dir);
-  // Two rounds, alternated; the better of each (the first round also warms the page cache).
+  fs::create_directories(dir);
+  // Rounds alternated (--write-rounds, two by default); the better of each (the first round also
+  // warms the page cache).
+  //
+  // Every output stays until the end of the run, each round writing to new paths: on ext4 without
+  // a journal (this VM's disk) creating a file skips every inode of its group deleted in the last
+  // ~30 s (`recently_deleted`, a scan per create), so deleting one variant's few hundred files just
+  // before the next variant creates its own made that variant pay for the deletions (perf: half of
+  // the run's cycles in ext4 inode allocation). A run writing a new trajectory deletes nothing.
   Timing plain{1e30, 1e30}, per_chunk{1e30, 1e30};
   std::map<std::string, ZarrRun> best;
-  for (int round = 0; round < 2; ++round) {
-    const Timing p = plain_writes(frames, n, dir / "bench_snapshot_plain.bin", o.fsync, 1 << 20);
+  std::vector<fs::path> outputs;
+  for (int round = 0; round < o.write_rounds; ++round) {
+    const std::string r_ = "_r" + std::to_string(round);
+    outputs.push_back(dir / ("bench_snapshot_plain" + r_ + ".bin"));
+    const Timing p = plain_writes(frames, n, outputs.back(), o.fsync, o.chunk_bytes);
     plain = {std::min(plain.seconds, p.seconds), std::min(plain.cpu, p.cpu)};
-    const Timing q = plain_chunk_files(frames, n, dir / "bench_snapshot_chunks", o.fsync, 1 << 20);
+    outputs.push_back(dir / ("bench_snapshot_chunks" + r_));
+    const Timing q = plain_chunk_files(frames, n, outputs.back(), o.fsync, static_cast<std::size_t>(o.chunk_bytes));
     per_chunk = {std::min(per_chunk.seconds, q.seconds), std::min(per_chunk.cpu, q.cpu)};
-    for (const std::string variant : {"none", "zstd", "none_sharded16", "zstd_sharded16"}) {
+    for (const std::string& variant : o.variants) {
       const std::string codec = variant.substr(0, 4);
-      const ZarrRun r = zarr_writes(frames, n, dir / ("bench_snapshot_" + variant + ".zarr"), o, codec,
-                                    variant.ends_with("sharded16") ? 16 : 0);
+      outputs.push_back(dir / ("bench_snapshot_" + variant + r_ + ".zarr"));
+      const ZarrRun r = zarr_writes(frames, n, outputs.back(), o, codec, variant.ends_with("sharded16") ? 16 : 0);
       const std::string& codec_key = variant;
       if (!best.count(codec_key)) best[codec_key] = r;
       best[codec_key].seconds = std::min(best[codec_key].seconds, r.seconds);
       best[codec_key].cpu = std::min(best[codec_key].cpu, r.cpu);
     }
   }
+  if (!std::getenv("BENCH_SNAPSHOT_KEEP"))
+    for (const auto& p : outputs) fs::remove_all(p);
   const double zstd1 = zstd_single_core_MBps(frames, std::min<std::int64_t>(n, 20));
   // MB/s of wall time (the target), and MB per CPU second (what it costs, robust to a loaded machine).
   std::printf("plain_write_MBps %.0f  cpu_MBps %.0f\n", raw / 1e6 / plain.seconds, raw / 1e6 / plain.cpu);
@@ -311,12 +334,13 @@ void write_mode(const std::string& which, const Options& o) {
   for (const auto& [codec, r] : best) {
     std::printf(
         "zarr_%s_write_MBps %.0f  ratio_vs_plain %.2f  cpu_MBps %.0f  cpu_ratio_vs_plain %.2f  "
-        "write_call_mean_ms %.3f  write_call_max_ms %.2f  stored_MB %.1f\n",
+        "write_call_mean_ms %.3f  write_call_max_ms %.2f  stored_MB %.1f  files %ju  dirs %ju\n",
         codec.c_str(), raw / 1e6 / r.seconds, plain.seconds / r.seconds, raw / 1e6 / r.cpu, plain.cpu / r.cpu,
-        1e3 * r.call_mean, 1e3 * r.call_max, double(r.stored) / 1e6);
+        1e3 * r.call_mean, 1e3 * r.call_max, double(r.stored) / 1e6, r.files, r.dirs);
   }
-  std::printf("zstd1_single_core_MBps %.0f  zarr_zstd_vs_workers_x_single_core %.2f\n", zstd1,
-              raw / 1e6 / best["zstd"].seconds / (double(o.workers) * zstd1));
+  if (best.count("zstd"))
+    std::printf("zstd1_single_core_MBps %.0f  zarr_zstd_vs_workers_x_single_core %.2f\n", zstd1,
+                raw / 1e6 / best["zstd"].seconds / (double(o.workers) * zstd1));
 }
 
 /// Times every write() the hook makes.
@@ -439,11 +463,27 @@ int main(int argc, char** argv) {
       o.every = std::stoll(next());
     else if (a == "--rounds")
       o.rounds = std::stoll(next());
-    else {
+    else if (a == "--chunk-bytes")
+      o.chunk_bytes = std::max<std::int64_t>(1, std::stoll(next()));
+    else if (a == "--write-rounds")
+      o.write_rounds = std::max(1, std::stoi(next()));
+    else if (a == "--variants") {
+      o.variants.clear();
+      std::stringstream list(next());
+      for (std::string v; std::getline(list, v, ',');) {
+        if (v != "none" && v != "zstd" && v != "none_sharded16" && v != "zstd_sharded16") {
+          std::fprintf(stderr, "bench_snapshot: unknown variant '%s' (none, zstd, none_sharded16, zstd_sharded16)\n",
+                       v.c_str());
+          return 2;
+        }
+        o.variants.push_back(v);
+      }
+    } else {
       std::fprintf(stderr,
                    "usage: bench_snapshot [--mode write|loop|all] [--case default|large|both] [--snapshots N]\n"
                    "                      [--dir DIR] [--format v3|v2] [--fsync] [--workers 2] [--steps 2000]\n"
-                   "                      [--every 10] [--rounds 3]\n");
+                   "                      [--every 10] [--rounds 3] [--write-rounds 2] [--variants none,zstd,...]\n"
+                   "                      [--chunk-bytes 1048576]\n");
       return 2;
     }
   }

@@ -71,6 +71,8 @@ sinks::ZarrWriteConfig zarr_config(const py::dict& cfg) {
       c.queue_depth = v.cast<std::size_t>();
     } else if (key == "workers") {
       c.workers = v.cast<int>();
+    } else if (key == "commit_interval") {
+      c.commit_interval = v.cast<double>();  // seconds; ZarrData checks the range
     } else if (key == "append") {
       c.append = v.cast<bool>();
     } else if (key == "only_fields") {
@@ -93,7 +95,7 @@ sinks::ZarrWriteConfig zarr_config(const py::dict& cfg) {
     } else {
       throw InvalidArgument("ZarrData: unknown option '" + key +
                             "' (format, compressor, level, chunk_bytes, chunk_samples, chunks_per_shard, fields, "
-                            "only_fields, queue_depth, workers, append)");
+                            "only_fields, queue_depth, workers, commit_interval, append)");
     }
   }
   if (level) c.compressor.level = *level;
@@ -184,7 +186,8 @@ void bind_sinks(py::module_& m) {
            "store"_a, "capacity"_a = 1'000'000, "config"_a = py::none(),
            "store: path or URL. Options (as config dict or keywords): format ('v3'|'v2'), compressor (name or "
            "dict), level, chunk_bytes, chunk_samples, chunks_per_shard, fields (per-field overrides), only_fields, "
-           "queue_depth, workers, append.")
+           "queue_depth, workers, commit_interval (seconds between commits: the loss window of a kill; 0 = every "
+           "write), append.")
       .def_property_readonly("url", &sinks::ZarrData::url)
       .def(
           "set_run_attributes", [](sinks::ZarrData& z, py::handle attrs) { z.set_run_attributes(json_from_py(attrs)); },

@@ -134,6 +134,7 @@ const std::vector<KeyRange>& key_ranges() {
       {"output", "level", true, -7, 22, false, ""},
       {"output", "chunk_bytes", true, 1, 1073741824, false, "bytes"},
       {"output", "capacity", true, 1, 1e12, false, "samples"},
+      {"output", "commit_interval_s", false, 0, 86400, false, "s"},
   };
   return table;
 }
@@ -428,6 +429,7 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     r.integer("level", c.level);
     r.integer("chunk_bytes", c.chunk_bytes);
     r.integer("capacity", c.capacity);
+    r.real("commit_interval_s", c.commit_interval_s);
     r.get("final_snapshot", c.final_snapshot);
     r.get("progress", c.progress);
     r.finish();

@@ -100,6 +100,7 @@ sinks::ZarrWriteConfig write_config(const RunConfig& cfg, bool append) {
   w.format = cfg.format == "v2" ? zarr::ZarrFormat::V2 : zarr::ZarrFormat::V3;
   w.compressor = zarr::CompressorConfig{cfg.compressor, cfg.level, true, false};
   w.chunk_bytes = cfg.chunk_bytes;
+  w.commit_interval = cfg.commit_interval_s;
   w.append = append;
   return w;
 }

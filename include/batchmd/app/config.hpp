@@ -74,6 +74,7 @@ struct RunConfig {
   int level = 1;                       ///< compression level
   std::int64_t chunk_bytes = 1 << 20;  ///< uncompressed bytes per chunk
   std::int64_t capacity = 1'000'000;   ///< trajectory capacity in samples
+  double commit_interval_s = 1.0;      ///< seconds between trajectory commits (the loss window of a kill)
   bool final_snapshot = true;          ///< also record the state at the end of the run (for restarts)
   bool progress = true;
   std::string source_toml;  ///< the job text as given (stored in the trajectory for restarts)
