@@ -2,6 +2,12 @@
 // model/torch/torch_model: the TorchScript Model, batchmd side — element table and dtype checks,
 // the shared neighbor list turned into edges (edge_index, shifts, unit_shifts), and the call into
 // the libtorch plugin (torch_plugin_abi.h). No libtorch here.
+//
+// Per call, only what depends on this call's positions is redone: the full view (every pair
+// within cutoff + skin, sorted) is kept between neighbor-list rebuilds (NeighborViewCache, which
+// rebuilds it when the list rebuilds: atoms moved > skin/2, other atom counts or atoms_ptr, a new
+// cell or pbc, other species); each call refreshes its displacements and keeps the pairs inside
+// the cutoff, in the view's order — the same edges, bit for bit, as a view built afresh.
 #include "batchmd/model/torch_model.hpp"
 
 #include <algorithm>
