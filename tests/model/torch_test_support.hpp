@@ -97,7 +97,8 @@ inline double max_abs(const std::vector<double>& v) {
 }
 
 // |a - b| <= tol * max(1, max|b|) elementwise.
-inline void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tol, const std::string& what) {
+inline void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tol,
+                         const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   const double scale = std::max(1.0, max_abs(b));
   for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol * scale) << what << " [" << i << "]";
