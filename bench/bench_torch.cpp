@@ -2,16 +2,19 @@
 // bench_torch: the overhead of batchmd's TorchScript adapter (model::TorchScriptModel through the
 // libtorch plugin) over calling the same module directly with the same inputs, on the CPU.
 //
-//   bench_torch MODEL.pt OUT_DIR [REPEATS]      (bench/torch_overhead.sh runs it with the Python side)
+//   bench_torch MODEL.pt OUT_DIR [REPEATS [CASE]]   (bench/torch_overhead.sh runs it with the Python side)
 //
 // Cases: one periodic system of 100,000 atoms, and 100 periodic systems of 32 atoms. Per case:
-//  - adapter: TorchScriptModel::compute (species, neighbor-list update and the full edge view,
-//    edge arrays, the plugin call: forward + autograd forces, output checks and copies);
+//  - adapter: TorchScriptModel::compute (species, neighbor-list check, the kept edge view's
+//    displacements and the edges inside the cutoff, the plugin call: forward + autograd forces,
+//    output checks and copies), between neighbor-list rebuilds;
+//  - adapter, rebuilding: the same on positions that alternate by 0.6 Å (> skin/2), so that every
+//    call also rebuilds the list and the view (an upper bound; a run rebuilds every few steps);
 //  - direct:  the same module's forward + autograd forces from C++ libtorch, on the same edge list
 //    prepared once outside the timing (what a caller that already holds the graph pays);
 // then saves the direct inputs (OUT_DIR/<case>.inputs.pt) for bench/bench_torch.py, which times
 // the module called from Python on them. Medians of REPEATS calls (default 10) after 2 warm-ups,
-// in process CPU time.
+// in process CPU time, adapter and direct calls alternating (side by side under the same load).
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
@@ -22,6 +25,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "batchmd/data/batch.hpp"
@@ -64,17 +68,26 @@ double cpu_ms() {
   return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
 }
 
-template <typename F>
-double median_ms(int repeats, F&& f) {
-  for (int w = 0; w < 2; ++w) f();
-  std::vector<double> t;
-  for (int r = 0; r < repeats; ++r) {
-    const double t0 = cpu_ms();
-    f();
-    t.push_back(cpu_ms() - t0);
-  }
+double median(std::vector<double> t) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// Medians of a() and b() timed alternately (a, b, a, b, ...; REPEATS each after 2 warm-ups of
+// each), so that both see the same load on a shared machine.
+template <typename A, typename B>
+std::pair<double, double> side_by_side_ms(int repeats, A&& a, B&& b) {
+  std::vector<double> ta, tb;
+  for (int r = -2; r < repeats; ++r) {
+    double t0 = cpu_ms();
+    a();
+    const double da = cpu_ms() - t0;
+    t0 = cpu_ms();
+    b();
+    const double db = cpu_ms() - t0;
+    if (r >= 0) ta.push_back(da), tb.push_back(db);
+  }
+  return {median(ta), median(tb)};
 }
 
 void run_case(const std::string& name, Batch batch, const std::string& model_path, const std::string& out_dir,
@@ -82,7 +95,7 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
   model::TorchScriptConfig cfg;
   cfg.path = model_path;
   model::TorchScriptModel adapter(cfg);
-  const double adapter_ms = median_ms(repeats, [&] { adapter.compute(batch, false); });
+  adapter.compute(batch, false);  // its cutoff and skin for the direct inputs below
 
   // The same graph, built once: the adapter's list (same cutoff and skin) and view.
   model::NeighborList nl(adapter.cutoff(), cfg.skin);
@@ -130,7 +143,7 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
   torch::jit::script::Module module = torch::jit::load(model_path);
   module.eval();
   std::vector<double> energy(static_cast<std::size_t>(ns)), forces(static_cast<std::size_t>(3 * n));
-  const double direct_ms = median_ms(repeats, [&] {
+  auto direct = [&] {
     const at::Tensor x = pos.detach().requires_grad_(true);
     c10::Dict<std::string, at::Tensor> in = d.copy();
     in.insert_or_assign("positions", x);
@@ -139,7 +152,21 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
     const at::Tensor f = -torch::autograd::grad({e.sum()}, {x})[0];
     std::copy_n(e.detach().data_ptr<double>(), ns, energy.data());
     std::copy_n(f.data_ptr<double>(), 3 * n, forces.data());
-  });
+  };
+  // The adapter between neighbour-list rebuilds (most steps of a run: the list is kept until an
+  // atom moved skin/2), and on calls that rebuild it: every atom moved by 0.6 Å > skin/2 = 0.5 Å,
+  // back and forth. Each against the direct call, alternating.
+  const auto [adapter_ms, direct_ms] = side_by_side_ms(
+      repeats, [&] { adapter.compute(batch, false); }, direct);
+  Batch moved = batch.clone();
+  double* xm = moved.get("positions").data<double>();
+  for (std::int64_t k = 0; k < moved.n_atoms(); ++k) xm[3 * k] += 0.6;
+  int flip = 0;
+  const std::int64_t builds0 = adapter.neighbor_builds();
+  const auto [rebuild_ms, direct2_ms] = side_by_side_ms(
+      repeats, [&] { adapter.compute(++flip % 2 != 0 ? moved : batch, false); }, direct);
+  const double builds_per_call = double(adapter.neighbor_builds() - builds0) / (repeats + 2);
+  adapter.compute(batch, false);  // the forces compared below
   // Same numbers, so the two timings are of the same work.
   const double* fa = batch.get("forces").data<double>();
   double diff = 0;
@@ -148,9 +175,11 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
   std::ofstream(out_dir + "/" + name + ".inputs.pt", std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   std::printf(
-      "%s atoms=%lld systems=%lld edges=%lld adapter_ms=%.3f direct_cpp_ms=%.3f overhead=%.1f%% max_force_diff=%.1e\n",
+      "%s atoms=%lld systems=%lld edges=%lld adapter_ms=%.3f direct_cpp_ms=%.3f overhead=%.1f%% "
+      "adapter_rebuild_ms=%.3f rebuild_overhead=%.1f%% builds_per_call=%.2f max_force_diff=%.1e\n",
       name.c_str(), static_cast<long long>(n), static_cast<long long>(ns), static_cast<long long>(ne), adapter_ms,
-      direct_ms, 100.0 * (adapter_ms / direct_ms - 1.0), diff);
+      direct_ms, 100.0 * (adapter_ms / direct_ms - 1.0), rebuild_ms, 100.0 * (rebuild_ms / direct2_ms - 1.0),
+      builds_per_call, diff);
   std::fflush(stdout);
 }
 
@@ -158,11 +187,14 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_torch MODEL.pt OUT_DIR [REPEATS]\n");
+    std::fprintf(stderr, "usage: bench_torch MODEL.pt OUT_DIR [REPEATS [one_100k|many_100x32]]\n");
     return 2;
   }
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 10;
-  run_case("one_100k", make_batch(1, 29, 1), argv[1], argv[2], repeats);      // 4 * 29^3 = 97,556 atoms
-  run_case("many_100x32", make_batch(100, 2, 2), argv[1], argv[2], repeats);  // 100 x 32 atoms
+  const std::string only = argc > 4 ? argv[4] : "";  // run one case (e.g. under a profiler)
+  if (only.empty() || only == "one_100k")
+    run_case("one_100k", make_batch(1, 29, 1), argv[1], argv[2], repeats);  // 4 * 29^3 = 97,556 atoms
+  if (only.empty() || only == "many_100x32")
+    run_case("many_100x32", make_batch(100, 2, 2), argv[1], argv[2], repeats);  // 100 x 32 atoms
   return 0;
 }

@@ -22,94 +22,14 @@
 #include "batchmd/model/lennard_jones.hpp"
 #include "batchmd/model/torch_model.hpp"
 #include "lj_model_support.hpp"
+#include "torch_test_support.hpp"
 
 namespace batchmd::model {
 namespace {
 
-namespace fs = std::filesystem;
+using namespace torch_tests;
 using json = nlohmann::json;
 using lj_cases::Vec;
-
-const char* const kPython = "/usr/bin/python3";
-
-// Runs a command; returns its exit code and (merged) output.
-int run(const std::string& cmd, std::string* output = nullptr) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
-  if (output) *output = out;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-// The models are written once per version of torch_models.py into the build tree and shared by
-// the test processes (CTest runs each test as its own process, possibly in parallel): a process
-// that finds no complete folder writes one beside it and renames it into place.
-class Torch : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    const fs::path script = BATCHMD_MODEL_TEST_DIR "/torch_models.py";
-    const auto version = std::to_string(fs::file_size(script)) + "_" +
-                         std::to_string(fs::last_write_time(script).time_since_epoch().count());
-    dir_ = std::string(BATCHMD_TORCH_MODEL_CACHE) + "/models_" + version;
-    scratch_ = (fs::temp_directory_path() / ("batchmd_torch_" + std::to_string(getpid()))).string();
-    fs::create_directories(scratch_);
-    if (fs::exists(dir_ + "/complete")) return;
-    const std::string tmp = dir_ + ".tmp" + std::to_string(getpid());
-    fs::create_directories(tmp);
-    std::string out;
-    const int rc = run(std::string(kPython) + " " + script.string() + " write " + tmp, &out);
-    ASSERT_EQ(rc, 0) << "torch_models.py write failed (Debian's python3-torch is needed):\n" << out;
-    std::ofstream(tmp + "/complete") << "ok\n";
-    std::error_code ec;
-    fs::rename(tmp, dir_, ec);  // fails when another process was first: use its folder
-    if (ec) fs::remove_all(tmp, ec);
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(scratch_, ec);
-  }
-  static std::string path(const std::string& name) { return dir_ + "/" + name + ".pt"; }
-  static TorchScriptConfig config(const std::string& name) {
-    TorchScriptConfig c;
-    c.path = path(name);
-    return c;
-  }
-  static std::string dir_, scratch_;
-};
-std::string Torch::dir_, Torch::scratch_;
-
-// The error message of what f throws as E (fails the test when it throws nothing or another type).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw another type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
-}
-
-std::vector<double> values(const Batch& b, const char* f) { return lj_cases::to_doubles(b.get(f)); }
-
-double max_abs(const std::vector<double>& v) {
-  double m = 0;
-  for (double x : v) m = std::max(m, std::abs(x));
-  return m;
-}
-
-// |a - b| <= tol * max(1, max|b|) elementwise.
-void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tol, const std::string& what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  const double scale = std::max(1.0, max_abs(b));
-  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol * scale) << what << " [" << i << "]";
-}
 
 // Argon liquid (periodic cubic), a 2-atom triclinic box (neighbors are own images), a sheared
 // triclinic box, a slab, a wire and an open cluster.

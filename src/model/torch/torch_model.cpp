@@ -2,6 +2,12 @@
 // model/torch/torch_model: the TorchScript Model, batchmd side — element table and dtype checks,
 // the shared neighbor list turned into edges (edge_index, shifts, unit_shifts), and the call into
 // the libtorch plugin (torch_plugin_abi.h). No libtorch here.
+//
+// Per call, only what depends on this call's positions is redone: the full view (every pair
+// within cutoff + skin, sorted) is kept between neighbor-list rebuilds (NeighborViewCache, which
+// rebuilds it when the list rebuilds: atoms moved > skin/2, other atom counts or atoms_ptr, a new
+// cell or pbc, other species); each call refreshes its displacements and keeps the pairs inside
+// the cutoff, in the view's order — the same edges, bit for bit, as a view built afresh.
 #include "batchmd/model/torch_model.hpp"
 
 #include <algorithm>
@@ -10,7 +16,9 @@
 
 #include "../model_fields.hpp"
 #include "../neighbor_view.hpp"
+#include "../neighbor_view_cache.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/parallel.hpp"
 #include "batchmd/data/schema.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 #include "torch_plugin_loader.hpp"
@@ -52,16 +60,80 @@ std::string element_list(const std::vector<std::int64_t>& z) {
   return s;
 }
 
-// Edges and per-call arrays, reused across calls.
+// Edges and per-call arrays, reused across calls. The view (every pair within cutoff + skin, in
+// canonical order) is kept between neighbor-list rebuilds by the cache; each call only refreshes
+// its displacements and keeps the pairs inside the cutoff (edges).
 template <typename T>
 struct Buffers {
-  detail::NeighborView<T> view;
+  detail::NeighborViewCache<T> cache;
+  std::vector<std::uint8_t> keep;        // [view pairs] inside the cutoff this call
+  std::vector<std::int64_t> edge_begin;  // [n_atoms + 1] first edge of each atom
   std::vector<std::int64_t> edge_index;  // [2][E]
   std::vector<T> shifts, unit_shifts;    // [E][3]
   std::vector<T> zero_cell;              // [S][9] for a batch without cell
   std::vector<std::uint8_t> pbc;         // [S][3]
   std::vector<T> virial;                 // [S][9]
+  std::vector<double> virial_d;          // [S][9]
 };
+
+// The edges of this call: the view's pairs with 0 < |r| < cutoff (the test build_neighbor_view
+// makes, on the same displacements, so the edges equal those of a view built fresh with the
+// cutoff), in the view's order. Two passes over atoms (count, then fill), so threads need no
+// atomics and the order does not depend on them.
+template <typename T>
+std::int64_t select_edges(const detail::NeighborView<T>& v, const BatchGeometry<T>& g, const std::int64_t* sys,
+                          double cutoff, Buffers<T>& b) {
+  const std::int64_t na = v.n_atoms;
+  const double c2 = cutoff * cutoff;
+  b.keep.resize(static_cast<std::size_t>(v.n_pairs()));
+  b.edge_begin.resize(static_cast<std::size_t>(na + 1));
+  const std::int64_t* off = v.offsets.data();
+  const T* rij = v.rij.data();
+  std::uint8_t* keep = b.keep.data();
+  std::int64_t* cnt = b.edge_begin.data() + 1;
+  parallel_for(na, [&](std::int64_t i) {
+    std::int64_t n = 0;
+    for (std::int64_t p = off[i]; p < off[i + 1]; ++p) {
+      const T* r = rij + 3 * p;
+      const double r2 = double(r[0]) * r[0] + double(r[1]) * r[1] + double(r[2]) * r[2];
+      const bool in = r2 < c2 && r2 > 1e-20;  // as build_neighbor_view: coincident atoms left out
+      keep[p] = in ? 1 : 0;
+      n += in ? 1 : 0;
+    }
+    cnt[i] = n;
+  });
+  b.edge_begin[0] = 0;
+  for (std::int64_t i = 0; i < na; ++i) b.edge_begin[i + 1] += b.edge_begin[i];
+  const std::int64_t ne = b.edge_begin[na];
+  b.edge_index.resize(static_cast<std::size_t>(2 * ne));
+  b.shifts.resize(static_cast<std::size_t>(3 * ne));
+  b.unit_shifts.resize(static_cast<std::size_t>(3 * ne));
+  const std::int64_t* first = b.edge_begin.data();
+  const std::int32_t* nbr = v.neighbor.data();
+  const std::int32_t* image = v.image.data();
+  std::int64_t* ei = b.edge_index.data();
+  T* shifts = b.shifts.data();
+  T* unit = b.unit_shifts.data();
+  parallel_for(na, [&](std::int64_t i) {
+    const T* cell = g.cell != nullptr ? g.cell + 9 * sys[i] : nullptr;
+    std::int64_t q = first[i];
+    for (std::int64_t p = off[i]; p < off[i + 1]; ++p) {
+      if (keep[p] == 0) continue;
+      ei[q] = i;
+      ei[ne + q] = nbr[p];
+      const std::int32_t* im = image + 3 * p;
+      for (int e = 0; e < 3; ++e) {
+        T s = 0;
+        if (cell != nullptr)
+          for (int d = 0; d < 3; ++d) s += static_cast<T>(im[d]) * cell[3 * d + e];
+        shifts[3 * q + e] = s;
+        unit[3 * q + e] = static_cast<T>(im[e]);
+      }
+      ++q;
+    }
+  });
+  return ne;
+}
 
 }  // namespace
 
@@ -116,31 +188,13 @@ struct TorchScriptModel::Impl {
     Buffers<T>& b = buffers(T{});
     const BatchGeometry<T> g = detail::batch_geometry<T>(batch, "TorchScriptModel");
     map_species(batch, batch.get("atomic_numbers").data<std::int64_t>());
-    nl->update(g);
     const std::int32_t n_species = elements.empty() ? 1 : static_cast<std::int32_t>(elements.size());
     cut_matrix.assign(static_cast<std::size_t>(n_species * n_species), cutoff);
-    detail::build_neighbor_view(*nl, g, detail::ViewRequest{species.data(), n_species, cut_matrix.data()}, b.view);
-
-    const std::int64_t na = batch.n_atoms(), ns = batch.n_systems(), ne = b.view.n_pairs();
-    b.edge_index.resize(static_cast<std::size_t>(2 * ne));
-    b.shifts.resize(static_cast<std::size_t>(3 * ne));
-    b.unit_shifts.resize(static_cast<std::size_t>(3 * ne));
     const std::int64_t* sys = batch.system_index().data<std::int64_t>();
-    for (std::int64_t i = 0; i < na; ++i) {
-      const T* cell = g.cell != nullptr ? g.cell + 9 * sys[i] : nullptr;
-      for (std::int64_t p = b.view.offsets[i]; p < b.view.offsets[i + 1]; ++p) {
-        b.edge_index[p] = i;
-        b.edge_index[ne + p] = b.view.neighbor[p];
-        const std::int32_t* im = b.view.image.data() + 3 * p;
-        for (int e = 0; e < 3; ++e) {
-          T s = 0;
-          if (cell != nullptr)
-            for (int d = 0; d < 3; ++d) s += static_cast<T>(im[d]) * cell[3 * d + e];
-          b.shifts[3 * p + e] = s;
-          b.unit_shifts[3 * p + e] = static_cast<T>(im[e]);
-        }
-      }
-    }
+    const detail::NeighborView<T>& view =
+        b.cache.update(*nl, g, detail::ViewRequest{species.data(), n_species, cut_matrix.data()});
+    const std::int64_t ne = select_edges(view, g, sys, cutoff, b);
+    const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
     const T* cell = g.cell;
     if (cell == nullptr) {
       b.zero_cell.assign(static_cast<std::size_t>(9 * ns), T(0));
@@ -173,8 +227,8 @@ struct TorchScriptModel::Impl {
     out.virial = compute_stress ? b.virial.data() : nullptr;
     call(in, out);
     if (compute_stress) {
-      std::vector<double> w(b.virial.begin(), b.virial.end());
-      detail::write_virial_and_stress(batch, w.data(), g);
+      b.virial_d.assign(b.virial.begin(), b.virial.end());
+      detail::write_virial_and_stress(batch, b.virial_d.data(), g);
     }
   }
 
