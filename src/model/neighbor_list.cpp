@@ -591,30 +591,74 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
   if (g.atoms_ptr == nullptr) return true;  // validation decides whether that is an error
   for (std::int64_t s = 0; s <= n_systems_; ++s)
     if (g.atoms_ptr[s] != atoms_ptr_[s]) return true;
+  // Per system: the cell and reciprocal rows displacements are measured in, the strain since the
+  // build, and the threshold. A changed cell of a fully periodic system is a strain A = h0^-1 h
+  // charged against the skin (see update()); any other changed cell rebuilds.
+  const double rc = cutoff_ + skin_;
+  strain_.resize(9 * static_cast<std::size_t>(n_systems_));
+  now_cell_.resize(9 * static_cast<std::size_t>(n_systems_));
+  now_recip_.resize(9 * static_cast<std::size_t>(n_systems_));
+  thr2_.assign(static_cast<std::size_t>(n_systems_), 0.25 * skin_ * skin_);
+  strained_.assign(static_cast<std::size_t>(n_systems_), 0);
   for (std::int64_t s = 0; s < n_systems_; ++s) {
     const auto p = pbc_of(g, s);
-    bool any = false;
+    bool any = false, all = true;
     for (int d = 0; d < 3; ++d) {
       if (static_cast<std::uint8_t>(p[d]) != ref_pbc_[3 * s + d]) return true;
       any = any || p[d];
+      all = all && p[d];
     }
-    if (any) {
-      if (g.cell == nullptr) return true;
-      for (int e = 0; e < 9; ++e)
-        if (static_cast<double>(g.cell[9 * s + e]) != ref_cell_[9 * s + e]) return true;
-    }
+    std::copy_n(&ref_cell_[9 * s], 9, &now_cell_[9 * s]);
+    std::copy_n(&ref_recip_[9 * s], 9, &now_recip_[9 * s]);
+    if (!any) continue;
+    if (g.cell == nullptr) return true;
+    bool changed = false;
+    for (int e = 0; e < 9; ++e) changed = changed || static_cast<double>(g.cell[9 * s + e]) != ref_cell_[9 * s + e];
+    if (!changed) continue;
+    if (!all) return true;
+    double h[9];
+    for (int e = 0; e < 9; ++e) h[e] = static_cast<double>(g.cell[9 * s + e]);
+    Frame f;
+    const bool periodic[3] = {true, true, true};
+    if (make_frame(h, periodic, f).error != FrameError::kNone) return true;  // the build names the problem
+    // A[e][c] = sum_d recip0[d][e] h[d][c]: x0 A maps a build position into the current cell.
+    double* A = &strain_[9 * s];
+    double dev2 = 0;
+    for (int e = 0; e < 3; ++e)
+      for (int c = 0; c < 3; ++c) {
+        double a = 0;
+        for (int d = 0; d < 3; ++d) a += ref_recip_[9 * s + 3 * d + e] * h[3 * d + c];
+        A[3 * e + c] = a;
+        const double dv = a - (e == c ? 1.0 : 0.0);
+        dev2 += dv * dv;
+      }
+    const double delta = skin_ - std::sqrt(dev2) * rc;
+    if (!(delta > 0)) return true;  // also NaN
+    thr2_[s] = 0.25 * delta * delta;
+    strained_[s] = 1;
+    for (int d = 0; d < 3; ++d)
+      for (int e = 0; e < 3; ++e) {
+        now_cell_[9 * s + 3 * d + e] = f.row[d][e];
+        now_recip_[9 * s + 3 * d + e] = f.recip[d][e];
+      }
   }
   if (n_atoms_ > 0 && g.positions == nullptr) return true;
 
-  // Displacements since the build; one longer than skin/2 is first reduced by the nearest
-  // lattice vector (periodic directions), and only what remains counts.
+  // Displacements since the build (from x0 A under a strain); one longer than the threshold is
+  // first reduced by the nearest lattice vector (periodic directions), and only what remains counts.
   // Systems are checked in parallel (a pass over every atom, each step); the rare lattice jumps
   // are then collected serially, in system order.
-  const double thr2 = 0.25 * skin_ * skin_;
   auto classify = [&](std::int64_t s, std::int64_t a, int* k) {
     double dl[3];
-    for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - ref_positions_[3 * a + e];
-    return classify_displacement(dl, &ref_cell_[9 * s], &ref_recip_[9 * s], &ref_pbc_[3 * s], thr2, k);
+    const double* x0 = &ref_positions_[3 * a];
+    if (strained_[s]) {
+      const double* A = &strain_[9 * s];
+      for (int e = 0; e < 3; ++e)
+        dl[e] = static_cast<double>(g.positions[3 * a + e]) - (x0[0] * A[e] + x0[1] * A[3 + e] + x0[2] * A[6 + e]);
+    } else {
+      for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - x0[e];
+    }
+    return classify_displacement(dl, &now_cell_[9 * s], &now_recip_[9 * s], &ref_pbc_[3 * s], thr2_[s], k);
   };
   static thread_local std::vector<std::uint8_t> moved;  // per system: 0 within skin/2, 1 jumps, 2 rebuild
   moved.assign(static_cast<std::size_t>(n_systems_), 0);
@@ -654,6 +698,7 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
     for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d] + pending_jumps_[3 * q + d];
     jumped_slots_.push_back(k);
   }
+  cur_cell_.assign(now_cell_.begin(), now_cell_.end());
   return false;
 }
 
@@ -808,6 +853,7 @@ void NeighborList::build(const BatchGeometry<T>& g) {
   for (std::int64_t k = 0; k < na; ++k) slot_of_[order_[k]] = k;
   build_image_.assign(image_.begin(), image_.end());
   jumped_slots_.clear();
+  cur_cell_ = ref_cell_;
   ref_recip_.assign(9 * ns, 0.0);
   for (std::int64_t s = 0; s < ns; ++s) {
     const Frame f = frame_of(g, s);
@@ -829,7 +875,7 @@ std::vector<NeighborPair> NeighborList::pairs() const {
   std::vector<NeighborPair> out;
   out.reserve(neighbors_.size());
   for (std::int64_t s = 0; s < n_systems_; ++s) {
-    const double* cell = &ref_cell_[9 * s];
+    const double* cell = &cur_cell_[9 * s];
     for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k)
       for (std::int64_t p = offsets_[k]; p < offsets_[k + 1]; ++p) {
         const std::int64_t j = neighbors_[p];
@@ -851,18 +897,45 @@ std::vector<NeighborPair> NeighborList::pairs() const {
   return out;
 }
 
+std::vector<double> NeighborList::state() const {
+  std::vector<double> out(12 * static_cast<std::size_t>(n_atoms_));
+  for (std::int64_t s = 0; s < n_systems_; ++s)
+    for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
+      std::copy_n(&ref_positions_[3 * a], 3, &out[12 * a]);
+      std::copy_n(&ref_cell_[9 * s], 9, &out[12 * a + 3]);
+    }
+  return out;
+}
+
 template <typename T>
 void NeighborList::build_from_reference(const BatchGeometry<T>& g, std::span<const double> reference) {
-  if (reference.size() != static_cast<std::size_t>(3 * g.n_atoms))
+  const auto na = static_cast<std::size_t>(g.n_atoms);
+  const bool with_cells = na > 0 && reference.size() == 12 * na;
+  if (reference.size() != 3 * na && !with_cells)
     throw InvalidArgument("NeighborList: reference positions hold " + std::to_string(reference.size() / 3) +
                           " atoms, the geometry " + std::to_string(g.n_atoms));
-  // The reference came from T positions, so converting back is exact.
-  std::vector<T> pos(reference.size());
-  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<T>(reference[i]);
+  // The reference came from T positions (and T cells), so converting back is exact.
+  const std::size_t stride = with_cells ? 12 : 3;
+  std::vector<T> pos(3 * na);
+  for (std::size_t a = 0; a < na; ++a)
+    for (int e = 0; e < 3; ++e) pos[3 * a + e] = static_cast<T>(reference[stride * a + e]);
   BatchGeometry<T> ref = g;
   ref.positions = pos.data();
+  std::vector<T> cell;
+  if (with_cells && g.cell != nullptr) {
+    if (g.atoms_ptr == nullptr) throw InvalidArgument("batch geometry: atoms_ptr is null");
+    cell.assign(g.cell, g.cell + 9 * g.n_systems);
+    for (std::int64_t s = 0; s < g.n_systems; ++s) {
+      const std::int64_t a0 = g.atoms_ptr[s];
+      if (a0 >= 0 && a0 < g.atoms_ptr[s + 1] && static_cast<std::size_t>(a0) < na)  // else the build refuses g
+        for (int e = 0; e < 9; ++e) cell[9 * s + e] = static_cast<T>(reference[12 * a0 + 3 + e]);
+    }
+    ref.cell = cell.data();
+  }
   request_rebuild();
   update(ref);
+  if (!cell.empty())  // the list's cells are the stored build cells; the batch is in g's cells
+    for (std::size_t e = 0; e < cur_cell_.size(); ++e) cur_cell_[e] = static_cast<double>(g.cell[e]);
 }
 
 template void NeighborList::build_from_reference<float>(const BatchGeometry<float>&, std::span<const double>);
