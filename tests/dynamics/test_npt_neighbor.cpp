@@ -123,8 +123,8 @@ TEST(StrainedNeighborList, HoldsEveryPairThroughStrainsOfATriclinicCell) {
     if (step % 37 == 5) {  // wrap every atom into the cell: lattice jumps, not moves
       // fractional coordinates by Cramer's rule
       const double* h = cell.data();
-      const double det = h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) +
-                         h[2] * (h[3] * h[7] - h[4] * h[6]);
+      const double det =
+          h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
       for (int a = 0; a < n_atoms; ++a) {
         double* p = &x[3 * a];
         double s[3];
@@ -144,8 +144,8 @@ TEST(StrainedNeighborList, HoldsEveryPairThroughStrainsOfATriclinicCell) {
     const model::BatchGeometry<double> g{1, n_atoms, x.data(), ptr, cell.data(), pbc};
     nl.update(g);
     const double* h = cell.data();
-    const double vol = h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) +
-                       h[2] * (h[3] * h[7] - h[4] * h[6]);
+    const double vol =
+        h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
     if (step == 0) v0 = vol;
     vmin = std::min(vmin, vol);
     vmax = std::max(vmax, vol);
@@ -154,8 +154,8 @@ TEST(StrainedNeighborList, HoldsEveryPairThroughStrainsOfATriclinicCell) {
     ASSERT_EQ(got, want) << "step " << step << " (list builds so far " << nl.n_builds() << ")";
     compared += static_cast<std::int64_t>(want.size());
   }
-  std::printf("%d strained steps, V from %.1f to [%.1f, %.1f] A^3, %lld list builds, %lld pairs compared\n", steps,
-              v0, vmin, vmax, static_cast<long long>(nl.n_builds()), static_cast<long long>(compared));
+  std::printf("%d strained steps, V from %.1f to [%.1f, %.1f] A^3, %lld list builds, %lld pairs compared\n", steps, v0,
+              vmin, vmax, static_cast<long long>(nl.n_builds()), static_cast<long long>(compared));
   EXPECT_LT(vmin / v0, 0.7) << "the cell must change a lot for the test to mean anything";
   EXPECT_LT(nl.n_builds(), steps / 3) << "the list must be kept across strains";
   EXPECT_GT(nl.n_builds(), 5) << "the strain must use up the skin now and then";
@@ -174,8 +174,7 @@ class StrainedListNPT : public ::testing::TestWithParam<NPTCase> {};
 TEST_P(StrainedListNPT, ForcesEqualAFreshListEveryStep) {
   const NPTCase c = GetParam();
   // A liquid below its density at 2 kbar: the barostat compresses it by several per cent.
-  Batch b = dyn_test::argon(
-      "seed = 9\n[[liquid]]\ncount = 2\ncells = 3\ndensity_g_cm3 = 1.20\ntemperature_K = 120\n");
+  Batch b = dyn_test::argon("seed = 9\n[[liquid]]\ncount = 2\ncells = 3\ndensity_g_cm3 = 1.20\ntemperature_K = 120\n");
   if (c.triclinic) {  // shear the boxes: h -> h A, x -> x A
     const double A[9] = {1, 0, 0, 0.18, 1, 0, -0.12, 0.1, 1};
     for (std::int64_t s = 0; s < b.n_systems(); ++s) {
@@ -222,9 +221,10 @@ TEST_P(StrainedListNPT, ForcesEqualAFreshListEveryStep) {
   double vmove = 0;
   for (const auto& row : check->rows)
     for (std::size_t s = 0; s < row.size(); ++s) vmove = std::max(vmove, std::abs(row[s] / v0[s] - 1));
-  std::printf("%s: %d steps, max |V/V0 - 1| = %.3f, %lld list builds; max |dF| = %.2e eV/A, |dE| = %.2e eV, "
-              "|dW| = %.2e eV\n",
-              c.name, steps, vmove, static_cast<long long>(builds), worst_f, worst_e, worst_w);
+  std::printf(
+      "%s: %d steps, max |V/V0 - 1| = %.3f, %lld list builds; max |dF| = %.2e eV/A, |dE| = %.2e eV, "
+      "|dW| = %.2e eV\n",
+      c.name, steps, vmove, static_cast<long long>(builds), worst_f, worst_e, worst_w);
   EXPECT_GT(vmove, 0.03) << "the volume must change noticeably for the test to mean anything";
   EXPECT_LT(builds, steps / 2) << "the list must be kept across cell changes";
   // A missed pair near the 8.5 Å cutoff changes a force by ~1e-4 eV/Å and the energy by ~1e-5 eV
@@ -246,8 +246,12 @@ TEST(StrainedNeighborList, StateRebuildsTheSameListAfterAStrain) {
   Batch b = dyn_test::argon("seed = 4\n[[liquid]]\ncount = 2\ncells = 3\ntemperature_K = 94\n");
   const std::int64_t na = b.n_atoms(), ns = b.n_systems();
   auto geometry = [&](const Batch& x) {
-    return model::BatchGeometry<double>{ns, na, x.get("positions").data<double>(), x.atoms_ptr_data(),
-                                        x.get("cell").data<double>(), x.get("pbc").data<bool>()};
+    return model::BatchGeometry<double>{ns,
+                                        na,
+                                        x.get("positions").data<double>(),
+                                        x.atoms_ptr_data(),
+                                        x.get("cell").data<double>(),
+                                        x.get("pbc").data<bool>()};
   };
   model::NeighborList nl(8.5, 1.0);
   nl.update(geometry(b));

@@ -55,11 +55,13 @@ class NeighborList {
   /// cutoff + skin are listed. Throws InvalidArgument for bad or non-finite values.
   NeighborList(double cutoff, double skin);
 
-  /// Rebuilds the list if this is the first call, the atom counts or atoms_ptr changed, a pbc
-  /// flag changed, the cell of a partly periodic system changed, rebuild was requested, or an
-  /// atom moved too far since the last build: more than skin/2 while the cell is the build's. In
-  /// periodic systems the displacement is taken modulo lattice vectors, so wrapping atoms into the
-  /// cell does not force a rebuild.
+  /// Rebuilds the list if this is the first call, the atom counts or atoms_ptr changed, a pbc flag
+  /// changed, rebuild was requested, the cell of a partly periodic system changed, or an atom
+  /// moved too far since its system's last build: more than skin/2 while the cell is the build's.
+  /// In periodic systems the displacement is taken modulo lattice vectors, so wrapping atoms into
+  /// the cell does not force a rebuild. Every system is rebuilt, except when a cell of the batch is
+  /// strained (below): then only the systems that need it are, so that under a barostat a
+  /// system's list, and its forces to the last bit, depend on that system alone, not on its batch.
   /// A fully periodic system whose cell changed from h0 (at the build) to h = h0 A keeps its list
   /// while every atom stays within δ/2 of its build position carried along by the strain, x0 A
   /// (modulo lattice vectors of h), with δ = skin − ‖A − I‖_F (cutoff + skin): a pair outside
@@ -92,7 +94,7 @@ class NeighborList {
 
   double cutoff() const noexcept { return cutoff_; }
   double skin() const noexcept { return skin_; }
-  /// Number of builds so far.
+  /// Number of builds so far (a rebuild of some of the systems counts as one).
   std::int64_t n_builds() const noexcept { return n_builds_; }
   std::int64_t n_systems() const noexcept { return n_systems_; }
   std::int64_t n_atoms() const noexcept { return n_atoms_; }
@@ -135,12 +137,17 @@ class NeighborList {
     std::array<double, 16> stencil_key{};
   };
 
-  // Returns true if a rebuild is needed; otherwise applies lattice jumps to image_ and returns
-  // false. Changes nothing when it returns true.
+  // What update() must do: keep the list (kKeep), rebuild the systems with sys_state_ 2
+  // (kRebuildSome), or build everything (kRebuildAll). Collects the lattice jumps of the kept
+  // systems into pending_*; changes nothing of the list.
+  static constexpr int kKeep = 0, kRebuildSome = 1, kRebuildAll = 2;
   template <typename T>
-  bool refresh(const BatchGeometry<T>& g);
+  int refresh(const BatchGeometry<T>& g);
   template <typename T>
   void build(const BatchGeometry<T>& g);
+  template <typename T>
+  void rebuild_systems(const BatchGeometry<T>& g);
+  void concatenate();
 
   double cutoff_;
   double skin_;
@@ -158,6 +165,8 @@ class NeighborList {
   // and reciprocal rows ([9] each), the squared displacement threshold, and whether it is strained.
   std::vector<double> strain_, now_cell_, now_recip_, thr2_;
   std::vector<std::uint8_t> strained_;
+  std::vector<std::uint8_t> sys_state_;      // per system: 0 kept, 1 kept with lattice jumps, 2 rebuild
+  std::vector<std::int64_t> rebuild_list_;   // the systems rebuilt by rebuild_systems()
   std::vector<std::uint8_t> ref_pbc_;        // [n_systems][3]
   std::vector<double> ref_recip_;            // [n_systems][3][3] binning-frame reciprocal rows
   std::vector<std::int64_t> slot_of_;        // [n_atoms] caller atom -> slot
