@@ -9,9 +9,11 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "compact_species.hpp"
 #include "model_fields.hpp"
 #include "neighbor_view.hpp"
 #include "zbl_gpu.hpp"
@@ -22,25 +24,10 @@ namespace batchmd::model {
 namespace detail {
 
 ZBLSpecies zbl_species(const ZBLConfig& cfg, const Batch& batch, const std::int64_t* z) {
+  CompactSpecies cs = compact_species("ZBL", batch, z);
   ZBLSpecies out;
-  std::array<std::int32_t, 119> index;
-  index.fill(-1);
-  const std::int64_t na = batch.n_atoms();
-  out.atom.resize(static_cast<std::size_t>(na));
-  const std::int64_t* ptr = batch.atoms_ptr_data();
-  std::int64_t s = 0;
-  for (std::int64_t a = 0; a < na; ++a) {
-    while (ptr[s + 1] <= a) ++s;
-    const std::int64_t za = z[a];
-    if (za < 1 || za > 118)
-      throw InvalidArgument("ZBL: atom " + std::to_string(a - ptr[s]) + " of system " + std::to_string(s) +
-                            " has atomic number " + std::to_string(za) + ", outside 1..118");
-    if (index[static_cast<std::size_t>(za)] < 0) {
-      index[static_cast<std::size_t>(za)] = static_cast<std::int32_t>(out.z.size());
-      out.z.push_back(za);
-    }
-    out.atom[static_cast<std::size_t>(a)] = index[static_cast<std::size_t>(za)];
-  }
+  out.z = std::move(cs.z);
+  out.atom = std::move(cs.atom);
   const auto n = out.z.size();
   out.cutoff.assign(n * n, 0.0);
   for (std::size_t i = 0; i < n; ++i)

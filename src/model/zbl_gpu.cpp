@@ -1,65 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
-// model/zbl_gpu: ZBL for a GPU batch (CUDA builds) — the full list from DeviceFullList, the pair
-// table uploaded when the species change, the ZBL kernel, and the shared gather and sums.
+// model/zbl_gpu: ZBL for a GPU batch (CUDA builds) — its pair coefficients and kernel on the
+// shared PairTableGpu (full list, table upload, gather and sums).
 #include "zbl_gpu.hpp"
 
-#include "batchmd/core/cuda.hpp"
-#include "batchmd/core/tensor.hpp"
-#include "full_list_gpu.hpp"
+#include "pair_table_gpu.hpp"
 #include "zbl_gpu_kernels.hpp"
 
 namespace batchmd::model::detail {
 
 struct ZBLGpu::Impl {
   ZBLConfig cfg;
-  DeviceFullList list;
-  Tensor coeffs;  // bytes of [n^2] ZBLCoeffs<T>
-  std::vector<std::int64_t> coeff_z;
-  DType coeff_dtype = DType::Float64;
-  Tensor atom_energy, atom_virial, g, scratch;
-  explicit Impl(const ZBLConfig& c) : cfg(c), list(c.outer, c.skin) {}
+  PairTableGpu<ZBLCoeffs> table;
+  explicit Impl(const ZBLConfig& c) : cfg(c), table(c.outer, c.skin) {}
 
   template <typename T>
   void compute(Batch& batch, const ZBLSpecies& sp, bool stress) {
-    const Device dev = batch.device();
-    const auto n = static_cast<std::int32_t>(sp.z.size());
-    const DeviceNeighborView<T> v = list.update<T>(batch, sp.atom, n, sp.cutoff);
-    if (coeff_z != sp.z || coeff_dtype != dtype_of<T>() || !coeffs.defined() || coeffs.device() != dev) {
-      std::vector<ZBLCoeffs<T>> host(static_cast<std::size_t>(n) * static_cast<std::size_t>(n));
-      for (std::int32_t i = 0; i < n; ++i)
-        for (std::int32_t j = 0; j < n; ++j)
-          host[i * n + j] = zbl_coeffs<T>(double(sp.z[i]), double(sp.z[j]), cfg.inner, cfg.outer);
-      const auto bytes = static_cast<std::int64_t>(host.size() * sizeof(ZBLCoeffs<T>));
-      coeffs = Tensor(DType::UInt8, {std::max<std::int64_t>(bytes, 1)}, dev);
-      if (bytes > 0)
-        cuda::copy_async(coeffs.raw(), host.data(), static_cast<std::size_t>(bytes), cuda::compute_stream(dev.index));
-      coeff_z = sp.z;
-      coeff_dtype = dtype_of<T>();
-    }
-    const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
-    auto ensure = [&](Tensor& t, DType dt, std::int64_t count) {
-      count = std::max<std::int64_t>(count, 1);
-      if (!t.defined() || t.dtype() != dt || t.numel() < count || t.device() != dev) t = Tensor(dt, {count}, dev);
-    };
-    ensure(atom_energy, DType::Float64, na);
-    ensure(g, dtype_of<T>(), 3 * v.n_pairs);
-    ensure(scratch, DType::Float64, 10 * ns);
-    if (stress) ensure(atom_virial, DType::Float64, 9 * na);
-    launch_zbl<T>(dev.index, v, static_cast<const ZBLCoeffs<T>*>(coeffs.raw()), n, atom_energy.data<double>(),
-                  g.data<T>());
-    double* av = stress ? atom_virial.data<double>() : nullptr;
-    launch_gather_forces<T>(dev.index, v, g.data<T>(), batch.get("forces").data<T>(), av);
-    launch_system_outputs<T>(dev.index, v, atom_energy.data<double>(), av,
-                             batch.has("cell") ? batch.get("cell").data<T>() : nullptr,
-                             batch.has("pbc") ? batch.get("pbc").data<bool>() : nullptr, scratch.data<double>(),
-                             batch.get("energy").data<T>(), stress ? batch.get("virial").data<T>() : nullptr,
-                             stress ? batch.get("stress").data<T>() : nullptr);
+    table.compute<T>(
+        batch, sp.z, sp.atom, sp.cutoff, stress,
+        [&](std::int32_t i, std::int32_t j) {
+          return zbl_coeffs<T>(double(sp.z[static_cast<std::size_t>(i)]), double(sp.z[static_cast<std::size_t>(j)]),
+                               cfg.inner, cfg.outer);
+        },
+        &launch_zbl<T>);
   }
 };
 
 ZBLGpu::ZBLGpu(const ZBLConfig& config) : impl_(std::make_unique<Impl>(config)) {}
 ZBLGpu::~ZBLGpu() = default;
-std::int64_t ZBLGpu::neighbor_builds() const { return impl_->list.builds(); }
+std::int64_t ZBLGpu::neighbor_builds() const { return impl_->table.neighbor_builds(); }
 
 void ZBLGpu::compute(Batch& batch, const ZBLSpecies& species, bool compute_stress) {
   if (batch.n_systems() == 0) return;

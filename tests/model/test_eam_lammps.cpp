@@ -11,61 +11,16 @@
 #include <random>
 
 #include "batchmd/model/eam.hpp"
-#include "snap_test_util.hpp"
+#include "lammps_compare.hpp"
 
 namespace batchmd::model {
 namespace {
 
 using namespace testing;
 
-struct Lmp {
-  double energy = 0;
-  std::vector<double> forces;  // [n][3]
-  std::array<double, 9> virial{};
-};
-
-// LAMMPS run 0 with the given pair commands on s (type t = element types[t-1]).
-Lmp lammps_run0(const Sys& s, const std::vector<std::int64_t>& types, const std::string& pair,
-                const std::string& name) {
-  const auto dir = scratch_dir("eam_" + name);
-  std::ofstream(dir / "data.lmp") << lammps_data(s, types);
-  std::string bnd;
-  for (int d = 0; d < 3; ++d) bnd += s.pbc[d] ? " p" : " f";
-  const std::string script = "units metal\natom_style atomic\nboundary" + bnd + "\nread_data data.lmp\n" + pair +
-                             "\nthermo_style custom step pe pxx pyy pzz pxy pxz pyz vol\n"
-                             "thermo_modify norm no format float %.17g\n"
-                             "dump d all custom 1 forces.dump id fx fy fz\n"
-                             "dump_modify d sort id format float %.17g\nrun 0\n";
-  Lmp out;
-  if (!run_lammps(dir, script)) return out;
-  const auto th = thermo_at(dir / "log.lammps", 0);
-  out.energy = th.at("PotEng");
-  const double vol = th.at("Volume");
-  const char* comp[6] = {"Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"};
-  const int at[6][2] = {{0, 0}, {1, 1}, {2, 2}, {0, 1}, {0, 2}, {1, 2}};
-  for (int k = 0; k < 6; ++k) {
-    const double w = th.at(comp[k]) * vol / kLmpNktv2p;  // no velocities: the pressure is the virial's
-    out.virial[3 * at[k][0] + at[k][1]] = w;
-    out.virial[3 * at[k][1] + at[k][0]] = w;
-  }
-  const Dump d = read_dump(dir / "forces.dump");
-  const auto fx = d.column("fx"), fy = d.column("fy"), fz = d.column("fz");
-  for (std::size_t i = 0; i < fx.size(); ++i) out.forces.insert(out.forces.end(), {fx[i], fy[i], fz[i]});
-  std::filesystem::remove_all(dir);
-  return out;
-}
-
-void expect_matches_lammps(const Result& r, const Lmp& l, const std::string& where) {
-  ASSERT_EQ(r.forces.size(), l.forces.size()) << where;
-  const double tol = 1e-9;
-  EXPECT_NEAR(r.energy[0], l.energy, tol * std::abs(l.energy)) << where;
-  // A perfect crystal has zero forces: there the scale is 1 eV/Å (an absolute 1e-9 eV/Å).
-  const double fscale = std::max(max_abs(l.forces), 1.0);
-  for (std::size_t k = 0; k < r.forces.size(); ++k)
-    EXPECT_NEAR(r.forces[k], l.forces[k], tol * fscale) << where << " force " << k;
-  double wscale = 1.0;
-  for (double w : l.virial) wscale = std::max(wscale, std::abs(w));
-  for (int k = 0; k < 9; ++k) EXPECT_NEAR(r.virial[k], l.virial[k], tol * wscale) << where << " virial " << k;
+// A perfect crystal has zero forces: there the scale is 1 eV/Å (an absolute 1e-9 eV/Å).
+void expect_matches_eam(const Result& r, const Lmp& l, const std::string& where) {
+  expect_matches_lammps(r, l, where, 1e-9, 1.0);
 }
 
 // A lattice of nx*ny*nz cells with fractional basis `basis` in a (possibly sheared) cell whose
@@ -88,10 +43,6 @@ Sys lattice(int n, double a, const std::vector<std::array<double, 3>>& basis, st
 const std::vector<std::array<double, 3>> kFcc = {{0, 0, 0}, {.5, .5, 0}, {.5, 0, .5}, {0, .5, .5}};
 const std::vector<std::array<double, 3>> kBcc = {{0, 0, 0}, {.5, .5, .5}};
 
-void remove_atom(Sys& s, std::int64_t i) {
-  s.x.erase(s.x.begin() + 3 * i, s.x.begin() + 3 * i + 3);
-  s.z.erase(s.z.begin() + i);
-}
 void random_elements(Sys& s, const std::vector<std::int64_t>& zs, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   for (auto& z : s.z) z = zs[rng() % zs.size()];
@@ -137,8 +88,8 @@ void check_case(const Case& c, const Sys& s, const std::string& name) {
       types.push_back(c.z[t]);
       symbols.push_back(c.symbols[t]);
     }
-  expect_matches_lammps(evaluate(*eam, s), lammps_run0(s, types, pair_lines(c.style, c.file, types, symbols), name),
-                        c.file + " " + name);
+  expect_matches_eam(evaluate(*eam, s), lammps_run0(s, types, pair_lines(c.style, c.file, types, symbols), name),
+                     c.file + " " + name);
 }
 
 void check_four_configurations(const Case& c) {
@@ -195,7 +146,7 @@ TEST(EAMLammps, TwoFuncflFilesMixed) {
   // types: 1 = Cu, 2 = Ni
   const std::string pair =
       "pair_style eam\npair_coeff 1 1 " + kPotentials + "Cu_u3.eam\npair_coeff 2 2 " + kPotentials + "Ni_u3.eam\n";
-  expect_matches_lammps(evaluate(*eam, s), lammps_run0(s, {29, 28}, pair, "cuni"), "Cu_u3 + Ni_u3");
+  expect_matches_eam(evaluate(*eam, s), lammps_run0(s, {29, 28}, pair, "cuni"), "Cu_u3 + Ni_u3");
 }
 
 // Only some elements of a file (LAMMPS: pair_coeff * * file Cu, the other type absent).
@@ -204,9 +155,9 @@ TEST(EAMLammps, SubsetOfTheFileElements) {
   jitter(s, 0.1, 31);
   auto eam = load_eam({kPotentials + "AlCu.eam.alloy"}, "", {"Cu"});
   EXPECT_EQ(eam->config().tables.elements, std::vector<std::int64_t>{29});
-  expect_matches_lammps(evaluate(*eam, s),
-                        lammps_run0(s, {29}, pair_lines("eam/alloy", "AlCu.eam.alloy", {29}, {"Cu"}), "subset"),
-                        "AlCu, Cu only");
+  expect_matches_eam(evaluate(*eam, s),
+                     lammps_run0(s, {29}, pair_lines("eam/alloy", "AlCu.eam.alloy", {29}, {"Cu"}), "subset"),
+                     "AlCu, Cu only");
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/model/morse.hpp"
-#include "test_sw_lammps.hpp"
+#include "lammps_compare.hpp"
 
 namespace batchmd::model {
 namespace {

@@ -14,7 +14,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/model/stillinger_weber.hpp"
-#include "test_sw_lammps.hpp"
+#include "lammps_compare.hpp"
 
 namespace batchmd::model {
 namespace {

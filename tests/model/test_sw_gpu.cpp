@@ -16,7 +16,7 @@
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/model/morse.hpp"
 #include "batchmd/model/stillinger_weber.hpp"
-#include "test_sw_lammps.hpp"
+#include "lammps_compare.hpp"
 
 namespace batchmd::model {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/model/zbl.hpp"
-#include "snap_test_util.hpp"
+#include "lammps_compare.hpp"
 
 namespace batchmd::model {
 namespace {
@@ -23,92 +23,6 @@ ZBLConfig zcfg(double inner, double outer, ElementPairs pairs = {}) {
   c.outer = outer;
   c.pairs = std::move(pairs);
   return c;
-}
-
-// Random positions in a (possibly triclinic, possibly open) cell, at least dmin apart (images
-// included for periodic directions), elements drawn from zs.
-Sys random_alloy(const std::vector<double>& cell, std::array<bool, 3> pbc, int n, double dmin,
-                 const std::vector<std::int64_t>& zs, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
-  Sys s;
-  s.cell = cell;
-  s.pbc = pbc;
-  int tries = 0;
-  while (s.n() < n) {
-    EXPECT_LT(++tries, 100000) << "could not place atoms";
-    if (tries >= 100000) break;
-    const double f[3] = {u(rng), u(rng), u(rng)};
-    double p[3] = {0, 0, 0};
-    for (int e = 0; e < 3; ++e) p[e] = f[0] * cell[e] + f[1] * cell[3 + e] + f[2] * cell[6 + e];
-    bool ok = true;
-    for (std::int64_t j = 0; j < s.n() && ok; ++j)
-      for (int a = -1; a <= 1 && ok; ++a)
-        for (int b = -1; b <= 1 && ok; ++b)
-          for (int c = -1; c <= 1 && ok; ++c) {
-            if ((a && !pbc[0]) || (b && !pbc[1]) || (c && !pbc[2])) continue;
-            double d2 = 0;
-            for (int e = 0; e < 3; ++e) {
-              const double d = p[e] - s.x[3 * j + e] + a * cell[e] + b * cell[3 + e] + c * cell[6 + e];
-              d2 += d * d;
-            }
-            ok = d2 > dmin * dmin;
-          }
-    if (!ok) continue;
-    s.x.insert(s.x.end(), p, p + 3);
-    s.z.push_back(zs[static_cast<std::size_t>(s.n()) % zs.size()]);
-  }
-  return s;
-}
-
-struct Lmp {
-  double energy = 0;
-  std::vector<double> forces;  // [n][3]
-  std::array<double, 9> virial{};
-};
-
-// LAMMPS run 0 with the given pair commands on s (types = the distinct elements of s, in `types`).
-Lmp lammps_run0(const Sys& s, const std::vector<std::int64_t>& types, const std::string& pair,
-                const std::string& name) {
-  const auto dir = scratch_dir(name);
-  std::ofstream(dir / "data.lmp") << lammps_data(s, types);
-  std::string bnd;
-  for (int d = 0; d < 3; ++d) bnd += s.pbc[d] ? " p" : " f";
-  const std::string script = "units metal\natom_style atomic\nboundary" + bnd + "\nread_data data.lmp\n" + pair +
-                             "\nthermo_style custom step pe pxx pyy pzz pxy pxz pyz vol\n"
-                             "thermo_modify norm no format float %.17g\n"
-                             "dump d all custom 1 forces.dump id fx fy fz\n"
-                             "dump_modify d sort id format float %.17g\nrun 0\n";
-  Lmp out;
-  if (!run_lammps(dir, script)) return out;
-  const auto th = thermo_at(dir / "log.lammps", 0);
-  out.energy = th.at("PotEng");
-  const double vol = th.at("Volume");
-  const char* comp[6] = {"Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"};
-  const int at[6][2] = {{0, 0}, {1, 1}, {2, 2}, {0, 1}, {0, 2}, {1, 2}};
-  for (int k = 0; k < 6; ++k) {
-    const double w = th.at(comp[k]) * vol / kLmpNktv2p;  // no velocities: the pressure is the virial's
-    out.virial[3 * at[k][0] + at[k][1]] = w;
-    out.virial[3 * at[k][1] + at[k][0]] = w;
-  }
-  const Dump d = read_dump(dir / "forces.dump");
-  const auto fx = d.column("fx"), fy = d.column("fy"), fz = d.column("fz");
-  for (std::size_t i = 0; i < fx.size(); ++i) out.forces.insert(out.forces.end(), {fx[i], fy[i], fz[i]});
-  std::filesystem::remove_all(dir);
-  return out;
-}
-
-void expect_matches_lammps(const Result& r, const Lmp& l, const std::string& where) {
-  ASSERT_EQ(r.forces.size(), l.forces.size()) << where;
-  const double tol = 1e-9;
-  EXPECT_NEAR(r.energy[0], l.energy, tol * std::abs(l.energy)) << where;
-  const double fscale = max_abs(l.forces);
-  ASSERT_GT(fscale, 0) << where;
-  for (std::size_t k = 0; k < r.forces.size(); ++k)
-    EXPECT_NEAR(r.forces[k], l.forces[k], tol * fscale) << where << " force " << k;
-  double wscale = 0;
-  for (double w : l.virial) wscale = std::max(wscale, std::abs(w));
-  for (int k = 0; k < 9; ++k) EXPECT_NEAR(r.virial[k], l.virial[k], tol * wscale) << where << " virial " << k;
 }
 
 std::string zbl_pairs_all(const std::vector<std::int64_t>& types, double inner, double outer) {
