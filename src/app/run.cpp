@@ -315,9 +315,12 @@ int run_command(const RunOptions& opts, std::FILE* out) {
 
   if (restart) {
     dyn.assume_forces_current();  // stored forces belong to the stored positions
-    if (auto st = restart->model_state(start_step); st && st->size() == static_cast<std::size_t>(3 * n_atoms_all))
-      model->restore_state(
-          batch, session.local_slice(*st, 3));  // the neighbor list the interrupted run had: bitwise continuation
+    // The neighbor list the interrupted run had: bitwise continuation. Per atom its reference
+    // position (3 values), or after a strain of the cell also its build cell (12; NeighborList::state).
+    if (auto st = restart->model_state(start_step); st && n_atoms_all > 0 &&
+                                                    (st->size() == static_cast<std::size_t>(3 * n_atoms_all) ||
+                                                     st->size() == static_cast<std::size_t>(12 * n_atoms_all)))
+      model->restore_state(batch, session.local_slice(*st, static_cast<std::int64_t>(st->size()) / n_atoms_all));
   }
   dyn.prepare(batch);
   dyn.assume_forces_current();  // run() prepares again: no need to recompute

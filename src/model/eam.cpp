@@ -184,8 +184,7 @@ std::int64_t EAM::neighbor_builds() const {
 
 std::vector<double> EAM::state() const {
   if (impl_->last_on_gpu) return {};
-  const auto r = impl_->nl.reference_positions();
-  return {r.begin(), r.end()};
+  return impl_->nl.state();
 }
 
 void EAM::restore_state(const Batch& batch, std::span<const double> state) {

@@ -70,8 +70,7 @@ BatchGeometry<T> geometry_of(const Batch& batch) {
 
 std::vector<double> LennardJones::state() const {
   if (impl_->last_on_gpu) return impl_->gpu->state();
-  auto r = impl_->nl.reference_positions();
-  return {r.begin(), r.end()};
+  return impl_->nl.state();
 }
 
 void LennardJones::restore_state(const Batch& batch, std::span<const double> state) {

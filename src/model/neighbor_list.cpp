@@ -585,41 +585,96 @@ NeighborList::NeighborList(double cutoff, double skin) : cutoff_(cutoff), skin_(
 }
 
 template <typename T>
-bool NeighborList::refresh(const BatchGeometry<T>& g) {
-  if (n_builds_ == 0 || rebuild_requested_) return true;
-  if (g.n_systems != n_systems_ || g.n_atoms != n_atoms_) return true;
-  if (g.atoms_ptr == nullptr) return true;  // validation decides whether that is an error
+int NeighborList::refresh(const BatchGeometry<T>& g) {
+  if (n_builds_ == 0 || rebuild_requested_) return kRebuildAll;
+  if (g.n_systems != n_systems_ || g.n_atoms != n_atoms_) return kRebuildAll;
+  if (g.atoms_ptr == nullptr) return kRebuildAll;  // validation decides whether that is an error
   for (std::int64_t s = 0; s <= n_systems_; ++s)
-    if (g.atoms_ptr[s] != atoms_ptr_[s]) return true;
+    if (g.atoms_ptr[s] != atoms_ptr_[s]) return kRebuildAll;
+  // Per system: the cell and reciprocal rows displacements are measured in, the strain since the
+  // build, and the threshold. A changed cell of a fully periodic system is a strain A = h0^-1 h
+  // charged against the skin (see update()); any other changed cell rebuilds.
+  const double rc = cutoff_ + skin_;
+  strain_.resize(9 * static_cast<std::size_t>(n_systems_));
+  now_cell_.resize(9 * static_cast<std::size_t>(n_systems_));
+  now_recip_.resize(9 * static_cast<std::size_t>(n_systems_));
+  thr2_.assign(static_cast<std::size_t>(n_systems_), 0.25 * skin_ * skin_);
+  strained_.assign(static_cast<std::size_t>(n_systems_), 0);
+  sys_state_.assign(static_cast<std::size_t>(n_systems_), 0);  // 0 kept, 1 kept with lattice jumps, 2 rebuilt
   for (std::int64_t s = 0; s < n_systems_; ++s) {
     const auto p = pbc_of(g, s);
-    bool any = false;
+    bool any = false, all = true;
     for (int d = 0; d < 3; ++d) {
-      if (static_cast<std::uint8_t>(p[d]) != ref_pbc_[3 * s + d]) return true;
+      if (static_cast<std::uint8_t>(p[d]) != ref_pbc_[3 * s + d]) return kRebuildAll;
       any = any || p[d];
+      all = all && p[d];
     }
-    if (any) {
-      if (g.cell == nullptr) return true;
-      for (int e = 0; e < 9; ++e)
-        if (static_cast<double>(g.cell[9 * s + e]) != ref_cell_[9 * s + e]) return true;
+    std::copy_n(&ref_cell_[9 * s], 9, &now_cell_[9 * s]);
+    std::copy_n(&ref_recip_[9 * s], 9, &now_recip_[9 * s]);
+    if (!any) continue;
+    if (g.cell == nullptr) return kRebuildAll;
+    bool changed = false;
+    for (int e = 0; e < 9; ++e) changed = changed || static_cast<double>(g.cell[9 * s + e]) != ref_cell_[9 * s + e];
+    if (!changed) continue;
+    if (!all) {
+      sys_state_[s] = 2;
+      continue;
     }
+    double h[9];
+    for (int e = 0; e < 9; ++e) h[e] = static_cast<double>(g.cell[9 * s + e]);
+    Frame f;
+    const bool periodic[3] = {true, true, true};
+    if (make_frame(h, periodic, f).error != FrameError::kNone) {  // the build names the problem
+      sys_state_[s] = 2;
+      continue;
+    }
+    // A[e][c] = sum_d recip0[d][e] h[d][c]: x0 A maps a build position into the current cell.
+    double* A = &strain_[9 * s];
+    double dev2 = 0;
+    for (int e = 0; e < 3; ++e)
+      for (int c = 0; c < 3; ++c) {
+        double a = 0;
+        for (int d = 0; d < 3; ++d) a += ref_recip_[9 * s + 3 * d + e] * h[3 * d + c];
+        A[3 * e + c] = a;
+        const double dv = a - (e == c ? 1.0 : 0.0);
+        dev2 += dv * dv;
+      }
+    const double delta = skin_ - std::sqrt(dev2) * rc;
+    if (!(delta > 0)) {  // also NaN
+      sys_state_[s] = 2;
+      continue;
+    }
+    thr2_[s] = 0.25 * delta * delta;
+    strained_[s] = 1;
+    for (int d = 0; d < 3; ++d)
+      for (int e = 0; e < 3; ++e) {
+        now_cell_[9 * s + 3 * d + e] = f.row[d][e];
+        now_recip_[9 * s + 3 * d + e] = f.recip[d][e];
+      }
   }
-  if (n_atoms_ > 0 && g.positions == nullptr) return true;
+  if (n_atoms_ > 0 && g.positions == nullptr) return kRebuildAll;
 
-  // Displacements since the build; one longer than skin/2 is first reduced by the nearest
-  // lattice vector (periodic directions), and only what remains counts.
+  // Displacements since the build (from x0 A under a strain); one longer than the threshold is
+  // first reduced by the nearest lattice vector (periodic directions), and only what remains counts.
   // Systems are checked in parallel (a pass over every atom, each step); the rare lattice jumps
-  // are then collected serially, in system order.
-  const double thr2 = 0.25 * skin_ * skin_;
+  // are then collected serially, in system order. Each system is judged on its own atoms and cell
+  // only; once cells move (a barostat), only the systems that need it are rebuilt, so that a
+  // system's list, and so its forces to the last bit, do not depend on the rest of its batch.
   auto classify = [&](std::int64_t s, std::int64_t a, int* k) {
     double dl[3];
-    for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - ref_positions_[3 * a + e];
-    return classify_displacement(dl, &ref_cell_[9 * s], &ref_recip_[9 * s], &ref_pbc_[3 * s], thr2, k);
+    const double* x0 = &ref_positions_[3 * a];
+    if (strained_[s]) {
+      const double* A = &strain_[9 * s];
+      for (int e = 0; e < 3; ++e)
+        dl[e] = static_cast<double>(g.positions[3 * a + e]) - (x0[0] * A[e] + x0[1] * A[3 + e] + x0[2] * A[6 + e]);
+    } else {
+      for (int e = 0; e < 3; ++e) dl[e] = static_cast<double>(g.positions[3 * a + e]) - x0[e];
+    }
+    return classify_displacement(dl, &now_cell_[9 * s], &now_recip_[9 * s], &ref_pbc_[3 * s], thr2_[s], k);
   };
-  static thread_local std::vector<std::uint8_t> moved;  // per system: 0 within skin/2, 1 jumps, 2 rebuild
-  moved.assign(static_cast<std::size_t>(n_systems_), 0);
-  std::uint8_t* mv = moved.data();
+  std::uint8_t* mv = sys_state_.data();
   parallel_for_weighted(n_systems_, atoms_ptr_.data(), [&](std::int64_t s) {
+    if (mv[s] == 2) return;
     std::uint8_t state = 0;
     for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
       int k[3];
@@ -632,8 +687,14 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
     }
     mv[s] = state;
   });
-  for (std::int64_t s = 0; s < n_systems_; ++s)
-    if (mv[s] == 2) return true;
+  bool some = false, any_strained = false;
+  for (std::int64_t s = 0; s < n_systems_; ++s) {
+    some = some || mv[s] == 2;
+    any_strained = any_strained || strained_[s] != 0;
+  }
+  // Without a strained cell in the batch, a rebuild rebuilds every system, as the GPU list does
+  // (the CPU and GPU lists rebuild at the same steps: tests/model/lj_model_cases.hpp).
+  if (some && (n_systems_ == 1 || !any_strained)) return kRebuildAll;
   pending_slots_.clear();
   pending_jumps_.clear();
   for (std::int64_t s = 0; s < n_systems_; ++s) {
@@ -645,16 +706,7 @@ bool NeighborList::refresh(const BatchGeometry<T>& g) {
       pending_jumps_.insert(pending_jumps_.end(), k, k + 3);
     }
   }
-  // No rebuild: image offsets follow the lattice jumps.
-  for (const std::int64_t k : jumped_slots_)
-    for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d];
-  jumped_slots_.clear();
-  for (std::size_t q = 0; q < pending_slots_.size(); ++q) {
-    const std::int64_t k = pending_slots_[q];
-    for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d] + pending_jumps_[3 * q + d];
-    jumped_slots_.push_back(k);
-  }
-  return false;
+  return some ? kRebuildSome : kKeep;
 }
 
 namespace {
@@ -683,8 +735,9 @@ void check_density(const Frame& f, const double ext[3], std::int64_t ns, double 
 }
 
 // Checks everything a build relies on, so that the build itself cannot fail half-way.
+// With `only`, the per-system checks cover only the systems s with only[s] == 2 (to be rebuilt).
 template <typename T>
-void validate(const BatchGeometry<T>& g, double rc) {
+void validate(const BatchGeometry<T>& g, double rc, const std::uint8_t* only = nullptr) {
   if (g.n_systems < 0 || g.n_atoms < 0) throw InvalidArgument("batch geometry: negative n_systems or n_atoms");
   if (g.n_atoms >= std::numeric_limits<std::int32_t>::max())
     throw InvalidArgument("neighbor list: at most 2^31 - 2 atoms per batch, got " + std::to_string(g.n_atoms));
@@ -702,6 +755,7 @@ void validate(const BatchGeometry<T>& g, double rc) {
                           " but n_atoms = " + std::to_string(g.n_atoms));
   if (g.n_atoms > 0 && g.positions == nullptr) throw InvalidArgument("batch geometry: positions are null");
   for (std::int64_t s = 0; s < g.n_systems; ++s) {
+    if (only != nullptr && only[s] != 2) continue;
     const Frame f = frame_of(g, s);  // throws for a bad cell
     double lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
     for (std::int64_t a = g.atoms_ptr[s]; a < g.atoms_ptr[s + 1]; ++a) {
@@ -726,6 +780,43 @@ void validate(const BatchGeometry<T>& g, double rc) {
 }
 
 }  // namespace
+
+// Concatenates the per-system lists (work_) into one CSR; offsets_ and shifted_begin_ hold
+// system-local values on entry.
+void NeighborList::concatenate() {
+  const std::int64_t ns = n_systems_, na = n_atoms_;
+  shift_ptr_.assign(ns + 1, 0);
+  std::vector<std::int64_t>& pair_base = pair_base_;
+  pair_base.assign(ns + 1, 0);
+  for (std::int64_t s = 0; s < ns; ++s) {
+    shift_ptr_[s + 1] = shift_ptr_[s] + static_cast<std::int64_t>(work_[s].shifts.size() / 3);
+    pair_base[s + 1] = pair_base[s] + static_cast<std::int64_t>(work_[s].n_pairs);
+  }
+  if (ns == 1) {
+    shifts_.assign(work_[0].shifts.begin(), work_[0].shifts.end());
+  } else {
+    if (neighbors_.size() < static_cast<std::size_t>(pair_base[ns])) {
+      neighbors_.resize(pair_base[ns]);
+      shift_index_.resize(pair_base[ns]);
+    }
+    shifts_.resize(3 * shift_ptr_[ns]);
+    parallel_for_dynamic(ns, [&](std::int64_t s) {
+      const SystemWork& w = work_[s];
+      const auto n = static_cast<std::ptrdiff_t>(w.n_pairs);
+      std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
+      std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
+      std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
+    });
+  }
+  for (std::int64_t s = 0; s < ns; ++s)
+    if (pair_base[s] != 0)
+      for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
+        offsets_[k] += pair_base[s];
+        shifted_begin_[k] += pair_base[s];
+      }
+  offsets_[na] = pair_base[ns];
+  n_pairs_ = static_cast<std::size_t>(pair_base[ns]);
+}
 
 template <typename T>
 void NeighborList::build(const BatchGeometry<T>& g) {
@@ -770,44 +861,14 @@ void NeighborList::build(const BatchGeometry<T>& g) {
     });
   }
 
-  // Concatenate the per-system lists into one CSR.
-  shift_ptr_.assign(ns + 1, 0);
-  std::vector<std::int64_t>& pair_base = pair_base_;
-  pair_base.assign(ns + 1, 0);
-  for (std::int64_t s = 0; s < ns; ++s) {
-    shift_ptr_[s + 1] = shift_ptr_[s] + static_cast<std::int64_t>(work_[s].shifts.size() / 3);
-    pair_base[s + 1] = pair_base[s] + static_cast<std::int64_t>(work_[s].n_pairs);
-  }
-  if (ns == 1) {
-    shifts_.assign(work_[0].shifts.begin(), work_[0].shifts.end());
-  } else {
-    if (neighbors_.size() < static_cast<std::size_t>(pair_base[ns])) {
-      neighbors_.resize(pair_base[ns]);
-      shift_index_.resize(pair_base[ns]);
-    }
-    shifts_.resize(3 * shift_ptr_[ns]);
-    parallel_for_dynamic(ns, [&](std::int64_t s) {
-      const SystemWork& w = work_[s];
-      const auto n = static_cast<std::ptrdiff_t>(w.n_pairs);
-      std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
-      std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
-      std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
-    });
-  }
-  for (std::int64_t s = 0; s < ns; ++s)
-    if (pair_base[s] != 0)
-      for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
-        offsets_[k] += pair_base[s];
-        shifted_begin_[k] += pair_base[s];
-      }
-  offsets_[na] = pair_base[ns];
-  n_pairs_ = static_cast<std::size_t>(pair_base[ns]);
+  concatenate();
 
   // State for refresh(): inverse permutation, build-time images, frames.
   slot_of_.resize(na);
   for (std::int64_t k = 0; k < na; ++k) slot_of_[order_[k]] = k;
   build_image_.assign(image_.begin(), image_.end());
   jumped_slots_.clear();
+  cur_cell_ = ref_cell_;
   ref_recip_.assign(9 * ns, 0.0);
   for (std::int64_t s = 0; s < ns; ++s) {
     const Frame f = frame_of(g, s);
@@ -820,16 +881,73 @@ void NeighborList::build(const BatchGeometry<T>& g) {
 
 template <typename T>
 bool NeighborList::update(const BatchGeometry<T>& g) {
-  if (!refresh(g)) return false;
-  build(g);
+  const int plan = refresh(g);
+  if (plan == kRebuildAll) {
+    build(g);
+    return true;
+  }
+  if (plan == kRebuildSome) validate(g, cutoff_ + skin_, sys_state_.data());  // throws before any change
+  // Kept systems: image offsets follow the lattice jumps.
+  for (const std::int64_t k : jumped_slots_)
+    for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d];
+  jumped_slots_.clear();
+  for (std::size_t q = 0; q < pending_slots_.size(); ++q) {
+    const std::int64_t k = pending_slots_[q];
+    for (int d = 0; d < 3; ++d) image_[3 * k + d] = build_image_[3 * k + d] + pending_jumps_[3 * q + d];
+    jumped_slots_.push_back(k);
+  }
+  cur_cell_.assign(now_cell_.begin(), now_cell_.end());
+  if (plan == kKeep) return false;
+  rebuild_systems(g);
   return true;
+}
+
+template <typename T>
+void NeighborList::rebuild_systems(const BatchGeometry<T>& g) {
+  const std::int64_t ns = n_systems_;
+  const std::uint8_t* mv = sys_state_.data();
+  rebuild_list_.clear();
+  for (std::int64_t s = 0; s < ns; ++s) {
+    if (mv[s] == 2) {
+      rebuild_list_.push_back(s);
+    } else if (pair_base_[s] != 0) {  // back to system-local offsets; concatenate() adds the new bases
+      for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
+        offsets_[k] -= pair_base_[s];
+        shifted_begin_[k] -= pair_base_[s];
+      }
+    }
+  }
+  const double rc = cutoff_ + skin_;
+  parallel_for_dynamic(static_cast<std::int64_t>(rebuild_list_.size()), [&](std::int64_t q) {
+    const std::int64_t s = rebuild_list_[static_cast<std::size_t>(q)];
+    SystemWork& w = work_[s];
+    build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+                 order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
+  });
+  concatenate();
+  // Reference state of the rebuilt systems (their slots were not among the jumped ones).
+  for (const std::int64_t s : rebuild_list_) {
+    for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
+      slot_of_[order_[k]] = k;
+      for (int d = 0; d < 3; ++d) {
+        build_image_[3 * k + d] = image_[3 * k + d];
+        ref_positions_[3 * k + d] = static_cast<double>(g.positions[3 * k + d]);
+      }
+    }
+    if (g.cell != nullptr)
+      for (int e = 0; e < 9; ++e) ref_cell_[9 * s + e] = cur_cell_[9 * s + e] = static_cast<double>(g.cell[9 * s + e]);
+    const Frame f = frame_of(g, s);
+    for (int d = 0; d < 3; ++d)
+      for (int e = 0; e < 3; ++e) ref_recip_[9 * s + 3 * d + e] = f.recip[d][e];
+  }
+  ++n_builds_;
 }
 
 std::vector<NeighborPair> NeighborList::pairs() const {
   std::vector<NeighborPair> out;
   out.reserve(neighbors_.size());
   for (std::int64_t s = 0; s < n_systems_; ++s) {
-    const double* cell = &ref_cell_[9 * s];
+    const double* cell = &cur_cell_[9 * s];
     for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k)
       for (std::int64_t p = offsets_[k]; p < offsets_[k + 1]; ++p) {
         const std::int64_t j = neighbors_[p];
@@ -851,18 +969,45 @@ std::vector<NeighborPair> NeighborList::pairs() const {
   return out;
 }
 
+std::vector<double> NeighborList::state() const {
+  std::vector<double> out(12 * static_cast<std::size_t>(n_atoms_));
+  for (std::int64_t s = 0; s < n_systems_; ++s)
+    for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
+      std::copy_n(&ref_positions_[3 * a], 3, &out[12 * a]);
+      std::copy_n(&ref_cell_[9 * s], 9, &out[12 * a + 3]);
+    }
+  return out;
+}
+
 template <typename T>
 void NeighborList::build_from_reference(const BatchGeometry<T>& g, std::span<const double> reference) {
-  if (reference.size() != static_cast<std::size_t>(3 * g.n_atoms))
+  const auto na = static_cast<std::size_t>(g.n_atoms);
+  const bool with_cells = na > 0 && reference.size() == 12 * na;
+  if (reference.size() != 3 * na && !with_cells)
     throw InvalidArgument("NeighborList: reference positions hold " + std::to_string(reference.size() / 3) +
                           " atoms, the geometry " + std::to_string(g.n_atoms));
-  // The reference came from T positions, so converting back is exact.
-  std::vector<T> pos(reference.size());
-  for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<T>(reference[i]);
+  // The reference came from T positions (and T cells), so converting back is exact.
+  const std::size_t stride = with_cells ? 12 : 3;
+  std::vector<T> pos(3 * na);
+  for (std::size_t a = 0; a < na; ++a)
+    for (int e = 0; e < 3; ++e) pos[3 * a + e] = static_cast<T>(reference[stride * a + e]);
   BatchGeometry<T> ref = g;
   ref.positions = pos.data();
+  std::vector<T> cell;
+  if (with_cells && g.cell != nullptr) {
+    if (g.atoms_ptr == nullptr) throw InvalidArgument("batch geometry: atoms_ptr is null");
+    cell.assign(g.cell, g.cell + 9 * g.n_systems);
+    for (std::int64_t s = 0; s < g.n_systems; ++s) {
+      const std::int64_t a0 = g.atoms_ptr[s];
+      if (a0 >= 0 && a0 < g.atoms_ptr[s + 1] && static_cast<std::size_t>(a0) < na)  // else the build refuses g
+        for (int e = 0; e < 9; ++e) cell[9 * s + e] = static_cast<T>(reference[12 * a0 + 3 + e]);
+    }
+    ref.cell = cell.data();
+  }
   request_rebuild();
   update(ref);
+  if (!cell.empty())  // the list's cells are the stored build cells; the batch is in g's cells
+    for (std::size_t e = 0; e < cur_cell_.size(); ++e) cur_cell_[e] = static_cast<double>(g.cell[e]);
 }
 
 template void NeighborList::build_from_reference<float>(const BatchGeometry<float>&, std::span<const double>);

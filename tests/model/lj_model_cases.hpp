@@ -287,7 +287,12 @@ TEST_P(LJModelOn, VirialIsMinusStrainDerivativeOfEnergy) {
             << "system " << s << " W[" << a << "][" << b << "]";
       }
     }
-  EXPECT_GE(m.neighbor_builds(), builds_before + 18);  // every changed cell rebuilt the list
+  // Every changed cell rebuilt the list, except on the CPU, whose list stays valid through a small
+  // strain of a fully periodic cell (tests/dynamics/test_npt_neighbor.cpp): the open cluster's
+  // cell is never read, so the strained liquid kept its list there.
+  if (backend() != Backend::Cpu) {
+    EXPECT_GE(m.neighbor_builds(), builds_before + 18);
+  }
 }
 
 // Two models on the same batch give bitwise the same results (deterministic list and sums).
@@ -357,7 +362,9 @@ TEST_P(LJModelOn, RestoreState) {
   move();
   a.compute(dev, true);  // most likely no rebuild: the reference is the first positions
   const std::vector<double> state = a.state();
-  ASSERT_EQ(state.size(), static_cast<std::size_t>(3 * host.n_atoms()));
+  // Per atom: the reference position, and on the CPU also the cell the list was built in.
+  const std::size_t per_atom = backend() == Backend::Cpu ? 12 : 3;
+  ASSERT_EQ(state.size(), per_atom * static_cast<std::size_t>(host.n_atoms()));
   LennardJones b{LJConfig{}};
   EXPECT_THROW(b.restore_state(dev, std::vector<double>(6, 0.0)), InvalidArgument);
   b.restore_state(dev, state);

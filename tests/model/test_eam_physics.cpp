@@ -92,7 +92,7 @@ TEST(EAMPhysics, RestoredStateGivesBitIdenticalResults) {
   Batch b0 = batch_of({before});
   used->compute(b0);
   const auto state = used->state();
-  EXPECT_EQ(state.size(), before.x.size());
+  EXPECT_EQ(state.size(), 4 * before.x.size());  // per atom: reference position and build cell
   const Result a = evaluate(*used, s);
   auto restored = load_eam({kPotentials + "Cu_u3.eam"});
   Batch b1 = batch_of({s});

@@ -109,7 +109,8 @@ TEST(SumModel, StatesOfStatefulTermsRoundTrip) {
   Batch b = batch_of({s});
   sum.compute(b);
   const auto st = sum.state();
-  ASSERT_EQ(st.size(), 1 + 2 + 3 * static_cast<std::size_t>(s.n()));
+  // LJ: per atom its list's reference position and build cell (NeighborList::state).
+  ASSERT_EQ(st.size(), 1 + 2 + 12 * static_cast<std::size_t>(s.n()));
   EXPECT_EQ(st[0], 2.0);
   EXPECT_EQ(st[1], 0.0);  // ZBL: stateless
   SumModel again({std::make_shared<ZBL>(zbl_config(1.0, 2.0)), std::make_shared<LennardJones>(LJConfig{})});

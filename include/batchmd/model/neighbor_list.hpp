@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/neighbor_list: Verlet neighbor lists for a batch of atomic systems — cell lists plus a
 // skin, half lists (each pair once), exact periodic images for any triclinic cell and any mix of
-// periodic and open directions, systems stored CSR by atoms_ptr.
+// periodic and open directions, systems stored CSR by atoms_ptr. A list stays valid through
+// homogeneous strains of a fully periodic cell (a barostat's), the strain charged against the skin.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -54,11 +55,19 @@ class NeighborList {
   /// cutoff + skin are listed. Throws InvalidArgument for bad or non-finite values.
   NeighborList(double cutoff, double skin);
 
-  /// Rebuilds the list if this is the first call, the atom counts or atoms_ptr changed, any cell
-  /// (of a system with a periodic direction) or pbc flag changed, rebuild was requested, or any
-  /// atom moved more than skin/2 since the last build. In periodic systems the displacement is
-  /// taken modulo lattice vectors, so wrapping atoms into the cell does not force a rebuild.
-  /// Returns whether it rebuilt.
+  /// Rebuilds the list if this is the first call, the atom counts or atoms_ptr changed, a pbc flag
+  /// changed, rebuild was requested, the cell of a partly periodic system changed, or an atom
+  /// moved too far since its system's last build: more than skin/2 while the cell is the build's.
+  /// In periodic systems the displacement is taken modulo lattice vectors, so wrapping atoms into
+  /// the cell does not force a rebuild. Every system is rebuilt, except when a cell of the batch is
+  /// strained (below): then only the systems that need it are, so that under a barostat a
+  /// system's list, and its forces to the last bit, depend on that system alone, not on its batch.
+  /// A fully periodic system whose cell changed from h0 (at the build) to h = h0 A keeps its list
+  /// while every atom stays within δ/2 of its build position carried along by the strain, x0 A
+  /// (modulo lattice vectors of h), with δ = skin − ‖A − I‖_F (cutoff + skin): a pair outside
+  /// cutoff + skin at the build is then still outside the cutoff, since |r0 A| ≥ (1 − ‖A − I‖₂)|r0|.
+  /// Pair shifts are integer image counts, so kernels that take the cell from the geometry they
+  /// are given (all do) see this call's cell. Returns whether it rebuilt.
   /// Throws NumericalError for a NaN/Inf position (naming system and atom), InvalidArgument for a
   /// malformed geometry or a periodic cell of zero or negative volume. On a throw the list keeps
   /// its previous state.
@@ -72,15 +81,20 @@ class NeighborList {
   /// all the state a list has. A restarted run that rebuilds from them (build_from_reference)
   /// holds the same list, and so sums forces in the same order, as the run it continues.
   std::span<const double> reference_positions() const noexcept { return ref_positions_; }
-  /// Builds the list from `reference` (as returned by reference_positions()) with g's cell, pbc
-  /// and atoms_ptr; later update()s compare positions against it. InvalidArgument if the size
-  /// does not match g.
+  /// What build_from_reference needs to rebuild this list exactly: [n_atoms][12], per atom its
+  /// reference position and the build cell of its system (row-major, zero without a cell), so that
+  /// a restarted run holds the list built in the cell of the build, which after a strain is not
+  /// the batch's cell any more. Per atom, so it can be split and gathered with the atoms.
+  std::vector<double> state() const;
+  /// Builds the list from `reference` (reference_positions(), or state()) with g's pbc and
+  /// atoms_ptr, and g's cell or, from the [n_atoms][12] form, the build cells it holds; later
+  /// update()s compare positions against it. InvalidArgument if the size does not match g.
   template <typename T>
   void build_from_reference(const BatchGeometry<T>& g, std::span<const double> reference);
 
   double cutoff() const noexcept { return cutoff_; }
   double skin() const noexcept { return skin_; }
-  /// Number of builds so far.
+  /// Number of builds so far (a rebuild of some of the systems counts as one).
   std::int64_t n_builds() const noexcept { return n_builds_; }
   std::int64_t n_systems() const noexcept { return n_systems_; }
   std::int64_t n_atoms() const noexcept { return n_atoms_; }
@@ -123,12 +137,17 @@ class NeighborList {
     std::array<double, 16> stencil_key{};
   };
 
-  // Returns true if a rebuild is needed; otherwise applies lattice jumps to image_ and returns
-  // false. Changes nothing when it returns true.
+  // What update() must do: keep the list (kKeep), rebuild the systems with sys_state_ 2
+  // (kRebuildSome), or build everything (kRebuildAll). Collects the lattice jumps of the kept
+  // systems into pending_*; changes nothing of the list.
+  static constexpr int kKeep = 0, kRebuildSome = 1, kRebuildAll = 2;
   template <typename T>
-  bool refresh(const BatchGeometry<T>& g);
+  int refresh(const BatchGeometry<T>& g);
   template <typename T>
   void build(const BatchGeometry<T>& g);
+  template <typename T>
+  void rebuild_systems(const BatchGeometry<T>& g);
+  void concatenate();
 
   double cutoff_;
   double skin_;
@@ -139,8 +158,15 @@ class NeighborList {
   std::int64_t n_systems_ = 0;
   std::int64_t n_atoms_ = 0;
   std::vector<std::int64_t> atoms_ptr_;
-  std::vector<double> ref_positions_;        // [n_atoms][3], caller order
-  std::vector<double> ref_cell_;             // [n_systems][9], zero when none given
+  std::vector<double> ref_positions_;  // [n_atoms][3], caller order
+  std::vector<double> ref_cell_;       // [n_systems][9], zero when none given
+  std::vector<double> cur_cell_;       // [n_systems][9] as of the last update() (strained or not)
+  // Scratch of refresh(): per system the strain A = h0^-1 h ([9]), the current frame's cell rows
+  // and reciprocal rows ([9] each), the squared displacement threshold, and whether it is strained.
+  std::vector<double> strain_, now_cell_, now_recip_, thr2_;
+  std::vector<std::uint8_t> strained_;
+  std::vector<std::uint8_t> sys_state_;      // per system: 0 kept, 1 kept with lattice jumps, 2 rebuild
+  std::vector<std::int64_t> rebuild_list_;   // the systems rebuilt by rebuild_systems()
   std::vector<std::uint8_t> ref_pbc_;        // [n_systems][3]
   std::vector<double> ref_recip_;            // [n_systems][3][3] binning-frame reciprocal rows
   std::vector<std::int64_t> slot_of_;        // [n_atoms] caller atom -> slot
