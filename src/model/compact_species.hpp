@@ -13,8 +13,8 @@
 namespace batchmd::model::detail {
 
 struct CompactSpecies {
-  std::vector<std::int64_t> z;           ///< atomic number of each species
-  std::vector<std::int32_t> atom;        ///< [n_atoms] species of each atom
+  std::vector<std::int64_t> z;            ///< atomic number of each species
+  std::vector<std::int32_t> atom;         ///< [n_atoms] species of each atom
   std::array<std::int32_t, 119> index{};  ///< species of atomic number Z, -1 when absent
 };
 
