@@ -4,6 +4,8 @@
 # GPU test executables, batchmd, the GPU benchmarks and every shared library they load beyond
 # glibc (the GPU machine has no package access). Then, on the GPU machine, from the repo root:
 #   scripts/gpu/check.sh [tests|sanitize|run|bench|all]
+# (carry .gpu_pack and unpack it there first: tar xzf .gpu_pack/carry.tgz), and
+#   scripts/gpu/torch_plugin.sh, scripts/gpu/python_ext.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/build.sh release >/dev/null
@@ -11,11 +13,20 @@ scripts/build.sh release >/dev/null
 rm -rf .gpu_carry && mkdir -p .gpu_carry/bin .gpu_carry/lib
 cp build/release/batchmd .gpu_carry/bin/
 find build/release/tests -maxdepth 2 -type f -name 'test_*_gpu' -perm -u+x -exec cp {} .gpu_carry/bin/ \;
-for b in bench_gpu_md bench_gpu_sinks bench_lj; do
+for b in bench_gpu_md bench_gpu_sinks bench_lj bench_eam bench_sw bench_snap bench_npt bench_snapshot; do
   [ -x "build/release/bench/$b" ] && cp "build/release/bench/$b" .gpu_carry/bin/
 done
 for b in .gpu_carry/bin/*; do ldd "$b" | awk '/=>/{print $3}'; done | sort -u |
-  grep -v -E "/(libc|libm|libpthread|libdl|librt)\.so|ld-linux" | xargs -r -I{} cp -L {} .gpu_carry/lib/
+  grep -v -E "/(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s)\.so|ld-linux" | xargs -r -I{} cp -L {} .gpu_carry/lib/
 strip .gpu_carry/bin/* 2>/dev/null || true
+# For scripts/gpu/python_ext.sh: the static module libraries (position-independent) and the
+# headers the bindings need that the GPU machine lacks, to build the extension for its python3.
+mkdir -p .gpu_carry/pyext/lib .gpu_carry/pyext/include
+find build/release/src -name 'libbatchmd_*.a' -exec cp {} .gpu_carry/pyext/lib/ \;
+cp -r /usr/include/nlohmann .gpu_carry/pyext/include/
 du -sh .gpu_carry
 ls .gpu_carry/bin
+# .gpu_carry is over the device tool's 64 MiB carry limit; its gzip is not. Carry .gpu_pack and
+# unpack there first:  tar xzf .gpu_pack/carry.tgz
+mkdir -p .gpu_pack && tar czf .gpu_pack/carry.tgz .gpu_carry
+du -sh .gpu_pack/carry.tgz
