@@ -338,17 +338,43 @@ struct LJGpu::Impl {
 
     ListArgs<T> a = list_args<T>(batch);
     if (has_pending) {
-      if (pending_ref.size() != static_cast<std::size_t>(3 * na))
+      const auto n3 = static_cast<std::size_t>(3 * na);
+      if (pending_ref.size() != n3 && pending_ref.size() != 4 * n3)
         throw InvalidArgument("LennardJones (GPU): the restored state holds reference positions of " +
-                              std::to_string(pending_ref.size() / 3) + " atoms, the batch has " + std::to_string(na));
-      std::vector<T> host(pending_ref.size());
-      for (std::size_t k = 0; k < host.size(); ++k) host[k] = static_cast<T>(pending_ref[k]);
-      ref_upload = Tensor::from(host, {na, 3}).to(Device{Device::Kind::CUDA, device});
+                              std::to_string(pending_ref.size() / (pending_ref.size() % 12 == 0 ? 12 : 3)) +
+                              " atoms, the batch has " + std::to_string(na));
+      const std::size_t stride = pending_ref.size() == n3 ? 3 : 12;
+      // A state with build cells (12 values an atom): where a periodic system's cell has changed
+      // since that build, the run it came from would rebuild the whole list from the current
+      // positions at this call, so the restarted one does too (bitwise the same continuation).
+      bool cell_changed = false;
+      if (stride == 12 && batch.has("cell") && batch.has("pbc")) {
+        const Tensor hc = batch.get("cell").to(Device::cpu());
+        const Tensor hp = batch.get("pbc").to(Device::cpu());
+        const T* c = hc.data<T>();
+        const bool* pb = hp.data<bool>();
+        for (std::int64_t sy = 0; sy < ns && !cell_changed; ++sy) {
+          const std::int64_t a0 = atoms_ptr[static_cast<std::size_t>(sy)];
+          if (a0 == atoms_ptr[static_cast<std::size_t>(sy + 1)] || !(pb[3 * sy] || pb[3 * sy + 1] || pb[3 * sy + 2]))
+            continue;
+          for (int e = 0; e < 9; ++e)
+            cell_changed =
+                cell_changed || static_cast<double>(c[9 * sy + e]) !=
+                                    pending_ref[12 * static_cast<std::size_t>(a0) + 3 + static_cast<std::size_t>(e)];
+        }
+      }
       has_pending = false;
-      a.pos = ref_upload.data<T>();
-      update_list(a, true);
-      a.pos = pos.data<T>();
-      update_list(a, false);
+      if (cell_changed) {
+        update_list(a, true);
+      } else {
+        std::vector<T> host(n3);
+        for (std::size_t k = 0; k < host.size(); ++k) host[k] = static_cast<T>(pending_ref[stride * (k / 3) + k % 3]);
+        ref_upload = Tensor::from(host, {na, 3}).to(Device{Device::Kind::CUDA, device});
+        a.pos = ref_upload.data<T>();
+        update_list(a, true);
+        a.pos = pos.data<T>();
+        update_list(a, false);
+      }
     } else {
       update_list(a, first);
     }
@@ -398,19 +424,30 @@ std::vector<double> LJGpu::state() const {
   if (m.has_pending) return m.pending_ref;
   if (!m.ready || m.n_atoms <= 0) return {};
   cuda::set_device(m.device);
+  // The CPU list's layout (NeighborList::state): per atom, its position at the build and the cell
+  // of its system at the build, so that either backend restarts from the other's store.
   Tensor h = m.ref.to(Device::cpu());
+  std::vector<SysGrid> grid(static_cast<std::size_t>(m.n_systems));
+  cuda::copy(grid.data(), m.grid.raw(), grid.size() * sizeof(SysGrid), m.stream());
   return dispatch_float(h.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* p = h.data<T>();
-    return std::vector<double>(p, p + h.numel());
+    std::vector<double> out(12 * static_cast<std::size_t>(m.n_atoms));
+    for (std::int64_t s = 0; s < m.n_systems; ++s)
+      for (std::int64_t a = m.atoms_ptr[s]; a < m.atoms_ptr[s + 1]; ++a) {
+        for (int e = 0; e < 3; ++e) out[12 * a + e] = static_cast<double>(p[3 * a + e]);
+        for (int e = 0; e < 9; ++e) out[12 * a + 3 + e] = grid[static_cast<std::size_t>(s)].cell[e];
+      }
+    return out;
   });
 }
 
 void LJGpu::restore_state(const Batch& batch, std::span<const double> reference) {
-  if (reference.size() != static_cast<std::size_t>(3 * batch.n_atoms()))
+  const auto na = static_cast<std::size_t>(batch.n_atoms());
+  if (reference.size() != 3 * na && reference.size() != 12 * na)
     throw InvalidArgument("LennardJones (GPU): the saved state holds reference positions of " +
-                          std::to_string(reference.size() / 3) + " atoms, the batch has " +
-                          std::to_string(batch.n_atoms()));
+                          std::to_string(reference.size() / (reference.size() % 12 == 0 ? 12 : 3)) +
+                          " atoms, the batch has " + std::to_string(na));
   impl_->pending_ref.assign(reference.begin(), reference.end());
   impl_->has_pending = true;
 }

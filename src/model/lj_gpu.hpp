@@ -37,10 +37,13 @@ class LJGpu {
   /// non-finite position or a neighbor-list overflow and InvalidArgument for a bad atomic number
   /// or cell, detected on the device and reported at one of the next two calls.
   void compute(Batch& batch, bool compute_stress);
-  /// Positions ([n_atoms][3], Å, caller order) the list was last built from (downloads).
+  /// The list's build, in NeighborList::state()'s layout: per atom (caller order), its position
+  /// (Å) at the last build and the cell rows of its system then — 12 values an atom (downloads).
   std::vector<double> state() const;
-  /// The next compute() builds the list from `reference` (as returned by state()) and then
-  /// checks displacements against it. InvalidArgument if the size does not match the batch.
+  /// The next compute() builds the list from `reference` (as returned by state(), or positions
+  /// alone: 3 values an atom) and then checks displacements against it; where a periodic
+  /// system's cell differs from the stored build cell it builds from the current positions, as
+  /// the saved run would have. InvalidArgument if the size does not match the batch.
   void restore_state(const Batch& batch, std::span<const double> reference);
   /// Neighbor-list builds so far (synchronises).
   std::int64_t neighbor_builds() const;
