@@ -65,7 +65,7 @@ Batch batch_from_data_list(const py::sequence& items, const std::vector<std::str
   for (py::handle h : items) {
     if (!py::isinstance<AtomicData>(h))
       throw py::type_error("Batch.from_data_list: expected AtomicData items, got " +
-                           py::str(h.get_type().attr("__name__")).cast<std::string>());
+                           py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>());
     ptrs.push_back(&h.cast<const AtomicData&>());
   }
   py::gil_scoped_release nogil;

@@ -63,7 +63,7 @@ void store_outputs(Batch& batch, py::handle result, const std::string& model) {
     for (std::size_t i = 0; i < s.size(); ++i) store(names[i], s[i]);
     return;
   }
-  throw InvalidArgument(model + ".compute() returned " + to_str(result.get_type()) +
+  throw InvalidArgument(model + ".compute() returned " + to_str(py::type::handle_of(result)) +
                         "; expected None (fields filled in place), a dict or an (energy, forces[, stress]) tuple");
 }
 
@@ -76,7 +76,7 @@ class PyModel : public model::Model {
     py::gil_scoped_acquire gil;
     py::handle self = py::detail::get_object_handle(this, py::detail::get_type_info(typeid(model::Model)));
     if (!self) return "python_model";
-    return self.get_type().attr("__name__").cast<std::string>();  // not str(): see call_compute
+    return py::type::handle_of(self).attr("__name__").cast<std::string>();  // not str(): see call_compute
   }
 
   void compute(Batch& batch, bool compute_stress) override {

@@ -25,7 +25,9 @@ Types& types() {
 }
 
 PyObject* make(py::module_& m, const char* name, py::handle base, py::handle builtin, const char* doc) {
-  py::tuple bases = builtin ? py::make_tuple(base, builtin) : py::make_tuple(base);
+  // Two statements, not ?: — newer pybind11 gives each make_tuple its own typed tuple class.
+  py::tuple bases = py::make_tuple(base);
+  if (builtin) bases = py::make_tuple(base, builtin);
   py::dict ns;
   ns["__module__"] = "batchmd";
   ns["__doc__"] = doc;
