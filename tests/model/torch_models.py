@@ -45,7 +45,7 @@ class LJ(torch.nn.Module):
         s6 = (self.sigma * self.sigma / d2) ** 3
         e_edge = 2.0 * self.epsilon * (s6 * s6 - s6)  # each pair appears twice in the full list
         n_sys = data["ptr"].numel() - 1
-        energy = torch.zeros(n_sys, dtype=pos.dtype).index_add(0, batch[ei[0]], e_edge)
+        energy = torch.zeros(n_sys, dtype=pos.dtype, device=pos.device).index_add(0, batch[ei[0]], e_edge)
         return {"energy": energy}
 
 
@@ -85,14 +85,14 @@ class ManyBody(torch.nn.Module):
         d = torch.sqrt((r * r).sum(dim=1))
         radial = torch.exp(-self.eta * (d.unsqueeze(1) - self.mu) ** 2) * cosine_cutoff(d, self.cutoff).unsqueeze(1)
         radial = radial * self.wsp[sp[ei[1]]].unsqueeze(1)
-        feats = torch.zeros(pos.shape[0], self.mu.numel(), dtype=pos.dtype).index_add(0, ei[0], radial)
+        feats = torch.zeros(pos.shape[0], self.mu.numel(), dtype=pos.dtype, device=pos.device).index_add(0, ei[0], radial)
         h = torch.tanh(torch.bmm(feats.unsqueeze(1), self.w1[sp]).squeeze(1) + self.b1[sp])
         e_atom = (h * self.w2[sp]).sum(dim=1)
         # a Born-Mayer core keeps atoms apart in dynamics
         rep = 0.5 * 1000.0 * torch.exp(-d / 0.3) * cosine_cutoff(d, self.cutoff)
         e_atom = e_atom.index_add(0, ei[0], rep)
         n_sys = data["ptr"].numel() - 1
-        energy = torch.zeros(n_sys, dtype=pos.dtype).index_add(0, batch, e_atom)
+        energy = torch.zeros(n_sys, dtype=pos.dtype, device=pos.device).index_add(0, batch, e_atom)
         out = {"energy": energy}
         if self.return_forces:
             # dE/dx from positions; the virial from the edge vectors: W = -sum_edges r (x) dE/dr,
@@ -101,7 +101,7 @@ class ManyBody(torch.nn.Module):
             assert gx is not None and gs is not None
             out["forces"] = -gx
             w = -(r.detach().unsqueeze(2) * gs.unsqueeze(1))
-            out["virial"] = torch.zeros(n_sys, 3, 3, dtype=pos.dtype).index_add(0, batch[ei[0]], w)
+            out["virial"] = torch.zeros(n_sys, 3, 3, dtype=pos.dtype, device=pos.device).index_add(0, batch[ei[0]], w)
         return out
 
 
@@ -216,7 +216,7 @@ class BadShape(torch.nn.Module):
 
     def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         n = data["ptr"].numel() - 1
-        return {"energy": torch.zeros(n, 2, dtype=data["positions"].dtype), "forces": data["positions"] * 0.0}
+        return {"energy": torch.zeros(n, 2, dtype=data["positions"].dtype, device=data["positions"].device), "forces": data["positions"] * 0.0}
 
 
 class NaNOutput(torch.nn.Module):
@@ -226,7 +226,7 @@ class NaNOutput(torch.nn.Module):
 
     def forward(self, data: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         n = data["ptr"].numel() - 1
-        e = torch.full((n,), float("nan"), dtype=data["positions"].dtype)
+        e = torch.full((n,), float("nan"), dtype=data["positions"].dtype, device=data["positions"].device)
         return {"energy": e, "forces": data["positions"] * 0.0}
 
 

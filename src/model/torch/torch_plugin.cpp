@@ -48,13 +48,28 @@ void write_error(const std::string& what, char* err, size_t len) {
 
 // The first lines of a TorchScript error (its full text carries a long interpreter traceback).
 std::string brief(const std::string& what) {
-  std::string out;
-  int lines = 0;
-  for (size_t i = 0; i < what.size() && lines < 6; ++i) {
-    out += what[i];
-    if (what[i] == '\n') ++lines;
+  // c10 errors append the C++ stack after the message; TorchScript interpreter errors put the
+  // failing operation's own error (e.g. "RuntimeError: Expected all tensors to be on the same
+  // device ...") last, after the script traceback. Keep the first two lines and the last four.
+  std::string msg = what;
+  if (const auto p = msg.find("\nException raised from"); p != std::string::npos) msg.resize(p);
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= msg.size()) {
+    size_t end = msg.find('\n', start);
+    if (end == std::string::npos) end = msg.size();
+    std::string line = msg.substr(start, end - start);
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+    start = end + 1;
   }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines.size() > 6 && i == 2) {
+      out += "...\n";
+      i = lines.size() - 4;
+    }
+    out += lines[i] + (i + 1 < lines.size() ? "\n" : "");
+  }
   return out;
 }
 
