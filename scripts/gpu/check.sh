@@ -16,6 +16,10 @@ bin="$root/.gpu_carry/bin"
 logs="${OUT:-$root/gpu-logs}"
 mkdir -p "$logs"
 what="${1:-all}"
+# The GPU machine has no Debian lammps-data: the potential files pack.sh carried stand in.
+if [ ! -d /usr/share/lammps/potentials ] && [ -d "$root/.gpu_carry/potentials" ]; then
+  mkdir -p /usr/share/lammps && ln -s "$root/.gpu_carry/potentials" /usr/share/lammps/potentials
+fi
 shift || true
 status=0
 if ! nvidia-smi -L; then

@@ -113,7 +113,7 @@ TEST_F(SwGpu, StillingerWeberAgreesWithTheCpu) {
 TEST_F(SwGpu, MorseAgreesWithTheCpu) {
   for (DType dt : {DType::Float64, DType::Float32})
     for (bool shift : {false, true})
-      agree([shift] { return morse(shift); }, mixed(3.7, {29, 47}, 2.0, 4), dt,
+      agree([shift] { return morse(shift); }, mixed(3.7, {29, 47}, 1.6, 4), dt,
             std::string(shift ? "shifted" : "unshifted") + (dt == DType::Float32 ? " float32" : " float64"));
 }
 
