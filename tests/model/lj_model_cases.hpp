@@ -358,17 +358,24 @@ TEST_P(LJModelOn, RestoreState) {
     for (std::int64_t k = 0; k < 3 * host.n_atoms(); ++k) x[k] += step(rng);
     dev.get("positions").copy_from(host.get("positions"));
   };
+  LennardJones on_cpu{LJConfig{}};  // the same history on the CPU: its state restarts a GPU model too
   a.compute(dev, true);
+  if (backend() != Backend::Cpu) on_cpu.compute(host, true);
   move();
   a.compute(dev, true);  // most likely no rebuild: the reference is the first positions
+  if (backend() != Backend::Cpu) on_cpu.compute(host, true);
   const std::vector<double> state = a.state();
-  // Per atom: the reference position, and on the CPU also the cell the list was built in.
-  const std::size_t per_atom = backend() == Backend::Cpu ? 12 : 3;
-  ASSERT_EQ(state.size(), per_atom * static_cast<std::size_t>(host.n_atoms()));
+  // Per atom, on either backend: the reference position and the cell the list was built in.
+  ASSERT_EQ(state.size(), 12 * static_cast<std::size_t>(host.n_atoms()));
   LennardJones b{LJConfig{}};
   EXPECT_THROW(b.restore_state(dev, std::vector<double>(6, 0.0)), InvalidArgument);
   b.restore_state(dev, state);
   EXPECT_EQ(b.state(), state);
+  LennardJones c{LJConfig{}};  // on the GPU: restored from the CPU model's state
+  if (backend() != Backend::Cpu) {
+    EXPECT_EQ(on_cpu.state(), state);
+    c.restore_state(dev, on_cpu.state());
+  }
   for (int it = 0; it < 12; ++it) {
     move();
     a.compute(dev, true);
@@ -379,6 +386,13 @@ TEST_P(LJModelOn, RestoreState) {
     EXPECT_EQ(ra.energy, rb.energy) << "step " << it;
     EXPECT_EQ(ra.virial, rb.virial) << "step " << it;
     EXPECT_EQ(a.state(), b.state()) << "step " << it;
+    if (backend() != Backend::Cpu) {
+      c.compute(dev, true);
+      const Result rc = result_of(dev, true);
+      EXPECT_EQ(ra.forces, rc.forces) << "step " << it;
+      EXPECT_EQ(ra.energy, rc.energy) << "step " << it;
+      EXPECT_EQ(a.state(), c.state()) << "step " << it;
+    }
   }
   EXPECT_GT(a.neighbor_builds(), 1);
 }
