@@ -27,12 +27,8 @@ cp -r /usr/include/nlohmann .gpu_carry/pyext/include/
 # The LAMMPS potential files (Debian lammps-data) the GPU tests, benches and examples read;
 # scripts/gpu/check.sh links them to /usr/share/lammps/potentials there.
 mkdir -p .gpu_carry/potentials
-for f in Cu_u3.eam Cu_mishin1.eam.alloy AlCu.eam.alloy NiAlH_jea.eam.fs Fe_mm.eam.fs Si.sw GaN.sw CdTeZnSeHgS0.sw \
-  InP_JCPA2020.snap InP_JCPA2020.snapcoeff InP_JCPA2020.snapparam Ta06A.snap Ta06A.snapcoeff Ta06A.snapparam \
-  WBe_Wood_PRB2019.snap WBe_Wood_PRB2019.snapcoeff WBe_Wood_PRB2019.snapparam W_2940_2017_2.snap \
-  W_2940_2017_2.snapcoeff W_2940_2017_2.snapparam; do
-  cp /usr/share/lammps/potentials/$f .gpu_carry/potentials/
-done
+cp /usr/share/lammps/potentials/*.eam* /usr/share/lammps/potentials/*.sw /usr/share/lammps/potentials/*.snap* \
+  .gpu_carry/potentials/
 du -sh .gpu_carry
 ls .gpu_carry/bin
 # .gpu_carry is over the device tool's 64 MiB carry limit; its gzip is not. Carry .gpu_pack and

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
+shift || true
 py=${PYTHON:-python3}
 carry=.gpu_carry
 pkg=$carry/python/batchmd
@@ -26,8 +27,9 @@ if [ "$what" = build ] || [ "$what" = all ]; then
   ls python/src/*.cpp | xargs -P "$(nproc)" -I{} sh -c \
     'g++ "$@" -c {} -o '"$carry"'/pyext/obj/$(basename {} .cpp).o' _ "${flags[@]}"
   l=$carry/pyext/lib
-  libs=(app hooks sinks dynamics model io mpi hooks dynamics sinks data zarr core)
-  g++ -shared -fopenmp -o "$pkg/_batchmd$suffix" $carry/pyext/obj/*.o "${libs[@]/#/$l/libbatchmd_}" \
+  libs=()
+  for m in app hooks sinks dynamics model io mpi hooks dynamics sinks data zarr core; do libs+=("$l/libbatchmd_$m.a"); done
+  g++ -shared -fopenmp -o "$pkg/_batchmd$suffix" $carry/pyext/obj/*.o "${libs[@]}" \
     -L$carry/lib -L"$cuda/lib64" -L"$cuda/targets/x86_64-linux/lib" \
     $(cd $carry/lib && ls libzstd.so* libblosc.so* libz.so* libcurl.so* libcrypto.so* libmpi_cxx.so* libmpi.so* \
       libtomlplusplus.so* 2>/dev/null | sed 's/^/-l:/') \

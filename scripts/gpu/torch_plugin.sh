@@ -24,7 +24,7 @@ if [ "$what" = build ] || [ "$what" = all ]; then
   echo "built $out"
 fi
 if [ "$what" = test ] || [ "$what" = all ]; then
-  export BATCHMD_TORCH_PLUGIN=$PWD/$out
+  export BATCHMD_TORCH_PLUGIN=$PWD/$out LD_LIBRARY_PATH="$PWD/.gpu_carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   .gpu_carry/bin/test_torch_gpu
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
