@@ -10,8 +10,10 @@
 //        1,000,000-atom crystal (fcc 63x63x63 = 1,000,188 atoms); atom-steps/s of model
 //        evaluations and MD steps, and the all-core CPU MD rate of the same batch beside them.
 //   --threads N (N > 1): instead of the LAMMPS table, the in.eam system on 1 and on N threads,
-//        alternately --repeat times (default 3): wall and CPU seconds per step, the speed-up and the
-//        parallel efficiency (one large system split over the threads: docs/eam.md, "Threads").
+//        alternately --repeat times (default 3): wall and CPU seconds per step, the busiest thread's
+//        CPU time, the parallel efficiency by wall time and by critical path (run it with
+//        OMP_WAIT_POLICY=passive on a shared machine: bench/thread_cpu.hpp; one large system is
+//        split over the threads: docs/eam.md, "Threads").
 // Usage: bench_eam [cpu|gpu|all] [--steps N] [--cells N] [--dtype float64|float32] [--no-lammps]
 //                  [--threads N [--repeat R]]
 #include <sys/resource.h>
@@ -30,6 +32,7 @@
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/model/eam.hpp"
+#include "thread_cpu.hpp"
 
 using namespace batchmd;
 
@@ -63,6 +66,7 @@ AtomicData fcc_cu(std::int64_t n, DType dt) {
 struct Rate {
   double wall, cpu;  // atom-steps/s by wall clock and by process CPU time
   double cpu_s;      // process CPU seconds of the timed part
+  double busiest_s;  // CPU seconds of the busiest OpenMP thread in the timed part (thread_cpu.hpp)
 };
 
 Rate measure(const std::shared_ptr<model::Model>& m, Batch& b, std::int64_t steps, bool md, double dt_fs,
@@ -74,6 +78,7 @@ Rate measure(const std::shared_ptr<model::Model>& m, Batch& b, std::int64_t step
   else
     for (std::int64_t k = 0; k < warm; ++k) m->compute(b);
   sync();
+  const std::vector<double> tc0 = bench::thread_cpu_seconds();
   const double c0 = cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   if (md)
@@ -83,8 +88,11 @@ Rate measure(const std::shared_ptr<model::Model>& m, Batch& b, std::int64_t step
   sync();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = cpu_seconds() - c0;
+  const std::vector<double> tc1 = bench::thread_cpu_seconds();
+  double busiest = 0;
+  for (std::size_t t = 0; t < tc0.size() && t < tc1.size(); ++t) busiest = std::max(busiest, tc1[t] - tc0[t]);
   const double work = double(b.n_atoms()) * double(steps);
-  return {work / wall, work / cpu, cpu};
+  return {work / wall, work / cpu, cpu, busiest};
 }
 
 // LAMMPS on in.eam with `suffix` ("" or "opt"), one thread: CPU seconds of the run loop, or -1.
@@ -156,25 +164,34 @@ void cpu_table(std::int64_t cells, std::int64_t steps, bool lammps) {
 
 // One system on 1 and on `threads` threads, measured alternately `repeat` times (the best of each
 // kept, as load from other processes only ever slows a run down): wall and CPU seconds per step,
-// speed-up and parallel efficiency (wall(1) / (threads * wall(threads))).
+// the busiest thread's CPU seconds per step, and the parallel efficiency by wall time
+// (wall(1) / (threads * wall(threads))) and by the critical path (CPU(1) / (threads * busiest
+// thread(threads))): with OMP_WAIT_POLICY=passive the latter is what otherwise idle cores would
+// give, less the barriers' wake-up latency (bench/thread_cpu.hpp).
 void threads_table(std::int64_t cells, std::int64_t steps, int threads, int repeat) {
   const int all = num_threads();
   const std::int64_t n = 4 * cells * cells * cells;
-  std::printf("CPU, one system on 1 and %d threads: Cu_u3.eam, %lld atoms, %lld steps, best of %d alternating runs\n",
-              threads, static_cast<long long>(n), static_cast<long long>(steps), repeat);
-  double wall[2] = {1e300, 1e300}, cpu[2] = {1e300, 1e300};
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf(
+      "CPU, one system on 1 and %d threads: Cu_u3.eam, %lld atoms, %lld steps, best of %d alternating runs, "
+      "OMP_WAIT_POLICY=%s\n",
+      threads, static_cast<long long>(n), static_cast<long long>(steps), repeat,
+      policy != nullptr ? policy : "(unset)");
+  double wall[2] = {1e300, 1e300}, cpu[2] = {1e300, 1e300}, busy[2] = {1e300, 1e300};
   const double work = double(n) * double(steps);
   for (int k = 0; k < repeat; ++k)
     for (int i = 0; i < 2; ++i) {
       const Rate r = in_eam(cells, steps, i == 0 ? 1 : threads);
       wall[i] = std::min(wall[i], work / r.wall / double(steps));
       cpu[i] = std::min(cpu[i], r.cpu_s / double(steps));
+      busy[i] = std::min(busy[i], r.busiest_s / double(steps));
     }
-  std::printf("  %-12s %14s %14s\n", "threads", "wall s/step", "CPU s/step");
-  std::printf("  %-12d %14.5f %14.5f\n", 1, wall[0], cpu[0]);
-  std::printf("  %-12d %14.5f %14.5f\n", threads, wall[1], cpu[1]);
-  std::printf("  speed-up (wall) %.3f, parallel efficiency %.1f %%, CPU time ratio %.3f\n", wall[0] / wall[1],
-              100.0 * wall[0] / (double(threads) * wall[1]), cpu[1] / cpu[0]);
+  std::printf("  %-8s %12s %12s %22s\n", "threads", "wall s/step", "CPU s/step", "busiest thread s/step");
+  std::printf("  %-8d %12.5f %12.5f %22.5f\n", 1, wall[0], cpu[0], busy[0]);
+  std::printf("  %-8d %12.5f %12.5f %22.5f\n", threads, wall[1], cpu[1], busy[1]);
+  std::printf("  parallel efficiency: wall %.2f (speed-up %.2f), critical path %.2f; CPU time %d threads / 1: %.3f\n",
+              wall[0] / (double(threads) * wall[1]), wall[0] / wall[1], cpu[0] / (double(threads) * busy[1]), threads,
+              cpu[1] / cpu[0]);
   set_num_threads(all);
 }
 
