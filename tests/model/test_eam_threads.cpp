@@ -111,6 +111,28 @@ TEST(EAMThreads, LargeAlCuAlloySplitFloat32) {
   expect_bitwise(a, b, "float32, 2 threads (two runs)");
 }
 
+// The path for configs that leave pairs out (here Al-Al: EAM on Cu-Cu and Al-Cu pairs only).
+TEST(EAMThreads, LargeAlloyWithPairRestrictionSplitMatchesOneThread) {
+  const Sys s = alcu_alloy(16, 6);
+  auto restricted = [&](int threads) {
+    const Threads t(threads);
+    EAMConfig c;
+    c.tables = read_eam({kPotentials + "AlCu.eam.alloy"}, EAMFormat::Setfl);
+    c.pairs = ElementPairs({{29, 29}, {13, 29}});
+    EAM eam(std::move(c));
+    Batch b = batch_of({s});
+    return evaluate(eam, b);
+  };
+  const Result one = restricted(1);
+  const Result full = run("AlCu.eam.alloy", {s}, 1);
+  ASSERT_GT(std::abs(one.energy[0] - full.energy[0]), 1.0);  // the restriction matters
+  for (int threads : {2, 3}) {
+    const Result a = restricted(threads);
+    expect_close(a, one, 1e-12, "Al-Al left out, " + std::to_string(threads) + " threads");
+    expect_bitwise(a, restricted(threads), "Al-Al left out, two runs");
+  }
+}
+
 // Fewer systems than threads: the two large systems are split in turn and the small one runs on one
 // thread; each equals the system alone with the same thread count, bit for bit.
 TEST(EAMThreads, BatchOfFewSystemsEqualsSystemsAlone) {
