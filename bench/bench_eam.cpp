@@ -9,9 +9,16 @@
 //   gpu: Cu_u3 on cuda:0: (a) 4,096 crystals of 108-500 atoms (3x3x3 to 5x5x5 fcc cells), (b) one
 //        1,000,000-atom crystal (fcc 63x63x63 = 1,000,188 atoms); atom-steps/s of model
 //        evaluations and MD steps, and the all-core CPU MD rate of the same batch beside them.
+//   --threads N (N > 1): instead of the LAMMPS table, the in.eam system on 1 and on N threads,
+//        alternately --repeat times (default 3): wall and CPU seconds per step, the busiest thread's
+//        CPU time, the parallel efficiency by wall time and by critical path (run it with
+//        OMP_WAIT_POLICY=passive on a shared machine: bench/thread_cpu.hpp; one large system is
+//        split over the threads: docs/eam.md, "Threads").
 // Usage: bench_eam [cpu|gpu|all] [--steps N] [--cells N] [--dtype float64|float32] [--no-lammps]
+//                  [--threads N [--repeat R]]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +32,7 @@
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/model/eam.hpp"
+#include "thread_cpu.hpp"
 
 using namespace batchmd;
 
@@ -58,6 +66,7 @@ AtomicData fcc_cu(std::int64_t n, DType dt) {
 struct Rate {
   double wall, cpu;  // atom-steps/s by wall clock and by process CPU time
   double cpu_s;      // process CPU seconds of the timed part
+  double busiest_s;  // CPU seconds of the busiest OpenMP thread in the timed part (thread_cpu.hpp)
 };
 
 Rate measure(const std::shared_ptr<model::Model>& m, Batch& b, std::int64_t steps, bool md, double dt_fs,
@@ -69,6 +78,7 @@ Rate measure(const std::shared_ptr<model::Model>& m, Batch& b, std::int64_t step
   else
     for (std::int64_t k = 0; k < warm; ++k) m->compute(b);
   sync();
+  const std::vector<double> tc0 = bench::thread_cpu_seconds();
   const double c0 = cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   if (md)
@@ -78,8 +88,11 @@ Rate measure(const std::shared_ptr<model::Model>& m, Batch& b, std::int64_t step
   sync();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = cpu_seconds() - c0;
+  const std::vector<double> tc1 = bench::thread_cpu_seconds();
+  double busiest = 0;
+  for (std::size_t t = 0; t < tc0.size() && t < tc1.size(); ++t) busiest = std::max(busiest, tc1[t] - tc0[t]);
   const double work = double(b.n_atoms()) * double(steps);
-  return {work / wall, work / cpu, cpu};
+  return {work / wall, work / cpu, cpu, busiest};
 }
 
 // LAMMPS on in.eam with `suffix` ("" or "opt"), one thread: CPU seconds of the run loop, or -1.
@@ -112,20 +125,28 @@ double lammps_loop_cpu(std::int64_t cells, std::int64_t steps, const std::string
   return loop * use / 100.0;
 }
 
-void cpu_table(std::int64_t cells, std::int64_t steps, bool lammps) {
-  const int all = num_threads();
-  set_num_threads(1);
-  const std::int64_t n = 4 * cells * cells * cells;
-  std::printf(
-      "CPU, one thread: Cu_u3.eam, %lld atoms (fcc %lldx%lldx%lld), 1600 K, NVE dt 5 fs, skin 1 A, %lld steps\n",
-      static_cast<long long>(n), static_cast<long long>(cells), static_cast<long long>(cells),
-      static_cast<long long>(cells), static_cast<long long>(steps));
+// The in.eam case on `threads` threads: a fresh model and batch (same velocities), `steps` MD steps.
+Rate in_eam(std::int64_t cells, std::int64_t steps, int threads, std::int64_t* builds = nullptr) {
+  set_num_threads(threads);
   auto model = model::load_eam({kPot + "Cu_u3.eam"});
   std::vector<AtomicData> one;
   one.push_back(fcc_cu(cells, DType::Float64));  // masses: Cu's, from the atomic numbers
   Batch b = Batch::from_systems(one);
   dynamics::maxwell_boltzmann(b, 1600.0, 376847);
   const Rate r = measure(model, b, steps, true, 5.0);
+  if (builds != nullptr) *builds = model->neighbor_builds();
+  return r;
+}
+
+void cpu_table(std::int64_t cells, std::int64_t steps, bool lammps) {
+  const int all = num_threads();
+  const std::int64_t n = 4 * cells * cells * cells;
+  std::printf(
+      "CPU, one thread: Cu_u3.eam, %lld atoms (fcc %lldx%lldx%lld), 1600 K, NVE dt 5 fs, skin 1 A, %lld steps\n",
+      static_cast<long long>(n), static_cast<long long>(cells), static_cast<long long>(cells),
+      static_cast<long long>(cells), static_cast<long long>(steps));
+  std::int64_t builds = 0;
+  const Rate r = in_eam(cells, steps, 1, &builds);
   const double ours = r.cpu_s / double(steps);
   std::printf("  %-28s %14s %18s\n", "code", "CPU s/step", "LAMMPS/batchmd");
   std::printf("  %-28s %14.5f %18s\n", "batchmd eam (float64)", ours, "-");
@@ -137,7 +158,40 @@ void cpu_table(std::int64_t cells, std::int64_t steps, bool lammps) {
                   l / double(steps), l / r.cpu_s);
     }
   }
-  std::printf("  batchmd neighbor-list builds: %lld\n", static_cast<long long>(model->neighbor_builds()));
+  std::printf("  batchmd neighbor-list builds: %lld\n", static_cast<long long>(builds));
+  set_num_threads(all);
+}
+
+// One system on 1 and on `threads` threads, measured alternately `repeat` times (the best of each
+// kept, as load from other processes only ever slows a run down): wall and CPU seconds per step,
+// the busiest thread's CPU seconds per step, and the parallel efficiency by wall time
+// (wall(1) / (threads * wall(threads))) and by the critical path (CPU(1) / (threads * busiest
+// thread(threads))): with OMP_WAIT_POLICY=passive the latter is what otherwise idle cores would
+// give, less the barriers' wake-up latency (bench/thread_cpu.hpp).
+void threads_table(std::int64_t cells, std::int64_t steps, int threads, int repeat) {
+  const int all = num_threads();
+  const std::int64_t n = 4 * cells * cells * cells;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf(
+      "CPU, one system on 1 and %d threads: Cu_u3.eam, %lld atoms, %lld steps, best of %d alternating runs, "
+      "OMP_WAIT_POLICY=%s\n",
+      threads, static_cast<long long>(n), static_cast<long long>(steps), repeat,
+      policy != nullptr ? policy : "(unset)");
+  double wall[2] = {1e300, 1e300}, cpu[2] = {1e300, 1e300}, busy[2] = {1e300, 1e300};
+  const double work = double(n) * double(steps);
+  for (int k = 0; k < repeat; ++k)
+    for (int i = 0; i < 2; ++i) {
+      const Rate r = in_eam(cells, steps, i == 0 ? 1 : threads);
+      wall[i] = std::min(wall[i], work / r.wall / double(steps));
+      cpu[i] = std::min(cpu[i], r.cpu_s / double(steps));
+      busy[i] = std::min(busy[i], r.busiest_s / double(steps));
+    }
+  std::printf("  %-8s %12s %12s %22s\n", "threads", "wall s/step", "CPU s/step", "busiest thread s/step");
+  std::printf("  %-8d %12.5f %12.5f %22.5f\n", 1, wall[0], cpu[0], busy[0]);
+  std::printf("  %-8d %12.5f %12.5f %22.5f\n", threads, wall[1], cpu[1], busy[1]);
+  std::printf("  parallel efficiency: wall %.2f (speed-up %.2f), critical path %.2f; CPU time %d threads / 1: %.3f\n",
+              wall[0] / (double(threads) * wall[1]), wall[0] / wall[1], cpu[0] / (double(threads) * busy[1]), threads,
+              cpu[1] / cpu[0]);
   set_num_threads(all);
 }
 
@@ -182,6 +236,7 @@ int main(int argc, char** argv) {
   std::string mode = "cpu", dtype = "float64";
   std::int64_t steps = 0, cells = 20;
   bool lammps = true;
+  int threads = 0, repeat = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -201,13 +256,25 @@ int main(int argc, char** argv) {
       dtype = next();
     else if (a == "--no-lammps")
       lammps = false;
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--repeat")
+      repeat = std::stoi(next());
     else {
       std::fprintf(stderr,
-                   "usage: bench_eam [cpu|gpu|all] [--steps N] [--cells 20] [--dtype float64|float32] [--no-lammps]\n");
+                   "usage: bench_eam [cpu|gpu|all] [--steps N] [--cells 20] [--dtype float64|float32] [--no-lammps]\n"
+                   "                 [--threads N [--repeat 3]]\n");
       return 2;
     }
   }
-  if (mode != "gpu") cpu_table(cells, steps > 0 ? steps : 100, lammps);
+  if (threads < 0 || threads > 1024 || repeat < 1) {
+    std::fprintf(stderr, "bench_eam: --threads must be 1..1024 and --repeat >= 1\n");
+    return 2;
+  }
+  if (mode != "gpu" && threads > 1)
+    threads_table(cells, steps > 0 ? steps : 100, threads, repeat);
+  else if (mode != "gpu")
+    cpu_table(cells, steps > 0 ? steps : 100, lammps);
   if (mode != "cpu") gpu_table(steps > 0 ? steps : 50, dtype_from_name(dtype));
   return 0;
 }

@@ -4,14 +4,18 @@
 // CPU: the half NeighborList (each pair once) in slot order (half_list_frame), two passes per
 // system as LAMMPS's PairEAM::compute (eam_cpu.cpp: densities with both ends of each pair, the
 // embedding, then pair energies and forces with Newton's third law), then forces scattered back to
-// the caller's atom order. Systems run in parallel (each owns disjoint slots); one system runs on
-// one thread. Energies and virials are summed in double, the rest in the batch's precision.
+// the caller's atom order. Systems run in parallel (each owns disjoint slots), one system per
+// thread; in a batch of fewer systems than threads, each system of at least kSplitAtoms atoms
+// instead runs on all threads in turn (eam_cpu_split: chunks of slots, private density and force
+// buffers added in chunk order). Energies and virials are summed in double, the rest in the
+// batch's precision.
 #include "batchmd/model/eam.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
@@ -100,7 +104,13 @@ struct Work {
   std::vector<T> pos, shift, rho, fp, force;
   std::vector<std::int32_t> species;
   std::vector<double> energy, virial;
+  std::vector<std::int64_t> whole, large;  // systems run on one thread / split over all threads
+  detail::EAMSplitWork<T> split;
 };
+
+// A system splits over the threads from this many atoms (below, the chunks' buffers and the
+// four parallel regions per step cost more than they save; the LJ kernel uses the same bound).
+constexpr std::int64_t kSplitAtoms = 4096;
 
 }  // namespace
 
@@ -146,19 +156,45 @@ struct EAM::Impl {
     const std::int64_t* shift_ptr = nl.shift_ptr().data();
     T* out = batch.get("forces").data<T>();
     const bool all = sp.all;
-    parallel_for_dynamic(ns, [&](std::int64_t s) {
+    auto args_of = [&](std::int64_t s) {
       const std::int64_t k0 = g.atoms_ptr[s], k1 = g.atoms_ptr[s + 1];
       detail::half_list_frame(nl, g, s, pos, shift);
       for (std::int64_t k = k0; k < k1; ++k) species[k] = sp.atom[static_cast<std::size_t>(order[k])];
-      detail::EAMSystemArgs<T> args{&nl, v,     al,  pos,          shift + 3 * shift_ptr[s], species, rho,
-                                    fp,  force, all, all && n == 1};
+      return detail::EAMSystemArgs<T>{&nl, v,     al,  pos,          shift + 3 * shift_ptr[s], species, rho,
+                                      fp,  force, all, all && n == 1};
+    };
+    auto store_virial = [&](std::int64_t s, const double* c) {
+      const double w9[9] = {c[0], c[3], c[4], c[3], c[1], c[5], c[4], c[5], c[2]};
+      std::copy(w9, w9 + 9, virial + 9 * s);
+    };
+    // Which systems split over all threads: the large ones of a batch with fewer systems than
+    // threads (docs/eam.md, "Threads"); the others run one system per thread, as before.
+    const int n_threads = num_threads();
+    std::vector<std::int64_t>& whole = wk.whole;
+    std::vector<std::int64_t>& large = wk.large;
+    whole.clear();
+    large.clear();
+    for (std::int64_t s = 0; s < ns; ++s)
+      (n_threads > 1 && ns < n_threads && g.atoms_ptr[s + 1] - g.atoms_ptr[s] >= kSplitAtoms ? large : whole)
+          .push_back(s);
+    const std::int64_t* whole_s = whole.data();
+    parallel_for_dynamic(static_cast<std::int64_t>(whole.size()), [&](std::int64_t i) {
+      const std::int64_t s = whole_s[i];
+      const std::int64_t k0 = g.atoms_ptr[s], k1 = g.atoms_ptr[s + 1];
+      const detail::EAMSystemArgs<T> args = args_of(s);
       double c[6] = {0, 0, 0, 0, 0, 0};
       energy[s] = detail::eam_cpu_system(args, k0, k1, stress ? c : nullptr);
       for (std::int64_t k = k0; k < k1; ++k)
         for (int e = 0; e < 3; ++e) out[3 * order[k] + e] = force[3 * k + e];
-      const double w9[9] = {c[0], c[3], c[4], c[3], c[1], c[5], c[4], c[5], c[2]};
-      std::copy(w9, w9 + 9, virial + 9 * s);
+      store_virial(s, c);
     });
+    for (const std::int64_t s : large) {
+      const std::int64_t k0 = g.atoms_ptr[s], k1 = g.atoms_ptr[s + 1];
+      const detail::EAMSystemArgs<T> args = args_of(s);
+      double c[6] = {0, 0, 0, 0, 0, 0};
+      energy[s] = detail::eam_cpu_split(args, k0, k1, n_threads, wk.split, order, out, stress ? c : nullptr);
+      store_virial(s, c);
+    }
     T* e_out = batch.get("energy").data<T>();
     for (std::int64_t s = 0; s < ns; ++s) e_out[s] = static_cast<T>(energy[s]);
     if (stress) detail::write_virial_and_stress(batch, virial, g);
