@@ -4,9 +4,9 @@
 // run side by side: each integrator in turn for --steps steps, --reps rounds. Times are the
 // process's CPU time (a loaded machine slows the wall clock, not the work), the median round
 // reported with the spread (min-max) of its ratio to Nosé–Hoover NVT, and neighbor-list builds
-// per step. "nvt_nose_hoover+stress" is NVT that also has the model compute the stress, as every
-// barostat must: NPT against it is the barostat's own cost.
-//   bench_npt [--steps N] [--reps R] [--threads T]
+// per step; then the LJ forces alone without and with the stress. "nvt_nose_hoover+stress" is NVT that also has the
+// model compute the stress, as every barostat must: NPT against it is the barostat's own cost.
+//   bench_npt [--steps N] [--reps R] [--threads T] [--only NAME]   (NAME: one integrator, for a profiler)
 #include <time.h>
 
 #include <algorithm>
@@ -73,6 +73,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   std::int64_t steps = 200, reps = 3;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--steps")
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
       reps = std::stoll(argv[i + 1]);
     else if (a == "--threads")
       set_num_threads(std::stoi(argv[i + 1]));
+    else if (a == "--only")
+      only = argv[i + 1];
   }
   const double dt = 2.0, t = 94.0, p = 200 * units::kBar;
   std::vector<Case> cases;
@@ -104,6 +107,14 @@ int main(int argc, char** argv) {
                      c.compressibility = 2e-4;
                      return std::make_shared<dynamics::StochasticCellRescaling>(m, dt, c);
                    }});
+  if (!only.empty()) {
+    const std::string nvt = cases[0].name;  // the reference stays
+    std::erase_if(cases, [&](const Case& c) { return c.name != only && c.name != nvt; });
+    if (cases.size() == 1 && only != cases[0].name) {
+      std::fprintf(stderr, "bench_npt: no integrator named \"%s\"\n", only.c_str());
+      return 2;
+    }
+  }
   Batch start = default_boxes();
   std::printf("bench_npt: %lld systems, %lld atoms, %d threads, %lld steps x %lld rounds\n",
               static_cast<long long>(start.n_systems()), static_cast<long long>(start.n_atoms()), num_threads(),
@@ -129,6 +140,34 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < c.ms.size(); ++k) r.push_back(c.ms[k] / cases[0].ms[k]);
     std::printf("%-24s %12.3f %8.2f %7.2f-%-7.2f %12.2f\n", c.name.c_str(), median(c.ms), median(r),
                 *std::min_element(r.begin(), r.end()), *std::max_element(r.begin(), r.end()), c.builds_per_step);
+  }
+  // The model's forces alone, without and with the stress, alternating in blocks of 10 calls on
+  // the same configuration (list built once): the cost of the virial in the LJ kernel.
+  {
+    Batch b = start.clone();
+    model::LJConfig lc;
+    lc.skin = 1.0;
+    model::LennardJones lj(lc);
+    lj.compute(b, true);
+    std::vector<double> plain, with_stress, ratio;
+    for (std::int64_t r = 0; r < reps; ++r) {
+      double tp = 0, ts = 0;
+      for (std::int64_t k = 0; k < steps; k += 10) {
+        double t0 = cpu_ms();
+        for (int q = 0; q < 10; ++q) lj.compute(b, false);
+        tp += cpu_ms() - t0;
+        t0 = cpu_ms();
+        for (int q = 0; q < 10; ++q) lj.compute(b, true);
+        ts += cpu_ms() - t0;
+      }
+      const double calls = static_cast<double>((steps + 9) / 10 * 10);
+      plain.push_back(tp / calls);
+      with_stress.push_back(ts / calls);
+      ratio.push_back(ts / tp);
+    }
+    std::printf("LJ compute: %.3f CPU ms without stress, %.3f with; ratio %.3f (min-max %.3f-%.3f)\n", median(plain),
+                median(with_stress), median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+                *std::max_element(ratio.begin(), ratio.end()));
   }
   return 0;
 }

@@ -104,13 +104,8 @@ void kinetic_tensor(const Batch& b, std::int64_t s, double* out) {
   const auto* ap = b.atoms_ptr_data();
   dispatch_float(b.float_dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T* v = b.get("velocities").data<T>();
-    const T* m = b.get("masses").data<T>();
-    for (std::int64_t i = ap[s]; i < ap[s + 1]; ++i)
-      for (int a = 0; a < 3; ++a)
-        for (int c = 0; c < 3; ++c) out[3 * a + c] += double(m[i]) * double(v[3 * i + a]) * double(v[3 * i + c]);
+    kinetic_tensor(b.get("velocities").data<T>(), b.get("masses").data<T>(), ap[s], ap[s + 1], out);
   });
-  for (int k = 0; k < 9; ++k) out[k] *= units::kMv2ToEv;
 }
 
 }  // namespace detail

@@ -9,6 +9,7 @@
 
 #include "batchmd/data/batch.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/dynamics/units.hpp"
 
 namespace batchmd::dynamics::detail {
 
@@ -29,5 +30,33 @@ std::vector<double> read_mat3(const Batch& b, const char* field);
 void write_cell(Batch& b, std::int64_t s, const double* rows);
 /// Σ_i m_i v_i ⊗ v_i of system s (eV), row-major.
 void kinetic_tensor(const Batch& b, std::int64_t s, double* out);
+
+/// Running sums of Σ m v⊗v (the six components of a symmetric tensor), in double, for loops
+/// that accumulate it atom by atom while they update the velocities.
+struct KineticSums {
+  double xx = 0, yy = 0, zz = 0, xy = 0, xz = 0, yz = 0;
+  template <typename T>
+  void add(const T* v, T m) {
+    const double md = double(m), vx = double(v[0]), vy = double(v[1]), vz = double(v[2]);
+    xx += md * vx * vx;
+    yy += md * vy * vy;
+    zz += md * vz * vz;
+    xy += md * vx * vy;
+    xz += md * vx * vz;
+    yz += md * vy * vz;
+  }
+  /// The tensor in eV, row-major.
+  void write(double* out) const {
+    const double t[9] = {xx, xy, xz, xy, yy, yz, xz, yz, zz};
+    for (int k = 0; k < 9; ++k) out[k] = t[k] * units::kMv2ToEv;
+  }
+};
+/// Σ m v⊗v (eV, row-major) of atoms [a0, a1).
+template <typename T>
+void kinetic_tensor(const T* v, const T* m, std::int64_t a0, std::int64_t a1, double* out) {
+  KineticSums k;
+  for (std::int64_t i = a0; i < a1; ++i) k.add(v + 3 * i, m[i]);
+  k.write(out);
+}
 
 }  // namespace batchmd::dynamics::detail

@@ -65,23 +65,27 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
       const std::int64_t a0 = ap[s], a1 = ap[s + 1];
       if (!ctx.is_active(s) || a1 == a0) return;
       const double kt = units::kBoltzmann * temp[su], V = vol[su];
-      double k2[9];
-      detail::kinetic_tensor(b, s, k2);
-      const double p_int = (cellm::trace3(k2) + cellm::trace3(&wvir[9 * su])) / (3 * V);
+      double mv2 = 0;  // 2 K (amu Å²/fs²): the trace of the kinetic tensor is all the isotropic move needs
+      for (std::int64_t i = a0; i < a1; ++i)
+        for (int c = 0; c < 3; ++c) mv2 += double(m[i]) * double(v[3 * i + c]) * double(v[3 * i + c]);
+      const double p_int = (mv2 * units::kMv2ToEv + cellm::trace3(&wvir[9 * su])) / (3 * V);
       const double xi = gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0)[0];
       const double deps = -beta / cfg_.tau_p_fs * (pext[su] - p_int - kt / V) * dt +
                           std::sqrt(2 * kt * beta * dt / (V * cfg_.tau_p_fs)) * xi;
       const double mu = std::exp(deps / 3);
-      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) {
-        kern::scale(x[i], mu);
-        kern::scale(v[i], 1 / mu);
-      }
       for (int k = 0; k < 9; ++k) cells[9 * su + static_cast<std::size_t>(k)] *= mu;
-      // Langevin B A O A with the forces of the step's start (the scaled positions differ from
-      // theirs by O(dε): the first-order splitting of the barostat).
+      // Per atom (one pass): the rescaling, then Langevin B A O A with the forces of the step's
+      // start (the scaled positions differ from theirs by O(dε): the first-order splitting of
+      // the barostat).
       const kern::LangevinCoeffs lc = kern::langevin_coeffs(cfg_.friction_per_fs, temp[su], dt);
-      for (std::int64_t i = a0; i < a1; ++i)
+      const double inv_mu = 1 / mu;
+      for (std::int64_t i = a0; i < a1; ++i) {
+        for (std::int64_t c = 3 * i; c < 3 * i + 3; ++c) {
+          kern::scale(x[c], mu);
+          kern::scale(v[c], inv_mu);
+        }
         kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, cfg_.seed, sid[s], st[s], i - a0);
+      }
     });
   });
   for (std::int64_t s = 0; s < b.n_systems(); ++s) {

@@ -53,6 +53,44 @@ void cell_kick(double* vg, const double* k2, const double* wvir, double vol, dou
     for (int c = 0; c < 3; ++c) vg[3 * a + c] += h * 0.5 * (g[3 * a + c] + g[3 * c + a]) / w;
 }
 
+/// One pass over the atoms [a0, a1) of a system: the damped kick v ← kv v + ka F/m, then with
+/// kDrift the drift x ← dr x + dv v (x != nullptr), else the kinetic tensor of the kicked
+/// velocities into ks. kIso: the maps are scalars (kv[0] ...), no 3×3 products.
+template <bool kIso, bool kDrift, typename T>
+void mtk_atoms(const cellm::MtkMaps& mp, T* v, const T* f, const T* m, std::int64_t a0, std::int64_t a1, T* x,
+               detail::KineticSums* ks) {
+  for (std::int64_t i = a0; i < a1; ++i) {
+    const double accel = units::kAccel / double(m[i]);
+    T* vi = v + 3 * i;
+    const T* fi = f + 3 * i;
+    if constexpr (kIso) {
+      for (int c = 0; c < 3; ++c) vi[c] = static_cast<T>(mp.kv[0] * double(vi[c]) + mp.ka[0] * (accel * double(fi[c])));
+    } else {
+      const double vc[3] = {double(vi[0]), double(vi[1]), double(vi[2])};
+      const double ac[3] = {accel * double(fi[0]), accel * double(fi[1]), accel * double(fi[2])};
+      double p[3], q[3];
+      cellm::mv3(mp.kv, vc, p);
+      cellm::mv3(mp.ka, ac, q);
+      for (int c = 0; c < 3; ++c) vi[c] = static_cast<T>(p[c] + q[c]);
+    }
+    if constexpr (kDrift) {
+      T* xi = x + 3 * i;
+      if constexpr (kIso) {
+        for (int c = 0; c < 3; ++c) xi[c] = static_cast<T>(mp.dr[0] * double(xi[c]) + mp.dv[0] * double(vi[c]));
+      } else {
+        const double xc[3] = {double(xi[0]), double(xi[1]), double(xi[2])};
+        const double vc[3] = {double(vi[0]), double(vi[1]), double(vi[2])};
+        double p[3], q[3];
+        cellm::mv3(mp.dr, xc, p);
+        cellm::mv3(mp.dv, vc, q);
+        for (int c = 0; c < 3; ++c) xi[c] = static_cast<T>(p[c] + q[c]);
+      }
+    } else {
+      ks->add(vi, m[i]);
+    }
+  }
+}
+
 }  // namespace
 
 MTKNPT::MTKNPT(std::shared_ptr<model::Model> model, double dt_fs, MTKConfig config)
@@ -130,20 +168,21 @@ void MTKNPT::pre_update(Context& ctx) {
                                             baro_dof(cfg_.mode), kt, cfg_.tau_t_fs, dt);
       for (int k = 0; k < 9; ++k) vg[k] *= sb;
       double k2[9];
-      detail::kinetic_tensor(b, s, k2);
+      detail::kinetic_tensor(v, m, a0, a1, k2);
       const double sp = kern::nhc_half_step(xi + su * M, vxi + su * M, cfg_.chain_length, cellm::trace3(k2), nf, kt,
                                             cfg_.tau_t_fs, dt);
-      for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::scale(v[i], sp);
       for (double& e : k2) e *= sp * sp;
-      // cell kick with F(t), W(t) (dt/2), damped particle kick (dt/2), then drift and cell (dt)
+      // cell kick with F(t), W(t) (dt/2), damped particle kick (dt/2) with the thermostat's
+      // scaling sp folded into its damping, then drift and cell (dt): one pass over the atoms.
       cell_kick(vg, k2, &wvir[9 * su], vol0[su], pext[su], nf, w, 0.5 * dt, cfg_.mode);
       const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
       const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
       const cellm::DriftCoeffs dc = cellm::mtk_drift_coeffs(fr, dt);
-      for (std::int64_t i = a0; i < a1; ++i) {
-        cellm::mtk_kick(fr, kc, v + 3 * i, f + 3 * i, units::kAccel / double(m[i]));
-        cellm::mtk_drift(fr, dc, x + 3 * i, v + 3 * i);
-      }
+      const cellm::MtkMaps mp = cellm::mtk_maps(fr, kc, dc, sp);
+      if (iso)
+        mtk_atoms<true, true>(mp, v, f, m, a0, a1, x, nullptr);
+      else
+        mtk_atoms<false, true>(mp, v, f, m, a0, a1, x, nullptr);
       cellm::mtk_cell(fr, dc, &cells[9 * su]);
     });
   });
@@ -182,12 +221,17 @@ void MTKNPT::post_update(Context& ctx) {
       const double nf = kern::degrees_of_freedom(a1 - a0), kt = units::kBoltzmann * temp[su];
       const double w = cell_mass(nf, kt, cfg_.tau_p_fs);
       double* vg = vgs + 9 * su;
+      // damped kick (dt/2), with the kinetic tensor of the new velocities summed in the same pass
       const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
       const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
-      for (std::int64_t i = a0; i < a1; ++i)
-        cellm::mtk_kick(fr, kc, v + 3 * i, f + 3 * i, units::kAccel / double(m[i]));
+      const cellm::MtkMaps mp = cellm::mtk_maps(fr, kc, cellm::DriftCoeffs{}, 1.0);
+      detail::KineticSums ks;
+      if (iso)
+        mtk_atoms<true, false>(mp, v, f, m, a0, a1, static_cast<T*>(nullptr), &ks);
+      else
+        mtk_atoms<false, false>(mp, v, f, m, a0, a1, static_cast<T*>(nullptr), &ks);
       double k2[9];
-      detail::kinetic_tensor(b, s, k2);
+      ks.write(k2);
       cell_kick(vg, k2, &wvir[9 * su], vol[su], pext[su], nf, w, 0.5 * dt, cfg_.mode);
       const double sp = kern::nhc_half_step(xi + su * M, vxi + su * M, cfg_.chain_length, cellm::trace3(k2), nf, kt,
                                             cfg_.tau_t_fs, dt);

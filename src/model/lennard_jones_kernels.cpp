@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -34,6 +35,22 @@ void check_z(int z) {
   if (z < 0 || z > LJTable::kMaxZ)
     throw InvalidArgument("atomic number must be in [0, " + std::to_string(LJTable::kMaxZ) + "], got " +
                           std::to_string(z));
+}
+
+// Eight float64 lanes (GCC/Clang vector extension; the baseline clone splits it into SSE2 halves).
+using Lanes = double __attribute__((vector_size(64)));
+// Eight values of a block as float64 lanes (through a reference: a vector returned by value
+// would depend on the clone's ISA).
+template <typename T>
+[[gnu::always_inline]] inline void load_lanes(const T* p, Lanes& out) {
+  if constexpr (std::is_same_v<T, double>) {
+    std::memcpy(&out, p, sizeof out);
+  } else {
+    using Floats = float __attribute__((vector_size(32)));
+    Floats f;
+    std::memcpy(&f, p, sizeof f);
+    out = __builtin_convertvector(f, Lanes);
+  }
 }
 
 struct Sums {
@@ -62,6 +79,11 @@ struct Workspace {
 // Summation order: the force on i and its energy are reduced in the SIMD loop (lane-wise partial
 // sums, then the lanes; fixed by the ISA clone and the list), the neighbors' forces in list
 // order. Results do not depend on the thread count, only on the list.
+// The virial (kVirial) is not part of that SIMD loop: six more reductions to a scalar per atom (a
+// half list holds ~40 pairs per atom, five vectors) cost about as much as the pair function. Its
+// products r_ij ⊗ F_j go, in float64, into eight-lane sums held in registers for the whole call
+// (lane = position of the pair in its block modulo 8), reduced once at the end, lanes in order:
+// fixed by the list alone, like the forces.
 template <bool kSingleType, bool kVirial, typename T>
 [[gnu::always_inline]] inline void pair_loop(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const T* pos,
                                              const std::int32_t* type, std::int32_t n_types, const LJCoeffs<T>* coeffs,
@@ -78,12 +100,11 @@ template <bool kSingleType, bool kVirial, typename T>
   const std::int32_t* sidx = nl.shift_index().data();
   const LJCoeffs<T> c0 = coeffs[0];
   double energy = 0;
-  std::array<double, 6> vir{};
+  Lanes vxx{}, vyy{}, vzz{}, vxy{}, vxz{}, vyz{};  // per-lane virial sums of the call
   for (std::int64_t k = k0; k < k1; ++k) {
     const T xi = pos[3 * k], yi = pos[3 * k + 1], zi = pos[3 * k + 2];
     const LJCoeffs<T>* crow = kSingleType ? coeffs : coeffs + type[k] * n_types;
     T fxi = 0, fyi = 0, fzi = 0, ei = 0;
-    T v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
     const std::int64_t p_shift = sb[k], p_end = off[k + 1];
     for (std::int64_t p0 = off[k]; p0 < p_end; p0 += kBlock) {
       const std::int64_t n = std::min(kBlock, p_end - p0);
@@ -112,7 +133,7 @@ template <bool kSingleType, bool kVirial, typename T>
         bt[q] = 0;
       }
       // 2. Pair function, branch-free: F_j = fpair r_ij into the block, F_i = -sum F_j.
-#pragma omp simd reduction(+ : ei, fxi, fyi, fzi, v0, v1, v2, v3, v4, v5)
+#pragma omp simd reduction(+ : ei, fxi, fyi, fzi)
       for (std::int64_t q = 0; q < n_pad; ++q) {
         const T dx = bx[q], dy = by[q], dz = bz[q];
         const T rsq = dx * dx + dy * dy + dz * dz;
@@ -129,15 +150,24 @@ template <bool kSingleType, bool kVirial, typename T>
         fxi -= fx;
         fyi -= fy;
         fzi -= fz;
-        if constexpr (kVirial) {
-          v0 += dx * fx;
-          v1 += dy * fy;
-          v2 += dz * fz;
-          v3 += dx * fy;
-          v4 += dx * fz;
-          v5 += dy * fz;
-        }
       }
+      // 2b. Virial: r_ij ⊗ F_j of the block into the lane sums (padding pairs carry F = 0).
+      if constexpr (kVirial)
+        for (std::int64_t q = 0; q < n_pad; q += 8) {
+          Lanes dx, dy, dz, fx, fy, fz;
+          load_lanes(bx + q, dx);
+          load_lanes(by + q, dy);
+          load_lanes(bz + q, dz);
+          load_lanes(fbx + q, fx);
+          load_lanes(fby + q, fy);
+          load_lanes(fbz + q, fz);
+          vxx += dx * fx;
+          vyy += dy * fy;
+          vzz += dz * fz;
+          vxy += dx * fy;
+          vxz += dx * fz;
+          vyz += dy * fz;
+        }
       // 3. Scatter the neighbors' forces (a neighbor may repeat, as its periodic images in a
       // small box, so this loop stays scalar).
       for (std::int64_t q = 0; q < n; ++q) {
@@ -151,17 +181,16 @@ template <bool kSingleType, bool kVirial, typename T>
     f[3 * k + 1] += fyi;
     f[3 * k + 2] += fzi;
     energy += static_cast<double>(ei);
-    if constexpr (kVirial) {
-      vir[0] += static_cast<double>(v0);
-      vir[1] += static_cast<double>(v1);
-      vir[2] += static_cast<double>(v2);
-      vir[3] += static_cast<double>(v3);
-      vir[4] += static_cast<double>(v4);
-      vir[5] += static_cast<double>(v5);
-    }
   }
   sums.energy += energy;
-  for (int a = 0; a < 6; ++a) sums.virial[a] += vir[a];
+  if constexpr (kVirial) {
+    const Lanes* lanes[6] = {&vxx, &vyy, &vzz, &vxy, &vxz, &vyz};
+    for (int a = 0; a < 6; ++a) {
+      double v = 0;
+      for (int l = 0; l < 8; ++l) v += (*lanes[a])[l];
+      sums.virial[a] += v;
+    }
+  }
 }
 
 template <typename T>

@@ -180,4 +180,32 @@ BATCHMD_HD inline void mtk_cell(const MtkFrame& f, const DriftCoeffs& c, double*
   for (int i = 0; i < 9; ++i) rows[i] = out[i];
 }
 
+/// The same propagators as Cartesian maps, for the per-atom loops: the symmetric matrices
+/// O diag(c) Oᵀ of the kick (v ← kv v + ka a) and of the drift (r ← dr r + dv v). Four 3×3
+/// products per atom instead of five rotations into the eigenbasis and back. `vscale` multiplies
+/// the kick's damping (a thermostat's velocity scaling that precedes the kick, folded in).
+/// isotropic frames (rotate false) give diagonal maps; their loops use kv[0] etc. as scalars.
+struct MtkMaps {
+  double kv[9], ka[9], dr[9], dv[9];
+};
+BATCHMD_HD inline void sym_from_eigen(const MtkFrame& f, const double* c, double* m) {
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      m[3 * i + j] = f.o[3 * i] * c[0] * f.o[3 * j] + f.o[3 * i + 1] * c[1] * f.o[3 * j + 1] +
+                     f.o[3 * i + 2] * c[2] * f.o[3 * j + 2];
+}
+BATCHMD_HD inline MtkMaps mtk_maps(const MtkFrame& f, const KickCoeffs& k, const DriftCoeffs& d, double vscale) {
+  MtkMaps m{};
+  const double damp[3] = {k.damp[0] * vscale, k.damp[1] * vscale, k.damp[2] * vscale};
+  sym_from_eigen(f, damp, m.kv);
+  sym_from_eigen(f, k.drive, m.ka);
+  sym_from_eigen(f, d.scale, m.dr);
+  sym_from_eigen(f, d.step, m.dv);
+  return m;
+}
+/// out = m x for a symmetric (any) 3×3 m.
+BATCHMD_HD inline void mv3(const double* m, const double* x, double* out) {
+  for (int i = 0; i < 3; ++i) out[i] = m[3 * i] * x[0] + m[3 * i + 1] * x[1] + m[3 * i + 2] * x[2];
+}
+
 }  // namespace batchmd::dynamics::cellm
