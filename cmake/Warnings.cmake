@@ -56,6 +56,7 @@ function(batchmd_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
+  batchmd_test_build_speed(${name})  # cmake/TestBuild.cmake: the shared precompiled header
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_LIST ${name}_TESTS)
   # Not through gtest_discover_tests(PROPERTIES LABELS "a;b"): the module re-splits that list on its
   # way into the generated test file, so only the first label survives (and "b" becomes a stray
@@ -79,7 +80,14 @@ function(batchmd_gpu_test name)
     return()
   endif()
   cmake_parse_arguments(T "" "" "SOURCES;DEPS" ${ARGN})
-  add_executable(${name} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/tests/core/gpu_test_main.cpp)
+  # The shared main() compiles once, not once per GPU test executable.
+  if(NOT TARGET batchmd_gpu_test_main)
+    add_library(batchmd_gpu_test_main OBJECT ${PROJECT_SOURCE_DIR}/tests/core/gpu_test_main.cpp)
+    target_link_libraries(batchmd_gpu_test_main PRIVATE batchmd::core GTest::gtest batchmd_flags)
+    batchmd_test_build_speed(batchmd_gpu_test_main)
+  endif()
+  add_executable(${name} ${T_SOURCES} $<TARGET_OBJECTS:batchmd_gpu_test_main>)
   target_link_libraries(${name} PRIVATE ${T_DEPS} batchmd::core GTest::gtest batchmd_flags)
+  batchmd_test_build_speed(${name})  # cmake/TestBuild.cmake: the shared precompiled header
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS gpu)
 endfunction()
