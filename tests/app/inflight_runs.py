@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""`batchmd run` with inflight batching (`[run] inflight_slots`), as real processes (label app;
+tests/app/CMakeLists.txt). The stores are read with zarr-python, a reader independent of batchmd.
+
+A plain run records every system at every snapshot, finished systems repeated unchanged; an
+inflight run records each system's rows at its own snapshot steps and its end row, each once. So
+the promise checked is: the inflight store's samples, keyed by (system_id, step), are exactly the
+plain store's samples with the repeats removed, every field bit for bit.
+
+  equal_relax  FIRE then Langevin (fused; systems end at different steps) with 1, 3 and 8 slots
+  equal_nve    NVE (no convergence: every system runs the job's steps) with 2 slots
+  restart      an inflight run with a per-system budget of 22 steps, continued with --restart up to
+               80: the same samples as one run to 80; a restart with nothing left runs nothing
+  bad_values   inflight_slots = -1, 1.5, "4": exit code 2 naming [run] inflight_slots; with
+               --mpi-pipeline refused
+
+Usage: inflight_runs.py SCENARIO --batchmd EXE --jobs DIR --workdir DIR
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import zarr
+
+ARGS = None
+TIMEOUT = 120
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def env():
+    e = dict(os.environ)
+    if "ASAN_OPTIONS" in e:  # Open MPI components under mpirun: see tests/mpi/mpi_runs.py env()
+        e["ASAN_OPTIONS"] += ":detect_leaks=0"
+    return e
+
+
+def run(cmd, expect=0):
+    print("$ " + " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, cwd=ARGS.workdir, env=env())
+    sys.stdout.write(p.stdout[-2500:])
+    sys.stdout.write(p.stderr[-2500:])
+    if expect is not None:
+        check(p.returncode == expect, f"{' '.join(cmd)} exited with {p.returncode}, expected {expect}")
+    return p
+
+
+def batchmd(args, ranks=0):
+    """The batchmd command line; under mpirun with `ranks` ranks when ranks > 0."""
+    if ranks > 0:
+        return [ARGS.mpirun, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks), ARGS.batchmd] + args
+    return [ARGS.batchmd] + args
+
+
+def fresh(*names):
+    for n in names:
+        p = os.path.join(ARGS.workdir, n)
+        shutil.rmtree(p, ignore_errors=True)
+        if os.path.exists(p):
+            os.remove(p)
+
+
+def job_file(name, base, run_keys):
+    """A copy of tests/mpi/<base> with extra [run] keys (TOML text), written to the work dir."""
+    with open(os.path.join(ARGS.jobs, base)) as f:
+        text = f.read()
+    check("[run]\n" in text, f"{base} has no [run] table")
+    path = os.path.join(ARGS.workdir, name)
+    with open(path, "w") as f:
+        f.write(text.replace("[run]\n", "[run]\n" + run_keys + "\n", 1))
+    return path
+
+
+def samples(path, allow_repeats):
+    """(system_id, step) -> {field: bytes} for every sample of the store. A repeated key must
+    repeat the sample exactly (a plain run's finished systems) and is refused when not allowed."""
+    g = zarr.open_group(os.path.join(ARGS.workdir, path), mode="r")
+    n = g.attrs["num_samples"]
+    levels = g.attrs["fields"]["core"]
+    ap = g["meta/atoms_ptr"][...]
+    data = {name: a[...] for name, a in g["core"].arrays()}
+    out = {}
+    for i in range(n):
+        key = (int(data["system_id"].reshape(-1)[i]), int(data["step"].reshape(-1)[i]))
+        rec = {}
+        for name, a in data.items():
+            rec[name] = (a[ap[i]:ap[i + 1]] if levels[name] == "atom" else a[i]).tobytes()
+        if key in out:
+            check(allow_repeats, f"{path}: sample (system, step) {key} stored twice")
+            check(out[key] == rec, f"{path}: the repeats of sample {key} differ")
+        out[key] = rec
+    return out
+
+
+def assert_same_samples(plain, inflight, plain_repeats=True):
+    a = samples(plain, plain_repeats)
+    b = samples(inflight, False)
+    check(len(a) > 0, f"{plain} holds no samples")
+    missing = sorted(set(a) - set(b))
+    extra = sorted(set(b) - set(a))
+    check(not missing, f"{inflight} lacks samples (system, step) of {plain}: {missing[:8]}")
+    check(not extra, f"{inflight} holds samples (system, step) {plain} does not: {extra[:8]}")
+    for key in a:
+        check(sorted(a[key]) == sorted(b[key]), f"sample {key}: fields {sorted(a[key])} vs {sorted(b[key])}")
+        for name in a[key]:
+            check(a[key][name] == b[key][name], f"sample {key}: field {name} differs between {plain} and {inflight}")
+    systems = {k[0] for k in a}
+    print(f"  {inflight} == {plain} without repeats: {len(a)} samples of {len(systems)} systems, bit for bit")
+    return a
+
+
+def scenario_equal_relax(ranks=0):
+    fresh("plain.zarr", "plain.relaxed.zarr")
+    run(batchmd(["run", job_file("plain.toml", "relax_nvt.toml", ""), "-q", "-o", "plain.zarr"]))
+    for slots in (1, 3, 8):
+        name = f"slots{slots}.zarr"
+        fresh(name, name.replace(".zarr", ".relaxed.zarr"))
+        p = run(batchmd(["run", job_file(f"slots{slots}.toml", "relax_nvt.toml", f"inflight_slots = {slots}"), "-q",
+                         "-o", name], ranks))
+        check(f"inflight batching: {slots} slots" in p.stdout, "the header does not say the run is inflight")
+        assert_same_samples("plain.zarr", name)
+        # The relaxed-structure store: the same converged systems (written as they converge).
+        assert_same_samples("plain.relaxed.zarr", name.replace(".zarr", ".relaxed.zarr"), plain_repeats=False)
+
+
+def scenario_equal_nve(ranks=0):
+    fresh("plain.zarr", "slots2.zarr")
+    run(batchmd(["run", job_file("plain.toml", "nve.toml", ""), "-q", "-o", "plain.zarr"]))
+    run(batchmd(["run", job_file("slots2.toml", "nve.toml", "inflight_slots = 2"), "-q", "-o", "slots2.zarr"], ranks))
+    a = assert_same_samples("plain.zarr", "slots2.zarr")
+    check(max(k[1] for k in a) == 45, "the NVE systems did not all run the job's 45 steps")
+
+
+def scenario_restart(ranks=0, ranks_after=0):
+    fresh("whole.zarr", "whole.relaxed.zarr", "part.zarr", "part.relaxed.zarr")
+    job = job_file("slots3.toml", "relax_nvt.toml", "inflight_slots = 3")
+    run(batchmd(["run", job, "-q", "-o", "whole.zarr"]))
+    # A budget of 22 steps per system (rows at steps 1, 8, 15, 22: 22 is a snapshot step, so the
+    # end rows of the systems that run out are rows of the whole run too), then up to 80.
+    run(batchmd(["run", job, "-q", "--steps", "22", "-o", "part.zarr"], ranks))
+    part = samples("part.zarr", False)
+    check(max(k[1] for k in part) == 22, "the first part ran past its budget of 22 steps")
+    p = run(batchmd(["run", "--restart", "part.zarr", "--steps", "80"], ranks_after))
+    check("continue from their last row" in p.stdout, "the restart does not say which systems continue")
+    assert_same_samples("whole.zarr", "part.zarr", plain_repeats=False)
+    assert_same_samples("whole.relaxed.zarr", "part.relaxed.zarr", plain_repeats=False)
+    # Nothing left: every system has ended; the store is unchanged.
+    p = run(batchmd(["run", "--restart", "part.zarr", "--steps", "80"], ranks_after))
+    check("0 systems to run" in p.stdout, "a restart of an ended inflight job ran systems again")
+    assert_same_samples("whole.zarr", "part.zarr", plain_repeats=False)
+
+
+def scenario_bad_values():
+    for value in ("-1", "1.5", '"4"', "1000000001"):
+        fresh("bad.zarr")
+        p = run(batchmd(["run", job_file("bad.toml", "nve.toml", f"inflight_slots = {value}"), "-q", "-o", "bad.zarr"]),
+                expect=2)
+        check("run.inflight_slots" in p.stderr, f"inflight_slots = {value}: the error does not name the key:\n"
+              + p.stderr)
+    fresh("bad.zarr")
+    p = run(batchmd(["run", job_file("bad.toml", "nve.toml", "inflight_slots = 0"), "-q", "--steps", "3",
+                     "-o", "bad.zarr"]))
+    check("inflight batching" not in p.stdout, "inflight_slots = 0 ran inflight")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario")
+    ap.add_argument("--batchmd", required=True)
+    ap.add_argument("--mpirun", default="mpirun")
+    ap.add_argument("--jobs", required=True)
+    ap.add_argument("--workdir", required=True)
+    ARGS = ap.parse_args()
+    os.makedirs(ARGS.workdir, exist_ok=True)
+    scenarios = {
+        "equal_relax": scenario_equal_relax,
+        "equal_nve": scenario_equal_nve,
+        "restart": scenario_restart,
+        "bad_values": scenario_bad_values,
+    }
+    if ARGS.scenario not in scenarios:
+        fail(f"unknown scenario {ARGS.scenario}")
+    scenarios[ARGS.scenario]()
+    print("OK")
+
+
+if __name__ == "__main__":
+    main()
