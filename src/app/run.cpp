@@ -227,10 +227,6 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     throw InvalidArgument(
         "[run] inflight_slots and --mpi-pipeline do not go together: the pipeline moves systems between "
         "stage groups itself; set inflight_slots = 0 or run without --mpi-pipeline");
-  if (inflight && session.distributed())
-    throw InvalidArgument(
-        "[run] inflight_slots: inflight batching runs in one process only in this build; "
-        "run without mpirun, or set inflight_slots = 0 to share the systems between the ranks");
   std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
   const bool append = restart && (url.empty() || url == *opts.restart);
   if (append) url = *opts.restart;
@@ -281,8 +277,10 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   std::shared_ptr<model::Model> model = build_model(cfg.model, cfg.lj);
   // An element the potential lacks is refused here, before anything runs (app/element_check).
   check_model_elements(batch, *model, cfg, !restart || inflight);
-  batch = session.local_share(std::move(batch), model->cutoff());  // this rank's systems (all of them for one)
-  if (!device.is_cpu() && !inflight) batch = batch.to(device);     // inflight: loaded into slots from the host
+  // This rank's systems (all of them for one). Inflight: every rank holds the whole job, since rank 0
+  // may hand any system to any rank.
+  if (!inflight) batch = session.local_share(std::move(batch), model->cutoff());
+  if (!device.is_cpu() && !inflight) batch = batch.to(device);  // inflight: loaded into slots from the host
 
   // ---- model, dynamics, trajectory
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
@@ -292,6 +290,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
       stages.size() == 1 ? stages[0] : std::make_shared<dynamics::FusedStage>(stages);
   dynamics::Dynamics& dyn = *dyn_ptr;
   dyn.set_step_count(start_step);
+  std::optional<InflightJob> job;
+  std::shared_ptr<dynamics::WorkQueue> queue;
+  if (inflight) {
+    job = plan_inflight(std::move(batch), restart_rows ? &*restart_rows : nullptr, cfg.steps, dyn.tracks_status(),
+                        dyn.final_status(), opts.restart.value_or(""));
+    batch = Batch();
+    queue = session.inflight_queue(job->order, sink);  // distributed: rank 0 hands them out
+  }
   const bool pure_nve = cfg.stages.size() == 1 && cfg.stages[0].type == "velocity_verlet";
   if (sink)
     sink->set_run_attributes({{"config_toml", cfg.source_toml}, {"dt_fs", cfg.dt_fs}, {"model", model->name()}});
@@ -333,17 +339,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   std::fprintf(out, "  %s, %lld steps of %g fs, snapshot every %lld steps -> %s\n", dyn.name().c_str(),
                static_cast<long long>(cfg.steps), cfg.dt_fs, static_cast<long long>(cfg.snapshot_every), url.c_str());
   if (relaxed) std::fprintf(out, "  relaxed structures -> %s\n", relaxed_path.c_str());
-  std::optional<InflightJob> job;
   if (inflight) {
-    job = plan_inflight(std::move(batch), restart_rows ? &*restart_rows : nullptr, cfg.steps, dyn.tracks_status(),
-                        dyn.final_status(), opts.restart.value_or(""));
-    batch = Batch();
     std::fprintf(out, "  inflight batching: %lld slots, each system up to step %lld; %lld systems to run",
                  static_cast<long long>(cfg.inflight_slots), static_cast<long long>(cfg.steps),
                  static_cast<long long>(job->order.size()));
     if (restart)
       std::fprintf(out, " (%lld continue from their last row, %lld had ended)", static_cast<long long>(job->resumed),
                    static_cast<long long>(job->ended_before));
+    if (session.distributed()) std::fprintf(out, "; rank 0 hands them out as slots free up");
     std::fprintf(out, "\n");
   }
   std::fflush(out);
@@ -367,22 +370,21 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   }
 
   const std::int64_t to_run = inflight ? static_cast<std::int64_t>(job->order.size()) : cfg.steps;
+  // Inflight under mpirun: no bar (rank 0 sees only the systems it ran itself).
   Progress progress(to_run, inflight ? "systems" : "steps", stderr,
-                    cfg.progress && !opts.quiet && session.show_progress());
-  std::optional<dynamics::ListQueue> queue;
+                    cfg.progress && !opts.quiet && session.show_progress() && !(inflight && session.distributed()));
   std::optional<dynamics::InflightSlots> slots;
-  if (inflight) {
-    queue.emplace(job->order);
-    slots.emplace(dyn, *queue, job->load, sink,
+  if (inflight)
+    slots.emplace(dyn, *queue, job->load, session.inflight_rows(sink),
                   dynamics::SlotPlan{cfg.inflight_slots, cfg.steps, cfg.snapshot_every, cfg.final_snapshot}, device);
-  }
   dyn.set_step_callback([&](std::int64_t done) {
     progress.update(slots ? slots->ended() : done);
     return g_stop_signal.load() == 0;
   });
   std::int64_t taken = inflight ? slots->run() : session.run(dyn, batch, cfg.steps);
+  if (inflight) session.inflight_finish();  // rank 0 serves the other ranks until they are done
   const int stop_signal = g_stop_signal.load();
-  const bool interrupted = stop_signal != 0 && (inflight ? slots->ended() < to_run : taken < cfg.steps);
+  const bool interrupted = stop_signal != 0 && (inflight ? slots->stopped() : taken < cfg.steps);
   if (interrupted)
     std::fprintf(stderr, "\n%s after %lld steps; the trajectory holds everything up to here\n",
                  stop_signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted", static_cast<long long>(taken));
@@ -392,8 +394,11 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   // Several ranks: the whole job's systems, energies and model state on rank 0, which prints the
   // summary and writes the model state; the other ranks are done (collectives: every rank).
   taken = session.max(taken);
+  std::vector<double> work;  // inflight: system-steps and atom-steps of every rank
   if (inflight) {
-    batch = slots->results(&e0);  // every system that ran, in system-id order
+    batch = session.gather_inflight(slots->results(&e0), e0);  // every system that ran, by system id
+    work =
+        session.gather_values({static_cast<double>(slots->system_steps()), static_cast<double>(slots->atom_steps())});
   } else {
     e0 = session.gather_values(e0);
     batch = session.gather_batch(std::move(batch));
@@ -419,8 +424,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   const std::int64_t n_end = batch.n_systems();
   pbc = pbc_end.data<bool>();
   std::fprintf(out, "\nSummary\n");
-  const double atom_steps = inflight ? static_cast<double>(slots->atom_steps()) : double(taken * batch.n_atoms());
-  const double system_steps = inflight ? static_cast<double>(slots->system_steps()) : double(taken * n_sys);
+  double atom_steps = double(taken * batch.n_atoms()), system_steps = double(taken * n_sys);
+  if (inflight) {
+    atom_steps = system_steps = 0;
+    for (std::size_t k = 0; k + 1 < work.size(); k += 2) {
+      system_steps += work[k];
+      atom_steps += work[k + 1];
+    }
+  }
   std::fprintf(out, "  steps: %lld in %.2f s = %.1f steps/s, %.3g atom-steps/s, %.3g system-steps/s\n",
                static_cast<long long>(taken), secs, static_cast<double>(taken) / secs, atom_steps / secs,
                system_steps / secs);
@@ -471,10 +482,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (profiler) std::fprintf(out, "%s", profiler->report().c_str());
   if (keep_state && end_step > 0) sink->write_model_state(end_step, model_state);
   sink->flush();
+  if (const auto handed = session.inflight_handed_out(); !handed.empty()) {
+    std::fprintf(out, "  systems handed out per rank:");
+    for (const std::int64_t h : handed) std::fprintf(out, " %lld", static_cast<long long>(h));
+    std::fprintf(out, "\n");
+  }
   if (inflight)
-    std::fprintf(out, "  samples: %lld rows written (%lld systems ended), %lld samples in %s\n",
-                 static_cast<long long>(slots->rows_written()), static_cast<long long>(slots->ended()),
-                 static_cast<long long>(sink->size()), url.c_str());
+    std::fprintf(out, "  inflight: %lld systems ran, their rows once each: %lld samples in %s\n",
+                 static_cast<long long>(batch.n_systems()), static_cast<long long>(sink->size()), url.c_str());
   else
     std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n",
                  static_cast<long long>(session.snapshots_written()), static_cast<long long>(sink->size()),

@@ -168,9 +168,11 @@ std::int64_t InflightSlots::run() {
     return 0;
   }
   auto user = dyn_.step_callback();
-  bool stopped = false;
+  bool& stopped = stopped_;
+  stopped = false;
   dyn_.set_step_callback([&](std::int64_t done) {
     const bool go_on = !user || user(done);
+    queue_.poll();
     after_step(batch);
     if (!go_on) {
       stopped = true;

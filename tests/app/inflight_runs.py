@@ -12,16 +12,28 @@ plain store's samples with the repeats removed, every field bit for bit.
   equal_nve    NVE (no convergence: every system runs the job's steps) with 2 slots
   restart      an inflight run with a per-system budget of 22 steps, continued with --restart up to
                80: the same samples as one run to 80; a restart with nothing left runs nothing
-  bad_values   inflight_slots = -1, 1.5, "4": exit code 2 naming [run] inflight_slots; with
-               --mpi-pipeline refused
+  bad_values   inflight_slots = -1, 1.5, "4", 10^9 + 1: exit code 2 naming run.inflight_slots
 
-Usage: inflight_runs.py SCENARIO --batchmd EXE --jobs DIR --workdir DIR
+Under mpirun (MPI build; rank 0 hands out the systems as the ranks' slots free up; registered in
+tests/mpi/CMakeLists.txt, label mpi):
+
+  mpi_equal    the relax job on 1, 2 and 4 ranks and the NVE job on 4 ranks: the samples of the
+               plain single-process run without its repeats, bit for bit, each exactly once
+  mpi_restart  2 ranks with a budget of 22 steps, continued on 4 ranks up to 80: as one run to 80
+  mpi_kill     rank 1 SIGKILLed mid-run: mpirun ends (no hang) naming it; inspect reads the store;
+               a restart on 3 ranks completes it, and the store then holds exactly the samples of
+               an uninterrupted run
+  mpi_pipeline --mpi-pipeline with inflight_slots: refused (exit code 2)
+
+Usage: inflight_runs.py SCENARIO --batchmd EXE [--mpirun MPIRUN] --jobs DIR --workdir DIR
 """
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import zarr
 
@@ -71,14 +83,16 @@ def fresh(*names):
             os.remove(p)
 
 
-def job_file(name, base, run_keys):
-    """A copy of tests/mpi/<base> with extra [run] keys (TOML text), written to the work dir."""
+def job_file(name, base, run_keys, output_keys=""):
+    """A copy of tests/mpi/<base> with extra [run] and [output] keys (TOML text), in the work dir."""
     with open(os.path.join(ARGS.jobs, base)) as f:
         text = f.read()
-    check("[run]\n" in text, f"{base} has no [run] table")
+    check("[run]\n" in text and "[output]\n" in text, f"{base} has no [run] or [output] table")
+    text = text.replace("[run]\n", "[run]\n" + run_keys + "\n", 1)
+    text = text.replace("[output]\n", "[output]\n" + output_keys + "\n", 1)
     path = os.path.join(ARGS.workdir, name)
     with open(path, "w") as f:
-        f.write(text.replace("[run]\n", "[run]\n" + run_keys + "\n", 1))
+        f.write(text)
     return path
 
 
@@ -120,15 +134,21 @@ def assert_same_samples(plain, inflight, plain_repeats=True):
     return a
 
 
-def scenario_equal_relax(ranks=0):
+def scenario_equal_relax(ranks=0, slot_counts=(1, 3, 8)):
     fresh("plain.zarr", "plain.relaxed.zarr")
     run(batchmd(["run", job_file("plain.toml", "relax_nvt.toml", ""), "-q", "-o", "plain.zarr"]))
-    for slots in (1, 3, 8):
+    for slots in slot_counts:
         name = f"slots{slots}.zarr"
         fresh(name, name.replace(".zarr", ".relaxed.zarr"))
         p = run(batchmd(["run", job_file(f"slots{slots}.toml", "relax_nvt.toml", f"inflight_slots = {slots}"), "-q",
                          "-o", name], ranks))
         check(f"inflight batching: {slots} slots" in p.stdout, "the header does not say the run is inflight")
+        if ranks > 1:  # rank 0 handed systems to every rank (7 systems, at most `slots` each at first)
+            line = [ln for ln in p.stdout.splitlines() if "systems handed out per rank:" in ln]
+            check(len(line) == 1, "the summary does not say which rank ran how many systems")
+            handed = [int(x) for x in line[0].split(":")[1].split()]
+            check(len(handed) == ranks and sum(handed) == 7 and min(handed) > 0,
+                  f"systems handed out per rank: {handed}")
         assert_same_samples("plain.zarr", name)
         # The relaxed-structure store: the same converged systems (written as they converge).
         assert_same_samples("plain.relaxed.zarr", name.replace(".zarr", ".relaxed.zarr"), plain_repeats=False)
@@ -174,6 +194,91 @@ def scenario_bad_values():
     check("inflight batching" not in p.stdout, "inflight_slots = 0 ran inflight")
 
 
+def scenario_mpi_equal():
+    for ranks in (1, 2, 4):
+        print(f"--- {ranks} ranks")
+        scenario_equal_relax(ranks, slot_counts=(1, 3) if ranks < 4 else (2,))
+    scenario_equal_nve(4)
+
+
+def scenario_mpi_restart():
+    scenario_restart(ranks=2, ranks_after=4)
+
+
+def rank_pid(rank, marker):
+    """The pid of the batchmd process of `rank` whose command line holds `marker`."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+            with open(f"/proc/{d}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"batchmd") and marker.encode() in cmd and \
+                f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
+            return int(d)
+    return None
+
+
+def num_samples(path):
+    try:
+        return zarr.open_group(os.path.join(ARGS.workdir, path), mode="r").attrs["num_samples"]
+    except Exception:  # not created yet, or between two commits of its attributes
+        return 0
+
+
+def scenario_mpi_kill():
+    fresh("whole.zarr", "kill.zarr")
+    # Commits every 0.1 s, so that the run is seen writing early; 2400 steps per system (~2000
+    # samples): long enough to kill it mid-way.
+    job = job_file("kill.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
+    steps = "2400"
+    run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
+    out = os.path.join(ARGS.workdir, "kill.zarr")
+    cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", out], 2)
+    print("$ " + " ".join(cmd), flush=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
+    deadline = time.time() + 60
+    while num_samples("kill.zarr") < 60 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    if p.poll() is not None:
+        fail("the run ended before it could be killed: " + p.stderr.read()[-1500:])
+    victim = rank_pid(1, out)
+    check(victim is not None, "rank 1's process not found")
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.time()
+    try:
+        _, stderr = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("mpirun still runs 60 s after rank 1 was killed: the job hangs")
+    print(f"  mpirun ended {time.time() - t0:.1f} s after rank 1 was killed, exit code {p.returncode}")
+    sys.stdout.write(stderr[-1500:])
+    check(p.returncode != 0, "mpirun reported success after a rank was killed")
+    check("rank 1" in stderr and ("signal 9" in stderr or "Killed" in stderr),
+          "mpirun's message does not name the killed rank")
+    n = num_samples("kill.zarr")
+    whole = samples("whole.zarr", False)
+    part = samples("kill.zarr", False)  # each sample at most once, and each one of the whole run's
+    check(len(part) == n and len(part) < len(whole), f"the killed run holds {len(part)} samples of {len(whole)}")
+    for key, rec in part.items():
+        check(whole.get(key) == rec, f"sample {key} of the killed run differs from the whole run's")
+    q = run([ARGS.batchmd, "inspect", "kill.zarr"])
+    check(str(n) in q.stdout, "inspect does not report the samples")
+    p = run(batchmd(["run", "--restart", "kill.zarr", "-q", "--steps", steps], 3))
+    assert_same_samples("whole.zarr", "kill.zarr", plain_repeats=False)
+
+
+def scenario_mpi_pipeline():
+    fresh("pipe.zarr")
+    p = run(batchmd(["run", job_file("pipe.toml", "relax_nvt.toml", "inflight_slots = 2"), "--mpi-pipeline", "-q",
+                     "-o", "pipe.zarr"], 2), expect=2)
+    check("inflight_slots" in p.stderr and "--mpi-pipeline" in p.stderr, "the refusal does not say why")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -189,6 +294,10 @@ def main():
         "equal_nve": scenario_equal_nve,
         "restart": scenario_restart,
         "bad_values": scenario_bad_values,
+        "mpi_equal": scenario_mpi_equal,
+        "mpi_restart": scenario_mpi_restart,
+        "mpi_kill": scenario_mpi_kill,
+        "mpi_pipeline": scenario_mpi_pipeline,
     }
     if ARGS.scenario not in scenarios:
         fail(f"unknown scenario {ARGS.scenario}")

@@ -111,6 +111,8 @@ class WorkQueue {
   /// Up to `n` (>= 1) systems not handed out yet, in the queue's order; fewer when it runs dry,
   /// none once it is empty for good.
   virtual std::vector<std::int64_t> take(std::int64_t n) = 0;
+  /// Called by InflightSlots after every step (a queue served by this process answers its askers).
+  virtual void poll() {}
 };
 
 /// A WorkQueue over a fixed list, first in first out (one process).
@@ -180,6 +182,8 @@ class InflightSlots {
   std::int64_t rows_written() const { return rows_written_; }
   /// Systems that ended (converged or out of steps) here.
   std::int64_t ended() const { return ended_count_; }
+  /// Whether the step callback stopped the run (systems were left in flight).
+  bool stopped() const { return stopped_; }
 
  private:
   /// Takes systems from the queue into the free slots; returns whether any came.
@@ -194,6 +198,7 @@ class InflightSlots {
   SlotPlan plan_;
   Device device_;
   bool dry_ = false;
+  bool stopped_ = false;
   std::vector<Batch> done_;                          // host end rows (and rows in flight at a stop)
   std::vector<std::pair<std::int64_t, double>> e0_;  // system_id -> total energy at its start here
   std::vector<bool> written_;                        // per system in flight: its row of this step is written
