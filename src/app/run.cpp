@@ -382,7 +382,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     return g_stop_signal.load() == 0;
   });
   std::int64_t taken = inflight ? slots->run() : session.run(dyn, batch, cfg.steps);
-  if (inflight) session.inflight_finish();  // rank 0 serves the other ranks until they are done
+  if (inflight) session.inflight_finish(g_stop_signal.load() != 0);  // rank 0 serves the others until done
   const int stop_signal = g_stop_signal.load();
   const bool interrupted = stop_signal != 0 && (inflight ? slots->stopped() : taken < cfg.steps);
   if (interrupted)

@@ -156,7 +156,8 @@ void InflightSlots::after_step(Batch& batch) {
   ended_count_ += static_cast<std::int64_t>(leaving.size());
   const auto keep = where(end, false);
   batch = batch.index_select(keep);
-  written_.assign(keep.size(), true);  // the systems that stay were written only if due: below
+  if (!keep.empty()) dyn_.resync_status(batch);  // GPU: the host mirrors follow the new batch
+  written_.assign(keep.size(), true);            // the systems that stay were written only if due: below
   for (std::size_t k = 0; k < keep.size(); ++k) written_[k] = write[static_cast<std::size_t>(keep[k])];
 }
 

@@ -28,7 +28,8 @@ std::vector<std::byte> encode(std::int64_t kind, std::int64_t value, const Batch
 /// to rank 0 as one message per write.
 class Forwarder : public sinks::DataSink {
  public:
-  Forwarder(std::function<void(const Batch&)> send, std::string what) : send_(std::move(send)), what_(std::move(what)) {}
+  Forwarder(std::function<void(const Batch&)> send, std::string what)
+      : send_(std::move(send)), what_(std::move(what)) {}
   std::string name() const override { return "mpi::InflightQueue(" + what_ + " to rank 0)"; }
   using DataSink::write;
   void write(const Batch& batch, const std::vector<bool>& mask) override {
@@ -59,7 +60,7 @@ InflightQueue::InflightQueue(std::shared_ptr<Comm> comm, std::vector<std::int64_
 
 std::vector<std::int64_t> InflightQueue::next(std::int64_t n, int to) {
   std::vector<std::int64_t> out;
-  while (n-- > 0 && next_ < order_.size()) out.push_back(order_[next_++]);
+  while (!closed_ && n-- > 0 && next_ < order_.size()) out.push_back(order_[next_++]);
   handed_[static_cast<std::size_t>(to)] += static_cast<std::int64_t>(out.size());
   return out;
 }
@@ -96,7 +97,8 @@ void InflightQueue::handle(const std::vector<std::byte>& bytes, int from) {
       if (h[0] == kRows) {
         sink_->write(rows);
       } else {
-        if (!relaxed_) throw FormatError("MPI: rank " + std::to_string(from) + " sent relaxed structures, and no store takes them");
+        if (!relaxed_)
+          throw FormatError("MPI: rank " + std::to_string(from) + " sent relaxed structures, and no store takes them");
         relaxed_->write(rows);
       }
       return;
@@ -138,7 +140,8 @@ std::shared_ptr<sinks::DataSink> InflightQueue::relaxed_sink(std::shared_ptr<sin
   return std::make_shared<Forwarder>([this](const Batch& b) { send_rows(kRelaxed, b); }, "relaxed structures");
 }
 
-void InflightQueue::finish() {
+void InflightQueue::finish(bool stopped) {
+  closed_ = closed_ || stopped;
   if (comm_->rank() != 0) {
     comm_->send(0, kTagInflight, encode(kDone, 0, nullptr));
     comm_->wait_sends();

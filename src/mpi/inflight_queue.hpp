@@ -37,8 +37,9 @@ class InflightQueue : public dynamics::WorkQueue {
   /// ranks' RELAXED rows; elsewhere a forwarder).
   std::shared_ptr<sinks::DataSink> relaxed_sink(std::shared_ptr<sinks::DataSink> relaxed);
   /// After this rank's InflightSlots::run: rank 0 serves until every rank is DONE, then flushes
-  /// the store; the other ranks send DONE and wait until their messages are received.
-  void finish();
+  /// the store; the other ranks send DONE and wait until their messages are received. `stopped`:
+  /// this process was asked to stop (a signal): rank 0 then hands out no more systems.
+  void finish(bool stopped);
   /// Rank 0: systems handed out so far, to each rank (index = rank).
   const std::vector<std::int64_t>& handed_out() const { return handed_; }
 
@@ -54,6 +55,7 @@ class InflightQueue : public dynamics::WorkQueue {
   std::shared_ptr<sinks::DataSink> sink_, relaxed_;
   std::vector<std::int64_t> handed_;
   int done_ = 0;
+  bool closed_ = false;  // rank 0 was stopped: asks are answered with no system
 };
 
 }  // namespace batchmd::mpi

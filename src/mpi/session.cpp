@@ -141,8 +141,8 @@ std::shared_ptr<sinks::DataSink> Session::inflight_rows(std::shared_ptr<sinks::D
   return impl_->inflight->rows_sink();
 }
 
-void Session::inflight_finish() {
-  if (distributed() && impl_->inflight) impl_->inflight->finish();
+void Session::inflight_finish(bool stopped) {
+  if (distributed() && impl_->inflight) impl_->inflight->finish(stopped);
 }
 
 std::vector<std::int64_t> Session::inflight_handed_out() const {

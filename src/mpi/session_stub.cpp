@@ -43,7 +43,7 @@ std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::in
   return std::make_shared<dynamics::ListQueue>(std::move(order));
 }
 std::shared_ptr<sinks::DataSink> Session::inflight_rows(std::shared_ptr<sinks::DataSink> sink) { return sink; }
-void Session::inflight_finish() {}
+void Session::inflight_finish(bool) {}
 std::vector<std::int64_t> Session::inflight_handed_out() const { return {}; }
 Batch Session::gather_inflight(Batch local, std::vector<double>&) { return local; }
 std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::DataSink> relaxed) { return relaxed; }

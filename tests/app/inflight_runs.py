@@ -25,7 +25,8 @@ tests/mpi/CMakeLists.txt, label mpi):
                an uninterrupted run
   mpi_pipeline --mpi-pipeline with inflight_slots: refused (exit code 2)
 
-Usage: inflight_runs.py SCENARIO --batchmd EXE [--mpirun MPIRUN] --jobs DIR --workdir DIR
+Usage: inflight_runs.py SCENARIO --batchmd EXE [--mpirun MPIRUN] --jobs DIR --workdir DIR [--device DEV]
+(--device cuda:0 on a GPU machine: the plain and the inflight runs both on the GPU.)
 """
 import argparse
 import os
@@ -69,7 +70,10 @@ def run(cmd, expect=0):
 
 
 def batchmd(args, ranks=0):
-    """The batchmd command line; under mpirun with `ranks` ranks when ranks > 0."""
+    """The batchmd command line; under mpirun with `ranks` ranks when ranks > 0. --device DEV (a
+    run by hand on a GPU machine) is passed to every `run`."""
+    if ARGS.device and args and args[0] == "run":
+        args = args + ["--device", ARGS.device]
     if ranks > 0:
         return [ARGS.mpirun, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks), ARGS.batchmd] + args
     return [ARGS.batchmd] + args
@@ -287,6 +291,7 @@ def main():
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("--jobs", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--device", default="", help="e.g. cuda:0: every run on that device (by hand, GPU machine)")
     ARGS = ap.parse_args()
     os.makedirs(ARGS.workdir, exist_ok=True)
     scenarios = {

@@ -125,7 +125,8 @@ class Session {
   std::shared_ptr<sinks::DataSink> inflight_rows(std::shared_ptr<sinks::DataSink> sink);
   /// After InflightSlots::run: distributed, rank 0 keeps serving until every rank has ended its
   /// systems (then flushes the stores); the others tell rank 0 they are done. No-op for one rank.
-  void inflight_finish();
+  /// `stopped`: this process was asked to stop (a signal); rank 0 then hands out no more systems.
+  void inflight_finish(bool stopped);
   /// Rank 0 of a distributed inflight run, after inflight_finish: systems handed out to each rank
   /// (index = rank); empty otherwise.
   std::vector<std::int64_t> inflight_handed_out() const;
