@@ -249,9 +249,10 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   std::int64_t start_step = 0;
   std::optional<Batch> restart_rows;  // inflight: each system's last recorded row
   if (restart && inflight) {
-    // Systems were recorded at different steps (each on its own clock): every system's last row.
-    restart_rows = sinks::last_snapshot_per_system(*restart);
-    if (std::string(dtype_name(restart_rows->float_dtype())) != cfg.dtype)
+    // Systems were recorded at different steps (each on its own clock): every system's last row
+    // (none: a run killed before its first commit; every system starts afresh).
+    restart_rows = restart->num_samples() > 0 ? sinks::last_snapshot_per_system(*restart) : Batch();
+    if (restart_rows->n_systems() > 0 && std::string(dtype_name(restart_rows->float_dtype())) != cfg.dtype)
       throw InvalidArgument(*opts.restart + ": the trajectory is " +
                             std::string(dtype_name(restart_rows->float_dtype())) + " but the job asks for " +
                             cfg.dtype);

@@ -13,6 +13,8 @@ plain store's samples with the repeats removed, every field bit for bit.
   restart      an inflight run with a per-system budget of 22 steps, continued with --restart up to
                80: the same samples as one run to 80; a restart with nothing left runs nothing
   bad_values   inflight_slots = -1, 1.5, "4", 10^9 + 1: exit code 2 naming run.inflight_slots
+  stop         SIGINT mid-run: exit 130, the systems in flight written as they stand; a restart
+               completes the job: the uninterrupted run's samples plus those rows, bit for bit
 
 Under mpirun (MPI build; rank 0 hands out the systems as the ranks' slots free up; registered in
 tests/mpi/CMakeLists.txt, label mpi):
@@ -39,7 +41,8 @@ import time
 import zarr
 
 ARGS = None
-TIMEOUT = 120
+# s for one command: a hang fails the test instead of blocking CI (longer under the sanitizers)
+TIMEOUT = 400 if "ASAN_OPTIONS" in os.environ else 120
 
 
 def fail(msg):
@@ -236,17 +239,17 @@ def num_samples(path):
 
 def scenario_mpi_kill():
     fresh("whole.zarr", "kill.zarr")
-    # Commits every 0.1 s, so that the run is seen writing early; 2400 steps per system (~2000
-    # samples): long enough to kill it mid-way.
+    # Commits every 0.1 s, so that the run is seen writing early; 800 steps per system (648
+    # samples): killed after its first 20, mid-way.
     job = job_file("kill.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
-    steps = "2400"
+    steps = "800"
     run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
     out = os.path.join(ARGS.workdir, "kill.zarr")
     cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", out], 2)
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
     deadline = time.time() + 60
-    while num_samples("kill.zarr") < 60 and time.time() < deadline and p.poll() is None:
+    while num_samples("kill.zarr") < 20 and time.time() < deadline and p.poll() is None:
         time.sleep(0.02)
     if p.poll() is not None:
         fail("the run ended before it could be killed: " + p.stderr.read()[-1500:])
@@ -276,6 +279,42 @@ def scenario_mpi_kill():
     assert_same_samples("whole.zarr", "kill.zarr", plain_repeats=False)
 
 
+def scenario_stop():
+    """SIGINT mid-run: exit 130, the systems in flight written as they stand; a restart continues
+    them, and the store then holds every sample of an uninterrupted run plus those rows."""
+    fresh("whole.zarr", "stop.zarr")
+    job = job_file("stop.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
+    steps = "800"
+    run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
+    cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", "stop.zarr"])
+    print("$ " + " ".join(cmd), flush=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
+    deadline = time.time() + 60
+    while num_samples("stop.zarr") < 20 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    if p.poll() is not None:
+        fail("the run ended before it could be stopped: " + p.stderr.read()[-1500:])
+    p.send_signal(signal.SIGINT)
+    _, stderr = p.communicate(timeout=60)
+    check(p.returncode == 130, f"SIGINT: exit code {p.returncode}, expected 130\n{stderr[-1500:]}")
+    whole = samples("whole.zarr", False)
+    stopped = samples("stop.zarr", False)
+    extra = {k for k in stopped if k not in whole}
+    # The systems in flight at the stop (2 slots) are written as they stand unless their row of
+    # that step was a snapshot row anyway: at most one extra row per slot.
+    check(len(extra) <= 2 and len({k[0] for k in extra}) == len(extra),
+          f"the stopped run's rows of its systems in flight: {sorted(extra)} (expected at most 2, one per system)")
+    running = [sid for sid in {k[0] for k in stopped} if max(st for (i, st) in stopped if i == sid) < int(steps)]
+    check(0 < len(running) <= 2, f"systems left unfinished by the stop: {running} (2 slots)")
+    run(batchmd(["run", "--restart", "stop.zarr", "-q", "--steps", steps]))
+    after = samples("stop.zarr", False)
+    check(set(after) == set(whole) | extra, "after the restart the store does not hold the whole run's samples "
+          f"plus the stop rows: missing {sorted(set(whole) - set(after))[:5]}, extra {sorted(set(after) - set(whole) - extra)[:5]}")
+    for key in whole:
+        check(after[key] == whole[key], f"sample {key} differs from the uninterrupted run's")
+    print(f"  stopped with {len(extra)} systems in flight; restarted: {len(whole)} samples as one run, bit for bit")
+
+
 def scenario_mpi_pipeline():
     fresh("pipe.zarr")
     p = run(batchmd(["run", job_file("pipe.toml", "relax_nvt.toml", "inflight_slots = 2"), "--mpi-pipeline", "-q",
@@ -299,6 +338,7 @@ def main():
         "equal_nve": scenario_equal_nve,
         "restart": scenario_restart,
         "bad_values": scenario_bad_values,
+        "stop": scenario_stop,
         "mpi_equal": scenario_mpi_equal,
         "mpi_restart": scenario_mpi_restart,
         "mpi_kill": scenario_mpi_kill,
