@@ -237,24 +237,26 @@ def num_samples(path):
         return 0
 
 
-def scenario_mpi_kill():
-    fresh("whole.zarr", "kill.zarr")
-    # Commits every 0.1 s, so that the run is seen writing early; 800 steps per system (648
-    # samples): killed after its first 20, mid-way.
-    job = job_file("kill.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
-    steps = "800"
-    run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
-    out = os.path.join(ARGS.workdir, "kill.zarr")
-    cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", out], 2)
+def kill_rank1_mid_run(job, steps, out, at_s):
+    """Starts the job on 2 ranks, SIGKILLs rank 1 once the store has its first samples or `at_s`
+    seconds have passed (the first commits can lag behind the ranks on a loaded machine), and checks
+    that mpirun ends (no hang) naming it. Returns False when the run had already written every
+    sample (a kill too late to mean anything: the caller tries again)."""
+    fresh(out)
+    path = os.path.join(ARGS.workdir, out)
+    cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", path], 2)
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
-    deadline = time.time() + 60
-    while num_samples("kill.zarr") < 20 and time.time() < deadline and p.poll() is None:
-        time.sleep(0.02)
-    if p.poll() is not None:
-        fail("the run ended before it could be killed: " + p.stderr.read()[-1500:])
-    victim = rank_pid(1, out)
-    check(victim is not None, "rank 1's process not found")
+    t_start = time.time()
+    while num_samples(out) < 1 and time.time() < t_start + at_s and p.poll() is None:
+        time.sleep(0.01)
+    victim = None
+    while victim is None and p.poll() is None and time.time() < t_start + 60:
+        victim = rank_pid(1, path)
+    if victim is None:
+        p.communicate(timeout=TIMEOUT)
+        print("  the run ended before it could be killed")
+        return False
     os.kill(victim, signal.SIGKILL)
     t0 = time.time()
     try:
@@ -267,15 +269,36 @@ def scenario_mpi_kill():
     check(p.returncode != 0, "mpirun reported success after a rank was killed")
     check("rank 1" in stderr and ("signal 9" in stderr or "Killed" in stderr),
           "mpirun's message does not name the killed rank")
-    n = num_samples("kill.zarr")
+    return True
+
+
+def scenario_mpi_kill():
+    fresh("whole.zarr", "kill.zarr")
+    # Commits every 0.1 s, so that the run is seen writing early; 800 steps per system (648
+    # samples), killed after its first commit. On a loaded machine the ranks may have computed
+    # everything before rank 0's commits show it: then the kill is tried again (3 times at most).
+    job = job_file("kill.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
+    steps = "800"
+    t0 = time.time()
+    run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
+    t_whole = time.time() - t0
     whole = samples("whole.zarr", False)
-    part = samples("kill.zarr", False)  # each sample at most once, and each one of the whole run's
-    check(len(part) == n and len(part) < len(whole), f"the killed run holds {len(part)} samples of {len(whole)}")
+    for attempt in range(3):
+        if kill_rank1_mid_run(job, steps, "kill.zarr", at_s=t_whole / (4 * (attempt + 1))):
+            n = num_samples("kill.zarr")
+            part = samples("kill.zarr", False)  # each sample at most once, each one of the whole run's
+            check(len(part) == n, f"the killed run's store: {n} samples, {len(part)} distinct")
+            if len(part) < len(whole):
+                break
+        print(f"  attempt {attempt + 1}: the run wrote every sample before the kill; again")
+    else:
+        fail("3 runs wrote every sample before rank 1 could be killed")
+    print(f"  killed with {len(part)} of {len(whole)} samples in the store")
     for key, rec in part.items():
         check(whole.get(key) == rec, f"sample {key} of the killed run differs from the whole run's")
     q = run([ARGS.batchmd, "inspect", "kill.zarr"])
     check(str(n) in q.stdout, "inspect does not report the samples")
-    p = run(batchmd(["run", "--restart", "kill.zarr", "-q", "--steps", steps], 3))
+    run(batchmd(["run", "--restart", "kill.zarr", "-q", "--steps", steps], 3))
     assert_same_samples("whole.zarr", "kill.zarr", plain_repeats=False)
 
 
@@ -287,16 +310,23 @@ def scenario_stop():
     steps = "800"
     run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
     cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", "stop.zarr"])
-    print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
-    deadline = time.time() + 60
-    while num_samples("stop.zarr") < 20 and time.time() < deadline and p.poll() is None:
-        time.sleep(0.02)
-    if p.poll() is not None:
-        fail("the run ended before it could be stopped: " + p.stderr.read()[-1500:])
-    p.send_signal(signal.SIGINT)
-    _, stderr = p.communicate(timeout=60)
-    check(p.returncode == 130, f"SIGINT: exit code {p.returncode}, expected 130\n{stderr[-1500:]}")
+    for attempt in range(3):  # a run that ends before the signal (a fast machine) is tried again
+        fresh("stop.zarr")
+        print("$ " + " ".join(cmd), flush=True)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir,
+                             env=env())
+        deadline = time.time() + 60
+        while num_samples("stop.zarr") < 1 and time.time() < deadline and p.poll() is None:
+            time.sleep(0.01)
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+        _, stderr = p.communicate(timeout=TIMEOUT)
+        if p.returncode == 130:
+            break
+        check(p.returncode == 0, f"exit code {p.returncode}\n{stderr[-1500:]}")
+        print(f"  attempt {attempt + 1}: the run ended before the signal; again")
+    else:
+        fail("3 runs ended before they could be stopped")
     whole = samples("whole.zarr", False)
     stopped = samples("stop.zarr", False)
     extra = {k for k in stopped if k not in whole}
@@ -305,7 +335,7 @@ def scenario_stop():
     check(len(extra) <= 2 and len({k[0] for k in extra}) == len(extra),
           f"the stopped run's rows of its systems in flight: {sorted(extra)} (expected at most 2, one per system)")
     running = [sid for sid in {k[0] for k in stopped} if max(st for (i, st) in stopped if i == sid) < int(steps)]
-    check(0 < len(running) <= 2, f"systems left unfinished by the stop: {running} (2 slots)")
+    check(len(running) <= 2, f"systems left unfinished by the stop: {running} (2 slots)")
     run(batchmd(["run", "--restart", "stop.zarr", "-q", "--steps", steps]))
     after = samples("stop.zarr", False)
     check(set(after) == set(whole) | extra, "after the restart the store does not hold the whole run's samples "
