@@ -96,6 +96,7 @@ const std::vector<KeyRange>& key_ranges() {
       {"run", "seed", true, 0, 9223372036854775807.0, false, ""},
       {"run", "threads", true, 0, 4096, false, ""},
       {"run", "max_memory_gb", false, 0, 1e6, true, "GB"},
+      {"run", "inflight_slots", true, 0, 1e9, false, ""},
       {"model", "epsilon", false, 0, 100, true, "eV"},
       {"model", "sigma", false, 0, 100, true, "Å"},
       {"model", "cutoff", false, 0, 100, true, "Å"},
@@ -302,6 +303,7 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     r.integer("threads", c.threads);
     r.get("device", c.device);
     r.real("max_memory_gb", c.max_memory_gb);
+    r.integer("inflight_slots", c.inflight_slots);
     r.finish();
     if (c.dtype != "float32" && c.dtype != "float64") r.fail("dtype", "must be \"float32\" or \"float64\"");
     if (c.device != "auto") try {

@@ -24,6 +24,7 @@
 #include "batchmd/dynamics/convergence.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/dynamics/fused.hpp"
+#include "batchmd/dynamics/inflight.hpp"
 #include "batchmd/dynamics/integrators.hpp"
 #include "batchmd/dynamics/units.hpp"
 #include "batchmd/hooks/hooks.hpp"
@@ -32,6 +33,7 @@
 #include "batchmd/mpi/session.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "batchmd/zarr/group.hpp"
+#include "inflight_job.hpp"
 #include "pressure_stage.hpp"
 
 namespace batchmd::app {
@@ -219,6 +221,12 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   // same path is refused at once (zarr/lock.hpp)
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
   if (opts.mpi_pipeline) session.enable_pipeline(static_cast<int>(cfg.stages.size()));
+  // Inflight batching ([run] inflight_slots): systems on their own clocks, slots refilled as they end.
+  const bool inflight = cfg.inflight_slots > 0;
+  if (inflight && opts.mpi_pipeline)
+    throw InvalidArgument(
+        "[run] inflight_slots and --mpi-pipeline do not go together: the pipeline moves systems between "
+        "stage groups itself; set inflight_slots = 0 or run without --mpi-pipeline");
   std::string url = opts.output ? *opts.output : !cfg.output.empty() ? cfg.output : "";
   const bool append = restart && (url.empty() || url == *opts.restart);
   if (append) url = *opts.restart;
@@ -239,7 +247,17 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   // ---- systems
   Batch batch;
   std::int64_t start_step = 0;
-  if (restart) {
+  std::optional<Batch> restart_rows;  // inflight: each system's last recorded row
+  if (restart && inflight) {
+    // Systems were recorded at different steps (each on its own clock): every system's last row
+    // (none: a run killed before its first commit; every system starts afresh).
+    restart_rows = restart->num_samples() > 0 ? sinks::last_snapshot_per_system(*restart) : Batch();
+    if (restart_rows->n_systems() > 0 && std::string(dtype_name(restart_rows->float_dtype())) != cfg.dtype)
+      throw InvalidArgument(*opts.restart + ": the trajectory is " +
+                            std::string(dtype_name(restart_rows->float_dtype())) + " but the job asks for " +
+                            cfg.dtype);
+    batch = build_systems(cfg);  // the job's systems: those without a row start from here
+  } else if (restart) {
     batch = sinks::last_snapshot_per_system(*restart);
     if (!batch.has("step")) throw InvalidArgument(*opts.restart + ": samples have no step field; cannot restart");
     const auto* st = batch.get("step").data<std::int64_t>();
@@ -259,9 +277,11 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   const std::int64_t n_atoms_all = batch.n_atoms();
   std::shared_ptr<model::Model> model = build_model(cfg.model, cfg.lj);
   // An element the potential lacks is refused here, before anything runs (app/element_check).
-  check_model_elements(batch, *model, cfg, !restart);
-  batch = session.local_share(std::move(batch), model->cutoff());  // this rank's systems (all of them for one)
-  if (!device.is_cpu()) batch = batch.to(device);
+  check_model_elements(batch, *model, cfg, !restart || inflight);
+  // This rank's systems (all of them for one). Inflight: every rank holds the whole job, since rank 0
+  // may hand any system to any rank.
+  if (!inflight) batch = session.local_share(std::move(batch), model->cutoff());
+  if (!device.is_cpu() && !inflight) batch = batch.to(device);  // inflight: loaded into slots from the host
 
   // ---- model, dynamics, trajectory
   if (cfg.stages.empty()) cfg.stages.push_back(StageSpec{});  // plain NVE
@@ -271,6 +291,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
       stages.size() == 1 ? stages[0] : std::make_shared<dynamics::FusedStage>(stages);
   dynamics::Dynamics& dyn = *dyn_ptr;
   dyn.set_step_count(start_step);
+  std::optional<InflightJob> job;
+  std::shared_ptr<dynamics::WorkQueue> queue;
+  if (inflight) {
+    job = plan_inflight(std::move(batch), restart_rows ? &*restart_rows : nullptr, cfg.steps, dyn.tracks_status(),
+                        dyn.final_status(), opts.restart.value_or(""));
+    batch = Batch();
+    queue = session.inflight_queue(job->order, sink);  // distributed: rank 0 hands them out
+  }
   const bool pure_nve = cfg.stages.size() == 1 && cfg.stages[0].type == "velocity_verlet";
   if (sink)
     sink->set_run_attributes({{"config_toml", cfg.source_toml}, {"dt_fs", cfg.dt_fs}, {"model", model->name()}});
@@ -288,13 +316,14 @@ int run_command(const RunOptions& opts, std::FILE* out) {
         hk.energy_drift, hk.energy_drift_action == "stop" ? hooks::DriftAction::Stop : hooks::DriftAction::Warn));
   if (!hk.log_csv.empty())
     dyn.register_hook(std::make_shared<hooks::LoggingHook>(session.per_rank_path(hk.log_csv), hk.log_every));
-  dyn.register_hook(session.snapshot_hook(sink, {cfg.snapshot_every, cfg.final_snapshot}));
+  // Inflight runs record rows at each system's own steps (dynamics::InflightSlots) instead.
+  if (!inflight) dyn.register_hook(session.snapshot_hook(sink, {cfg.snapshot_every, cfg.final_snapshot}));
   if (converged_store) {  // other ranks send their converged systems to rank 0's store
     dyn.register_hook(std::make_shared<hooks::ConvergedSnapshotHook>(session.converged_sink(relaxed)));
   }
 
   const std::int64_t n_sys = pbc_host.rows();  // the whole job's (a rank holds its share)
-  const auto* pbc = pbc_host.data<bool>();
+  const bool* pbc = pbc_host.data<bool>();
   std::int64_t periodic = 0;
   for (std::int64_t s = 0; s < n_sys; ++s) periodic += (pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2]) ? 1 : 0;
   std::fprintf(out, "batchmd run: %s%s\n", job_name.c_str(),
@@ -311,9 +340,21 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   std::fprintf(out, "  %s, %lld steps of %g fs, snapshot every %lld steps -> %s\n", dyn.name().c_str(),
                static_cast<long long>(cfg.steps), cfg.dt_fs, static_cast<long long>(cfg.snapshot_every), url.c_str());
   if (relaxed) std::fprintf(out, "  relaxed structures -> %s\n", relaxed_path.c_str());
+  if (inflight) {
+    std::fprintf(out, "  inflight batching: %lld slots, each system up to step %lld; %lld systems to run",
+                 static_cast<long long>(cfg.inflight_slots), static_cast<long long>(cfg.steps),
+                 static_cast<long long>(job->order.size()));
+    if (restart)
+      std::fprintf(out, " (%lld continue from their last row, %lld had ended)", static_cast<long long>(job->resumed),
+                   static_cast<long long>(job->ended_before));
+    if (session.distributed()) std::fprintf(out, "; rank 0 hands them out as slots free up");
+    std::fprintf(out, "\n");
+  }
   std::fflush(out);
 
-  if (restart) {
+  if (inflight) {
+    // nothing to prepare: InflightSlots loads, starts and prepares the systems as slots free up
+  } else if (restart) {
     dyn.assume_forces_current();  // stored forces belong to the stored positions
     // The neighbor list the interrupted run had: bitwise continuation. Per atom its reference
     // position (3 values), or after a strain of the cell also its build cell (12; NeighborList::state).
@@ -322,18 +363,29 @@ int run_command(const RunOptions& opts, std::FILE* out) {
                                                      st->size() == static_cast<std::size_t>(12 * n_atoms_all)))
       model->restore_state(batch, session.local_slice(*st, static_cast<std::int64_t>(st->size()) / n_atoms_all));
   }
-  dyn.prepare(batch);
-  dyn.assume_forces_current();  // run() prepares again: no need to recompute
-  auto e0 = total_energy(batch);
+  std::vector<double> e0;
+  if (!inflight) {
+    dyn.prepare(batch);
+    dyn.assume_forces_current();  // run() prepares again: no need to recompute
+    e0 = total_energy(batch);
+  }
 
-  Progress progress(cfg.steps, "steps", stderr, cfg.progress && !opts.quiet && session.show_progress());
+  const std::int64_t to_run = inflight ? static_cast<std::int64_t>(job->order.size()) : cfg.steps;
+  // Inflight under mpirun: no bar (rank 0 sees only the systems it ran itself).
+  Progress progress(to_run, inflight ? "systems" : "steps", stderr,
+                    cfg.progress && !opts.quiet && session.show_progress() && !(inflight && session.distributed()));
+  std::optional<dynamics::InflightSlots> slots;
+  if (inflight)
+    slots.emplace(dyn, *queue, job->load, session.inflight_rows(sink),
+                  dynamics::SlotPlan{cfg.inflight_slots, cfg.steps, cfg.snapshot_every, cfg.final_snapshot}, device);
   dyn.set_step_callback([&](std::int64_t done) {
-    progress.update(done);
+    progress.update(slots ? slots->ended() : done);
     return g_stop_signal.load() == 0;
   });
-  std::int64_t taken = session.run(dyn, batch, cfg.steps);
+  std::int64_t taken = inflight ? slots->run() : session.run(dyn, batch, cfg.steps);
+  if (inflight) session.inflight_finish(g_stop_signal.load() != 0);  // rank 0 serves the others until done
   const int stop_signal = g_stop_signal.load();
-  const bool interrupted = stop_signal != 0 && taken < cfg.steps;
+  const bool interrupted = stop_signal != 0 && (inflight ? slots->stopped() : taken < cfg.steps);
   if (interrupted)
     std::fprintf(stderr, "\n%s after %lld steps; the trajectory holds everything up to here\n",
                  stop_signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted", static_cast<long long>(taken));
@@ -343,26 +395,51 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   // Several ranks: the whole job's systems, energies and model state on rank 0, which prints the
   // summary and writes the model state; the other ranks are done (collectives: every rank).
   taken = session.max(taken);
-  e0 = session.gather_values(e0);
-  batch = session.gather_batch(std::move(batch));
+  std::vector<double> work;  // inflight: system-steps and atom-steps of every rank
+  if (inflight) {
+    batch = session.gather_inflight(slots->results(&e0), e0);  // every system that ran, by system id
+    work =
+        session.gather_values({static_cast<double>(slots->system_steps()), static_cast<double>(slots->atom_steps())});
+  } else {
+    e0 = session.gather_values(e0);
+    batch = session.gather_batch(std::move(batch));
+  }
   const std::int64_t end_step = session.end_step(dyn.step_count());
-  const bool keep_state = cfg.final_snapshot && session.keeps_model_state();
+  // Inflight: systems end at different steps; a restart rebuilds the lists (bitwise for skin = 0).
+  const bool keep_state = cfg.final_snapshot && session.keeps_model_state() && !inflight;
   const std::vector<double> model_state = keep_state ? session.gather_values(model->state()) : std::vector<double>();
   const int exit_code = session.agree_exit_code(interrupted ? 128 + stop_signal : 0);  // 130 SIGINT, 143 SIGTERM
   if (!session.is_root()) return exit_code;
 
+  if (batch.n_systems() == 0) {  // inflight: nothing left to run (a restart of an ended job)
+    std::fprintf(out, "\nSummary\n  no system had steps left (every system of the job has ended)\n");
+    sink->flush();
+    return exit_code;
+  }
   const auto e1 = total_energy(batch);
   const auto* ap = batch.atoms_ptr_data();
   const Tensor ids_host = host_field(batch, "system_id");
   const auto* ids = ids_host.data<std::int64_t>();
+  // The systems summarised: the whole job, or (inflight) those that ran in this process.
+  const Tensor pbc_end = host_field(batch, "pbc");
+  const std::int64_t n_end = batch.n_systems();
+  pbc = pbc_end.data<bool>();
   std::fprintf(out, "\nSummary\n");
+  double atom_steps = double(taken * batch.n_atoms()), system_steps = double(taken * n_sys);
+  if (inflight) {
+    atom_steps = system_steps = 0;
+    for (std::size_t k = 0; k + 1 < work.size(); k += 2) {
+      system_steps += work[k];
+      atom_steps += work[k + 1];
+    }
+  }
   std::fprintf(out, "  steps: %lld in %.2f s = %.1f steps/s, %.3g atom-steps/s, %.3g system-steps/s\n",
-               static_cast<long long>(taken), secs, static_cast<double>(taken) / secs,
-               static_cast<double>(taken * batch.n_atoms()) / secs, static_cast<double>(taken * n_sys) / secs);
+               static_cast<long long>(taken), secs, static_cast<double>(taken) / secs, atom_steps / secs,
+               system_steps / secs);
   std::fprintf(out, "  neighbor-list builds: %lld\n", static_cast<long long>(neighbor_builds(*model)));
   if (pure_nve) {
     std::vector<double> drift;
-    for (std::int64_t s = 0; s < n_sys; ++s) {
+    for (std::int64_t s = 0; s < n_end; ++s) {
       const auto i = static_cast<std::size_t>(s);
       drift.push_back(std::abs(e1[i] - e0[i]) / std::max(std::abs(e0[i]), 1e-30));
     }
@@ -372,7 +449,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     std::fprintf(out, "  relative total-energy drift |E(end)-E(0)|/|E(0)|: median %.2e, max %.2e (system %lld)\n",
                  sorted[sorted.size() / 2], drift[static_cast<std::size_t>(worst)], static_cast<long long>(ids[worst]));
     std::fprintf(out, "  %6s %8s %6s %14s %14s %10s\n", "system", "kind", "atoms", "E(0) eV", "E(end) eV", "drift");
-    for (std::int64_t s = 0; s < n_sys; ++s) {
+    for (std::int64_t s = 0; s < n_end; ++s) {
       const auto i = static_cast<std::size_t>(s);
       const bool per = pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2];
       std::fprintf(out, "  %6lld %8s %6lld %14.6f %14.6f %10.2e\n", static_cast<long long>(ids[s]),
@@ -385,7 +462,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     const Tensor status_host = batch.has("status") ? host_field(batch, "status") : Tensor();
     const auto* status = batch.has("status") ? status_host.data<std::int32_t>() : nullptr;
     std::vector<std::int64_t> per_stage(cfg.stages.size() + 1, 0);
-    for (std::int64_t s = 0; s < n_sys; ++s)
+    for (std::int64_t s = 0; s < n_end; ++s)
       ++per_stage[std::min<std::size_t>(status ? static_cast<std::size_t>(status[s]) : 0, cfg.stages.size())];
     std::fprintf(out, "  systems per stage:");
     for (std::size_t k = 0; k < cfg.stages.size(); ++k)
@@ -393,7 +470,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     std::fprintf(out, " finished %lld\n", static_cast<long long>(per_stage.back()));
     std::fprintf(out, "  %6s %8s %6s %16s %14s %10s %12s\n", "system", "kind", "atoms", "stage", "E_pot eV", "T K",
                  "fmax eV/A");
-    for (std::int64_t s = 0; s < n_sys; ++s) {
+    for (std::int64_t s = 0; s < n_end; ++s) {
       const auto i = static_cast<std::size_t>(s);
       const bool per = pbc[3 * s] || pbc[3 * s + 1] || pbc[3 * s + 2];
       const std::size_t st = std::min<std::size_t>(status ? static_cast<std::size_t>(status[s]) : 0, cfg.stages.size());
@@ -406,8 +483,18 @@ int run_command(const RunOptions& opts, std::FILE* out) {
   if (profiler) std::fprintf(out, "%s", profiler->report().c_str());
   if (keep_state && end_step > 0) sink->write_model_state(end_step, model_state);
   sink->flush();
-  std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n",
-               static_cast<long long>(session.snapshots_written()), static_cast<long long>(sink->size()), url.c_str());
+  if (const auto handed = session.inflight_handed_out(); !handed.empty()) {
+    std::fprintf(out, "  systems handed out per rank:");
+    for (const std::int64_t h : handed) std::fprintf(out, " %lld", static_cast<long long>(h));
+    std::fprintf(out, "\n");
+  }
+  if (inflight)
+    std::fprintf(out, "  inflight: %lld systems ran, their rows once each: %lld samples in %s\n",
+                 static_cast<long long>(batch.n_systems()), static_cast<long long>(sink->size()), url.c_str());
+  else
+    std::fprintf(out, "  snapshots: %lld taken, %lld samples in %s\n",
+                 static_cast<long long>(session.snapshots_written()), static_cast<long long>(sink->size()),
+                 url.c_str());
   if (relaxed) {
     relaxed->flush();
     std::fprintf(out, "  relaxed structures: %lld in %s\n", static_cast<long long>(relaxed->size()),

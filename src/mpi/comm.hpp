@@ -72,5 +72,7 @@ inline constexpr int kTagSnapshot = 11;  ///< snapshot parts and the end of a ra
 inline constexpr int kTagGather = 12;    ///< gather_batch / gather_values
 inline constexpr int kTagSystems = 13;   ///< stage pipeline: systems moving to the next stage
 inline constexpr int kTagRows = 14;      ///< stage pipeline: snapshot rows and final systems to rank 0
+inline constexpr int kTagInflight = 15;  ///< inflight batching: asks, rows, done (to rank 0)
+inline constexpr int kTagWork = 16;      ///< inflight batching: rank 0's answer to an ask (system indices)
 
 }  // namespace batchmd::mpi

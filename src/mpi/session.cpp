@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -12,6 +13,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "comm.hpp"
+#include "inflight_queue.hpp"
 #include "pipeline.hpp"
 #include "snapshot_gather.hpp"
 #include "wire.hpp"
@@ -28,6 +30,7 @@ struct Session::Impl {
   std::shared_ptr<Comm> comm;
   std::shared_ptr<Pipeline> pipeline;            // --mpi-pipeline
   std::shared_ptr<SnapshotCollector> collector;  // rank 0 of a data-parallel run
+  std::shared_ptr<InflightQueue> inflight;       // [run] inflight_slots
 };
 
 namespace {
@@ -112,6 +115,7 @@ std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::Da
 
 std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::DataSink> relaxed) {
   if (!distributed()) return relaxed;
+  if (impl_->inflight) return impl_->inflight->relaxed_sink(std::move(relaxed));
   if (is_root()) {
     if (!relaxed) throw InvalidArgument("rank 0 needs the relaxed-structure store");
     if (impl_->pipeline) impl_->pipeline->set_relaxed(relaxed);
@@ -121,6 +125,58 @@ std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::
   if (impl_->pipeline)
     return std::make_shared<ForwardingSink>([p = impl_->pipeline](Batch b) { p->emit_relaxed(std::move(b)); });
   return std::make_shared<ForwardingSink>([c = impl_->comm](Batch b) { c->send(0, kTagSnapshot, relaxed_message(b)); });
+}
+
+std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order,
+                                                             std::shared_ptr<sinks::DataSink> sink) {
+  if (!distributed()) return std::make_shared<dynamics::ListQueue>(std::move(order));
+  impl_->inflight =
+      std::make_shared<InflightQueue>(impl_->comm, std::move(order), is_root() ? std::move(sink) : nullptr);
+  return impl_->inflight;
+}
+
+std::shared_ptr<sinks::DataSink> Session::inflight_rows(std::shared_ptr<sinks::DataSink> sink) {
+  if (!distributed()) return sink;
+  if (!impl_->inflight) throw InvalidArgument("Session::inflight_rows before inflight_queue");
+  return impl_->inflight->rows_sink();
+}
+
+void Session::inflight_finish(bool stopped) {
+  if (distributed() && impl_->inflight) impl_->inflight->finish(stopped);
+}
+
+std::vector<std::int64_t> Session::inflight_handed_out() const {
+  if (!distributed() || !is_root() || !impl_->inflight) return {};
+  return impl_->inflight->handed_out();
+}
+
+Batch Session::gather_inflight(Batch local, std::vector<double>& e0) {
+  if (!distributed()) return local;
+  std::vector<std::byte> bytes;
+  if (local.n_systems() > 0) wire::pack(local, bytes);  // a rank that ran no system sends nothing
+  auto all = impl_->comm->gather(std::move(bytes), kTagGather);
+  e0 = gather_values(e0);
+  if (!is_root()) return local;
+  std::vector<Batch> parts;
+  for (const auto& b : all)
+    if (!b.empty()) parts.push_back(wire::unpack(b));
+  if (parts.empty()) return Batch();
+  for (Batch& p : parts)  // a rank's rows may lack a field another rank's hooks added
+    for (Batch& q : parts)
+      for (const auto& [name, f] : p.fields())
+        if (!q.has(name))
+          q.add_field(name, f.level, f.tensor.dtype(), Shape(f.tensor.shape().begin() + 1, f.tensor.shape().end()));
+  std::vector<const Batch*> ptrs;
+  for (const auto& p : parts) ptrs.push_back(&p);
+  Batch joined = Batch::concat(ptrs);
+  const auto* ids = joined.get("system_id").data<std::int64_t>();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(joined.n_systems()));
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = static_cast<std::int64_t>(k);
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return ids[a] < ids[b]; });
+  std::vector<double> e0_sorted;
+  for (const std::int64_t k : order) e0_sorted.push_back(e0.at(static_cast<std::size_t>(k)));
+  e0 = std::move(e0_sorted);
+  return joined.index_select(order);
 }
 
 void Session::enable_pipeline(int n_stages) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/dynamics/inflight.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "batchmd/mpi/session.hpp"
 
@@ -37,6 +38,14 @@ std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::Da
   return hook;
 }
 Batch Session::gather_batch(Batch local) { return local; }
+std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order,
+                                                             std::shared_ptr<sinks::DataSink>) {
+  return std::make_shared<dynamics::ListQueue>(std::move(order));
+}
+std::shared_ptr<sinks::DataSink> Session::inflight_rows(std::shared_ptr<sinks::DataSink> sink) { return sink; }
+void Session::inflight_finish(bool) {}
+std::vector<std::int64_t> Session::inflight_handed_out() const { return {}; }
+Batch Session::gather_inflight(Batch local, std::vector<double>&) { return local; }
 std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::DataSink> relaxed) { return relaxed; }
 std::vector<double> Session::gather_values(const std::vector<double>& local) { return local; }
 std::int64_t Session::max(std::int64_t local) { return local; }

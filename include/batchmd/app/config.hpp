@@ -58,6 +58,9 @@ struct RunConfig {
   int threads = 0;              ///< 0: all cores
   double max_memory_gb = 0;     ///< refuse jobs estimated to need more (GB); 0: the memory available now
   std::string device = "auto";  ///< auto (the first GPU if one is usable, else cpu), cpu, cuda, cuda:N
+  /// Inflight batching: at most this many systems in flight, each on its own clock, a finished
+  /// system's slot refilled from the job's remaining systems (docs/jobs.md); 0: all at once.
+  std::int64_t inflight_slots = 0;
   model::LJConfig lj;
   /// SNAP, ZBL or a sum ([model] of type snap or zbl, [[model]]); empty: Lennard-Jones (lj).
   ModelSpec model;

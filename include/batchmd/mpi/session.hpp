@@ -18,6 +18,7 @@
 #include "batchmd/core/device.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/dynamics/inflight.hpp"
 #include "batchmd/mpi/partition.hpp"
 #include "batchmd/sinks/data_sink.hpp"
 
@@ -111,6 +112,27 @@ class Session {
   /// snapshot_hook(). Rank 0 writes the rows as they arrive, so the relaxed store holds the samples
   /// of a single-process run in another order (the same after sorting by step and system_id).
   std::shared_ptr<sinks::DataSink> converged_sink(std::shared_ptr<sinks::DataSink> relaxed);
+
+  /// Inflight batching (`[run] inflight_slots`): the queue that hands out the job's systems
+  /// `order` (indices; every rank passes the same) to dynamics::InflightSlots — a list for a
+  /// single rank; distributed, rank 0 hands them out as the ranks' slots free up and writes every
+  /// rank's rows into `sink` (null on other ranks) as they arrive (docs/mpi.md). Call before
+  /// converged_sink() (which then routes the relaxed structures the same way) and inflight_rows().
+  std::shared_ptr<dynamics::WorkQueue> inflight_queue(std::vector<std::int64_t> order,
+                                                      std::shared_ptr<sinks::DataSink> sink);
+  /// The sink InflightSlots writes its rows into: `sink` for a single rank and on rank 0, a
+  /// forwarder to rank 0 elsewhere.
+  std::shared_ptr<sinks::DataSink> inflight_rows(std::shared_ptr<sinks::DataSink> sink);
+  /// After InflightSlots::run: distributed, rank 0 keeps serving until every rank has ended its
+  /// systems (then flushes the stores); the others tell rank 0 they are done. No-op for one rank.
+  /// `stopped`: this process was asked to stop (a signal); rank 0 then hands out no more systems.
+  void inflight_finish(bool stopped);
+  /// Rank 0 of a distributed inflight run, after inflight_finish: systems handed out to each rank
+  /// (index = rank); empty otherwise.
+  std::vector<std::int64_t> inflight_handed_out() const;
+  /// Collective. Rank 0 gets every rank's inflight results (InflightSlots::results with its start
+  /// energies) in system-id order, `e0` along; the other ranks (and a single rank) get theirs back.
+  Batch gather_inflight(Batch local, std::vector<double>& e0);
 
   /// Snapshots written into the store so far by the hook snapshot_hook() made (rank 0; 0 on the
   /// other ranks of a distributed run).

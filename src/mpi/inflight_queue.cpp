@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// mpi/inflight_queue: InflightQueue — rank 0's work queue and row writer for inflight batching.
+#include "inflight_queue.hpp"
+
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "batchmd/core/error.hpp"
+#include "wire.hpp"
+
+namespace batchmd::mpi {
+
+namespace {
+
+enum Kind : std::int64_t { kAsk = 1, kRows = 2, kRelaxed = 3, kDone = 4 };
+constexpr std::size_t kHeader = 2 * sizeof(std::int64_t);
+
+std::vector<std::byte> encode(std::int64_t kind, std::int64_t value, const Batch* rows) {
+  std::vector<std::byte> out(kHeader);
+  const std::int64_t h[2] = {kind, value};
+  std::memcpy(out.data(), h, kHeader);
+  if (rows) wire::pack(*rows, out);
+  return out;
+}
+
+/// A sink on a rank other than 0: what InflightSlots (or the converged-snapshot hook) writes goes
+/// to rank 0 as one message per write.
+class Forwarder : public sinks::DataSink {
+ public:
+  Forwarder(std::function<void(const Batch&)> send, std::string what)
+      : send_(std::move(send)), what_(std::move(what)) {}
+  std::string name() const override { return "mpi::InflightQueue(" + what_ + " to rank 0)"; }
+  using DataSink::write;
+  void write(const Batch& batch, const std::vector<bool>& mask) override {
+    const auto idx = selected(batch, mask, name());
+    if (idx.empty()) return;
+    send_(batch.index_select(idx));
+    size_ += static_cast<std::int64_t>(idx.size());
+  }
+  Batch read() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
+  void zero() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
+  std::int64_t size() const override { return size_; }
+  std::int64_t capacity() const override { return std::numeric_limits<std::int64_t>::max(); }
+
+ private:
+  std::function<void(const Batch&)> send_;
+  std::string what_;
+  std::int64_t size_ = 0;
+};
+
+}  // namespace
+
+InflightQueue::InflightQueue(std::shared_ptr<Comm> comm, std::vector<std::int64_t> order,
+                             std::shared_ptr<sinks::DataSink> sink)
+    : comm_(std::move(comm)), order_(std::move(order)), sink_(std::move(sink)) {
+  if (comm_->rank() == 0 && !sink_) throw InvalidArgument("mpi::InflightQueue: rank 0 needs the store");
+  handed_.assign(static_cast<std::size_t>(comm_->size()), 0);
+}
+
+std::vector<std::int64_t> InflightQueue::next(std::int64_t n, int to) {
+  std::vector<std::int64_t> out;
+  while (!closed_ && n-- > 0 && next_ < order_.size()) out.push_back(order_[next_++]);
+  handed_[static_cast<std::size_t>(to)] += static_cast<std::int64_t>(out.size());
+  return out;
+}
+
+std::vector<std::int64_t> InflightQueue::take(std::int64_t n) {
+  if (comm_->rank() == 0) return next(n, 0);
+  comm_->send(0, kTagInflight, encode(kAsk, n, nullptr));
+  const auto bytes = comm_->recv(0, kTagWork);
+  if (bytes.size() % sizeof(std::int64_t) != 0 ||
+      bytes.size() / sizeof(std::int64_t) > static_cast<std::size_t>(std::max<std::int64_t>(n, 0)))
+    throw FormatError("MPI: rank 0 answered a request for " + std::to_string(n) + " systems with " +
+                      std::to_string(bytes.size()) + " bytes");
+  std::vector<std::int64_t> ids(bytes.size() / sizeof(std::int64_t));
+  if (!ids.empty()) std::memcpy(ids.data(), bytes.data(), bytes.size());
+  return ids;
+}
+
+void InflightQueue::handle(const std::vector<std::byte>& bytes, int from) {
+  if (bytes.size() < kHeader)
+    throw FormatError("MPI: an inflight message from rank " + std::to_string(from) + " is too short");
+  std::int64_t h[2];
+  std::memcpy(h, bytes.data(), kHeader);
+  switch (h[0]) {
+    case kAsk: {
+      const auto ids = next(h[1], from);
+      std::vector<std::byte> out(ids.size() * sizeof(std::int64_t));
+      if (!ids.empty()) std::memcpy(out.data(), ids.data(), out.size());
+      comm_->send(from, kTagWork, std::move(out));
+      return;
+    }
+    case kRows:
+    case kRelaxed: {
+      const Batch rows = wire::unpack(std::span<const std::byte>(bytes).subspan(kHeader));
+      if (h[0] == kRows) {
+        sink_->write(rows);
+      } else {
+        if (!relaxed_)
+          throw FormatError("MPI: rank " + std::to_string(from) + " sent relaxed structures, and no store takes them");
+        relaxed_->write(rows);
+      }
+      return;
+    }
+    case kDone:
+      ++done_;
+      return;
+    default:
+      throw FormatError("MPI: unknown inflight message kind " + std::to_string(h[0]) + " from rank " +
+                        std::to_string(from));
+  }
+}
+
+void InflightQueue::poll() {
+  if (comm_->rank() != 0) {
+    comm_->reap();
+    return;
+  }
+  int from = -1;
+  while (auto bytes = comm_->try_recv(kTagInflight, from)) handle(*bytes, from);
+  comm_->reap();
+}
+
+void InflightQueue::send_rows(std::int64_t kind, const Batch& rows) {
+  comm_->send(0, kTagInflight, encode(kind, 0, &rows));
+}
+
+std::shared_ptr<sinks::DataSink> InflightQueue::rows_sink() {
+  if (comm_->rank() == 0) return sink_;
+  return std::make_shared<Forwarder>([this](const Batch& b) { send_rows(kRows, b); }, "rows");
+}
+
+std::shared_ptr<sinks::DataSink> InflightQueue::relaxed_sink(std::shared_ptr<sinks::DataSink> relaxed) {
+  if (comm_->rank() == 0) {
+    if (!relaxed) throw InvalidArgument("rank 0 needs the relaxed-structure store");
+    relaxed_ = std::move(relaxed);
+    return relaxed_;
+  }
+  return std::make_shared<Forwarder>([this](const Batch& b) { send_rows(kRelaxed, b); }, "relaxed structures");
+}
+
+void InflightQueue::finish(bool stopped) {
+  closed_ = closed_ || stopped;
+  if (comm_->rank() != 0) {
+    comm_->send(0, kTagInflight, encode(kDone, 0, nullptr));
+    comm_->wait_sends();
+    return;
+  }
+  while (done_ < comm_->size() - 1) {
+    int from = -1;
+    const auto bytes = comm_->recv_any(kTagInflight, from);
+    handle(bytes, from);
+  }
+  comm_->wait_sends();
+  sink_->flush();
+  if (relaxed_) relaxed_->flush();
+}
+
+}  // namespace batchmd::mpi
