@@ -1,43 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // app/element_check: which elements a job's model evaluates, and the check of a batch against
-// them. The models say it through their configurations (SNAP's coefficient file); the app asks
-// by type, as neighbor_builds() does, so that the Model interface stays small.
+// them. The models say it through Model::covered_elements() (SNAP: its coefficient file; a sum:
+// what every term takes); this file names the structure that holds an element they do not take.
 #include "batchmd/app/element_check.hpp"
 
 #include <algorithm>
-#include <set>
 #include <string>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/data/schema.hpp"
-#include "batchmd/model/snap.hpp"
-#include "batchmd/model/sum_model.hpp"
 
 namespace batchmd::app {
 
-std::optional<std::vector<std::int64_t>> model_elements(const model::Model& m) {
-  if (const auto* s = dynamic_cast<const model::SNAP*>(&m)) {
-    if (!s->config().pairs.all()) return std::nullopt;  // atoms of other elements are left out, not refused
-    std::vector<std::int64_t> z;
-    for (const auto& e : s->config().params.elements) z.push_back(e.atomic_number);
-    std::sort(z.begin(), z.end());
-    return z;
-  }
-  if (const auto* sum = dynamic_cast<const model::SumModel*>(&m)) {
-    std::optional<std::set<std::int64_t>> common;  // every term must take the element
-    for (const auto& t : sum->terms())
-      if (auto z = model_elements(*t)) {
-        std::set<std::int64_t> mine(z->begin(), z->end());
-        if (common)
-          std::erase_if(*common, [&](std::int64_t e) { return !mine.count(e); });
-        else
-          common = std::move(mine);
-      }
-    if (!common) return std::nullopt;
-    return std::vector<std::int64_t>(common->begin(), common->end());
-  }
-  return std::nullopt;
-}
+std::optional<std::vector<std::int64_t>> model_elements(const model::Model& m) { return m.covered_elements(); }
 
 namespace {
 

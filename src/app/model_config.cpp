@@ -270,18 +270,6 @@ std::shared_ptr<model::Model> build_model(const ModelSpec& spec, const model::LJ
   return std::make_shared<model::SumModel>(std::move(terms));
 }
 
-std::int64_t neighbor_builds(const model::Model& m) {
-  if (const auto* lj = dynamic_cast<const model::LennardJones*>(&m)) return lj->neighbor_builds();
-  if (const auto* s = dynamic_cast<const model::SNAP*>(&m)) return s->neighbor_builds();
-  if (const auto* z = dynamic_cast<const model::ZBL*>(&m)) return z->neighbor_builds();
-  if (const auto* w = dynamic_cast<const model::StillingerWeber*>(&m)) return w->neighbor_builds();
-  if (const auto* o = dynamic_cast<const model::Morse*>(&m)) return o->neighbor_builds();
-  if (const auto* e = dynamic_cast<const model::EAM*>(&m)) return e->neighbor_builds();
-  if (const auto* t = dynamic_cast<const model::TorchScriptModel*>(&m)) return t->neighbor_builds();
-  std::int64_t n = 0;
-  if (const auto* sum = dynamic_cast<const model::SumModel*>(&m))
-    for (const auto& t : sum->terms()) n += neighbor_builds(*t);
-  return n;
-}
+std::int64_t neighbor_builds(const model::Model& m) { return m.neighbor_builds(); }
 
 }  // namespace batchmd::app

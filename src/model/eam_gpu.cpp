@@ -8,6 +8,7 @@
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/tensor.hpp"
+#include "device_buffer.hpp"
 #include "eam_gpu_kernels.hpp"
 #include "full_list_gpu.hpp"
 
@@ -65,15 +66,11 @@ struct EAMGpu::Impl {
     const EAMView<T> tv = tables<T>(dev);
     const DeviceNeighborView<T> v = list.update<T>(batch, sp.atom, tv.n_elements, sp.cutoff);
     const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
-    auto ensure = [&](Tensor& t, DType dt, std::int64_t count) {
-      count = std::max<std::int64_t>(count, 1);
-      if (!t.defined() || t.dtype() != dt || t.numel() < count || t.device() != dev) t = Tensor(dt, {count}, dev);
-    };
-    ensure(fp, dtype_of<T>(), na);
-    ensure(atom_energy, DType::Float64, na);
-    ensure(g, dtype_of<T>(), 3 * v.n_pairs);
-    ensure(scratch, DType::Float64, 10 * ns);
-    if (stress) ensure(atom_virial, DType::Float64, 9 * na);
+    ensure_buffer(fp, dtype_of<T>(), na, dev);
+    ensure_buffer(atom_energy, DType::Float64, na, dev);
+    ensure_buffer(g, dtype_of<T>(), 3 * v.n_pairs, dev);
+    ensure_buffer(scratch, DType::Float64, 10 * ns, dev);
+    if (stress) ensure_buffer(atom_virial, DType::Float64, 9 * na, dev);
     launch_eam_embedding<T>(dev.index, v, tv, fp.data<T>(), atom_energy.data<double>());
     launch_eam_pairs<T>(dev.index, v, tv, fp.data<T>(), atom_energy.data<double>(), g.data<T>());
     double* av = stress ? atom_virial.data<double>() : nullptr;

@@ -51,15 +51,15 @@ MorseSpecies morse_species(const MorseConfig& cfg, const Batch& batch, const std
   return out;
 }
 
-}  // namespace detail
-
-namespace {
-
 double max_cutoff(const MorseConfig& c) {
   double m = 0;
   for (const auto& p : c.pairs) m = std::max(m, p.cutoff);
   return m;
 }
+
+}  // namespace detail
+
+namespace {
 
 template <typename T>
 struct CpuBuffers {
@@ -76,7 +76,7 @@ struct Morse::Impl {
   CpuBuffers<double> buf_d;
   CpuBuffers<float> buf_f;
   std::unique_ptr<detail::MorseGpu> gpu;
-  explicit Impl(const MorseConfig& c) : nl(max_cutoff(c), c.skin) {}
+  explicit Impl(const MorseConfig& c) : nl(detail::max_cutoff(c), c.skin) {}
   CpuBuffers<double>& buffers(double) { return buf_d; }
   CpuBuffers<float>& buffers(float) { return buf_f; }
 };
@@ -104,7 +104,7 @@ Morse::Morse(MorseConfig config) : config_(std::move(config)) {
 }
 Morse::~Morse() = default;
 
-double Morse::cutoff() const { return max_cutoff(config_); }
+double Morse::cutoff() const { return detail::max_cutoff(config_); }
 
 std::int64_t Morse::neighbor_builds() const {
   return impl_->nl.n_builds() + (impl_->gpu ? impl_->gpu->neighbor_builds() : 0);

@@ -10,14 +10,6 @@
 
 namespace batchmd::model::detail {
 
-namespace {
-double max_cutoff(const MorseConfig& c) {
-  double m = 0;
-  for (const auto& p : c.pairs) m = std::max(m, p.cutoff);
-  return m;
-}
-}  // namespace
-
 struct MorseGpu::Impl {
   MorseConfig cfg;
   PairTableGpu<MorseCoeffs> table;

@@ -24,6 +24,8 @@ struct MorseSpecies {
 /// Throws InvalidArgument for an atomic number outside 1..118 (naming system and atom) and for
 /// two elements present in the batch with no pair entry (naming them).
 MorseSpecies morse_species(const MorseConfig& cfg, const Batch& batch, const std::int64_t* z);
+/// The largest pair cutoff of the config (Å; 0 for no pairs): the model's range and the list's.
+double max_cutoff(const MorseConfig& cfg);
 
 class MorseGpu {
  public:

@@ -12,6 +12,7 @@
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/tensor.hpp"
 #include "batchmd/data/batch.hpp"
+#include "device_buffer.hpp"
 #include "full_list_gpu.hpp"
 
 namespace batchmd::model::detail {
@@ -45,14 +46,10 @@ class PairTableGpu {
       coeff_dtype_ = dtype_of<T>();
     }
     const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
-    auto ensure = [&](Tensor& t, DType dt, std::int64_t count) {
-      count = std::max<std::int64_t>(count, 1);
-      if (!t.defined() || t.dtype() != dt || t.numel() < count || t.device() != dev) t = Tensor(dt, {count}, dev);
-    };
-    ensure(atom_energy_, DType::Float64, na);
-    ensure(g_, dtype_of<T>(), 3 * v.n_pairs);
-    ensure(scratch_, DType::Float64, 10 * ns);
-    if (stress) ensure(atom_virial_, DType::Float64, 9 * na);
+    ensure_buffer(atom_energy_, DType::Float64, na, dev);
+    ensure_buffer(g_, dtype_of<T>(), 3 * v.n_pairs, dev);
+    ensure_buffer(scratch_, DType::Float64, 10 * ns, dev);
+    if (stress) ensure_buffer(atom_virial_, DType::Float64, 9 * na, dev);
     launch(dev.index, v, static_cast<const Coeffs<T>*>(coeffs_.raw()), n, atom_energy_.data<double>(), g_.data<T>());
     double* av = stress ? atom_virial_.data<double>() : nullptr;
     launch_gather_forces<T>(dev.index, v, g_.data<T>(), batch.get("forces").data<T>(), av);

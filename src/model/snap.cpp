@@ -93,6 +93,14 @@ std::int64_t SNAP::neighbor_builds() const {
   return impl_->nl.n_builds() + (impl_->gpu ? impl_->gpu->neighbor_builds() : 0);
 }
 
+std::optional<std::vector<std::int64_t>> SNAP::covered_elements() const {
+  if (!config_.pairs.all()) return std::nullopt;  // atoms of other elements are left out, not refused
+  std::vector<std::int64_t> z;
+  for (const auto& e : config_.params.elements) z.push_back(e.atomic_number);
+  std::sort(z.begin(), z.end());
+  return z;
+}
+
 void SNAP::compute(Batch& batch, bool compute_stress) {
   detail::add_output_fields(batch, compute_stress, "SNAP");
   if (batch.is_cuda()) {

@@ -10,6 +10,7 @@
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/tensor.hpp"
+#include "device_buffer.hpp"
 #include "full_list_gpu.hpp"
 #include "snap_gpu_kernels.hpp"
 
@@ -22,11 +23,6 @@ Tensor to_device(const std::vector<V>& host, const Device& d) {
   Tensor t(DType::UInt8, {static_cast<std::int64_t>(std::max<std::size_t>(host.size() * sizeof(V), 1))}, d);
   if (!host.empty()) cuda::copy_async(t.raw(), host.data(), host.size() * sizeof(V), cuda::compute_stream(d.index));
   return t;
-}
-
-void ensure(Tensor& t, DType dt, std::int64_t count, const Device& d) {
-  count = std::max<std::int64_t>(count, 1);
-  if (!t.defined() || t.dtype() != dt || t.numel() < count || t.device() != d) t = Tensor(dt, {count}, d);
 }
 
 // The model's tables on one device in one precision.
@@ -125,16 +121,16 @@ struct SnapGpu::Impl {
     const DType dt = dtype_of<T>();
     const std::int64_t n_u = static_cast<std::int64_t>(d.sc.n_u) * d.n_uf * na;
     const std::int64_t n_b = static_cast<std::int64_t>(d.sc.n_coeff) * na;
-    ensure(u_re, dt, n_u, dev);
-    ensure(u_im, dt, n_u, dev);
-    ensure(y_re, dt, n_u, dev);
-    ensure(y_im, dt, n_u, dev);
-    ensure(b, dt, n_b, dev);
-    ensure(beta, dt, n_b, dev);
-    ensure(g, dt, 3 * v.n_pairs, dev);
-    ensure(atom_energy, DType::Float64, na, dev);
-    ensure(scratch, DType::Float64, 10 * ns, dev);
-    if (stress) ensure(atom_virial, DType::Float64, 9 * na, dev);
+    ensure_buffer(u_re, dt, n_u, dev);
+    ensure_buffer(u_im, dt, n_u, dev);
+    ensure_buffer(y_re, dt, n_u, dev);
+    ensure_buffer(y_im, dt, n_u, dev);
+    ensure_buffer(b, dt, n_b, dev);
+    ensure_buffer(beta, dt, n_b, dev);
+    ensure_buffer(g, dt, 3 * v.n_pairs, dev);
+    ensure_buffer(atom_energy, DType::Float64, na, dev);
+    ensure_buffer(scratch, DType::Float64, 10 * ns, dev);
+    if (stress) ensure_buffer(atom_virial, DType::Float64, 9 * na, dev);
     SnapWork<T> w;
     w.u_re = u_re.data<T>();
     w.u_im = u_im.data<T>();

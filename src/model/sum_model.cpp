@@ -5,6 +5,7 @@
 #include "batchmd/model/sum_model.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "batchmd/core/error.hpp"
 #include "tensor_add.hpp"
@@ -60,6 +61,26 @@ double SumModel::cutoff() const {
   double rc = 0;
   for (const auto& t : terms_) rc = std::max(rc, t->cutoff());
   return rc;
+}
+
+std::int64_t SumModel::neighbor_builds() const {
+  std::int64_t n = 0;
+  for (const auto& t : terms_) n += t->neighbor_builds();
+  return n;
+}
+
+std::optional<std::vector<std::int64_t>> SumModel::covered_elements() const {
+  std::optional<std::set<std::int64_t>> common;  // every term must take the element
+  for (const auto& t : terms_)
+    if (auto z = t->covered_elements()) {
+      std::set<std::int64_t> mine(z->begin(), z->end());
+      if (common)
+        std::erase_if(*common, [&](std::int64_t e) { return !mine.count(e); });
+      else
+        common = std::move(mine);
+    }
+  if (!common) return std::nullopt;
+  return std::vector<std::int64_t>(common->begin(), common->end());
 }
 
 void SumModel::compute(Batch& batch, bool compute_stress) {

@@ -8,6 +8,7 @@
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/tensor.hpp"
+#include "device_buffer.hpp"
 #include "full_list_gpu.hpp"
 #include "sw_gpu_kernels.hpp"
 
@@ -47,15 +48,11 @@ struct SWGpu::Impl {
       table_device = dev.index;
     }
     const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
-    auto ensure = [&](Tensor& t, DType dt, std::int64_t count) {
-      count = std::max<std::int64_t>(count, 1);
-      if (!t.defined() || t.dtype() != dt || t.numel() < count || t.device() != dev) t = Tensor(dt, {count}, dev);
-    };
-    ensure(atom_energy, DType::Float64, na);
-    ensure(g, dtype_of<T>(), 3 * v.n_pairs);
-    ensure(radial, dtype_of<T>(), 2 * v.n_pairs);
-    ensure(scratch, DType::Float64, 10 * ns);
-    if (stress) ensure(atom_virial, DType::Float64, 9 * na);
+    ensure_buffer(atom_energy, DType::Float64, na, dev);
+    ensure_buffer(g, dtype_of<T>(), 3 * v.n_pairs, dev);
+    ensure_buffer(radial, dtype_of<T>(), 2 * v.n_pairs, dev);
+    ensure_buffer(scratch, DType::Float64, 10 * ns, dev);
+    if (stress) ensure_buffer(atom_virial, DType::Float64, 9 * na, dev);
     launch_sw<T>(dev.index, v, static_cast<const SWPairCoeffs<T>*>(pair.raw()),
                  static_cast<const SWTripletCoeffs<T>*>(triplet.raw()), n, radial.data<T>(), atom_energy.data<double>(),
                  g.data<T>());

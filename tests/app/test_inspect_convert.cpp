@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../sinks/trajectory_fixture.hpp"
+#include "../support/error_of.hpp"
 #include "batchmd/app/commands.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
@@ -72,18 +73,7 @@ std::string convert(std::string url, std::string output, std::optional<std::int6
   return capture([&](std::FILE* out) { EXPECT_EQ(convert_command(o, out), 0); });
 }
 
-/// The message of the batchmd::Error of type E that f throws ("" if none or another type).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception> ") + e.what();
-  }
-  return "<no exception>";
-}
+using batchmd::test_support::error_of;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/error_of.hpp"
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/hooks/hooks.hpp"
@@ -184,15 +185,8 @@ std::vector<std::string> split_csv(const std::string& line) {
   return out;
 }
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
-}
+using batchmd::test_support::error_if_thrown;
+using batchmd::test_support::error_of;
 
 /// Sets every element i of a float tensor (host) to f(i).
 template <typename F>
@@ -294,7 +288,7 @@ TEST(HooksGpu, WrapPeriodicReportsASingularCellLikeTheCpu) {
   hooks::WrapPeriodicHook hg;
   EXPECT_EQ(error_of<InvalidArgument>([&] { hg.open(cg); }), want);
   // during the run it does not wait for the answer: reported at a later firing or at close()
-  std::string got = error_of<InvalidArgument>([&] { hg(cg); });
+  std::string got = error_if_thrown<InvalidArgument>([&] { hg(cg); });
   if (got.empty()) got = error_of<InvalidArgument>([&] { hg.close(cg); });
   EXPECT_EQ(got, want);
   // reported once: a clean batch afterwards passes
@@ -434,7 +428,7 @@ TEST(HooksGpu, BiasedPotentialHostFunctionAndNonFiniteBias) {
   hooks::BiasedPotentialHook bc(bad, "bad"), bg(bad, "bad");
   const std::string want = error_of<NumericalError>([&] { bc(cc); });
   ASSERT_NE(want.find("non-finite bias energy in system 2 (system_id 114)"), std::string::npos) << want;
-  std::string got = error_of<NumericalError>([&] { bg(cg); });
+  std::string got = error_if_thrown<NumericalError>([&] { bg(cg); });
   if (got.empty()) got = error_of<NumericalError>([&] { bg.close(cg); });
   EXPECT_EQ(got, want);
 }

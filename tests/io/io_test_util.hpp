@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "../support/error_of.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/data/batch.hpp"
 
@@ -41,19 +42,7 @@ inline void write_file(const fs::path& p, const std::string& text) {
   out << text;
 }
 
-/// The message of the batchmd::Error of type E that f throws ("<no exception>" or
-/// "<other exception> ..." otherwise, so a wrong type shows in the failure).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception> ") + e.what();
-  }
-  return "<no exception>";
-}
+using batchmd::test_support::error_of;
 
 /// Runs a command and returns its standard output; a failing status is a test failure (with the
 /// command's standard error in the message).

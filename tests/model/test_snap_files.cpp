@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/error_of.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/model/snap.hpp"
 #include "batchmd/model/snap_potential.hpp"
@@ -36,20 +37,7 @@ struct TempFiles {
   }
 };
 
-// The message of the exception `f` throws (as type E), or a test failure.
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
+using batchmd::test_support::error_of;
 
 std::string with_line_replaced(const std::string& text, int line, const std::string& replacement) {
   std::istringstream in(text);

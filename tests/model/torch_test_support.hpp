@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/error_of.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/torch_model.hpp"
 #include "lj_model_support.hpp"
@@ -73,20 +74,7 @@ class Torch : public ::testing::Test {
   static inline std::string dir_, scratch_;
 };
 
-// The error message of what f throws as E (fails the test when it throws nothing or another type).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw another type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
-}
+using batchmd::test_support::error_of;
 
 inline std::vector<double> values(const Batch& b, const char* f) { return lj_cases::to_doubles(b.get(f)); }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "../support/error_of.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 #include "batchmd/zarr/array.hpp"
@@ -29,17 +30,7 @@ using nlohmann::json;
 using test_support::check_encoded;
 using test_support::encoded_batch;
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no error";
-}
+using batchmd::test_support::error_of;
 
 std::string temp_store(const std::string& name) {
   const fs::path p =

@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "../support/error_of.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/zarr/array.hpp"
 #include "batchmd/zarr/codec.hpp"
@@ -25,17 +26,7 @@ using nlohmann::json;
 using testing::as_bytes;
 using testing::as_string;
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no error";
-}
+using batchmd::test_support::error_of;
 
 // Restores the default read budget at scope exit.
 struct ReadBudget {

@@ -14,9 +14,9 @@
 namespace batchmd::app {
 
 /// The atomic numbers `m` evaluates (an atom of another element makes its compute() throw);
-/// nullopt when it takes every element. SNAP: the elements of its coefficient file (unless an
-/// element-pair restriction makes it skip the others); Lennard-Jones and ZBL: every element; a
-/// sum: the elements every term takes. A model this function does not know takes every element.
+/// nullopt when it takes every element: m.covered_elements(). SNAP: the elements of its
+/// coefficient file (unless an element-pair restriction makes it skip the others); Lennard-Jones
+/// and ZBL: every element; a sum: the elements every term takes.
 std::optional<std::vector<std::int64_t>> model_elements(const model::Model& m);
 
 /// Throws InvalidArgument naming the first atom's element that `m` does not evaluate, the

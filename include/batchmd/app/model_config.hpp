@@ -98,7 +98,8 @@ struct ModelSpec {
 /// than one). Reads potential files: FormatError/IOError name the file and line.
 std::shared_ptr<model::Model> build_model(const ModelSpec& spec, const model::LJConfig& lj);
 
-/// Neighbor-list builds of a model built here (summed over the terms of a sum).
+/// Neighbor-list builds of a model built here (summed over the terms of a sum):
+/// m.neighbor_builds().
 std::int64_t neighbor_builds(const model::Model& m);
 
 }  // namespace batchmd::app

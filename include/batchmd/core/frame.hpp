@@ -148,16 +148,10 @@ BATCHMD_HD inline double wrap_unit(double& s) {
 /// Component e of x - Σ_d n_d row_d: the position x moved back by image counts n (the wrapped
 /// position). Only non-zero terms are subtracted, in the order d = 0, 1, 2. rows: row-major [9]
 /// (a cell) or Vec3[3] (a frame's rows).
-template <typename Int>
-BATCHMD_HD inline double unwrap_component(double x, const Int* n, const double* rows, int e) {
+template <typename Int, typename Rows>
+BATCHMD_HD inline double unwrap_component(double x, const Int* n, const Rows* rows, int e) {
   for (int d = 0; d < 3; ++d)
-    if (n[d] != 0) x -= n[d] * rows[3 * d + e];
-  return x;
-}
-template <typename Int>
-BATCHMD_HD inline double unwrap_component(double x, const Int* n, const Vec3* rows, int e) {
-  for (int d = 0; d < 3; ++d)
-    if (n[d] != 0) x -= n[d] * rows[d][e];
+    if (n[d] != 0) x -= n[d] * row_element(rows, d, e);
   return x;
 }
 
@@ -165,22 +159,12 @@ BATCHMD_HD inline double unwrap_component(double x, const Int* n, const Vec3* ro
 /// in the order d = 0, 1, 2 from 0. Every row is read (multiplied by 0 where S_d is 0), so the
 /// rows must be finite: pass a Frame's rows (row-major [9] or Vec3[3]), not a raw cell whose open
 /// rows may hold anything.
-template <typename Int>
-BATCHMD_HD inline Vec3 lattice_vector(const Int* S, const double* rows) {
+template <typename Int, typename Rows>
+BATCHMD_HD inline Vec3 lattice_vector(const Int* S, const Rows* rows) {
   Vec3 out;
   for (int e = 0; e < 3; ++e) {
     double v = 0;
-    for (int d = 0; d < 3; ++d) v += S[d] * rows[3 * d + e];
-    out[e] = v;
-  }
-  return out;
-}
-template <typename Int>
-BATCHMD_HD inline Vec3 lattice_vector(const Int* S, const Vec3* rows) {
-  Vec3 out;
-  for (int e = 0; e < 3; ++e) {
-    double v = 0;
-    for (int d = 0; d < 3; ++d) v += S[d] * rows[d][e];
+    for (int d = 0; d < 3; ++d) v += S[d] * row_element(rows, d, e);
     out[e] = v;
   }
   return out;

@@ -20,35 +20,19 @@
 
 namespace batchmd::hd {
 
-BATCHMD_HD inline double sqrt(double x) {
+// BATCHMD_HD_MATH(f): the math library's f in the pass being compiled — CUDA's ::f in the device
+// pass, std::f in the host pass (local to this header).
 #ifdef __CUDA_ARCH__
-  return ::sqrt(x);
+#define BATCHMD_HD_MATH(f) ::f
 #else
-  return std::sqrt(x);
+#define BATCHMD_HD_MATH(f) std::f
 #endif
-}
-BATCHMD_HD inline double floor(double x) {
-#ifdef __CUDA_ARCH__
-  return ::floor(x);
-#else
-  return std::floor(x);
-#endif
-}
-BATCHMD_HD inline double fabs(double x) {
-#ifdef __CUDA_ARCH__
-  return ::fabs(x);
-#else
-  return std::fabs(x);
-#endif
-}
+BATCHMD_HD inline double sqrt(double x) { return BATCHMD_HD_MATH(sqrt)(x); }
+BATCHMD_HD inline double floor(double x) { return BATCHMD_HD_MATH(floor)(x); }
+BATCHMD_HD inline double fabs(double x) { return BATCHMD_HD_MATH(fabs)(x); }
 /// Nearest integer, halfway cases away from zero (std::lround).
-BATCHMD_HD inline long lround(double x) {
-#ifdef __CUDA_ARCH__
-  return ::lround(x);
-#else
-  return std::lround(x);
-#endif
-}
+BATCHMD_HD inline long lround(double x) { return BATCHMD_HD_MATH(lround)(x); }
+#undef BATCHMD_HD_MATH
 /// False for NaN and ±Inf.
 BATCHMD_HD inline bool isfinite(double x) { return fabs(x) <= DBL_MAX; }
 BATCHMD_HD inline bool isnan(double x) { return x != x; }

@@ -31,5 +31,9 @@ BATCHMD_HD inline double dot3(const double* a, const double* b) { return a[0] * 
 BATCHMD_HD inline Vec3 load3(const double* a) { return {a[0], a[1], a[2]}; }
 /// Row d of a row-major 3×3 matrix.
 BATCHMD_HD inline Vec3 row3(const double* rows, int d) { return load3(rows + 3 * d); }
+/// Element e of row d of a 3×3 matrix, given row-major (double[9], a cell) or as rows (Vec3[3],
+/// a frame's): so that one function body serves both forms.
+BATCHMD_HD inline double row_element(const double* rows, int d, int e) { return rows[3 * d + e]; }
+BATCHMD_HD inline double row_element(const Vec3* rows, int d, int e) { return rows[d][e]; }
 
 }  // namespace batchmd

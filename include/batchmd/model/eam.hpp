@@ -44,7 +44,7 @@ class EAM : public Model {
   std::vector<double> state() const override;
   void restore_state(const Batch& batch, std::span<const double> state) override;
   const EAMConfig& config() const { return config_; }
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
 
  private:
   struct Impl;

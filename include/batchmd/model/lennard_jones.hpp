@@ -37,7 +37,7 @@ class LennardJones : public Model {
   void restore_state(const Batch& batch, std::span<const double> state) override;
   const LJConfig& config() const { return config_; }
   /// Neighbor-list builds so far.
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
 
  private:
   struct Impl;

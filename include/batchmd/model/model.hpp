@@ -3,6 +3,8 @@
 // and, on request, per-system virial and stress. The contract below is all a model author needs:
 // when the step loop calls compute() and what it relies on afterwards.
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,6 +51,14 @@ class Model {
   virtual std::vector<double> state() const { return {}; }
   /// Restores state() for the systems of `batch` (same atoms, same order).
   virtual void restore_state(const Batch& /*batch*/, std::span<const double> /*state*/) {}
+  /// Neighbor-list builds so far (a diagnostic: the run summary prints it); 0 for a model that
+  /// keeps no list. A sum of models: its terms' builds added up.
+  virtual std::int64_t neighbor_builds() const { return 0; }
+  /// The atomic numbers the model evaluates, ascending, when an atom of another element makes
+  /// compute() throw and the caller should refuse such a batch up front (app::check_model_elements
+  /// names the structure that holds it); nullopt when the model takes every element, or checks
+  /// the elements itself in compute() with its own message (EAM, Stillinger-Weber, Morse).
+  virtual std::optional<std::vector<std::int64_t>> covered_elements() const { return std::nullopt; }
 };
 
 }  // namespace batchmd::model

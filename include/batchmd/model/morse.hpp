@@ -45,7 +45,7 @@ class Morse : public Model {
   void compute(Batch& batch, bool compute_stress = false) override;
   double cutoff() const override;
   const MorseConfig& config() const { return config_; }
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
 
  private:
   struct Impl;

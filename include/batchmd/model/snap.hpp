@@ -107,7 +107,10 @@ class SNAP : public Model {
   /// with the bzero shift applied as in the energy (zero rows for atoms the model ignores).
   std::vector<double> descriptors(const Batch& batch);
   /// Neighbor-list builds so far (CPU and GPU).
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
+  /// The elements of the coefficient file, unless `pairs` restricts the model (atoms of other
+  /// elements are then left out, not refused): nullopt.
+  std::optional<std::vector<std::int64_t>> covered_elements() const override;
 
  private:
   struct Impl;

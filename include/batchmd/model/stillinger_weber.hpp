@@ -81,7 +81,7 @@ class StillingerWeber : public Model {
   void compute(Batch& batch, bool compute_stress = false) override;
   double cutoff() const override;
   const SWConfig& config() const { return config_; }
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
 
  private:
   struct Impl;

@@ -27,6 +27,10 @@ class SumModel : public Model {
   /// The terms' states, concatenated with their lengths (empty when every term is stateless).
   std::vector<double> state() const override;
   void restore_state(const Batch& batch, std::span<const double> state) override;
+  /// The terms' builds added up.
+  std::int64_t neighbor_builds() const override;
+  /// The elements every term takes (a term with nullopt takes all); nullopt when every term does.
+  std::optional<std::vector<std::int64_t>> covered_elements() const override;
   const std::vector<std::shared_ptr<Model>>& terms() const noexcept { return terms_; }
 
  private:

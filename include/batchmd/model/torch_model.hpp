@@ -73,7 +73,7 @@ class TorchScriptModel : public Model {
   /// libtorch version of the plugin (e.g. "1.13.1", "2.11.0+cuda") and where it was loaded from.
   std::string torch_version() const;
   std::string plugin_path() const;
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
 
  private:
   struct Impl;

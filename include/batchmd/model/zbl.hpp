@@ -33,7 +33,7 @@ class ZBL : public Model {
   void compute(Batch& batch, bool compute_stress = false) override;
   double cutoff() const override { return config_.outer; }
   const ZBLConfig& config() const { return config_; }
-  std::int64_t neighbor_builds() const;
+  std::int64_t neighbor_builds() const override;
 
  private:
   struct Impl;
