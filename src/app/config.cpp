@@ -393,8 +393,6 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
       r.fail("type",
              "must be one of fire, fire2, fire_cell, velocity_verlet, nvt_langevin, nvt_nose_hoover, npt_mtk, npt_csr");
     if (s.cell != "isotropic" && s.cell != "full") r.fail("cell", "must be \"isotropic\" or \"full\"");
-    if (s.type == "npt_csr" && s.cell != "isotropic")
-      r.fail("cell", "must be \"isotropic\" for npt_csr (a full cell: npt_mtk or fire_cell)");
     if (s.type == "fire_cell" && (s.fmax > 0 || s.energy_change > 0) && s.stress_tol_bar == 0)
       r.fail("stress_tol_bar", "must be set with fmax / energy_change: a cell relaxation converges on the stress too");
     if (s.type == "fire_cell" && s.fmax == 0 && s.energy_change == 0 && s.max_steps == 0 && s.stress_tol_bar == 0)

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // dynamics/npt_csr: StochasticCellRescaling (Bernetti & Bussi 2020) with Langevin BAOAB on the
-// particles, per system on CPU batches. The cell move is done first in a step, from the
-// pressure of the state the step starts from, then BAOA; the last B follows the forces.
+// particles, per system on CPU batches, isotropic (one log-volume) or anisotropic (a symmetric
+// strain: six cell degrees of freedom, no rigid rotation). The cell move is done first in a step,
+// from the pressure (tensor) of the state the step starts from, then BAOA; the last B follows
+// the forces.
+#include <array>
 #include <cmath>
 
 #include "batchmd/core/error.hpp"
@@ -21,6 +24,43 @@ void check_positive(double v, const std::string& what) {
 }
 /// The barostat's noise stream: Philox keyed apart from the particles' Langevin noise.
 constexpr std::uint64_t kCellNoiseKey = 0x9E3779B97F4A7C15ULL;
+
+/// The anisotropic move of one system: the symmetric strain increment dε (row-major) from the
+/// pressure tensor p_int (eV/Å³, symmetric), then μ = exp(dε) and μ⁻¹ by its eigenvectors.
+/// Diagonal: dε_aa = −(β/3τ)(P_ext − P_aa − kT/V) dt + sqrt(2kTβ dt/(3Vτ)) ξ_aa; off-diagonal:
+/// dε_ab = (β/3τ) P_ab dt + sqrt(kTβ dt/(3Vτ)) ξ_ab. Its trace is the isotropic dε in law.
+void anisotropic_scaling(const double* p_int, double pext, double kt, double V, double beta, double tau, double dt,
+                         const std::array<double, 4>& g0, const std::array<double, 4>& g1, double* mu, double* mu_inv) {
+  const double c = beta / (3 * tau) * dt;
+  const double sd = std::sqrt(2 * kt * beta * dt / (3 * V * tau));
+  const double sd_off = sd / std::sqrt(2.0);
+  double de[9];
+  de[0] = -c * (pext - p_int[0] - kt / V) + sd * g0[0];
+  de[4] = -c * (pext - p_int[4] - kt / V) + sd * g0[1];
+  de[8] = -c * (pext - p_int[8] - kt / V) + sd * g0[2];
+  de[1] = de[3] = c * p_int[1] + sd_off * g0[3];
+  de[2] = de[6] = c * p_int[2] + sd_off * g1[0];
+  de[5] = de[7] = c * p_int[5] + sd_off * g1[1];
+  double w[3], o[9];
+  cellm::sym_eigen3(de, w, o);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double a = 0, b = 0;
+      for (int k = 0; k < 3; ++k) {
+        a += o[3 * i + k] * std::exp(w[k]) * o[3 * j + k];
+        b += o[3 * i + k] * std::exp(-w[k]) * o[3 * j + k];
+      }
+      mu[3 * i + j] = a;
+      mu_inv[3 * i + j] = b;
+    }
+}
+
+/// x ← m x for one 3-vector of T, in double.
+template <typename T>
+void apply3(const double* m, T* x) {
+  const double a = double(x[0]), b = double(x[1]), c = double(x[2]);
+  for (int i = 0; i < 3; ++i) x[i] = static_cast<T>(m[3 * i] * a + m[3 * i + 1] * b + m[3 * i + 2] * c);
+}
 }  // namespace
 
 StochasticCellRescaling::StochasticCellRescaling(std::shared_ptr<model::Model> model, double dt_fs, CSRConfig config)
@@ -31,8 +71,6 @@ StochasticCellRescaling::StochasticCellRescaling(std::shared_ptr<model::Model> m
   check_positive(cfg_.friction_per_fs, "npt_csr friction_per_fs");
   if (!(std::isfinite(cfg_.pressure) && cfg_.pressure > -1.0))
     throw InvalidArgument("npt_csr pressure must be finite and above -1 eV/Å³ (-1.6e6 bar)");
-  if (cfg_.mode != CellMode::Isotropic)
-    throw InvalidArgument("npt_csr: only the isotropic mode exists in this version (use npt_mtk for a full cell)");
   tracks_status_ = true;
 }
 
@@ -65,6 +103,26 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
       const std::int64_t a0 = ap[s], a1 = ap[s + 1];
       if (!ctx.is_active(s) || a1 == a0) return;
       const double kt = units::kBoltzmann * temp[su], V = vol[su];
+      const kern::LangevinCoeffs lc = kern::langevin_coeffs(cfg_.friction_per_fs, temp[su], dt);
+      if (cfg_.mode == CellMode::Full) {
+        double p_int[9];
+        detail::kinetic_tensor(v, m, a0, a1, p_int);
+        const double* w = &wvir[9 * su];
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) p_int[3 * i + j] = (p_int[3 * i + j] + 0.5 * (w[3 * i + j] + w[3 * j + i])) / V;
+        double mu[9], mu_inv[9];
+        anisotropic_scaling(p_int, pext[su], kt, V, beta, cfg_.tau_p_fs, dt,
+                            gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0),
+                            gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 1), mu, mu_inv);
+        double* rows = &cells[9 * su];
+        for (int k = 0; k < 3; ++k) apply3(mu, rows + 3 * k);  // each cell vector a_k ← μ a_k
+        for (std::int64_t i = a0; i < a1; ++i) {
+          apply3(mu, x + 3 * i);
+          apply3(mu_inv, v + 3 * i);  // μ symmetric: μ⁻ᵀ = μ⁻¹
+          kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, cfg_.seed, sid[s], st[s], i - a0);
+        }
+        return;
+      }
       double mv2 = 0;  // 2 K (amu Å²/fs²): the trace of the kinetic tensor is all the isotropic move needs
       for (std::int64_t i = a0; i < a1; ++i)
         for (int c = 0; c < 3; ++c) mv2 += double(m[i]) * double(v[3 * i + c]) * double(v[3 * i + c]);
@@ -77,7 +135,6 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
       // Per atom (one pass): the rescaling, then Langevin B A O A with the forces of the step's
       // start (the scaled positions differ from theirs by O(dε): the first-order splitting of
       // the barostat).
-      const kern::LangevinCoeffs lc = kern::langevin_coeffs(cfg_.friction_per_fs, temp[su], dt);
       const double inv_mu = 1 / mu;
       for (std::int64_t i = a0; i < a1; ++i) {
         for (std::int64_t c = 3 * i; c < 3 * i + 3; ++c) {

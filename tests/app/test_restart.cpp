@@ -251,7 +251,8 @@ TEST(Restart, PressureStagesContinueBitwise) {
        "tau_p_fs = 500\n"},
       {"fire_cell_csr",
        "[[stage]]\ntype = \"fire_cell\"\nfmax = 0.01\nstress_tol_bar = 50\nmax_steps = 20\n"
-       "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\npressure_bar = 100\n"}};
+       "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\npressure_bar = 100\n"},
+      {"npt_csr_full", "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\npressure_bar = 100\ncell = \"full\"\n"}};
   for (const auto& [name, stages] : cases) {
     const std::string job = tmp(std::string(name) + ".toml");
     std::ofstream(job) << "[run]\nsteps = 60\ndt_fs = 2.0\nseed = 5\n[model]\nshift_energy = true\n"

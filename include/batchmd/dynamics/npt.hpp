@@ -96,11 +96,15 @@ struct CSRConfig {
 /// by the Euler–Maruyama step of
 ///   dε = −(β_T/τ_p)(P_ext − P_int − kT/V) dt + sqrt(2 kT β_T/(V τ_p)) dW
 /// (P_int from the current velocities and virial), positions and cell scale by e^{dε/3} and
-/// velocities by e^{−dε/3}. Full mode: each diagonal strain of the cell moves by the same rule
-/// with its own noise and P_int,aa (the off-diagonal ones relax deterministically), as GROMACS's
-/// anisotropic C-rescale. A first-order barostat: it samples the NPT volume distribution without
-/// the oscillations of MTK and is robust far from equilibrium. The noise is Philox keyed by
-/// (seed, system_id, step), so it does not depend on the batch. No extra state fields.
+/// velocities by e^{−dε/3}. Full (anisotropic) mode: a symmetric strain increment dε_ab, each of
+/// its six components driven by the matching component of P_ext δ_ab − P_int,ab with its own noise,
+///   dε_aa = −(β_T/3τ_p)(P_ext − P_int,aa − kT/V) dt + sqrt(2 kT β_T/(3 V τ_p)) dW_aa,
+///   dε_ab = (β_T/3τ_p) P_int,ab dt + sqrt(kT β_T/(3 V τ_p)) dW_ab   (a ≠ b, dε_ba = dε_ab),
+/// (P_int the symmetrised pressure tensor; tr dε is the isotropic dε in law, so the volume
+/// samples the same distribution); μ = exp(dε) scales positions and cell vectors, μ⁻¹ = μ⁻ᵀ the
+/// velocities. A symmetric μ has no rigid rotation. A first-order barostat: it samples the NPT volume distribution
+/// without the oscillations of MTK and is robust far from equilibrium. The noise is Philox keyed by (seed, system_id,
+/// step), so it does not depend on the batch. No extra state fields.
 class StochasticCellRescaling : public Dynamics {
  public:
   StochasticCellRescaling(std::shared_ptr<model::Model> model, double dt_fs, CSRConfig config);
