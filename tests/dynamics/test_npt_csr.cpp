@@ -135,8 +135,8 @@ TEST(CSRAnisotropic, StretchedCellRelaxesBackToCubic) {
   run(full, CellMode::Full, &rf, &rf2, &vf);
   run(iso, CellMode::Isotropic, &ri, &ri2, &vi);
   run(cubic, CellMode::Isotropic, &rc, &rc2, &vc);
-  std::printf("a/b: anisotropic %.4f, isotropic %.4f (start 1.05); c/b anisotropic %.4f; V %.2f vs cubic %.2f Å³\n",
-              rf, ri, rf2, vf, vc);
+  std::printf("a/b: anisotropic %.4f, isotropic %.4f (start 1.05); c/b anisotropic %.4f; V %.2f vs cubic %.2f Å³\n", rf,
+              ri, rf2, vf, vc);
   // At 1 K the thermal shape fluctuations of the 3000-step mean are ~0.1%.
   EXPECT_NEAR(rf, 1.0, 0.004);
   EXPECT_NEAR(rf2, 1.0, 0.004);
