@@ -40,36 +40,17 @@ import time
 
 import zarr
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from batchmd_runs import check, env, fail, rank_pid  # noqa: E402
+import batchmd_runs  # noqa: E402
+
 ARGS = None
 # s for one command: a hang fails the test instead of blocking CI (longer under the sanitizers)
 TIMEOUT = 400 if "ASAN_OPTIONS" in os.environ else 120
 
 
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def env():
-    e = dict(os.environ)
-    if "ASAN_OPTIONS" in e:  # Open MPI components under mpirun: see tests/mpi/mpi_runs.py env()
-        e["ASAN_OPTIONS"] += ":detect_leaks=0"
-    return e
-
-
 def run(cmd, expect=0):
-    print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, cwd=ARGS.workdir, env=env())
-    sys.stdout.write(p.stdout[-2500:])
-    sys.stdout.write(p.stderr[-2500:])
-    if expect is not None:
-        check(p.returncode == expect, f"{' '.join(cmd)} exited with {p.returncode}, expected {expect}")
-    return p
+    return batchmd_runs.run(cmd, ARGS.workdir, TIMEOUT, expect)
 
 
 def batchmd(args, ranks=0):
@@ -210,24 +191,6 @@ def scenario_mpi_equal():
 
 def scenario_mpi_restart():
     scenario_restart(ranks=2, ranks_after=4)
-
-
-def rank_pid(rank, marker):
-    """The pid of the batchmd process of `rank` whose command line holds `marker`."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-            with open(f"/proc/{d}/environ", "rb") as f:
-                environ = f.read().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"batchmd") and marker.encode() in cmd and \
-                f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
-            return int(d)
-    return None
 
 
 def num_samples(path):

@@ -31,40 +31,16 @@ import time
 import numpy as np
 import zarr
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from batchmd_runs import check, env, fail, rank_pid  # noqa: E402
+import batchmd_runs  # noqa: E402
+
 ARGS = None
 TIMEOUT = 120  # s for one command; a hang fails the test instead of blocking CI
 
 
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def env():
-    """The environment of the processes started here. Under the sanitizers (asan preset) leak
-    checking is off for them: Open MPI's components are dlopen()ed, allocate at MPI_Init and are
-    unloaded at MPI_Finalize, so LeakSanitizer reports their memory from "<unknown module>" at exit
-    and no suppression can name it. Memory errors (ASan) and undefined behaviour (UBSan) are still
-    fatal; test_mpi (no MPI) keeps leak checking."""
-    e = dict(os.environ)
-    if "ASAN_OPTIONS" in e:
-        e["ASAN_OPTIONS"] += ":detect_leaks=0"
-    return e
-
-
 def run(cmd, expect=0):
-    print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, cwd=ARGS.workdir, env=env())
-    sys.stdout.write(p.stdout[-3000:])
-    sys.stdout.write(p.stderr[-3000:])
-    if expect is not None:
-        check(p.returncode == expect, f"{' '.join(cmd)} exited with {p.returncode}, expected {expect}")
-    return p
+    return batchmd_runs.run(cmd, ARGS.workdir, TIMEOUT, expect)
 
 
 def mpirun_cmd(n, args):
@@ -192,24 +168,6 @@ def scenario_restart_other_ranks():
     p = run(mpirun_cmd(3, ["run", "--restart", "m.zarr", "-q", "--steps", "20"]))
     check("restarting at step 25" in p.stdout, "the restart header")
     assert_same_store("s.zarr", "m.zarr")
-
-
-def rank_pid(rank, marker):
-    """The pid of the batchmd process of `rank` whose command line holds `marker`."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-            with open(f"/proc/{d}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"batchmd") and marker.encode() in cmd and \
-                f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
-            return int(d)
-    return None
 
 
 def samples(path):
