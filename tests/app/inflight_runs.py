@@ -211,11 +211,14 @@ def kill_rank1_mid_run(job, steps, out, at_s):
     print("$ " + " ".join(cmd), flush=True)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ARGS.workdir, env=env())
     t_start = time.time()
-    while num_samples(out) < 1 and time.time() < t_start + at_s and p.poll() is None:
-        time.sleep(0.01)
     victim = None
     while victim is None and p.poll() is None and time.time() < t_start + 60:
         victim = rank_pid(1, path)
+    # at_s counts from rank 1's start, not mpirun's: on an idle machine mpirun's own start-up is
+    # longer than the whole single-process run, and the kill then came before the store existed.
+    t_ranks = time.time()
+    while victim is not None and num_samples(out) < 1 and time.time() < t_ranks + at_s and p.poll() is None:
+        time.sleep(0.01)
     if victim is None:
         p.communicate(timeout=TIMEOUT)
         print("  the run ended before it could be killed")
@@ -237,11 +240,12 @@ def kill_rank1_mid_run(job, steps, out, at_s):
 
 def scenario_mpi_kill():
     fresh("whole.zarr", "kill.zarr")
-    # Commits every 0.1 s, so that the run is seen writing early; 800 steps per system (648
-    # samples), killed after its first commit. On a loaded machine the ranks may have computed
+    # Commits every 0.1 s, so that the run is seen writing early; 4,000 steps per system (3,208
+    # samples: 0.14 s of work at 800 steps on an idle machine was over before a kill could land),
+    # killed after its first commit. On a loaded machine the ranks may have computed
     # everything before rank 0's commits show it: then the kill is tried again (3 times at most).
     job = job_file("kill.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
-    steps = "800"
+    steps = "4000"
     t0 = time.time()
     run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
     t_whole = time.time() - t0
@@ -271,7 +275,7 @@ def scenario_stop():
     them, and the store then holds every sample of an uninterrupted run plus those rows."""
     fresh("whole.zarr", "stop.zarr")
     job = job_file("stop.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
-    steps = "800"
+    steps = "4000"  # 800 steps (0.14 s on an idle machine) could end before the signal
     run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
     cmd = batchmd(["run", job, "-q", "--steps", steps, "-o", "stop.zarr"])
     for attempt in range(3):  # a run that ends before the signal (a fast machine) is tried again
