@@ -7,6 +7,7 @@
 #include <string>
 
 #include "batchmd/core/error.hpp"
+#include "forwarding_sink.hpp"
 #include "wire.hpp"
 
 namespace batchmd::mpi {
@@ -14,40 +15,6 @@ namespace batchmd::mpi {
 namespace {
 
 enum Kind : std::int64_t { kAsk = 1, kRows = 2, kRelaxed = 3, kDone = 4 };
-constexpr std::size_t kHeader = 2 * sizeof(std::int64_t);
-
-std::vector<std::byte> encode(std::int64_t kind, std::int64_t value, const Batch* rows) {
-  std::vector<std::byte> out(kHeader);
-  const std::int64_t h[2] = {kind, value};
-  std::memcpy(out.data(), h, kHeader);
-  if (rows) wire::pack(*rows, out);
-  return out;
-}
-
-/// A sink on a rank other than 0: what InflightSlots (or the converged-snapshot hook) writes goes
-/// to rank 0 as one message per write.
-class Forwarder : public sinks::DataSink {
- public:
-  Forwarder(std::function<void(const Batch&)> send, std::string what)
-      : send_(std::move(send)), what_(std::move(what)) {}
-  std::string name() const override { return "mpi::InflightQueue(" + what_ + " to rank 0)"; }
-  using DataSink::write;
-  void write(const Batch& batch, const std::vector<bool>& mask) override {
-    const auto idx = selected(batch, mask, name());
-    if (idx.empty()) return;
-    send_(batch.index_select(idx));
-    size_ += static_cast<std::int64_t>(idx.size());
-  }
-  Batch read() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
-  void zero() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
-  std::int64_t size() const override { return size_; }
-  std::int64_t capacity() const override { return std::numeric_limits<std::int64_t>::max(); }
-
- private:
-  std::function<void(const Batch&)> send_;
-  std::string what_;
-  std::int64_t size_ = 0;
-};
 
 }  // namespace
 
@@ -67,7 +34,7 @@ std::vector<std::int64_t> InflightQueue::next(std::int64_t n, int to) {
 
 std::vector<std::int64_t> InflightQueue::take(std::int64_t n) {
   if (comm_->rank() == 0) return next(n, 0);
-  comm_->send(0, kTagInflight, encode(kAsk, n, nullptr));
+  comm_->send(0, kTagInflight, wire::message(kAsk, n, nullptr));
   const auto bytes = comm_->recv(0, kTagWork);
   if (bytes.size() % sizeof(std::int64_t) != 0 ||
       bytes.size() / sizeof(std::int64_t) > static_cast<std::size_t>(std::max<std::int64_t>(n, 0)))
@@ -79,10 +46,10 @@ std::vector<std::int64_t> InflightQueue::take(std::int64_t n) {
 }
 
 void InflightQueue::handle(const std::vector<std::byte>& bytes, int from) {
-  if (bytes.size() < kHeader)
+  if (bytes.size() < wire::kMessageHeader)
     throw FormatError("MPI: an inflight message from rank " + std::to_string(from) + " is too short");
   std::int64_t h[2];
-  std::memcpy(h, bytes.data(), kHeader);
+  std::memcpy(h, bytes.data(), wire::kMessageHeader);
   switch (h[0]) {
     case kAsk: {
       const auto ids = next(h[1], from);
@@ -93,7 +60,7 @@ void InflightQueue::handle(const std::vector<std::byte>& bytes, int from) {
     }
     case kRows:
     case kRelaxed: {
-      const Batch rows = wire::unpack(std::span<const std::byte>(bytes).subspan(kHeader));
+      const Batch rows = wire::unpack(std::span<const std::byte>(bytes).subspan(wire::kMessageHeader));
       if (h[0] == kRows) {
         sink_->write(rows);
       } else {
@@ -123,12 +90,12 @@ void InflightQueue::poll() {
 }
 
 void InflightQueue::send_rows(std::int64_t kind, const Batch& rows) {
-  comm_->send(0, kTagInflight, encode(kind, 0, &rows));
+  comm_->send(0, kTagInflight, wire::message(kind, 0, &rows));
 }
 
 std::shared_ptr<sinks::DataSink> InflightQueue::rows_sink() {
   if (comm_->rank() == 0) return sink_;
-  return std::make_shared<Forwarder>([this](const Batch& b) { send_rows(kRows, b); }, "rows");
+  return std::make_shared<ForwardingSink>([this](Batch b) { send_rows(kRows, b); }, "rows");
 }
 
 std::shared_ptr<sinks::DataSink> InflightQueue::relaxed_sink(std::shared_ptr<sinks::DataSink> relaxed) {
@@ -137,13 +104,13 @@ std::shared_ptr<sinks::DataSink> InflightQueue::relaxed_sink(std::shared_ptr<sin
     relaxed_ = std::move(relaxed);
     return relaxed_;
   }
-  return std::make_shared<Forwarder>([this](const Batch& b) { send_rows(kRelaxed, b); }, "relaxed structures");
+  return std::make_shared<ForwardingSink>([this](Batch b) { send_rows(kRelaxed, b); }, "relaxed structures");
 }
 
 void InflightQueue::finish(bool stopped) {
   closed_ = closed_ || stopped;
   if (comm_->rank() != 0) {
-    comm_->send(0, kTagInflight, encode(kDone, 0, nullptr));
+    comm_->send(0, kTagInflight, wire::message(kDone, 0, nullptr));
     comm_->wait_sends();
     return;
   }

@@ -18,15 +18,6 @@ namespace batchmd::mpi {
 namespace {
 
 enum Kind : std::int64_t { kSystems = 1, kClosed = 2, kRows = 3, kFinal = 4, kDone = 5, kRelaxed = 6 };
-constexpr std::size_t kHeader = 2 * sizeof(std::int64_t);
-
-std::vector<std::byte> encode(std::int64_t kind, std::int64_t value, const Batch* b) {
-  std::vector<std::byte> out(kHeader);
-  const std::int64_t h[2] = {kind, value};
-  std::memcpy(out.data(), h, kHeader);
-  if (b) wire::pack(*b, out);
-  return out;
-}
 
 struct Message {
   std::int64_t kind = 0, value = 0;
@@ -34,17 +25,18 @@ struct Message {
 };
 
 Message decode(const std::vector<std::byte>& bytes, int from) {
-  if (bytes.size() < kHeader)
+  if (bytes.size() < wire::kMessageHeader)
     throw FormatError("MPI: a pipeline message from rank " + std::to_string(from) + " is too short");
   Message m;
   std::int64_t h[2];
-  std::memcpy(h, bytes.data(), kHeader);
+  std::memcpy(h, bytes.data(), wire::kMessageHeader);
   m.kind = h[0];
   m.value = h[1];
   if (m.kind < kSystems || m.kind > kRelaxed)
     throw FormatError("MPI: unknown pipeline message kind " + std::to_string(m.kind) + " from rank " +
                       std::to_string(from));
-  if (bytes.size() > kHeader) m.batch = wire::unpack(std::span<const std::byte>(bytes).subspan(kHeader));
+  if (bytes.size() > wire::kMessageHeader)
+    m.batch = wire::unpack(std::span<const std::byte>(bytes).subspan(wire::kMessageHeader));
   return m;
 }
 
@@ -143,7 +135,7 @@ void Pipeline::emit_relaxed(Batch rows) {
 }
 
 void Pipeline::send_rows(std::int64_t kind, std::int64_t value, const Batch& rows) {
-  comm_->send(0, kTagRows, encode(kind, value, &rows), 0);
+  comm_->send(0, kTagRows, wire::message(kind, value, &rows), 0);
 }
 
 void Pipeline::pass_on(dynamics::Dynamics& dyn, Batch& batch, std::int64_t limit) {
@@ -174,7 +166,7 @@ void Pipeline::pass_on(dynamics::Dynamics& dyn, Batch& batch, std::int64_t limit
   if (keep.size() == static_cast<std::size_t>(batch.n_systems())) return;
   for (const auto& [r, idx] : to_rank) {
     const Batch moving = host(batch.index_select(idx));
-    comm_->send(r, kTagSystems, encode(kSystems, 0, &moving), 0);
+    comm_->send(r, kTagSystems, wire::message(kSystems, 0, &moving), 0);
   }
   if (!finals.empty()) {
     Batch done = host(batch.index_select(finals));
@@ -247,7 +239,7 @@ std::int64_t Pipeline::run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t s
   // Nothing more comes from this rank: the next group may finish, rank 0 may close the store.
   if (stage_ + 1 < layout_.stages)
     for (int r = layout_.first(stage_ + 1); r < layout_.first(stage_ + 2); ++r)
-      comm_->send(r, kTagSystems, encode(kClosed, 0, nullptr), 0);
+      comm_->send(r, kTagSystems, wire::message(kClosed, 0, nullptr), 0);
   if (comm_->rank() == 0) {
     if (stopped_) any_stopped_ = true;
     ++done_ranks_;
@@ -255,7 +247,7 @@ std::int64_t Pipeline::run(dynamics::Dynamics& dyn, Batch& batch, std::int64_t s
     taken = end_step_ - (limit - steps);  // the job's steps: its last system's
   } else {
     taken = 0;  // a rank's own steps say nothing of the job's (systems arrive at different steps)
-    comm_->send(0, kTagRows, encode(kDone, stopped_ ? 1 : 0, nullptr), 0);
+    comm_->send(0, kTagRows, wire::message(kDone, stopped_ ? 1 : 0, nullptr), 0);
   }
   comm_->wait_sends();
   return taken;

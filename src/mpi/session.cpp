@@ -13,6 +13,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/hooks/snapshot.hpp"
 #include "comm.hpp"
+#include "forwarding_sink.hpp"
 #include "inflight_queue.hpp"
 #include "pipeline.hpp"
 #include "snapshot_gather.hpp"
@@ -33,33 +34,7 @@ struct Session::Impl {
   std::shared_ptr<InflightQueue> inflight;       // [run] inflight_slots
 };
 
-namespace {
-
-/// A DataSink on a rank other than 0 that sends what is written to rank 0 (the relaxed-structure
-/// store's samples), through the rank's message stream so that they arrive in order.
-class ForwardingSink : public sinks::DataSink {
- public:
-  explicit ForwardingSink(std::function<void(Batch)> send) : send_(std::move(send)) {}
-  std::string name() const override { return "mpi::ForwardingSink(to rank 0)"; }
-  using DataSink::write;
-  void write(const Batch& batch, const std::vector<bool>& mask) override {
-    const auto idx = selected(batch, mask, name());
-    if (idx.empty()) return;
-    Batch rows = batch.index_select(idx);
-    send_(rows.is_cuda() ? rows.to(Device::cpu()) : std::move(rows));
-    size_ += static_cast<std::int64_t>(idx.size());
-  }
-  Batch read() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
-  void zero() override { throw InvalidArgument(name() + ": the samples are in rank 0's store"); }
-  std::int64_t size() const override { return size_; }
-  std::int64_t capacity() const override { return std::numeric_limits<std::int64_t>::max(); }
-
- private:
-  std::function<void(Batch)> send_;
-  std::int64_t size_ = 0;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 bool compiled_in() noexcept { return true; }
 
@@ -123,8 +98,10 @@ std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::
     return relaxed;
   }
   if (impl_->pipeline)
-    return std::make_shared<ForwardingSink>([p = impl_->pipeline](Batch b) { p->emit_relaxed(std::move(b)); });
-  return std::make_shared<ForwardingSink>([c = impl_->comm](Batch b) { c->send(0, kTagSnapshot, relaxed_message(b)); });
+    return std::make_shared<ForwardingSink>([p = impl_->pipeline](Batch b) { p->emit_relaxed(std::move(b)); },
+                                            "relaxed structures");
+  return std::make_shared<ForwardingSink>([c = impl_->comm](Batch b) { c->send(0, kTagSnapshot, relaxed_message(b)); },
+                                          "relaxed structures");
 }
 
 std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order,

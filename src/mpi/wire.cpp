@@ -111,4 +111,12 @@ Batch unpack(std::span<const std::byte> bytes) {
   return Batch::from_parts(atoms, edges, std::move(fields));
 }
 
+std::vector<std::byte> message(std::int64_t kind, std::int64_t value, const Batch* batch) {
+  std::vector<std::byte> out(kMessageHeader);
+  const std::int64_t h[2] = {kind, value};
+  std::memcpy(out.data(), h, kMessageHeader);
+  if (batch) pack(*batch, out);
+  return out;
+}
+
 }  // namespace batchmd::mpi::wire

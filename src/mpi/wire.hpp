@@ -9,6 +9,7 @@
 //   data bytes, data (padded to 8).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -21,5 +22,9 @@ void pack(const Batch& batch, std::vector<std::byte>& out);
 /// The batch packed into `bytes` (a CPU batch). Throws FormatError naming what is wrong when the
 /// buffer is not a whole packed batch.
 Batch unpack(std::span<const std::byte> bytes);
+/// A message of the pipeline and inflight streams: a header of two int64 (kind, value), then the
+/// packed batch when there is one (kMessageHeader bytes to skip before unpack).
+inline constexpr std::size_t kMessageHeader = 2 * sizeof(std::int64_t);
+std::vector<std::byte> message(std::int64_t kind, std::int64_t value, const Batch* batch);
 
 }  // namespace batchmd::mpi::wire
