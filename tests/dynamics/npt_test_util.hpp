@@ -9,14 +9,28 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/model/lennard_jones.hpp"
 #include "dyn_test_util.hpp"
 
 namespace batchmd::npt_test {
+
+/// count fcc argon crystals (3×3×3 conventional cells, 108 atoms, a = 5.30 Å) at temperature_K.
+inline Batch crystal(int count, double temperature_K) {
+  return dyn_test::argon(
+      "seed = 3\n[[crystal]]\nlattice = \"fcc\"\na = 5.30\ncells = [3, 3, 3]\nelement = 18\n"
+      "jitter = 0.01\ntemperature_K = " +
+      std::to_string(temperature_K) + "\ncount = " + std::to_string(count) + "\n");
+}
+
+inline std::shared_ptr<model::LennardJones> argon_model() {
+  return std::make_shared<model::LennardJones>(dyn_test::argon_lj(1.0));
+}
 
 /// Records f(batch) (one value per system) after every step.
 class SeriesHook : public dynamics::Hook {

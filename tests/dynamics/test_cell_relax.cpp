@@ -22,6 +22,7 @@
 
 using namespace batchmd;
 using namespace batchmd::dynamics;
+using batchmd::npt_test::argon_model;
 
 namespace {
 
@@ -60,10 +61,6 @@ Batch fcc(double a, int cells, double jitter, int element = 18) {
   t << "seed = 8\n[[crystal]]\nlattice = \"fcc\"\na = " << a << "\ncells = [" << cells << ", " << cells << ", " << cells
     << "]\nelement = " << element << "\njitter = " << jitter << "\n";
   return dyn_test::argon(t.str());
-}
-
-std::shared_ptr<model::LennardJones> argon_model() {
-  return std::make_shared<model::LennardJones>(dyn_test::argon_lj(1.0));
 }
 
 FIRECellConfig relax_config(CellMode mode, double p_bar) {

@@ -21,6 +21,8 @@
 using namespace batchmd;
 using namespace batchmd::dynamics;
 using batchmd::dyn_test::kSlow;
+using batchmd::npt_test::argon_model;
+using batchmd::npt_test::crystal;
 using batchmd::npt_test::SeriesHook;
 
 namespace {
@@ -29,18 +31,6 @@ namespace {
 Batch liquid(int count, std::uint64_t seed = 5, double temperature_K = 94) {
   return dyn_test::argon("seed = " + std::to_string(seed) + "\n[[liquid]]\ncount = " + std::to_string(count) +
                          "\ncells = 3\ndensity_g_cm3 = 1.40\ntemperature_K = " + std::to_string(temperature_K) + "\n");
-}
-
-/// count fcc argon crystals (3×3×3 conventional cells, 108 atoms, a = 5.30 Å) at temperature_K.
-Batch crystal(int count, double temperature_K) {
-  return dyn_test::argon(
-      "seed = 3\n[[crystal]]\nlattice = \"fcc\"\na = 5.30\ncells = [3, 3, 3]\nelement = 18\n"
-      "jitter = 0.01\ntemperature_K = " +
-      std::to_string(temperature_K) + "\ncount = " + std::to_string(count) + "\n");
-}
-
-std::shared_ptr<model::LennardJones> argon_model() {
-  return std::make_shared<model::LennardJones>(dyn_test::argon_lj(1.0));
 }
 
 MTKConfig mtk(double t, double p_bar, CellMode mode = CellMode::Isotropic) {
