@@ -19,8 +19,7 @@ namespace batchmd::mpi {
 class ForwardingSink : public sinks::DataSink {
  public:
   /// what: the rows it forwards, for its name in messages ("relaxed structures", "rows").
-  ForwardingSink(std::function<void(Batch)> send, std::string what)
-      : send_(std::move(send)), what_(std::move(what)) {}
+  ForwardingSink(std::function<void(Batch)> send, std::string what) : send_(std::move(send)), what_(std::move(what)) {}
   std::string name() const override { return "mpi::ForwardingSink(" + what_ + " to rank 0)"; }
   using DataSink::write;
   void write(const Batch& batch, const std::vector<bool>& mask) override {
