@@ -40,9 +40,8 @@ DeviceListBuild::DeviceListBuild(double max_cutoff, double skin) : skin_(skin) {
 }
 
 PairArrays DeviceListBuild::arrays(Pairs& p) {
-  return PairArrays{p.offsets.data<std::int64_t>(), p.pair_atom.data<std::int32_t>(),
-                    p.neighbor.data<std::int32_t>(),  p.species.data<std::int32_t>(),
-                    p.image.data<std::int32_t>(),     p.reverse.data<std::int64_t>()};
+  return PairArrays{p.offsets.data<std::int64_t>(), p.pair_atom.data<std::int32_t>(), p.neighbor.data<std::int32_t>(),
+                    p.species.data<std::int32_t>(), p.image.data<std::int32_t>(),     p.reverse.data<std::int64_t>()};
 }
 
 bool DeviceListBuild::needs_setup(const Batch& batch, DType dt) const {
@@ -99,8 +98,8 @@ void DeviceListBuild::setup(const Batch& batch) {
   make(wpos_, DType::Float64, 3 * na, dev);
   make(counts_, DType::Int64, na + 1, dev);
   // Nothing is read before it is written, but zeroed state keeps a mistake deterministic.
-  for (Tensor* t : {&bin_count_, &bin_start_, &grid_, &flag_, &bin_, &rank_, &bin_atoms_, &ref_, &jump_, &wimg_,
-                    &wpos_, &counts_})
+  for (Tensor* t :
+       {&bin_count_, &bin_start_, &grid_, &flag_, &bin_, &rank_, &bin_atoms_, &ref_, &jump_, &wimg_, &wpos_, &counts_})
     t->fill_zero();
   make(scan_temp_, DType::UInt8, static_cast<std::int64_t>(devlist::devlist_scan_bytes(na)), dev);
   for (Pairs& p : pairs_) {
@@ -140,7 +139,8 @@ void DeviceListBuild::upload_species(const std::vector<std::int32_t>& species, s
   make(atom_species_, DType::Int32, static_cast<std::int64_t>(species.size()), dev);
   make(cut_, DType::Float64, static_cast<std::int64_t>(cut_skin.size()), dev);
   // Waiting copies: the host vectors are the caller's (rare: when the species change).
-  if (!species.empty()) cuda::copy(atom_species_.raw(), species.data(), species.size() * sizeof(std::int32_t), stream());
+  if (!species.empty())
+    cuda::copy(atom_species_.raw(), species.data(), species.size() * sizeof(std::int32_t), stream());
   if (!cut_skin.empty()) cuda::copy(cut_.raw(), cut_skin.data(), cut_skin.size() * sizeof(double), stream());
   species_ = species;
   cutoff_ = cutoff;

@@ -17,9 +17,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <string>
 #include <cub/block/block_scan.cuh>
 #include <cub/device/device_scan.cuh>
+#include <string>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/frame.hpp"
@@ -176,7 +176,8 @@ struct BinFn {
       a.wimg[3 * i + d] = n[d];
       a.jump[3 * i + d] = 0;
     }
-    const auto lin = static_cast<std::int32_t>(a.bin_base[s] + (static_cast<long long>(b[0]) * g.nb[1] + b[1]) * g.nb[2] + b[2]);
+    const auto lin =
+        static_cast<std::int32_t>(a.bin_base[s] + (static_cast<long long>(b[0]) * g.nb[1] + b[1]) * g.nb[2] + b[2]);
     a.bin[i] = lin;
     a.rank[i] = atomicAdd(&a.bin_count[lin], 1);
   }
@@ -404,7 +405,8 @@ std::size_t devlist_scan_bytes(std::int64_t n) {
   const std::int64_t* none = nullptr;
   std::int64_t* out = nullptr;
   const cudaError_t err = cub::DeviceScan::InclusiveSum(nullptr, bytes, none, out, n + 1);
-  if (err != cudaSuccess) throw DeviceError(std::string("device list: cub scan sizing failed: ") + cudaGetErrorString(err));
+  if (err != cudaSuccess)
+    throw DeviceError(std::string("device list: cub scan sizing failed: ") + cudaGetErrorString(err));
   return bytes;
 }
 
@@ -414,7 +416,8 @@ void devlist_scan(int device, void* temp, std::size_t temp_bytes, const std::int
   const auto s = static_cast<cudaStream_t>(cuda::compute_stream(device));
   std::size_t bytes = temp_bytes;
   const cudaError_t err = cub::DeviceScan::InclusiveSum(temp, bytes, counts, offsets, n + 1, s);
-  if (err != cudaSuccess) throw DeviceError(std::string("device list: offsets scan failed: ") + cudaGetErrorString(err));
+  if (err != cudaSuccess)
+    throw DeviceError(std::string("device list: offsets scan failed: ") + cudaGetErrorString(err));
   cuda::check_launch("device list offsets scan");
 }
 
@@ -425,12 +428,11 @@ void devlist_fill(int device, const ListArgs<T>& a, const PairArrays& old, const
   cuda::parallel_for(device, n_pairs, ReverseFn{out, a.st}, nullptr, "device list reverse");
 }
 
-#define BATCHMD_DEVLIST_INSTANTIATE(T)                                                          \
-  template void devlist_check<T>(int, const ListArgs<T>&);                                      \
-  template void devlist_bin<T>(int, std::int64_t, const ListArgs<T>&);                          \
-  template void devlist_count<T>(int, const ListArgs<T>&, const PairArrays&, std::int64_t*);    \
-  template void devlist_fill<T>(int, const ListArgs<T>&, const PairArrays&, const PairArrays&, \
-                                std::int64_t);
+#define BATCHMD_DEVLIST_INSTANTIATE(T)                                                       \
+  template void devlist_check<T>(int, const ListArgs<T>&);                                   \
+  template void devlist_bin<T>(int, std::int64_t, const ListArgs<T>&);                       \
+  template void devlist_count<T>(int, const ListArgs<T>&, const PairArrays&, std::int64_t*); \
+  template void devlist_fill<T>(int, const ListArgs<T>&, const PairArrays&, const PairArrays&, std::int64_t);
 BATCHMD_DEVLIST_INSTANTIATE(float)
 BATCHMD_DEVLIST_INSTANTIATE(double)
 #undef BATCHMD_DEVLIST_INSTANTIATE

@@ -38,13 +38,13 @@ struct Status {
 /// What the list kernels read and write (all device pointers; [n] per atom, [S] per system).
 template <typename T>
 struct ListArgs {
-  const T* pos;               ///< [n][3] positions (Å), this call's
-  const std::int64_t* ptr;    ///< [S+1] atoms_ptr
-  const std::int64_t* sys;    ///< [n] system of each atom
-  const T* cell;              ///< [S][9] or null
-  const bool* pbc;            ///< [S][3] or null
+  const T* pos;                 ///< [n][3] positions (Å), this call's
+  const std::int64_t* ptr;      ///< [S+1] atoms_ptr
+  const std::int64_t* sys;      ///< [n] system of each atom
+  const T* cell;                ///< [S][9] or null
+  const bool* pbc;              ///< [S][3] or null
   const std::int32_t* species;  ///< [n] model species (-1: ignored)
-  const double* cut;          ///< [n_species^2] pair cutoff + skin (Å; <= 0 excluded)
+  const double* cut;            ///< [n_species^2] pair cutoff + skin (Å; <= 0 excluded)
   std::int32_t n_species;
   T* ref;                     ///< [n][3] positions at the system's last build
   std::int32_t* jump;         ///< [n][3] lattice jump since the build (the image shift)
@@ -66,12 +66,12 @@ struct ListArgs {
 
 /// One CSR full list (the pair arrays of DeviceNeighborView, writable).
 struct PairArrays {
-  std::int64_t* offsets;   ///< [n+1]
+  std::int64_t* offsets;    ///< [n+1]
   std::int32_t* pair_atom;  ///< [n_pairs]
-  std::int32_t* neighbor;  ///< [n_pairs]
-  std::int32_t* species;   ///< [n_pairs]
-  std::int32_t* image;     ///< [n_pairs][3] r = x_j - x_i + image . cell (build positions)
-  std::int64_t* reverse;   ///< [n_pairs]
+  std::int32_t* neighbor;   ///< [n_pairs]
+  std::int32_t* species;    ///< [n_pairs]
+  std::int32_t* image;      ///< [n_pairs][3] r = x_j - x_i + image . cell (build positions)
+  std::int64_t* reverse;    ///< [n_pairs]
 };
 
 /// Per atom (one thread each): non-finite positions; the displacement since the build of its
@@ -105,7 +105,6 @@ void devlist_scan(int device, void* temp, std::size_t temp_bytes, const std::int
 /// from old (already sorted). Then (one thread per pair) reverse[p] = the pair j -> i with the
 /// opposite image, by binary search in j's sorted range.
 template <typename T>
-void devlist_fill(int device, const ListArgs<T>& a, const PairArrays& old, const PairArrays& out,
-                  std::int64_t n_pairs);
+void devlist_fill(int device, const ListArgs<T>& a, const PairArrays& old, const PairArrays& out, std::int64_t n_pairs);
 
 }  // namespace batchmd::model::detail::devlist
