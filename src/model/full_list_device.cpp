@@ -95,11 +95,10 @@ void DeviceListBuild::setup(const Batch& batch) {
   make(ref_, dtype_of<T>(), 3 * na, dev);
   make(jump_, DType::Int32, 3 * na, dev);
   make(wimg_, DType::Int32, 3 * na, dev);
-  make(wpos_, DType::Float64, 3 * na, dev);
   make(counts_, DType::Int64, na + 1, dev);
   // Nothing is read before it is written, but zeroed state keeps a mistake deterministic.
   for (Tensor* t :
-       {&bin_count_, &bin_start_, &grid_, &flag_, &bin_, &rank_, &bin_atoms_, &ref_, &jump_, &wimg_, &wpos_, &counts_})
+       {&bin_count_, &bin_start_, &grid_, &flag_, &bin_, &rank_, &bin_atoms_, &ref_, &jump_, &wimg_, &counts_})
     t->fill_zero();
   make(scan_temp_, DType::UInt8, static_cast<std::int64_t>(devlist::devlist_scan_bytes(na)), dev);
   for (Pairs& p : pairs_) {
@@ -162,7 +161,6 @@ ListArgs<T> DeviceListBuild::list_args(const Batch& batch) {
   a.ref = ref_.data<T>();
   a.jump = jump_.data<std::int32_t>();
   a.wimg = wimg_.data<std::int32_t>();
-  a.wpos = wpos_.data<double>();
   a.grid = reinterpret_cast<CellGrid*>(grid_.raw());
   a.bin_base = reinterpret_cast<const long long*>(bin_base_.raw());
   a.bin = bin_.data<std::int32_t>();

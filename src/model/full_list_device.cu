@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/full_list_device.cu: the kernels of the device-built full list and their launchers
-// (declared in full_list_device_kernels.hpp; the host logic that sequences them is
-// full_list_device.cpp).
+// (declared in full_list_device_kernels.hpp; what each thread does is full_list_device_hd.hpp,
+// the host logic that sequences the launches full_list_device.cpp).
 //
 // Each system is binned in the fractional coordinates of its frame (core/frame.hpp) on a
 // CellGrid (cell_grid.hpp); every atom of a rebuilt system scans the (2m+1)^3 bins around its
-// own, and keeps a candidate (j, image n) when the displacement computed exactly as the host view
-// computes it (neighbor_view.cpp: r = x_j - x_i, then + n_d . row_d in T for the non-zero n_d) is
-// inside the pair's cutoff + skin and non-zero. The grid only proposes candidates; the test is
-// the host's, in the same arithmetic (this file is compiled with --fmad=false), so the pair set
-// is the host view's. Each atom's pairs are then sorted by (neighbor, image): the host view's
-// canonical order, so every sum over them is the host's.
+// own and keeps a candidate (j, image n) when the displacement, computed as the host view
+// computes it, is inside the pair's cutoff + skin and non-zero. The grid only proposes
+// candidates; the test is the host's in the same arithmetic (this file is compiled with
+// --fmad=false), so the pair set is the host view's. Each atom's pairs are then sorted by
+// (neighbor, image): the host view's canonical order, so every sum over them is the host's.
 //
 // Two passes (count, then fill into offsets from a scan), no capacity guess; no atomics on
 // pairs (only bin arrival ranks, which the final sort makes irrelevant).
@@ -22,8 +21,8 @@
 #include <string>
 
 #include "batchmd/core/error.hpp"
-#include "batchmd/core/frame.hpp"
 #include "batchmd/core/launch.cuh"
+#include "full_list_device_hd.hpp"
 #include "full_list_device_kernels.hpp"
 
 namespace batchmd::model::detail::devlist {
@@ -32,261 +31,44 @@ namespace {
 constexpr int kThreads = 256;
 constexpr double kBig = 1e300;
 
-__device__ inline void record_atom_error(Status* st, int bits, std::int64_t i) {
-  atomicOr(&st->error, bits);
-  atomicMin(&st->bad_atom, static_cast<int>(i));
-}
-__device__ inline void record_system_error(Status* st, int bits, std::int64_t s) {
-  atomicOr(&st->error, bits);
-  atomicMin(&st->bad_system, static_cast<int>(s));
-}
-
-// (j1, n1) < (j2, n2) lexicographically: the host view's order (neighbor, then image).
-__device__ inline bool pair_less(std::int32_t j1, const std::int32_t* n1, std::int32_t j2, const std::int32_t* n2) {
-  if (j1 != j2) return j1 < j2;
-  for (int d = 0; d < 3; ++d)
-    if (n1[d] != n2[d]) return n1[d] < n2[d];
-  return false;
-}
-
-template <typename T>
-__device__ inline double pair_cut(const ListArgs<T>& a, std::int32_t si, std::int32_t sj) {
-  const std::int32_t lo = si < sj ? si : sj, hi = si < sj ? sj : si;
-  return a.cut[lo * a.n_species + hi];
-}
-
-// Calls emit(j, n) for every (atom j, image n) of atom i (a system with flag 1, binned) inside
-// the pair's cutoff + skin, in stencil order.
-template <typename T, typename Emit>
-__device__ inline void for_each_pair(const ListArgs<T>& a, std::int64_t i, Emit&& emit) {
-  const std::int32_t si = a.species[i];
-  if (si < 0) return;
-  const std::int64_t s = a.sys[i];
-  const CellGrid& g = a.grid[s];
-  const long long local = a.bin[i] - a.bin_base[s];
-  const int bc[3] = {static_cast<int>(local / (static_cast<long long>(g.nb[1]) * g.nb[2])),
-                     static_cast<int>((local / g.nb[2]) % g.nb[1]), static_cast<int>(local % g.nb[2])};
-  const T* xi = a.pos + 3 * i;
-  const T* c = a.cell != nullptr ? a.cell + 9 * s : nullptr;
-  const std::int32_t wi[3] = {a.wimg[3 * i], a.wimg[3 * i + 1], a.wimg[3 * i + 2]};
-  for (int d0 = -g.m[0]; d0 <= g.m[0]; ++d0) {
-    int t0 = bc[0] + d0, s0 = 0;
-    if (!wrap_bin(t0, s0, g.nb[0], g.periodic[0])) continue;
-    for (int d1 = -g.m[1]; d1 <= g.m[1]; ++d1) {
-      int t1 = bc[1] + d1, s1 = 0;
-      if (!wrap_bin(t1, s1, g.nb[1], g.periodic[1])) continue;
-      for (int d2 = -g.m[2]; d2 <= g.m[2]; ++d2) {
-        int t2 = bc[2] + d2, s2 = 0;
-        if (!wrap_bin(t2, s2, g.nb[2], g.periodic[2])) continue;
-        const long long tb = a.bin_base[s] + (static_cast<long long>(t0) * g.nb[1] + t1) * g.nb[2] + t2;
-        const std::int32_t k0 = a.bin_start[tb], k1 = k0 + a.bin_count[tb];
-        const int S[3] = {s0, s1, s2};
-        for (std::int32_t k = k0; k < k1; ++k) {
-          const std::int32_t j = a.bin_atoms[k];
-          const std::int32_t sj = a.species[j];
-          if (sj < 0) continue;
-          const double rc = pair_cut(a, si, sj);
-          if (!(rc > 0)) continue;
-          std::int32_t n[3];
-          for (int d = 0; d < 3; ++d) n[d] = S[d] + wi[d] - a.wimg[3 * j + d];
-          // The host view's displacement and test (neighbor_view.cpp), operation for operation.
-          const T* xj = a.pos + 3 * j;
-          T r[3] = {xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]};
-          if (c != nullptr && (n[0] | n[1] | n[2]) != 0)
-            for (int d = 0; d < 3; ++d)
-              if (n[d] != 0)
-                for (int e = 0; e < 3; ++e) r[e] += static_cast<T>(n[d]) * c[3 * d + e];
-          const double r2 = double(r[0]) * r[0] + double(r[1]) * r[1] + double(r[2]) * r[2];
-          if (r2 < rc * rc && r2 > 1e-20) emit(j, n);
-        }
-      }
-    }
-  }
-}
-
-// ---- per-item functors (cuda::parallel_for: 256 threads per block, grid-stride)
-
+// Per-item functors (cuda::parallel_for: 256 threads per block, grid-stride, one item each).
 template <typename T>
 struct CheckFn {
   ListArgs<T> a;
-  __device__ void operator()(std::int64_t i) const {
-    const std::int64_t s = a.sys[i];
-    const CellGrid& g = a.grid[s];
-    if (i == a.ptr[s]) {  // the first atom of a system looks at its cell and pbc
-      bool changed = false, any = false;
-      for (int d = 0; d < 3; ++d) {
-        const int p = (a.pbc != nullptr && a.pbc[3 * s + d]) ? 1 : 0;
-        changed = changed || p != g.periodic[d];
-        any = any || p != 0;
-      }
-      if (any)
-        for (int e = 0; e < 9; ++e) {
-          const double cv = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
-          changed = changed || cv != g.cell[e];
-        }
-      if (changed) {
-        a.flag[s] = 1;
-        a.st->rebuild = 1;
-      }
-    }
-    double x[3], dl[3];
-    for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
-    if (!hd::isfinite(x[0]) || !hd::isfinite(x[1]) || !hd::isfinite(x[2])) {
-      record_atom_error(a.st, kErrNonFinite, i);
-      return;
-    }
-    for (int e = 0; e < 3; ++e) dl[e] = x[e] - static_cast<double>(a.ref[3 * i + e]);
-    int k[3];
-    if (classify_displacement(dl, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild) {
-      a.flag[s] = 1;
-      a.st->rebuild = 1;
-    }
-    for (int d = 0; d < 3; ++d) a.jump[3 * i + d] = k[d];
-  }
+  __device__ void operator()(std::int64_t i) const { check_atom(a, i); }
 };
-
 template <typename T>
 struct BinFn {
   ListArgs<T> a;
-  __device__ void operator()(std::int64_t i) const {
-    const std::int64_t s = a.sys[i];
-    if (a.flag[s] != 1) return;
-    const CellGrid& g = a.grid[s];
-    double x[3], u[3];
-    for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
-    int n[3] = {0, 0, 0};
-    for (int d = 0; d < 3; ++d) {
-      u[d] = dot3(x, g.recip + 3 * d);
-      if (g.periodic[d]) {
-        if (!(hd::fabs(u[d]) < kMaxImageCells)) {
-          record_atom_error(a.st, kErrFar, i);
-          a.flag[s] = 2;
-          return;
-        }
-        n[d] = static_cast<int>(wrap_unit(u[d]));
-      }
-    }
-    int b[3];
-    cell_grid_bin(g, u, b);
-    for (int e = 0; e < 3; ++e) {
-      a.wpos[3 * i + e] = unwrap_component(x[e], n, g.row, e);
-      a.ref[3 * i + e] = a.pos[3 * i + e];
-    }
-    for (int d = 0; d < 3; ++d) {
-      a.wimg[3 * i + d] = n[d];
-      a.jump[3 * i + d] = 0;
-    }
-    const auto lin =
-        static_cast<std::int32_t>(a.bin_base[s] + (static_cast<long long>(b[0]) * g.nb[1] + b[1]) * g.nb[2] + b[2]);
-    a.bin[i] = lin;
-    a.rank[i] = atomicAdd(&a.bin_count[lin], 1);
-  }
+  __device__ void operator()(std::int64_t i) const { bin_atom(a, i); }
 };
-
 template <typename T>
 struct PlaceFn {
   ListArgs<T> a;
-  __device__ void operator()(std::int64_t i) const {
-    if (a.flag[a.sys[i]] != 1) return;
-    a.bin_atoms[a.bin_start[a.bin[i]] + a.rank[i]] = static_cast<std::int32_t>(i);
-  }
+  __device__ void operator()(std::int64_t i) const { place_atom(a, i); }
 };
-
 template <typename T>
 struct CountFn {
   ListArgs<T> a;
   PairArrays old;
   std::int64_t* counts;
-  __device__ void operator()(std::int64_t i) const {
-    if (i == 0) counts[0] = 0;
-    const std::uint8_t f = a.flag[a.sys[i]];
-    std::int64_t cnt = 0;
-    if (f == 1) {
-      for_each_pair(a, i, [&](std::int32_t, const std::int32_t*) { ++cnt; });
-    } else if (f == 0) {
-      cnt = old.offsets[i + 1] - old.offsets[i];
-    }
-    counts[i + 1] = cnt;
-  }
+  __device__ void operator()(std::int64_t i) const { count_atom(a, old, counts, i); }
 };
-
 template <typename T>
 struct FillFn {
   ListArgs<T> a;
   PairArrays old, out;
-  __device__ void operator()(std::int64_t i) const {
-    const std::uint8_t f = a.flag[a.sys[i]];
-    const std::int64_t b = out.offsets[i], e = out.offsets[i + 1];
-    if (f == 0) {
-      const std::int64_t ob = old.offsets[i];
-      for (std::int64_t p = b; p < e; ++p) {
-        out.neighbor[p] = old.neighbor[ob + (p - b)];
-        for (int d = 0; d < 3; ++d) out.image[3 * p + d] = old.image[3 * (ob + (p - b)) + d];
-      }
-    } else if (f == 1) {
-      std::int64_t p = b;
-      for_each_pair(a, i, [&](std::int32_t j, const std::int32_t* n) {
-        if (p < e) {
-          out.neighbor[p] = j;
-          for (int d = 0; d < 3; ++d) out.image[3 * p + d] = n[d];
-        }
-        ++p;
-      });
-      if (p != e) {
-        atomicOr(&a.st->error, kErrFillMismatch);
-        for (std::int64_t q = b; q < e; ++q) {  // keep the arrays valid
-          out.neighbor[q] = static_cast<std::int32_t>(i);
-          for (int d = 0; d < 3; ++d) out.image[3 * q + d] = 0;
-        }
-      }
-      // Insertion sort by (neighbor, image): ranges are short (tens of pairs).
-      for (std::int64_t q = b + 1; q < e; ++q) {
-        const std::int32_t j = out.neighbor[q];
-        const std::int32_t n[3] = {out.image[3 * q], out.image[3 * q + 1], out.image[3 * q + 2]};
-        std::int64_t k = q;
-        while (k > b && pair_less(j, n, out.neighbor[k - 1], out.image + 3 * (k - 1))) {
-          out.neighbor[k] = out.neighbor[k - 1];
-          for (int d = 0; d < 3; ++d) out.image[3 * k + d] = out.image[3 * (k - 1) + d];
-          --k;
-        }
-        out.neighbor[k] = j;
-        for (int d = 0; d < 3; ++d) out.image[3 * k + d] = n[d];
-      }
-    }
-    for (std::int64_t p = b; p < e; ++p) {
-      out.pair_atom[p] = static_cast<std::int32_t>(i);
-      out.species[p] = a.species[out.neighbor[p]];
-    }
-  }
+  __device__ void operator()(std::int64_t i) const { fill_atom(a, old, out, i); }
 };
-
 struct ReverseFn {
   PairArrays out;
   Status* st;
-  __device__ void operator()(std::int64_t p) const {
-    const std::int32_t i = out.pair_atom[p], j = out.neighbor[p];
-    const std::int32_t key[3] = {-out.image[3 * p], -out.image[3 * p + 1], -out.image[3 * p + 2]};
-    std::int64_t lo = out.offsets[j], hi = out.offsets[j + 1];  // lower bound of (i, -image)
-    while (lo < hi) {
-      const std::int64_t mid = lo + (hi - lo) / 2;
-      if (pair_less(out.neighbor[mid], out.image + 3 * mid, i, key))
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    const bool found = lo < out.offsets[j + 1] && out.neighbor[lo] == i && out.image[3 * lo] == key[0] &&
-                       out.image[3 * lo + 1] == key[1] && out.image[3 * lo + 2] == key[2];
-    if (found) {
-      out.reverse[p] = lo;
-    } else {
-      atomicOr(&st->error, kErrNoReverse);
-      out.reverse[p] = p;  // in bounds; the host throws at the next call
-    }
-  }
+  __device__ void operator()(std::int64_t p) const { reverse_pair(out, st, p); }
 };
 
-// Launch: one block of kThreads per system. Thread 0 builds the frame, all threads reduce the
-// extent along open directions, thread 0 the grid; all zero the system's bin counts.
+// Launch: one block of kThreads per system (grid = n_systems); a no-op unless the system is to
+// be rebuilt. Thread 0 builds the frame, all threads reduce the extent along open directions
+// (kThreads atoms at a time), thread 0 the grid; all zero the system's bin counts.
 template <typename T>
 __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   const std::int64_t s = blockIdx.x;
@@ -299,31 +81,11 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   __syncthreads();
   if (!ok) return;
   __syncthreads();
-  if (tid == 0) {
-    bool per[3];
-    for (int e = 0; e < 9; ++e) cell[e] = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
-    for (int d = 0; d < 3; ++d) per[d] = a.pbc != nullptr && a.pbc[3 * s + d];
-    if (!(per[0] || per[1] || per[2]))
-      for (int e = 0; e < 9; ++e) cell[e] = 0.0;  // an open system keeps no cell
-    ok = make_frame(cell, per, f).ok() ? 1 : 0;
-    if (!ok) record_system_error(a.st, kErrBadCell, s);
-  }
+  if (tid == 0) ok = system_frame(a, s, f, cell) ? 1 : 0;
   __syncthreads();
-  if (!ok) {
-    if (tid == 0) a.flag[s] = 2;
-    return;
-  }
+  if (!ok) return;
   double lo[3] = {kBig, kBig, kBig}, hi[3] = {-kBig, -kBig, -kBig};
-  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) {
-    double x[3];
-    for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
-    for (int d = 0; d < 3; ++d) {
-      if (f.periodic[d]) continue;
-      const double u = dot3(x, f.recip[d].v);
-      lo[d] = fmin(lo[d], u);
-      hi[d] = fmax(hi[d], u);
-    }
-  }
+  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) extend_extent(a, f, i, lo, hi);
   for (int d = 0; d < 3; ++d) {
     red[d][tid] = lo[d];
     red[3 + d][tid] = -hi[d];
@@ -337,11 +99,7 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   if (tid == 0) {
     const double l[3] = {red[0][0], red[1][0], red[2][0]};
     const double h[3] = {-red[3][0], -red[4][0], -red[5][0]};
-    ok = make_cell_grid(a.grid[s], f, cell, l, h, a.bin_base[s + 1] - a.bin_base[s], a.rc) ? 1 : 0;
-    if (!ok) {
-      record_system_error(a.st, kErrCellTooThin, s);
-      a.flag[s] = 2;
-    }
+    ok = system_grid(a, s, f, cell, l, h) ? 1 : 0;
   }
   __syncthreads();
   if (!ok) return;
@@ -350,8 +108,8 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   for (int b = tid; b < n_bins; b += kThreads) a.bin_count[base + b] = 0;
 }
 
-// Launch: one block of kThreads per system: bin starts (batch slots) by an exclusive block scan
-// of the bin counts, kThreads bins at a time.
+// Launch: one block of kThreads per system: bin starts (batch slots from the system's first
+// atom) by an exclusive block scan of the bin counts, kThreads bins at a time.
 template <typename T>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ListArgs<T> a) {
   const std::int64_t s = blockIdx.x;

@@ -68,7 +68,7 @@ class DeviceListBuild {
   std::int64_t builds_ = 0;
 
   Tensor status_, flag_, grid_, bin_base_, bin_, rank_, bin_atoms_, bin_count_, bin_start_;
-  Tensor ref_, jump_, wimg_, wpos_, counts_, scan_temp_, atom_species_, cut_, rij_;
+  Tensor ref_, jump_, wimg_, counts_, scan_temp_, atom_species_, cut_, rij_;
   Pairs pairs_[2];
   int cur_ = 0;
   cuda::PinnedBuffer host_;  // status and pair total read back

@@ -49,7 +49,6 @@ struct ListArgs {
   T* ref;                     ///< [n][3] positions at the system's last build
   std::int32_t* jump;         ///< [n][3] lattice jump since the build (the image shift)
   std::int32_t* wimg;         ///< [n][3] whole cells removed to wrap the atom at the build
-  double* wpos;               ///< [n][3] wrapped position at the build
   CellGrid* grid;             ///< [S]
   const long long* bin_base;  ///< [S+1] first bin of each system
   std::int32_t* bin;          ///< [n] batch bin of each atom (at the build)

@@ -28,8 +28,8 @@
 #include "batchmd/model/snap_potential.hpp"
 #include "batchmd/model/stillinger_weber.hpp"
 #include "batchmd/model/zbl.hpp"
+#include "full_list_cases.hpp"
 #include "full_list_gpu.hpp"
-#include "snap_test_util.hpp"
 
 namespace batchmd::model {
 namespace {
@@ -40,80 +40,12 @@ using detail::DeviceNeighborView;
 using detail::ListBuild;
 
 const Device kGpu{Device::Kind::CUDA, 0};
-constexpr double kSkin = 1.0;
-// Two species (z 29 -> 0, z 47 -> 1; z 1 ignored) with different pair cutoffs (Å).
-const std::vector<double> kCut = {4.0, 4.5, 4.5, 5.0};
-
 class FullListGpu : public ::testing::Test {
  protected:
   void SetUp() override {
     if (cuda::device_count() == 0) GTEST_SKIP() << "no GPU: " << cuda::unavailable_reason();
   }
 };
-
-std::vector<std::int32_t> species_of(const std::vector<Sys>& systems) {
-  std::vector<std::int32_t> sp;
-  for (const Sys& s : systems)
-    for (const std::int64_t z : s.z) sp.push_back(z == 29 ? 0 : (z == 47 ? 1 : -1));
-  return sp;
-}
-
-// A cell given by fractional rows: positions carried from the cubic box of edge `edge`.
-void to_cell(Sys& s, double edge, const std::vector<double>& cell) {
-  s.cell = cell;
-  for (std::int64_t i = 0; i < s.n(); ++i) {
-    const double f[3] = {s.x[3 * i] / edge, s.x[3 * i + 1] / edge, s.x[3 * i + 2] / edge};
-    for (int e = 0; e < 3; ++e) s.x[3 * i + e] = f[0] * cell[e] + f[1] * cell[3 + e] + f[2] * cell[6 + e];
-  }
-}
-
-// Elements 29, 47 and (every seventh atom) the ignored 1.
-void alloy(Sys& s) {
-  for (std::size_t i = 0; i < s.z.size(); ++i) s.z[i] = i % 7 == 3 ? 1 : (i % 2 == 0 ? 29 : 47);
-}
-
-Sys cubic_crystal() {
-  Sys s = fcc(3, 3.6, 29);  // 10.8 Å: 3 bins per direction, reach 2 (a bin seen through two shifts)
-  jitter(s, 0.15, 1);
-  alloy(s);
-  return s;
-}
-Sys triclinic() {
-  Sys s = fcc(3, 3.6, 29);
-  to_cell(s, 10.8, {10.8, 0, 0, 2.5, 10.2, 0, -1.9, 1.4, 10.5});
-  jitter(s, 0.15, 2);
-  alloy(s);
-  return s;
-}
-Sys slab() {
-  Sys s = fcc(3, 3.6, 29);
-  s.pbc = {true, true, false};
-  s.cell[8] = 0;
-  jitter(s, 0.15, 3);
-  alloy(s);
-  return s;
-}
-Sys cluster() {
-  Sys s = fcc(2, 3.6, 29);
-  s.pbc = {false, false, false};
-  s.cell.assign(9, 0.0);
-  jitter(s, 0.15, 4);
-  alloy(s);
-  return s;
-}
-Sys tiny() {  // a triclinic cell of ~2.6 Å for a 6 Å reach: every atom sees many images of all
-  Sys s;
-  s.x = {0.1, 0.2, 0.3, 1.4, 1.2, 1.1};
-  s.z = {29, 47};
-  s.cell = {2.6, 0, 0, 0.5, 2.5, 0, 0.3, -0.4, 2.7};
-  return s;
-}
-Sys empty() {
-  Sys s;
-  s.cell = {10, 0, 0, 0, 10, 0, 0, 0, 10};
-  return s;
-}
-std::vector<Sys> mixed() { return {cubic_crystal(), triclinic(), slab(), empty(), cluster(), tiny()}; }
 
 // A downloaded view.
 struct List {
@@ -242,8 +174,10 @@ void expect_same(const List& a, const List& b, const std::string& where) {
 }
 
 TEST_F(FullListGpu, EachKindOfSystemMatchesBruteForceAndTheHostList) {
-  const std::vector<std::pair<std::string, Sys>> cases = {{"cubic", cubic_crystal()}, {"triclinic", triclinic()},
-                                                          {"slab", slab()},           {"cluster", cluster()},
+  const std::vector<std::pair<std::string, Sys>> cases = {{"cubic", cubic_crystal()},
+                                                          {"triclinic", triclinic()},
+                                                          {"slab", slab()},
+                                                          {"cluster", cluster()},
                                                           {"tiny cell", tiny()}};
   for (const auto& [name, s] : cases) {
     DeviceFullList dev(5.0, kSkin, ListBuild::kDevice), host(5.0, kSkin, ListBuild::kHost);
@@ -350,7 +284,8 @@ TEST_F(FullListGpu, RebuildsOnlyTheSystemsThatMovedOrWhoseCellChanged) {
 
   // 3. Atoms of the cubic crystal wrapped by lattice vectors: no rebuild, same displacements.
   for (std::int64_t i = 0; i < systems[0].n(); i += 3)
-    for (int e = 0; e < 3; ++e) systems[0].x[3 * i + e] += systems[0].cell[static_cast<std::size_t>(3 * (i % 3) + e)];
+    for (int e = 0; e < 3; ++e)
+      systems[0].x[3 * i + e] += systems[0].cell[static_cast<std::size_t>(3 * ((i / 3) % 3) + e)];
   const List wrapped = update(dev, systems);
   EXPECT_EQ(dev.builds(), 2);
   EXPECT_EQ(wrapped.neighbor, moved.neighbor);
@@ -387,7 +322,8 @@ TEST_F(FullListGpu, ASystemsListDoesNotDependOnItsBatch) {
     const List b = update(batched, systems), a = update(alone, {systems[0]});
     EXPECT_EQ(neighbors_of(b, systems, 0), a.neighbor) << step;
     const auto [a0, a1] = range_of(systems, 0);
-    for (std::int64_t k = 0; k < 3 * (b.offsets[static_cast<std::size_t>(a1)] - b.offsets[static_cast<std::size_t>(a0)]); ++k)
+    for (std::int64_t k = 0;
+         k < 3 * (b.offsets[static_cast<std::size_t>(a1)] - b.offsets[static_cast<std::size_t>(a0)]); ++k)
       EXPECT_EQ(b.rij[static_cast<std::size_t>(3 * b.offsets[static_cast<std::size_t>(a0)] + k)],
                 a.rij[static_cast<std::size_t>(k)]);
   }
@@ -467,8 +403,14 @@ void device_equals_host(const std::function<std::shared_ptr<Model>()>& make, std
 std::vector<Sys> lattice_mix(double a, const std::vector<std::int64_t>& zs, bool diamond) {
   auto make = [&](int n) {
     return diamond ? cubic(n, n, n, a,
-                           {{0, 0, 0}, {.5, .5, 0}, {.5, 0, .5}, {0, .5, .5}, {.25, .25, .25}, {.75, .75, .25},
-                            {.75, .25, .75}, {.25, .75, .75}},
+                           {{0, 0, 0},
+                            {.5, .5, 0},
+                            {.5, 0, .5},
+                            {0, .5, .5},
+                            {.25, .25, .25},
+                            {.75, .75, .25},
+                            {.75, .25, .75},
+                            {.25, .75, .75}},
                            zs[0])
                    : fcc(n, a, zs[0]);
   };
@@ -504,8 +446,8 @@ TEST_F(FullListGpu, ModelsGiveTheSameResultsWithTheDeviceAndTheHostList) {
   device_equals_host(
       [] {
         MorseConfig c;
-        c.pairs = {{29, 29, 0.3429, 1.3588, 2.866, 5.5}, {47, 47, 0.3323, 1.369, 3.115, 6.0},
-                   {29, 47, 0.33, 1.36, 2.99, 5.8}};
+        c.pairs = {
+            {29, 29, 0.3429, 1.3588, 2.866, 5.5}, {47, 47, 0.3323, 1.369, 3.115, 6.0}, {29, 47, 0.33, 1.36, 2.99, 5.8}};
         c.shift_energy = true;
         return std::make_shared<Morse>(c);
       },
