@@ -252,6 +252,7 @@ DeviceNeighborView<T> DeviceListBuild::update(const Batch& batch, const std::vec
   if (batch.has("cell") && (batch.get("cell").dtype() != dtype_of<T>() || batch.get("cell").numel() != 9 * ns))
     throw InvalidArgument("GPU neighbor list: cell must be [n_systems, 3, 3] in the dtype of positions");
 
+  cuda::set_device(batch.device().index);  // memsets and launches go to the batch's GPU
   bool force = false;
   if (needs_setup(batch, dtype_of<T>())) {
     setup<T>(batch);

@@ -79,5 +79,4 @@ inline Sys empty() {
 }
 inline std::vector<Sys> mixed() { return {cubic_crystal(), triclinic(), slab(), empty(), cluster(), tiny()}; }
 
-
 }  // namespace batchmd::model::testing

@@ -233,10 +233,10 @@ void expect_equal(const SerialDeviceList<T>& d, const detail::NeighborView<T>& h
 template <typename T>
 void run_kinds(const std::string& prec) {
   for (const auto& [name, s] : std::vector<std::pair<std::string, Sys>>{{"cubic", cubic_crystal()},
-                                                                         {"triclinic", triclinic()},
-                                                                         {"slab", slab()},
-                                                                         {"cluster", cluster()},
-                                                                         {"tiny cell", tiny()}}) {
+                                                                        {"triclinic", triclinic()},
+                                                                        {"slab", slab()},
+                                                                        {"cluster", cluster()},
+                                                                        {"tiny cell", tiny()}}) {
     const auto g = geometry_of<T>({s});
     SerialDeviceList<T> d(g, species_of({s}), kCut);
     EXPECT_EQ(d.update(g).error, 0);
