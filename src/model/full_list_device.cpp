@@ -225,6 +225,12 @@ void DeviceListBuild::rebuild(const ListArgs<T>& a) {
   if (total < 0 || total > std::numeric_limits<std::int32_t>::max())
     throw InvalidArgument("GPU neighbor list: " + std::to_string(total) +
                           " pairs within cutoff + skin, more than 2^31 in one batch");
+  // The host list's bound (16384 neighbours per atom in its half list) on the batch's average.
+  if (total > 2 * 16384 * std::max<std::int64_t>(na, 1))
+    throw InvalidArgument("GPU neighbor list: cutoff + skin = " + std::to_string(rc_) + " Å gives " +
+                          std::to_string(total / std::max<std::int64_t>(na, 1)) +
+                          " neighbours per atom, more than a neighbour list allows: is the cutoff meant for "
+                          "these cells?");
   grow(out.pair_atom, DType::Int32, total, dev);
   grow(out.neighbor, DType::Int32, total, dev);
   grow(out.species, DType::Int32, total, dev);
