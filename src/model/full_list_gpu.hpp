@@ -10,12 +10,11 @@
 //    that moved are re-binned on a cell grid and their pairs found, sorted and paired with their
 //    opposites on the device; the others keep theirs. One 16-byte status read-back per call (two
 //    on a rebuild); positions never leave the GPU.
-//  - on the HOST (BATCHMD_GPU_HOST_LIST=1 in the environment when the model is made, or
-//    ListBuild::kHost), the earlier path, kept for comparison: every call downloads the positions
-//    (and the cell and pbc) and updates a host NeighborList; when that rebuilds (or the species
-//    change), the full view of all pairs within cutoff + skin is built on the host
-//    (build_neighbor_view) and uploaded once. Between rebuilds only a per-atom image shift (atoms
-//    wrapped back into the cell by a hook) is uploaded, when it changed.
+//  - on the HOST (BATCHMD_GPU_HOST_LIST=1 in the environment when the list is made — a model's
+//    first GPU compute — or ListBuild::kHost), the earlier path, kept for comparison: every call downloads the
+//    positions (and the cell and pbc) and updates a host NeighborList; when that rebuilds (or the species change), the
+//    full view of all pairs within cutoff + skin is built on the host (build_neighbor_view) and uploaded once. Between
+//    rebuilds only a per-atom image shift (atoms wrapped back into the cell by a hook) is uploaded, when it changed.
 // Either way a kernel recomputes the displacements r_p = x_j - x_i + (image_p + shift_i -
 // shift_j) . cell on the device each call. Built from the same positions, the two lists are
 // equal array for array. Later they rebuild at different calls (the device path per system, and
