@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// model/full_list_gpu: the host side of the GPU full neighbor list (CUDA builds): the host
-// NeighborList, the full view built on the host at each rebuild and uploaded, and the per-atom
-// image shifts uploaded when hooks wrapped atoms.
+// model/full_list_gpu: DeviceFullList (CUDA builds) — the choice of the device-built list
+// (full_list_device.cpp, the default) or the host-built one, and the host-built path itself: the
+// host NeighborList, the full view built on the host at each rebuild and uploaded, and the
+// per-atom image shifts uploaded when hooks wrapped atoms.
 #include "full_list_gpu.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/tensor.hpp"
 #include "batchmd/model/neighbor_list.hpp"
+#include "full_list_device.hpp"
 #include "neighbor_view.hpp"
 
 namespace batchmd::model::detail {
@@ -34,7 +38,13 @@ void download(std::vector<V>& host, const Tensor& dev) {
 
 }  // namespace
 
-struct DeviceFullList::Impl {
+ListBuild list_build_from_env() {
+  const char* v = std::getenv("BATCHMD_GPU_HOST_LIST");
+  return (v != nullptr && *v != '\0' && std::string(v) != "0") ? ListBuild::kHost : ListBuild::kDevice;
+}
+
+// The host-built path.
+struct HostBuiltList {
   NeighborList nl;
   double skin;
   // Host copies of this call's geometry.
@@ -56,7 +66,7 @@ struct DeviceFullList::Impl {
   Tensor offsets, pair_atom, neighbor, pair_species, image, reverse, atom_species, shift_dev, rij;
   std::int64_t n_pairs = 0;
 
-  Impl(double max_cutoff, double skin_in) : nl(std::max(max_cutoff, 1e-3), skin_in), skin(skin_in) {}
+  HostBuiltList(double max_cutoff, double skin_in) : nl(std::max(max_cutoff, 1e-3), skin_in), skin(skin_in) {}
 
   std::vector<double>& pos(double) { return pos_d; }
   std::vector<float>& pos(float) { return pos_f; }
@@ -75,14 +85,40 @@ struct DeviceFullList::Impl {
   }
 };
 
-DeviceFullList::DeviceFullList(double max_cutoff, double skin) : impl_(std::make_unique<Impl>(max_cutoff, skin)) {}
+template <typename T>
+DeviceNeighborView<T> update_host(HostBuiltList& m, const Batch& batch, const std::vector<std::int32_t>& species,
+                                  std::int32_t n_species, const std::vector<double>& cutoff);
+
+struct DeviceFullList::Impl {
+  ListBuild build;
+  std::optional<HostBuiltList> host;
+  std::optional<DeviceListBuild> device;
+  Impl(double max_cutoff, double skin, ListBuild b) : build(b) {
+    if (b == ListBuild::kHost)
+      host.emplace(max_cutoff, skin);
+    else
+      device.emplace(max_cutoff, skin);
+  }
+};
+
+DeviceFullList::DeviceFullList(double max_cutoff, double skin, ListBuild build)
+    : impl_(std::make_unique<Impl>(max_cutoff, skin, build)) {}
 DeviceFullList::~DeviceFullList() = default;
-std::int64_t DeviceFullList::builds() const { return impl_->nl.n_builds(); }
+std::int64_t DeviceFullList::builds() const {
+  return impl_->host ? impl_->host->nl.n_builds() : impl_->device->builds();
+}
+ListBuild DeviceFullList::build() const { return impl_->build; }
 
 template <typename T>
 DeviceNeighborView<T> DeviceFullList::update(const Batch& batch, const std::vector<std::int32_t>& species,
                                              std::int32_t n_species, const std::vector<double>& cutoff) {
-  Impl& m = *impl_;
+  if (impl_->host) return update_host<T>(*impl_->host, batch, species, n_species, cutoff);
+  return impl_->device->update<T>(batch, species, n_species, cutoff);
+}
+
+template <typename T>
+DeviceNeighborView<T> update_host(HostBuiltList& m, const Batch& batch, const std::vector<std::int32_t>& species,
+                                  std::int32_t n_species, const std::vector<double>& cutoff) {
   const Device dev = batch.device();
   const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
   if (static_cast<std::int64_t>(species.size()) != na) throw InvalidArgument("DeviceFullList: species size mismatch");

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// model/full_list_device (internal; CUDA builds): the full neighbor list of a GPU batch built ON
+// the device (DeviceFullList's default path) — per-system skin checks, per-system rebuilds on a
+// cell grid, the canonical pair order of the host view, the reverse pairs. Host logic that
+// sequences the kernels of full_list_device.cu (launchers in full_list_device_kernels.hpp).
+//
+// Per call: one kernel checks every atom against its system's build (skin/2 modulo lattice
+// vectors, cell and pbc); the host reads back a 16-byte status (one synchronisation: the only
+// host round trip of a call that keeps the list). A call that rebuilds reads back the pair total
+// as well (a second synchronisation), between the count and the fill pass. Only the systems that
+// need it are rebuilt, so a system's pairs — and, the order being canonical, its forces — do not
+// depend on the other systems of its batch.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/core/tensor.hpp"
+#include "batchmd/data/batch.hpp"
+#include "full_list_device_kernels.hpp"
+#include "full_list_gpu.hpp"
+
+namespace batchmd::model::detail {
+
+class DeviceListBuild {
+ public:
+  /// max_cutoff: largest pair cutoff (Å, used only to name the list in messages); skin (Å).
+  DeviceListBuild(double max_cutoff, double skin);
+
+  /// As DeviceFullList::update: the list for this call's positions, the displacements computed.
+  /// @post the view's arrays stay valid until the next update().
+  template <typename T>
+  DeviceNeighborView<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species,
+                               const std::vector<double>& cutoff);
+  /// Updates that rebuilt some system (a rebuild of several systems counts as one).
+  std::int64_t builds() const { return builds_; }
+
+ private:
+  struct Pairs {
+    Tensor offsets, pair_atom, neighbor, species, image, reverse;
+    std::int64_t n_pairs = 0;
+  };
+  template <typename T>
+  void setup(const Batch& batch);
+  bool needs_setup(const Batch& batch, DType dt) const;
+  void upload_species(const std::vector<std::int32_t>& species, std::int32_t n_species,
+                      const std::vector<double>& cutoff);
+  template <typename T>
+  devlist::ListArgs<T> list_args(const Batch& batch);
+  template <typename T>
+  void rebuild(const devlist::ListArgs<T>& a);
+  static devlist::PairArrays arrays(Pairs& p);
+  void reset_status();
+  [[noreturn]] void fail(const devlist::Status& h);
+  cuda::Stream stream() const { return cuda::compute_stream(device_); }
+
+  double skin_;
+  double rc_ = 0;  // the grid's reach (Å)
+  bool ready_ = false;
+  int device_ = -1;
+  DType dtype_ = DType::Float64;
+  std::int64_t n_systems_ = -1, n_atoms_ = -1;
+  std::vector<std::int64_t> atoms_ptr_;  // host copy: structure check and messages
+  std::vector<std::int32_t> species_;
+  std::vector<double> cutoff_;
+  std::int32_t n_species_ = -1;
+  bool species_uploaded_ = false;
+  std::int64_t builds_ = 0;
+
+  Tensor status_, flag_, grid_, bin_base_, bin_, rank_, bin_atoms_, bin_count_, bin_start_;
+  Tensor ref_, jump_, wimg_, counts_, scan_temp_, atom_species_, cut_, rij_;
+  Pairs pairs_[2];
+  int cur_ = 0;
+  cuda::PinnedBuffer host_;  // status and pair total read back
+};
+
+}  // namespace batchmd::model::detail

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: Apache-2.0
+// The logic of the device-built GPU full list (src/model/full_list_device_hd.hpp: what each
+// thread does) run serially on the CPU, in the order full_list_device.cpp launches it (check;
+// for a rebuild grid, bin, bin starts, place, count, offsets, fill, reverse), against the host
+// view (NeighborList + build_neighbor_view) on periodic cubic, triclinic, slab, cluster, a cell
+// smaller than the cutoff and a mixed batch in both precisions — the same pairs, images, order,
+// species and reverse pairs — and across calls: small moves (no rebuild), a move beyond skin/2
+// and a cell change (only that system rebuilt, equal to a fresh host view of it; the others
+// kept), lattice jumps (no rebuild), a NaN position and a flat cell (the status block's errors).
+// Machines without a GPU test the device list's arithmetic here; test_full_list_gpu.cpp runs the
+// kernels themselves.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "full_list_cases.hpp"
+#include "full_list_device_hd.hpp"
+#include "neighbor_view.hpp"
+
+namespace batchmd::model {
+namespace {
+
+using namespace testing;
+using namespace detail::devlist;
+using detail::CellGrid;
+
+template <typename T>
+struct Geometry {
+  std::vector<T> pos, cell;
+  std::vector<std::uint8_t> pbc;
+  std::vector<std::int64_t> ptr, sys;
+};
+
+template <typename T>
+Geometry<T> geometry_of(const std::vector<Sys>& systems) {
+  Geometry<T> g;
+  g.ptr.push_back(0);
+  for (std::size_t s = 0; s < systems.size(); ++s) {
+    const Sys& y = systems[s];
+    for (const double v : y.x) g.pos.push_back(static_cast<T>(v));
+    for (int e = 0; e < 9; ++e) g.cell.push_back(static_cast<T>(y.cell[static_cast<std::size_t>(e)]));
+    for (const bool p : y.pbc) g.pbc.push_back(p ? 1 : 0);
+    g.ptr.push_back(g.ptr.back() + y.n());
+    for (std::int64_t i = 0; i < y.n(); ++i) g.sys.push_back(static_cast<std::int64_t>(s));
+  }
+  return g;
+}
+
+// The device list's state, in host vectors, and its update run serially.
+template <typename T>
+struct SerialDeviceList {
+  std::int64_t na = 0, ns = 0;
+  std::vector<std::int32_t> species;
+  std::vector<double> cut;
+  std::vector<T> ref;
+  std::vector<std::int32_t> jump, wimg, bin, rank, bin_atoms, bin_count, bin_start;
+  std::vector<long long> bin_base;
+  std::vector<CellGrid> grid;
+  std::vector<std::uint8_t> flag;
+  Status st{};
+  struct Pairs {
+    std::vector<std::int64_t> offsets, reverse;
+    std::vector<std::int32_t> pair_atom, neighbor, species, image;
+  } pairs[2];
+  int cur = 0;
+  std::int64_t builds = 0;
+  std::vector<std::int64_t> counts;
+
+  static PairArrays arrays(Pairs& p) {
+    return {p.offsets.data(), p.pair_atom.data(), p.neighbor.data(),
+            p.species.data(), p.image.data(),     p.reverse.data()};
+  }
+
+  SerialDeviceList(const Geometry<T>& g, const std::vector<std::int32_t>& sp, const std::vector<double>& cutoff) {
+    na = static_cast<std::int64_t>(g.sys.size());
+    ns = static_cast<std::int64_t>(g.ptr.size()) - 1;
+    species = sp;
+    double reach = 1e-3;
+    for (const double c : cutoff) {
+      cut.push_back(c > 0 ? c + kSkin : c);
+      reach = std::max(reach, cut.back());
+    }
+    rc = reach * (1 + 1e-6);
+    bin_base.assign(static_cast<std::size_t>(ns) + 1, 0);
+    for (std::int64_t s = 0; s < ns; ++s) bin_base[s + 1] = bin_base[s] + (g.ptr[s + 1] - g.ptr[s]) + 64;
+    const auto n = static_cast<std::size_t>(na);
+    ref.assign(3 * n, T(0));
+    jump.assign(3 * n, 0);
+    wimg.assign(3 * n, 0);
+    bin.assign(n, 0);
+    rank.assign(n, 0);
+    bin_atoms.assign(n, 0);
+    bin_count.assign(static_cast<std::size_t>(bin_base[ns]), 0);
+    bin_start.assign(static_cast<std::size_t>(bin_base[ns]), 0);
+    grid.assign(static_cast<std::size_t>(ns), CellGrid{});
+    flag.assign(static_cast<std::size_t>(ns), 1);
+    counts.assign(n + 1, 0);
+    for (Pairs& p : pairs) {
+      p.offsets.assign(n + 1, 0);
+      p.reverse.assign(1, 0);
+      p.pair_atom.assign(1, 0);
+      p.neighbor.assign(1, 0);
+      p.species.assign(1, 0);
+      p.image.assign(3, 0);
+    }
+    st.bad_atom = st.bad_system = kNone;
+  }
+  double rc = 0;
+  bool first = true;
+
+  ListArgs<T> args(const Geometry<T>& g) {
+    ListArgs<T> a{};
+    a.pos = g.pos.data();
+    a.ptr = g.ptr.data();
+    a.sys = g.sys.data();
+    a.cell = g.cell.data();
+    a.pbc = reinterpret_cast<const bool*>(g.pbc.data());
+    a.species = species.data();
+    a.cut = cut.data();
+    a.n_species = 2;
+    a.ref = ref.data();
+    a.jump = jump.data();
+    a.wimg = wimg.data();
+    a.grid = grid.data();
+    a.bin_base = bin_base.data();
+    a.bin = bin.data();
+    a.rank = rank.data();
+    a.bin_atoms = bin_atoms.data();
+    a.bin_count = bin_count.data();
+    a.bin_start = bin_start.data();
+    a.flag = flag.data();
+    a.st = &st;
+    a.n_atoms = na;
+    a.rc = rc;
+    a.thr2 = 0.25 * kSkin * kSkin;
+    return a;
+  }
+
+  // One update (DeviceListBuild::update's sequence); returns the status after it.
+  Status update(const Geometry<T>& g) {
+    const ListArgs<T> a = args(g);
+    std::fill(flag.begin(), flag.end(), first ? 1 : 0);
+    st.rebuild = 0;
+    for (std::int64_t i = 0; i < na; ++i) check_atom(a, i);
+    if (st.error != 0 || !(first || st.rebuild)) return st;
+    first = false;
+    // grid (the device: one block per system)
+    for (std::int64_t s = 0; s < ns; ++s) {
+      if (flag[s] != 1) continue;
+      Frame f;
+      double cell[9];
+      if (!system_frame(a, s, f, cell)) continue;
+      double lo[3] = {1e300, 1e300, 1e300}, hi[3] = {-1e300, -1e300, -1e300};
+      for (std::int64_t i = g.ptr[s]; i < g.ptr[s + 1]; ++i) extend_extent(a, f, i, lo, hi);
+      if (!system_grid(a, s, f, cell, lo, hi)) continue;
+      std::fill(bin_count.begin() + bin_base[s], bin_count.begin() + bin_base[s] + grid[s].n_bins, 0);
+    }
+    for (std::int64_t i = 0; i < na; ++i) bin_atom(a, i);
+    for (std::int64_t s = 0; s < ns; ++s) {  // bin starts (the device: a block scan)
+      if (flag[s] != 1) continue;
+      std::int32_t running = static_cast<std::int32_t>(g.ptr[s]);
+      for (int b = 0; b < grid[s].n_bins; ++b) {
+        bin_start[bin_base[s] + b] = running;
+        running += bin_count[bin_base[s] + b];
+      }
+    }
+    for (std::int64_t i = 0; i < na; ++i) place_atom(a, i);
+    Pairs& old = pairs[cur];
+    Pairs& out = pairs[cur ^ 1];
+    for (std::int64_t i = 0; i < na; ++i) count_atom(a, arrays(old), counts.data(), i);
+    std::partial_sum(counts.begin(), counts.end(), out.offsets.begin());
+    if (st.error != 0) return st;
+    const auto np = static_cast<std::size_t>(out.offsets[static_cast<std::size_t>(na)]);
+    out.reverse.assign(std::max<std::size_t>(np, 1), -7);
+    out.pair_atom.assign(std::max<std::size_t>(np, 1), -7);
+    out.neighbor.assign(std::max<std::size_t>(np, 1), -7);
+    out.species.assign(std::max<std::size_t>(np, 1), -7);
+    out.image.assign(3 * std::max<std::size_t>(np, 1), -7);
+    for (std::int64_t i = 0; i < na; ++i) fill_atom(a, arrays(old), arrays(out), i);
+    for (std::size_t p = 0; p < np; ++p) reverse_pair(arrays(out), &st, static_cast<std::int64_t>(p));
+    cur ^= 1;
+    ++builds;
+    return st;
+  }
+  const Pairs& list() const { return pairs[cur]; }
+  std::int64_t n_pairs() const { return list().offsets[static_cast<std::size_t>(na)]; }
+};
+
+// The host view of the geometry (a fresh NeighborList).
+template <typename T>
+detail::NeighborView<T> host_view(const Geometry<T>& g, const std::vector<std::int32_t>& sp) {
+  NeighborList nl(5.0, kSkin);
+  BatchGeometry<T> bg;
+  bg.n_systems = static_cast<std::int64_t>(g.ptr.size()) - 1;
+  bg.n_atoms = static_cast<std::int64_t>(g.sys.size());
+  bg.positions = g.pos.data();
+  bg.atoms_ptr = g.ptr.data();
+  bg.cell = g.cell.data();
+  bg.pbc = reinterpret_cast<const bool*>(g.pbc.data());
+  nl.update(bg);
+  std::vector<double> cut_skin(kCut);
+  for (double& c : cut_skin)
+    if (c > 0) c += kSkin;
+  detail::NeighborView<T> v;
+  build_neighbor_view(nl, bg, detail::ViewRequest{sp.data(), 2, cut_skin.data()}, v);
+  return v;
+}
+
+// The device list's pairs of atoms [a0, a1) equal the host view's (offsets relative).
+template <typename T>
+void expect_equal(const SerialDeviceList<T>& d, const detail::NeighborView<T>& h, std::int64_t a0, std::int64_t a1,
+                  const std::string& where) {
+  const auto& l = d.list();
+  for (std::int64_t i = a0; i < a1; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    ASSERT_EQ(l.offsets[u + 1] - l.offsets[u], h.offsets[u + 1] - h.offsets[u]) << where << ": pairs of atom " << i;
+    for (std::int64_t k = 0; k < l.offsets[u + 1] - l.offsets[u]; ++k) {
+      const auto p = static_cast<std::size_t>(l.offsets[u] + k), q = static_cast<std::size_t>(h.offsets[u] + k);
+      EXPECT_EQ(l.neighbor[p], h.neighbor[q]) << where << " atom " << i << " pair " << k;
+      EXPECT_EQ(l.species[p], h.species[q]) << where;
+      EXPECT_EQ(l.pair_atom[p], i) << where;
+      for (int e = 0; e < 3; ++e) EXPECT_EQ(l.image[3 * p + e], h.image[3 * q + e]) << where << " atom " << i;
+      // The reverse pair: the same position in j's range on both sides.
+      const auto j = static_cast<std::size_t>(l.neighbor[p]);
+      EXPECT_EQ(l.reverse[p] - l.offsets[j], h.reverse[q] - h.offsets[j]) << where << " atom " << i;
+    }
+  }
+}
+
+template <typename T>
+void run_kinds(const std::string& prec) {
+  for (const auto& [name, s] : std::vector<std::pair<std::string, Sys>>{{"cubic", cubic_crystal()},
+                                                                        {"triclinic", triclinic()},
+                                                                        {"slab", slab()},
+                                                                        {"cluster", cluster()},
+                                                                        {"tiny cell", tiny()}}) {
+    const auto g = geometry_of<T>({s});
+    SerialDeviceList<T> d(g, species_of({s}), kCut);
+    EXPECT_EQ(d.update(g).error, 0);
+    EXPECT_EQ(d.builds, 1);
+    expect_equal(d, host_view(g, species_of({s})), 0, s.n(), name + " " + prec);
+    EXPECT_GT(d.n_pairs(), 0) << name;
+  }
+  const auto systems = mixed();
+  const auto g = geometry_of<T>(systems);
+  SerialDeviceList<T> d(g, species_of(systems), kCut);
+  EXPECT_EQ(d.update(g).error, 0);
+  expect_equal(d, host_view(g, species_of(systems)), 0, d.na, "mixed " + prec);
+}
+
+TEST(FullListDeviceCpu, EveryKindOfSystemEqualsTheHostView) {
+  run_kinds<double>("float64");
+  run_kinds<float>("float32");
+}
+
+std::pair<std::int64_t, std::int64_t> atoms_of(const std::vector<Sys>& systems, std::size_t s) {
+  std::int64_t a0 = 0;
+  for (std::size_t k = 0; k < s; ++k) a0 += systems[k].n();
+  return {a0, a0 + systems[s].n()};
+}
+
+std::vector<std::int32_t> neighbors_of(const SerialDeviceList<double>& d, const std::vector<Sys>& systems,
+                                       std::size_t s) {
+  const auto [a0, a1] = atoms_of(systems, s);
+  const auto& l = d.list();
+  return {l.neighbor.begin() + l.offsets[static_cast<std::size_t>(a0)],
+          l.neighbor.begin() + l.offsets[static_cast<std::size_t>(a1)]};
+}
+
+TEST(FullListDeviceCpu, OnlyTheSystemsThatMovedOrWhoseCellChangedAreRebuilt) {
+  auto systems = mixed();
+  const auto sp = species_of(systems);
+  auto g = geometry_of<double>(systems);
+  SerialDeviceList<double> d(g, sp, kCut);
+  d.update(g);
+  const std::int64_t np0 = d.n_pairs();
+
+  // Small moves: no rebuild.
+  for (Sys& s : systems) jitter(s, 0.2 * kSkin, 7);
+  g = geometry_of<double>(systems);
+  EXPECT_EQ(d.update(g).rebuild, 0);
+  EXPECT_EQ(d.builds, 1);
+  EXPECT_EQ(d.n_pairs(), np0);
+
+  // One slab atom beyond skin/2: only the slab is rebuilt, and equals a fresh host view.
+  systems[2].x[3 * 5] += 0.9 * kSkin;
+  g = geometry_of<double>(systems);
+  const SerialDeviceList<double> snapshot = d;
+  EXPECT_EQ(d.update(g).rebuild, 1);
+  EXPECT_EQ(d.builds, 2);
+  EXPECT_EQ(d.flag, (std::vector<std::uint8_t>{0, 0, 1, 0, 0, 0}));
+  const auto [s0, s1] = atoms_of(systems, 2);
+  expect_equal(d, host_view(g, sp), s0, s1, "slab rebuilt");
+  for (std::size_t s : {0u, 1u, 4u, 5u})
+    EXPECT_EQ(neighbors_of(d, systems, s), neighbors_of(snapshot, systems, s)) << "system " << s;
+
+  // Atoms wrapped by lattice vectors: no rebuild; their jumps are the lattice vectors.
+  for (std::int64_t i = 0; i < systems[0].n(); i += 3)
+    for (int e = 0; e < 3; ++e)
+      systems[0].x[3 * i + e] += systems[0].cell[static_cast<std::size_t>(3 * ((i / 3) % 3) + e)];
+  g = geometry_of<double>(systems);
+  EXPECT_EQ(d.update(g).rebuild, 0);
+  EXPECT_EQ(d.jump[3 * 0 + 0], 1);  // atom 0: row a
+  EXPECT_EQ(d.jump[3 * 3 + 1], 1);  // atom 3: row b
+  EXPECT_EQ(d.jump[3 * 6 + 2], 1);  // atom 6: row c
+  EXPECT_EQ(d.jump[3 * 1 + 0], 0);
+
+  // The triclinic cell strained: only that system is rebuilt, in its new cell.
+  for (double& v : systems[1].cell) v *= 1.002;
+  for (double& v : systems[1].x) v *= 1.002;
+  g = geometry_of<double>(systems);
+  EXPECT_EQ(d.update(g).rebuild, 1);
+  EXPECT_EQ(d.flag, (std::vector<std::uint8_t>{0, 1, 0, 0, 0, 0}));
+  const auto [t0, t1] = atoms_of(systems, 1);
+  expect_equal(d, host_view(g, sp), t0, t1, "triclinic rebuilt");
+  EXPECT_EQ(d.builds, 3);
+}
+
+TEST(FullListDeviceCpu, BadPositionsAndCellsAreRecordedInTheStatus) {
+  auto systems = mixed();
+  const auto sp = species_of(systems);
+  auto g = geometry_of<double>(systems);
+  SerialDeviceList<double> d(g, sp, kCut);
+  d.update(g);
+  g.pos[3 * (108 + 4) + 1] = std::nan("");
+  const Status h = d.update(g);
+  EXPECT_EQ(h.error & kErrNonFinite, kErrNonFinite);
+  EXPECT_EQ(h.bad_atom, 108 + 4);
+
+  SerialDeviceList<double> flat(geometry_of<double>(systems), sp, kCut);
+  systems[0].cell = {10.8, 0, 0, 10.8, 0, 0, 0, 0, 10.8};
+  const Status f = flat.update(geometry_of<double>(systems));
+  EXPECT_EQ(f.error & kErrBadCell, kErrBadCell);
+  EXPECT_EQ(f.bad_system, 0);
+}
+
+}  // namespace
+}  // namespace batchmd::model
