@@ -94,13 +94,27 @@ Ref brute_force(const std::vector<Sys>& systems, double add) {
   for (const Sys& s : systems) {
     int N[3] = {0, 0, 0};
     const double* c = s.cell.data();
+    // The heights of the periodic directions: an open direction's row may be zero (a slab), so it
+    // is replaced by the unit normal of the other two rows (the height does not depend on it).
+    std::vector<double> g = s.cell;
+    for (int d = 0; d < 3; ++d) {
+      const double* u = c + 3 * ((d + 1) % 3);
+      const double* w = c + 3 * ((d + 2) % 3);
+      const double n[3] = {u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]};
+      const double len = std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+      if (!s.pbc[static_cast<std::size_t>(d)] && len > 0)
+        for (int e = 0; e < 3; ++e) g[static_cast<std::size_t>(3 * d + e)] = n[e] / len;
+    }
     for (int d = 0; d < 3; ++d)
       if (s.pbc[static_cast<std::size_t>(d)]) {
-        const double* u = c + 3 * ((d + 1) % 3);
-        const double* w = c + 3 * ((d + 2) % 3);
+        const double* h0 = g.data();
+        const double* u = h0 + 3 * ((d + 1) % 3);
+        const double* w = h0 + 3 * ((d + 2) % 3);
         const double n[3] = {u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]};
-        const double vol = std::abs(c[3 * d] * n[0] + c[3 * d + 1] * n[1] + c[3 * d + 2] * n[2]);
+        const double vol = std::abs(h0[3 * d] * n[0] + h0[3 * d + 1] * n[1] + h0[3 * d + 2] * n[2]);
         const double h = vol / std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+        EXPECT_TRUE(std::isfinite(h) && h > 0) << "brute_force: the height of periodic direction " << d;
+        if (!(std::isfinite(h) && h > 0)) continue;
         N[d] = static_cast<int>(std::ceil(6.5 / h)) + 3;  // atoms may sit a cell or two outside
       }
     for (std::int64_t i = 0; i < s.n(); ++i) {
