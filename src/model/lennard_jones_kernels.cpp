@@ -81,14 +81,9 @@ struct Workspace {
 // order. Results do not depend on the thread count, only on the list.
 // The virial (kVirial) is not part of that SIMD loop: six more reductions to a scalar per atom (a
 // half list holds ~40 pairs per atom, five vectors) cost about as much as the pair function. Its
-// products go, in float64, into eight-lane sums held in registers for the whole call (lane =
-// position of the pair in its block modulo 8), reduced once at the end, lanes in order: fixed by
-// the list alone, like the forces. float32: the products r_ij ⊗ F_j of every pair. float64
-// (kFdotr): W = Σ_pairs r_ij ⊗ F_j = Σ_k x_k ⊗ f_k + Σ_shifted S ⊗ F_j (r_ij = x_j + S − x_i, S
-// the pair's image shift; LAMMPS's virial_fdotr_compute with the ghosts' shifts): only the
-// pairs past shifted_begin carry products here (their shifts gathered into a block array); the
-// caller adds Σ_k x_k ⊗ f_k once the forces are complete (fdotr_virial). In float32 the forces'
-// rounding would enter Σ x_k ⊗ f_k multiplied by |x|, so float32 keeps the per-pair products.
+// products r_ij ⊗ F_j go, in float64, into eight-lane sums held in registers for the whole call
+// (lane = position of the pair in its block modulo 8), reduced once at the end, lanes in order:
+// fixed by the list alone, like the forces.
 template <bool kSingleType, bool kVirial, typename T>
 [[gnu::always_inline]] inline void pair_loop(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const T* pos,
                                              const std::int32_t* type, std::int32_t n_types, const LJCoeffs<T>* coeffs,
@@ -99,8 +94,6 @@ template <bool kSingleType, bool kVirial, typename T>
   alignas(64) T bx[kBlock], by[kBlock], bz[kBlock];
   alignas(64) T fbx[kBlock], fby[kBlock], fbz[kBlock];
   alignas(64) std::int32_t bt[kBlock];
-  constexpr bool kFdotr = kVirial && std::is_same_v<T, double>;
-  alignas(64) T bsx[kFdotr ? kBlock : 1], bsy[kFdotr ? kBlock : 1], bsz[kFdotr ? kBlock : 1];  // shifts
   const std::int64_t* off = nl.neighbor_offsets().data();
   const std::int64_t* sb = nl.shifted_begin().data();
   const std::int32_t* nbr = nl.neighbors().data();
@@ -130,11 +123,6 @@ template <bool kSingleType, bool kVirial, typename T>
         bx[q] = pos[3 * j] + sv[0] - xi;
         by[q] = pos[3 * j + 1] + sv[1] - yi;
         bz[q] = pos[3 * j + 2] + sv[2] - zi;
-        if constexpr (kFdotr) {
-          bsx[q] = sv[0];
-          bsy[q] = sv[1];
-          bsz[q] = sv[2];
-        }
       }
       if constexpr (!kSingleType)
         for (std::int64_t q = 0; q < n; ++q) bt[q] = type[nb[q]];
@@ -143,13 +131,6 @@ template <bool kSingleType, bool kVirial, typename T>
       for (std::int64_t q = n; q < n_pad; ++q) {
         bx[q] = by[q] = bz[q] = kFar;
         bt[q] = 0;
-      }
-      // kFdotr: the shifted pairs' products start at the vector holding the first shifted pair
-      // (none without one); the plain pairs and padding in the vectors it covers carry a zero shift.
-      const std::int64_t q_vir = !kFdotr ? 0 : n_plain == n ? n_pad : n_plain / 8 * 8;
-      if constexpr (kFdotr) {
-        for (std::int64_t q = q_vir; q < n_plain; ++q) bsx[q] = bsy[q] = bsz[q] = 0;
-        for (std::int64_t q = n; q < n_pad; ++q) bsx[q] = bsy[q] = bsz[q] = 0;
       }
       // 2. Pair function, branch-free: F_j = fpair r_ij into the block, F_i = -sum F_j.
 #pragma omp simd reduction(+ : ei, fxi, fyi, fzi)
@@ -170,14 +151,13 @@ template <bool kSingleType, bool kVirial, typename T>
         fyi -= fy;
         fzi -= fz;
       }
-      // 2b. Virial: r_ij ⊗ F_j (kFdotr: S ⊗ F_j of the shifted pairs) of the block into the lane
-      // sums (padding pairs carry F = 0).
+      // 2b. Virial: r_ij ⊗ F_j of the block into the lane sums (padding pairs carry F = 0).
       if constexpr (kVirial)
-        for (std::int64_t q = q_vir; q < n_pad; q += 8) {
+        for (std::int64_t q = 0; q < n_pad; q += 8) {
           Lanes dx, dy, dz, fx, fy, fz;
-          load_lanes(kFdotr ? bsx + q : bx + q, dx);
-          load_lanes(kFdotr ? bsy + q : by + q, dy);
-          load_lanes(kFdotr ? bsz + q : bz + q, dz);
+          load_lanes(bx + q, dx);
+          load_lanes(by + q, dy);
+          load_lanes(bz + q, dz);
           load_lanes(fbx + q, fx);
           load_lanes(fby + q, fy);
           load_lanes(fbz + q, fz);
@@ -249,26 +229,6 @@ PairLoopFn<T> pick_pair_loop(bool single_type, bool virial) {
   } else {
     if (single_type) return virial ? &pair_loop_f_single_virial : &pair_loop_f_single;
     return virial ? &pair_loop_f_mixed_virial : &pair_loop_f_mixed;
-  }
-}
-
-// kFdotr's first part, Σ_k x_k ⊗ f_k over slots [k0, k1) (x: the positions the pair loop used,
-// f: forces complete for these slots), into the virial sums; slot order, fixed by the list.
-template <typename T>
-void fdotr_virial(const T* pos, const T* f, std::int64_t k0, std::int64_t k1, Sums& sums) {
-  if constexpr (std::is_same_v<T, double>) {
-    double v[6] = {0, 0, 0, 0, 0, 0};
-    for (std::int64_t k = k0; k < k1; ++k) {
-      const double* x = pos + 3 * k;
-      const double* g = f + 3 * k;
-      v[0] += x[0] * g[0];
-      v[1] += x[1] * g[1];
-      v[2] += x[2] * g[2];
-      v[3] += x[0] * g[1];
-      v[4] += x[0] * g[2];
-      v[5] += x[1] * g[2];
-    }
-    for (int a = 0; a < 6; ++a) sums.virial[static_cast<std::size_t>(a)] += v[a];
   }
 }
 
@@ -423,7 +383,6 @@ void lj_compute(const BatchGeometry<T>& g, const std::int64_t* atomic_numbers, c
       std::fill(force + 3 * k0, force + 3 * k1, T(0));
       Sums sums;
       loop(k0, k1, nl, pos, type, n_types, lj, shift_cart + 3 * shift_ptr[s], force, sums);
-      if (virial != nullptr) fdotr_virial(pos, force, k0, k1, sums);
       for (std::int64_t k = k0; k < k1; ++k) {
         T* out = forces + 3 * order[k];
         out[0] = force[3 * k];
@@ -454,7 +413,6 @@ void lj_compute(const BatchGeometry<T>& g, const std::int64_t* atomic_numbers, c
     T* ft = thread_force + 3 * na * t;
     std::fill(ft, ft + 3 * na, T(0));
     loop(bounds[t], bounds[t + 1], nl, pos, type, n_types, lj, shift_cart, ft, sums[t]);
-    if (virial != nullptr) fdotr_virial(pos, ft, 0, na, sums[t]);  // Σ over t of x ⊗ f_t: x ⊗ f
   });
   parallel_for(na, [&](std::int64_t k) {
     T* out = forces + 3 * order[k];

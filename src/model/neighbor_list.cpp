@@ -105,14 +105,9 @@ void validate(const BatchGeometry<T>& g, double rc, const std::uint8_t* only = n
 }  // namespace
 
 // Concatenates the per-system lists (work_) into one CSR; offsets_ and shifted_begin_ hold
-// system-local values on entry. After a rebuild of some systems (a barostat: one system at a
-// time), only the rebuilt systems and those whose pairs moved are copied.
-void NeighborList::concatenate(const std::uint8_t* state) {
+// system-local values on entry.
+void NeighborList::concatenate() {
   const std::int64_t ns = n_systems_, na = n_atoms_;
-  const bool partial = state != nullptr && static_cast<std::int64_t>(pair_base_.size()) == ns + 1 &&
-                       static_cast<std::int64_t>(shift_ptr_.size()) == ns + 1;
-  const std::vector<std::int64_t> old_base = partial ? pair_base_ : std::vector<std::int64_t>();
-  const std::vector<std::int64_t> old_shift = partial ? shift_ptr_ : std::vector<std::int64_t>();
   shift_ptr_.assign(ns + 1, 0);
   std::vector<std::int64_t>& pair_base = pair_base_;
   pair_base.assign(ns + 1, 0);
@@ -131,13 +126,9 @@ void NeighborList::concatenate(const std::uint8_t* state) {
     parallel_for_dynamic(ns, [&](std::int64_t s) {
       const SystemWork& w = work_[s];
       const auto n = static_cast<std::ptrdiff_t>(w.n_pairs);
-      const bool same = partial && state[s] != 2;
-      if (!(same && old_base[s] == pair_base[s])) {
-        std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
-        std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
-      }
-      if (!(same && old_shift[s] == shift_ptr_[s]))
-        std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
+      std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
+      std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
+      std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
     });
   }
   for (std::int64_t s = 0; s < ns; ++s)
@@ -256,7 +247,7 @@ void NeighborList::rebuild_systems(const BatchGeometry<T>& g) {
     build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
                  order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
   });
-  concatenate(mv);
+  concatenate();
   // Reference state of the rebuilt systems (their slots were not among the jumped ones).
   for (const std::int64_t s : rebuild_list_) {
     for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {

@@ -211,7 +211,10 @@ TEST(StressTarget, MtkFullConservesEnergyWithDeviatoricWork) {
 // every component within its statistical error. The crystal is first brought near the target by
 // stochastic cell rescaling (first order, no cell oscillation to damp out).
 TEST(StressTarget, MtkFullSamplesAnisotropicTarget) {
-  const std::array<double, 6> target = {800, -400, 0, 0, 0, 300};  // bar, xx yy zz yz xz xy
+  // Well below the crystal's strength (von Mises ~430 bar): under ~1.2 kbar (800, -400, 0, 300)
+  // the small periodic crystal slipped, the cell sheared on and the mean stress lagged the target
+  // by ~12% (NσT with a deviatoric stress is only metastable; docs/pressure.md).
+  const std::array<double, 6> target = {300, -150, 0, 0, 0, 100};  // bar, xx yy zz yz xz xy
   Batch b = crystal(2, 40);
   CSRConfig pre = csr_full(3e-4);
   pre.stress = voigt_bar(target);
@@ -226,14 +229,14 @@ TEST(StressTarget, MtkFullSamplesAnisotropicTarget) {
       const auto st = mean_stress(*pt, s, static_cast<std::size_t>(k), static_cast<std::size_t>(equil));
       const double want = voigt_bar(target)[static_cast<std::size_t>(k)] / units::kBar;
       std::printf("system %zu stress[%d] = %7.1f ± %4.1f bar (target %g)\n", s, k, st.mean, st.err, want);
-      EXPECT_NEAR(st.mean, want, 4 * st.err + 15) << "system " << s << " component " << k;
+      EXPECT_NEAR(st.mean, want, 4 * st.err + 8) << "system " << s << " component " << k;
     }
 }
 
 // Anisotropic stochastic cell rescaling under the same kind of target: the mean stress tensor is
 // the target (per-system targets from the field, one system per target).
 TEST(StressTarget, CsrFullSamplesAnisotropicTarget) {
-  const std::vector<std::array<double, 6>> targets = {{600, -300, 100, 0, 0, 0}, {-500, -500, -500, 200, -150, 0}};
+  const std::vector<std::array<double, 6>> targets = {{400, -200, 50, 0, 0, 0}, {-500, -500, -500, 200, -150, 0}};
   Batch b = crystal(2, 40);
   set_stress_field(b, targets);
   // β_T = 3e-4/bar: about the crystal's compliance, so the strain relaxes within τ_p-ish times

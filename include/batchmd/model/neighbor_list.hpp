@@ -147,9 +147,7 @@ class NeighborList {
   void build(const BatchGeometry<T>& g);
   template <typename T>
   void rebuild_systems(const BatchGeometry<T>& g);
-  // state: sys_state_ after a partial rebuild (2: the system's list was rebuilt), nullptr after a
-  // full build; a kept system whose place in the CSR did not move is not copied again.
-  void concatenate(const std::uint8_t* state = nullptr);
+  void concatenate();
 
   double cutoff_;
   double skin_;
