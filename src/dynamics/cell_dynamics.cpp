@@ -85,30 +85,29 @@ std::string mat_text(const double* m) {
   return os.str();
 }
 
-/// Checks one target stress (row-major, as given) and writes P_t = −sym(σ) into p; returns
-/// whether it is hydrostatic. `what` names it in errors ("npt_mtk: system 2 (system_id 2): field
-/// 'barostat_stress'").
-bool target_from_stress(const double* sig, CellMode mode, const std::string& what, double* p) {
+/// Checks one target stress (row-major, as given) and writes P_t = −sym(σ) into p and whether it
+/// is hydrostatic into hydro; returns "" or what is wrong (the caller names the target: the
+/// string is built only for an error, since the fields are read every step).
+std::string target_from_stress(const double* sig, CellMode mode, double* p, bool& hydro) {
   double big = 0;
   for (int k = 0; k < 9; ++k) {
-    if (!std::isfinite(sig[k])) throw InvalidArgument(what + " is not finite: " + mat_text(sig) + " eV/Å³");
+    if (!std::isfinite(sig[k])) return "is not finite: " + mat_text(sig) + " eV/Å³";
     big = std::max(big, std::abs(sig[k]));
   }
   for (int i = 0; i < 3; ++i)
     for (int j = i + 1; j < 3; ++j)
       if (std::abs(sig[3 * i + j] - sig[3 * j + i]) > 1e-12 * big)
-        throw InvalidArgument(what + " is not symmetric: " + mat_text(sig) +
-                              " eV/Å³ (a stress tensor is; a rotation of the cell is not a target)");
+        return "is not symmetric: " + mat_text(sig) +
+               " eV/Å³ (a stress tensor is; a rotation of the cell is not a target)";
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) p[3 * i + j] = -0.5 * (sig[3 * i + j] + sig[3 * j + i]);
-  if (!(cellm::trace3(p) / 3 > -1.0))
-    throw InvalidArgument(what + " has a hydrostatic pressure below -1 eV/Å³ (-1.6e6 bar): " + mat_text(sig));
-  const bool hydro = p[0] == p[4] && p[4] == p[8] && p[1] == 0 && p[2] == 0 && p[5] == 0;
+  if (!(cellm::trace3(p) / 3 > -1.0)) return "has a hydrostatic pressure below -1 eV/Å³ (-1.6e6 bar): " + mat_text(sig);
+  hydro = p[0] == p[4] && p[4] == p[8] && p[1] == 0 && p[2] == 0 && p[5] == 0;
   if (!hydro && mode == CellMode::Isotropic)
-    throw InvalidArgument(what + " is not hydrostatic (" + mat_text(sig) +
-                          " eV/Å³) but cell = \"isotropic\" moves only the volume; use cell = \"full\" for an "
-                          "anisotropic target stress");
-  return hydro;
+    return "is not hydrostatic (" + mat_text(sig) +
+           " eV/Å³) but cell = \"isotropic\" moves only the volume; use cell = \"full\" for an anisotropic target "
+           "stress";
+  return {};
 }
 
 void set_hydrostatic(double p_scalar, double* p) {
@@ -126,7 +125,9 @@ void check_stage_target(double pressure, const std::optional<StressTarget>& stre
     throw InvalidArgument(stage + ": give a target pressure or a target stress, not both (pressure " +
                           std::to_string(pressure) + " eV/Å³ with a stress)");
   double p[9];
-  target_from_stress(stress->data(), mode, stage + " stress", p);
+  bool hydro = true;
+  const std::string why = target_from_stress(stress->data(), mode, p, hydro);
+  if (!why.empty()) throw InvalidArgument(stage + " stress " + why);
 }
 
 std::vector<bool> active_mask(const Context& ctx) { return std::vector<bool>(ctx.active.begin(), ctx.active.end()); }
@@ -139,10 +140,12 @@ PressureTargets pressure_targets(const Batch& b, double pressure, const std::opt
   t.hydro.assign(static_cast<std::size_t>(n), 1);
   double stage_p[9];
   bool stage_hydro = true;
-  if (stress)
-    stage_hydro = target_from_stress(stress->data(), mode, stage + " stress", stage_p);
-  else
+  if (stress) {
+    const std::string why = target_from_stress(stress->data(), mode, stage_p, stage_hydro);
+    if (!why.empty()) throw InvalidArgument(stage + " stress " + why);
+  } else {
     set_hydrostatic(pressure, stage_p);
+  }
   for (std::int64_t s = 0; s < n; ++s) {
     std::copy(stage_p, stage_p + 9, t.p.begin() + 9 * s);
     t.hydro[static_cast<std::size_t>(s)] = stage_hydro ? 1 : 0;
@@ -180,9 +183,9 @@ PressureTargets pressure_targets(const Batch& b, double pressure, const std::opt
   if (!(m33 || flat9 || voigt) || (f->dtype() != DType::Float64 && f->dtype() != DType::Float32)) {
     std::string shape = "[";
     for (std::size_t k = 0; k < sh.size(); ++k) shape += (k ? ", " : "") + std::to_string(sh[k]);
-    throw InvalidArgument(stage + ": field 'barostat_stress' has shape " + shape + "] and dtype " +
-                          std::string(dtype_name(f->dtype())) +
-                          "; it must be a float [S, 3, 3] (eV/Å³) or [S, 6] in Voigt order xx yy zz yz xz xy");
+    throw InvalidArgument(
+        stage + ": field 'barostat_stress' has shape " + shape + "] and dtype " + std::string(dtype_name(f->dtype())) +
+        "; it must be a float [S, 3, 3] or [S, 9] (eV/Å³), or [S, 6] in Voigt order xx yy zz yz xz xy");
   }
   dispatch_float(f->dtype(), [&](auto zero) {
     using T = decltype(zero);
@@ -198,9 +201,10 @@ PressureTargets pressure_targets(const Batch& b, double pressure, const std::opt
       } else {
         for (int k = 0; k < 9; ++k) sig[k] = double(d[9 * s + k]);
       }
-      t.hydro[static_cast<std::size_t>(s)] =
-          target_from_stress(sig, mode, stage + ": " + system_label(b, s) + ": field 'barostat_stress'",
-                             &t.p[9 * static_cast<std::size_t>(s)]);
+      bool hydro = true;
+      const std::string why = target_from_stress(sig, mode, &t.p[9 * static_cast<std::size_t>(s)], hydro);
+      if (!why.empty()) throw InvalidArgument(stage + ": " + system_label(b, s) + ": field 'barostat_stress' " + why);
+      t.hydro[static_cast<std::size_t>(s)] = hydro ? 1 : 0;
     }
   });
   return t;
