@@ -3,13 +3,15 @@
 // stress_bar) of the pressure stages: variable-cell FIRE reaches a uniaxial / mixed target
 // stress at the lattice constants a direct lattice sum gives; MTK (full cell) conserves its
 // extended energy with the deviatoric work term and samples the target stress; anisotropic
-// stochastic cell rescaling samples it; a hydrostatic tensor target is the scalar pressure bit
+// stochastic cell rescaling samples it; EAM copper under uniaxial tension relaxes to LAMMPS's
+// box/relax lattice; a hydrostatic tensor target is the scalar pressure bit
 // for bit; bad targets are errors naming the key, field and system.
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "batchmd/dynamics/cell_relax.hpp"
 #include "batchmd/dynamics/npt.hpp"
 #include "batchmd/dynamics/units.hpp"
+#include "batchmd/model/eam.hpp"
 #include "npt_test_util.hpp"
 
 using namespace batchmd;
@@ -85,11 +88,11 @@ std::array<double, 3> lattice_constants(const std::array<double, 3>& target, dou
   return a;
 }
 
-Batch fcc_perfect(double a, int cells, int count) {
+Batch fcc_perfect(double a, int cells, int count, int element = 18) {
   std::ostringstream t;
   t.precision(17);
   t << "seed = 8\n[[crystal]]\nlattice = \"fcc\"\na = " << a << "\ncells = [" << cells << ", " << cells << ", " << cells
-    << "]\nelement = 18\njitter = 0\ncount = " << count << "\n";
+    << "]\nelement = " << element << "\njitter = 0\ncount = " << count << "\n";
   return dyn_test::argon(t.str());
 }
 
@@ -154,6 +157,49 @@ TEST(StressTarget, FireCellReachesUniaxialTargetAtLatticeSumConstants) {
       EXPECT_NEAR(h[4], h[8], 1e-9);
     }
   }
+}
+
+// EAM copper pulled along x by 5 kbar (y and z free), relaxed by the full-cell filter with the
+// target from the stage: the orthorhombic lattice constants LAMMPS's `fix box/relax x -5000 y 0
+// z 0 couple none nreset 1` + `minimize` finds (lmp run here; nreset 1 refers its deviatoric
+// target to the current box, so LAMMPS too converges on the Cauchy stress: pxx = -5000 bar).
+TEST(StressTarget, FireCellUniaxialEamCuAsLammpsBoxRelax) {
+  const std::string pot = "/usr/share/lammps/potentials/Cu_u3.eam";
+  const auto dir = npt_test::scratch_dir("eam_uniaxial");
+  const std::string script =
+      "units metal\nboundary p p p\nlattice fcc 3.615\nregion box block 0 3 0 3 0 3\ncreate_box 1 box\n"
+      "create_atoms 1 box\nmass 1 63.546\npair_style eam\npair_coeff 1 1 " +
+      pot +
+      "\nfix r all box/relax x -5000.0 y 0.0 z 0.0 couple none vmax 0.001 nreset 1\nmin_style cg\n"
+      "minimize 0 1e-12 10000 100000\nminimize 0 1e-12 10000 100000\nminimize 0 1e-12 10000 100000\n"
+      "unfix r\nvariable a equal lx/3\nvariable b equal ly/3\nvariable c equal lz/3\nvariable px equal pxx\n"
+      "variable py equal pyy\nvariable pz equal pzz\nthermo_style custom step pxx pyy pzz\nrun 0\n"
+      "print \"RESULT $(v_a:%.12f) $(v_b:%.12f) $(v_c:%.12f) $(v_px:%.6e) $(v_py:%.6e) $(v_pz:%.6e)\" "
+      "file result.txt\n";
+  ASSERT_TRUE(npt_test::run_lammps(dir, script));
+  double ref[6];
+  {
+    std::ifstream res(dir / "result.txt");
+    std::string tag;
+    ASSERT_TRUE(res >> tag >> ref[0] >> ref[1] >> ref[2] >> ref[3] >> ref[4] >> ref[5]) << (dir / "result.txt");
+  }
+  EXPECT_NEAR(ref[3], -5000, 1e-3) << "LAMMPS did not reach the target (bar)";
+  EXPECT_NEAR(ref[4], 0, 1e-3);
+
+  Batch b = fcc_perfect(3.615, 3, 1, 29);
+  FIRECellConfig c;
+  c.mode = CellMode::Full;
+  c.fire.max_step = 0.1;
+  c.stress = voigt_bar({5000, 0, 0, 0, 0, 0});
+  FIRECell opt(model::load_eam({pot}), 2.0, c);
+  opt.set_convergence(Convergence::fmax(1e-6) & Convergence::stress(1e-10));
+  const auto steps = opt.run(b, 4000);
+  EXPECT_LT(steps, 4000) << "did not converge";
+  const double* h = b.get("cell").data<double>();
+  std::printf("Cu, 5 kbar along x: a = %.9f %.9f %.9f Å; LAMMPS %.9f %.9f %.9f Å\n", h[0] / 3, h[4] / 3, h[8] / 3,
+              ref[0], ref[1], ref[2]);
+  for (int d = 0; d < 3; ++d) EXPECT_NEAR(h[4 * d] / 3, ref[d], 1e-6) << "axis " << d;
+  EXPECT_GT(h[0], h[4] + 0.05) << "stretched along x";
 }
 
 MTKConfig mtk_full(const std::array<double, 6>& target_bar) {
