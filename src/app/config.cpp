@@ -229,6 +229,27 @@ class Reader {
     }
     out = *v;
   }
+  /// An array of exactly n finite reals in [lo, hi] (not in the range table: its rows are scalars).
+  void real_array(const char* key, std::vector<double>& out, std::size_t n, double lo, double hi, const char* unit,
+                  const char* what) {
+    const toml::node* nd = node(key);
+    if (!nd) return;
+    const auto* a = nd->as_array();
+    if (!a || a->size() != n) fail(key, std::string("must be an array of ") + std::to_string(n) + " numbers: " + what);
+    out.clear();
+    for (const auto& e : *a) {
+      auto v = e.value<double>();
+      if (!v) fail(key, std::string("must be an array of ") + std::to_string(n) + " numbers: " + what);
+      if (!(*v >= lo && *v <= hi)) {
+        std::ostringstream os;
+        os << "must hold numbers >= " << bound(lo, false) << " and <= " << bound(hi, false) << " " << unit << ", got "
+           << *v;
+        fail(key, os.str());
+      }
+      out.push_back(*v);
+    }
+  }
+  bool has(const char* key) const { return t_.get(key) != nullptr; }
   void allow(const char* key) { seen_.insert(key); }
   /// Rejects keys nobody asked for (typos must not be silently ignored).
   void finish() {
@@ -382,6 +403,8 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     r.integer("chain_length", s.chain_length);
     r.real("max_step", s.max_step);
     r.real("pressure_bar", s.pressure_bar);
+    r.real_array("stress_bar", s.stress_bar, 6, -1e6, 1e5, "bar",
+                 "the target stress [xx, yy, zz, yz, xz, xy] in bar, positive in tension");
     r.real("tau_p_fs", s.tau_p_fs);
     r.get("cell", s.cell);
     r.real("compressibility_per_bar", s.compressibility_per_bar);
@@ -393,6 +416,16 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
       r.fail("type",
              "must be one of fire, fire2, fire_cell, velocity_verlet, nvt_langevin, nvt_nose_hoover, npt_mtk, npt_csr");
     if (s.cell != "isotropic" && s.cell != "full") r.fail("cell", "must be \"isotropic\" or \"full\"");
+    if (!s.stress_bar.empty()) {
+      const auto& v = s.stress_bar;
+      if (s.type != "npt_mtk" && s.type != "npt_csr" && s.type != "fire_cell")
+        r.fail("stress_bar", "is a target of the pressure stages (npt_mtk, npt_csr, fire_cell) only");
+      if (r.has("pressure_bar"))
+        r.fail("stress_bar",
+               "and 'pressure_bar' are alternatives: give one (pressure P is stress [-P, -P, -P, 0, 0, 0])");
+      if (s.cell == "isotropic" && !(v[0] == v[1] && v[1] == v[2] && v[3] == 0 && v[4] == 0 && v[5] == 0))
+        r.fail("stress_bar", "is not hydrostatic, but cell = \"isotropic\" moves only the volume; use cell = \"full\"");
+    }
     if (s.type == "fire_cell" && (s.fmax > 0 || s.energy_change > 0) && s.stress_tol_bar == 0)
       r.fail("stress_tol_bar", "must be set with fmax / energy_change: a cell relaxation converges on the stress too");
     if (s.type == "fire_cell" && s.fmax == 0 && s.energy_change == 0 && s.max_steps == 0 && s.stress_tol_bar == 0)

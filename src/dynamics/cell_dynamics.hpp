@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_dynamics: what the integrators that move the cell share (MTK, stochastic cell
 // rescaling, variable-cell FIRE): the check that a system can have its cell moved, the check that
-// a moved cell is still a cell, and per-system host reads of the virial and the cell.
+// a moved cell is still a cell, the per-system targets (scalar pressure or stress tensor, with
+// their checks), and per-system host reads of the virial and the cell.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "batchmd/data/batch.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
+#include "batchmd/dynamics/npt.hpp"
 #include "batchmd/dynamics/units.hpp"
 
 namespace batchmd::dynamics::detail {
@@ -23,6 +26,28 @@ void require_periodic_cells(const Batch& b, const std::vector<bool>& which, cons
 void check_moved_cell(const double* cell, double v_before, const Batch& b, std::int64_t s, const std::string& stage);
 /// "system 3 (system_id 17)"
 std::string system_label(const Batch& b, std::int64_t s);
+
+/// The targets of a stage, per system, as pressure tensors P_t = −σ_target (eV/Å³, row-major,
+/// symmetric): from the field "barostat_stress" where the batch has it, else "barostat_pressure",
+/// else the stage's stress, else its pressure. hydro[s]: P_t = P_t[0] I exactly (a scalar
+/// pressure always is), so the hydrostatic arithmetic is the scalar one bit for bit.
+struct PressureTargets {
+  std::vector<double> p;
+  std::vector<char> hydro;
+  const double* of(std::int64_t s) const { return p.data() + 9 * s; }
+};
+/// Reads and checks the targets of the systems in `which` (empty: all; the others get the stage's
+/// value): the field's shape ([S,3,3], [S,6] Voigt xx yy zz yz xz xy, or [S,9]), finite and
+/// symmetric values, both fields at once, and a non-hydrostatic target for an isotropic stage
+/// are InvalidArgument naming the stage, the field and the system.
+PressureTargets pressure_targets(const Batch& b, double pressure, const std::optional<StressTarget>& stress,
+                                 CellMode mode, const std::vector<bool>& which, const std::string& stage);
+/// The construction-time check of a stage's own target (the same rules; `pressure` must be 0
+/// when `stress` is set, the two being alternatives).
+void check_stage_target(double pressure, const std::optional<StressTarget>& stress, CellMode mode,
+                        const std::string& stage);
+/// `which` from a step's Context (empty: every system active).
+std::vector<bool> active_mask(const Context& ctx);
 
 /// Per-system 3×3 (row-major) copy of a system-level [S,3,3] float field, as double.
 std::vector<double> read_mat3(const Batch& b, const char* field);

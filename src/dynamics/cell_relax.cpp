@@ -28,8 +28,7 @@ FIRECell::FIRECell(std::shared_ptr<model::Model> model, double dt_fs, FIRECellCo
   if (!(f.f_inc >= 1 && f.f_dec > 0 && f.f_dec <= 1 && f.f_alpha > 0 && f.f_alpha <= 1 && f.alpha_start >= 0 &&
         f.alpha_start <= 1))
     throw InvalidArgument("fire_cell: need f_inc >= 1, 0 < f_dec <= 1, 0 < f_alpha <= 1, 0 <= alpha_start <= 1");
-  if (!(std::isfinite(cfg_.pressure) && cfg_.pressure > -1.0))
-    throw InvalidArgument("fire_cell pressure must be finite and above -1 eV/Å³ (-1.6e6 bar)");
+  detail::check_stage_target(cfg_.pressure, cfg_.stress, cfg_.mode, "fire_cell");
   if (!std::isfinite(cfg_.cell_factor)) throw InvalidArgument("fire_cell cell_factor must be finite");
   tracks_status_ = true;
 }
@@ -74,7 +73,7 @@ void FIRECell::write_residual(Batch& b, const std::vector<bool>& which) const {
   auto* res = b.get("cell_stress_residual").data<double>();
   const bool have = b.has("stress");
   const auto sig = have ? detail::read_mat3(b, "stress") : std::vector<double>();
-  const auto p = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());
   for (std::size_t s = 0; s < static_cast<std::size_t>(b.n_systems()); ++s) {
     if (!which.empty() && !which[s]) continue;
     if (!have) {
@@ -82,11 +81,12 @@ void FIRECell::write_residual(Batch& b, const std::vector<bool>& which) const {
       continue;
     }
     const double* g = &sig[9 * s];
+    const double* p = pt.of(static_cast<std::int64_t>(s));
     double r = 0;
     if (cfg_.mode == CellMode::Isotropic) {
-      r = std::abs(cellm::trace3(g) / 3 + p[s]);
+      r = std::abs(cellm::trace3(g) / 3 + p[0]);  // isotropic targets are hydrostatic
     } else {
-      for (int k = 0; k < 9; ++k) r = std::max(r, std::abs(g[k] + (k % 4 == 0 ? p[s] : 0.0)));
+      for (int k = 0; k < 9; ++k) r = std::max(r, std::abs(g[k] + p[k]));  // σ − σ_t
     }
     res[s] = std::isfinite(r) ? r : std::numeric_limits<double>::max();
   }
@@ -94,13 +94,14 @@ void FIRECell::write_residual(Batch& b, const std::vector<bool>& which) const {
 
 void FIRECell::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
-  detail::require_periodic_cells(b, std::vector<bool>(ctx.active.begin(), ctx.active.end()), name());
+  const auto which = detail::active_mask(ctx);
+  detail::require_periodic_cells(b, which, name());
   auto* hs = b.get("fire_dt").data<double>();
   auto* as = b.get("fire_alpha").data<double>();
   auto* ns = b.get("fire_npos").data<std::int64_t>();
   const double* refs = b.get("cell_reference").data<double>();
   double* vcs = b.get("cell_dof_velocity").data<double>();
-  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());
   const auto wvir = detail::read_mat3(b, "virial");
   const auto cells_before = detail::read_mat3(b, "cell");
   auto cells = cells_before;
@@ -132,11 +133,11 @@ void FIRECell::pre_update(Context& ctx) {
       double mass = 0;
       for (std::int64_t i = a0; i < a1; ++i) mass += double(m[i]);
       mass /= double(a1 - a0);
-      // Generalized forces: atoms Dᵀ F, cell (W − V P I) D⁻ᵀ / cf.
+      // Generalized forces: atoms Dᵀ F, cell (W − V P_t) D⁻ᵀ / cf (P_t = −σ_t; P I for a scalar).
       const double vol = std::abs(cellm::det3(cell));
+      const double* ptk = pt.of(s);
       double g[9], gc[9];
-      for (int k = 0; k < 9; ++k)
-        g[k] = wvir[9 * su + static_cast<std::size_t>(k)] - (k % 4 == 0 ? vol * pext[su] : 0.0);
+      for (int k = 0; k < 9; ++k) g[k] = wvir[9 * su + static_cast<std::size_t>(k)] - vol * ptk[k];
       if (iso) {
         const double t = cellm::trace3(g) / 3;
         for (int k = 0; k < 9; ++k) g[k] = k % 4 == 0 ? t : 0.0;

@@ -26,21 +26,22 @@ void check_positive(double v, const std::string& what) {
 constexpr std::uint64_t kCellNoiseKey = 0x9E3779B97F4A7C15ULL;
 
 /// The anisotropic move of one system: the symmetric strain increment dε (row-major) from the
-/// pressure tensor p_int (eV/Å³, symmetric), then μ = exp(dε) and μ⁻¹ by its eigenvectors.
-/// Diagonal: dε_aa = −(β/3τ)(P_ext − P_aa − kT/V) dt + sqrt(2kTβ dt/(3Vτ)) ξ_aa; off-diagonal:
-/// dε_ab = (β/3τ) P_ab dt + sqrt(kTβ dt/(3Vτ)) ξ_ab. Its trace is the isotropic dε in law.
-void anisotropic_scaling(const double* p_int, double pext, double kt, double V, double beta, double tau, double dt,
+/// pressure tensor p_int and the target pt (eV/Å³, symmetric), then μ = exp(dε) and μ⁻¹ by its
+/// eigenvectors. Diagonal: dε_aa = −(β/3τ)(P_t,aa − P_aa − kT/V) dt + sqrt(2kTβ dt/(3Vτ)) ξ_aa;
+/// off-diagonal: dε_ab = −(β/3τ)(P_t,ab − P_ab) dt + sqrt(kTβ dt/(3Vτ)) ξ_ab. Its trace is the
+/// isotropic dε in law. (A hydrostatic target has P_t,ab = 0: −c (0 − P_ab) = c P_ab exactly.)
+void anisotropic_scaling(const double* p_int, const double* pt, double kt, double V, double beta, double tau, double dt,
                          const std::array<double, 4>& g0, const std::array<double, 4>& g1, double* mu, double* mu_inv) {
   const double c = beta / (3 * tau) * dt;
   const double sd = std::sqrt(2 * kt * beta * dt / (3 * V * tau));
   const double sd_off = sd / std::sqrt(2.0);
   double de[9];
-  de[0] = -c * (pext - p_int[0] - kt / V) + sd * g0[0];
-  de[4] = -c * (pext - p_int[4] - kt / V) + sd * g0[1];
-  de[8] = -c * (pext - p_int[8] - kt / V) + sd * g0[2];
-  de[1] = de[3] = c * p_int[1] + sd_off * g0[3];
-  de[2] = de[6] = c * p_int[2] + sd_off * g1[0];
-  de[5] = de[7] = c * p_int[5] + sd_off * g1[1];
+  de[0] = -c * (pt[0] - p_int[0] - kt / V) + sd * g0[0];
+  de[4] = -c * (pt[4] - p_int[4] - kt / V) + sd * g0[1];
+  de[8] = -c * (pt[8] - p_int[8] - kt / V) + sd * g0[2];
+  de[1] = de[3] = -c * (pt[1] - p_int[1]) + sd_off * g0[3];
+  de[2] = de[6] = -c * (pt[2] - p_int[2]) + sd_off * g1[0];
+  de[5] = de[7] = -c * (pt[5] - p_int[5]) + sd_off * g1[1];
   double w[3], o[9];
   cellm::sym_eigen3(de, w, o);
   for (int i = 0; i < 3; ++i)
@@ -69,21 +70,22 @@ StochasticCellRescaling::StochasticCellRescaling(std::shared_ptr<model::Model> m
   check_positive(cfg_.tau_p_fs, "npt_csr tau_p_fs (barostat relaxation time)");
   check_positive(cfg_.compressibility, "npt_csr compressibility (1/bar)");
   check_positive(cfg_.friction_per_fs, "npt_csr friction_per_fs");
-  if (!(std::isfinite(cfg_.pressure) && cfg_.pressure > -1.0))
-    throw InvalidArgument("npt_csr pressure must be finite and above -1 eV/Å³ (-1.6e6 bar)");
+  detail::check_stage_target(cfg_.pressure, cfg_.stress, cfg_.mode, "npt_csr");
   tracks_status_ = true;
 }
 
 void StochasticCellRescaling::init_state(Batch& b, const std::vector<bool>& which) {
   detail::require_periodic_cells(b, which, name());
+  detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());  // bad targets: before any step
 }
 
 void StochasticCellRescaling::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
-  detail::require_periodic_cells(b, std::vector<bool>(ctx.active.begin(), ctx.active.end()), name());
+  const auto which = detail::active_mask(ctx);
+  detail::require_periodic_cells(b, which, name());
   const double dt = ctx.dt_fs;
   const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
-  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());
   const auto wvir = detail::read_mat3(b, "virial");
   const auto cells_before = detail::read_mat3(b, "cell");
   auto cells = cells_before;
@@ -111,7 +113,7 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
         for (int i = 0; i < 3; ++i)
           for (int j = 0; j < 3; ++j) p_int[3 * i + j] = (p_int[3 * i + j] + 0.5 * (w[3 * i + j] + w[3 * j + i])) / V;
         double mu[9], mu_inv[9];
-        anisotropic_scaling(p_int, pext[su], kt, V, beta, cfg_.tau_p_fs, dt,
+        anisotropic_scaling(p_int, pt.of(s), kt, V, beta, cfg_.tau_p_fs, dt,
                             gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0),
                             gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 1), mu, mu_inv);
         double* rows = &cells[9 * su];
@@ -128,7 +130,7 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
         for (int c = 0; c < 3; ++c) mv2 += double(m[i]) * double(v[3 * i + c]) * double(v[3 * i + c]);
       const double p_int = (mv2 * units::kMv2ToEv + cellm::trace3(&wvir[9 * su])) / (3 * V);
       const double xi = gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0)[0];
-      const double deps = -beta / cfg_.tau_p_fs * (pext[su] - p_int - kt / V) * dt +
+      const double deps = -beta / cfg_.tau_p_fs * (pt.of(s)[0] - p_int - kt / V) * dt +
                           std::sqrt(2 * kt * beta * dt / (V * cfg_.tau_p_fs)) * xi;
       const double mu = std::exp(deps / 3);
       for (int k = 0; k < 9; ++k) cells[9 * su + static_cast<std::size_t>(k)] *= mu;

@@ -31,19 +31,30 @@ void check_positive(double v, const std::string& what) {
 double baro_dof(CellMode m) { return m == CellMode::Isotropic ? 1.0 : 6.0; }
 /// Cell mass W (eV fs²) per strain-rate component: (Nf + 3) kT τ_p² / 3.
 double cell_mass(double nf, double kt, double tau_p) { return (nf + 3.0) * kt * tau_p * tau_p / 3.0; }
+/// The work of the deviatoric part D = P_t − (tr P_t/3) I of the target on the cell during a
+/// drift of dt with constant v_g: ∫ V tr(D v_g) dt, exact for V(t) = V0 e^{tr(v_g) t} (eV).
+double deviatoric_work(const double* pt, const double* vg, double v0, double dt) {
+  const double ph = cellm::trace3(pt) / 3;
+  double tr_dv = 0;
+  for (int a = 0; a < 3; ++a)
+    for (int c = 0; c < 3; ++c) tr_dv += (pt[3 * a + c] - (a == c ? ph : 0.0)) * vg[3 * c + a];
+  const double x = cellm::trace3(vg) * dt;
+  return tr_dv * v0 * dt * std::exp(0.5 * x) * cellm::sinhc(0.5 * x);
+}
 double sum_sq(const double* m) {
   double s = 0;
   for (int k = 0; k < 9; ++k) s += m[k] * m[k];
   return s;
 }
 
-/// v_g += h G / W with G = K + W_vir − V P I + (tr K / Nf) I; isotropic: G → tr(G)/3 I;
-/// full: G symmetrised (no cell rotation).
-void cell_kick(double* vg, const double* k2, const double* wvir, double vol, double p_ext, double nf, double w,
+/// v_g += h G / W with G = K + W_vir − V P_t + (tr K / Nf) I (P_t the target pressure tensor,
+/// −σ_target); isotropic: G → tr(G)/3 I; full: G symmetrised (no cell rotation). For P_t = p I
+/// the sums are those of the scalar form K + W_vir + (tr K/Nf − V p) I, bit for bit.
+void cell_kick(double* vg, const double* k2, const double* wvir, double vol, const double* pt, double nf, double w,
                double h, CellMode mode) {
   double g[9];
-  const double extra = cellm::trace3(k2) / nf - vol * p_ext;
-  for (int k = 0; k < 9; ++k) g[k] = k2[k] + wvir[k] + (k % 4 == 0 ? extra : 0.0);
+  const double kin = cellm::trace3(k2) / nf;
+  for (int k = 0; k < 9; ++k) g[k] = k2[k] + wvir[k] + ((k % 4 == 0 ? kin : 0.0) - vol * pt[k]);
   if (mode == CellMode::Isotropic) {
     const double gi = cellm::trace3(g) / 3.0;
     for (int k = 0; k < 9; ++k) vg[k] = k % 4 == 0 ? vg[k] + h * gi / w : 0.0;
@@ -98,8 +109,7 @@ MTKNPT::MTKNPT(std::shared_ptr<model::Model> model, double dt_fs, MTKConfig conf
   check_positive(cfg_.temperature_K, "npt_mtk temperature_K");
   check_positive(cfg_.tau_t_fs, "npt_mtk tau_t_fs (thermostat damping time)");
   check_positive(cfg_.tau_p_fs, "npt_mtk tau_p_fs (barostat damping time)");
-  if (!(std::isfinite(cfg_.pressure) && cfg_.pressure > -1.0))
-    throw InvalidArgument("npt_mtk pressure must be finite and above -1 eV/Å³ (-1.6e6 bar)");
+  detail::check_stage_target(cfg_.pressure, cfg_.stress, cfg_.mode, "npt_mtk");
   if (cfg_.chain_length < 1) throw InvalidArgument("npt_mtk chain_length must be >= 1");
   tracks_status_ = true;
 }
@@ -114,11 +124,21 @@ bool MTKNPT::add_state(Batch& b) {
   b.add_field("npt_baro_xi", Level::System, DType::Float64, {m});
   b.add_field("npt_baro_vxi", Level::System, DType::Float64, {m});
   b.add_field("npt_cell_velocity", Level::System, DType::Float64, {3, 3});
+  // Added after the other fields: a checkpoint written before it restarts with no deviatoric
+  // work done yet (0) instead of resetting the barostat.
+  if (!b.has("npt_stress_work")) {
+    double* w = b.add_field("npt_stress_work", Level::System, DType::Float64, {}).data<double>();
+    for (std::int64_t s = 0; s < b.n_systems(); ++s) w[s] = 0;
+  }
   return fresh;
 }
 
 void MTKNPT::init_state(Batch& b, const std::vector<bool>& which) {
   detail::require_periodic_cells(b, which, name());
+  detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());  // bad targets: before any step
+  double* work = b.get("npt_stress_work").data<double>();
+  for (std::size_t s = 0; s < which.size(); ++s)
+    if (which[s]) work[s] = 0;
   const auto m = static_cast<std::size_t>(cfg_.chain_length);
   for (const char* f : {"npt_xi", "npt_vxi", "npt_baro_xi", "npt_baro_vxi"}) {
     double* p = b.get(f).data<double>();
@@ -134,10 +154,11 @@ void MTKNPT::init_state(Batch& b, const std::vector<bool>& which) {
 
 void MTKNPT::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
-  detail::require_periodic_cells(b, std::vector<bool>(ctx.active.begin(), ctx.active.end()), name());
+  const auto which = detail::active_mask(ctx);
+  detail::require_periodic_cells(b, which, name());
   const double dt = ctx.dt_fs;
   const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
-  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());
   const auto wvir = detail::read_mat3(b, "virial");
   const auto cells_before = detail::read_mat3(b, "cell");
   auto cells = cells_before;
@@ -148,6 +169,7 @@ void MTKNPT::pre_update(Context& ctx) {
   double* bxi = b.get("npt_baro_xi").data<double>();
   double* bvxi = b.get("npt_baro_vxi").data<double>();
   double* vgs = b.get("npt_cell_velocity").data<double>();
+  double* work = b.get("npt_stress_work").data<double>();
   const auto* ap = b.atoms_ptr_data();
   const bool iso = cfg_.mode == CellMode::Isotropic;
   dispatch_float(b.float_dtype(), [&](auto zero) {
@@ -174,7 +196,8 @@ void MTKNPT::pre_update(Context& ctx) {
       for (double& e : k2) e *= sp * sp;
       // cell kick with F(t), W(t) (dt/2), damped particle kick (dt/2) with the thermostat's
       // scaling sp folded into its damping, then drift and cell (dt): one pass over the atoms.
-      cell_kick(vg, k2, &wvir[9 * su], vol0[su], pext[su], nf, w, 0.5 * dt, cfg_.mode);
+      cell_kick(vg, k2, &wvir[9 * su], vol0[su], pt.of(s), nf, w, 0.5 * dt, cfg_.mode);
+      if (!pt.hydro[su]) work[s] += deviatoric_work(pt.of(s), vg, vol0[su], dt);
       const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
       const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
       const cellm::DriftCoeffs dc = cellm::mtk_drift_coeffs(fr, dt);
@@ -198,7 +221,7 @@ void MTKNPT::post_update(Context& ctx) {
   Batch& b = ctx.batch;
   const double dt = ctx.dt_fs;
   const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
-  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, detail::active_mask(ctx), name());
   const auto wvir = detail::read_mat3(b, "virial");
   const auto vol = cell_volume(b);
   const auto M = static_cast<std::size_t>(cfg_.chain_length);
@@ -232,7 +255,7 @@ void MTKNPT::post_update(Context& ctx) {
         mtk_atoms<false, false>(mp, v, f, m, a0, a1, static_cast<T*>(nullptr), &ks);
       double k2[9];
       ks.write(k2);
-      cell_kick(vg, k2, &wvir[9 * su], vol[su], pext[su], nf, w, 0.5 * dt, cfg_.mode);
+      cell_kick(vg, k2, &wvir[9 * su], vol[su], pt.of(s), nf, w, 0.5 * dt, cfg_.mode);
       const double sp = kern::nhc_half_step(xi + su * M, vxi + su * M, cfg_.chain_length, cellm::trace3(k2), nf, kt,
                                             cfg_.tau_t_fs, dt);
       for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::scale(v[i], sp);
@@ -248,7 +271,8 @@ std::vector<double> MTKNPT::conserved_energy(const Batch& b_in) const {
   const Batch& b = b_in.is_cuda() ? host : b_in;
   auto h = kinetic_energy(b);
   const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
-  const auto pext = system_parameter(b, "barostat_pressure", cfg_.pressure);
+  const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, {}, name());
+  const double* work = b.has("npt_stress_work") ? b.get("npt_stress_work").data<double>() : nullptr;
   const auto vol = cell_volume(b);
   const auto M = static_cast<std::size_t>(cfg_.chain_length);
   const double* xi = b.get("npt_xi").data<double>();
@@ -263,7 +287,10 @@ std::vector<double> MTKNPT::conserved_energy(const Batch& b_in) const {
     for (std::int64_t s = 0; s < b.n_systems(); ++s) {
       const auto su = static_cast<std::size_t>(s);
       const double nf = degrees_of_freedom(b, s), nb = baro_dof(cfg_.mode), kt = units::kBoltzmann * temp[su];
-      double extra = 0.5 * cell_mass(nf, kt, cfg_.tau_p_fs) * sum_sq(vgs + 9 * su) + pext[su] * vol[su];
+      // P_ext V with the hydrostatic part of the target, plus the deviatoric part's work so far.
+      const double ph = pt.hydro[su] ? pt.of(s)[0] : cellm::trace3(pt.of(s)) / 3;
+      double extra = 0.5 * cell_mass(nf, kt, cfg_.tau_p_fs) * sum_sq(vgs + 9 * su) + ph * vol[su];
+      if (work) extra += work[s];
       for (std::size_t j = 0; j < M; ++j) {
         const double dof = j == 0 ? nf : 1.0, bdof = j == 0 ? nb : 1.0;
         extra += 0.5 * dof * kt * tt2 * vxi[su * M + j] * vxi[su * M + j] + dof * kt * xi[su * M + j];

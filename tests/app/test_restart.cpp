@@ -252,7 +252,16 @@ TEST(Restart, PressureStagesContinueBitwise) {
       {"fire_cell_csr",
        "[[stage]]\ntype = \"fire_cell\"\nfmax = 0.01\nstress_tol_bar = 50\nmax_steps = 20\n"
        "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\npressure_bar = 100\n"},
-      {"npt_csr_full", "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\npressure_bar = 100\ncell = \"full\"\n"}};
+      {"npt_csr_full", "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\npressure_bar = 100\ncell = \"full\"\n"},
+      // stress targets: MTK's deviatoric work (npt_stress_work) travels with the snapshots
+      {"npt_mtk_stress",
+       "[[stage]]\ntype = \"npt_mtk\"\ntemperature_K = 94\nstress_bar = [-300, -100, -200, 50, 0, -80]\n"
+       "cell = \"full\"\ntau_p_fs = 500\n"},
+      {"fire_cell_csr_stress",
+       "[[stage]]\ntype = \"fire_cell\"\ncell = \"full\"\nfmax = 0.01\nstress_tol_bar = 50\nmax_steps = 20\n"
+       "stress_bar = [200, -100, 0, 0, 30, 0]\n"
+       "[[stage]]\ntype = \"npt_csr\"\ntemperature_K = 60\nstress_bar = [100, -200, -300, 0, 0, 40]\n"
+       "cell = \"full\"\n"}};
   for (const auto& [name, stages] : cases) {
     const std::string job = tmp(std::string(name) + ".toml");
     std::ofstream(job) << "[run]\nsteps = 60\ndt_fs = 2.0\nseed = 5\n[model]\nshift_energy = true\n"

@@ -21,16 +21,19 @@ namespace batchmd::app {
 struct StageSpec {
   /// fire, fire2, fire_cell, velocity_verlet, nvt_langevin, nvt_nose_hoover, npt_mtk, npt_csr
   std::string type = "velocity_verlet";
-  double dt_fs = 0;                         ///< 0: [run].dt_fs
-  double fmax = 0;                          ///< eV/Å; > 0: converged when every force is below
-  double energy_change = 0;                 ///< eV; > 0: converged when |ΔE| per step is below
-  std::int64_t max_steps = 0;               ///< > 0: leaves the stage after this many steps
-  double temperature_K = 0;                 ///< thermostats
-  double friction_per_fs = 0.01;            ///< Langevin
-  double tau_fs = 100.0;                    ///< Nosé–Hoover
-  std::int64_t chain_length = 3;            ///< Nosé–Hoover
-  double max_step = 0.2;                    ///< Å, FIRE
-  double pressure_bar = 0;                  ///< npt_mtk, npt_csr, fire_cell: target pressure (bar)
+  double dt_fs = 0;               ///< 0: [run].dt_fs
+  double fmax = 0;                ///< eV/Å; > 0: converged when every force is below
+  double energy_change = 0;       ///< eV; > 0: converged when |ΔE| per step is below
+  std::int64_t max_steps = 0;     ///< > 0: leaves the stage after this many steps
+  double temperature_K = 0;       ///< thermostats
+  double friction_per_fs = 0.01;  ///< Langevin
+  double tau_fs = 100.0;          ///< Nosé–Hoover
+  std::int64_t chain_length = 3;  ///< Nosé–Hoover
+  double max_step = 0.2;          ///< Å, FIRE
+  double pressure_bar = 0;        ///< npt_mtk, npt_csr, fire_cell: target pressure (bar)
+  /// npt_mtk, npt_csr, fire_cell: target stress instead of pressure_bar (bar; Voigt xx yy zz yz xz
+  /// xy, ASE's sign: positive in tension, so pressure P is [-P, -P, -P, 0, 0, 0]); empty: none
+  std::vector<double> stress_bar;
   double tau_p_fs = 1000;                   ///< npt_mtk, npt_csr: barostat time constant (fs)
   std::string cell = "isotropic";           ///< npt_mtk, fire_cell: "isotropic" or "full" cell
   double compressibility_per_bar = 4.5e-5;  ///< npt_csr: isothermal compressibility guess (1/bar)

@@ -3,6 +3,7 @@
 // cell filter in the sense of ASE's UnitCellFilter, per system.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "batchmd/dynamics/integrators.hpp"
@@ -11,22 +12,25 @@
 namespace batchmd::dynamics {
 
 struct FIRECellConfig {
-  FIREConfig fire{};               ///< the FIRE knobs (dt_start, dt_max, n_min, ..., max_step)
-  double pressure = 0;             ///< target hydrostatic pressure (eV/Å³)
-  CellMode mode = CellMode::Full;  ///< Isotropic: hydrostatic strain only (shape kept)
-  double cell_factor = 0;          ///< scale of the cell coordinates; <= 0: the system's atom count
+  FIREConfig fire{};                   ///< the FIRE knobs (dt_start, dt_max, n_min, ..., max_step)
+  double pressure = 0;                 ///< target hydrostatic pressure (eV/Å³)
+  std::optional<StressTarget> stress;  ///< target stress σ_t instead of `pressure` (then 0); npt.hpp
+  CellMode mode = CellMode::Full;      ///< Isotropic: hydrostatic strain only (shape kept)
+  double cell_factor = 0;              ///< scale of the cell coordinates; <= 0: the system's atom count
 };
 
 /// FIRE (the semi-implicit scheme of FIRE, see integrators.hpp) on the generalized coordinates
 /// of a filter: per system, the atoms' positions in the reference frame x_g = D⁻¹ x and the
 /// cell coordinates X = c D, where D is the deformation gradient from the cell at stage entry
 /// (cell rows h = h₀ Dᵀ) and c the cell factor. Generalized forces: Dᵀ F for the atoms,
-/// (W − V P I) D⁻ᵀ / c for the cell (W the virial, P the target pressure; Isotropic: its trace
-/// part only), the forces of ASE's UnitCellFilter. The cell coordinates move with the mean
-/// atomic mass of the system; max_step caps the cell's rows like an atom.
-/// A system converges at zero force and σ = −P I. Criteria: set_convergence with
-/// Convergence::fmax (atomic forces) & Convergence::stress (this stage writes the residual
-/// "cell_stress_residual" = max |σ_ij + P δ_ij| (eV/Å³; Isotropic: |tr σ/3 + P|) after each step).
+/// (W − V P_t) D⁻ᵀ / c = (W + V σ_t) D⁻ᵀ / c for the cell (W the virial, P_t = −σ_t the target
+/// pressure tensor, P I for a scalar target; Isotropic: its trace part only), the forces of ASE's
+/// UnitCellFilter. The cell coordinates move with the mean atomic mass of the system; max_step
+/// caps the cell's rows like an atom. A system converges at zero force and σ = σ_t. Criteria:
+/// set_convergence with Convergence::fmax (atomic forces) & Convergence::stress (this stage
+/// writes the residual "cell_stress_residual" = max |σ_ij − σ_t,ij| (eV/Å³; Isotropic:
+/// |tr σ/3 − tr σ_t/3|) after each step). Per-system targets: the fields "barostat_pressure" and
+/// "barostat_stress" (npt.hpp).
 /// Per-system state (system-level): fire_dt, fire_alpha, fire_npos (as FIRE), cell_reference
 /// [3,3] (Å), cell_dof_velocity [3,3], cell_stress_residual. CPU batches; every system must be
 /// periodic in all three directions.

@@ -6,14 +6,17 @@
 // update to be periodic in all three directions (an open or slab system is an error naming it).
 //
 // Units at the API: pressure in eV/Å³ (units::kBar converts from bar), times in fs, K. Per-system
-// targets come from the optional system-level fields "thermostat_temperature" (K) and
-// "barostat_pressure" (eV/Å³), which override the constructor's values system by system.
+// targets come from the optional system-level fields "thermostat_temperature" (K),
+// "barostat_pressure" (eV/Å³) and "barostat_stress" (a target stress tensor, eV/Å³, ASE's sign;
+// see StressTarget), which override the constructor's values system by system.
 //
 // Pressure convention: the models' "virial" W = Σ r_ij ⊗ F_j (eV) and "stress" = −W/V; the
 // instantaneous pressure tensor is P = (Σ m v⊗v + W)/V (kinetic part included), P = tr(P)/3.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,18 +32,34 @@ enum class CellMode {
 CellMode cell_mode_from_name(const std::string& name);  ///< "isotropic" or "full"/"anisotropic"
 std::string cell_mode_name(CellMode m);
 
+/// A target stress tensor σ_target (eV/Å³), row-major, in ASE's sign convention — the sign of the
+/// models' "stress" field: positive in tension, so a hydrostatic pressure P is σ = −P I. A stage
+/// drives each system towards stress = σ_target, i.e. towards the pressure tensor
+/// P_target = −σ_target. Must be finite and symmetric; an isotropic stage accepts only a
+/// hydrostatic one (equal diagonal, zero off-diagonal). The per-system field "barostat_stress"
+/// ([S,3,3], or [S,6] in Voigt order xx yy zz yz xz xy, or [S,9]) overrides it system by system
+/// and must not be set together with "barostat_pressure".
+using StressTarget = std::array<double, 9>;
+/// σ from Voigt components (xx, yy, zz, yz, xz, xy), ASE's order.
+StressTarget stress_from_voigt(const std::array<double, 6>& v);
+
 /// Instantaneous pressure of every system (eV/Å³): (Σ m v² + tr W)/(3V), from the "virial" field
 /// (the model must have been asked for stress) and the velocities. 0 for a system that is not
 /// periodic in all three directions. CPU or GPU batch (small host copies).
 std::vector<double> pressure(const Batch& batch);
+/// Instantaneous pressure tensor of every system, 9 per system (row-major, eV/Å³):
+/// (Σ m v⊗v + W)/V; the stress with the kinetic part is its negative. 0 where pressure() is 0.
+std::vector<double> pressure_tensor(const Batch& batch);
 /// Volume of every system's cell (Å³): |det cell| (0 without a cell).
 std::vector<double> cell_volume(const Batch& batch);
 
 struct MTKConfig {
   double temperature_K = 300;  ///< target temperature (K), > 0
   double pressure = 0;         ///< target pressure (eV/Å³): finite, and > -1 eV/Å³
-  double tau_t_fs = 100;       ///< thermostat period (fs): chain masses Q1 = Nf kT τ², Qj = kT τ²
-  double tau_p_fs = 1000;      ///< barostat period (fs): cell mass W = (Nf + 3) kT τ_p² / 3
+  /// Target stress instead of `pressure` (which must then be 0); full cell: any symmetric σ.
+  std::optional<StressTarget> stress;
+  double tau_t_fs = 100;   ///< thermostat period (fs): chain masses Q1 = Nf kT τ², Qj = kT τ²
+  double tau_p_fs = 1000;  ///< barostat period (fs): cell mass W = (Nf + 3) kT τ_p² / 3
   std::int64_t chain_length = 3;
   CellMode mode = CellMode::Isotropic;
 };
@@ -52,11 +71,14 @@ struct MTKConfig {
 ///   B(dt/2) B_cell(dt/2) NHC_part(dt/2) NHC_baro(dt/2),
 /// with the equations (v_g the cell's symmetric strain rate, 1/fs; Nf = 3N − 3):
 ///   ṙ = v + v_g r,  v̇ = F/m − (v_g + tr(v_g)/Nf) v − v_ξ1 v,  ḣ = v_g h,
-///   W v̇_g = Σ m v⊗v + W_vir − V P_ext + (Σ m v²/Nf) I − W v_ξb1 v_g
-/// (isotropic: v_g = v_ε I driven by the trace). Per-system state, system-level fields:
+///   W v̇_g = Σ m v⊗v + W_vir − V P_t + (Σ m v²/Nf) I − W v_ξb1 v_g
+/// (P_t = P_ext I, or −σ_target for a stress target (full cell); isotropic: v_g = v_ε I driven by
+/// the trace). Per-system state, system-level fields:
 ///   npt_xi, npt_vxi [chain_length]          particle thermostat chain (1/fs)
 ///   npt_baro_xi, npt_baro_vxi [chain_length] barostat thermostat chain (1/fs)
 ///   npt_cell_velocity [3,3]                  v_g (1/fs)
+///   npt_stress_work                          ∫ V tr(D v_g) dt (eV), the work of the deviatoric
+///                                            part D of a stress target (0 for a pressure)
 /// They travel with a system through snapshots, so a restart continues the barostat exactly.
 /// The model is asked for stress every step (needs_stress). CPU batches; a GPU batch is refused
 /// with an InvalidArgument until the kernels exist.
@@ -66,7 +88,8 @@ class MTKNPT : public Dynamics {
   std::string name() const override { return "npt_mtk"; }
   const MTKConfig& config() const { return cfg_; }
   bool needs_stress() const override { return true; }
-  /// Per-system conserved quantity (eV): E_kin + E_pot + W Σ v_g²/2 + P V + Σ Q v_ξ²/2 + Nf kT ξ1
+  /// Per-system conserved quantity (eV): E_kin + E_pot + W Σ v_g²/2 + p V + npt_stress_work
+  /// (p = tr P_t/3) + Σ Q v_ξ²/2 + Nf kT ξ1
   /// + kT Σ_{j>1} ξj + (barostat chain: nb kT ξb1, nb = 1 isotropic, 6 full). Constant up to the
   /// integrator's O(dt²) error.
   std::vector<double> conserved_energy(const Batch& batch) const;
@@ -82,11 +105,12 @@ class MTKNPT : public Dynamics {
 };
 
 struct CSRConfig {
-  double temperature_K = 300;       ///< target temperature (K), > 0
-  double pressure = 0;              ///< target pressure (eV/Å³)
-  double tau_p_fs = 1000;           ///< barostat relaxation time (fs), > 0
-  double compressibility = 4.5e-5;  ///< isothermal compressibility guess β_T (1/bar), > 0
-  double friction_per_fs = 0.01;    ///< Langevin friction of the particles (1/fs), > 0
+  double temperature_K = 300;          ///< target temperature (K), > 0
+  double pressure = 0;                 ///< target pressure (eV/Å³)
+  std::optional<StressTarget> stress;  ///< target stress instead of `pressure` (then 0); see MTKConfig
+  double tau_p_fs = 1000;              ///< barostat relaxation time (fs), > 0
+  double compressibility = 4.5e-5;     ///< isothermal compressibility guess β_T (1/bar), > 0
+  double friction_per_fs = 0.01;       ///< Langevin friction of the particles (1/fs), > 0
   std::uint64_t seed = 0;
   CellMode mode = CellMode::Isotropic;
 };
@@ -100,7 +124,8 @@ struct CSRConfig {
 /// its six components driven by the matching component of P_ext δ_ab − P_int,ab with its own noise,
 ///   dε_aa = −(β_T/3τ_p)(P_ext − P_int,aa − kT/V) dt + sqrt(2 kT β_T/(3 V τ_p)) dW_aa,
 ///   dε_ab = (β_T/3τ_p) P_int,ab dt + sqrt(kT β_T/(3 V τ_p)) dW_ab   (a ≠ b, dε_ba = dε_ab),
-/// (P_int the symmetrised pressure tensor; tr dε is the isotropic dε in law, so the volume
+/// (P_int the symmetrised pressure tensor; a stress target σ_t replaces P_ext δ_ab by −σ_t,ab in
+/// every component; tr dε is the isotropic dε in law, so the volume
 /// samples the same distribution); μ = exp(dε) scales positions and cell vectors, μ⁻¹ = μ⁻ᵀ the
 /// velocities. A symmetric μ has no rigid rotation. A first-order barostat: it samples the NPT volume distribution
 /// without the oscillations of MTK and is robust far from equilibrium. The noise is Philox keyed by (seed, system_id,
