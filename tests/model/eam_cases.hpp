@@ -28,27 +28,9 @@ using namespace backend_cases;
 
 class EamOn : public ModelOn {};
 
-// A mixed batch of lattice constant a: a displaced crystal, a small triclinic cell, a slab, an
-// empty system and an open cluster; elements from zs.
+// A mixed batch of fcc crystals (mixed_cubic): elements from zs, atom i taking zs[7 i + 3].
 inline std::vector<Sys> mixed(double a, const std::vector<std::int64_t>& zs, std::uint64_t seed) {
-  Sys crystal = fcc(3, a, zs[0]);
-  jitter(crystal, 0.12, seed);
-  Sys tri = sheared(fcc(2, a, zs[0]), 2 * a, {2 * a, 0, 0, 0.4 * a, 2 * a, 0, -0.3 * a, 0.2 * a, 2 * a});
-  jitter(tri, 0.12, seed + 1);
-  Sys slab = fcc(2, a, zs[0]);
-  slab.pbc = {true, true, false};
-  slab.cell[8] = 0;
-  jitter(slab, 0.12, seed + 2);
-  Sys cluster = fcc(2, a, zs[0]);
-  cluster.pbc = {false, false, false};
-  cluster.cell.assign(9, 0.0);
-  jitter(cluster, 0.12, seed + 3);
-  Sys empty;
-  empty.cell = {10, 0, 0, 0, 10, 0, 0, 0, 10};
-  std::vector<Sys> all = {crystal, tri, slab, empty, cluster};
-  for (auto& s : all)
-    for (std::size_t i = 0; i < s.z.size(); ++i) s.z[i] = zs[(i * 7 + 3) % zs.size()];
-  return all;
+  return mixed_cubic(fcc, a, zs, seed, 0.12, 0.12, [](std::size_t i) { return i * 7 + 3; });
 }
 
 inline void expect_agree(const Out& c, const Out& g, const Batch&, bool f32, double scale, const std::string& where) {

@@ -127,6 +127,62 @@ inline void expect_derivatives(const Make& make, const std::vector<Sys>& systems
   }
 }
 
+/// The cubic crystals' mixed batch (EAM, SNAP): of lattice constant a, a displaced nxnxn crystal
+/// (n = 3, displacements up to amp_crystal Å), a 2x2x2 copy in a triclinic cell (self-images),
+/// a 2x2x2 slab and a 2x2x2 open cluster (displacements up to amp), and an empty system; atom i of
+/// each system gets element zs[pick(i) % zs.size()].
+inline std::vector<Sys> mixed_cubic(Sys (*lattice)(int, double, std::int64_t), double a,
+                                    const std::vector<std::int64_t>& zs, std::uint64_t seed, double amp_crystal,
+                                    double amp, std::size_t (*pick)(std::size_t)) {
+  Sys crystal = lattice(3, a, zs[0]);
+  jitter(crystal, amp_crystal, seed);
+  Sys tri = sheared(lattice(2, a, zs[0]), 2 * a, {2 * a, 0, 0, 0.4 * a, 2 * a, 0, -0.3 * a, 0.2 * a, 2 * a});
+  jitter(tri, amp, seed + 1);
+  Sys slab = lattice(2, a, zs[0]);
+  slab.pbc = {true, true, false};
+  slab.cell[8] = 0;
+  jitter(slab, amp, seed + 2);
+  Sys cluster = lattice(2, a, zs[0]);
+  cluster.pbc = {false, false, false};
+  cluster.cell.assign(9, 0.0);
+  jitter(cluster, amp, seed + 3);
+  Sys empty;
+  empty.cell = {10, 0, 0, 0, 10, 0, 0, 0, 10};
+  std::vector<Sys> all = {crystal, tri, slab, empty, cluster};
+  for (auto& s : all)
+    for (std::size_t i = 0; i < s.z.size(); ++i) s.z[i] = zs[pick(i) % zs.size()];
+  return all;
+}
+
+/// The comparison of SW, Morse, SNAP and ZBL results (a reference c, a result g on host batch b)
+/// to tf of the force scale (max |F|, at least 1: over the batch, or per system where
+/// system_force_scale), energies to te (|E| + n), virials and stresses to te max(n, max |W|) per
+/// system; tf = 2e-4 and te = 2e-5 in float32, 1e-10 in float64, both times `scale`.
+inline void expect_agree_per_system(const Out& c, const Out& g, const Batch& b, bool f32, double scale,
+                                    bool system_force_scale, const std::string& where) {
+  const double tf = scale * (f32 ? 2e-4 : 1e-10), te = scale * (f32 ? 2e-5 : 1e-10);
+  ASSERT_EQ(c.forces.size(), g.forces.size()) << where;
+  const auto* ptr = b.atoms_ptr_data();
+  const double batch_fs = std::max(max_abs(c.forces), 1.0);
+  for (std::size_t s = 0; s < c.energy.size(); ++s) {
+    const double n = static_cast<double>(ptr[s + 1] - ptr[s]);
+    double fs = batch_fs;
+    if (system_force_scale) {
+      fs = 1.0;
+      for (auto k = 3 * ptr[s]; k < 3 * ptr[s + 1]; ++k) fs = std::max(fs, std::abs(c.forces[k]));
+    }
+    for (auto k = 3 * ptr[s]; k < 3 * ptr[s + 1]; ++k)
+      EXPECT_NEAR(g.forces[k], c.forces[k], tf * fs) << where << " system " << s << " force " << k;
+    EXPECT_NEAR(g.energy[s], c.energy[s], te * (std::abs(c.energy[s]) + n)) << where << " energy " << s;
+    double ws = n;
+    for (int k = 0; k < 9; ++k) ws = std::max(ws, std::abs(c.virial[9 * s + k]));
+    for (int k = 0; k < 9; ++k) {
+      EXPECT_NEAR(g.virial[9 * s + k], c.virial[9 * s + k], te * ws) << where << " virial " << s;
+      EXPECT_NEAR(g.stress[9 * s + k], c.stress[9 * s + k], te * ws) << where << " stress " << s;
+    }
+  }
+}
+
 /// A model's comparison of a result with a reference result on the same host batch: its
 /// tolerances (float32 ones when f32) times `scale`.
 using Agree = std::function<void(const Out& ref, const Out& got, const Batch& host, bool f32, double scale,

@@ -63,23 +63,7 @@ inline std::vector<Sys> mixed(double a, const std::vector<std::int64_t>& zs, dou
 }
 
 inline void expect_agree(const Out& c, const Out& g, const Batch& b, bool f32, double scale, const std::string& where) {
-  const double tf = scale * (f32 ? 2e-4 : 1e-10), te = scale * (f32 ? 2e-5 : 1e-10);
-  ASSERT_EQ(c.forces.size(), g.forces.size()) << where;
-  const auto* ptr = b.atoms_ptr_data();
-  for (std::size_t s = 0; s < c.energy.size(); ++s) {
-    const double n = static_cast<double>(ptr[s + 1] - ptr[s]);
-    double fs = 1.0;
-    for (auto k = 3 * ptr[s]; k < 3 * ptr[s + 1]; ++k) fs = std::max(fs, std::abs(c.forces[k]));
-    for (auto k = 3 * ptr[s]; k < 3 * ptr[s + 1]; ++k)
-      EXPECT_NEAR(g.forces[k], c.forces[k], tf * fs) << where << " system " << s << " force " << k;
-    EXPECT_NEAR(g.energy[s], c.energy[s], te * (std::abs(c.energy[s]) + n)) << where << " energy " << s;
-    double ws = n;
-    for (int k = 0; k < 9; ++k) ws = std::max(ws, std::abs(c.virial[9 * s + k]));
-    for (int k = 0; k < 9; ++k) {
-      EXPECT_NEAR(g.virial[9 * s + k], c.virial[9 * s + k], te * ws) << where << " virial " << s;
-      EXPECT_NEAR(g.stress[9 * s + k], c.stress[9 * s + k], te * ws) << where << " stress " << s;
-    }
-  }
+  expect_agree_per_system(c, g, b, f32, scale, true, where);
 }
 
 inline constexpr double kFdRel = 2e-7;
