@@ -100,7 +100,7 @@ template <bool kSingleType, bool kVirial, typename T>
   const std::int32_t* sidx = nl.shift_index().data();
   const LJCoeffs<T> c0 = coeffs[0];
   double energy = 0;
-  Lanes vxx{}, vyy{}, vzz{}, vxy{}, vxz{}, vyz{};  // per-lane virial sums of the call
+  PairVirial<Lanes> vir;  // per-lane virial sums of the call
   for (std::int64_t k = k0; k < k1; ++k) {
     const T xi = pos[3 * k], yi = pos[3 * k + 1], zi = pos[3 * k + 2];
     const LJCoeffs<T>* crow = kSingleType ? coeffs : coeffs + type[k] * n_types;
@@ -138,12 +138,8 @@ template <bool kSingleType, bool kVirial, typename T>
         const T dx = bx[q], dy = by[q], dz = bz[q];
         const T rsq = dx * dx + dy * dy + dz * dz;
         const LJCoeffs<T>& c = kSingleType ? c0 : crow[bt[q]];
-        T fpair;
-        const T e = lj_pair(rsq, c, fpair);
-        const bool inside = rsq < c.cutsq;
-        fpair = inside ? fpair : T(0);
-        ei += inside ? e : T(0);
-        const T fx = fpair * dx, fy = fpair * dy, fz = fpair * dz;
+        T fx, fy, fz;
+        ei += lj_pair_force(rsq, dx, dy, dz, c, fx, fy, fz);
         fbx[q] = fx;
         fby[q] = fy;
         fbz[q] = fz;
@@ -161,12 +157,7 @@ template <bool kSingleType, bool kVirial, typename T>
           load_lanes(fbx + q, fx);
           load_lanes(fby + q, fy);
           load_lanes(fbz + q, fz);
-          vxx += dx * fx;
-          vyy += dy * fy;
-          vzz += dz * fz;
-          vxy += dx * fy;
-          vxz += dx * fz;
-          vyz += dy * fz;
+          vir.add(dx, dy, dz, fx, fy, fz);
         }
       // 3. Scatter the neighbors' forces (a neighbor may repeat, as its periodic images in a
       // small box, so this loop stays scalar).
@@ -184,7 +175,7 @@ template <bool kSingleType, bool kVirial, typename T>
   }
   sums.energy += energy;
   if constexpr (kVirial) {
-    const Lanes* lanes[6] = {&vxx, &vyy, &vzz, &vxy, &vxz, &vyz};
+    const Lanes* lanes[6] = {&vir.xx, &vir.yy, &vir.zz, &vir.xy, &vir.xz, &vir.yz};
     for (int a = 0; a < 6; ++a) {
       double v = 0;
       for (int l = 0; l < 8; ++l) v += (*lanes[a])[l];

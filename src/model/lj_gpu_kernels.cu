@@ -30,6 +30,7 @@
 #include "batchmd/core/frame.hpp"
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
+#include "bin_grid.hpp"
 #include "lj_gpu_kernels.hpp"
 
 namespace batchmd::model::gpu {
@@ -37,8 +38,6 @@ namespace lj_gpu_impl {
 
 // ===== Device code: what one thread does (host/device functions) =====
 
-// Bins per (cutoff + skin) along a periodic direction (as NeighborList: a 5^3 stencil).
-constexpr double kBinsPerCutoff = 2.0;
 // Shifts are stored as three 10-bit fields biased by 512.
 constexpr std::int32_t kShiftBias = 512;
 constexpr std::int32_t kZeroShift = kShiftBias | (kShiftBias << 10) | (kShiftBias << 20);
@@ -92,49 +91,17 @@ BATCHMD_HD inline bool list_active(const ListArgs<T>& a) {
 // directions (fractional; lo > hi for no atoms), with at most max_bins bins. Returns kErr* bits.
 BATCHMD_HD inline int make_grid(SysGrid& g, const Frame& f, const double* cell, const double* lo, const double* hi,
                                 long long bin_base, long long max_bins, double rc) {
-  long long nb[3];
-  double width[3], origin[3], ext[3];
-  for (int d = 0; d < 3; ++d) {
-    width[d] = rc / (kBinsPerCutoff * f.h[d]);
-    if (f.periodic[d]) {
-      const double want = floor(kBinsPerCutoff * f.h[d] / rc);
-      nb[d] = want < 1 ? 1 : static_cast<long long>(want < 1e9 ? want : 1e9);
-      origin[d] = 0;
-      ext[d] = 1;
-    } else {
-      double l = lo[d], u = hi[d];
-      if (!(u >= l)) l = u = 0;
-      ext[d] = u - l;
-      const double want = floor(ext[d] / width[d]);
-      nb[d] = static_cast<long long>(want < 1e9 ? want : 1e9) + 1;
-      origin[d] = l;
-    }
-  }
-  while (static_cast<double>(nb[0]) * static_cast<double>(nb[1]) * static_cast<double>(nb[2]) >
-         static_cast<double>(max_bins)) {
-    int d = 0;
-    for (int e = 1; e < 3; ++e)
-      if (nb[e] > nb[d]) d = e;
-    nb[d] = (nb[d] + 1) / 2;
-  }
+  const BinGrid b = bin_grid(f, lo, hi, max_bins, rc);  // bin_grid.hpp: the CPU list's grid too
   int err = 0;
   for (int d = 0; d < 3; ++d) {
-    double w;
-    if (f.periodic[d]) {
-      w = 1.0 / static_cast<double>(nb[d]);
-    } else {
-      const double spread = ext[d] / static_cast<double>(nb[d]) * (1 + 1e-9);
-      w = width[d] > spread ? width[d] : spread;
-    }
-    const double reach = ceil(rc / (w * f.h[d]) * (1 - 1e-12));
-    int m = reach < 1 ? 1 : static_cast<int>(reach < 1e6 ? reach : 1e6);
+    int m = static_cast<int>(b.m[d]);
     if (f.periodic[d] && m > kMaxReach) {
       err |= kErrCellTooThin;
       m = 1;
     }
-    g.lo[d] = origin[d];
-    g.w[d] = w;
-    g.nb[d] = static_cast<int>(nb[d]);
+    g.lo[d] = b.origin[d];
+    g.w[d] = b.w[d];
+    g.nb[d] = static_cast<int>(b.nb[d]);
     g.m[d] = m;
     g.periodic[d] = f.periodic[d];
   }
@@ -144,7 +111,7 @@ BATCHMD_HD inline int make_grid(SysGrid& g, const Frame& f, const double* cell, 
       g.row[3 * d + e] = f.row[d][e];
       g.recip[3 * d + e] = f.recip[d][e];
     }
-  g.n_bins = static_cast<int>(nb[0] * nb[1] * nb[2]);
+  g.n_bins = static_cast<int>(b.nb[0] * b.nb[1] * b.nb[2]);
   g.bin_base = bin_base;
   return err;
 }
@@ -334,7 +301,7 @@ BATCHMD_HD inline void force_slot(const ForceArgs<T>& f, std::int64_t t) {
         for (int e = 0; e < 3; ++e) c[3 * d + e] = f.cell[9 * s + 3 * d + e];
   }
   T fx = 0, fy = 0, fz = 0, en = 0;
-  T v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
+  PairVirial<T> vir;
   const int cnt = f.count[t];
   for (int k = 0; k < cnt; ++k) {
     const long long idx = static_cast<long long>(k) * f.n_atoms + t;
@@ -351,21 +318,13 @@ BATCHMD_HD inline void force_slot(const ForceArgs<T>& f, std::int64_t t) {
     }
     const T rsq = rx * rx + ry * ry + rz * rz;
     const LJCoeffs<T> cf = row[f.type[j]];
-    if (rsq < cf.cutsq) {
-      T fpair;
-      en += lj_pair(rsq, cf, fpair);
-      const T gx = fpair * rx, gy = fpair * ry, gz = fpair * rz;  // force on j
+    if (rsq < cf.cutsq) {  // the list holds pairs up to cutoff + skin: skip the rest
+      T gx, gy, gz;        // force on j
+      en += lj_pair_force(rsq, rx, ry, rz, cf, gx, gy, gz);
       fx -= gx;
       fy -= gy;
       fz -= gz;
-      if constexpr (kVirial) {
-        v0 += rx * gx;
-        v1 += ry * gy;
-        v2 += rz * gz;
-        v3 += rx * gy;
-        v4 += rx * gz;
-        v5 += ry * gz;
-      }
+      if constexpr (kVirial) vir.add(rx, ry, rz, gx, gy, gz);
     }
   }
   f.forces[3 * i] = fx;
@@ -374,12 +333,12 @@ BATCHMD_HD inline void force_slot(const ForceArgs<T>& f, std::int64_t t) {
   double* out = f.acc + K * t;
   out[0] = 0.5 * static_cast<double>(en);
   if constexpr (kVirial) {
-    out[1] = 0.5 * static_cast<double>(v0);
-    out[2] = 0.5 * static_cast<double>(v1);
-    out[3] = 0.5 * static_cast<double>(v2);
-    out[4] = 0.5 * static_cast<double>(v3);
-    out[5] = 0.5 * static_cast<double>(v4);
-    out[6] = 0.5 * static_cast<double>(v5);
+    out[1] = 0.5 * static_cast<double>(vir.xx);
+    out[2] = 0.5 * static_cast<double>(vir.yy);
+    out[3] = 0.5 * static_cast<double>(vir.zz);
+    out[4] = 0.5 * static_cast<double>(vir.xy);
+    out[5] = 0.5 * static_cast<double>(vir.xz);
+    out[6] = 0.5 * static_cast<double>(vir.yz);
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "bin_grid.hpp"
 
 namespace batchmd::model::detail {
 
@@ -53,8 +54,6 @@ __attribute__((noinline)) Frame frame_of(const BatchGeometry<T>& g, std::int64_t
 
 namespace {
 
-// Bins per (cutoff + skin) along a direction: 2 gives a 5^3 stencil, as LAMMPS' default.
-constexpr double kBinsPerCutoff = 2.0;
 // Candidates are tested kChunk at a time (8 doubles: one AVX-512 vector); the padding of the
 // coordinate arrays sits kFar away from everything.
 constexpr std::int32_t kChunk = 8;
@@ -315,39 +314,15 @@ BATCHMD_NL_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int64
     }
   }
 
-  // 2. Bin grid: nb bins of fractional width w per direction, offsets up to +-m needed.
-  std::int64_t nb[3];
-  double w[3], origin[3];
-  for (int d = 0; d < 3; ++d) {
-    if (f.periodic[d]) {
-      nb[d] =
-          std::max<std::int64_t>(1, static_cast<std::int64_t>(std::min(std::floor(kBinsPerCutoff * f.h[d] / rc), 1e9)));
-      origin[d] = 0;
-    } else {
-      const double width = rc / (kBinsPerCutoff * f.h[d]);
-      nb[d] = static_cast<std::int64_t>(std::min(std::floor((hi[d] - lo[d]) / width), 1e9)) + 1;
-      origin[d] = lo[d];
-    }
-  }
-  const std::int64_t max_bins = std::min<std::int64_t>(4 * ns + 64, std::int64_t{1} << 30);
-  while (static_cast<double>(nb[0]) * static_cast<double>(nb[1]) * static_cast<double>(nb[2]) >
-         static_cast<double>(max_bins)) {
-    int d = 0;
-    for (int e = 1; e < 3; ++e)
-      if (nb[e] > nb[d]) d = e;
-    nb[d] = (nb[d] + 1) / 2;
-  }
-  std::int64_t m[3], M[3];
-  for (int d = 0; d < 3; ++d) {
-    if (f.periodic[d]) {
-      w[d] = 1.0 / static_cast<double>(nb[d]);
-    } else {
-      const double width = rc / (kBinsPerCutoff * f.h[d]);
-      w[d] = std::max(width, (hi[d] - lo[d]) / static_cast<double>(nb[d]) * (1 + 1e-9));
-    }
-    m[d] = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rc / (w[d] * f.h[d]) * (1 - 1e-12))));
-    M[d] = f.periodic[d] ? (m[d] + nb[d] - 1) / nb[d] : 0;
-  }
+  // 2. Bin grid (bin_grid.hpp, shared with the GPU list): nb bins of fractional width w per
+  // direction, offsets up to +-m needed, images up to +-M cells away.
+  const BinGrid grid = bin_grid(f, lo, hi, std::min<std::int64_t>(4 * ns + 64, std::int64_t{1} << 30), rc);
+  const std::int64_t* nb = grid.nb;
+  const std::int64_t* m = grid.m;
+  const double* w = grid.w;
+  const double* origin = grid.origin;
+  std::int64_t M[3];
+  for (int d = 0; d < 3; ++d) M[d] = f.periodic[d] ? (m[d] + nb[d] - 1) / nb[d] : 0;
   const std::int64_t n_bins = nb[0] * nb[1] * nb[2];
 
   // 3. Counting sort of atoms by bin -> slots.

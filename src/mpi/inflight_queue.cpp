@@ -46,13 +46,10 @@ std::vector<std::int64_t> InflightQueue::take(std::int64_t n) {
 }
 
 void InflightQueue::handle(const std::vector<std::byte>& bytes, int from) {
-  if (bytes.size() < wire::kMessageHeader)
-    throw FormatError("MPI: an inflight message from rank " + std::to_string(from) + " is too short");
-  std::int64_t h[2];
-  std::memcpy(h, bytes.data(), wire::kMessageHeader);
-  switch (h[0]) {
+  const wire::Message m = wire::read_message(bytes, "inflight", from, kAsk, kDone);
+  switch (m.kind) {
     case kAsk: {
-      const auto ids = next(h[1], from);
+      const auto ids = next(m.value, from);
       std::vector<std::byte> out(ids.size() * sizeof(std::int64_t));
       if (!ids.empty()) std::memcpy(out.data(), ids.data(), out.size());
       comm_->send(from, kTagWork, std::move(out));
@@ -60,22 +57,21 @@ void InflightQueue::handle(const std::vector<std::byte>& bytes, int from) {
     }
     case kRows:
     case kRelaxed: {
-      const Batch rows = wire::unpack(std::span<const std::byte>(bytes).subspan(wire::kMessageHeader));
-      if (h[0] == kRows) {
-        sink_->write(rows);
+      if (!m.has_batch) throw FormatError("MPI: rank " + std::to_string(from) + " sent inflight rows without a batch");
+      if (m.kind == kRows) {
+        sink_->write(m.batch);
       } else {
         if (!relaxed_)
           throw FormatError("MPI: rank " + std::to_string(from) + " sent relaxed structures, and no store takes them");
-        relaxed_->write(rows);
+        relaxed_->write(m.batch);
       }
       return;
     }
     case kDone:
       ++done_;
       return;
-    default:
-      throw FormatError("MPI: unknown inflight message kind " + std::to_string(h[0]) + " from rank " +
-                        std::to_string(from));
+    default:  // read_message refuses other kinds
+      return;
   }
 }
 

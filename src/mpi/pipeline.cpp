@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -18,27 +17,6 @@ namespace batchmd::mpi {
 namespace {
 
 enum Kind : std::int64_t { kSystems = 1, kClosed = 2, kRows = 3, kFinal = 4, kDone = 5, kRelaxed = 6 };
-
-struct Message {
-  std::int64_t kind = 0, value = 0;
-  Batch batch;
-};
-
-Message decode(const std::vector<std::byte>& bytes, int from) {
-  if (bytes.size() < wire::kMessageHeader)
-    throw FormatError("MPI: a pipeline message from rank " + std::to_string(from) + " is too short");
-  Message m;
-  std::int64_t h[2];
-  std::memcpy(h, bytes.data(), wire::kMessageHeader);
-  m.kind = h[0];
-  m.value = h[1];
-  if (m.kind < kSystems || m.kind > kRelaxed)
-    throw FormatError("MPI: unknown pipeline message kind " + std::to_string(m.kind) + " from rank " +
-                      std::to_string(from));
-  if (bytes.size() > wire::kMessageHeader)
-    m.batch = wire::unpack(std::span<const std::byte>(bytes).subspan(wire::kMessageHeader));
-  return m;
-}
 
 Batch host(const Batch& b) { return b.is_cuda() ? b.to(Device::cpu()) : b.clone(); }
 
@@ -189,7 +167,7 @@ void Pipeline::take_in(dynamics::Dynamics& dyn, Batch& batch, bool wait) {
     else
       bytes = comm_->try_recv(kTagSystems, from);
     if (!bytes) break;
-    Message m = decode(*bytes, from);
+    wire::Message m = wire::read_message(*bytes, "pipeline", from, kSystems, kRelaxed);
     if (m.kind == kClosed) {
       --upstream_open_;
       continue;
@@ -264,7 +242,7 @@ void Pipeline::collect(bool wait) {
     else
       bytes = comm_->try_recv(kTagRows, from);
     if (!bytes) return;
-    Message m = decode(*bytes, from);
+    wire::Message m = wire::read_message(*bytes, "pipeline", from, kSystems, kRelaxed);
     if (m.kind == kDone) {
       ++done_ranks_;
       any_stopped_ = any_stopped_ || m.value != 0;

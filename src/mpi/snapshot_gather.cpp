@@ -3,7 +3,6 @@
 #include "snapshot_gather.hpp"
 
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "batchmd/core/error.hpp"
@@ -13,33 +12,26 @@ namespace batchmd::mpi {
 
 namespace {
 
-enum Kind : std::int64_t { kPart = 1, kDone = 2, kRelaxed = 3 };
-constexpr std::size_t kHeader = 4 * sizeof(std::int64_t);
+// A rank's last message says whether all its systems converged in its kind (kDone or
+// kDoneConverged), so every message of the stream is a wire::message(kind, step, batch).
+enum Kind : std::int64_t { kPart = 1, kDone = 2, kRelaxed = 3, kDoneConverged = 4 };
 
 struct Message {
-  std::int64_t kind = 0, step = 0, converged = 0;
+  std::int64_t kind = 0, step = 0;
+  bool converged = false;
   Batch batch;
 };
 
 std::vector<std::byte> encode(std::int64_t kind, std::int64_t step, bool converged, const Batch& b) {
-  std::vector<std::byte> out(kHeader);
-  const std::int64_t h[4] = {kind, step, converged ? 1 : 0, 0};
-  std::memcpy(out.data(), h, kHeader);
-  wire::pack(b, out);
-  return out;
+  return wire::message(kind == kDone && converged ? kDoneConverged : kind, step, &b);
 }
 
 Message decode(const std::vector<std::byte>& bytes, int from) {
-  if (bytes.size() < kHeader)
-    throw FormatError("MPI: a snapshot message of " + std::to_string(bytes.size()) + " bytes from rank " +
-                      std::to_string(from) + " is too short");
-  std::int64_t h[4];
-  std::memcpy(h, bytes.data(), kHeader);
-  if (h[0] != kPart && h[0] != kDone && h[0] != kRelaxed)
-    throw FormatError("MPI: unknown snapshot message kind " + std::to_string(h[0]) + " from rank " +
-                      std::to_string(from));
-  Message m{h[0], h[1], h[2], wire::unpack(std::span<const std::byte>(bytes).subspan(kHeader))};
-  return m;
+  wire::Message w = wire::read_message(bytes, "snapshot", from, kPart, kDoneConverged);
+  if (!w.has_batch)
+    throw FormatError("MPI: a snapshot message from rank " + std::to_string(from) + " carries no batch");
+  const bool converged = w.kind == kDoneConverged;
+  return {converged ? kDone : w.kind, w.value, converged, std::move(w.batch)};
 }
 
 Batch host_copy(const Batch& b) { return b.is_cuda() ? b.to(Device::cpu()) : b.clone(); }
@@ -91,7 +83,7 @@ std::optional<Batch> SnapshotCollector::receive(int r, std::int64_t f) {
   }
   p.done = true;
   p.end_step = m.step;
-  p.converged = m.converged != 0;
+  p.converged = m.converged;
   p.final_rows = std::move(m.batch);
   return std::nullopt;
 }

@@ -119,4 +119,24 @@ std::vector<std::byte> message(std::int64_t kind, std::int64_t value, const Batc
   return out;
 }
 
+Message read_message(std::span<const std::byte> bytes, std::string_view stream, int from, std::int64_t first_kind,
+                     std::int64_t last_kind) {
+  if (bytes.size() < kMessageHeader)
+    throw FormatError("MPI: a " + std::string(stream) + " message of " + std::to_string(bytes.size()) +
+                      " bytes from rank " + std::to_string(from) + " is too short");
+  Message m;
+  std::int64_t h[2];
+  std::memcpy(h, bytes.data(), kMessageHeader);
+  m.kind = h[0];
+  m.value = h[1];
+  if (m.kind < first_kind || m.kind > last_kind)
+    throw FormatError("MPI: unknown " + std::string(stream) + " message kind " + std::to_string(m.kind) +
+                      " from rank " + std::to_string(from));
+  if (bytes.size() > kMessageHeader) {
+    m.batch = unpack(bytes.subspan(kMessageHeader));
+    m.has_batch = true;
+  }
+  return m;
+}
+
 }  // namespace batchmd::mpi::wire

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "batchmd/data/batch.hpp"
@@ -22,9 +23,23 @@ void pack(const Batch& batch, std::vector<std::byte>& out);
 /// The batch packed into `bytes` (a CPU batch). Throws FormatError naming what is wrong when the
 /// buffer is not a whole packed batch.
 Batch unpack(std::span<const std::byte> bytes);
-/// A message of the pipeline and inflight streams: a header of two int64 (kind, value), then the
-/// packed batch when there is one (kMessageHeader bytes to skip before unpack).
+/// A message of the pipeline, inflight and snapshot streams: a header of two int64 (kind, value),
+/// then the packed batch when there is one (kMessageHeader bytes to skip before unpack).
 inline constexpr std::size_t kMessageHeader = 2 * sizeof(std::int64_t);
 std::vector<std::byte> message(std::int64_t kind, std::int64_t value, const Batch* batch);
+
+/// A message() read back: its kind, its value and its batch (an empty Batch, has_batch false,
+/// when none was sent).
+struct Message {
+  std::int64_t kind = 0, value = 0;
+  Batch batch;
+  bool has_batch = false;
+};
+/// Reads a message() of the stream `stream` ("pipeline", "inflight", "snapshot") that rank `from`
+/// sent. Throws FormatError naming the stream and the rank when the bytes are shorter than the
+/// header, when the kind lies outside [first_kind, last_kind], or when the batch is not a whole
+/// packed batch.
+Message read_message(std::span<const std::byte> bytes, std::string_view stream, int from, std::int64_t first_kind,
+                     std::int64_t last_kind);
 
 }  // namespace batchmd::mpi::wire

@@ -60,6 +60,35 @@ inline void jitter(Sys& s, double amp, std::uint64_t seed) {
   for (double& v : s.x) v += u(rng);
 }
 
+/// s, a cubic crystal of side `side` (Å), re-placed into `cell` (rows) at the same fractional
+/// coordinates: a sheared (triclinic) copy.
+inline Sys sheared(Sys s, double side, const std::vector<double>& cell) {
+  s.cell = cell;
+  for (std::int64_t i = 0; i < s.n(); ++i) {
+    const double f[3] = {s.x[3 * i] / side, s.x[3 * i + 1] / side, s.x[3 * i + 2] / side};
+    for (int e = 0; e < 3; ++e) s.x[3 * i + e] = f[0] * cell[e] + f[1] * cell[3 + e] + f[2] * cell[6 + e];
+  }
+  return s;
+}
+
+/// A random Al/Cu alloy in a triclinic cell (fcc, 2x2x2 conventional cells of 4 Å, sheared),
+/// displaced.
+inline Sys alcu_triclinic(std::uint64_t seed) {
+  Sys s = sheared(fcc(2, 4.0, 13), 8.0, {8.0, 0, 0, 0.7, 8.0, 0, -0.5, 0.4, 8.0});
+  std::mt19937_64 rng(seed);
+  for (auto& z : s.z) z = rng() % 2 ? 13 : 29;
+  jitter(s, 0.15, seed + 1);
+  return s;
+}
+
+/// A small W-Be crystal in a sheared cell (periodic images of every atom, its own included).
+inline Sys wbe_triclinic(std::uint64_t seed) {
+  Sys s = sheared(bcc(2, 3.1803, 74), 6.3606, {6.3606, 0, 0, 0.9, 6.2, 0, -0.7, 0.5, 6.5});
+  s.z[1] = s.z[6] = 4;
+  jitter(s, 0.25, seed);
+  return s;
+}
+
 /// AtomicData of s (masses set explicitly, so any element works).
 inline AtomicData data_of(const Sys& s, DType dt = DType::Float64) {
   std::vector<std::int64_t> hydrogen(s.z.size(), 1);  // make() looks up masses of the atomic numbers

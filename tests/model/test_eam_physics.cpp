@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // EAM physics beyond LAMMPS agreement: forces and virial against finite differences of the energy,
-// a batch of different systems equal to the systems computed one by one, results independent of
-// the neighbor list's history (restart state), float32 against float64, element restrictions
-// (an atom the config leaves out contributes nothing), and NVE energy conservation.
+// results independent of the neighbor list's history (restart state), float32 against float64,
+// element restrictions (an atom the config leaves out contributes nothing), and NVE energy
+// conservation. Batched against separate is in eam_cases.hpp (one body for every backend).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -16,22 +16,6 @@ namespace batchmd::model {
 namespace {
 
 using namespace testing;
-
-// A random AlCu alloy in a triclinic cell (fcc, 2x2x2 conventional cells, sheared).
-Sys alcu_triclinic(std::uint64_t seed) {
-  Sys s = fcc(2, 4.0, 13);
-  s.cell = {8.0, 0, 0, 0.7, 8.0, 0, -0.5, 0.4, 8.0};
-  // Re-place the atoms in the sheared cell from their fractional positions.
-  for (std::int64_t i = 0; i < s.n(); ++i) {
-    double f[3];
-    for (int d = 0; d < 3; ++d) f[d] = s.x[3 * i + d] / 8.0;
-    for (int e = 0; e < 3; ++e) s.x[3 * i + e] = f[0] * s.cell[e] + f[1] * s.cell[3 + e] + f[2] * s.cell[6 + e];
-  }
-  std::mt19937_64 rng(seed);
-  for (auto& z : s.z) z = rng() % 2 ? 13 : 29;
-  jitter(s, 0.15, seed + 1);
-  return s;
-}
 
 TEST(EAMPhysics, ForcesAndVirialAreEnergyDerivatives) {
   auto eam = load_eam({kPotentials + "AlCu.eam.alloy"});
@@ -57,30 +41,6 @@ TEST(EAMPhysics, FinnisSinclairForcesAreEnergyDerivativesInAnOpenCluster) {
   const auto fd = fd_forces(*eam, s, 1e-5);
   const double fs = max_abs(r.forces);
   for (std::size_t k = 0; k < fd.size(); ++k) EXPECT_NEAR(r.forces[k], fd[k], 1e-6 * fs) << "force " << k;
-}
-
-TEST(EAMPhysics, BatchedEqualsSeparate) {
-  auto eam = load_eam({kPotentials + "AlCu.eam.alloy"});
-  std::vector<Sys> systems{alcu_triclinic(5), fcc(3, 4.05, 13), alcu_triclinic(6)};
-  jitter(systems[1], 0.1, 8);
-  systems[2].pbc = {true, true, false};  // a slab
-  systems[2].cell[8] = 0;
-  Sys cl = fcc(2, 3.615, 29);
-  cl.pbc = {false, false, false};
-  cl.cell.assign(9, 0.0);
-  jitter(cl, 0.1, 9);
-  systems.push_back(cl);
-  Batch b = batch_of(systems);
-  const Result all = evaluate(*eam, b);
-  std::size_t atom = 0;
-  for (std::size_t s = 0; s < systems.size(); ++s) {
-    auto fresh = load_eam({kPotentials + "AlCu.eam.alloy"});
-    const Result one = evaluate(*fresh, systems[s]);
-    EXPECT_EQ(all.energy[s], one.energy[0]) << "system " << s;
-    for (std::size_t k = 0; k < one.forces.size(); ++k) EXPECT_EQ(all.forces[3 * atom + k], one.forces[k]) << s;
-    for (int k = 0; k < 9; ++k) EXPECT_EQ(all.virial[9 * s + k], one.virial[k]) << s;
-    atom += static_cast<std::size_t>(systems[s].n());
-  }
 }
 
 TEST(EAMPhysics, RestoredStateGivesBitIdenticalResults) {

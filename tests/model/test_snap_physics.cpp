@@ -3,8 +3,9 @@
 // energy (central differences in positions and in strain), for single- and multi-element models,
 // linear and quadratic, chemflag with and without bnorm/wselfall, inner switching, rmin0 > 0 —
 // on periodic (small triclinic cells with self-images), slab and open systems; invariance under
-// rotation, translation and permutation; batched equal to separate; results independent of the
-// neighbor list's history; float32 against float64; NVE energy conservation.
+// rotation, translation and permutation; results independent of the neighbor list's history;
+// float32 against float64; NVE energy conservation. Batched against separate is in snap_cases.hpp
+// (one body for every backend).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -50,20 +51,6 @@ SNAPConfig synthetic(int twojmax, bool chem, bool quadratic, bool bnorm, bool ws
     for (int k = 0; k < n; ++k) e.coefficients[k] = (k < 1 + p.descriptors() ? 0.05 : 1e-4) * u(rng);
   }
   return c;
-}
-
-// A small W-Be crystal in a sheared cell (periodic images of every atom, its own included).
-Sys wbe_triclinic(std::uint64_t seed) {
-  Sys s = bcc(2, 3.1803, 74);
-  s.cell = {6.3606, 0, 0, 0.9, 6.2, 0, -0.7, 0.5, 6.5};
-  for (std::int64_t i = 0; i < s.n(); ++i) {
-    // re-place the atoms in fractional coordinates of the sheared cell
-    const double f[3] = {s.x[3 * i] / 6.3606, s.x[3 * i + 1] / 6.3606, s.x[3 * i + 2] / 6.3606};
-    for (int e = 0; e < 3; ++e) s.x[3 * i + e] = f[0] * s.cell[e] + f[1] * s.cell[3 + e] + f[2] * s.cell[6 + e];
-  }
-  s.z[1] = s.z[6] = 4;
-  jitter(s, 0.25, seed);
-  return s;
 }
 
 void expect_derivatives(Model& m, const Sys& s, const std::string& where, bool virial = true) {
@@ -225,30 +212,6 @@ TEST(SnapPhysics, InvariantUnderRotationTranslationAndPermutation) {
     for (int d = 0; d < 3; ++d)
       EXPECT_NEAR(r3.forces[3 * i + d], r0.forces[3 * perm[static_cast<std::size_t>(i)] + d], 1e-10 * fs)
           << "permutation";
-}
-
-TEST(SnapPhysics, BatchedEqualsSeparate) {
-  auto m = load_snap_potential(kPotentials + "WBe_Wood_PRB2019.snap");
-  Sys crystal = bcc(3, 3.1803, 74);
-  crystal.z[5] = 4;
-  jitter(crystal, 0.1, 12);
-  Sys cluster = bcc(2, 3.1803, 74);
-  cluster.pbc = {false, false, false};
-  cluster.cell.assign(9, 0.0);
-  jitter(cluster, 0.2, 13);
-  Sys empty;
-  empty.cell = {10, 0, 0, 0, 10, 0, 0, 0, 10};
-  const std::vector<Sys> systems = {crystal, wbe_triclinic(14), empty, cluster};
-  Batch all = batch_of(systems);
-  const Result r = evaluate(*m, all);
-  std::size_t atom = 0;
-  for (std::size_t k = 0; k < systems.size(); ++k) {
-    const Result one = evaluate(*m, systems[k]);
-    EXPECT_EQ(r.energy[k], one.energy[0]) << "system " << k;  // bit for bit: the same sums in the same order
-    for (std::size_t q = 0; q < one.forces.size(); ++q) EXPECT_EQ(r.forces[3 * atom + q], one.forces[q]) << k;
-    for (int q = 0; q < 9; ++q) EXPECT_EQ(r.virial[9 * k + q], one.virial[q]) << k;
-    atom += static_cast<std::size_t>(systems[k].n());
-  }
 }
 
 TEST(SnapPhysics, ResultsDoNotDependOnTheNeighborListHistory) {

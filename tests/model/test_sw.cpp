@@ -5,8 +5,9 @@
 // crystal, a thermally displaced crystal, a vacancy, a slab open along z and a random alloy (or
 // amorphous solid) in a triclinic cell; and the six-element CdTeZnSeHgS0.sw on random alloys, to
 // the precision its own entries allow. Plus finite differences on a file whose entries
-// are not symmetric (where LAMMPS's answer depends on its neighbor order), float32, batched
-// against separate, NVE conservation, and bad files.
+// are not symmetric (where LAMMPS's answer depends on its neighbor order), float32, NVE
+// conservation, and bad files. Batched against separate and atoms wrapped between calls are in
+// sw_cases.hpp (one body for every backend).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -189,56 +190,6 @@ TEST(StillingerWeber, AsymmetricEntriesGiveForcesAndVirialThatAreDerivatives) {
   double ws = 0;
   for (double v : r.virial) ws = std::max(ws, std::abs(v));
   for (int k = 0; k < 9; ++k) EXPECT_NEAR(r.virial[k], w[k], 1e-6 * ws) << k;
-}
-
-TEST(StillingerWeber, BatchedEqualsSeparate) {
-  Sys a = zincblende(2, 2, 2, 5.431, Si, Si);
-  jitter(a, 0.1, 13);
-  Sys b = zincblende(3, 2, 2, 5.431, Si, Si);
-  jitter(b, 0.1, 14);
-  open_along(b, 1);
-  Sys c = zincblende(2, 2, 2, 5.431, Si, Si);
-  for (int d = 0; d < 3; ++d) open_along(c, d);
-  StillingerWeber m = sw_model("Si.sw");
-  Batch batch = batch_of({a, b, c});
-  const Result all = evaluate(m, batch);
-  std::size_t atom = 0;
-  int sys = 0;
-  for (const Sys* s : {&a, &b, &c}) {
-    StillingerWeber one = sw_model("Si.sw");
-    const Result r = evaluate(one, *s);
-    EXPECT_EQ(all.energy[static_cast<std::size_t>(sys)], r.energy[0]) << sys;
-    for (std::size_t k = 0; k < r.forces.size(); ++k) EXPECT_EQ(all.forces[3 * atom + k], r.forces[k]) << sys;
-    for (int k = 0; k < 9; ++k) EXPECT_EQ(all.virial[static_cast<std::size_t>(9 * sys + k)], r.virial[k]) << sys;
-    atom += static_cast<std::size_t>(s->n());
-    ++sys;
-  }
-}
-
-TEST(StillingerWeber, AtomsWrappedBetweenCallsGiveTheSameResults) {
-  // The view is kept between list rebuilds; moving atoms by lattice vectors (a wrap hook) changes
-  // their images, not the physics: the same as a fresh model on the moved atoms.
-  StillingerWeber m = sw_model("Si.sw");
-  Sys s = zincblende(3, 3, 3, 5.431, Si, Si);
-  jitter(s, 0.1, 19);
-  Batch b = batch_of({s});
-  const Result first = evaluate(m, b);
-  Sys moved = s;
-  for (std::int64_t i = 0; i < s.n(); i += 3)
-    for (int d = 0; d < 3; ++d) moved.x[3 * i + d] += s.cell[d] - s.cell[3 + d] + 2 * s.cell[6 + d];
-  b.get("positions").copy_from(batch_of({moved}).get("positions"));
-  const Result second = evaluate(m, b);
-  EXPECT_EQ(m.neighbor_builds(), 1);  // the displacement modulo the cell is zero: no rebuild
-  StillingerWeber fresh = sw_model("Si.sw");
-  const Result ref = evaluate(fresh, moved);
-  const double fs = max_abs(first.forces);
-  EXPECT_NEAR(second.energy[0], first.energy[0], 1e-12 * std::abs(first.energy[0]));
-  EXPECT_NEAR(second.energy[0], ref.energy[0], 1e-12 * std::abs(first.energy[0]));
-  for (std::size_t k = 0; k < first.forces.size(); ++k) {
-    EXPECT_NEAR(second.forces[k], first.forces[k], 1e-12 * fs) << k;
-    EXPECT_NEAR(second.forces[k], ref.forces[k], 1e-12 * fs) << k;
-  }
-  for (int k = 0; k < 9; ++k) EXPECT_NEAR(second.virial[k], ref.virial[k], 1e-12 * max_abs(ref.virial)) << k;
 }
 
 TEST(StillingerWeber, AlternatingFloatTypesOnOneModel) {

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include "batchmd/app/config.hpp"
 #include "batchmd/core/error.hpp"
@@ -129,6 +131,40 @@ TEST(Wire, PackedBatchComesBackBitForBit) {
     EXPECT_EQ(t.shape(), f.tensor.shape()) << name;
     EXPECT_EQ(std::memcmp(t.raw(), f.tensor.raw(), t.nbytes()), 0) << name;
   }
+}
+
+// A message (kind, value[, batch]) of the pipeline and inflight streams read back, and what
+// read_message refuses: too short a header, a kind outside the stream's range, a cut batch.
+TEST(Wire, MessagesComeBackAndBadOnesNameStreamAndRank) {
+  const Batch b = mixed_job();
+  const auto with = mpi::wire::message(3, -42, &b);
+  const mpi::wire::Message m = mpi::wire::read_message(with, "pipeline", 2, 1, 6);
+  EXPECT_EQ(m.kind, 3);
+  EXPECT_EQ(m.value, -42);
+  ASSERT_TRUE(m.has_batch);
+  EXPECT_EQ(m.batch.n_systems(), b.n_systems());
+  EXPECT_EQ(m.batch.n_atoms(), b.n_atoms());
+  const mpi::wire::Message bare = mpi::wire::read_message(mpi::wire::message(5, 1, nullptr), "pipeline", 2, 1, 6);
+  EXPECT_EQ(bare.kind, 5);
+  EXPECT_EQ(bare.value, 1);
+  EXPECT_FALSE(bare.has_batch);
+  auto error_of = [](const std::vector<std::byte>& bytes) -> std::string {
+    try {
+      mpi::wire::read_message(bytes, "inflight", 3, 1, 4);
+    } catch (const FormatError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const auto short_one = std::vector<std::byte>(mpi::wire::kMessageHeader - 1);
+  EXPECT_NE(error_of(short_one).find("inflight message of 15 bytes from rank 3 is too short"), std::string::npos)
+      << error_of(short_one);
+  EXPECT_NE(error_of(mpi::wire::message(9, 0, nullptr)).find("unknown inflight message kind 9 from rank 3"),
+            std::string::npos);
+  EXPECT_NE(error_of(mpi::wire::message(0, 0, nullptr)).find("kind 0"), std::string::npos);
+  auto cut = mpi::wire::message(2, 0, &b);
+  cut.resize(cut.size() / 2);
+  EXPECT_THROW(mpi::wire::read_message(cut, "inflight", 3, 1, 4), FormatError);
 }
 
 TEST(Wire, DamagedMessagesAreFormatErrors) {

@@ -5,7 +5,7 @@
 // A header of host/device code includes this and nothing CUDA-specific: the host compiler sees
 // plain inline functions (BATCHMD_HD expands to nothing), nvcc sees __host__ __device__ ones. The
 // math below is <cmath> in the host pass and CUDA's math library in the device pass; both are
-// IEEE: sqrt is correctly rounded, floor/fabs/lround are exact, so a function that uses only
+// IEEE: sqrt is correctly rounded, floor/ceil/fabs/lround are exact, so a function that uses only
 // these and + - * / gives the same bits on both devices when the device code is compiled without
 // FMA contraction (--fmad=false, as the dynamics and hooks kernels are).
 #pragma once
@@ -29,6 +29,7 @@ namespace batchmd::hd {
 #endif
 BATCHMD_HD inline double sqrt(double x) { return BATCHMD_HD_MATH(sqrt)(x); }
 BATCHMD_HD inline double floor(double x) { return BATCHMD_HD_MATH(floor)(x); }
+BATCHMD_HD inline double ceil(double x) { return BATCHMD_HD_MATH(ceil)(x); }
 BATCHMD_HD inline double fabs(double x) { return BATCHMD_HD_MATH(fabs)(x); }
 /// Nearest integer, halfway cases away from zero (std::lround).
 BATCHMD_HD inline long lround(double x) { return BATCHMD_HD_MATH(lround)(x); }

@@ -79,6 +79,38 @@ BATCHMD_HD inline T lj_pair(T rsq, const LJCoeffs<T>& c, T& fpair) {
   return r6inv * (c.lj3 * r6inv - c.lj4) - c.offset;
 }
 
+/// The pair i-j at separation r_ij = (dx, dy, dz) (Å), rsq = |r_ij|^2: returns its energy (eV)
+/// and sets the force on j, (fx, fy, fz) = fpair r_ij (eV/Å; the force on i is its negative) —
+/// both zero beyond the pair's cutoff, without a branch, so the CPU's SIMD loop evaluates whole
+/// blocks through it. The one pair evaluation of the CPU kernel and the GPU one.
+template <typename T>
+BATCHMD_HD inline T lj_pair_force(T rsq, T dx, T dy, T dz, const LJCoeffs<T>& c, T& fx, T& fy, T& fz) {
+  T fpair;
+  const T e = lj_pair(rsq, c, fpair);
+  const bool inside = rsq < c.cutsq;
+  fpair = inside ? fpair : T(0);
+  fx = fpair * dx;
+  fy = fpair * dy;
+  fz = fpair * dz;
+  return inside ? e : T(0);
+}
+
+/// Sums over pairs of r_ij ⊗ F_j (xx yy zz xy xz yz, eV) in any arithmetic type V: T on a GPU
+/// thread, eight float64 lanes in the CPU's virial loop (arguments by reference: a vector passed
+/// by value would depend on the ISA of the caller's clone).
+template <typename V>
+struct PairVirial {
+  V xx{}, yy{}, zz{}, xy{}, xz{}, yz{};
+  BATCHMD_HD void add(const V& dx, const V& dy, const V& dz, const V& fx, const V& fy, const V& fz) {
+    xx += dx * fx;
+    yy += dy * fy;
+    zz += dz * fz;
+    xy += dx * fy;
+    xz += dx * fz;
+    yz += dy * fz;
+  }
+};
+
 /// Lennard-Jones energy per system (eV, overwritten), forces per atom ([n_atoms][3], eV/Å,
 /// overwritten) and, if virial != nullptr, the virial per system ([n_systems][3][3], eV):
 ///   W_ab = sum over pairs of r_ij,a F_j,b,  r_ij = x_j - x_i (the image in the list),
