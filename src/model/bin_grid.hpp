@@ -72,4 +72,22 @@ BATCHMD_HD inline BinGrid bin_grid(const Frame& f, const double* lo, const doubl
   return g;
 }
 
+/// a / b rounded down (b > 0).
+BATCHMD_HD inline int floor_div(int a, int b) {
+  const int q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/// Wraps a bin coordinate t: along a periodic direction into [0, nb) with the lattice shift it
+/// crossed; along an open one, false when t is outside the grid (the GPU lists scan their bins so).
+BATCHMD_HD inline bool wrap_bin(int& t, int& shift, int nb, int periodic) {
+  if (periodic) {
+    shift = floor_div(t, nb);
+    t -= shift * nb;
+    return true;
+  }
+  shift = 0;
+  return t >= 0 && t < nb;
+}
+
 }  // namespace batchmd::model

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/cell_grid (internal): the bin grid of one system for the GPU cell lists, as host/device
 // code (core/hd.hpp) — how many bins per direction, how wide, how far the stencil reaches, and
-// how a bin offset wraps across a periodic face with the lattice shift it crosses.
+// how a bin offset wraps across a periodic face with the lattice shift it crosses (wrap_bin, in
+// bin_grid.hpp).
 //
 // The grid lives in the fractional coordinates of the system's frame (core/frame.hpp): along a
 // periodic direction nb bins of width 1/nb (at least rc/kBinsPerCutoff wide perpendicular to the
@@ -10,17 +11,16 @@
 // wraps into [0, nb) and carries the lattice shift it crossed, so a cell thinner than 2 rc simply
 // yields several images of the same atom (its own included), each (bin, shift) once.
 //
-// The GPU full list (full_list_device.cu) builds its grids with these functions; the LJ GPU list
-// (lj_gpu_kernels.cu) holds the same rules in its own copy, to be folded onto this header.
+// The GPU full list (full_list_device.cu) builds its grids with these functions; how many bins and
+// how wide comes from bin_grid.hpp, the rules the CPU list and the LJ GPU list bin by.
 #pragma once
 #include "batchmd/core/frame.hpp"
 #include "batchmd/core/hd.hpp"
 #include "batchmd/core/vec3.hpp"
+#include "bin_grid.hpp"
 
 namespace batchmd::model::detail {
 
-/// Bins per rc along a direction (a 5^3 stencil, as NeighborList and LAMMPS' default).
-inline constexpr double kGridBinsPerCutoff = 2.0;
 /// Largest reach in bins along a periodic direction: a cell thinner than rc / kGridMaxReach is
 /// refused (the images would exhaust memory).
 inline constexpr int kGridMaxReach = 500;
@@ -44,50 +44,18 @@ struct CellGrid {
 /// kGridMaxReach; g is then unusable).
 BATCHMD_HD inline bool make_cell_grid(CellGrid& g, const Frame& f, const double* cell, const double* lo,
                                       const double* hi, long long max_bins, double rc) {
-  long long nb[3];
-  double width[3], origin[3], ext[3];
-  for (int d = 0; d < 3; ++d) {
-    width[d] = rc / (kGridBinsPerCutoff * f.h[d]);
-    if (f.periodic[d]) {
-      const double want = hd::floor(kGridBinsPerCutoff * f.h[d] / rc);
-      nb[d] = want < 1 ? 1 : static_cast<long long>(want < 1e9 ? want : 1e9);
-      origin[d] = 0;
-      ext[d] = 1;
-    } else {
-      double l = lo[d], u = hi[d];
-      if (!(u >= l)) l = u = 0;
-      ext[d] = u - l;
-      const double want = hd::floor(ext[d] / width[d]);
-      nb[d] = static_cast<long long>(want < 1e9 ? want : 1e9) + 1;
-      origin[d] = l;
-    }
-  }
-  if (max_bins < 1) max_bins = 1;
-  while (static_cast<double>(nb[0]) * static_cast<double>(nb[1]) * static_cast<double>(nb[2]) >
-         static_cast<double>(max_bins)) {
-    int d = 0;
-    for (int e = 1; e < 3; ++e)
-      if (nb[e] > nb[d]) d = e;
-    nb[d] = (nb[d] + 1) / 2;
-  }
+  // The bins, widths and reach are the CPU list's and the LJ GPU list's (bin_grid.hpp).
+  const BinGrid b = bin_grid(f, lo, hi, max_bins < 1 ? 1 : max_bins, rc);
   bool ok = true;
   for (int d = 0; d < 3; ++d) {
-    double w;
-    if (f.periodic[d]) {
-      w = 1.0 / static_cast<double>(nb[d]);
-    } else {
-      const double spread = ext[d] / static_cast<double>(nb[d]) * (1 + 1e-9);
-      w = width[d] > spread ? width[d] : spread;
-    }
-    const double reach = -hd::floor(-(rc / (w * f.h[d]) * (1 - 1e-12)));  // ceil
-    int m = reach < 1 ? 1 : static_cast<int>(reach < 1e6 ? reach : 1e6);
+    int m = static_cast<int>(b.m[d]);
     if (f.periodic[d] && m > kGridMaxReach) {
       ok = false;
       m = 1;
     }
-    g.lo[d] = origin[d];
-    g.w[d] = w;
-    g.nb[d] = static_cast<int>(nb[d]);
+    g.lo[d] = b.origin[d];
+    g.w[d] = b.w[d];
+    g.nb[d] = static_cast<int>(b.nb[d]);
     g.m[d] = m;
     g.periodic[d] = f.periodic[d] ? 1 : 0;
   }
@@ -97,7 +65,7 @@ BATCHMD_HD inline bool make_cell_grid(CellGrid& g, const Frame& f, const double*
       g.row[3 * d + e] = f.row[d][e];
       g.recip[3 * d + e] = f.recip[d][e];
     }
-  g.n_bins = static_cast<int>(nb[0] * nb[1] * nb[2]);
+  g.n_bins = static_cast<int>(b.nb[0] * b.nb[1] * b.nb[2]);
   return ok;
 }
 
@@ -110,24 +78,6 @@ BATCHMD_HD inline void cell_grid_bin(const CellGrid& g, const double* u, int* b)
     q = q < 0 ? 0 : (q > top ? top : q);
     b[d] = static_cast<int>(q);
   }
-}
-
-/// a / b rounded down (b > 0).
-BATCHMD_HD inline int floor_div(int a, int b) {
-  const int q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-/// Wraps a bin coordinate t: along a periodic direction into [0, nb) with the lattice shift it
-/// crossed; along an open one, false when t is outside the grid.
-BATCHMD_HD inline bool wrap_bin(int& t, int& shift, int nb, int periodic) {
-  if (periodic) {
-    shift = floor_div(t, nb);
-    t -= shift * nb;
-    return true;
-  }
-  shift = 0;
-  return t >= 0 && t < nb;
 }
 
 }  // namespace batchmd::model::detail

@@ -74,10 +74,6 @@ BATCHMD_HD inline void atomic_or_int(int* p, int v) {
 #endif
 }
 
-BATCHMD_HD inline int floor_div(int a, int b) {  // b > 0
-  const int q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
 BATCHMD_HD inline std::int32_t pack_shift(int s0, int s1, int s2) {
   return (s0 + kShiftBias) | ((s1 + kShiftBias) << 10) | ((s2 + kShiftBias) << 20);
 }
@@ -200,18 +196,6 @@ BATCHMD_HD inline void rank_atom(const ListArgs<T>& a, std::int64_t i) {
   for (std::int32_t k = k0; k < k1; ++k) slot += a.unsorted[k] < i ? 1 : 0;
   a.order[slot] = static_cast<std::int32_t>(i);
   for (int e = 0; e < 3; ++e) a.wslot[3 * slot + e] = a.wbuild[3 * i + e];
-}
-
-// Wraps a bin coordinate: along periodic directions into [0, nb) with the lattice shift it
-// crossed; false outside the grid along open ones.
-BATCHMD_HD inline bool wrap_bin(int& t, int& shift, int nb, int periodic) {
-  if (periodic) {
-    shift = floor_div(t, nb);
-    t -= shift * nb;
-    return true;
-  }
-  shift = 0;
-  return t >= 0 && t < nb;
 }
 
 // Per slot, rebuild: every (atom, image) closer than cutoff + skin, through the bin stencil.
