@@ -9,9 +9,15 @@
 #    shared PCH (-Winvalid-pch, an error under -Werror, says so if it ever stops holding). ON by
 #    default where no ccache is used (CI); OFF under ccache, which cannot cache a file compiled
 #    with a PCH and serves repeated builds in several worktrees better.
-#  - Sanitizer builds (BATCHMD_SANITIZE, the asan preset) compile the test files at -O1, as the
-#    AddressSanitizer documentation recommends, half the CPU time of -O2 for these files; the
-#    libraries under test keep the preset's -O2.
+#  - BATCHMD_TEST_OPT (default -O1): the optimisation level of the test files (GoogleTest
+#    executables and the test PCH) in optimised builds, half the CPU time of -O3 for a test file
+#    (docs/ci.md). Only the test files: the libraries under test (src/, batchmd::*) keep the build
+#    type's flags (-O3 in release, the preset's -O2 under the sanitizers), and so do the programs
+#    the tests run (batchmd, kill_writer, ...). Inline and template code from include/ that a test
+#    file instantiates itself is compiled at this level inside that test; the same code in the
+#    libraries is tested at the release level. -O1 is also what the AddressSanitizer documentation
+#    recommends. Results do not depend on it: no -ffast-math, and -std=c++20 keeps FP contraction
+#    off. Empty: the build type's flags for the tests too.
 #  - No unity build: the test files of one executable hold file-local helpers of the same name
 #    (parse() in tests/io, kSkin in tests/model, ...). Put into one unit, some fail to compile and,
 #    worse, a call could bind to another file's overload without an error and change what the
@@ -24,6 +30,14 @@ if(CMAKE_CXX_COMPILER_LAUNCHER MATCHES "ccache")
 endif()
 option(BATCHMD_TEST_PCH "Precompile the test executables' common headers once per build" ${batchmd_pch_default})
 
+set(BATCHMD_TEST_OPT "-O1" CACHE STRING "Optimisation flag of the test files in optimised builds (empty: the build type's)")
+# The flag comes after the build type's (-O3/-O2) on the command line, so it wins; C++ only.
+function(batchmd_test_opt name)
+  if(BATCHMD_TEST_OPT AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${BATCHMD_TEST_OPT}>)
+  endif()
+endfunction()
+
 if(BATCHMD_TEST_PCH AND BATCHMD_TESTS)
   file(WRITE ${PROJECT_BINARY_DIR}/batchmd_test_pch.cpp "// The host of the tests' shared precompiled header (cmake/TestBuild.cmake).\n")
   add_library(batchmd_test_pch OBJECT ${PROJECT_BINARY_DIR}/batchmd_test_pch.cpp)
@@ -34,17 +48,14 @@ if(BATCHMD_TEST_PCH AND BATCHMD_TESTS)
     <algorithm> <array> <atomic> <chrono> <cmath> <cstdint> <cstdio> <cstdlib> <cstring> <filesystem>
     <fstream> <functional> <map> <memory> <mutex> <numeric> <optional> <random> <set> <sstream>
     <stdexcept> <string> <string_view> <thread> <unordered_map> <utility> <vector>)
-  if(BATCHMD_SANITIZE)
-    target_compile_options(batchmd_test_pch PRIVATE -O1)  # as the tests that use it (below)
-  endif()
+  batchmd_test_opt(batchmd_test_pch)  # as the tests that use it (below)
 endif()
 
 # Called by batchmd_test and batchmd_gpu_test (cmake/Warnings.cmake) for every test executable;
-# CUDA sources (.cu) keep no PCH (nvcc compiles them; the PCH is the host compiler's).
+# CUDA sources (.cu) keep no PCH (nvcc compiles them; the PCH is the host compiler's) and keep
+# nvcc's optimisation level.
 function(batchmd_test_build_speed name)
-  if(BATCHMD_SANITIZE)
-    target_compile_options(${name} PRIVATE -O1)
-  endif()
+  batchmd_test_opt(${name})
   if(TARGET batchmd_test_pch)
     target_precompile_headers(${name} REUSE_FROM batchmd_test_pch)
     get_target_property(sources ${name} SOURCES)

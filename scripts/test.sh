@@ -16,4 +16,10 @@ if [ "$preset" = release ] && ! nvidia-smi -L >/dev/null 2>&1; then
   gpu_filter=(-LE gpu)
   echo "test.sh: no GPU here; GPU tests (label gpu) are built but not run (scripts/gpu/check.sh runs them)"
 fi
-ctest --preset "$preset" --parallel "$(nproc)" "${gpu_filter[@]}" "$@"
+# Tests at a time: two per core in release, whose S3, interop and package tests spend most of their
+# time waiting (lease expiry, throttling, servers, child programs), one per core under the
+# sanitizers, whose tests are CPU-bound (docs/ci.md). BATCHMD_TEST_JOBS=N overrides.
+jobs=$(nproc)
+[ "$preset" = release ] && jobs=$((2 * jobs))
+jobs=${BATCHMD_TEST_JOBS:-$jobs}
+ctest --preset "$preset" --parallel "$jobs" "${gpu_filter[@]}" "$@"
