@@ -33,7 +33,7 @@ option(BATCHMD_TEST_PCH "Precompile the test executables' common headers once pe
 set(BATCHMD_TEST_OPT "-O1" CACHE STRING "Optimisation flag of the test files in optimised builds (empty: the build type's)")
 # The flag comes after the build type's (-O3/-O2) on the command line, so it wins; C++ only.
 function(batchmd_test_opt name)
-  if(BATCHMD_TEST_OPT AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  if(BATCHMD_TEST_OPT AND CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo|MinSizeRel)$")
     target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${BATCHMD_TEST_OPT}>)
   endif()
 endfunction()
