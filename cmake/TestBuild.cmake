@@ -9,15 +9,12 @@
 #    shared PCH (-Winvalid-pch, an error under -Werror, says so if it ever stops holding). ON by
 #    default where no ccache is used (CI); OFF under ccache, which cannot cache a file compiled
 #    with a PCH and serves repeated builds in several worktrees better.
-#  - Release builds compile the test files (GoogleTest executables and the test PCH) at
-#    BATCHMD_TEST_OPT, default -O2, instead of -O3 (docs/ci.md: 10-30 % of a test file's CPU
-#    time). Only the test files: the libraries under test (src/, batchmd::*), batchmd and the
-#    programs the tests run keep -O3. Inline and template code from include/ that a test file
-#    instantiates itself is compiled at -O2 inside that test; the same code in the libraries is
-#    tested at -O3. Results do not depend on it: no -ffast-math, and -std=c++20 keeps FP
-#    contraction off. Not -O1: GCC 12's flow-based warnings (-Warray-bounds on an inlined
-#    std::string operator+) then report false positives that depend on the length of the
-#    checkout's path, which -Werror turns into a failed build. Empty: -O3 for the tests too.
+#  - Release builds compile the test files at the release flags (-O3), as the libraries.
+#    BATCHMD_TEST_OPT (e.g. -O2, -O1) compiles the test files (GoogleTest executables and the test
+#    PCH) at another level, for local builds only: at -O1 and -O2, GCC 12 reports -Warray-bounds
+#    false positives on inlined std::string operator+ (test_app.cpp, torch_test_support.hpp) whose
+#    appearance depends on the length of the checkout's path, which -Werror turns into a failed
+#    build (docs/ci.md, "Second round").
 #  - Sanitizer builds (BATCHMD_SANITIZE, the asan preset) compile the test files at -O1, the
 #    level of the whole asan and tsan presets (AddressSanitizer's recommended level).
 #  - No unity build: the test files of one executable hold file-local helpers of the same name
@@ -32,7 +29,7 @@ if(CMAKE_CXX_COMPILER_LAUNCHER MATCHES "ccache")
 endif()
 option(BATCHMD_TEST_PCH "Precompile the test executables' common headers once per build" ${batchmd_pch_default})
 
-set(BATCHMD_TEST_OPT "-O2" CACHE STRING "Optimisation flag of the test files in Release builds (empty: the build type's -O3)")
+set(BATCHMD_TEST_OPT "" CACHE STRING "Optimisation flag of the test files in Release builds (empty, the default: the build type's -O3)")
 # The flag comes after the build type's on the command line, so it wins; C++ only.
 function(batchmd_test_opt name)
   if(BATCHMD_SANITIZE)
