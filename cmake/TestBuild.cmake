@@ -16,7 +16,7 @@
 #    appearance depends on the length of the checkout's path, which -Werror turns into a failed
 #    build (docs/ci.md, "Second round").
 #  - Sanitizer builds (BATCHMD_SANITIZE, the asan preset) compile the test files at -O1, the
-#    level of the whole asan and tsan presets (AddressSanitizer's recommended level).
+#    level of the whole asan preset (AddressSanitizer's recommended level).
 #  - No unity build: the test files of one executable hold file-local helpers of the same name
 #    (parse() in tests/io, kSkin in tests/model, ...). Put into one unit, some fail to compile and,
 #    worse, a call could bind to another file's overload without an error and change what the
