@@ -9,9 +9,14 @@
 #    shared PCH (-Winvalid-pch, an error under -Werror, says so if it ever stops holding). ON by
 #    default where no ccache is used (CI); OFF under ccache, which cannot cache a file compiled
 #    with a PCH and serves repeated builds in several worktrees better.
-#  - Sanitizer builds (BATCHMD_SANITIZE, the asan preset) compile the test files at -O1, as the
-#    AddressSanitizer documentation recommends, half the CPU time of -O2 for these files; the
-#    libraries under test keep the preset's -O2.
+#  - Release builds compile the test files at the release flags (-O3), as the libraries.
+#    BATCHMD_TEST_OPT (e.g. -O2, -O1) compiles the test files (GoogleTest executables and the test
+#    PCH) at another level, for local builds only: at -O1 and -O2, GCC 12 reports -Warray-bounds
+#    false positives on inlined std::string operator+ (test_app.cpp, torch_test_support.hpp) whose
+#    appearance depends on the length of the checkout's path, which -Werror turns into a failed
+#    build (docs/ci.md, "Second round").
+#  - Sanitizer builds (BATCHMD_SANITIZE, the asan preset) compile the test files at -O1, the
+#    level of the whole asan preset (AddressSanitizer's recommended level).
 #  - No unity build: the test files of one executable hold file-local helpers of the same name
 #    (parse() in tests/io, kSkin in tests/model, ...). Put into one unit, some fail to compile and,
 #    worse, a call could bind to another file's overload without an error and change what the
@@ -24,6 +29,16 @@ if(CMAKE_CXX_COMPILER_LAUNCHER MATCHES "ccache")
 endif()
 option(BATCHMD_TEST_PCH "Precompile the test executables' common headers once per build" ${batchmd_pch_default})
 
+set(BATCHMD_TEST_OPT "" CACHE STRING "Optimisation flag of the test files in Release builds (empty, the default: the build type's -O3)")
+# The flag comes after the build type's on the command line, so it wins; C++ only.
+function(batchmd_test_opt name)
+  if(BATCHMD_SANITIZE)
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-O1>)
+  elseif(BATCHMD_TEST_OPT AND CMAKE_BUILD_TYPE STREQUAL "Release")
+    target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${BATCHMD_TEST_OPT}>)
+  endif()
+endfunction()
+
 if(BATCHMD_TEST_PCH AND BATCHMD_TESTS)
   file(WRITE ${PROJECT_BINARY_DIR}/batchmd_test_pch.cpp "// The host of the tests' shared precompiled header (cmake/TestBuild.cmake).\n")
   add_library(batchmd_test_pch OBJECT ${PROJECT_BINARY_DIR}/batchmd_test_pch.cpp)
@@ -34,17 +49,14 @@ if(BATCHMD_TEST_PCH AND BATCHMD_TESTS)
     <algorithm> <array> <atomic> <chrono> <cmath> <cstdint> <cstdio> <cstdlib> <cstring> <filesystem>
     <fstream> <functional> <map> <memory> <mutex> <numeric> <optional> <random> <set> <sstream>
     <stdexcept> <string> <string_view> <thread> <unordered_map> <utility> <vector>)
-  if(BATCHMD_SANITIZE)
-    target_compile_options(batchmd_test_pch PRIVATE -O1)  # as the tests that use it (below)
-  endif()
+  batchmd_test_opt(batchmd_test_pch)  # as the tests that use it (below)
 endif()
 
 # Called by batchmd_test and batchmd_gpu_test (cmake/Warnings.cmake) for every test executable;
-# CUDA sources (.cu) keep no PCH (nvcc compiles them; the PCH is the host compiler's).
+# CUDA sources (.cu) keep no PCH (nvcc compiles them; the PCH is the host compiler's) and keep
+# nvcc's optimisation level.
 function(batchmd_test_build_speed name)
-  if(BATCHMD_SANITIZE)
-    target_compile_options(${name} PRIVATE -O1)
-  endif()
+  batchmd_test_opt(${name})
   if(TARGET batchmd_test_pch)
     target_precompile_headers(${name} REUSE_FROM batchmd_test_pch)
     get_target_property(sources ${name} SOURCES)

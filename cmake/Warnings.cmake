@@ -32,6 +32,13 @@ if(BATCHMD_SANITIZE)
     -fno-sanitize-recover=undefined)
   target_link_options(batchmd_flags INTERFACE -fsanitize=address,undefined)
 endif()
+# GCC's -Wmaybe-uninitialized under ASan (the asan preset, built at -O1) reports false positives in
+# code it instruments (std::regex's std::function, copied std::optional<std::string>: GCC PR 105562
+# family, seen in tests/app). Not an error there; the release build, which compiles the same
+# sources with -Werror, keeps the warning.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND BATCHMD_SANITIZE)
+  target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wno-error=maybe-uninitialized>)
+endif()
 
 # batchmd_module(name SOURCES... [CUDA_SOURCES ...] DEPS ...): one library per module, public
 # headers in include/. CUDA_SOURCES (.cu) are compiled only when the CUDA backend is on.

@@ -5,7 +5,7 @@
 #   scripts/setup.sh          build, test and benchmark dependencies
 set -euo pipefail
 pkgs=(
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang-format lld
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libzstd-dev libblosc-dev zlib1g-dev
