@@ -30,6 +30,7 @@
 #include "batchmd/model/zbl.hpp"
 #include "full_list_cases.hpp"
 #include "full_list_gpu.hpp"
+#include "lammps_compare.hpp"
 
 namespace batchmd::model {
 namespace {
@@ -416,19 +417,7 @@ void device_equals_host(const std::function<std::shared_ptr<Model>()>& make, std
 // Systems of a lattice of constant a and elements zs: a crystal, a triclinic cell, a slab and a
 // cluster.
 std::vector<Sys> lattice_mix(double a, const std::vector<std::int64_t>& zs, bool diamond) {
-  auto make = [&](int n) {
-    return diamond ? cubic(n, n, n, a,
-                           {{0, 0, 0},
-                            {.5, .5, 0},
-                            {.5, 0, .5},
-                            {0, .5, .5},
-                            {.25, .25, .25},
-                            {.75, .75, .25},
-                            {.75, .25, .75},
-                            {.25, .75, .75}},
-                           zs[0])
-                   : fcc(n, a, zs[0]);
-  };
+  auto make = [&](int n) { return diamond ? zincblende(n, n, n, a, zs[0], zs[0]) : fcc(n, a, zs[0]); };
   Sys crystal = make(3);
   jitter(crystal, 0.08, 1);
   Sys tri = make(2);
