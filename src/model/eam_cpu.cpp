@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "batchmd/core/parallel.hpp"
+#include "simd_clones.hpp"
 
 namespace batchmd::model::detail {
 
@@ -229,16 +230,10 @@ template <bool kSingle, bool kAll, bool kVirial, typename T>
 template <typename T>
 using PassesFn = double (*)(const EAMSystemArgs<T>&, std::int64_t, std::int64_t, double*);
 
-// Compiled for AVX-512 and AVX2 besides the baseline; the loader picks the best the CPU has.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BATCHMD_EAM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BATCHMD_EAM_CLONES
-#endif
-
-#define BATCHMD_EAM_PASSES(name, single, all, vir, T)                                                      \
-  BATCHMD_EAM_CLONES double name(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, double* w) { \
-    return passes<single, all, vir, T>(a, k0, k1, w);                                                      \
+// The passes are compiled for AVX-512 and AVX2 besides the baseline (simd_clones.hpp).
+#define BATCHMD_EAM_PASSES(name, single, all, vir, T)                                                       \
+  BATCHMD_SIMD_CLONES double name(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, double* w) { \
+    return passes<single, all, vir, T>(a, k0, k1, w);                                                       \
   }
 BATCHMD_EAM_PASSES(eam_d_single, true, true, false, double)
 BATCHMD_EAM_PASSES(eam_d_single_v, true, true, true, double)
@@ -263,18 +258,18 @@ struct SplitFns {
                   double*);
 };
 
-#define BATCHMD_EAM_SPLIT(name, single, all, vir, T)                                                               \
-  BATCHMD_EAM_CLONES void name##_rho(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, T* rho,          \
-                                     std::int64_t base, EAMPairCache<T>& c) {                                      \
-    density_pass<single, all>(a, k0, k1, rho, base, c);                                                            \
-  }                                                                                                                \
-  double name##_embed(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, double e) {                     \
-    return embed_pass<single, all>(a, k0, k1, e);                                                                  \
-  }                                                                                                                \
-  BATCHMD_EAM_CLONES double name##_force(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1,              \
-                                         const EAMPairCache<T>& c, T* f, std::int64_t base, double e, double* w) { \
-    return force_pass<single, all, vir>(a, k0, k1, c, f, base, e, w);                                              \
-  }                                                                                                                \
+#define BATCHMD_EAM_SPLIT(name, single, all, vir, T)                                                                \
+  BATCHMD_SIMD_CLONES void name##_rho(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, T* rho,          \
+                                      std::int64_t base, EAMPairCache<T>& c) {                                      \
+    density_pass<single, all>(a, k0, k1, rho, base, c);                                                             \
+  }                                                                                                                 \
+  double name##_embed(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1, double e) {                      \
+    return embed_pass<single, all>(a, k0, k1, e);                                                                   \
+  }                                                                                                                 \
+  BATCHMD_SIMD_CLONES double name##_force(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1,              \
+                                          const EAMPairCache<T>& c, T* f, std::int64_t base, double e, double* w) { \
+    return force_pass<single, all, vir>(a, k0, k1, c, f, base, e, w);                                               \
+  }                                                                                                                 \
   const SplitFns<T> name{&name##_rho, &name##_embed, &name##_force};
 BATCHMD_EAM_SPLIT(split_d_single, true, true, false, double)
 BATCHMD_EAM_SPLIT(split_d_single_v, true, true, true, double)

@@ -15,6 +15,7 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "simd_clones.hpp"
 
 namespace batchmd::model {
 
@@ -189,13 +190,7 @@ using PairLoopFn = void (*)(std::int64_t, std::int64_t, const NeighborList&, con
                             std::int32_t, const LJCoeffs<T>*, const T*, T*, Sums&);
 
 // The pair loops are compiled for AVX-512 and AVX2 besides the baseline ISA; the loader picks
-// the best the CPU supports (GCC function multi-versioning; pass 2 above is the SIMD part).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BATCHMD_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BATCHMD_SIMD_CLONES
-#endif
-
+// the best the CPU supports (simd_clones.hpp; pass 2 above is the SIMD part).
 #define BATCHMD_PAIR_LOOP(name, single, vir, T)                                                            \
   BATCHMD_SIMD_CLONES void name(std::int64_t k0, std::int64_t k1, const NeighborList& nl, const T* pos,    \
                                 const std::int32_t* type, std::int32_t n_types, const LJCoeffs<T>* coeffs, \

@@ -20,6 +20,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "bin_grid.hpp"
+#include "simd_clones.hpp"
 
 namespace batchmd::model::detail {
 
@@ -115,13 +116,8 @@ double min_quadratic_over_box(const double G[3][3], const double lo[3], const do
   return best;
 }
 
-// The build is compiled for AVX-512 and AVX2 besides the baseline ISA (the distance loop is SIMD);
-// the loader picks the best the CPU supports.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BATCHMD_NL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BATCHMD_NL_CLONES
-#endif
+// The build is compiled for AVX-512 and AVX2 besides the baseline ISA (the distance loop is SIMD;
+// simd_clones.hpp).
 
 // Thread-local scratch of one system's build, reused across builds.
 struct BuildScratch {
@@ -168,7 +164,7 @@ struct PairOut {
 // The pairs of the bins in planes [b0_lo, b0_hi) along the first direction (their atoms are the
 // contiguous slots bs[b0_lo nb1 nb2] .. bs[b0_hi nb1 nb2]) into out; returns the pair count.
 // Per atom the unshifted targets come first.
-BATCHMD_NL_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t b0_lo, std::int64_t b0_hi, PairOut out) {
+BATCHMD_SIMD_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t b0_lo, std::int64_t b0_hi, PairOut out) {
   const std::int32_t* bs = p.bs;
   const double *wx = p.wx, *wy = p.wy, *wz = p.wz;
   const std::int64_t *nb = p.nb, *m = p.m, *M = p.M, *L = p.L;
@@ -272,9 +268,9 @@ BATCHMD_NL_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t b0_lo, s
 // With split_out, stops before the pairs and describes them there instead (emit_bins, run by the
 // caller over ranges of bins in parallel); an empty system leaves *split_out untouched.
 template <typename T>
-BATCHMD_NL_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int64_t s, double rc, SystemOut work,
-                                           std::int64_t* order, std::int32_t* image, std::int64_t* offsets,
-                                           std::int64_t* shifted_begin, EmitPlan* split_out = nullptr) {
+BATCHMD_SIMD_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int64_t s, double rc, SystemOut work,
+                                             std::int64_t* order, std::int32_t* image, std::int64_t* offsets,
+                                             std::int64_t* shifted_begin, EmitPlan* split_out = nullptr) {
   BuildScratch& sc = tls_scratch;
   const std::int64_t a0 = g.atoms_ptr[s];
   const std::int64_t ns = g.atoms_ptr[s + 1] - a0;

@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "batchmd/core/parallel.hpp"
+#include "simd_clones.hpp"
 
 namespace batchmd::model::detail {
 
@@ -350,21 +351,16 @@ struct AtomPass {
 };
 
 // One atom, compiled for AVX-512 and AVX2 (with FMA) besides the baseline ISA; the loader picks
-// the best the CPU supports (GCC function multi-versioning, as the LJ kernels do).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BATCHMD_SNAP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BATCHMD_SNAP_CLONES
-#endif
-BATCHMD_SNAP_CLONES void snap_atom_d(const AtomPass<double>& pass, std::int64_t i, std::int32_t si,
+// the best the CPU supports (simd_clones.hpp).
+BATCHMD_SIMD_CLONES void snap_atom_d(const AtomPass<double>& pass, std::int64_t i, std::int32_t si,
                                      Workspace<double>& w, const SnapCpuOut<double>& out) {
   pass.run(i, si, w, out);
 }
-BATCHMD_SNAP_CLONES void snap_atom_f(const AtomPass<float>& pass, std::int64_t i, std::int32_t si, Workspace<float>& w,
+BATCHMD_SIMD_CLONES void snap_atom_f(const AtomPass<float>& pass, std::int64_t i, std::int32_t si, Workspace<float>& w,
                                      const SnapCpuOut<float>& out) {
   pass.run(i, si, w, out);
 }
-#undef BATCHMD_SNAP_CLONES
+#undef BATCHMD_SIMD_CLONES
 inline void snap_atom(const AtomPass<double>& pass, std::int64_t i, std::int32_t si, Workspace<double>& w,
                       const SnapCpuOut<double>& out) {
   snap_atom_d(pass, i, si, w, out);
