@@ -24,7 +24,8 @@ tests/mpi/CMakeLists.txt, label mpi):
   mpi_restart  2 ranks with a budget of 22 steps, continued on 4 ranks up to 80: as one run to 80
   mpi_kill     rank 1 SIGKILLed mid-run: mpirun ends (no hang) naming it; inspect reads the store;
                a restart on 3 ranks completes it, and the store then holds exactly the samples of
-               an uninterrupted run
+               an uninterrupted run, plus the rows rank 0 may have written for its systems in
+               flight when mpirun stopped it (SIGTERM: as `stop`)
   mpi_pipeline --mpi-pipeline with inflight_slots: refused (exit code 2)
 
 Usage: inflight_runs.py SCENARIO --batchmd EXE [--mpirun MPIRUN] --jobs DIR --workdir DIR [--device DEV]
@@ -245,8 +246,7 @@ def scenario_mpi_kill():
     # killed after its first commit. On a loaded machine the ranks may have computed
     # everything before rank 0's commits show it: then the kill is tried again (3 times at most).
     job = job_file("kill.toml", "nve.toml", "inflight_slots = 2", "commit_interval_s = 0.1")
-    # Under the sanitizers the run is slow enough at 800 steps; there the 2-rank run and the
-    # single-process run drift apart in the last bits after ~3,200 steps (not seen in release).
+    # 800 steps under the sanitizers (slow enough there for a kill to land mid-run).
     steps = "800" if "ASAN_OPTIONS" in os.environ else "4000"
     t0 = time.time()
     run(batchmd(["run", job, "-q", "--steps", steps, "-o", "whole.zarr"]))
@@ -256,7 +256,7 @@ def scenario_mpi_kill():
         if kill_rank1_mid_run(job, steps, "kill.zarr", at_s=t_whole):
             n = num_samples("kill.zarr")
             if n > 0:
-                part = samples("kill.zarr", False)  # each sample at most once, each one of the whole run's
+                part = samples("kill.zarr", False)  # each sample at most once
                 check(len(part) == n, f"the killed run's store: {n} samples, {len(part)} distinct")
                 if len(part) < len(whole):
                     break
@@ -264,12 +264,29 @@ def scenario_mpi_kill():
     else:
         fail("3 runs could not be killed between their first and last commit")
     print(f"  killed with {len(part)} of {len(whole)} samples in the store")
+    # mpirun stops rank 0 with SIGTERM after rank 1 dies; rank 0 then writes its own systems in
+    # flight as they stand (as `stop` does on SIGINT) when the signal finds it able to: rows of
+    # steps the whole run has no sample of. At most one per system, the system's last row, and
+    # at most one per slot of rank 0 (2). Whether it gets there depends on timing (seen under
+    # load and ASan; it was once taken for a last-bit difference between runs).
+    extra = {k for k in part if k not in whole}
+    check(len(extra) <= 2 and len({k[0] for k in extra}) == len(extra),
+          f"the killed run's rows that the whole run lacks: {sorted(extra)} (expected at most 2, one per system)")
+    for sid, st in extra:
+        check(st == max(s for (i, s) in part if i == sid),
+              f"row ({sid}, {st}) is not in the whole run and is not system {sid}'s last row in the killed store")
     for key, rec in part.items():
-        check(whole.get(key) == rec, f"sample {key} of the killed run differs from the whole run's")
+        if key not in extra:
+            check(whole[key] == rec, f"sample {key} of the killed run differs from the whole run's")
     q = run([ARGS.batchmd, "inspect", "kill.zarr"])
     check(str(n) in q.stdout, "inspect does not report the samples")
     run(batchmd(["run", "--restart", "kill.zarr", "-q", "--steps", steps], 3))
-    assert_same_samples("whole.zarr", "kill.zarr", plain_repeats=False)
+    after = samples("kill.zarr", False)
+    check(set(after) == set(whole) | extra, "after the restart the store does not hold the whole run's samples "
+          f"plus the stop rows: missing {sorted(set(whole) - set(after))[:5]}, extra {sorted(set(after) - set(whole) - extra)[:5]}")
+    for key in whole:
+        check(after[key] == whole[key], f"sample {key} differs from the uninterrupted run's")
+    print(f"  restarted on 3 ranks: {len(whole)} samples as one run, bit for bit, plus {len(extra)} stop rows")
 
 
 def scenario_stop():
