@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/sw: the Stillinger–Weber Model — maps atoms to the model's elements, keeps the neighbor
-// list, and evaluates sw_atom over the full NeighborView on the CPU (per-pair gradients, then the
-// shared gather into forces and virial), or hands a GPU batch to SWGpu.
+// list, and evaluates sw_atom over the full NeighborView's pairs inside the cutoff on the CPU
+// (NeighborViewCache::update_inside; per-pair gradients, then the shared gather into forces and virial), or hands a GPU
+// batch to SWGpu.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -106,7 +107,9 @@ void StillingerWeber::compute(Batch& batch, bool compute_stress) {
     const BatchGeometry<T> g = detail::batch_geometry<T>(batch, "Stillinger-Weber");
     const auto n = static_cast<std::int32_t>(config_.params.elements.size());
     detail::ViewRequest req{sp.data(), n, b.tables.view_cutoff.data()};
-    const detail::NeighborView<T>& v = b.cache.update(impl_->nl, g, req);
+    // The cached view holds every pair within cutoff + skin (28 per atom for crystalline Si, 4 of
+    // them inside the cutoff); the kernel and the gather run over the inside ones only.
+    const detail::NeighborView<T>& v = b.cache.update_inside(impl_->nl, g, req, b.tables.view_cutoff.data());
     const std::int64_t na = g.n_atoms, ns = g.n_systems;
     b.gradient.resize(static_cast<std::size_t>(3 * v.n_pairs()));
     b.radial.resize(static_cast<std::size_t>(2 * v.n_pairs()));

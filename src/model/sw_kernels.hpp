@@ -70,6 +70,11 @@ SWTables<T> sw_tables(const SWParams& prm) {
       SWPairCoeffs<T>& c = t.pair[static_cast<std::size_t>(i * n + j)];
       c.cut = static_cast<T>(e.sigma * e.a);
       c.cutsq = static_cast<T>(rc * rc);
+      // Every squared distance below cutsq must have its root below cut in T: r - cut = 0 divides
+      // by zero (inf, then NaN forces). Rounding rc^2 to T can leave such a value: float32 Si.sw
+      // has one, 14.221798 (root 3.77118 = cut), which a relaxation in float32 reached.
+      while (c.cutsq > T(0) && !(std::sqrt(std::nextafter(c.cutsq, T(0))) < c.cut))
+        c.cutsq = std::nextafter(c.cutsq, T(0));
       c.sigma = static_cast<T>(e.sigma);
       c.sigma_gamma = static_cast<T>(e.sigma * e.gamma);
       const double ae = e.A * e.epsilon;

@@ -10,6 +10,7 @@
 // sw_cases.hpp (one body for every backend).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "batchmd/core/error.hpp"
@@ -234,6 +235,45 @@ TEST(StillingerWeber, Float32AgreesWithFloat64) {
   EXPECT_NEAR(b.energy[0], a.energy[0], 1e-5 * std::abs(a.energy[0]));
   const double fs = max_abs(a.forces);
   for (std::size_t k = 0; k < a.forces.size(); ++k) EXPECT_NEAR(b.forces[k], a.forces[k], 1e-4 * fs) << k;
+}
+
+TEST(StillingerWeber, PairsAtTheCutoffGiveFiniteForcesInBothPrecisions) {
+  // Two and three Si atoms (an open cluster) with a pair at distances within a few units in the
+  // last place of Si.sw's cutoff a sigma, in the batch's own precision: in float32 the rounded
+  // squared cutoff once let r = a sigma through (1 / (r - a sigma) = inf: NaN forces, seen in a
+  // float32 relaxation of examples/si_sw.toml). Energy and forces are finite; the energy at the
+  // cutoff is zero to rounding (the SW terms vanish there with every derivative).
+  const double cut = 2.0951 * 1.80;
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    for (int k = -4; k <= 4; ++k) {
+      double d = dt == DType::Float32 ? static_cast<double>(static_cast<float>(cut)) : cut;
+      for (int q = 0; q < std::abs(k); ++q)
+        d = dt == DType::Float32 ? static_cast<double>(std::nextafter(static_cast<float>(d), k < 0 ? 0.f : 10.f))
+                                 : std::nextafter(d, k < 0 ? 0.0 : 10.0);
+      for (int atoms : {2, 3}) {
+        Sys s;
+        s.pbc = {false, false, false};
+        s.cell.assign(9, 0.0);
+        s.x = {0, 0, 0, d, 0, 0};
+        s.z = {Si, Si};
+        if (atoms == 3) {  // a third atom 2.35 Å from the first: a triplet with the edge pair
+          s.x.insert(s.x.end(), {0, 2.35, 0});
+          s.z.push_back(Si);
+        }
+        StillingerWeber m = sw_model("Si.sw");
+        const Result r = evaluate(m, s, dt);
+        const std::string what = std::string(dt == DType::Float32 ? "float32" : "float64") + ", " +
+                                 std::to_string(atoms) + " atoms, " + std::to_string(k) + " ulp from a sigma";
+        ASSERT_TRUE(std::isfinite(r.energy[0])) << what;
+        for (double f : r.forces) {
+          ASSERT_TRUE(std::isfinite(f)) << what;
+        }
+        if (atoms == 2) {
+          EXPECT_NEAR(r.energy[0], 0.0, 1e-30) << what;
+        }
+      }
+    }
+  }
 }
 
 // Total-energy drift of an NVE run of Si.sw (216 atoms from 600 K, dt 0.5 fs).
