@@ -73,7 +73,9 @@ SWTables<T> sw_tables(const SWParams& prm) {
       // Every squared distance below cutsq must have its root below cut in T: r - cut = 0 divides
       // by zero (inf, then NaN forces). Rounding rc^2 to T can leave such a value: float32 Si.sw
       // has one, 14.221798 (root 3.77118 = cut), which a relaxation in float32 reached.
-      while (c.cutsq > T(0) && !(std::sqrt(std::nextafter(c.cutsq, T(0))) < c.cut))
+      // (At most a few units in the last place; bounded, so that no input can make it loop long.)
+      for (int k = 0; k < 16 && c.cut > T(0) && c.cutsq > T(0) && !(std::sqrt(std::nextafter(c.cutsq, T(0))) < c.cut);
+           ++k)
         c.cutsq = std::nextafter(c.cutsq, T(0));
       c.sigma = static_cast<T>(e.sigma);
       c.sigma_gamma = static_cast<T>(e.sigma * e.gamma);

@@ -83,12 +83,16 @@ void check_inside_equals_filtered_full(DType dt) {
         for (int d = 0; d < 3; ++d) EXPECT_EQ(v.rij[3 * back + d], -v.rij[3 * q + d]);
       }
   }
-  EXPECT_GE(rebuilds, 3);      // the moves rebuilt the list several times...
+  EXPECT_GE(rebuilds, 3);        // the moves rebuilt the list several times...
   EXPECT_GT(checked, 30 * 100);  // ...and each call had pairs inside
 }
 
-TEST(NeighborViewCache, InsideViewIsTheFullViewFilteredFloat64) { check_inside_equals_filtered_full<double>(DType::Float64); }
-TEST(NeighborViewCache, InsideViewIsTheFullViewFilteredFloat32) { check_inside_equals_filtered_full<float>(DType::Float32); }
+TEST(NeighborViewCache, InsideViewIsTheFullViewFilteredFloat64) {
+  check_inside_equals_filtered_full<double>(DType::Float64);
+}
+TEST(NeighborViewCache, InsideViewIsTheFullViewFilteredFloat32) {
+  check_inside_equals_filtered_full<float>(DType::Float32);
+}
 
 }  // namespace
 }  // namespace batchmd::model
