@@ -123,6 +123,25 @@ def assert_same_samples(plain, inflight, plain_repeats=True):
     return a
 
 
+def stop_rows(stopped, whole, what):
+    """The rows of `stopped` (samples()) that the uninterrupted run `whole` lacks: those a stopped
+    run writes for its systems in flight as they stand — at most one per slot (2), one per system."""
+    extra = {k for k in stopped if k not in whole}
+    check(len(extra) <= 2 and len({k[0] for k in extra}) == len(extra),
+          f"{what}: {sorted(extra)} (expected at most 2, one per system)")
+    return extra
+
+
+def assert_whole_plus_stop_rows(path, whole, extra):
+    """After a restart the store `path` holds every sample of `whole`, bit for bit, plus the stop
+    rows `extra`."""
+    after = samples(path, False)
+    check(set(after) == set(whole) | extra, "after the restart the store does not hold the whole run's samples "
+          f"plus the stop rows: missing {sorted(set(whole) - set(after))[:5]}, extra {sorted(set(after) - set(whole) - extra)[:5]}")
+    for key in whole:
+        check(after[key] == whole[key], f"sample {key} differs from the uninterrupted run's")
+
+
 def scenario_equal_relax(ranks=0, slot_counts=(1, 3, 8)):
     fresh("plain.zarr", "plain.relaxed.zarr")
     run(batchmd(["run", job_file("plain.toml", "relax_nvt.toml", ""), "-q", "-o", "plain.zarr"]))
@@ -269,9 +288,7 @@ def scenario_mpi_kill():
     # steps the whole run has no sample of. At most one per system, the system's last row, and
     # at most one per slot of rank 0 (2). Whether it gets there depends on timing (seen under
     # load and ASan; it was once taken for a last-bit difference between runs).
-    extra = {k for k in part if k not in whole}
-    check(len(extra) <= 2 and len({k[0] for k in extra}) == len(extra),
-          f"the killed run's rows that the whole run lacks: {sorted(extra)} (expected at most 2, one per system)")
+    extra = stop_rows(part, whole, "the killed run's rows that the whole run lacks")
     for sid, st in extra:
         check(st == max(s for (i, s) in part if i == sid),
               f"row ({sid}, {st}) is not in the whole run and is not system {sid}'s last row in the killed store")
@@ -281,11 +298,7 @@ def scenario_mpi_kill():
     q = run([ARGS.batchmd, "inspect", "kill.zarr"])
     check(str(n) in q.stdout, "inspect does not report the samples")
     run(batchmd(["run", "--restart", "kill.zarr", "-q", "--steps", steps], 3))
-    after = samples("kill.zarr", False)
-    check(set(after) == set(whole) | extra, "after the restart the store does not hold the whole run's samples "
-          f"plus the stop rows: missing {sorted(set(whole) - set(after))[:5]}, extra {sorted(set(after) - set(whole) - extra)[:5]}")
-    for key in whole:
-        check(after[key] == whole[key], f"sample {key} differs from the uninterrupted run's")
+    assert_whole_plus_stop_rows("kill.zarr", whole, extra)
     print(f"  restarted on 3 ranks: {len(whole)} samples as one run, bit for bit, plus {len(extra)} stop rows")
 
 
@@ -316,19 +329,13 @@ def scenario_stop():
         fail("3 runs ended before they could be stopped")
     whole = samples("whole.zarr", False)
     stopped = samples("stop.zarr", False)
-    extra = {k for k in stopped if k not in whole}
     # The systems in flight at the stop (2 slots) are written as they stand unless their row of
     # that step was a snapshot row anyway: at most one extra row per slot.
-    check(len(extra) <= 2 and len({k[0] for k in extra}) == len(extra),
-          f"the stopped run's rows of its systems in flight: {sorted(extra)} (expected at most 2, one per system)")
+    extra = stop_rows(stopped, whole, "the stopped run's rows of its systems in flight")
     running = [sid for sid in {k[0] for k in stopped} if max(st for (i, st) in stopped if i == sid) < int(steps)]
     check(len(running) <= 2, f"systems left unfinished by the stop: {running} (2 slots)")
     run(batchmd(["run", "--restart", "stop.zarr", "-q", "--steps", steps]))
-    after = samples("stop.zarr", False)
-    check(set(after) == set(whole) | extra, "after the restart the store does not hold the whole run's samples "
-          f"plus the stop rows: missing {sorted(set(whole) - set(after))[:5]}, extra {sorted(set(after) - set(whole) - extra)[:5]}")
-    for key in whole:
-        check(after[key] == whole[key], f"sample {key} differs from the uninterrupted run's")
+    assert_whole_plus_stop_rows("stop.zarr", whole, extra)
     print(f"  stopped with {len(extra)} systems in flight; restarted: {len(whole)} samples as one run, bit for bit")
 
 
