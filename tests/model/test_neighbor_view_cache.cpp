@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // NeighborViewCache::update_inside against update(): over MD-like moves (some past skin/2, so the
-// list rebuilds), atoms wrapped by lattice vectors between calls, several kinds of system in one
-// batch (periodic crystal, triclinic cell, open cluster), two species with different cutoffs and
-// an excluded atom, in both precisions, the inside view holds exactly the full view's pairs that
-// are inside their cutoff — in the same order, bit for bit — with reverse indices that point at
-// the opposite pair.
+// list rebuilds), atoms wrapped by lattice vectors between calls, the full lists' mixed batch
+// (full_list_cases.hpp: periodic cubic and triclinic cells, a slab, a cluster, a cell smaller
+// than the cutoff, an empty system; two species of different cutoffs and ignored atoms), in both
+// precisions, the inside view holds exactly the full view's pairs that are inside their cutoff —
+// in the same order, bit for bit — with reverse indices that point at the opposite pair.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
-#include "lammps_compare.hpp"
+#include "full_list_cases.hpp"
 #include "model_fields.hpp"
 #include "neighbor_view_cache.hpp"
 
@@ -20,25 +21,15 @@ using namespace testing;
 
 template <typename T>
 void check_inside_equals_filtered_full(DType dt) {
-  Sys crystal = zincblende(3, 3, 3, 5.431, 14, 6);  // two species
-  jitter(crystal, 0.15, 3);
-  Sys tri = zincblende(2, 2, 2, 5.431, 14, 14);
-  tri.cell = {10.862, 0, 0, 2.0, 10.862, 0, 1.0, -1.5, 10.862};
-  jitter(tri, 0.2, 4);
-  Sys cluster = zincblende(2, 2, 2, 5.431, 6, 14);
-  cluster.pbc = {false, false, false};
-  cluster.cell.assign(9, 0.0);
-  Batch batch = batch_of({crystal, tri, cluster}, dt);
+  const std::vector<Sys> systems = mixed();
+  Batch batch = batch_of(systems, dt);
   const std::int64_t na = batch.n_atoms();
-  std::vector<std::int32_t> species(static_cast<std::size_t>(na));
-  const std::int64_t* z = batch.get("atomic_numbers").data<std::int64_t>();
-  for (std::int64_t a = 0; a < na; ++a) species[a] = z[a] == 14 ? 0 : 1;
-  species[5] = -1;  // excluded by the model
-  // Species-pair cutoffs of the view (<= the list's cutoff) and, shorter, the inside cutoffs.
-  const std::vector<double> view_cut = {3.8, 3.2, 3.2, 3.0};
-  const std::vector<double> inside_cut = {3.0, 2.5, 2.5, 0.0};  // C-C pairs dropped
-  const detail::ViewRequest req{species.data(), 2, view_cut.data()};
-  NeighborList nl_full(3.8, 1.0), nl_inside(3.8, 1.0);
+  const std::vector<std::int32_t> species = species_of(systems);
+  // The view's species-pair cutoffs (kCut) and, shorter, the inside ones (the 47-47 pairs dropped).
+  const std::vector<double> inside_cut = {3.0, 3.3, 3.3, 0.0};
+  const detail::ViewRequest req{species.data(), 2, kCut.data()};
+  const double list_cut = *std::max_element(kCut.begin(), kCut.end());
+  NeighborList nl_full(list_cut, kSkin), nl_inside(list_cut, kSkin);
   detail::NeighborViewCache<T> full_cache, inside_cache;
   std::mt19937_64 rng(11);
   std::normal_distribution<double> step(0.0, 0.12);
@@ -47,8 +38,8 @@ void check_inside_equals_filtered_full(DType dt) {
   for (int call = 0; call < 30; ++call) {
     if (call > 0)
       for (std::int64_t k = 0; k < 3 * na; ++k) x[k] += static_cast<T>(step(rng));
-    if (call % 7 == 3)  // wrap a few atoms of the crystal by a lattice vector
-      for (std::int64_t a = 0; a < 10; ++a) x[3 * a] -= static_cast<T>(16.293);
+    if (call % 7 == 3)  // wrap a few atoms of the cubic crystal (edge 10.8 Å) by a lattice vector
+      for (std::int64_t a = 0; a < 10; ++a) x[3 * a] -= static_cast<T>(10.8);
     const BatchGeometry<T> g = detail::batch_geometry<T>(batch, "test");
     const std::int64_t before = nl_full.n_builds();
     const detail::NeighborView<T>& f = full_cache.update(nl_full, g, req);
