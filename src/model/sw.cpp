@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/sw: the Stillinger–Weber Model — maps atoms to the model's elements, keeps the neighbor
-// list, and evaluates sw_atom over the full NeighborView's pairs inside the cutoff on the CPU
-// (NeighborViewCache::update_inside; per-pair gradients, then the shared gather into forces and virial), or hands a GPU
-// batch to SWGpu.
+// list, and on the CPU evaluates sw_atom over the pairs inside the cutoff
+// (NeighborViewCache::update_inside; per-pair gradients, then the shared gather into forces and
+// virial), or hands a GPU batch to SWGpu.
 #include <algorithm>
 #include <cmath>
 #include <string>
