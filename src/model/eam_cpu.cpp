@@ -340,35 +340,60 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   T* rho = w.rho.data();
   T* force = w.force.data();
   double* sums = w.sums.data();
-  // 1. Densities, each chunk into its own buffer over the system's slots.
+  // A chunk writes only its slots and their neighbors', which the list's slot order (by bin)
+  // keeps within a window of nearby slots: only that window of its buffers is cleared and summed
+  // (about n + chunks × window values instead of chunks × n). The sums keep chunk order and skip
+  // only the exact zeros of the other chunks' buffers; sum_window adds one +0 where any was
+  // skipped, which is what adding them did (it turns a -0 sum into +0), so results are unchanged
+  // bit for bit.
+  w.window.assign(2 * nc, 0);
+  std::int64_t* window = w.window.data();
+  const std::int32_t* nbr = a.nl->neighbors().data();
+  auto sum_window = [&](const T* buf, std::int64_t stride, std::int64_t i, int e) {
+    T s = i >= window[0] && i < window[1] ? buf[stride * i + e] : T(0);
+    bool skipped = false;
+    for (int u = 1; u < chunks; ++u) {
+      if (i >= window[2 * u] && i < window[2 * u + 1])
+        s += buf[stride * (u * n + i) + e];
+      else
+        skipped = true;
+    }
+    if (skipped) s += T(0);
+    return s;
+  };
+  // 1. Densities, each chunk into its own buffer over its window of the system's slots.
   parallel_for_dynamic(chunks, [&](std::int64_t c) {
+    std::int64_t lo = bounds[c], hi = bounds[c + 1];
+    if (lo < hi) {
+      std::int32_t mn = static_cast<std::int32_t>(lo), mx = static_cast<std::int32_t>(hi - 1);
+      for (std::int64_t p = off[lo]; p < off[hi]; ++p) {
+        mn = std::min(mn, nbr[p]);
+        mx = std::max(mx, nbr[p]);
+      }
+      lo = mn;
+      hi = std::int64_t{mx} + 1;
+    }
+    window[2 * c] = lo - k0;
+    window[2 * c + 1] = hi - k0;
     T* r = rho + c * n;
-    std::fill(r, r + n, T(0));
+    std::fill(r + (lo - k0), r + (hi - k0), T(0));
     fn.density(a, bounds[c], bounds[c + 1], r, k0, cache[c]);
   });
   // 2. Densities added in chunk order, then the embedding (energy per chunk).
   parallel_for_dynamic(chunks, [&](std::int64_t c) {
-    for (std::int64_t k = bounds[c]; k < bounds[c + 1]; ++k) {
-      T s = rho[k - k0];
-      for (int u = 1; u < chunks; ++u) s += rho[u * n + (k - k0)];
-      a.rho[k] = s;
-    }
+    for (std::int64_t k = bounds[c]; k < bounds[c + 1]; ++k) a.rho[k] = sum_window(rho, 1, k - k0, 0);
     sums[7 * c] = fn.embed(a, bounds[c], bounds[c + 1], 0.0);
   });
-  // 3. Forces, each chunk into its own buffer; pair energies and virial per chunk.
+  // 3. Forces, each chunk into its own buffer (the same window); pair energies and virial per chunk.
   parallel_for_dynamic(chunks, [&](std::int64_t c) {
     T* f = force + 3 * c * n;
-    std::fill(f, f + 3 * n, T(0));
+    std::fill(f + 3 * window[2 * c], f + 3 * window[2 * c + 1], T(0));
     sums[7 * c] = fn.force(a, bounds[c], bounds[c + 1], cache[c], f, k0, sums[7 * c], sums + 7 * c + 1);
   });
   // 4. Forces added in chunk order, straight to the caller's atom order.
   parallel_for(n, [&](std::int64_t i) {
     T* o = out + 3 * order[k0 + i];
-    for (int e = 0; e < 3; ++e) {
-      T s = force[3 * i + e];
-      for (int u = 1; u < chunks; ++u) s += force[3 * (u * n + i) + e];
-      o[e] = s;
-    }
+    for (int e = 0; e < 3; ++e) o[e] = sum_window(force, 3, i, e);
   });
   double energy = 0, wv[6] = {0, 0, 0, 0, 0, 0};
   for (std::size_t c = 0; c < nc; ++c) {

@@ -56,6 +56,7 @@ struct EAMSplitWork {
   std::vector<EAMPairCache<T>> cache;  ///< [chunks]
   std::vector<T> rho, force;           ///< [chunks][n_atoms], [chunks][n_atoms][3]: private sums
   std::vector<std::int64_t> bounds;    ///< [chunks + 1] slots
+  std::vector<std::int64_t> window;    ///< [chunks][2]: the slots (from k0) a chunk touches
   std::vector<double> sums;            ///< [chunks][7]: energy, virial xx yy zz xy xz yz
 };
 

@@ -6,6 +6,8 @@
 // thread count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
 #include <random>
 
 #include "batchmd/core/parallel.hpp"
@@ -81,7 +83,7 @@ void expect_bitwise(const Result& a, const Result& b, const std::string& what) {
 void check_split(const std::string& file, const Sys& s) {
   const Result one = run(file, {s}, 1);
   ASSERT_GT(max_abs(one.forces), 0.1);  // a displaced crystal: forces of order 1 eV/Å
-  for (int threads : {2, 3}) {
+  for (int threads : {2, 3, 16}) {
     const std::string what = file + ", " + std::to_string(threads) + " threads";
     const Result a = run(file, {s}, threads);
     const Result b = run(file, {s}, threads);
@@ -94,6 +96,21 @@ TEST(EAMThreads, LargeCuCrystalWithVacancySplitMatchesOneThread) {
   const Sys s = cu_vacancy();
   ASSERT_EQ(s.n(), 31999);
   check_split("Cu_u3.eam", s);
+}
+
+// The alloy with its atoms in random order: a chunk's pairs then reach slots all over the list,
+// not only a window near its own (eam_cpu_split clears and sums per-chunk windows).
+TEST(EAMThreads, LargeAlloyInRandomOrderSplitMatchesOneThread) {
+  const Sys s = alcu_alloy(12, 7);  // 6,912 atoms
+  Sys shuffled = s;
+  std::vector<std::size_t> perm(static_cast<std::size_t>(s.n()));
+  std::iota(perm.begin(), perm.end(), std::size_t{0});
+  std::shuffle(perm.begin(), perm.end(), std::mt19937_64(8));
+  for (std::size_t i = 0; i < perm.size(); ++i) {
+    for (std::size_t e = 0; e < 3; ++e) shuffled.x[3 * i + e] = s.x[3 * perm[i] + e];
+    shuffled.z[i] = s.z[perm[i]];
+  }
+  check_split("AlCu.eam.alloy", shuffled);
 }
 
 TEST(EAMThreads, LargeAlCuAlloySplitMatchesOneThread) {
