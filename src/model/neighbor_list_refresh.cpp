@@ -102,11 +102,34 @@ int NeighborList::refresh(const BatchGeometry<T>& g) {
     }
     return classify_displacement(dl, &now_cell_[9 * s], &now_recip_[9 * s], &ref_pbc_[3 * s], thr2_[s], k);
   };
+  // The check runs over chunks of at most kCheckChunk atoms of one system each, so that one large
+  // system is checked by every thread too; a system's verdict is its chunks' worst (2 rebuild >
+  // 1 lattice jump > 0), which is what one pass over its atoms finds.
+  constexpr std::int64_t kCheckChunk = 4096;
   std::uint8_t* mv = sys_state_.data();
-  parallel_for_weighted(n_systems_, atoms_ptr_.data(), [&](std::int64_t s) {
-    if (mv[s] == 2) return;
+  check_begin_.clear();
+  check_system_.clear();
+  for (std::int64_t s = 0; s < n_systems_; ++s) {
+    if (mv[s] == 2) continue;
+    for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; a += kCheckChunk) {
+      check_begin_.push_back(a);
+      check_system_.push_back(s);
+    }
+    mv[s] = 0;
+  }
+  const auto n_chunks = static_cast<std::int64_t>(check_system_.size());
+  check_state_.assign(static_cast<std::size_t>(n_chunks), 0);
+  // parallel_for_weighted wants a prefix of costs: chunk starts, the last one's end appended.
+  check_begin_.push_back(
+      n_chunks > 0 ? std::min(check_begin_.back() + kCheckChunk, atoms_ptr_[check_system_.back() + 1]) : 0);
+  const std::int64_t* cb = check_begin_.data();
+  const std::int64_t* cs = check_system_.data();
+  std::uint8_t* cst = check_state_.data();
+  parallel_for_weighted(n_chunks, cb, [&](std::int64_t c) {
+    const std::int64_t s = cs[c];
+    const std::int64_t end = std::min(cb[c] + kCheckChunk, atoms_ptr_[s + 1]);
     std::uint8_t state = 0;
-    for (std::int64_t a = atoms_ptr_[s]; a < atoms_ptr_[s + 1]; ++a) {
+    for (std::int64_t a = cb[c]; a < end; ++a) {
       int k[3];
       const Displacement d = classify(s, a, k);
       if (d == Displacement::kRebuild) {
@@ -115,8 +138,9 @@ int NeighborList::refresh(const BatchGeometry<T>& g) {
       }
       if (d == Displacement::kLatticeJump) state = 1;
     }
-    mv[s] = state;
+    cst[c] = state;
   });
+  for (std::int64_t c = 0; c < n_chunks; ++c) mv[cs[c]] = std::max(mv[cs[c]], cst[c]);
   bool some = false, any_strained = false;
   for (std::int64_t s = 0; s < n_systems_; ++s) {
     some = some || mv[s] == 2;

@@ -180,13 +180,11 @@ TEST(NeighborList, BatchEqualsSystemsAlone) {
   }
 }
 
-TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
-  // A single system large enough that several threads find its pairs (ranges of bin planes,
-  // concatenated): the list is exactly the one-thread list, element by element (the one-thread
-  // list is the brute-force set, NeighborListPairs). The batch (systems spread over threads) is
-  // checked the same way.
+// 5,324 atoms (fcc 11^3, jittered) in a triclinic cell: large enough that several threads build
+// its list and check its displacements.
+TestSystem big_triclinic_crystal() {
   const double a = 3.2;
-  const int nc = 11;  // 4 * 11^3 = 5324 atoms
+  const int nc = 11;
   std::mt19937_64 rng(316);
   std::uniform_real_distribution<double> jitter(-0.3, 0.3);
   const double basis[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
@@ -202,6 +200,15 @@ TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
   big.cell = {nc * a, 0, 0, 0.7, nc * a, 0, -0.4, 0.3, nc * a};
   big.pbc = {true, true, true};
   big.z.assign(big.n(), 1);
+  return big;
+}
+
+TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
+  // A single system large enough that several threads find its pairs (ranges of bin planes,
+  // concatenated): the list is exactly the one-thread list, element by element (the one-thread
+  // list is the brute-force set, NeighborListPairs). The batch (systems spread over threads) is
+  // checked the same way.
+  const TestSystem big = big_triclinic_crystal();
   const int saved = num_threads();
   for (const auto& systems : {std::vector<TestSystem>{big}, {ortho_box(31), cluster(32), big, small_box(33)}}) {
     const auto b = flatten<double>(systems);
@@ -226,6 +233,39 @@ TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
     set_num_threads(saved);
     EXPECT_GT(one.n_pairs(), 100000);
   }
+}
+
+TEST(NeighborList, LargeSystemSkinCheckOnAnyThreadCount) {
+  // The displacement check splits a large system into chunks of atoms over the threads; a move
+  // past skin/2 or a lattice jump in any chunk (here in the second, atom 5000) must still count.
+  const TestSystem big = big_triclinic_crystal();
+  ASSERT_GT(big.n(), 5000);
+  const int saved = num_threads();
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    set_num_threads(threads);
+    for (const auto& systems : {std::vector<TestSystem>{big}, {cluster(34), big}}) {
+      const std::int64_t atom = (systems.size() == 1 ? 0 : systems[0].n()) + 5000;
+      auto b = flatten<double>(systems);
+      NeighborList nl(kCutoff, kSkin);
+      ASSERT_TRUE(nl.update(b.geometry()));
+      // A lattice jump (one cell vector): kept, and the list follows the image.
+      auto jumped = b;
+      for (int e = 0; e < 3; ++e) jumped.x[3 * atom + e] += big.cell[3 + e];
+      EXPECT_FALSE(nl.update(jumped.geometry()));
+      EXPECT_EQ(list_pairs(nl), list_pairs([&] {
+                  NeighborList fresh(kCutoff, kSkin);
+                  fresh.update(jumped.geometry());
+                  return fresh;
+                }()));
+      // Past skin/2 from the build position: rebuild.
+      auto moved = jumped;
+      moved.x[3 * atom] += 0.51 * kSkin;
+      EXPECT_TRUE(nl.update(moved.geometry()));
+      EXPECT_EQ(nl.n_builds(), 2);
+    }
+  }
+  set_num_threads(saved);
 }
 
 TEST(NeighborList, RebuildCriterion) {

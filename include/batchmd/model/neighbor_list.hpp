@@ -166,6 +166,9 @@ class NeighborList {
   std::vector<double> strain_, now_cell_, now_recip_, thr2_;
   std::vector<std::uint8_t> strained_;
   std::vector<std::uint8_t> sys_state_;      // per system: 0 kept, 1 kept with lattice jumps, 2 rebuild
+  std::vector<std::int64_t> check_begin_;    // scratch of refresh(): first atom of each check chunk, then n_atoms
+  std::vector<std::int64_t> check_system_;   // scratch of refresh(): the system of each check chunk
+  std::vector<std::uint8_t> check_state_;    // scratch of refresh(): each chunk's verdict (as sys_state_)
   std::vector<std::int64_t> rebuild_list_;   // the systems rebuilt by rebuild_systems()
   std::vector<std::uint8_t> ref_pbc_;        // [n_systems][3]
   std::vector<double> ref_recip_;            // [n_systems][3][3] binning-frame reciprocal rows
