@@ -150,7 +150,13 @@ void NeighborList::build(const BatchGeometry<T>& g) {
   atoms_ptr_.assign(ns + 1, 0);
   if (g.atoms_ptr != nullptr) std::copy(g.atoms_ptr, g.atoms_ptr + ns + 1, atoms_ptr_.begin());
   ref_positions_.resize(3 * na);
-  for (std::int64_t i = 0; i < 3 * na; ++i) ref_positions_[i] = static_cast<double>(g.positions[i]);
+  {
+    double* ref = ref_positions_.data();
+    const T* x = g.positions;
+    parallel_for(na, [=](std::int64_t a) {
+      for (int e = 0; e < 3; ++e) ref[3 * a + e] = static_cast<double>(x[3 * a + e]);
+    });
+  }
   ref_pbc_.assign(3 * ns, 0);
   ref_cell_.assign(9 * ns, 0.0);
   for (std::int64_t s = 0; s < ns; ++s) {
@@ -188,7 +194,11 @@ void NeighborList::build(const BatchGeometry<T>& g) {
 
   // State for refresh(): inverse permutation, build-time images, frames.
   slot_of_.resize(na);
-  for (std::int64_t k = 0; k < na; ++k) slot_of_[order_[k]] = k;
+  {
+    std::int64_t* slot_of = slot_of_.data();
+    const std::int64_t* order = order_.data();
+    parallel_for(na, [=](std::int64_t k) { slot_of[order[k]] = k; });
+  }
   build_image_.assign(image_.begin(), image_.end());
   jumped_slots_.clear();
   cur_cell_ = ref_cell_;
