@@ -22,6 +22,7 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/launch.cuh"
+#include "full_list_device_block.cuh"
 #include "full_list_device_hd.hpp"
 #include "full_list_device_kernels.hpp"
 
@@ -29,7 +30,6 @@ namespace batchmd::model::detail::devlist {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr double kBig = 1e300;
 
 // Per-item functors (cuda::parallel_for: 256 threads per block, grid-stride, one item each).
 template <typename T>
@@ -75,7 +75,6 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   __shared__ Frame f;
   __shared__ double cell[9];
   __shared__ int ok;
-  __shared__ double red[6][kThreads];
   const int tid = static_cast<int>(threadIdx.x);
   if (tid == 0) ok = a.flag[s] == 1 ? 1 : 0;  // one read decides for the whole block
   __syncthreads();
@@ -84,23 +83,10 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   if (tid == 0) ok = system_frame(a, s, f, cell) ? 1 : 0;
   __syncthreads();
   if (!ok) return;
-  double lo[3] = {kBig, kBig, kBig}, hi[3] = {-kBig, -kBig, -kBig};
-  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) extend_extent(a, f, i, lo, hi);
-  for (int d = 0; d < 3; ++d) {
-    red[d][tid] = lo[d];
-    red[3 + d][tid] = -hi[d];
-  }
-  __syncthreads();
-  for (int w = kThreads / 2; w > 0; w /= 2) {
-    if (tid < w)
-      for (int q = 0; q < 6; ++q) red[q][tid] = fmin(red[q][tid], red[q][tid + w]);
-    __syncthreads();
-  }
-  if (tid == 0) {
-    const double l[3] = {red[0][0], red[1][0], red[2][0]};
-    const double h[3] = {-red[3][0], -red[4][0], -red[5][0]};
-    ok = system_grid(a, s, f, cell, l, h) ? 1 : 0;
-  }
+  double lo[3], hi[3];
+  block_extent<kThreads>(
+      a.ptr[s], a.ptr[s + 1], [&](std::int64_t i, double* l, double* h) { extend_extent(a, f, i, l, h); }, lo, hi);
+  if (tid == 0) ok = system_grid(a, s, f, cell, lo, hi) ? 1 : 0;
   __syncthreads();
   if (!ok) return;
   const int n_bins = a.grid[s].n_bins;

@@ -32,6 +32,7 @@
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
 #include "bin_grid.hpp"
+#include "full_list_device_block.cuh"
 #include "lj_gpu_kernels.hpp"
 
 namespace batchmd::model::gpu {
@@ -42,7 +43,6 @@ namespace lj_gpu_impl {
 // Shifts are stored as three 10-bit fields biased by 512.
 constexpr std::int32_t kShiftBias = 512;
 constexpr std::int32_t kZeroShift = kShiftBias | (kShiftBias << 10) | (kShiftBias << 20);
-constexpr double kBig = 1e300;
 
 BATCHMD_HD inline std::int32_t pack_shift(int s0, int s1, int s2) {
   return (s0 + kShiftBias) | ((s1 + kShiftBias) << 10) | ((s2 + kShiftBias) << 20);
@@ -393,7 +393,6 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   __shared__ Frame f;
   __shared__ double cell[9];
   __shared__ int ok;
-  __shared__ double red[6][kThreads];
   const int tid = static_cast<int>(threadIdx.x);
   // One thread decides for the block (another block may set an error meanwhile).
   if (tid == 0) ok = list_active(a) ? 1 : 0;
@@ -412,31 +411,22 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   }
   __syncthreads();
   if (!ok) return;
-  double lo[3] = {kBig, kBig, kBig}, hi[3] = {-kBig, -kBig, -kBig};
-  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) {
-    double x[3];
-    for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
-    for (int d = 0; d < 3; ++d) {
-      if (f.periodic[d]) continue;
-      const double u = dot3(x, f.recip[d].v);
-      lo[d] = fmin(lo[d], u);
-      hi[d] = fmax(hi[d], u);
-    }
-  }
-  for (int d = 0; d < 3; ++d) {
-    red[d][tid] = lo[d];
-    red[3 + d][tid] = -hi[d];
-  }
-  __syncthreads();
-  for (int w = kThreads / 2; w > 0; w /= 2) {
-    if (tid < w)
-      for (int q = 0; q < 6; ++q) red[q][tid] = fmin(red[q][tid], red[q][tid + w]);
-    __syncthreads();
-  }
+  double lo[3], hi[3];
+  detail::block_extent<kThreads>(
+      a.ptr[s], a.ptr[s + 1],
+      [&](std::int64_t i, double* l, double* h) {
+        double x[3];
+        for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
+        for (int d = 0; d < 3; ++d) {
+          if (f.periodic[d]) continue;
+          const double u = dot3(x, f.recip[d].v);
+          l[d] = fmin(l[d], u);
+          h[d] = fmax(h[d], u);
+        }
+      },
+      lo, hi);
   if (tid == 0) {
-    const double l[3] = {red[0][0], red[1][0], red[2][0]};
-    const double h[3] = {-red[3][0], -red[4][0], -red[5][0]};
-    const int err = make_grid(a.grid[s], f, cell, l, h, a.bin_base[s], a.bin_base[s + 1] - a.bin_base[s], a.rc);
+    const int err = make_grid(a.grid[s], f, cell, lo, hi, a.bin_base[s], a.bin_base[s + 1] - a.bin_base[s], a.rc);
     if (err != 0) {
       hd::atomic_or(&a.st->error, err);
       hd::atomic_min(&a.st->bad_cell_system, static_cast<int>(s));
