@@ -16,7 +16,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <cub/block/block_scan.cuh>
 #include <cub/device/device_scan.cuh>
 #include <string>
 
@@ -99,24 +98,11 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
 template <typename T>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ListArgs<T> a) {
   const std::int64_t s = blockIdx.x;
-  using Scan = cub::BlockScan<int, kThreads>;
-  __shared__ typename Scan::TempStorage tmp;
   __shared__ int active;
   if (threadIdx.x == 0) active = a.flag[s] == 1 ? 1 : 0;  // one read decides for the whole block
   __syncthreads();
   if (!active) return;
-  const int n_bins = a.grid[s].n_bins;
-  const long long base = a.bin_base[s];
-  int running = static_cast<int>(a.ptr[s]);
-  for (int b0 = 0; b0 < n_bins; b0 += kThreads) {
-    const int b = b0 + static_cast<int>(threadIdx.x);
-    const int c = b < n_bins ? a.bin_count[base + b] : 0;
-    int excl = 0, total = 0;
-    Scan(tmp).ExclusiveSum(c, excl, total);
-    if (b < n_bins) a.bin_start[base + b] = running + excl;
-    running += total;
-    __syncthreads();
-  }
+  block_bin_starts<kThreads>(a.bin_count, a.bin_start, a.bin_base[s], a.grid[s].n_bins, static_cast<int>(a.ptr[s]));
 }
 
 }  // namespace

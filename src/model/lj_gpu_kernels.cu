@@ -25,7 +25,6 @@
 #include <math.h>
 
 #include <cstdint>
-#include <cub/block/block_scan.cuh>
 
 #include "batchmd/core/frame.hpp"
 #include "batchmd/core/hd.hpp"
@@ -442,24 +441,12 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
 template <typename T>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ListArgs<T> a) {
   const std::int64_t s = blockIdx.x;
-  using Scan = cub::BlockScan<int, kThreads>;
-  __shared__ typename Scan::TempStorage tmp;
   __shared__ int active;
   if (threadIdx.x == 0) active = list_active(a) ? 1 : 0;
   __syncthreads();
   if (!active) return;
-  const int n_bins = a.grid[s].n_bins;
-  const long long base = a.grid[s].bin_base;
-  int running = static_cast<int>(a.ptr[s]);
-  for (int b0 = 0; b0 < n_bins; b0 += kThreads) {
-    const int b = b0 + static_cast<int>(threadIdx.x);
-    const int c = b < n_bins ? a.bin_count[base + b] : 0;
-    int excl = 0, total = 0;
-    Scan(tmp).ExclusiveSum(c, excl, total);
-    if (b < n_bins) a.bin_start[base + b] = running + excl;
-    running += total;
-    __syncthreads();
-  }
+  detail::block_bin_starts<kThreads>(a.bin_count, a.bin_start, a.grid[s].bin_base, a.grid[s].n_bins,
+                                     static_cast<int>(a.ptr[s]));
   if (s == 0 && threadIdx.x == 0) a.st->builds += 1;
 }
 
