@@ -8,8 +8,10 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "batchmd/core/error.hpp"
+#include "full_list_device_batch.hpp"
 
 namespace batchmd::model::detail {
 
@@ -45,13 +47,7 @@ PairArrays DeviceListBuild::arrays(Pairs& p) {
 }
 
 bool DeviceListBuild::needs_setup(const Batch& batch, DType dt) const {
-  if (!ready_ || batch.device().index != device_ || dt != dtype_ || batch.n_systems() != n_systems_ ||
-      batch.n_atoms() != n_atoms_)
-    return true;
-  const std::int64_t* p = batch.atoms_ptr_data();
-  for (std::int64_t s = 0; s <= n_systems_; ++s)
-    if (p[s] != atoms_ptr_[static_cast<std::size_t>(s)]) return true;
-  return false;
+  return !ready_ || !same_structure(batch, dt, device_, dtype_, n_systems_, n_atoms_, atoms_ptr_);
 }
 
 void DeviceListBuild::reset_status() {
@@ -78,14 +74,10 @@ void DeviceListBuild::setup(const Batch& batch) {
   if (na >= std::numeric_limits<std::int32_t>::max())
     throw InvalidArgument("GPU neighbor list: at most 2^31 - 2 atoms per batch, got " + std::to_string(na));
 
-  // Bins: at most (atoms + 64) per system, so the sizes depend on the structure only.
-  std::vector<std::int64_t> base(static_cast<std::size_t>(ns) + 1, 0);
-  for (std::int64_t s = 0; s < ns; ++s) base[s + 1] = base[s] + (atoms_ptr_[s + 1] - atoms_ptr_[s]) + 64;
-  if (base[ns] >= std::numeric_limits<std::int32_t>::max())
-    throw InvalidArgument("GPU neighbor list: too many systems for the bin arrays");
-  bin_base_ = Tensor::from(base, {ns + 1}).to(dev);
-  make(bin_count_, DType::Int32, base[ns], dev);
-  make(bin_start_, DType::Int32, base[ns], dev);
+  BinBases bins = bin_bases(atoms_ptr_, dev, "GPU neighbor list: ");
+  bin_base_ = std::move(bins.base);
+  make(bin_count_, DType::Int32, bins.n_bins, dev);
+  make(bin_start_, DType::Int32, bins.n_bins, dev);
   make(grid_, DType::UInt8, ns * static_cast<std::int64_t>(sizeof(CellGrid)), dev);
   make(flag_, DType::UInt8, ns, dev);
   make(status_, DType::UInt8, static_cast<std::int64_t>(sizeof(Status)), dev);
@@ -150,11 +142,7 @@ void DeviceListBuild::upload_species(const std::vector<std::int32_t>& species, s
 template <typename T>
 ListArgs<T> DeviceListBuild::list_args(const Batch& batch) {
   ListArgs<T> a{};
-  a.pos = batch.get("positions").data<T>();
-  a.ptr = batch.atoms_ptr_on_device();
-  a.sys = batch.system_index_on_device();
-  a.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
-  a.pbc = batch.has("pbc") ? batch.get("pbc").data<bool>() : nullptr;
+  set_batch_args<T>(a, batch);
   a.species = atom_species_.data<std::int32_t>();
   a.cut = cut_.data<double>();
   a.n_species = n_species_;
@@ -178,17 +166,12 @@ ListArgs<T> DeviceListBuild::list_args(const Batch& batch) {
 
 void DeviceListBuild::fail(const Status& h) {
   ready_ = false;  // the next call sets up afresh (and rebuilds every system)
-  auto atom_str = [&](int atom) {
-    const auto it = std::upper_bound(atoms_ptr_.begin(), atoms_ptr_.end(), static_cast<std::int64_t>(atom));
-    const auto s = static_cast<std::int64_t>(it - atoms_ptr_.begin()) - 1;
-    return "system " + std::to_string(s) + ", atom " + std::to_string(atom - atoms_ptr_[static_cast<std::size_t>(s)]) +
-           " (batch atom " + std::to_string(atom) + ")";
-  };
   const std::string who = "GPU neighbor list: ";
   if (h.error & devlist::kErrNonFinite)
-    throw NumericalError(who + atom_str(h.bad_atom) + ": position is not finite (NaN or Inf)");
+    throw NumericalError(who + atom_name(atoms_ptr_, h.bad_atom) + ": position is not finite (NaN or Inf)");
   if (h.error & devlist::kErrFar)
-    throw NumericalError(who + atom_str(h.bad_atom) + ": position is more than 1e9 cells away from the cell");
+    throw NumericalError(who + atom_name(atoms_ptr_, h.bad_atom) +
+                         ": position is more than 1e9 cells away from the cell");
   if (h.error & devlist::kErrBadCell)
     throw InvalidArgument(who + "system " + std::to_string(h.bad_system) +
                           ": periodic cell is degenerate (zero or negative volume, zero or parallel vectors, or not "

@@ -16,12 +16,12 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <cub/block/block_scan.cuh>
 #include <cub/device/device_scan.cuh>
 #include <string>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/launch.cuh"
+#include "full_list_device_block.cuh"
 #include "full_list_device_hd.hpp"
 #include "full_list_device_kernels.hpp"
 
@@ -29,7 +29,6 @@ namespace batchmd::model::detail::devlist {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr double kBig = 1e300;
 
 // Per-item functors (cuda::parallel_for: 256 threads per block, grid-stride, one item each).
 template <typename T>
@@ -75,7 +74,6 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   __shared__ Frame f;
   __shared__ double cell[9];
   __shared__ int ok;
-  __shared__ double red[6][kThreads];
   const int tid = static_cast<int>(threadIdx.x);
   if (tid == 0) ok = a.flag[s] == 1 ? 1 : 0;  // one read decides for the whole block
   __syncthreads();
@@ -84,23 +82,10 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   if (tid == 0) ok = system_frame(a, s, f, cell) ? 1 : 0;
   __syncthreads();
   if (!ok) return;
-  double lo[3] = {kBig, kBig, kBig}, hi[3] = {-kBig, -kBig, -kBig};
-  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) extend_extent(a, f, i, lo, hi);
-  for (int d = 0; d < 3; ++d) {
-    red[d][tid] = lo[d];
-    red[3 + d][tid] = -hi[d];
-  }
-  __syncthreads();
-  for (int w = kThreads / 2; w > 0; w /= 2) {
-    if (tid < w)
-      for (int q = 0; q < 6; ++q) red[q][tid] = fmin(red[q][tid], red[q][tid + w]);
-    __syncthreads();
-  }
-  if (tid == 0) {
-    const double l[3] = {red[0][0], red[1][0], red[2][0]};
-    const double h[3] = {-red[3][0], -red[4][0], -red[5][0]};
-    ok = system_grid(a, s, f, cell, l, h) ? 1 : 0;
-  }
+  double lo[3], hi[3];
+  block_extent<kThreads>(
+      a.ptr[s], a.ptr[s + 1], [&](std::int64_t i, double* l, double* h) { extend_extent(a, f, i, l, h); }, lo, hi);
+  if (tid == 0) ok = system_grid(a, s, f, cell, lo, hi) ? 1 : 0;
   __syncthreads();
   if (!ok) return;
   const int n_bins = a.grid[s].n_bins;
@@ -113,24 +98,11 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
 template <typename T>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ListArgs<T> a) {
   const std::int64_t s = blockIdx.x;
-  using Scan = cub::BlockScan<int, kThreads>;
-  __shared__ typename Scan::TempStorage tmp;
   __shared__ int active;
   if (threadIdx.x == 0) active = a.flag[s] == 1 ? 1 : 0;  // one read decides for the whole block
   __syncthreads();
   if (!active) return;
-  const int n_bins = a.grid[s].n_bins;
-  const long long base = a.bin_base[s];
-  int running = static_cast<int>(a.ptr[s]);
-  for (int b0 = 0; b0 < n_bins; b0 += kThreads) {
-    const int b = b0 + static_cast<int>(threadIdx.x);
-    const int c = b < n_bins ? a.bin_count[base + b] : 0;
-    int excl = 0, total = 0;
-    Scan(tmp).ExclusiveSum(c, excl, total);
-    if (b < n_bins) a.bin_start[base + b] = running + excl;
-    running += total;
-    __syncthreads();
-  }
+  block_bin_starts<kThreads>(a.bin_count, a.bin_start, a.bin_base[s], a.grid[s].n_bins, static_cast<int>(a.ptr[s]));
 }
 
 }  // namespace

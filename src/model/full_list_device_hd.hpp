@@ -20,39 +20,13 @@
 
 namespace batchmd::model::detail::devlist {
 
-// ---- atomics: CUDA's on the device, plain updates on the host (serial there)
-
-BATCHMD_HD inline int hd_atomic_add(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  return atomicAdd(p, v);
-#else
-  const int old = *p;
-  *p += v;
-  return old;
-#endif
-}
-BATCHMD_HD inline void hd_atomic_or(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  atomicOr(p, v);
-#else
-  *p |= v;
-#endif
-}
-BATCHMD_HD inline void hd_atomic_min(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  atomicMin(p, v);
-#else
-  if (v < *p) *p = v;
-#endif
-}
-
 BATCHMD_HD inline void record_atom_error(Status* st, int bits, std::int64_t i) {
-  hd_atomic_or(&st->error, bits);
-  hd_atomic_min(&st->bad_atom, static_cast<int>(i));
+  hd::atomic_or(&st->error, bits);
+  hd::atomic_min(&st->bad_atom, static_cast<int>(i));
 }
 BATCHMD_HD inline void record_system_error(Status* st, int bits, std::int64_t s) {
-  hd_atomic_or(&st->error, bits);
-  hd_atomic_min(&st->bad_system, static_cast<int>(s));
+  hd::atomic_or(&st->error, bits);
+  hd::atomic_min(&st->bad_system, static_cast<int>(s));
 }
 
 /// (j1, n1) < (j2, n2) lexicographically: the host view's order (neighbor, then image).
@@ -182,7 +156,7 @@ BATCHMD_HD inline void bin_atom(const ListArgs<T>& a, std::int64_t i) {
   const auto lin =
       static_cast<std::int32_t>(a.bin_base[s] + (static_cast<long long>(b[0]) * g.nb[1] + b[1]) * g.nb[2] + b[2]);
   a.bin[i] = lin;
-  a.rank[i] = hd_atomic_add(&a.bin_count[lin], 1);
+  a.rank[i] = hd::atomic_add(&a.bin_count[lin], 1);
 }
 
 /// Rebuild, after the bin starts: atom i into its bin.
@@ -277,7 +251,7 @@ BATCHMD_HD inline void fill_atom(const ListArgs<T>& a, const PairArrays& old, co
       ++p;
     });
     if (p != e) {  // cannot happen (the count pass ran the same search); keep the arrays valid
-      hd_atomic_or(&a.st->error, kErrFillMismatch);
+      hd::atomic_or(&a.st->error, kErrFillMismatch);
       for (std::int64_t q = b; q < e; ++q) {
         out.neighbor[q] = static_cast<std::int32_t>(i);
         for (int d = 0; d < 3; ++d) out.image[3 * q + d] = 0;
@@ -322,7 +296,7 @@ BATCHMD_HD inline void reverse_pair(const PairArrays& out, Status* st, std::int6
   if (found) {
     out.reverse[p] = lo;
   } else {
-    hd_atomic_or(&st->error, kErrNoReverse);
+    hd::atomic_or(&st->error, kErrNoReverse);
     out.reverse[p] = p;  // in bounds; the host throws at the next call
   }
 }

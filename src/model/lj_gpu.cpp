@@ -23,6 +23,7 @@
 #include "batchmd/core/tensor.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/lennard_jones_kernels.hpp"
+#include "full_list_device_batch.hpp"
 #include "lj_gpu_kernels.hpp"
 
 namespace batchmd::model::detail {
@@ -84,13 +85,6 @@ struct LJGpu::Impl {
     return h;
   }
 
-  std::string atom_str(int atom) const {
-    const auto it = std::upper_bound(atoms_ptr.begin(), atoms_ptr.end(), static_cast<std::int64_t>(atom));
-    const auto s = static_cast<std::int64_t>(it - atoms_ptr.begin()) - 1;
-    return "system " + std::to_string(s) + ", atom " + std::to_string(atom - atoms_ptr[s]) + " (batch atom " +
-           std::to_string(atom) + ")";
-  }
-
   // Throws for what the device recorded. The model is set up afresh at the next call.
   void check(const Status& h) {
     const bool overflow = cap > 0 && h.max_count > cap;
@@ -100,12 +94,13 @@ struct LJGpu::Impl {
     for (auto& sl : ring) sl.pending = false;
     const std::string who = "LennardJones (GPU): ";
     if (h.error & kErrNonFinite)
-      throw NumericalError(who + atom_str(h.bad_atom) +
+      throw NumericalError(who + atom_name(atoms_ptr, h.bad_atom) +
                            ": position is not finite (NaN or Inf), found at one of the last two compute calls");
     if (h.error & kErrFar)
-      throw NumericalError(who + atom_str(h.far_atom) + ": position is more than 1e9 cells away from the cell");
+      throw NumericalError(who + atom_name(atoms_ptr, h.far_atom) +
+                           ": position is more than 1e9 cells away from the cell");
     if (h.error & kErrBadZ)
-      throw InvalidArgument(who + atom_str(h.bad_z_atom) + " has an atomic number outside [0, " +
+      throw InvalidArgument(who + atom_name(atoms_ptr, h.bad_z_atom) + " has an atomic number outside [0, " +
                             std::to_string(kMaxZ) + "]");
     if (h.error & kErrBadCell)
       throw InvalidArgument(who + "system " + std::to_string(h.bad_cell_system) +
@@ -151,13 +146,7 @@ struct LJGpu::Impl {
   }
 
   bool needs_setup(const Batch& batch, DType dt) const {
-    if (!ready || batch.device().index != device || dt != dtype || batch.n_systems() != n_systems ||
-        batch.n_atoms() != n_atoms)
-      return true;
-    const std::int64_t* p = batch.atoms_ptr_data();
-    for (std::int64_t s = 0; s <= n_systems; ++s)
-      if (p[s] != atoms_ptr[static_cast<std::size_t>(s)]) return true;
-    return false;
+    return !ready || !same_structure(batch, dt, device, dtype, n_systems, n_atoms, atoms_ptr);
   }
 
   template <typename T>
@@ -186,13 +175,10 @@ struct LJGpu::Impl {
     const Device dev{Device::Kind::CUDA, device};
     const auto ns = n_systems, na = n_atoms;
 
-    // Bins: at most (atoms + 64) per system, so sizes depend on the structure only.
-    std::vector<std::int64_t> base(static_cast<std::size_t>(ns) + 1, 0);
-    for (std::int64_t s = 0; s < ns; ++s) base[s + 1] = base[s] + (atoms_ptr[s + 1] - atoms_ptr[s]) + 64;
-    if (base[ns] >= 0x7fffffff) throw InvalidArgument("LennardJones (GPU): too many systems for the bin arrays");
-    bin_base = Tensor::from(base, {ns + 1}).to(dev);
-    bin_count = Tensor(DType::Int32, {std::max<std::int64_t>(base[ns], 1)}, dev);
-    bin_start = Tensor(DType::Int32, {std::max<std::int64_t>(base[ns], 1)}, dev);
+    BinBases bins = bin_bases(atoms_ptr, dev, "LennardJones (GPU): ");
+    bin_base = std::move(bins.base);
+    bin_count = Tensor(DType::Int32, {std::max<std::int64_t>(bins.n_bins, 1)}, dev);
+    bin_start = Tensor(DType::Int32, {std::max<std::int64_t>(bins.n_bins, 1)}, dev);
 
     // Types: 0 for every species without an override, k+1 for type_z[k].
     std::vector<std::int32_t> zt(kMaxZ + 1, 0);
@@ -246,11 +232,7 @@ struct LJGpu::Impl {
   template <typename T>
   ListArgs<T> list_args(const Batch& batch) {
     ListArgs<T> a{};
-    a.pos = batch.get("positions").data<T>();
-    a.ptr = batch.atoms_ptr_on_device();
-    a.sys = batch.system_index_on_device();
-    a.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
-    a.pbc = batch.has("pbc") ? batch.get("pbc").data<bool>() : nullptr;
+    set_batch_args<T>(a, batch);
     a.ref = ref.data<T>();
     a.nimg = nimg.data<std::int32_t>();
     a.nbuild = nbuild.data<std::int32_t>();

@@ -25,12 +25,13 @@
 #include <math.h>
 
 #include <cstdint>
-#include <cub/block/block_scan.cuh>
 
 #include "batchmd/core/frame.hpp"
+#include "batchmd/core/hd.hpp"
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
 #include "bin_grid.hpp"
+#include "full_list_device_block.cuh"
 #include "lj_gpu_kernels.hpp"
 
 namespace batchmd::model::gpu {
@@ -41,38 +42,6 @@ namespace lj_gpu_impl {
 // Shifts are stored as three 10-bit fields biased by 512.
 constexpr std::int32_t kShiftBias = 512;
 constexpr std::int32_t kZeroShift = kShiftBias | (kShiftBias << 10) | (kShiftBias << 20);
-constexpr double kBig = 1e300;
-
-BATCHMD_HD inline int atomic_add_int(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  return atomicAdd(p, v);
-#else
-  const int old = *p;
-  *p += v;
-  return old;
-#endif
-}
-BATCHMD_HD inline void atomic_min_int(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  atomicMin(p, v);
-#else
-  if (v < *p) *p = v;
-#endif
-}
-BATCHMD_HD inline void atomic_max_int(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  atomicMax(p, v);
-#else
-  if (v > *p) *p = v;
-#endif
-}
-BATCHMD_HD inline void atomic_or_int(int* p, int v) {
-#ifdef __CUDA_ARCH__
-  atomicOr(p, v);
-#else
-  *p |= v;
-#endif
-}
 
 BATCHMD_HD inline std::int32_t pack_shift(int s0, int s1, int s2) {
   return (s0 + kShiftBias) | ((s1 + kShiftBias) << 10) | ((s2 + kShiftBias) << 20);
@@ -137,8 +106,8 @@ BATCHMD_HD inline void check_atom(const ListArgs<T>& a, std::int64_t i) {
   double x[3], dl[3];
   for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
   if (!hd::isfinite(x[0]) || !hd::isfinite(x[1]) || !hd::isfinite(x[2])) {
-    atomic_or_int(&a.st->error, kErrNonFinite);
-    atomic_min_int(&a.st->bad_atom, static_cast<int>(i));
+    hd::atomic_or(&a.st->error, kErrNonFinite);
+    hd::atomic_min(&a.st->bad_atom, static_cast<int>(i));
     return;
   }
   for (int e = 0; e < 3; ++e) dl[e] = x[e] - static_cast<double>(a.ref[3 * i + e]);
@@ -161,8 +130,8 @@ BATCHMD_HD inline void bin_atom(const ListArgs<T>& a, std::int64_t i) {
     double u = dot3(x, g.recip + 3 * d);
     if (g.periodic[d]) {
       if (!(fabs(u) < kMaxImageCells)) {
-        atomic_or_int(&a.st->error, kErrFar);
-        atomic_min_int(&a.st->far_atom, static_cast<int>(i));
+        hd::atomic_or(&a.st->error, kErrFar);
+        hd::atomic_min(&a.st->far_atom, static_cast<int>(i));
         return;
       }
       n[d] = static_cast<int>(wrap_unit(u));
@@ -179,7 +148,7 @@ BATCHMD_HD inline void bin_atom(const ListArgs<T>& a, std::int64_t i) {
   for (int d = 0; d < 3; ++d) a.nimg[3 * i + d] = a.nbuild[3 * i + d] = n[d];
   const auto lin = static_cast<std::int32_t>(g.bin_base + (b[0] * g.nb[1] + b[1]) * g.nb[2] + b[2]);
   a.bin[i] = lin;
-  a.rank[i] = atomic_add_int(&a.bin_count[lin], 1);
+  a.rank[i] = hd::atomic_add(&a.bin_count[lin], 1);
 }
 
 template <typename T>
@@ -242,7 +211,7 @@ BATCHMD_HD inline void build_slot(const ListArgs<T>& a, std::int64_t t) {
     }
   }
   a.count[t] = cnt < a.cap ? cnt : a.cap;
-  if (cnt > *static_cast<volatile int*>(&a.st->max_count)) atomic_max_int(&a.st->max_count, cnt);
+  if (cnt > *static_cast<volatile int*>(&a.st->max_count)) hd::atomic_max(&a.st->max_count, cnt);
 }
 
 // Per slot, every compute: the position wrapped by the current image offset, and the LJ type.
@@ -261,8 +230,8 @@ BATCHMD_HD inline void wrap_slot(const ForceArgs<T>& f, std::int64_t t) {
   f.wpos[4 * t + 3] = T(0);
   const std::int64_t z = f.z[i];
   if (z < 0 || z > kMaxZ) {
-    atomic_or_int(&f.st->error, kErrBadZ);
-    atomic_min_int(&f.st->bad_z_atom, static_cast<int>(i));
+    hd::atomic_or(&f.st->error, kErrBadZ);
+    hd::atomic_min(&f.st->bad_z_atom, static_cast<int>(i));
     f.type[t] = 0;
   } else {
     f.type[t] = f.ztype[z];
@@ -423,7 +392,6 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
   __shared__ Frame f;
   __shared__ double cell[9];
   __shared__ int ok;
-  __shared__ double red[6][kThreads];
   const int tid = static_cast<int>(threadIdx.x);
   // One thread decides for the block (another block may set an error meanwhile).
   if (tid == 0) ok = list_active(a) ? 1 : 0;
@@ -436,40 +404,31 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
     for (int d = 0; d < 3; ++d) per[d] = a.pbc != nullptr && a.pbc[3 * s + d];
     ok = make_frame(cell, per, f).ok() ? 1 : 0;
     if (!ok) {
-      atomic_or_int(&a.st->error, kErrBadCell);
-      atomic_min_int(&a.st->bad_cell_system, static_cast<int>(s));
+      hd::atomic_or(&a.st->error, kErrBadCell);
+      hd::atomic_min(&a.st->bad_cell_system, static_cast<int>(s));
     }
   }
   __syncthreads();
   if (!ok) return;
-  double lo[3] = {kBig, kBig, kBig}, hi[3] = {-kBig, -kBig, -kBig};
-  for (std::int64_t i = a.ptr[s] + tid; i < a.ptr[s + 1]; i += kThreads) {
-    double x[3];
-    for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
-    for (int d = 0; d < 3; ++d) {
-      if (f.periodic[d]) continue;
-      const double u = dot3(x, f.recip[d].v);
-      lo[d] = fmin(lo[d], u);
-      hi[d] = fmax(hi[d], u);
-    }
-  }
-  for (int d = 0; d < 3; ++d) {
-    red[d][tid] = lo[d];
-    red[3 + d][tid] = -hi[d];
-  }
-  __syncthreads();
-  for (int w = kThreads / 2; w > 0; w /= 2) {
-    if (tid < w)
-      for (int q = 0; q < 6; ++q) red[q][tid] = fmin(red[q][tid], red[q][tid + w]);
-    __syncthreads();
-  }
+  double lo[3], hi[3];
+  detail::block_extent<kThreads>(
+      a.ptr[s], a.ptr[s + 1],
+      [&](std::int64_t i, double* l, double* h) {
+        double x[3];
+        for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
+        for (int d = 0; d < 3; ++d) {
+          if (f.periodic[d]) continue;
+          const double u = dot3(x, f.recip[d].v);
+          l[d] = fmin(l[d], u);
+          h[d] = fmax(h[d], u);
+        }
+      },
+      lo, hi);
   if (tid == 0) {
-    const double l[3] = {red[0][0], red[1][0], red[2][0]};
-    const double h[3] = {-red[3][0], -red[4][0], -red[5][0]};
-    const int err = make_grid(a.grid[s], f, cell, l, h, a.bin_base[s], a.bin_base[s + 1] - a.bin_base[s], a.rc);
+    const int err = make_grid(a.grid[s], f, cell, lo, hi, a.bin_base[s], a.bin_base[s + 1] - a.bin_base[s], a.rc);
     if (err != 0) {
-      atomic_or_int(&a.st->error, err);
-      atomic_min_int(&a.st->bad_cell_system, static_cast<int>(s));
+      hd::atomic_or(&a.st->error, err);
+      hd::atomic_min(&a.st->bad_cell_system, static_cast<int>(s));
     }
   }
   __syncthreads();
@@ -482,24 +441,12 @@ __global__ void __launch_bounds__(kThreads) grid_kernel(ListArgs<T> a) {
 template <typename T>
 __global__ void __launch_bounds__(kThreads) scan_kernel(ListArgs<T> a) {
   const std::int64_t s = blockIdx.x;
-  using Scan = cub::BlockScan<int, kThreads>;
-  __shared__ typename Scan::TempStorage tmp;
   __shared__ int active;
   if (threadIdx.x == 0) active = list_active(a) ? 1 : 0;
   __syncthreads();
   if (!active) return;
-  const int n_bins = a.grid[s].n_bins;
-  const long long base = a.grid[s].bin_base;
-  int running = static_cast<int>(a.ptr[s]);
-  for (int b0 = 0; b0 < n_bins; b0 += kThreads) {
-    const int b = b0 + static_cast<int>(threadIdx.x);
-    const int c = b < n_bins ? a.bin_count[base + b] : 0;
-    int excl = 0, total = 0;
-    Scan(tmp).ExclusiveSum(c, excl, total);
-    if (b < n_bins) a.bin_start[base + b] = running + excl;
-    running += total;
-    __syncthreads();
-  }
+  detail::block_bin_starts<kThreads>(a.bin_count, a.bin_start, a.grid[s].bin_base, a.grid[s].n_bins,
+                                     static_cast<int>(a.ptr[s]));
   if (s == 0 && threadIdx.x == 0) a.st->builds += 1;
 }
 
