@@ -124,6 +124,8 @@ struct BuildScratch {
   std::vector<double> frac;          // [ns][3], caller order
   std::vector<std::int32_t> image;   // [ns][3], caller order
   std::vector<std::int32_t> bin_of;  // [ns]
+  std::vector<std::int32_t> slot;    // [ns]: each atom's slot (one large system on several threads)
+  std::vector<double> chunk_box;     // [chunks][6]: lo, hi of each chunk (idem)
   std::vector<std::int32_t> bin_start;
   std::array<std::vector<double>, 3> wrapped;  // x, y, z of each slot (SoA)
   std::array<std::vector<std::int32_t>, 3> wrap_bin, wrap_shift;
@@ -296,18 +298,43 @@ BATCHMD_SIMD_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int
     lo[d] = std::numeric_limits<double>::infinity();
     hi[d] = -lo[d];
   }
-  for (std::int64_t l = 0; l < ns; ++l) {
+  // One large system (split_out: the caller emits the pairs on all threads) bins on all threads
+  // too: the fractional coordinates by chunks of atoms, their bounds reduced over the chunks.
+  const bool par = split_out != nullptr && num_threads() > 1;
+  auto frac_of = [&](std::int64_t l, double* clo, double* chi) {
     const T* x = g.positions + 3 * (a0 + l);
     const Vec3 xd{static_cast<double>(x[0]), static_cast<double>(x[1]), static_cast<double>(x[2])};
     for (int d = 0; d < 3; ++d) {
       double u = dot(xd, f.recip[d]);
       std::int32_t n = 0;
       if (f.periodic[d]) n = static_cast<std::int32_t>(wrap_unit(u));  // range checked by validate()
-      lo[d] = std::min(lo[d], u);
-      hi[d] = std::max(hi[d], u);
+      clo[d] = std::min(clo[d], u);
+      chi[d] = std::max(chi[d], u);
       sc.frac[3 * l + d] = u;
       sc.image[3 * l + d] = n;
     }
+  };
+  if (par) {
+    constexpr std::int64_t kAtoms = 2048;
+    const std::int64_t n_chunks = (ns + kAtoms - 1) / kAtoms;
+    sc.chunk_box.resize(6 * static_cast<std::size_t>(n_chunks));
+    double* box = sc.chunk_box.data();
+    parallel_for_dynamic(n_chunks, [&](std::int64_t c) {
+      double* clo = box + 6 * c;
+      double* chi = clo + 3;
+      for (int d = 0; d < 3; ++d) {
+        clo[d] = std::numeric_limits<double>::infinity();
+        chi[d] = -clo[d];
+      }
+      for (std::int64_t l = c * kAtoms; l < std::min(ns, (c + 1) * kAtoms); ++l) frac_of(l, clo, chi);
+    });
+    for (std::int64_t c = 0; c < n_chunks; ++c)
+      for (int d = 0; d < 3; ++d) {
+        lo[d] = std::min(lo[d], box[6 * c + d]);
+        hi[d] = std::max(hi[d], box[6 * c + 3 + d]);
+      }
+  } else {
+    for (std::int64_t l = 0; l < ns; ++l) frac_of(l, lo, hi);
   }
 
   // 2. Bin grid (bin_grid.hpp, shared with the GPU list): nb bins of fractional width w per
@@ -324,15 +351,36 @@ BATCHMD_SIMD_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int
   // 3. Counting sort of atoms by bin -> slots.
   sc.bin_of.resize(ns);
   sc.bin_start.assign(n_bins + 1, 0);
-  for (std::int64_t l = 0; l < ns; ++l) {
+  auto bin_index = [&](std::int64_t l) {
     std::int64_t b[3];
     for (int d = 0; d < 3; ++d) {
       b[d] = static_cast<std::int64_t>((sc.frac[3 * l + d] - origin[d]) / w[d]);
       b[d] = std::clamp<std::int64_t>(b[d], 0, nb[d] - 1);
     }
-    const auto lin = static_cast<std::int32_t>((b[0] * nb[1] + b[1]) * nb[2] + b[2]);
-    sc.bin_of[l] = lin;
-    ++sc.bin_start[lin + 1];
+    return static_cast<std::int32_t>((b[0] * nb[1] + b[1]) * nb[2] + b[2]);
+  };
+  // Slot k of atom l: its wrapped position and image.
+  auto place = [&](std::int64_t l, std::int32_t k) {
+    order[k] = a0 + l;
+    const T* x = g.positions + 3 * (a0 + l);
+    const std::int32_t* n = &sc.image[3 * l];
+    for (int e = 0; e < 3; ++e) {
+      sc.wrapped[e][k] = unwrap_component(static_cast<double>(x[e]), n, f.row, e);
+      image[3 * k + e] = n[e];
+    }
+  };
+  if (par) {
+    // Bins and slots on all threads; only the counting and the slot cursor stay serial (integer
+    // work, in atom order, so the slots are the one-thread build's).
+    std::int32_t* bin_of = sc.bin_of.data();
+    parallel_for(ns, [&](std::int64_t l) { bin_of[l] = bin_index(l); });
+    for (std::int64_t l = 0; l < ns; ++l) ++sc.bin_start[bin_of[l] + 1];
+  } else {
+    for (std::int64_t l = 0; l < ns; ++l) {
+      const std::int32_t lin = bin_index(l);
+      sc.bin_of[l] = lin;
+      ++sc.bin_start[lin + 1];
+    }
   }
   for (std::int64_t b = 0; b < n_bins; ++b) sc.bin_start[b + 1] += sc.bin_start[b];
   for (auto& coord : sc.wrapped) {
@@ -341,15 +389,13 @@ BATCHMD_SIMD_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int
   }
   {
     // bin_start doubles as the insertion cursor, then is restored.
-    for (std::int64_t l = 0; l < ns; ++l) {
-      const std::int32_t k = sc.bin_start[sc.bin_of[l]]++;
-      order[k] = a0 + l;
-      const T* x = g.positions + 3 * (a0 + l);
-      const std::int32_t* n = &sc.image[3 * l];
-      for (int e = 0; e < 3; ++e) {
-        sc.wrapped[e][k] = unwrap_component(static_cast<double>(x[e]), n, f.row, e);
-        image[3 * k + e] = n[e];
-      }
+    if (par) {
+      sc.slot.resize(ns);
+      std::int32_t* slot = sc.slot.data();
+      for (std::int64_t l = 0; l < ns; ++l) slot[l] = sc.bin_start[sc.bin_of[l]]++;
+      parallel_for(ns, [&](std::int64_t l) { place(l, slot[l]); });
+    } else {
+      for (std::int64_t l = 0; l < ns; ++l) place(l, sc.bin_start[sc.bin_of[l]]++);
     }
     for (std::int64_t b = n_bins; b > 0; --b) sc.bin_start[b] = sc.bin_start[b - 1];
     sc.bin_start[0] = 0;
