@@ -207,6 +207,21 @@ void* alloc_pinned(std::size_t bytes) {
 void free_pinned(void* p) noexcept {
   if (p) cudaFreeHost(p);
 }
+void* try_alloc_pinned(std::size_t bytes, int device) noexcept {
+  if (bytes == 0 || device_count() == 0) return nullptr;
+  try {
+    set_device(device);  // through the cache of the current device, which cudaSetDevice would bypass
+  } catch (...) {
+    return nullptr;
+  }
+  void* p = nullptr;
+  const cudaError_t e = cudaHostAlloc(&p, bytes, cudaHostAllocPortable);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // not left for the next check_launch to report
+    return nullptr;
+  }
+  return p;
+}
 
 void copy_async(void* dst, const void* src, std::size_t bytes, Stream s) {
   if (bytes == 0) return;
@@ -283,6 +298,7 @@ AllocatorStats allocator_stats() { return {}; }
 void empty_cache() {}
 void* alloc_pinned(std::size_t) { no_cuda(); }
 void free_pinned(void*) noexcept {}
+void* try_alloc_pinned(std::size_t, int) noexcept { return nullptr; }
 void copy_async(void*, const void*, std::size_t, Stream) { no_cuda(); }
 void copy(void*, const void*, std::size_t, Stream) { no_cuda(); }
 void memset_async(void*, int, std::size_t, Stream) { no_cuda(); }

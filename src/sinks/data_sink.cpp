@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// sinks/data_sink: mask handling shared by sinks, and the HostMemory sink (its GPU path: a
-// staging ring and a copy worker that appends blocks once their bytes land in pinned memory).
+// sinks/data_sink: mask handling shared by sinks, and the HostMemory sink. Its GPU path gathers
+// each write on the GPU (staging ring) and copies it straight into pinned arenas, where it stays;
+// only when pinned memory cannot be had does a worker copy each landed slot into pageable memory.
 #include "batchmd/sinks/data_sink.hpp"
 
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -64,10 +67,155 @@ HostBytes allocate_host_bytes(std::size_t n, std::size_t& allocated) {
 }  // namespace
 
 struct HostMemory::Staged {
-  std::vector<detail::StagedField> fields;  // where each field is in `data`
+  std::vector<detail::StagedField> fields;  // where each field is in `host`
   std::size_t bytes = 0;
-  HostBytes data;  // filled in by the copy worker
-  std::size_t allocated = 0;
+  const std::byte* host = nullptr;  // the block once it has landed: in an arena or in `data`
+  HostBytes data;                   // pageable copy made by the worker (no arena)
+  std::size_t allocated = 0;        // of `data`
+};
+
+// ---------------------------------------------------------------- pinned arenas
+
+namespace {
+
+std::atomic<std::size_t> g_arena_bytes{detail::PinnedArenaLimits{}.arena_bytes};
+std::atomic<std::size_t> g_max_pinned{detail::PinnedArenaLimits{}.max_pinned};
+std::atomic<std::size_t> g_pinned{0};  // bytes held by live arenas
+
+/// A pinned arena of `bytes`, or nullptr if pinned memory cannot be had (or max_pinned forbids).
+std::byte* arena_alloc(std::size_t bytes, int device) noexcept {
+  const std::size_t limit = g_max_pinned.load();
+  std::size_t held = g_pinned.load();
+  do {
+    if (bytes > limit || held > limit - bytes) return nullptr;
+  } while (!g_pinned.compare_exchange_weak(held, held + bytes));
+  void* p = cuda::try_alloc_pinned(bytes, device);
+  if (!p) g_pinned -= bytes;
+  return static_cast<std::byte*>(p);
+}
+
+void arena_free(std::byte* p, std::size_t bytes) noexcept {
+  if (!p) return;
+  cuda::free_pinned(p);
+  g_pinned -= bytes;
+}
+
+std::size_t align_up(std::size_t n) {
+  return (n + detail::kStagingAlign - 1) / detail::kStagingAlign * detail::kStagingAlign;
+}
+
+}  // namespace
+
+namespace detail {
+PinnedArenaLimits pinned_arena_limits() noexcept { return {g_arena_bytes.load(), g_max_pinned.load()}; }
+void set_pinned_arena_limits(const PinnedArenaLimits& limits) noexcept {
+  g_arena_bytes = std::max<std::size_t>(limits.arena_bytes, 1);
+  g_max_pinned = limits.max_pinned;
+}
+std::size_t pinned_arena_bytes() noexcept { return g_pinned.load(); }
+}  // namespace detail
+
+/// Pinned host memory that GPU writes are copied into and stay in: arenas (cudaHostAlloc'd) used
+/// in order, each block at the next aligned offset of the current arena. While the current arena
+/// fills, the next one is allocated on another thread (std::async), sized by what the sink may
+/// still have to hold, so growing rarely stalls the writer. Kept across zero() and reused from
+/// the first. Writer thread only (HostMemory is not thread-safe).
+struct HostMemory::Arenas {
+  struct Arena {
+    std::byte* data;
+    std::size_t bytes;
+    std::size_t used;
+  };
+  std::vector<Arena> list;
+  std::size_t current = 0;  // blocks go here or into a later arena
+  std::future<std::byte*> next;
+  std::size_t next_bytes = 0;
+  bool failed = false;  // pinned memory could not be had: no new arena is tried
+
+  Arenas() = default;
+  Arenas(const Arenas&) = delete;
+  Arenas& operator=(const Arenas&) = delete;
+  ~Arenas() {
+    if (next.valid()) {
+      try {
+        arena_free(next.get(), next_bytes);
+      } catch (...) {
+      }
+    }
+    for (const Arena& a : list) arena_free(a.data, a.bytes);
+  }
+
+  void reset() noexcept {
+    for (Arena& a : list) a.used = 0;
+    current = 0;
+  }
+  std::size_t allocated() const {
+    std::size_t n = 0;
+    for (const Arena& a : list) n += a.bytes;
+    return n;
+  }
+
+  /// Room for a block of `bytes`, or nullptr if it needs a new arena and pinned memory cannot be
+  /// had (then and later: the caller falls back to pageable memory). `expected`: the bytes the
+  /// sink may still be asked to hold, this block included; a new arena is no larger than that.
+  std::byte* take(std::size_t bytes, std::size_t expected, int device) {
+    const std::size_t need = std::max<std::size_t>(bytes, 1);
+    for (;;) {
+      for (; current < list.size(); ++current) {
+        Arena& a = list[current];
+        const std::size_t at = align_up(a.used);
+        if (at <= a.bytes && a.bytes - at >= need) {
+          a.used = at + need;
+          return a.data + at;
+        }
+      }
+      if (next.valid()) {  // the arena allocated ahead (waits for it: back-pressure)
+        const std::size_t size = next_bytes;
+        std::byte* p = next.get();
+        if (!p) {
+          failed = true;
+          return nullptr;
+        }
+        adopt(p, size);
+        continue;
+      }
+      if (failed) return nullptr;
+      const std::size_t size = std::max(need, std::min(expected, g_arena_bytes.load()));
+      std::byte* p = arena_alloc(size, device);
+      if (!p) {
+        failed = true;
+        return nullptr;
+      }
+      adopt(p, size);
+    }
+  }
+  void adopt(std::byte* p, std::size_t size) {
+    try {
+      list.push_back(Arena{p, size, 0});
+    } catch (...) {
+      arena_free(p, size);
+      throw;
+    }
+  }
+
+  /// Starts allocating the next arena on another thread, unless one is on its way or the free
+  /// room left covers `expected` (the bytes the sink may still be asked to hold). `block`: the
+  /// bytes of the last write (an arena is made to hold several).
+  void allocate_ahead(std::size_t expected, std::size_t block, int device) {
+    if (failed || next.valid()) return;
+    std::size_t room = 0;
+    for (std::size_t i = current; i < list.size(); ++i)
+      room += list[i].bytes - std::min(list[i].bytes, align_up(list[i].used));
+    if (expected <= room) return;
+    const std::size_t usual = std::max(g_arena_bytes.load(), block > (std::size_t(-1) / 4) ? block : 4 * block);
+    const std::size_t size = std::min(expected - room, usual);
+    try {
+      next = std::async(std::launch::async, [size, device] { return arena_alloc(size, device); });
+      next_bytes = size;
+    } catch (...) {  // no thread to be had: the next arena is allocated when it is needed
+      next = {};
+    }
+  }
 };
 
 namespace {
@@ -93,9 +241,15 @@ struct HostMemory::GpuPath {
     detail::StagingLease lease;
     std::shared_ptr<Staged> staged;
   };
+  struct InFlight {  // a copy straight into an arena
+    detail::StagingLease lease;
+    std::shared_ptr<Staged> staged;
+    const std::byte* dst;
+  };
 
-  // The ring is declared first so it outlives the worker and every lease in the queue.
+  // The ring is declared first so it outlives the worker and every lease in the queues.
   detail::StagingRing ring;
+  std::deque<InFlight> in_flight;  // oldest first; the writer's thread only
   std::mutex m;
   std::condition_variable cv_work, cv_idle;
   std::deque<Item> queue;
@@ -108,12 +262,29 @@ struct HostMemory::GpuPath {
     worker = std::thread([this] { loop(); });
   }
   ~GpuPath() {
+    retire_all();  // the arenas (owned by the sink) must not be freed under a copy
     {
       std::lock_guard lk(m);
       stop = true;
     }
     cv_work.notify_all();
     worker.join();  // the worker empties the queue first
+  }
+
+  /// Waits for the oldest copy into an arena; records its failure (the block stays missing).
+  void retire_oldest() {
+    InFlight f = std::move(in_flight.front());
+    in_flight.pop_front();
+    try {
+      f.lease.wait();
+      f.staged->host = f.dst;
+    } catch (...) {
+      std::lock_guard lk(m);
+      if (!error) error = std::current_exception();
+    }
+  }  // the slot is released with f.lease
+  void retire_all() {
+    while (!in_flight.empty()) retire_oldest();
   }
 
   void push(Item item) {
@@ -154,6 +325,7 @@ struct HostMemory::GpuPath {
           HostBytes data = allocate_host_bytes(item.lease.bytes(), allocated);
           parallel_copy(data.get(), item.lease.host(), item.lease.bytes());
           item.staged->data = std::move(data);
+          item.staged->host = item.staged->data.get();
           item.staged->allocated = allocated;
         } catch (...) {
           e = std::current_exception();
@@ -176,12 +348,26 @@ HostMemory::HostMemory(std::int64_t capacity) : capacity_(capacity) {
   if (capacity < 1) throw InvalidArgument("HostMemory capacity must be >= 1 sample, got " + std::to_string(capacity));
 }
 
-HostMemory::~HostMemory() = default;
+// The GPU path goes first: it waits for copies still landing in the arenas.
+HostMemory::~HostMemory() { gpu_.reset(); }
 HostMemory::HostMemory(HostMemory&&) noexcept = default;
-HostMemory& HostMemory::operator=(HostMemory&&) noexcept = default;
+HostMemory& HostMemory::operator=(HostMemory&& o) noexcept {
+  if (this != &o) {
+    gpu_.reset();
+    capacity_ = o.capacity_;
+    blocks_ = std::move(o.blocks_);
+    atoms_ = std::move(o.atoms_);
+    edges_ = std::move(o.edges_);
+    schema_ = std::move(o.schema_);
+    arenas_ = std::move(o.arenas_);
+    gpu_ = std::move(o.gpu_);
+  }
+  return *this;
+}
 
 void HostMemory::wait_for_gpu(bool rethrow) const {
   if (!gpu_) return;
+  gpu_->retire_all();
   gpu_->wait_idle();
   if (rethrow) gpu_->rethrow();
 }
@@ -240,12 +426,32 @@ HostMemory::Block HostMemory::gpu_block(const Batch& batch, const std::vector<st
   }
   std::vector<std::string> names;
   for (const auto& [k, f] : batch.fields()) names.push_back(k);
+  // Room in a pinned arena, bounded by what the sink may still hold at this write's bytes per
+  // sample; nullptr when pinned memory cannot be had (the worker then makes a pageable copy).
+  std::size_t total = 0;
+  detail::staging_layout(batch, idx, names, total);
+  const auto samples = static_cast<std::size_t>(idx.size());
+  const std::size_t per_sample = (align_up(total) + samples - 1) / samples;
+  const auto expected_bytes = [&](std::int64_t samples_left) {
+    const auto n = static_cast<std::size_t>(std::max<std::int64_t>(samples_left, 0));
+    return per_sample == 0 || n <= std::size_t(-1) / per_sample ? n * per_sample : std::size_t(-1);
+  };
+  const std::int64_t left = capacity_ - size();  // this write's samples included
+  if (!arenas_) arenas_ = std::make_unique<Arenas>();
+  std::byte* dst = arenas_->take(total, expected_bytes(left), device);
+  if (dst) arenas_->allocate_ahead(expected_bytes(left - static_cast<std::int64_t>(samples)), total, device);
+  // Never hold every staging slot here (stage would wait for one forever): wait for the oldest
+  // copy into an arena instead (back-pressure, as when the worker holds the slots).
+  while (gpu_->in_flight.size() >= gpu_->ring.slots()) gpu_->retire_oldest();
   auto staged = std::make_shared<Staged>();
   // edge_index is rebased as index_select would: global to this block, like a CPU write's.
-  detail::StagingLease lease = gpu_->ring.stage(batch, idx, names, detail::EdgeIndexMode::Rebase);
+  detail::StagingLease lease = gpu_->ring.stage(batch, idx, names, detail::EdgeIndexMode::Rebase, dst);
   staged->fields = lease.fields();
   staged->bytes = lease.bytes();
-  gpu_->push(GpuPath::Item{std::move(lease), staged});
+  if (dst)
+    gpu_->in_flight.push_back(GpuPath::InFlight{std::move(lease), staged, dst});
+  else
+    gpu_->push(GpuPath::Item{std::move(lease), staged});
   Block block;
   block.samples = static_cast<std::int64_t>(idx.size());
   block.staged = std::move(staged);
@@ -254,10 +460,10 @@ HostMemory::Block HostMemory::gpu_block(const Batch& batch, const std::vector<st
 
 HostMemory::Part HostMemory::part(const Block& b, const std::string& name) {
   if (b.staged) {
-    if (!b.staged->data)
+    if (!b.staged->host)
       throw IOError("HostMemory: a snapshot written from the GPU is missing: its transfer failed (reported earlier)");
     for (const auto& f : b.staged->fields)
-      if (f.name == name) return Part{b.staged->data.get() + f.offset, f.bytes, f.shape[0]};
+      if (f.name == name) return Part{b.staged->host + f.offset, f.bytes, f.shape[0]};
     throw InvalidArgument("HostMemory: a stored block lacks field '" + name + "'");
   }
   const Tensor& t = b.fields.find(name)->second.tensor;
@@ -312,7 +518,8 @@ void HostMemory::zero() {
   atoms_.clear();
   edges_.clear();
   schema_.clear();
-  if (gpu_) gpu_->rethrow();  // a failed transfer is reported once, even if its block is gone
+  if (arenas_) arenas_->reset();  // no copy is in flight any more: the arenas are reused
+  if (gpu_) gpu_->rethrow();      // a failed transfer is reported once, even if its block is gone
 }
 
 std::size_t HostMemory::raw_bytes() const {
@@ -333,6 +540,7 @@ std::size_t HostMemory::allocated_bytes() const {
     for (const auto& [k, f] : b.fields) n += f.tensor.capacity_bytes();
     if (b.staged && b.staged->data) n += b.staged->allocated;
   }
+  if (arenas_) n += arenas_->allocated();
   return n;
 }
 

@@ -25,9 +25,35 @@ void StagingLease::release() noexcept {
 }
 
 void StagingLease::wait() const { ring_->slots_[slot_].landed->sync(); }
-const std::byte* StagingLease::host() const { return ring_->slots_[slot_].host.data(); }
+const std::byte* StagingLease::host() const { return ring_->slots_[slot_].dst; }
 std::size_t StagingLease::bytes() const { return ring_->slots_[slot_].bytes; }
 const std::vector<StagedField>& StagingLease::fields() const { return ring_->slots_[slot_].fields; }
+
+// ---------------------------------------------------------------- layout
+
+std::vector<StagedField> staging_layout(const Batch& batch, std::span<const std::int64_t> idx,
+                                        std::span<const std::string> names, std::size_t& total) {
+  const std::int64_t* ap = batch.atoms_ptr_data();
+  const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
+  std::int64_t atoms = 0, edges = 0;
+  for (auto s : idx) {
+    atoms += ap[s + 1] - ap[s];
+    edges += ep[s + 1] - ep[s];
+  }
+  std::vector<StagedField> layout;
+  total = 0;
+  for (const std::string& name : names) {
+    const Tensor& t = batch.get(name);
+    const Level level = batch.level(name);
+    Shape shape = t.shape();
+    shape[0] = level == Level::Atom ? atoms : level == Level::Edge ? edges : static_cast<std::int64_t>(idx.size());
+    const std::size_t bytes = static_cast<std::size_t>(shape[0]) * t.row_bytes();
+    total = (total + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
+    layout.push_back(StagedField{name, level, t.dtype(), std::move(shape), total, bytes});
+    total += bytes;
+  }
+  return layout;
+}
 
 // ---------------------------------------------------------------- StagingRing
 
@@ -72,30 +98,12 @@ std::size_t StagingRing::acquire() {
 }
 
 StagingLease StagingRing::stage(const Batch& batch, std::span<const std::int64_t> idx,
-                                std::span<const std::string> names, EdgeIndexMode mode) {
+                                std::span<const std::string> names, EdgeIndexMode mode, std::byte* dst) {
   const Device dev{Device::Kind::CUDA, device_};
   if (batch.device() != dev)
     throw InvalidArgument("StagingRing(" + dev.str() + "): the batch is on " + batch.device().str());
-  // Layout of the staged block: one run of rows per field, each starting at an aligned offset.
-  const std::int64_t* ap = batch.atoms_ptr_data();
-  const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
-  std::int64_t atoms = 0, edges = 0;
-  for (auto s : idx) {
-    atoms += ap[s + 1] - ap[s];
-    edges += ep[s + 1] - ep[s];
-  }
-  std::vector<StagedField> layout;
   std::size_t total = 0;
-  for (const std::string& name : names) {
-    const Tensor& t = batch.get(name);
-    const Level level = batch.level(name);
-    Shape shape = t.shape();
-    shape[0] = level == Level::Atom ? atoms : level == Level::Edge ? edges : static_cast<std::int64_t>(idx.size());
-    const std::size_t bytes = static_cast<std::size_t>(shape[0]) * t.row_bytes();
-    total = (total + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
-    layout.push_back(StagedField{name, level, t.dtype(), std::move(shape), total, bytes});
-    total += bytes;
-  }
+  std::vector<StagedField> layout = staging_layout(batch, idx, names, total);
 
   cuda::set_device(device_);
   const std::size_t i = acquire();
@@ -111,7 +119,8 @@ StagingLease StagingRing::stage(const Batch& batch, std::span<const std::int64_t
   const std::size_t grow_to = total + total / 8;
   if (total > 0 && (!s.device_bytes.defined() || s.device_bytes.nbytes() < total))
     s.device_bytes = Tensor(DType::UInt8, {static_cast<std::int64_t>(grow_to)}, dev);
-  if (s.host.capacity() < total) s.host.reserve(grow_to);
+  if (!dst && s.host.capacity() < total) s.host.reserve(grow_to);
+  s.dst = dst ? dst : s.host.data();
 
   std::vector<GatherFieldSpec> fields;
   for (const StagedField& f : layout)
@@ -123,7 +132,7 @@ StagingLease StagingRing::stage(const Batch& batch, std::span<const std::int64_t
   const cuda::Stream compute = cuda::compute_stream(device_), copy = cuda::copy_stream(device_);
   s.gathered->record(compute);
   s.gathered->wait(copy);
-  cuda::copy_async(s.host.data(), s.device_bytes.raw(), total, copy);
+  cuda::copy_async(s.dst, s.device_bytes.raw(), total, copy);
   s.landed->record(copy);
   s.fields = std::move(layout);
   s.bytes = total;

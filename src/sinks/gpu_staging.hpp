@@ -8,6 +8,8 @@
 // and a slot is reused only after its consumer released it and its copy landed, so its bytes
 // cannot be overwritten while they are read. The caller gets a StagingLease: its consumer (a
 // HostMemory or ZarrData worker thread) calls wait() and reads the bytes, then drops the lease.
+// A caller with pinned memory of its own (HostMemory's arenas) may pass it to stage(): the copy
+// then lands there, and the slot's pinned buffer is neither used nor allocated.
 #pragma once
 #include <condition_variable>
 #include <cstddef>
@@ -37,6 +39,11 @@ struct StagedField {
 /// Field blocks in a slot start at multiples of this (vector copies, aligned host reads).
 inline constexpr std::size_t kStagingAlign = 256;
 
+/// Layout of the staged block of fields `names` (in that order) of systems `idx` of `batch`:
+/// one run of rows per field, each at an aligned offset. `total` gets the block's bytes.
+std::vector<StagedField> staging_layout(const Batch& batch, std::span<const std::int64_t> idx,
+                                        std::span<const std::string> names, std::size_t& total);
+
 class StagingRing;
 
 /// One staged write: holds its ring slot (and so its pinned bytes) until destroyed or moved from.
@@ -52,7 +59,8 @@ class StagingLease {
   explicit operator bool() const { return ring_ != nullptr; }
   /// Blocks until the bytes have landed in pinned host memory (returns at once once they have).
   void wait() const;
-  /// The staged block in pinned host memory; read it only after wait().
+  /// The staged block in pinned host memory (the slot's, or the `dst` given to stage()); read it
+  /// only after wait().
   const std::byte* host() const;
   /// Bytes of the block (fields and the padding between them).
   std::size_t bytes() const;
@@ -79,18 +87,24 @@ class StagingRing {
   ~StagingRing();
 
   int device() const { return device_; }
+  std::size_t slots() const { return n_slots_; }
   /// Stages fields `names` (in that order) of systems `idx` of `batch` (on this ring's GPU):
   /// takes a free slot — waiting for one if every slot is held (back-pressure) — gathers into
   /// it on the compute stream and starts its copy to pinned memory on the copy stream. Returns
   /// without waiting for either. edge_index (int64) is rewritten as `mode` says.
+  /// `dst`: nullptr (the copy goes to the slot's pinned buffer) or the caller's pinned host
+  /// memory of at least staging_layout's total bytes, left untouched by the caller until the
+  /// lease's wait() has returned. The caller must not hold every slot itself (it would wait for
+  /// a slot forever).
   StagingLease stage(const Batch& batch, std::span<const std::int64_t> idx, std::span<const std::string> names,
-                     EdgeIndexMode mode);
+                     EdgeIndexMode mode, std::byte* dst = nullptr);
 
  private:
   friend class StagingLease;
   struct Slot {
     Tensor device_bytes;  // UInt8 on the GPU
     cuda::PinnedBuffer host;
+    std::byte* dst = nullptr;  // where the copy lands: host.data() or the caller's memory
     std::unique_ptr<cuda::Event> gathered, landed;
     std::vector<StagedField> fields;
     std::size_t bytes = 0;
@@ -107,5 +121,22 @@ class StagingRing {
   std::mutex m_;
   std::condition_variable cv_free_;
 };
+
+// ---------------------------------------------------------------- HostMemory's pinned arenas
+
+/// Process-wide settings of the pinned arenas that HostMemory stores GPU snapshots in (defined
+/// in data_sink.cpp), read at each arena allocation; tests shrink them to span many arenas or to
+/// make pinned allocation fail. arena_bytes: the usual size of a new arena (a larger write gets
+/// one of its own size; the sink's remaining capacity bounds it). max_pinned: an arena is not
+/// allocated (HostMemory then stores pageable copies, as without arenas) when it would take the
+/// bytes held by live arenas above this.
+struct PinnedArenaLimits {
+  std::size_t arena_bytes = std::size_t(64) << 20;
+  std::size_t max_pinned = static_cast<std::size_t>(-1);
+};
+PinnedArenaLimits pinned_arena_limits() noexcept;
+void set_pinned_arena_limits(const PinnedArenaLimits& limits) noexcept;
+/// Bytes held by the live arenas of every HostMemory in the process.
+std::size_t pinned_arena_bytes() noexcept;
 
 }  // namespace batchmd::sinks::detail

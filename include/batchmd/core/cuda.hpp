@@ -57,6 +57,10 @@ void empty_cache();
 /// Page-locked host memory (fast, truly asynchronous copies).
 void* alloc_pinned(std::size_t bytes);
 void free_pinned(void* p) noexcept;
+/// Page-locked host memory usable by every device (cudaHostAllocPortable), allocated with
+/// `device` current; nullptr instead of an error when it cannot be had (no GPU, too much memory
+/// pinned already, bytes == 0). Callable from any thread. Free with free_pinned.
+void* try_alloc_pinned(std::size_t bytes, int device) noexcept;
 
 /// cudaMemcpyAsync (any direction, unified addressing) on stream s.
 void copy_async(void* dst, const void* src, std::size_t bytes, Stream s);

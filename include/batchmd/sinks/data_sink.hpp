@@ -59,10 +59,14 @@ class DataSink {
 
 /// Snapshots in host RAM: each write appends one contiguous block per field (no per-system
 /// objects); read() concatenates them into one Batch. Writes from a GPU batch return without
-/// waiting for the data: the selected systems are gathered on the GPU and copied to pinned
-/// staging memory on the copy stream, and a worker thread appends them once they land (writes
-/// wait only when every staging slot is still in use). read(), drain(), zero(), flush() and the
-/// byte counts see every write made before them; size() counts them at once.
+/// waiting for the data: the selected systems are gathered on the GPU and copied on the copy
+/// stream straight into pinned host memory, where they stay — arenas of some MiB allocated as
+/// samples arrive (the next one ahead, on another thread), no larger in all than the capacity
+/// needs at the sizes written, kept across zero() for reuse (writes wait only when every staging
+/// slot is still in use). If pinned memory cannot be had, a write from the GPU lands in a pinned
+/// staging slot and a worker thread copies it into pageable memory instead. read(), drain(),
+/// zero(), flush() and the byte counts see every write made before them; size() counts them at
+/// once.
 class HostMemory : public DataSink {
  public:
   explicit HostMemory(std::int64_t capacity);
@@ -80,13 +84,15 @@ class HostMemory : public DataSink {
   void flush() override;
   std::int64_t size() const override { return static_cast<std::int64_t>(atoms_.size()); }
   std::int64_t capacity() const override { return capacity_; }
-  /// Bytes of field data held (what the snapshots weigh raw) and bytes allocated for them.
+  /// Bytes of field data held (what the snapshots weigh raw) and bytes allocated for them (with
+  /// the whole of the pinned arenas, also the part kept free or for reuse after zero()).
   std::size_t raw_bytes() const;
   std::size_t allocated_bytes() const;
 
  private:
-  struct Staged;   // the bytes of one write from a GPU batch, filled in by the copy worker
-  struct GpuPath;  // staging ring + copy worker, made by the first write from a GPU batch
+  struct Staged;   // the bytes of one write from a GPU batch: in a pinned arena, or pageable
+  struct GpuPath;  // staging ring, copies in flight + copy worker, made by the first GPU write
+  struct Arenas;   // pinned memory that writes from a GPU batch are copied into
   struct Block {
     std::int64_t samples = 0;
     std::map<std::string, Field, std::less<>> fields;  // written from a CPU batch
@@ -108,13 +114,15 @@ class HostMemory : public DataSink {
   Block cpu_block(const Batch& batch, const std::vector<std::int64_t>& idx);
   Block gpu_block(const Batch& batch, const std::vector<std::int64_t>& idx);
   static Part part(const Block& b, const std::string& name);
-  /// Waits for the copy worker (if any); rethrows its failure when `rethrow`.
+  /// Waits for the copies into arenas and the copy worker (if any); rethrows a failure of either
+  /// when `rethrow`.
   void wait_for_gpu(bool rethrow) const;
 
   std::int64_t capacity_;
   std::vector<Block> blocks_;
   std::vector<std::int64_t> atoms_, edges_;                 // per sample
   std::map<std::string, SchemaField, std::less<>> schema_;  // set by the first write
+  std::unique_ptr<Arenas> arenas_;  // blocks point into them: freed only after gpu_ (see ~HostMemory)
   std::unique_ptr<GpuPath> gpu_;
 };
 
