@@ -36,7 +36,7 @@ if [ "$device" = cuda ]; then
     -isystem "$tp/include" -isystem "$tp/include/torch/csrc/api/include" -isystem "$cuda/include" \
     bench/bench_torch.cpp "$l/libbatchmd_model.a" "$l/libbatchmd_data.a" "$l/libbatchmd_core.a" \
     -L"$tp/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -ltorch_cuda -lc10 -lc10_cuda -Wl,--as-needed \
-    -L"$cuda/lib64" -L"$cuda/targets/x86_64-linux/lib" -lcudart_static -lrt -lpthread -ldl \
+    -L"$cuda/lib64" -L"$cuda/lib" -L"$cuda/targets/x86_64-linux/lib" -lcudadevrt -lcudart_static -lrt -lpthread -ldl \
     -Wl,-rpath,"$tp/lib" -Wl,-rpath,"$PWD/$carry/lib" -o "$exe"
   export BATCHMD_TORCH_PLUGIN=$PWD/$carry/bin/libbatchmd_torch.so LD_LIBRARY_PATH="$PWD/$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   "$py" tests/model/torch_models.py write "$tmp"
