@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // bench_torch: the overhead of batchmd's TorchScript adapter (model::TorchScriptModel through the
-// libtorch plugin) over calling the same module directly with the same inputs, on the CPU.
+// libtorch plugin) over calling the same module directly with the same inputs, on the CPU or on
+// a GPU.
 //
-//   bench_torch MODEL.pt OUT_DIR [REPEATS [CASE]]   (bench/torch_overhead.sh runs it with the Python side)
+//   bench_torch MODEL.pt OUT_DIR [REPEATS [CASE [DEVICE]]]   (CASE one_100k, many_100x32 or all;
+//   DEVICE cpu or cuda; bench/torch_overhead.sh runs it with the Python side)
 //
 // Cases: one periodic system of 100,000 atoms, and 100 periodic systems of 32 atoms. Per case:
 //  - adapter: TorchScriptModel::compute (species, neighbor-list check, the kept edge view's
@@ -14,12 +16,19 @@
 //    prepared once outside the timing (what a caller that already holds the graph pays);
 // then saves the direct inputs (OUT_DIR/<case>.inputs.pt) for bench/bench_torch.py, which times
 // the module called from Python on them. Medians of REPEATS calls (default 10) after 2 warm-ups,
-// in process CPU time, adapter and direct calls alternating (side by side under the same load).
+// adapter and direct calls alternating (side by side under the same load); on the CPU in process
+// CPU time, on cuda in wall time, each call followed by a device synchronisation (both the
+// adapter's stream and libtorch's). On cuda the batch lives on the GPU (the adapter builds the
+// edges there, the plugin wraps batchmd's device arrays), the direct call's inputs are CUDA
+// tensors prepared once and its outputs are copied into preallocated CUDA tensors (as the adapter
+// writes the batch's fields).
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/cuda.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -28,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 #include "batchmd/model/torch_model.hpp"
@@ -68,6 +78,19 @@ double cpu_ms() {
   return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
 }
 
+bool g_cuda = false;  // DEVICE cuda: wall time after synchronising the GPU
+
+// The clock of a measurement: CPU time on the CPU; on cuda wall time, after the device's work
+// (batchmd's compute stream and libtorch's) has finished.
+double now_ms() {
+  if (!g_cuda) return cpu_ms();
+  batchmd::cuda::synchronize(batchmd::cuda::compute_stream(0));
+  torch::cuda::synchronize(0);
+  return 1e-6 * static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
 double median(std::vector<double> t) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
@@ -79,12 +102,12 @@ template <typename A, typename B>
 std::pair<double, double> side_by_side_ms(int repeats, A&& a, B&& b) {
   std::vector<double> ta, tb;
   for (int r = -2; r < repeats; ++r) {
-    double t0 = cpu_ms();
+    double t0 = now_ms();
     a();
-    const double da = cpu_ms() - t0;
-    t0 = cpu_ms();
+    const double da = now_ms() - t0;
+    t0 = now_ms();
     b();
-    const double db = cpu_ms() - t0;
+    const double db = now_ms() - t0;
     if (r >= 0) ta.push_back(da), tb.push_back(db);
   }
   return {median(ta), median(tb)};
@@ -95,7 +118,9 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
   model::TorchScriptConfig cfg;
   cfg.path = model_path;
   model::TorchScriptModel adapter(cfg);
-  adapter.compute(batch, false);  // its cutoff and skin for the direct inputs below
+  const Device dev = g_cuda ? Device{Device::Kind::CUDA, 0} : Device::cpu();
+  Batch on_dev = batch.to(dev);    // what the adapter computes on
+  adapter.compute(on_dev, false);  // its cutoff and skin for the direct inputs below
 
   // The same graph, built once: the adapter's list (same cutoff and skin) and view.
   model::NeighborList nl(adapter.cutoff(), cfg.skin);
@@ -143,43 +168,63 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
   torch::jit::script::Module module = torch::jit::load(model_path);
   module.eval();
   std::vector<double> energy(static_cast<std::size_t>(ns)), forces(static_cast<std::size_t>(3 * n));
+  // On cuda: the inputs on the GPU once, outputs into preallocated GPU tensors.
+  const torch::Device tdev = g_cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  c10::Dict<std::string, at::Tensor> d_dev;
+  for (const auto& kv : d) d_dev.insert(kv.key(), kv.value().to(tdev));
+  const at::Tensor pos_dev = d_dev.at("positions");
+  if (g_cuda) module.to(tdev);
+  const at::Tensor energy_dev = torch::zeros({ns}, f64.device(tdev)),
+                   forces_dev = torch::zeros({n, 3}, f64.device(tdev));
   auto direct = [&] {
-    const at::Tensor x = pos.detach().requires_grad_(true);
-    c10::Dict<std::string, at::Tensor> in = d.copy();
+    const at::Tensor x = pos_dev.detach().requires_grad_(true);
+    c10::Dict<std::string, at::Tensor> in = d_dev.copy();
     in.insert_or_assign("positions", x);
     const auto out = module.forward({c10::IValue(in)}).toGenericDict();
     const at::Tensor e = out.at("energy").toTensor();
     const at::Tensor f = -torch::autograd::grad({e.sum()}, {x})[0];
-    std::copy_n(e.detach().data_ptr<double>(), ns, energy.data());
-    std::copy_n(f.data_ptr<double>(), 3 * n, forces.data());
+    if (g_cuda) {
+      energy_dev.copy_(e.detach());
+      forces_dev.copy_(f);
+    } else {
+      std::copy_n(e.detach().data_ptr<double>(), ns, energy.data());
+      std::copy_n(f.data_ptr<double>(), 3 * n, forces.data());
+    }
   };
   // The adapter between neighbour-list rebuilds (most steps of a run: the list is kept until an
   // atom moved skin/2), and on calls that rebuild it: every atom moved by 0.6 Å > skin/2 = 0.5 Å,
   // back and forth. Each against the direct call, alternating.
   const auto [adapter_ms, direct_ms] = side_by_side_ms(
-      repeats, [&] { adapter.compute(batch, false); }, direct);
+      repeats, [&] { adapter.compute(on_dev, false); }, direct);
   Batch moved = batch.clone();
   double* xm = moved.get("positions").data<double>();
   for (std::int64_t k = 0; k < moved.n_atoms(); ++k) xm[3 * k] += 0.6;
+  Batch moved_dev = moved.to(dev);
   int flip = 0;
   const std::int64_t builds0 = adapter.neighbor_builds();
   const auto [rebuild_ms, direct2_ms] = side_by_side_ms(
-      repeats, [&] { adapter.compute(++flip % 2 != 0 ? moved : batch, false); }, direct);
+      repeats, [&] { adapter.compute(++flip % 2 != 0 ? moved_dev : on_dev, false); }, direct);
   const double builds_per_call = double(adapter.neighbor_builds() - builds0) / (repeats + 2);
-  adapter.compute(batch, false);  // the forces compared below
-  // Same numbers, so the two timings are of the same work.
-  const double* fa = batch.get("forces").data<double>();
+  adapter.compute(on_dev, false);  // the forces compared below
+  if (g_cuda) {
+    direct();
+    const at::Tensor fh = forces_dev.to(torch::kCPU).contiguous();
+    std::copy_n(fh.data_ptr<double>(), 3 * n, forces.data());
+  }
+  // Same numbers, so the two timings are of the same work (on cuda up to summation order).
+  const Batch result = on_dev.to(Device::cpu());
+  const double* fa = result.get("forces").data<double>();
   double diff = 0;
   for (std::int64_t k = 0; k < 3 * n; ++k) diff = std::max(diff, std::abs(fa[k] - forces[k]));
   const auto bytes = torch::pickle_save(c10::IValue(d));
   std::ofstream(out_dir + "/" + name + ".inputs.pt", std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   std::printf(
-      "%s atoms=%lld systems=%lld edges=%lld adapter_ms=%.3f direct_cpp_ms=%.3f overhead=%.1f%% "
+      "%s device=%s atoms=%lld systems=%lld edges=%lld adapter_ms=%.3f direct_cpp_ms=%.3f overhead=%.1f%% "
       "adapter_rebuild_ms=%.3f rebuild_overhead=%.1f%% builds_per_call=%.2f max_force_diff=%.1e\n",
-      name.c_str(), static_cast<long long>(n), static_cast<long long>(ns), static_cast<long long>(ne), adapter_ms,
-      direct_ms, 100.0 * (adapter_ms / direct_ms - 1.0), rebuild_ms, 100.0 * (rebuild_ms / direct2_ms - 1.0),
-      builds_per_call, diff);
+      name.c_str(), g_cuda ? "cuda" : "cpu", static_cast<long long>(n), static_cast<long long>(ns),
+      static_cast<long long>(ne), adapter_ms, direct_ms, 100.0 * (adapter_ms / direct_ms - 1.0), rebuild_ms,
+      100.0 * (rebuild_ms / direct2_ms - 1.0), builds_per_call, diff);
   std::fflush(stdout);
 }
 
@@ -187,11 +232,23 @@ void run_case(const std::string& name, Batch batch, const std::string& model_pat
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_torch MODEL.pt OUT_DIR [REPEATS [one_100k|many_100x32]]\n");
+    std::fprintf(stderr, "usage: bench_torch MODEL.pt OUT_DIR [REPEATS [one_100k|many_100x32|all [cpu|cuda]]]\n");
     return 2;
   }
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 10;
-  const std::string only = argc > 4 ? argv[4] : "";  // run one case (e.g. under a profiler)
+  std::string only = argc > 4 ? argv[4] : "";  // run one case (e.g. under a profiler)
+  if (only == "all") only.clear();
+  const std::string device = argc > 5 ? argv[5] : "cpu";
+  if (device != "cpu" && device != "cuda") {
+    std::fprintf(stderr, "bench_torch: DEVICE must be cpu or cuda, got %s\n", device.c_str());
+    return 2;
+  }
+  g_cuda = device == "cuda";
+  if (g_cuda && (batchmd::cuda::device_count() == 0 || !torch::cuda::is_available())) {
+    std::fprintf(stderr, "bench_torch: DEVICE cuda needs a GPU for batchmd (%s) and a libtorch with CUDA\n",
+                 batchmd::cuda::unavailable_reason().c_str());
+    return 2;
+  }
   if (only.empty() || only == "one_100k")
     run_case("one_100k", make_batch(1, 29, 1), argv[1], argv[2], repeats);  // 4 * 29^3 = 97,556 atoms
   if (only.empty() || only == "many_100x32")

@@ -4,6 +4,8 @@
 # libtorch plugin (src/model/torch/torch_plugin.cpp, one file, no other batchmd code) against the
 # PyTorch of that machine's python3 and puts it beside the carried batchmd, where batchmd and
 # the test binaries find it; then runs the TorchScript GPU tests and a short example on the GPU.
+# With the CUDA runtime's headers at hand the plugin is built with BATCHMD_TORCH_CUDA (libtorch on
+# batchmd's compute stream; docs/torchscript.md, "GPU").
 #   scripts/gpu/torch_plugin.sh [build|test|all]     (default all)
 # docs/torchscript.md ("GPU") explains the plugin and what the tests check.
 set -euo pipefail
@@ -17,7 +19,22 @@ if [ "$what" = build ] || [ "$what" = all ]; then
   abi=$("$py" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
   [ "$abi" = 1 ] || { echo "torch_plugin.sh: this PyTorch uses the old C++ ABI; batchmd needs _GLIBCXX_USE_CXX11_ABI=1" >&2; exit 1; }
   mkdir -p .gpu_carry/bin
-  ${CXX:-g++} -O2 -std=c++17 -shared -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=1 \
+  # BATCHMD_TORCH_CUDA: libtorch runs on batchmd's compute stream (c10/cuda's CUDAStreamGuard), which
+  # needs the CUDA runtime's headers: the toolkit's, else those of the nvidia-cuda-runtime wheel that
+  # PyTorch depends on. Without them the plugin still works, synchronising around each call.
+  cuda_inc=""
+  for d in "${CUDA_HOME:-/usr/local/cuda}/include" \
+    "$("$py" -c 'import nvidia.cuda_runtime, os; print(os.path.join(list(nvidia.cuda_runtime.__path__)[0], "include"))' 2>/dev/null || true)"; do
+    if [ -n "$d" ] && [ -f "$d/cuda_runtime_api.h" ]; then cuda_inc=$d; break; fi
+  done
+  stream_flags=()
+  if [ -n "$cuda_inc" ]; then
+    stream_flags=(-DBATCHMD_TORCH_CUDA=1 -isystem "$cuda_inc")
+    echo "torch_plugin.sh: libtorch on batchmd's CUDA stream (CUDA headers: $cuda_inc)"
+  else
+    echo "torch_plugin.sh: no cuda_runtime_api.h found (set CUDA_HOME): the plugin synchronises around each call instead of sharing batchmd's stream" >&2
+  fi
+  ${CXX:-g++} -O2 -std=c++17 -shared -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=1 ${stream_flags[@]+"${stream_flags[@]}"} \
     -isystem "$tp/include" -isystem "$tp/include/torch/csrc/api/include" src/model/torch/torch_plugin.cpp \
     -L"$tp/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -ltorch_cuda -lc10 -lc10_cuda -Wl,--as-needed \
     -Wl,-rpath,"$tp/lib" -o "$out"

@@ -34,6 +34,12 @@ class DeviceListBuild {
                                const std::vector<double>& cutoff);
   /// Updates that rebuilt some system (a rebuild of several systems counts as one).
   std::int64_t builds() const { return builds_; }
+  /// Device arrays behind the last update()'s view, valid as long as it: each pair's lattice
+  /// image at its build ([n_pairs][3]) and each atom's whole-cell jump since ([n_atoms][3]). Pair
+  /// p = (i, j) has r_p = x_j - x_i + (image[p] + jump[i] - jump[j]) . cell now (the
+  /// displacements' arithmetic); the TorchScript model's edges take their lattice shifts from it.
+  const std::int32_t* pair_image() const { return pairs_[cur_].image.data<std::int32_t>(); }
+  const std::int32_t* atom_jump() const { return jump_.data<std::int32_t>(); }
 
  private:
   struct Pairs {

@@ -353,5 +353,13 @@ TEST_F(Torch, MissingPluginIsAnInvalidArgument) {
   EXPECT_THROW(TorchScriptModel m(c), InvalidArgument);
 }
 
+TEST_F(Torch, PluginOfAnotherInterfaceVersionIsRefused) {
+  auto c = config("lj");
+  c.plugin = BATCHMD_TORCH_PLUGIN_V1;  // exports the plugin's symbols, interface version 1
+  const auto msg = error_of<InvalidArgument>([&] { TorchScriptModel m(c); });
+  EXPECT_NE(msg.find("plugin interface version 1, this batchmd needs 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("rebuild the plugin"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace batchmd::model

@@ -7,7 +7,13 @@
 // within cutoff + skin, sorted) is kept between neighbor-list rebuilds (NeighborViewCache, which
 // rebuilds it when the list rebuilds: atoms moved > skin/2, other atom counts or atoms_ptr, a new
 // cell or pbc, other species); each call refreshes its displacements and keeps the pairs inside
-// the cutoff, in the view's order — the same edges, bit for bit, as a view built afresh.
+// the cutoff, in the view's order — the same edges, bit for bit, as a view built afresh
+// (torch_edges.hpp).
+//
+// A GPU batch stays on its GPU: the edges come from the device full list (torch_edges_gpu.hpp),
+// and the plugin gets device pointers — positions, cell, edges, the batch's output fields — on
+// batchmd's compute stream; only the atomic numbers are read back (the species check, as every
+// GPU model does) and the edge count.
 #include "batchmd/model/torch_model.hpp"
 
 #include <algorithm>
@@ -15,12 +21,12 @@
 #include <string>
 
 #include "../model_fields.hpp"
-#include "../neighbor_view.hpp"
-#include "../neighbor_view_cache.hpp"
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
-#include "batchmd/core/parallel.hpp"
 #include "batchmd/data/schema.hpp"
 #include "batchmd/model/neighbor_list.hpp"
+#include "torch_edges.hpp"
+#include "torch_edges_gpu.hpp"
 #include "torch_plugin_loader.hpp"
 
 namespace batchmd::model {
@@ -60,80 +66,15 @@ std::string element_list(const std::vector<std::int64_t>& z) {
   return s;
 }
 
-// Edges and per-call arrays, reused across calls. The view (every pair within cutoff + skin, in
-// canonical order) is kept between neighbor-list rebuilds by the cache; each call only refreshes
-// its displacements and keeps the pairs inside the cutoff (edges).
+// Edges and per-call arrays of a CPU batch, reused across calls.
 template <typename T>
 struct Buffers {
-  detail::NeighborViewCache<T> cache;
-  std::vector<std::uint8_t> keep;        // [view pairs] inside the cutoff this call
-  std::vector<std::int64_t> edge_begin;  // [n_atoms + 1] first edge of each atom
-  std::vector<std::int64_t> edge_index;  // [2][E]
-  std::vector<T> shifts, unit_shifts;    // [E][3]
-  std::vector<T> zero_cell;              // [S][9] for a batch without cell
-  std::vector<std::uint8_t> pbc;         // [S][3]
-  std::vector<T> virial;                 // [S][9]
-  std::vector<double> virial_d;          // [S][9]
+  detail::HostEdges<T> edges;
+  std::vector<T> zero_cell;       // [S][9] for a batch without cell
+  std::vector<std::uint8_t> pbc;  // [S][3]
+  std::vector<T> virial;          // [S][9]
+  std::vector<double> virial_d;   // [S][9]
 };
-
-// The edges of this call: the view's pairs with 0 < |r| < cutoff (the test build_neighbor_view
-// makes, on the same displacements, so the edges equal those of a view built fresh with the
-// cutoff), in the view's order. Two passes over atoms (count, then fill), so threads need no
-// atomics and the order does not depend on them.
-template <typename T>
-std::int64_t select_edges(const detail::NeighborView<T>& v, const BatchGeometry<T>& g, const std::int64_t* sys,
-                          double cutoff, Buffers<T>& b) {
-  const std::int64_t na = v.n_atoms;
-  const double c2 = cutoff * cutoff;
-  b.keep.resize(static_cast<std::size_t>(v.n_pairs()));
-  b.edge_begin.resize(static_cast<std::size_t>(na + 1));
-  const std::int64_t* off = v.offsets.data();
-  const T* rij = v.rij.data();
-  std::uint8_t* keep = b.keep.data();
-  std::int64_t* cnt = b.edge_begin.data() + 1;
-  parallel_for(na, [&](std::int64_t i) {
-    std::int64_t n = 0;
-    for (std::int64_t p = off[i]; p < off[i + 1]; ++p) {
-      const T* r = rij + 3 * p;
-      const double r2 = double(r[0]) * r[0] + double(r[1]) * r[1] + double(r[2]) * r[2];
-      const bool in = r2 < c2 && r2 > 1e-20;  // as build_neighbor_view: coincident atoms left out
-      keep[p] = in ? 1 : 0;
-      n += in ? 1 : 0;
-    }
-    cnt[i] = n;
-  });
-  b.edge_begin[0] = 0;
-  for (std::int64_t i = 0; i < na; ++i) b.edge_begin[i + 1] += b.edge_begin[i];
-  const std::int64_t ne = b.edge_begin[na];
-  b.edge_index.resize(static_cast<std::size_t>(2 * ne));
-  b.shifts.resize(static_cast<std::size_t>(3 * ne));
-  b.unit_shifts.resize(static_cast<std::size_t>(3 * ne));
-  const std::int64_t* first = b.edge_begin.data();
-  const std::int32_t* nbr = v.neighbor.data();
-  const std::int32_t* image = v.image.data();
-  std::int64_t* ei = b.edge_index.data();
-  T* shifts = b.shifts.data();
-  T* unit = b.unit_shifts.data();
-  parallel_for(na, [&](std::int64_t i) {
-    const T* cell = g.cell != nullptr ? g.cell + 9 * sys[i] : nullptr;
-    std::int64_t q = first[i];
-    for (std::int64_t p = off[i]; p < off[i + 1]; ++p) {
-      if (keep[p] == 0) continue;
-      ei[q] = i;
-      ei[ne + q] = nbr[p];
-      const std::int32_t* im = image + 3 * p;
-      for (int e = 0; e < 3; ++e) {
-        T s = 0;
-        if (cell != nullptr)
-          for (int d = 0; d < 3; ++d) s += static_cast<T>(im[d]) * cell[3 * d + e];
-        shifts[3 * q + e] = s;
-        unit[3 * q + e] = static_cast<T>(im[e]);
-      }
-      ++q;
-    }
-  });
-  return ne;
-}
 
 }  // namespace
 
@@ -151,6 +92,11 @@ struct TorchScriptModel::Impl {
   std::vector<std::int32_t> species;
   std::vector<std::int64_t> species64;
   std::vector<double> cut_matrix;
+  // A GPU batch: its edges, and device arrays the batch does not have (species as uploaded,
+  // zero cell and pbc for a batch without a cell).
+  std::unique_ptr<detail::TorchEdgesGpu> gpu_edges;
+  Tensor species_dev, zero_cell_dev, zero_pbc_dev;
+  std::vector<std::int64_t> species_uploaded;
 
   Buffers<float>& buffers(float) { return buf_f; }
   Buffers<double>& buffers(double) { return buf_d; }
@@ -184,16 +130,15 @@ struct TorchScriptModel::Impl {
   }
 
   template <typename T>
-  void compute_cpu(Batch& batch, bool compute_stress, int device_index) {
+  void compute_cpu(Batch& batch, bool compute_stress) {
     Buffers<T>& b = buffers(T{});
     const BatchGeometry<T> g = detail::batch_geometry<T>(batch, "TorchScriptModel");
     map_species(batch, batch.get("atomic_numbers").data<std::int64_t>());
     const std::int32_t n_species = elements.empty() ? 1 : static_cast<std::int32_t>(elements.size());
     cut_matrix.assign(static_cast<std::size_t>(n_species * n_species), cutoff);
     const std::int64_t* sys = batch.system_index().data<std::int64_t>();
-    const detail::NeighborView<T>& view =
-        b.cache.update(*nl, g, detail::ViewRequest{species.data(), n_species, cut_matrix.data()});
-    const std::int64_t ne = select_edges(view, g, sys, cutoff, b);
+    const std::int64_t ne = detail::host_edges(
+        *nl, g, sys, detail::ViewRequest{species.data(), n_species, cut_matrix.data()}, cutoff, b.edges);
     const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
     const T* cell = g.cell;
     if (cell == nullptr) {
@@ -206,7 +151,7 @@ struct TorchScriptModel::Impl {
 
     bmd_torch_inputs in{};
     in.dtype = std::is_same_v<T, float> ? BMD_TORCH_FLOAT32 : BMD_TORCH_FLOAT64;
-    in.device_index = device_index;
+    in.device_index = -1;
     in.compute_virial = compute_stress ? 1 : 0;
     in.n_atoms = na, in.n_systems = ns, in.n_edges = ne;
     in.positions = g.positions;
@@ -215,9 +160,9 @@ struct TorchScriptModel::Impl {
     in.n_species = n_species;
     in.cell = cell;
     in.pbc = b.pbc.data();
-    in.edge_index = b.edge_index.data();
-    in.shifts = b.shifts.data();
-    in.unit_shifts = b.unit_shifts.data();
+    in.edge_index = b.edges.edge_index.data();
+    in.shifts = b.edges.shifts.data();
+    in.unit_shifts = b.edges.unit_shifts.data();
     in.batch = sys;
     in.ptr = batch.atoms_ptr_data();
     b.virial.resize(static_cast<std::size_t>(9 * ns));
@@ -230,6 +175,65 @@ struct TorchScriptModel::Impl {
       b.virial_d.assign(b.virial.begin(), b.virial.end());
       detail::write_virial_and_stress(batch, b.virial_d.data(), g);
     }
+  }
+
+  // A GPU batch: every array the plugin gets is device memory on the batch's GPU, written on its
+  // compute stream; the plugin writes energy, forces and virial into the batch's fields there.
+  template <typename T>
+  void compute_gpu(Batch& batch, bool compute_stress) {
+    const Device dev = batch.device();
+    const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
+    const Tensor z = batch.get("atomic_numbers").to(Device::cpu());
+    map_species(batch, z.data<std::int64_t>());
+    const std::int32_t n_species = elements.empty() ? 1 : static_cast<std::int32_t>(elements.size());
+    if (!gpu_edges) gpu_edges = std::make_unique<detail::TorchEdgesGpu>(cutoff, cfg.skin);
+    const detail::DeviceEdges<T> e = gpu_edges->update<T>(batch, species, n_species);
+    if (!species_dev.defined() || species_dev.device() != dev || species_uploaded != species64) {
+      species_dev = Tensor::from(species64, {na}).to(dev);
+      species_uploaded = species64;
+    }
+    const bool has_cell = batch.has("cell"), has_pbc = batch.has("pbc");
+    if (!has_cell && (!zero_cell_dev.defined() || zero_cell_dev.device() != dev ||
+                      zero_cell_dev.dtype() != dtype_of<T>() || zero_cell_dev.numel() < 9 * ns)) {
+      zero_cell_dev = Tensor(dtype_of<T>(), {std::max<std::int64_t>(9 * ns, 1)}, dev);
+      zero_cell_dev.fill_zero();
+    }
+    if (!has_pbc && (!zero_pbc_dev.defined() || zero_pbc_dev.device() != dev || zero_pbc_dev.numel() < 3 * ns)) {
+      zero_pbc_dev = Tensor(DType::UInt8, {std::max<std::int64_t>(3 * ns, 1)}, dev);
+      zero_pbc_dev.fill_zero();
+    }
+    const T* cell = has_cell ? batch.get("cell").data<T>() : zero_cell_dev.data<T>();
+    static_assert(sizeof(bool) == 1);
+    const void* pbc = has_pbc ? batch.get("pbc").raw() : zero_pbc_dev.raw();
+
+    bmd_torch_inputs in{};
+    in.dtype = std::is_same_v<T, float> ? BMD_TORCH_FLOAT32 : BMD_TORCH_FLOAT64;
+    in.device_index = dev.index;
+    in.cuda_stream = cuda::compute_stream(dev.index);
+    in.compute_virial = compute_stress ? 1 : 0;
+    in.n_atoms = na, in.n_systems = ns, in.n_edges = e.n_edges;
+    in.positions = batch.get("positions").data<T>();
+    in.atomic_numbers = batch.get("atomic_numbers").data<std::int64_t>();
+    in.species = species_dev.data<std::int64_t>();
+    in.n_species = n_species;
+    in.cell = cell;
+    in.pbc = static_cast<const std::uint8_t*>(pbc);
+    in.edge_index = e.edge_index;
+    in.shifts = e.shifts;
+    in.unit_shifts = e.unit_shifts;
+    in.batch = batch.system_index_on_device();
+    in.ptr = batch.atoms_ptr_on_device();
+    bmd_torch_outputs out{};
+    out.energy = batch.get("energy").data<T>();
+    out.forces = batch.get("forces").data<T>();
+    out.virial = compute_stress ? batch.get("virial").data<T>() : nullptr;
+    // A plugin that runs libtorch on its own stream reads the inputs only after batchmd's
+    // stream has written them (and returns with its outputs written).
+    if (info.cuda_stream == 0) cuda::synchronize(in.cuda_stream);
+    call(in, out);
+    if (compute_stress)
+      detail::launch_torch_stress<T>(dev.index, ns, batch.get("virial").data<T>(), has_cell ? cell : nullptr,
+                                     has_pbc ? batch.get("pbc").data<bool>() : nullptr, batch.get("stress").data<T>());
   }
 
   void call(const bmd_torch_inputs& in, bmd_torch_outputs& out) const {
@@ -307,7 +311,9 @@ std::optional<DType> TorchScriptModel::dtype() const { return impl_->dtype; }
 const std::vector<std::int64_t>& TorchScriptModel::elements() const { return impl_->elements; }
 std::string TorchScriptModel::torch_version() const { return impl_->info.torch_version; }
 std::string TorchScriptModel::plugin_path() const { return impl_->plugin->path; }
-std::int64_t TorchScriptModel::neighbor_builds() const { return impl_->nl->n_builds(); }
+std::int64_t TorchScriptModel::neighbor_builds() const {
+  return impl_->nl->n_builds() + (impl_->gpu_edges ? impl_->gpu_edges->builds() : 0);
+}
 
 void TorchScriptModel::compute(Batch& batch, bool compute_stress) {
   Impl& m = *impl_;
@@ -317,15 +323,11 @@ void TorchScriptModel::compute(Batch& batch, bool compute_stress) {
     m.fail(std::string("the model computes in ") + dn(*m.dtype) + " but the batch is " + dn(dt) +
            " (run the job with dtype = \"" + dn(*m.dtype) + "\", or export the model in " + dn(dt) + ")");
   if (!batch.is_cuda()) {
-    dispatch_float(dt, [&](auto zero) { m.compute_cpu<decltype(zero)>(batch, compute_stress, -1); });
+    dispatch_float(dt, [&](auto zero) { m.compute_cpu<decltype(zero)>(batch, compute_stress); });
     return;
   }
-  // A GPU batch: the edges are built on the host and the arrays pass through it (for now,
-  // docs/torchscript.md); the module runs on the batch's GPU.
-  Batch host = batch.to(Device::cpu());
-  dispatch_float(dt, [&](auto zero) { m.compute_cpu<decltype(zero)>(host, compute_stress, batch.device().index); });
-  for (const char* f : {"energy", "forces", "virial", "stress"})
-    if (host.has(f) && batch.has(f)) batch.get(f).copy_from(host.get(f));
+  // A GPU batch: edges built on its GPU, the module run there on batchmd's arrays.
+  dispatch_float(dt, [&](auto zero) { m.compute_gpu<decltype(zero)>(batch, compute_stress); });
 }
 
 bool torch_plugin_available(const std::string& plugin, std::string* why) {

@@ -4,6 +4,18 @@
 // It loads a module, finds which calling convention its forward() follows, and per call wraps
 // batchmd's arrays as tensors, calls forward() and writes energies, forces and virials back.
 //
+// Devices: a CPU batch's arrays are host memory; a GPU batch's are device memory on cuda:k (the
+// edges built there by batchmd). Either way they are wrapped with torch::from_blob on their own
+// device and the outputs copied (copy_) into batchmd's arrays there: no host round trip. The
+// non-finite check reduces on the device and reads back one bool.
+// Streams: built with BATCHMD_TORCH_CUDA (scripts/gpu/torch_plugin.sh defines it; it needs
+// libtorch's c10/cuda headers and the CUDA runtime's), libtorch runs on batchmd's compute stream
+// (c10::cuda::getStreamFromExternal + CUDAStreamGuard), so its work is ordered after batchmd's
+// kernels that wrote the inputs and before those that read the outputs, without a device-wide
+// wait. Without it (e.g. Debian's CPU libtorch, where the CPU tests build this file) libtorch uses
+// its own current stream: batchmd synchronises its stream before the call (bmd_torch_info says
+// which) and the plugin synchronises the device before returning.
+//
 // Conventions (docs/torchscript.md):
 //  - batched (batchmd's own): forward(Dict[str, Tensor]) -> Dict[str, Tensor] with per-system
 //    "energy" and optionally "forces" and "virial"; what the module does not return is taken by
@@ -16,6 +28,14 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 #include <torch/version.h>
+
+#ifdef BATCHMD_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
+
+#include <optional>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -84,6 +104,7 @@ struct Handle {
   // every time): forces and virial taken from the outputs, or by autograd.
   bool forces_known = false, model_forces = false;
   bool virial_known = false, model_virial = false;
+  int device = -1;  // where the module's parameters are: -1 the CPU (as loaded), k cuda:k
 };
 
 double scalar_attr(const torch::jit::script::Module& m, const char* name) {
@@ -139,14 +160,16 @@ int32_t check_signature(const torch::jit::script::Module& m, int32_t wanted) {
   return found;
 }
 
-// A tensor over host memory the caller owns (no copy), moved to the device when there is one.
+// A tensor over memory the caller owns on `dev` (host memory for the CPU, device memory on
+// cuda:k), without a copy.
 at::Tensor wrap(const void* p, at::IntArrayRef shape, c10::ScalarType t, const c10::Device& dev) {
-  at::Tensor x = torch::from_blob(const_cast<void*>(p), shape, torch::TensorOptions().dtype(t));
-  return dev.is_cpu() ? x : x.to(dev);
+  return torch::from_blob(const_cast<void*>(p), shape, torch::TensorOptions().dtype(t).device(dev));
 }
 
-// Checks an output and copies it into the caller's host buffer.
-void put(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::ScalarType dtype, void* dst) {
+// Checks an output (shape, dtype, finite: reduced where it lies, one bool read back) and copies
+// it into the caller's array on `dev`.
+void put(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::ScalarType dtype, const c10::Device& dev,
+         void* dst) {
   if (!t.defined()) fail(BMD_TORCH_INVALID, std::string("the module returned no '") + name + "'");
   if (t.sizes() != shape)
     fail(BMD_TORCH_INVALID,
@@ -154,10 +177,10 @@ void put(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::Scal
   if (t.scalar_type() != dtype)
     fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' is " + c10::toString(t.scalar_type()) +
                                 ", expected " + c10::toString(dtype) + " (the model's dtype)");
-  at::Tensor host = t.detach().to(torch::kCPU).contiguous();
-  if (!torch::isfinite(host).all().item<bool>())
+  const at::Tensor v = t.detach();
+  if (!torch::isfinite(v).all().item<bool>())
     fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + name + "'");
-  std::memcpy(dst, host.data_ptr(), static_cast<size_t>(host.numel()) * host.element_size());
+  wrap(dst, shape, dtype, dev).copy_(v);
 }
 
 at::Tensor entry(const c10::impl::GenericDict& d, const char* key) {
@@ -222,9 +245,9 @@ void compute_batched(Handle& h, const bmd_torch_inputs& in, Inputs& x, bmd_torch
     if (!h.model_forces) forces = g[k].defined() ? -g[k] : torch::zeros_like(pos), ++k;
     if (virial && !h.model_virial) w = g[k].defined() ? -g[k] : torch::zeros({x.S, 3, 3}, pos.options());
   }
-  put(energy, "energy", {x.S}, x.dtype, out.energy);
-  put(forces, "forces", {x.N, 3}, x.dtype, out.forces);
-  if (virial) put(w, "virial", {x.S, 3, 3}, x.dtype, out.virial);
+  put(energy, "energy", {x.S}, x.dtype, x.dev, out.energy);
+  put(forces, "forces", {x.N, 3}, x.dtype, x.dev, out.forces);
+  if (virial) put(w, "virial", {x.S, 3, 3}, x.dtype, x.dev, out.virial);
 }
 
 // MACE's LAMMPS export: the dict pair_style mace builds, every atom local.
@@ -252,9 +275,9 @@ void compute_mace(Handle& h, const bmd_torch_inputs& in, Inputs& x, bmd_torch_ou
   const c10::IValue r = h.module.forward({c10::IValue(d), local, virial});
   if (!r.isGenericDict()) fail(BMD_TORCH_INVALID, "the module's forward() did not return a dict");
   const auto o = r.toGenericDict();
-  put(entry(o, "total_energy_local"), "total_energy_local", {x.S}, x.dtype, out.energy);
-  put(entry(o, "forces"), "forces", {x.N, 3}, x.dtype, out.forces);
-  if (virial) put(entry(o, "virials"), "virials", {x.S, 3, 3}, x.dtype, out.virial);
+  put(entry(o, "total_energy_local"), "total_energy_local", {x.S}, x.dtype, x.dev, out.energy);
+  put(entry(o, "forces"), "forces", {x.N, 3}, x.dtype, x.dev, out.forces);
+  if (virial) put(entry(o, "virials"), "virials", {x.S, 3, 3}, x.dtype, x.dev, out.virial);
 }
 
 }  // namespace
@@ -296,6 +319,11 @@ __attribute__((visibility("default"))) void* bmd_torch_open(const char* path, in
     std::string version = TORCH_VERSION;
     if (torch::cuda::is_available()) version += "+cuda";
     write_error(version, info->torch_version, sizeof(info->torch_version));
+#ifdef BATCHMD_TORCH_CUDA
+    info->cuda_stream = 1;
+#else
+    info->cuda_stream = 0;
+#endif
     return h.release();
   } catch (const PluginError& e) {
     *status = e.status;
@@ -317,7 +345,16 @@ __attribute__((visibility("default"))) int32_t bmd_torch_compute(void* handle, c
       if (!torch::cuda::is_available())
         fail(BMD_TORCH_DEVICE, "the batch is on a GPU but this plugin's libtorch (" TORCH_VERSION ") has no CUDA");
       x.dev = c10::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(in->device_index));
+    }
+#ifdef BATCHMD_TORCH_CUDA
+    // libtorch's work of this call (the module's move included) on batchmd's stream.
+    std::optional<c10::cuda::CUDAStreamGuard> on_stream;
+    if (in->device_index >= 0 && in->cuda_stream != nullptr)
+      on_stream.emplace(c10::cuda::getStreamFromExternal(static_cast<cudaStream_t>(in->cuda_stream), x.dev.index()));
+#endif
+    if (h.device != in->device_index) {  // the module's parameters to the batch's device, once
       h.module.to(x.dev);
+      h.device = in->device_index;
     }
     x.N = in->n_atoms, x.S = in->n_systems, x.E = in->n_edges;
     x.positions = wrap(in->positions, {x.N, 3}, x.dtype, x.dev);
@@ -332,6 +369,11 @@ __attribute__((visibility("default"))) int32_t bmd_torch_compute(void* handle, c
         compute_mace(h, *in, x, *out);
       else
         compute_batched(h, *in, x, *out);
+#ifndef BATCHMD_TORCH_CUDA
+      // libtorch ran on its own stream: the outputs must be complete before batchmd's stream
+      // reads them.
+      if (in->device_index >= 0) torch::cuda::synchronize(in->device_index);
+#endif
     } catch (const PluginError&) {
       throw;
     } catch (const std::exception& e) {

@@ -3,8 +3,10 @@
 // plugin (libbatchmd_torch.so, torch_plugin.cpp). batchmd itself never links libtorch: the
 // TorchScript model (torch_model.cpp) does everything batchmd-specific — element tables, the
 // neighbor list, edges and shifts, units, checks — and hands plain arrays to the plugin, which
-// wraps them as tensors (torch::from_blob, no copy on the CPU), calls the module's forward() in
-// one of the two calling conventions and writes energies, forces and virials back.
+// wraps them as tensors (torch::from_blob, no copy), calls the module's forward() in one of the
+// two calling conventions and writes energies, forces and virials into batchmd's arrays. For a
+// GPU batch every array is device memory on cuda:device_index (edges built there by batchmd's
+// device neighbor list): nothing passes through the host.
 //
 // Why a plugin: libtorch is large (120 MB here) and comes in incompatible builds (Debian's CPU
 // 1.13, PyTorch's CUDA 2.x). The plugin is one source file compiled against whichever libtorch
@@ -19,7 +21,9 @@ extern "C" {
 #endif
 
 /// Bumped on any change of the structs or functions below; batchmd refuses another version.
-#define BATCHMD_TORCH_ABI_VERSION 1
+/// 2: device pointers for a GPU batch (bmd_torch_inputs.device_index >= 0), cuda_stream,
+///    bmd_torch_info.cuda_stream.
+#define BATCHMD_TORCH_ABI_VERSION 2
 
 enum bmd_torch_convention { BMD_TORCH_AUTO = 0, BMD_TORCH_BATCHED = 1, BMD_TORCH_MACE_LAMMPS = 2 };
 enum bmd_torch_dtype { BMD_TORCH_DTYPE_UNKNOWN = -1, BMD_TORCH_FLOAT32 = 0, BMD_TORCH_FLOAT64 = 1 };
@@ -43,13 +47,21 @@ struct bmd_torch_info {
   int32_t n_elements;        ///< atomic numbers of the module's attribute atomic_numbers; 0: absent
   int64_t elements[BMD_TORCH_MAX_ELEMENTS];
   char torch_version[64];  ///< libtorch version the plugin was built against, and "+cuda" when CUDA works
+  /// 1: the plugin runs libtorch on the CUDA stream the caller passes (bmd_torch_inputs.cuda_stream:
+  /// built with BATCHMD_TORCH_CUDA), so the caller need not synchronise before a call; 0: it runs
+  /// on libtorch's own current stream and the caller must synchronise its stream first. Either way
+  /// the outputs are complete when bmd_torch_compute returns (the non-finite check reads them).
+  int32_t cuda_stream;
 };
 
-/// One call. All arrays are host memory, C order, in the dtype given (float arrays), int64
-/// otherwise; the plugin moves them to the model's device itself.
+/// One call. Arrays are C order, in the dtype given (float arrays), int64 otherwise. With
+/// device_index -1 they are host memory and the module runs on the CPU; with k >= 0 every array
+/// here and in bmd_torch_outputs is device memory on cuda:k, where the module runs (the plugin
+/// wraps the pointers, it copies nothing to or from the host).
 struct bmd_torch_inputs {
   int32_t dtype;         ///< BMD_TORCH_FLOAT32 / FLOAT64: the float arrays below and the model
-  int32_t device_index;  ///< -1: run on the CPU; k >= 0: run on cuda:k
+  int32_t device_index;  ///< -1: host arrays, run on the CPU; k >= 0: device arrays, run on cuda:k
+  void* cuda_stream;     ///< the cudaStream_t the arrays were written on (device_index >= 0), or null
   int32_t compute_virial;
   int64_t n_atoms, n_systems, n_edges;
   const void* positions;          ///< [n_atoms][3] Å
@@ -65,8 +77,8 @@ struct bmd_torch_inputs {
   const int64_t* ptr;             ///< [n_systems + 1]
 };
 
-/// Where the plugin writes (host memory, the inputs' dtype). virial may be null unless
-/// compute_virial.
+/// Where the plugin writes (host or device memory as the inputs, the inputs' dtype). virial may
+/// be null unless compute_virial.
 struct bmd_torch_outputs {
   void* energy;  ///< [n_systems] eV
   void* forces;  ///< [n_atoms][3] eV/Å

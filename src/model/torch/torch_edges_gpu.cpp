@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// model/torch/torch_edges_gpu: the host side of the TorchScript model's device-built edges
+// (torch_edges_gpu.hpp) — the device full list's update, then flag, scan, one read-back of the
+// edge count (the edge arrays' size), fill. CUDA builds only.
+#include "torch_edges_gpu.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "../full_list_device.hpp"
+#include "batchmd/core/cuda.hpp"
+#include "batchmd/core/tensor.hpp"
+
+namespace batchmd::model::detail {
+
+namespace {
+
+// t holds at least max(count, 1) elements of dt on d (grown by a quarter beyond the request, so a
+// slowly growing edge count does not reallocate every call).
+void grow(Tensor& t, DType dt, std::int64_t count, const Device& d) {
+  count = std::max<std::int64_t>(count, 1);
+  if (!t.defined() || t.dtype() != dt || t.numel() < count || t.device() != d)
+    t = Tensor(dt, {count + count / 4 + 64}, d);
+}
+
+}  // namespace
+
+struct TorchEdgesGpu::Impl {
+  double cutoff;
+  DeviceListBuild list;
+  std::vector<double> cut;  // [n_species^2] all `cutoff`
+  Tensor flag, pos, scan_temp, edge_index, shifts, unit_shifts;
+  std::int64_t scan_items = -1;
+  std::size_t scan_bytes = 0;
+  cuda::PinnedBuffer host;  // the edge count read back
+  Impl(double c, double skin) : cutoff(c), list(c, skin) {}
+};
+
+TorchEdgesGpu::TorchEdgesGpu(double cutoff, double skin) : impl_(std::make_unique<Impl>(cutoff, skin)) {}
+TorchEdgesGpu::~TorchEdgesGpu() = default;
+std::int64_t TorchEdgesGpu::builds() const { return impl_->list.builds(); }
+
+template <typename T>
+DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::int32_t>& species,
+                                     std::int32_t n_species) {
+  Impl& m = *impl_;
+  m.cut.assign(static_cast<std::size_t>(n_species) * static_cast<std::size_t>(n_species), m.cutoff);
+  const DeviceNeighborView<T> v = m.list.update<T>(batch, species, n_species, m.cut);
+  const Device dev = batch.device();
+  const cuda::Stream stream = cuda::compute_stream(dev.index);
+  const std::int64_t np = v.n_pairs;
+  std::int64_t ne = 0;
+  if (np > 0) {
+    grow(m.flag, DType::Int32, np, dev);
+    grow(m.pos, DType::Int32, np, dev);
+    launch_torch_edge_flags<T>(dev.index, np, v.rij, m.cutoff * m.cutoff, m.flag.data<std::int32_t>());
+    if (np != m.scan_items) {
+      m.scan_bytes = torch_edge_scan_bytes(np);
+      m.scan_items = np;
+      grow(m.scan_temp, DType::UInt8, static_cast<std::int64_t>(m.scan_bytes), dev);
+    }
+    torch_edge_scan(dev.index, m.scan_temp.raw(), m.scan_bytes, m.flag.data<std::int32_t>(), m.pos.data<std::int32_t>(),
+                    np);
+    // The edge count: the arrays handed to libtorch are sized by it (the call's one read-back
+    // besides the list's status).
+    m.host.reserve(64);
+    cuda::copy(m.host.data(), m.pos.data<std::int32_t>() + (np - 1), sizeof(std::int32_t), stream);
+    std::int32_t count = 0;
+    std::memcpy(&count, m.host.data(), sizeof count);
+    ne = count;
+  }
+  grow(m.edge_index, DType::Int64, 2 * ne, dev);
+  grow(m.shifts, dtype_of<T>(), 3 * ne, dev);
+  grow(m.unit_shifts, dtype_of<T>(), 3 * ne, dev);
+  if (ne > 0) {
+    TorchEdgeFill<T> f;
+    f.n_pairs = np;
+    f.n_edges = ne;
+    f.flag = m.flag.data<std::int32_t>();
+    f.pos = m.pos.data<std::int32_t>();
+    f.pair_atom = v.pair_atom;
+    f.neighbor = v.neighbor;
+    f.image = m.list.pair_image();
+    f.jump = m.list.atom_jump();
+    f.sys = batch.system_index_on_device();
+    f.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
+    f.edge_index = m.edge_index.data<std::int64_t>();
+    f.shifts = m.shifts.data<T>();
+    f.unit_shifts = m.unit_shifts.data<T>();
+    launch_torch_edge_fill<T>(dev.index, f);
+  }
+  DeviceEdges<T> e;
+  e.n_edges = ne;
+  e.edge_index = m.edge_index.data<std::int64_t>();
+  e.shifts = m.shifts.data<T>();
+  e.unit_shifts = m.unit_shifts.data<T>();
+  return e;
+}
+
+template DeviceEdges<float> TorchEdgesGpu::update<float>(const Batch&, const std::vector<std::int32_t>&, std::int32_t);
+template DeviceEdges<double> TorchEdgesGpu::update<double>(const Batch&, const std::vector<std::int32_t>&,
+                                                           std::int32_t);
+
+}  // namespace batchmd::model::detail

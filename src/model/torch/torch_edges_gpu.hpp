@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// model/torch/torch_edges_gpu (internal): the TorchScript model's edges of a GPU batch, built on
+// the device — batchmd's device full list (DeviceListBuild: pairs within cutoff + skin kept
+// between per-system rebuilds, this call's displacements), then per call the pairs inside the
+// cutoff selected (a flag per pair, a scan, a fill) into edge_index [2, E] int64, shifts [E, 3]
+// (Å) and unit_shifts [E, 3] — the same edges, in the same order, as the CPU's (torch_edges.hpp):
+// the pairs of each atom in the canonical (neighbor, image) order, the same cutoff test on the
+// same displacements. Positions and edges never leave the device; the edge count is the one
+// number read back (besides the list's own status read-back).
+// CUDA builds: torch_edges_gpu.{cpp,cu}; without CUDA torch_edges_gpu_stub.cpp throws.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "batchmd/data/batch.hpp"
+
+namespace batchmd::model::detail {
+
+/// Device arrays of a call's edges, valid until the next update().
+template <typename T>
+struct DeviceEdges {
+  std::int64_t n_edges = 0;
+  const std::int64_t* edge_index = nullptr;  ///< [2][E]: row 0 the centre atom i, row 1 j
+  const T* shifts = nullptr;                 ///< [E][3] Å: r_ij = x_j - x_i + shift
+  const T* unit_shifts = nullptr;            ///< [E][3] the integer lattice image n, shift = n . cell
+};
+
+class TorchEdgesGpu {
+ public:
+  /// cutoff: the model's (Å, every species pair); skin: the list's Verlet skin (Å).
+  TorchEdgesGpu(double cutoff, double skin);
+  ~TorchEdgesGpu();
+  TorchEdgesGpu(const TorchEdgesGpu&) = delete;
+  TorchEdgesGpu& operator=(const TorchEdgesGpu&) = delete;
+
+  /// The edges of a GPU batch for this call's positions: every ordered pair (i, j, image) with
+  /// 0 < |r_ij| < cutoff, atom by atom, each atom's by (j, image). species: [n_atoms] (host) the
+  /// model's species index of each atom, n_species of them. Asynchronous on the batch device's
+  /// compute stream apart from the list's status read-back and the edge count.
+  template <typename T>
+  DeviceEdges<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species);
+  /// Updates that rebuilt the list for some system.
+  std::int64_t builds() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// stress[s] = -virial[s] / V_s for a system periodic in all three directions, else 0 (as
+/// model_fields.hpp's write_virial_and_stress), on the device's compute stream. cell and pbc may
+/// be null (no periodic system).
+template <typename T>
+void launch_torch_stress(int device, std::int64_t n_systems, const T* virial, const T* cell, const bool* pbc,
+                         T* stress);
+
+// ---- the selection kernels (torch_edges_gpu.cu), on the device's compute stream
+
+/// flag[p] = 1 when 0 < |rij[p]|^2 < cutoff2 (in double), else 0.
+template <typename T>
+void launch_torch_edge_flags(int device, std::int64_t n_pairs, const T* rij, double cutoff2, std::int32_t* flag);
+/// Scratch bytes for torch_edge_scan over n items.
+std::size_t torch_edge_scan_bytes(std::int64_t n);
+/// pos = inclusive prefix sum of flag over n items.
+void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const std::int32_t* flag, std::int32_t* pos,
+                     std::int64_t n);
+/// Geometry of the fill: the list's pairs and this call's cell.
+template <typename T>
+struct TorchEdgeFill {
+  std::int64_t n_pairs = 0, n_edges = 0;
+  const std::int32_t* flag = nullptr;       ///< [n_pairs]
+  const std::int32_t* pos = nullptr;        ///< [n_pairs] inclusive scan of flag
+  const std::int32_t* pair_atom = nullptr;  ///< [n_pairs] i
+  const std::int32_t* neighbor = nullptr;   ///< [n_pairs] j
+  const std::int32_t* image = nullptr;      ///< [n_pairs][3] image at the build
+  const std::int32_t* jump = nullptr;       ///< [n_atoms][3] whole-cell jumps since
+  const std::int64_t* sys = nullptr;        ///< [n_atoms] system of each atom
+  const T* cell = nullptr;                  ///< [n_systems][9] or null
+  std::int64_t* edge_index = nullptr;       ///< [2][n_edges]
+  T* shifts = nullptr;                      ///< [n_edges][3]
+  T* unit_shifts = nullptr;                 ///< [n_edges][3]
+};
+/// Writes edge pos[p] - 1 for every flagged pair p.
+template <typename T>
+void launch_torch_edge_fill(int device, const TorchEdgeFill<T>& f);
+
+}  // namespace batchmd::model::detail
