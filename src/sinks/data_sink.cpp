@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -81,6 +82,7 @@ namespace {
 std::atomic<std::size_t> g_arena_bytes{detail::PinnedArenaLimits{}.arena_bytes};
 std::atomic<std::size_t> g_max_pinned{detail::PinnedArenaLimits{}.max_pinned};
 std::atomic<std::size_t> g_pinned{0};  // bytes held by live arenas
+std::atomic<bool> g_wait{detail::PinnedArenaLimits{}.wait};
 
 /// A pinned arena of `bytes`, or nullptr if pinned memory cannot be had (or max_pinned forbids).
 std::byte* arena_alloc(std::size_t bytes, int device) noexcept {
@@ -107,10 +109,11 @@ std::size_t align_up(std::size_t n) {
 }  // namespace
 
 namespace detail {
-PinnedArenaLimits pinned_arena_limits() noexcept { return {g_arena_bytes.load(), g_max_pinned.load()}; }
+PinnedArenaLimits pinned_arena_limits() noexcept { return {g_arena_bytes.load(), g_max_pinned.load(), g_wait.load()}; }
 void set_pinned_arena_limits(const PinnedArenaLimits& limits) noexcept {
   g_arena_bytes = std::max<std::size_t>(limits.arena_bytes, 1);
   g_max_pinned = limits.max_pinned;
+  g_wait = limits.wait;
 }
 std::size_t pinned_arena_bytes() noexcept { return g_pinned.load(); }
 }  // namespace detail
@@ -169,7 +172,9 @@ struct HostMemory::Arenas {
           return a.data + at;
         }
       }
-      if (next.valid()) {  // the arena allocated ahead (waits for it: back-pressure)
+      const bool wait = g_wait.load();
+      if (next.valid()) {  // the arena allocated ahead (unless `wait`, only once it is there)
+        if (!wait && next.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return nullptr;
         const std::size_t size = next_bytes;
         std::byte* p = next.get();
         if (!p) {
@@ -179,7 +184,7 @@ struct HostMemory::Arenas {
         adopt(p, size);
         continue;
       }
-      if (failed) return nullptr;
+      if (failed || !wait) return nullptr;  // not waiting: the caller starts one (allocate_ahead)
       const std::size_t size = std::max(need, std::min(expected, g_arena_bytes.load()));
       std::byte* p = arena_alloc(size, device);
       if (!p) {
@@ -427,7 +432,8 @@ HostMemory::Block HostMemory::gpu_block(const Batch& batch, const std::vector<st
   std::vector<std::string> names;
   for (const auto& [k, f] : batch.fields()) names.push_back(k);
   // Room in a pinned arena, bounded by what the sink may still hold at this write's bytes per
-  // sample; nullptr when pinned memory cannot be had (the worker then makes a pageable copy).
+  // sample; nullptr when pinned memory cannot be had or the next arena is still being allocated
+  // (the worker then makes a pageable copy).
   std::size_t total = 0;
   detail::staging_layout(batch, idx, names, total);
   const auto samples = static_cast<std::size_t>(idx.size());
@@ -439,7 +445,9 @@ HostMemory::Block HostMemory::gpu_block(const Batch& batch, const std::vector<st
   const std::int64_t left = capacity_ - size();  // this write's samples included
   if (!arenas_) arenas_ = std::make_unique<Arenas>();
   std::byte* dst = arenas_->take(total, expected_bytes(left), device);
-  if (dst) arenas_->allocate_ahead(expected_bytes(left - static_cast<std::int64_t>(samples)), total, device);
+  // The next arena, on another thread, for what the sink may still hold after this write (this
+  // write's bytes too when it goes the pageable way: the room is then still free).
+  arenas_->allocate_ahead(expected_bytes(dst ? left - static_cast<std::int64_t>(samples) : left), total, device);
   // Never hold every staging slot here (stage would wait for one forever): wait for the oldest
   // copy into an arena instead (back-pressure, as when the worker holds the slots).
   while (gpu_->in_flight.size() >= gpu_->ring.slots()) gpu_->retire_oldest();

@@ -129,10 +129,15 @@ class StagingRing {
 /// make pinned allocation fail. arena_bytes: the usual size of a new arena (a larger write gets
 /// one of its own size; the sink's remaining capacity bounds it). max_pinned: an arena is not
 /// allocated (HostMemory then stores pageable copies, as without arenas) when it would take the
-/// bytes held by live arenas above this.
+/// bytes held by live arenas above this. wait: a write that needs a new arena waits for it (or
+/// allocates it); by default it does not — it takes the pageable path while the next arena is
+/// being allocated on another thread, since pinning pages (cudaHostAlloc, ~2.5 GB/s on an H100
+/// host) is slower than a snapshot stream, and a run must not wait for it (tests set it for
+/// deterministic arena use).
 struct PinnedArenaLimits {
   std::size_t arena_bytes = std::size_t(64) << 20;
   std::size_t max_pinned = static_cast<std::size_t>(-1);
+  bool wait = false;
 };
 PinnedArenaLimits pinned_arena_limits() noexcept;
 void set_pinned_arena_limits(const PinnedArenaLimits& limits) noexcept;

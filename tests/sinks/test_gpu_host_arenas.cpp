@@ -27,10 +27,13 @@ namespace {
 
 class GpuHostArenaTest : public test_support::GpuTest {};
 
-/// Sets the arena limits for one test and restores the defaults after it.
+/// Sets the arena limits for one test and restores the defaults after it. Writes wait for the
+/// arenas they need (wait = true), so that which blocks land in arenas does not depend on how
+/// fast another thread pins memory; the default (no waiting) has its own test.
 struct ArenaLimits {
-  explicit ArenaLimits(std::size_t arena_bytes, std::size_t max_pinned = detail::PinnedArenaLimits{}.max_pinned) {
-    detail::set_pinned_arena_limits(detail::PinnedArenaLimits{arena_bytes, max_pinned});
+  explicit ArenaLimits(std::size_t arena_bytes, std::size_t max_pinned = detail::PinnedArenaLimits{}.max_pinned,
+                       bool wait = true) {
+    detail::set_pinned_arena_limits(detail::PinnedArenaLimits{arena_bytes, max_pinned, wait});
   }
   ~ArenaLimits() { detail::set_pinned_arena_limits(detail::PinnedArenaLimits{}); }
   ArenaLimits(const ArenaLimits&) = delete;
@@ -161,6 +164,26 @@ TEST_F(GpuHostArenaTest, WithoutPinnedMemoryWritesFallBackToPageableCopies) {
     EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "");
   }
   EXPECT_EQ(detail::pinned_arena_bytes(), 0u);
+}
+
+TEST_F(GpuHostArenaTest, WritesThatDoNotWaitForArenasMixBothPathsAndReadBackBitForBit) {
+  // The default: a write never waits for pinned memory; it goes the pageable way while the next
+  // arena is being allocated on another thread. Whichever path each block took, the sink holds
+  // the snapshots bit for bit, also after zero() and a second pass.
+  const ArenaLimits limits(16 << 10, detail::PinnedArenaLimits{}.max_pinned, false);
+  for (const DType fdt : {DType::Float32, DType::Float64}) {
+    const Batch host = random_batch(12, 80, 19, fdt);
+    const Batch gpu = host.to(kGpu);
+    HostMemory sink(100000), cpu(100000);
+    write_both(sink, cpu, host, gpu, 60);
+    EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "") << dtype_name(fdt);
+    EXPECT_GE(sink.allocated_bytes(), sink.raw_bytes());
+    sink.zero();
+    cpu.zero();
+    write_both(sink, cpu, host, gpu, 60);
+    EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "") << dtype_name(fdt);
+  }
+  EXPECT_EQ(detail::pinned_arena_bytes(), 0u) << "the sinks' arenas are freed with them";
 }
 
 TEST_F(GpuHostArenaTest, MovedSinksKeepCopiesInFlight) {
