@@ -130,13 +130,17 @@ class StagingRing {
 /// one of its own size; the sink's remaining capacity bounds it). max_pinned: an arena is not
 /// allocated (HostMemory then stores pageable copies, as without arenas) when it would take the
 /// bytes held by live arenas above this. wait: a write that needs a new arena waits for it (or
-/// allocates it); by default it does not — it takes the pageable path while the next arena is
-/// being allocated on another thread, since pinning pages (cudaHostAlloc, ~2.5 GB/s on an H100
-/// host) is slower than a snapshot stream, and a run must not wait for it (tests set it for
-/// deterministic arena use).
+/// allocates it); otherwise it takes the pageable path while the next arena is being allocated
+/// on another thread.
+/// Off by default (max_pinned = 0): pinning pages (cudaHostAlloc, 1.6-2.5 GB/s on the H100 host)
+/// is slower than a snapshot stream, and a sink written once lost more to it than the second copy
+/// costs — a snapshot every 10 steps ran 2.0x (waiting) and 2.6x (allocating on another thread)
+/// slower than without a hook, against 1.09x with pageable storage (docs/benchmarks.md, "HostMemory
+/// in pinned arenas"). Arenas pay off only where they are reused (zero() keeps them: 0.99x a pinned
+/// cudaMemcpy then); the tests turn them on.
 struct PinnedArenaLimits {
   std::size_t arena_bytes = std::size_t(64) << 20;
-  std::size_t max_pinned = static_cast<std::size_t>(-1);
+  std::size_t max_pinned = 0;
   bool wait = false;
 };
 PinnedArenaLimits pinned_arena_limits() noexcept;

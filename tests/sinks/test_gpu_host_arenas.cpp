@@ -31,7 +31,7 @@ class GpuHostArenaTest : public test_support::GpuTest {};
 /// arenas they need (wait = true), so that which blocks land in arenas does not depend on how
 /// fast another thread pins memory; the default (no waiting) has its own test.
 struct ArenaLimits {
-  explicit ArenaLimits(std::size_t arena_bytes, std::size_t max_pinned = detail::PinnedArenaLimits{}.max_pinned,
+  explicit ArenaLimits(std::size_t arena_bytes, std::size_t max_pinned = static_cast<std::size_t>(-1),
                        bool wait = true) {
     detail::set_pinned_arena_limits(detail::PinnedArenaLimits{arena_bytes, max_pinned, wait});
   }
@@ -170,7 +170,7 @@ TEST_F(GpuHostArenaTest, WritesThatDoNotWaitForArenasMixBothPathsAndReadBackBitF
   // The default: a write never waits for pinned memory; it goes the pageable way while the next
   // arena is being allocated on another thread. Whichever path each block took, the sink holds
   // the snapshots bit for bit, also after zero() and a second pass.
-  const ArenaLimits limits(16 << 10, detail::PinnedArenaLimits{}.max_pinned, false);
+  const ArenaLimits limits(16 << 10, static_cast<std::size_t>(-1), false);
   for (const DType fdt : {DType::Float32, DType::Float64}) {
     const Batch host = random_batch(12, 80, 19, fdt);
     const Batch gpu = host.to(kGpu);
