@@ -15,7 +15,8 @@ device = sys.argv[4] if len(sys.argv) > 4 else "cpu"
 cuda = device == "cuda"
 model = torch.jit.load(sys.argv[1], map_location=device)
 model.eval()
-data = {k: v.to(device) for k, v in torch.load(sys.argv[2]).items()}
+# weights_only=False: the inputs were saved here with type tags that PyTorch >= 2.6 refuses by default.
+data = {k: v.to(device) for k, v in torch.load(sys.argv[2], weights_only=False).items()}
 repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 energy = torch.zeros_like(data["ptr"][1:], dtype=data["positions"].dtype)
 forces = torch.zeros_like(data["positions"])
