@@ -348,7 +348,6 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   // bit for bit.
   w.window.assign(2 * nc, 0);
   std::int64_t* window = w.window.data();
-  const std::int32_t* nbr = a.nl->neighbors().data();
   auto sum_window = [&](const T* buf, std::int64_t stride, std::int64_t i, int e) {
     T s = i >= window[0] && i < window[1] ? buf[stride * i + e] : T(0);
     bool skipped = false;
@@ -363,16 +362,7 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   };
   // 1. Densities, each chunk into its own buffer over its window of the system's slots.
   parallel_for_dynamic(chunks, [&](std::int64_t c) {
-    std::int64_t lo = bounds[c], hi = bounds[c + 1];
-    if (lo < hi) {
-      std::int32_t mn = static_cast<std::int32_t>(lo), mx = static_cast<std::int32_t>(hi - 1);
-      for (std::int64_t p = off[lo]; p < off[hi]; ++p) {
-        mn = std::min(mn, nbr[p]);
-        mx = std::max(mx, nbr[p]);
-      }
-      lo = mn;
-      hi = std::int64_t{mx} + 1;
-    }
+    const auto [lo, hi] = a.nl->touched_slots(bounds[c], bounds[c + 1]);
     window[2 * c] = lo - k0;
     window[2 * c + 1] = hi - k0;
     T* r = rho + c * n;

@@ -392,7 +392,6 @@ void lj_compute(const BatchGeometry<T>& g, const std::int64_t* atomic_numbers, c
   ws.thread_force.resize(3 * na * static_cast<std::size_t>(n_threads));
   T* thread_force = ws.thread_force.data();
   const auto offsets = nl.neighbor_offsets();
-  const std::int32_t* nbr = nl.neighbors().data();
   ws.sums.assign(static_cast<std::size_t>(n_threads), Sums{});
   ws.bounds.assign(static_cast<std::size_t>(n_threads) + 1, na);
   ws.window.assign(2 * static_cast<std::size_t>(n_threads), 0);
@@ -405,16 +404,7 @@ void lj_compute(const BatchGeometry<T>& g, const std::int64_t* atomic_numbers, c
     bounds[t] = std::lower_bound(offsets.begin(), offsets.end() - 1, target) - offsets.begin();
   }
   parallel_for_dynamic(n_threads, [&](std::int64_t t) {
-    std::int64_t lo = bounds[t], hi = bounds[t + 1];
-    if (lo < hi) {
-      std::int32_t mn = static_cast<std::int32_t>(lo), mx = static_cast<std::int32_t>(hi - 1);
-      for (std::int64_t p = offsets[lo]; p < offsets[hi]; ++p) {
-        mn = std::min(mn, nbr[p]);
-        mx = std::max(mx, nbr[p]);
-      }
-      lo = mn;
-      hi = std::int64_t{mx} + 1;
-    }
+    const auto [lo, hi] = nl.touched_slots(bounds[t], bounds[t + 1]);
     window[2 * t] = lo;
     window[2 * t + 1] = hi;
     T* ft = thread_force + 3 * na * t;

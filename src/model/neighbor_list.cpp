@@ -104,6 +104,16 @@ void validate(const BatchGeometry<T>& g, double rc, const std::uint8_t* only = n
 
 }  // namespace
 
+std::pair<std::int64_t, std::int64_t> NeighborList::touched_slots(std::int64_t k0, std::int64_t k1) const noexcept {
+  if (k0 >= k1) return {k0, k1};
+  auto mn = static_cast<std::int32_t>(k0), mx = static_cast<std::int32_t>(k1 - 1);
+  for (std::int64_t p = offsets_[k0]; p < offsets_[k1]; ++p) {
+    mn = std::min(mn, neighbors_[p]);
+    mx = std::max(mx, neighbors_[p]);
+  }
+  return {mn, std::int64_t{mx} + 1};
+}
+
 // Concatenates the per-system lists (work_) into one CSR; offsets_ and shifted_begin_ hold
 // system-local values on entry.
 void NeighborList::concatenate() {

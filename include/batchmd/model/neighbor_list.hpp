@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace batchmd::model {
@@ -117,6 +118,11 @@ class NeighborList {
   std::span<const std::int64_t> shift_ptr() const noexcept { return shift_ptr_; }
   /// [n_shifts][3] integer lattice shifts (units of a, b, c).
   std::span<const std::int32_t> shifts() const noexcept { return shifts_; }
+
+  /// The slots that the pairs of slots [k0, k1) touch: [lo, hi) spanning those slots and all
+  /// their neighbors ([k0, k1) when it is empty). A thread summing forces of these pairs into a
+  /// private buffer needs only this window of it (the slot order is by bin, so it is narrow).
+  std::pair<std::int64_t, std::int64_t> touched_slots(std::int64_t k0, std::int64_t k1) const noexcept;
 
   /// All pairs in the caller's atom indices, shifts for the positions last given to update()
   /// (for tests and diagnostics; allocates).
