@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "batchmd/core/cuda.hpp"
+#include "batchmd/core/frame.hpp"
 #include "batchmd/core/launch.cuh"
 #include "batchmd/core/reduce.cuh"
 #include "full_list_gpu.hpp"
@@ -85,13 +86,7 @@ void launch_system_outputs(int device, const DeviceNeighborView<T>& v, const dou
       [=] __device__(std::int64_t s) {
         energy[s] = static_cast<T>(e_sum[s]);
         if (atom_virial == nullptr) return;
-        double vol = 0;
-        if (cell != nullptr && pbc != nullptr && pbc[3 * s] && pbc[3 * s + 1] && pbc[3 * s + 2]) {
-          const T* c = cell + 9 * s;
-          vol = fabs(double(c[0]) * (double(c[4]) * c[8] - double(c[5]) * c[7]) -
-                     double(c[1]) * (double(c[3]) * c[8] - double(c[5]) * c[6]) +
-                     double(c[2]) * (double(c[3]) * c[7] - double(c[4]) * c[6]));
-        }
+        const double vol = periodic_volume(cell, pbc, s);
         for (int k = 0; k < 9; ++k) {
           virial[9 * s + k] = static_cast<T>(w_sum[9 * s + k]);
           stress[9 * s + k] = vol > 0 ? static_cast<T>(-w_sum[9 * s + k] / vol) : T(0);

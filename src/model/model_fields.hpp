@@ -6,6 +6,7 @@
 #include <string>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/frame.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 
@@ -34,16 +35,6 @@ inline void add_output_fields(Batch& batch, bool compute_stress, const std::stri
     batch.add_standard("virial");
     batch.add_standard("stress");
   }
-}
-
-/// Volume of system s when it is periodic in all three directions, else 0 (Å^3).
-template <typename T>
-double periodic_volume(const T* cell, const bool* pbc, std::int64_t s) {
-  if (cell == nullptr || pbc == nullptr || !(pbc[3 * s] && pbc[3 * s + 1] && pbc[3 * s + 2])) return 0.0;
-  const T* c = cell + 9 * s;
-  return std::abs(double(c[0]) * (double(c[4]) * c[8] - double(c[5]) * c[7]) -
-                  double(c[1]) * (double(c[3]) * c[8] - double(c[5]) * c[6]) +
-                  double(c[2]) * (double(c[3]) * c[7] - double(c[4]) * c[6]));
 }
 
 /// Writes virial [S][9] (from double sums) and stress = -W / V (0 for non-periodic systems).

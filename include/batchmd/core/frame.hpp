@@ -17,6 +17,8 @@
 // identically (the GPU list is compiled without -fmad=false, so a product-sum there may round once
 // instead of twice: equal to the last bit in practice, not by construction).
 #pragma once
+#include <cstdint>
+
 #include "batchmd/core/hd.hpp"
 #include "batchmd/core/vec3.hpp"
 
@@ -208,6 +210,18 @@ BATCHMD_HD inline Displacement classify_displacement(const double* dl, const dou
   k[1] = j[1];
   k[2] = j[2];
   return Displacement::kLatticeJump;
+}
+
+/// Volume (Å^3) of system s of a batch (cell [S][3][3] rows, pbc [S][3]) when it is periodic in
+/// all three directions, else 0: the volume that turns a virial into a stress, on the CPU and in
+/// the GPU models' output kernels alike.
+template <typename T>
+BATCHMD_HD inline double periodic_volume(const T* cell, const bool* pbc, std::int64_t s) {
+  if (cell == nullptr || pbc == nullptr || !(pbc[3 * s] && pbc[3 * s + 1] && pbc[3 * s + 2])) return 0.0;
+  const T* c = cell + 9 * s;
+  return hd::fabs(double(c[0]) * (double(c[4]) * c[8] - double(c[5]) * c[7]) -
+                  double(c[1]) * (double(c[3]) * c[8] - double(c[5]) * c[6]) +
+                  double(c[2]) * (double(c[3]) * c[7] - double(c[4]) * c[6]));
 }
 
 }  // namespace batchmd

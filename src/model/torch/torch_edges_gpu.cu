@@ -10,6 +10,7 @@
 #include <string>
 
 #include "batchmd/core/error.hpp"
+#include "batchmd/core/frame.hpp"
 #include "batchmd/core/launch.cuh"
 #include "torch_edges_gpu.hpp"
 
@@ -57,13 +58,7 @@ struct StressFn {
   const bool* pbc;
   T* stress;
   __device__ void operator()(std::int64_t s) const {
-    double vol = 0;  // model_fields.hpp's periodic_volume
-    if (cell != nullptr && pbc != nullptr && pbc[3 * s] && pbc[3 * s + 1] && pbc[3 * s + 2]) {
-      const T* c = cell + 9 * s;
-      vol = fabs(double(c[0]) * (double(c[4]) * c[8] - double(c[5]) * c[7]) -
-                 double(c[1]) * (double(c[3]) * c[8] - double(c[5]) * c[6]) +
-                 double(c[2]) * (double(c[3]) * c[7] - double(c[4]) * c[6]));
-    }
+    const double vol = periodic_volume(cell, pbc, s);
     for (int k = 0; k < 9; ++k) {
       const double w = virial[9 * s + k];
       stress[9 * s + k] = vol > 0 ? static_cast<T>(-w / vol) : T(0);
