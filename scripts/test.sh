@@ -20,4 +20,9 @@ fi
 # release S3 tests' real-time waits (4 min instead of 5.5 on 2 cores), but the timing-bound tests
 # (S3 leases, kills at random moments) have been run so only once (docs/ci.md, "Second round").
 jobs=${BATCHMD_TEST_JOBS:-$(nproc)}
+# OpenMP threads that wait sleep at once instead of spinning (libgomp spins ~300,000 times before
+# sleeping). Tests run one per core and many use every core's OpenMP thread, so a spinning waiter
+# holds a core another test needs: passive waiting took the release run from 204 to 169 s and the
+# asan run from 326 to 239 s on 2 cores (docs/ci.md, "Fifth round"). Results do not depend on it.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 ctest --preset "$preset" --parallel "$jobs" "${gpu_filter[@]}" "$@"
