@@ -277,6 +277,49 @@ TEST_F(TorchGpu, MaceLammpsConvention) {
   expect_gpu_equals_cpu(config("mace"), Batch::from_systems(v), 1e-10);
 }
 
+// The species follow the atomic numbers from call to call (the model maps them again only when
+// the device says they changed): changed between two calls of one model (same atom count), the
+// MACE export's one-hot node attributes and so the outputs are a fresh CPU model's; an element
+// the model does not cover is an error naming it, and with the atoms restored the same model
+// computes again (the failed mapping left nothing stale behind).
+TEST_F(TorchGpu, AtomicNumbersChangedBetweenCallsAreSeen) {
+  std::mt19937_64 rng(23);
+  const lj_cases::Vec cell = {7.5, 0, 0, 0.9, 7.2, 0, -0.6, 0.5, 7.0};
+  lj_cases::Vec x = lj_cases::grid_in_cell(3, cell, 0.2, rng);
+  std::vector<std::int64_t> z(x.size() / 3, 1);
+  for (std::size_t i = 0; i < z.size(); i += 3) z[i] = 8;
+  z[1] = 29;
+  std::vector<AtomicData> v;
+  v.push_back(AtomicData::make(DType::Float64, x, z, cell, {true, true, true}));
+  v.push_back(AtomicData::make(DType::Float64, x, z, {}, {false, false, false}));
+  const TorchScriptConfig c = config("mace");
+  Batch host = Batch::from_systems(v);
+  Batch gpu = host.to(kGpu);
+  TorchScriptModel on_gpu(c);
+  expect_outputs(on_gpu, gpu, host, c, "first call");
+  expect_outputs(on_gpu, gpu, host, c, "second call, same atoms");
+
+  std::int64_t* zh = host.get("atomic_numbers").data<std::int64_t>();
+  for (std::int64_t i = 0; i < host.n_atoms(); ++i) zh[i] = zh[i] == 1 ? 8 : (zh[i] == 8 ? 1 : zh[i]);
+  gpu.get("atomic_numbers").copy_from(host.get("atomic_numbers"));
+  expect_outputs(on_gpu, gpu, host, c, "H and O swapped");
+
+  const std::int64_t keep = zh[5];
+  zh[5] = 26;  // Fe: not in the model
+  gpu.get("atomic_numbers").copy_from(host.get("atomic_numbers"));
+  try {
+    on_gpu.compute(gpu, true);
+    FAIL() << "an element the model does not cover should be an error";
+  } catch (const InvalidArgument& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("Z = 26"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mace.pt"), std::string::npos) << msg;
+  }
+  zh[5] = keep;
+  gpu.get("atomic_numbers").copy_from(host.get("atomic_numbers"));
+  expect_outputs(on_gpu, gpu, host, c, "restored");
+}
+
 TEST_F(TorchGpu, ShortMdFollowsTheCpu) {
   auto systems = ar_cu(DType::Float64);
   Batch cpu = Batch::from_systems(systems);

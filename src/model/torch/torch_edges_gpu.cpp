@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_edges_gpu: the host side of the TorchScript model's device-built edges
 // (torch_edges_gpu.hpp) — the device full list's update, then flag, scan, one read-back of the
-// edge count (the edge arrays' size), fill. CUDA builds only.
+// edge count (the edge arrays' size) and the caller's side word, fill. CUDA builds only.
 #include "torch_edges_gpu.hpp"
 
 #include <algorithm>
@@ -32,13 +32,22 @@ struct TorchEdgesGpu::Impl {
   Tensor flag, pos, scan_temp, edge_index, shifts, unit_shifts;
   std::int64_t scan_items = -1;
   std::size_t scan_bytes = 0;
-  cuda::PinnedBuffer host;  // the edge count read back
+  Tensor words;             // [2] int32 on the device: the edge count, the caller's side word
+  cuda::PinnedBuffer host;  // both read back
   Impl(double c, double skin) : cutoff(c), list(c, skin) {}
+  std::int32_t* words_on(const Device& d) {
+    if (!words.defined() || words.device() != d) {
+      words = Tensor(DType::Int32, {2}, d);
+      words.fill_zero();
+    }
+    return words.data<std::int32_t>();
+  }
 };
 
 TorchEdgesGpu::TorchEdgesGpu(double cutoff, double skin) : impl_(std::make_unique<Impl>(cutoff, skin)) {}
 TorchEdgesGpu::~TorchEdgesGpu() = default;
 std::int64_t TorchEdgesGpu::builds() const { return impl_->list.builds(); }
+std::int32_t* TorchEdgesGpu::side_word(int device) { return impl_->words_on(Device{Device::Kind::CUDA, device}) + 1; }
 
 template <typename T>
 DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::int32_t>& species,
@@ -50,6 +59,7 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
   const cuda::Stream stream = cuda::compute_stream(dev.index);
   const std::int64_t np = v.n_pairs;
   std::int64_t ne = 0;
+  std::int32_t* words = m.words_on(dev);
   if (np > 0) {
     grow(m.flag, DType::Int32, np, dev);
     grow(m.pos, DType::Int32, np, dev);
@@ -61,14 +71,18 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
     }
     torch_edge_scan(dev.index, m.scan_temp.raw(), m.scan_bytes, m.flag.data<std::int32_t>(), m.pos.data<std::int32_t>(),
                     np);
-    // The edge count: the arrays handed to libtorch are sized by it (the call's one read-back
-    // besides the list's status).
-    m.host.reserve(64);
-    cuda::copy(m.host.data(), m.pos.data<std::int32_t>() + (np - 1), sizeof(std::int32_t), stream);
-    std::int32_t count = 0;
-    std::memcpy(&count, m.host.data(), sizeof count);
-    ne = count;
+    cuda::copy_async(words, m.pos.data<std::int32_t>() + (np - 1), sizeof(std::int32_t), stream);
+  } else {
+    cuda::memset_async(words, 0, sizeof(std::int32_t), stream);
   }
+  // The edge count (the arrays handed to libtorch are sized by it) and the side word: the call's
+  // one read-back besides the list's status.
+  m.host.reserve(64);
+  cuda::copy(m.host.data(), words, 2 * sizeof(std::int32_t), stream);
+  std::int32_t got[2] = {0, 0};
+  std::memcpy(got, m.host.data(), sizeof got);
+  ne = got[0];
+  cuda::memset_async(words + 1, 0, sizeof(std::int32_t), stream);
   grow(m.edge_index, DType::Int64, 2 * ne, dev);
   grow(m.shifts, dtype_of<T>(), 3 * ne, dev);
   grow(m.unit_shifts, dtype_of<T>(), 3 * ne, dev);
@@ -91,6 +105,7 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
   }
   DeviceEdges<T> e;
   e.n_edges = ne;
+  e.side_word = got[1];
   e.edge_index = m.edge_index.data<std::int64_t>();
   e.shifts = m.shifts.data<T>();
   e.unit_shifts = m.unit_shifts.data<T>();

@@ -51,6 +51,15 @@ struct FillFn {
   }
 };
 
+struct ZChangedFn {
+  const std::int64_t* z;
+  const std::int64_t* seen;
+  std::int32_t* changed;
+  __device__ void operator()(std::int64_t i) const {
+    if (z[i] != seen[i]) *changed = 1;  // a benign race: every writer stores 1
+  }
+};
+
 template <typename T>
 struct StressFn {
   const T* virial;
@@ -71,6 +80,11 @@ struct StressFn {
 template <typename T>
 void launch_torch_edge_flags(int device, std::int64_t n_pairs, const T* rij, double cutoff2, std::int32_t* flag) {
   cuda::parallel_for(device, n_pairs, FlagFn<T>{rij, cutoff2, flag}, nullptr, "torch edge flags");
+}
+
+void launch_torch_z_changed(int device, std::int64_t n, const std::int64_t* z, const std::int64_t* z_seen,
+                            std::int32_t* changed) {
+  cuda::parallel_for(device, n, ZChangedFn{z, z_seen, changed}, nullptr, "torch atomic numbers check");
 }
 
 std::size_t torch_edge_scan_bytes(std::int64_t n) {

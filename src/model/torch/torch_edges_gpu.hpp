@@ -6,7 +6,8 @@
 // (Å) and unit_shifts [E, 3] — the same edges, in the same order, as the CPU's (torch_edges.hpp):
 // the pairs of each atom in the canonical (neighbor, image) order, the same cutoff test on the
 // same displacements. Positions and edges never leave the device; the edge count is the one
-// number read back (besides the list's own status read-back).
+// number read back (besides the list's own status read-back), together with a word the caller
+// may set on the device before the call (side_word: the model's "atomic numbers changed" flag).
 // CUDA builds: torch_edges_gpu.{cpp,cu}; without CUDA torch_edges_gpu_stub.cpp throws.
 #pragma once
 #include <cstddef>
@@ -25,6 +26,7 @@ struct DeviceEdges {
   const std::int64_t* edge_index = nullptr;  ///< [2][E]: row 0 the centre atom i, row 1 j
   const T* shifts = nullptr;                 ///< [E][3] Å: r_ij = x_j - x_i + shift
   const T* unit_shifts = nullptr;            ///< [E][3] the integer lattice image n, shift = n . cell
+  std::int32_t side_word = 0;                ///< the side word's value when update() read it back
 };
 
 class TorchEdgesGpu {
@@ -43,6 +45,10 @@ class TorchEdgesGpu {
   DeviceEdges<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species);
   /// Updates that rebuilt the list for some system.
   std::int64_t builds() const;
+  /// A device int32 on `device` that update() reads back with the edge count, in the same copy
+  /// (DeviceEdges::side_word); update() sets it to 0 afterwards. A caller writes it on the compute
+  /// stream before update() to learn something of the device without a round trip of its own.
+  std::int32_t* side_word(int device);
 
  private:
   struct Impl;
@@ -61,6 +67,9 @@ void launch_torch_stress(int device, std::int64_t n_systems, const T* virial, co
 /// flag[p] = 1 when 0 < |rij[p]|^2 < cutoff2 (in double), else 0.
 template <typename T>
 void launch_torch_edge_flags(int device, std::int64_t n_pairs, const T* rij, double cutoff2, std::int32_t* flag);
+/// *changed = 1 when z[i] != z_seen[i] for some i < n (left as it was otherwise).
+void launch_torch_z_changed(int device, std::int64_t n, const std::int64_t* z, const std::int64_t* z_seen,
+                            std::int32_t* changed);
 /// Scratch bytes for torch_edge_scan over n items.
 std::size_t torch_edge_scan_bytes(std::int64_t n);
 /// pos = inclusive prefix sum of flag over n items.

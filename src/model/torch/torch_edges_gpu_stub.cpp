@@ -11,6 +11,8 @@ struct TorchEdgesGpu::Impl {};
 TorchEdgesGpu::TorchEdgesGpu(double, double) { throw InvalidArgument("TorchScript: this build has no CUDA backend"); }
 TorchEdgesGpu::~TorchEdgesGpu() = default;
 std::int64_t TorchEdgesGpu::builds() const { return 0; }
+std::int32_t* TorchEdgesGpu::side_word(int) { return nullptr; }
+void launch_torch_z_changed(int, std::int64_t, const std::int64_t*, const std::int64_t*, std::int32_t*) {}
 
 template <typename T>
 DeviceEdges<T> TorchEdgesGpu::update(const Batch&, const std::vector<std::int32_t>&, std::int32_t) {

@@ -12,8 +12,9 @@
 //
 // A GPU batch stays on its GPU: the edges come from the device full list (torch_edges_gpu.hpp),
 // and the plugin gets device pointers — positions, cell, edges, the batch's output fields — on
-// batchmd's compute stream; only the atomic numbers are read back (the species check, as every
-// GPU model does) and the edge count.
+// batchmd's compute stream. The atomic numbers are read back and mapped to species only when
+// they differ from the last mapping's (a device comparison whose flag comes back with the edge
+// count), so a call that keeps its atoms has two round trips: the list's status and the edge count.
 #include "batchmd/model/torch_model.hpp"
 
 #include <algorithm>
@@ -96,7 +97,7 @@ struct TorchScriptModel::Impl {
   // zero cell and pbc for a batch without a cell).
   std::unique_ptr<detail::TorchEdgesGpu> gpu_edges;
   Tensor species_dev, zero_cell_dev, zero_pbc_dev;
-  std::vector<std::int64_t> species_uploaded;
+  Tensor z_seen;  // a GPU batch's atomic numbers at the last species mapping (device copy)
 
   Buffers<float>& buffers(float) { return buf_f; }
   Buffers<double>& buffers(double) { return buf_d; }
@@ -127,6 +128,17 @@ struct TorchScriptModel::Impl {
       species[static_cast<std::size_t>(a)] = k;
       species64[static_cast<std::size_t>(a)] = k;
     }
+  }
+
+  // A GPU batch's species from its atomic numbers (read back; an element the model does not cover
+  // is an error naming it), uploaded with the atomic numbers they came from.
+  void refresh_species(const Batch& batch) {
+    z_seen = Tensor();  // unknown until the mapping succeeds
+    const Device dev = batch.device();
+    const Tensor z = batch.get("atomic_numbers").to(Device::cpu());
+    map_species(batch, z.data<std::int64_t>());
+    species_dev = Tensor::from(species64, {batch.n_atoms()}).to(dev);
+    z_seen = z.to(dev);
   }
 
   template <typename T>
@@ -183,14 +195,22 @@ struct TorchScriptModel::Impl {
   void compute_gpu(Batch& batch, bool compute_stress) {
     const Device dev = batch.device();
     const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
-    const Tensor z = batch.get("atomic_numbers").to(Device::cpu());
-    map_species(batch, z.data<std::int64_t>());
     const std::int32_t n_species = elements.empty() ? 1 : static_cast<std::int32_t>(elements.size());
     if (!gpu_edges) gpu_edges = std::make_unique<detail::TorchEdgesGpu>(cutoff, cfg.skin);
-    const detail::DeviceEdges<T> e = gpu_edges->update<T>(batch, species, n_species);
-    if (!species_dev.defined() || species_dev.device() != dev || species_uploaded != species64) {
-      species_dev = Tensor::from(species64, {na}).to(dev);
-      species_uploaded = species64;
+    // The species of the last mapping hold while the atomic numbers equal the ones it saw: the
+    // comparison runs on the device and its flag comes back with the edge count; only a change
+    // (rare: a new batch) reads them back, maps them again and builds the edges anew.
+    const bool mapped = z_seen.defined() && z_seen.device() == dev && z_seen.numel() == na &&
+                        species.size() == static_cast<std::size_t>(na);
+    if (!mapped)
+      refresh_species(batch);
+    else if (na > 0)
+      detail::launch_torch_z_changed(dev.index, na, batch.get("atomic_numbers").data<std::int64_t>(),
+                                     z_seen.data<std::int64_t>(), gpu_edges->side_word(dev.index));
+    detail::DeviceEdges<T> e = gpu_edges->update<T>(batch, species, n_species);
+    if (e.side_word != 0) {
+      refresh_species(batch);
+      e = gpu_edges->update<T>(batch, species, n_species);
     }
     const bool has_cell = batch.has("cell"), has_pbc = batch.has("pbc");
     if (!has_cell && (!zero_cell_dev.defined() || zero_cell_dev.device() != dev ||

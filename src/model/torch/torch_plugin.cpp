@@ -166,22 +166,43 @@ at::Tensor wrap(const void* p, at::IntArrayRef shape, c10::ScalarType t, const c
   return torch::from_blob(const_cast<void*>(p), shape, torch::TensorOptions().dtype(t).device(dev));
 }
 
-// Checks an output (shape, dtype, finite: reduced where it lies, one bool read back) and copies
-// it into the caller's array on `dev`.
-void put(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::ScalarType dtype, const c10::Device& dev,
-         void* dst) {
-  if (!t.defined()) fail(BMD_TORCH_INVALID, std::string("the module returned no '") + name + "'");
-  if (t.sizes() != shape)
-    fail(BMD_TORCH_INVALID,
-         std::string("the module's '") + name + "' has shape " + c10::str(t.sizes()) + ", expected " + c10::str(shape));
-  if (t.scalar_type() != dtype)
-    fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' is " + c10::toString(t.scalar_type()) +
-                                ", expected " + c10::toString(dtype) + " (the model's dtype)");
-  const at::Tensor v = t.detach();
-  if (!torch::isfinite(v).all().item<bool>())
-    fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + name + "'");
-  wrap(dst, shape, dtype, dev).copy_(v);
-}
+// The outputs of a call: add() checks each one's shape and dtype as it comes; write() then checks
+// that all of them are finite — one reduction each where they lie, one bool read back for all (on
+// a GPU one synchronisation per call, not one per output) — and only then copies them into the
+// caller's arrays on `dev`, so that a call that fails leaves those arrays as they were. Only on
+// failure does it look for the output to name.
+class Outputs {
+ public:
+  void add(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::ScalarType dtype, void* dst) {
+    if (!t.defined()) fail(BMD_TORCH_INVALID, std::string("the module returned no '") + name + "'");
+    if (t.sizes() != shape)
+      fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' has shape " + c10::str(t.sizes()) +
+                                  ", expected " + c10::str(shape));
+    if (t.scalar_type() != dtype)
+      fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' is " + c10::toString(t.scalar_type()) +
+                                  ", expected " + c10::toString(dtype) + " (the model's dtype)");
+    const at::Tensor v = t.detach();
+    const at::Tensor finite = torch::isfinite(v).all();
+    all_ = all_.defined() ? all_.logical_and(finite) : finite;
+    items_.push_back(Item{name, v, dst});
+  }
+  void write(const c10::Device& dev) const {
+    if (all_.defined() && !all_.item<bool>())
+      for (const Item& o : items_)
+        if (!torch::isfinite(o.value).all().item<bool>())
+          fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + o.name + "'");
+    for (const Item& o : items_) wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev).copy_(o.value);
+  }
+
+ private:
+  struct Item {
+    const char* name;
+    at::Tensor value;
+    void* dst;
+  };
+  at::Tensor all_;
+  std::vector<Item> items_;
+};
 
 at::Tensor entry(const c10::impl::GenericDict& d, const char* key) {
   const auto it = d.find(c10::IValue(std::string(key)));
@@ -245,9 +266,11 @@ void compute_batched(Handle& h, const bmd_torch_inputs& in, Inputs& x, bmd_torch
     if (!h.model_forces) forces = g[k].defined() ? -g[k] : torch::zeros_like(pos), ++k;
     if (virial && !h.model_virial) w = g[k].defined() ? -g[k] : torch::zeros({x.S, 3, 3}, pos.options());
   }
-  put(energy, "energy", {x.S}, x.dtype, x.dev, out.energy);
-  put(forces, "forces", {x.N, 3}, x.dtype, x.dev, out.forces);
-  if (virial) put(w, "virial", {x.S, 3, 3}, x.dtype, x.dev, out.virial);
+  Outputs outs;
+  outs.add(energy, "energy", {x.S}, x.dtype, out.energy);
+  outs.add(forces, "forces", {x.N, 3}, x.dtype, out.forces);
+  if (virial) outs.add(w, "virial", {x.S, 3, 3}, x.dtype, out.virial);
+  outs.write(x.dev);
 }
 
 // MACE's LAMMPS export: the dict pair_style mace builds, every atom local.
@@ -275,9 +298,11 @@ void compute_mace(Handle& h, const bmd_torch_inputs& in, Inputs& x, bmd_torch_ou
   const c10::IValue r = h.module.forward({c10::IValue(d), local, virial});
   if (!r.isGenericDict()) fail(BMD_TORCH_INVALID, "the module's forward() did not return a dict");
   const auto o = r.toGenericDict();
-  put(entry(o, "total_energy_local"), "total_energy_local", {x.S}, x.dtype, x.dev, out.energy);
-  put(entry(o, "forces"), "forces", {x.N, 3}, x.dtype, x.dev, out.forces);
-  if (virial) put(entry(o, "virials"), "virials", {x.S, 3, 3}, x.dtype, x.dev, out.virial);
+  Outputs outs;
+  outs.add(entry(o, "total_energy_local"), "total_energy_local", {x.S}, x.dtype, out.energy);
+  outs.add(entry(o, "forces"), "forces", {x.N, 3}, x.dtype, out.forces);
+  if (virial) outs.add(entry(o, "virials"), "virials", {x.S, 3, 3}, x.dtype, out.virial);
+  outs.write(x.dev);
 }
 
 }  // namespace
