@@ -228,6 +228,14 @@ void DeviceListBuild::rebuild(const ListArgs<T>& a) {
 template <typename T>
 DeviceNeighborView<T> DeviceListBuild::update(const Batch& batch, const std::vector<std::int32_t>& species,
                                               std::int32_t n_species, const std::vector<double>& cutoff) {
+  DeviceNeighborView<T> v = begin_update<T>(batch, species, n_species, cutoff);
+  finish_update<T>(batch, v);
+  return v;
+}
+
+template <typename T>
+DeviceNeighborView<T> DeviceListBuild::begin_update(const Batch& batch, const std::vector<std::int32_t>& species,
+                                                    std::int32_t n_species, const std::vector<double>& cutoff) {
   const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
   if (static_cast<std::int64_t>(species.size()) != na) throw InvalidArgument("DeviceFullList: species size mismatch");
   const Tensor& pos = batch.get("positions");
@@ -242,6 +250,7 @@ DeviceNeighborView<T> DeviceListBuild::update(const Batch& batch, const std::vec
     throw InvalidArgument("GPU neighbor list: cell must be [n_systems, 3, 3] in the dtype of positions");
 
   cuda::set_device(batch.device().index);  // memsets and launches go to the batch's GPU
+  pending_ = false;
   bool force = false;
   if (needs_setup(batch, dtype_of<T>())) {
     setup<T>(batch);
@@ -252,27 +261,51 @@ DeviceNeighborView<T> DeviceListBuild::update(const Batch& batch, const std::vec
     force = true;
   }
 
-  Pairs* cur = &pairs_[cur_];
   if (na > 0) {
     const ListArgs<T> a = list_args<T>(batch);
     cuda::memset_async(flag_.raw(), force ? 1 : 0, static_cast<std::size_t>(std::max<std::int64_t>(ns, 1)), stream());
     cuda::memset_async(status_.raw(), 0, sizeof(int), stream());  // Status::rebuild
     devlist::devlist_check(device_, a);
     host_.reserve(64);
-    cuda::copy(host_.data(), status_.raw(), sizeof(Status), stream());  // the call's one round trip
-    Status h{};
-    std::memcpy(&h, host_.data(), sizeof(Status));
-    if (h.error != 0) fail(h);
-    if (force || h.rebuild != 0) rebuild<T>(a);
-    cur = &pairs_[cur_];
+    if (force) {  // a rebuild in any case: settle it here
+      cuda::copy(host_.data(), status_.raw(), sizeof(Status), stream());
+      Status h{};
+      std::memcpy(&h, host_.data(), sizeof(Status));
+      if (h.error != 0) fail(h);
+      rebuild<T>(a);
+    } else {
+      // The call's one round trip, waited for in finish_update().
+      cuda::copy_async(host_.data(), status_.raw(), sizeof(Status), stream());
+      pending_ = true;
+    }
   }
+  return view<T>(batch);
+}
 
-  // This call's displacements.
+template <typename T>
+bool DeviceListBuild::finish_update(const Batch& batch, DeviceNeighborView<T>& v) {
+  cuda::synchronize(stream());  // the status and whatever the caller queued since begin_update()
+  if (!pending_) return true;
+  pending_ = false;
+  Status h{};
+  std::memcpy(&h, host_.data(), sizeof(Status));
+  if (h.error != 0) fail(h);
+  if (h.rebuild == 0) return true;
+  rebuild<T>(list_args<T>(batch));
+  v = view<T>(batch);
+  return false;
+}
+
+// This call's displacements over the current pairs (queued), and the view of them.
+template <typename T>
+DeviceNeighborView<T> DeviceListBuild::view(const Batch& batch) {
+  const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
+  Pairs* cur = &pairs_[cur_];
   const Device dev = batch.device();
   grow(rij_, dtype_of<T>(), 3 * cur->n_pairs, dev);
   launch_displacements<T>(device_, cur->n_pairs, cur->pair_atom.data<std::int32_t>(),
                           cur->neighbor.data<std::int32_t>(), cur->image.data<std::int32_t>(),
-                          jump_.data<std::int32_t>(), batch.system_index_on_device(), pos.data<T>(),
+                          jump_.data<std::int32_t>(), batch.system_index_on_device(), batch.get("positions").data<T>(),
                           batch.has("cell") ? batch.get("cell").data<T>() : nullptr, rij_.data<T>());
   DeviceNeighborView<T> v;
   v.n_atoms = na;
@@ -289,9 +322,14 @@ DeviceNeighborView<T> DeviceListBuild::update(const Batch& batch, const std::vec
   return v;
 }
 
-template DeviceNeighborView<float> DeviceListBuild::update<float>(const Batch&, const std::vector<std::int32_t>&,
-                                                                  std::int32_t, const std::vector<double>&);
-template DeviceNeighborView<double> DeviceListBuild::update<double>(const Batch&, const std::vector<std::int32_t>&,
-                                                                    std::int32_t, const std::vector<double>&);
+#define BATCHMD_DEVLIST_INSTANTIATE(T)                                                                            \
+  template DeviceNeighborView<T> DeviceListBuild::update<T>(const Batch&, const std::vector<std::int32_t>&,       \
+                                                            std::int32_t, const std::vector<double>&);            \
+  template DeviceNeighborView<T> DeviceListBuild::begin_update<T>(const Batch&, const std::vector<std::int32_t>&, \
+                                                                  std::int32_t, const std::vector<double>&);      \
+  template bool DeviceListBuild::finish_update<T>(const Batch&, DeviceNeighborView<T>&);
+BATCHMD_DEVLIST_INSTANTIATE(float)
+BATCHMD_DEVLIST_INSTANTIATE(double)
+#undef BATCHMD_DEVLIST_INSTANTIATE
 
 }  // namespace batchmd::model::detail

@@ -6,10 +6,12 @@
 //
 // Per call: one kernel checks every atom against its system's build (skin/2 modulo lattice
 // vectors, cell and pbc); the host reads back a 16-byte status (one synchronisation: the only
-// host round trip of a call that keeps the list). A call that rebuilds reads back the pair total
-// as well (a second synchronisation), between the count and the fill pass. Only the systems that
-// need it are rebuilt, so a system's pairs — and, the order being canonical, its forces — do not
-// depend on the other systems of its batch.
+// host round trip of a call that keeps the list). The displacements over the kept pairs are
+// queued before that status is known (and queued again on the rare call that rebuilds), so a
+// caller can fold its own read-back into the same synchronisation (begin_update/finish_update). A call that rebuilds
+// reads back the pair total as well (a second synchronisation), between the count and the fill pass. Only the systems
+// that need it are rebuilt, so a system's pairs — and, the order being canonical, its forces — do not depend on the
+// other systems of its batch.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -32,6 +34,20 @@ class DeviceListBuild {
   template <typename T>
   DeviceNeighborView<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species,
                                const std::vector<double>& cutoff);
+  /// update() in two halves, for a caller with device work of its own on the view and a read-back
+  /// of its own to fold into the list's one round trip. begin_update() queues the skin check and
+  /// the status copy without waiting for it and — as if no system needed a rebuild — this call's
+  /// displacements over the kept pairs; the caller may queue kernels on the view and copies into
+  /// pinned host memory on the compute stream. finish_update() then waits for the stream (always,
+  /// so the caller's copies are complete) and reads the status: true, the view stands; false, some
+  /// system was rebuilt, `v` is the new view, and the caller's work on the old one must be queued
+  /// (and waited for) again. A call that must rebuild anyway (the first, new species or structure)
+  /// settles inside begin_update(), whose view then stands.
+  template <typename T>
+  DeviceNeighborView<T> begin_update(const Batch& batch, const std::vector<std::int32_t>& species,
+                                     std::int32_t n_species, const std::vector<double>& cutoff);
+  template <typename T>
+  bool finish_update(const Batch& batch, DeviceNeighborView<T>& v);
   /// Updates that rebuilt some system (a rebuild of several systems counts as one).
   std::int64_t builds() const { return builds_; }
   /// Device arrays behind the last update()'s view, valid as long as it: each pair's lattice
@@ -58,6 +74,9 @@ class DeviceListBuild {
   static devlist::PairArrays arrays(Pairs& p);
   void reset_status();
   [[noreturn]] void fail(const devlist::Status& h);
+  template <typename T>
+  DeviceNeighborView<T> view(const Batch& batch);  // displacements of the current pairs, queued
+  bool pending_ = false;                           // begin_update() queued a status copy that finish_update() reads
   cuda::Stream stream() const { return cuda::compute_stream(device_); }
 
   double skin_;

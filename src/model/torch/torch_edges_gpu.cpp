@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_edges_gpu: the host side of the TorchScript model's device-built edges
 // (torch_edges_gpu.hpp) — the device full list's update, then flag, scan, one read-back of the
-// edge count (the edge arrays' size) and the caller's side word, fill. CUDA builds only.
+// edge count (the edge arrays' size) and the caller's side word in the list's own round trip,
+// fill. CUDA builds only.
 #include "torch_edges_gpu.hpp"
 
 #include <algorithm>
@@ -54,34 +55,44 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
                                      std::int32_t n_species) {
   Impl& m = *impl_;
   m.cut.assign(static_cast<std::size_t>(n_species) * static_cast<std::size_t>(n_species), m.cutoff);
-  const DeviceNeighborView<T> v = m.list.update<T>(batch, species, n_species, m.cut);
+  // The list's update in two halves: the edge selection and the read-back of the edge count and
+  // the side word are queued on the displacements of the kept pairs before the list's status is
+  // known, so that one synchronisation serves both; on the rare call that rebuilds they are
+  // queued again on the new pairs (a second one).
+  DeviceNeighborView<T> v = m.list.begin_update<T>(batch, species, n_species, m.cut);
   const Device dev = batch.device();
   const cuda::Stream stream = cuda::compute_stream(dev.index);
-  const std::int64_t np = v.n_pairs;
-  std::int64_t ne = 0;
   std::int32_t* words = m.words_on(dev);
-  if (np > 0) {
-    grow(m.flag, DType::Int32, np, dev);
-    grow(m.pos, DType::Int32, np, dev);
-    launch_torch_edge_flags<T>(dev.index, np, v.rij, m.cutoff * m.cutoff, m.flag.data<std::int32_t>());
-    if (np != m.scan_items) {
-      m.scan_bytes = torch_edge_scan_bytes(np);
-      m.scan_items = np;
-      grow(m.scan_temp, DType::UInt8, static_cast<std::int64_t>(m.scan_bytes), dev);
-    }
-    torch_edge_scan(dev.index, m.scan_temp.raw(), m.scan_bytes, m.flag.data<std::int32_t>(), m.pos.data<std::int32_t>(),
-                    np);
-    cuda::copy_async(words, m.pos.data<std::int32_t>() + (np - 1), sizeof(std::int32_t), stream);
-  } else {
-    cuda::memset_async(words, 0, sizeof(std::int32_t), stream);
-  }
-  // The edge count (the arrays handed to libtorch are sized by it) and the side word: the call's
-  // one read-back besides the list's status.
   m.host.reserve(64);
-  cuda::copy(m.host.data(), words, 2 * sizeof(std::int32_t), stream);
+  const auto select = [&] {
+    const std::int64_t np = v.n_pairs;
+    if (np > 0) {
+      grow(m.flag, DType::Int32, np, dev);
+      grow(m.pos, DType::Int32, np, dev);
+      launch_torch_edge_flags<T>(dev.index, np, v.rij, m.cutoff * m.cutoff, m.flag.data<std::int32_t>());
+      if (np != m.scan_items) {
+        m.scan_bytes = torch_edge_scan_bytes(np);
+        m.scan_items = np;
+        grow(m.scan_temp, DType::UInt8, static_cast<std::int64_t>(m.scan_bytes), dev);
+      }
+      torch_edge_scan(dev.index, m.scan_temp.raw(), m.scan_bytes, m.flag.data<std::int32_t>(),
+                      m.pos.data<std::int32_t>(), np);
+      cuda::copy_async(words, m.pos.data<std::int32_t>() + (np - 1), sizeof(std::int32_t), stream);
+    } else {
+      cuda::memset_async(words, 0, sizeof(std::int32_t), stream);
+    }
+    // The edge count (the arrays handed to libtorch are sized by it) and the side word.
+    cuda::copy_async(m.host.data(), words, 2 * sizeof(std::int32_t), stream);
+  };
+  select();
+  if (!m.list.finish_update<T>(batch, v)) {
+    select();
+    cuda::synchronize(stream);
+  }
+  const std::int64_t np = v.n_pairs;
   std::int32_t got[2] = {0, 0};
   std::memcpy(got, m.host.data(), sizeof got);
-  ne = got[0];
+  const std::int64_t ne = got[0];
   cuda::memset_async(words + 1, 0, sizeof(std::int32_t), stream);
   grow(m.edge_index, DType::Int64, 2 * ne, dev);
   grow(m.shifts, dtype_of<T>(), 3 * ne, dev);

@@ -6,8 +6,10 @@
 // (Å) and unit_shifts [E, 3] — the same edges, in the same order, as the CPU's (torch_edges.hpp):
 // the pairs of each atom in the canonical (neighbor, image) order, the same cutoff test on the
 // same displacements. Positions and edges never leave the device; the edge count is the one
-// number read back (besides the list's own status read-back), together with a word the caller
-// may set on the device before the call (side_word: the model's "atomic numbers changed" flag).
+// number read back, together with a word the caller may set on the device before the call
+// (side_word: the model's "atomic numbers changed" flag), in the same round trip as the list's
+// status (DeviceListBuild::begin_update/finish_update): one synchronisation per call that keeps
+// the list.
 // CUDA builds: torch_edges_gpu.{cpp,cu}; without CUDA torch_edges_gpu_stub.cpp throws.
 #pragma once
 #include <cstddef>
@@ -40,7 +42,8 @@ class TorchEdgesGpu {
   /// The edges of a GPU batch for this call's positions: every ordered pair (i, j, image) with
   /// 0 < |r_ij| < cutoff, atom by atom, each atom's by (j, image). species: [n_atoms] (host) the
   /// model's species index of each atom, n_species of them. Asynchronous on the batch device's
-  /// compute stream apart from the list's status read-back and the edge count.
+  /// compute stream apart from one synchronisation (the list's status with the edge count; a
+  /// call that rebuilds the list has more).
   template <typename T>
   DeviceEdges<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species);
   /// Updates that rebuilt the list for some system.
