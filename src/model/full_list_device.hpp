@@ -76,7 +76,6 @@ class DeviceListBuild {
   [[noreturn]] void fail(const devlist::Status& h);
   template <typename T>
   DeviceNeighborView<T> view(const Batch& batch);  // displacements of the current pairs, queued
-  bool pending_ = false;                           // begin_update() queued a status copy that finish_update() reads
   cuda::Stream stream() const { return cuda::compute_stream(device_); }
 
   double skin_;
@@ -90,6 +89,7 @@ class DeviceListBuild {
   std::vector<double> cutoff_;
   std::int32_t n_species_ = -1;
   bool species_uploaded_ = false;
+  bool pending_ = false;  // begin_update() queued a status copy that finish_update() reads
   std::int64_t builds_ = 0;
 
   Tensor status_, flag_, grid_, bin_base_, bin_, rank_, bin_atoms_, bin_count_, bin_start_;

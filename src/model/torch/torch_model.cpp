@@ -14,7 +14,8 @@
 // and the plugin gets device pointers — positions, cell, edges, the batch's output fields — on
 // batchmd's compute stream. The atomic numbers are read back and mapped to species only when
 // they differ from the last mapping's (a device comparison whose flag comes back with the edge
-// count), so a call that keeps its atoms has two round trips: the list's status and the edge count.
+// count), so a call that keeps its atoms and its list has two round trips: the list's status with
+// the edge count, and the plugin's check of the outputs.
 #include "batchmd/model/torch_model.hpp"
 
 #include <algorithm>
@@ -97,7 +98,9 @@ struct TorchScriptModel::Impl {
   // zero cell and pbc for a batch without a cell).
   std::unique_ptr<detail::TorchEdgesGpu> gpu_edges;
   Tensor species_dev, zero_cell_dev, zero_pbc_dev;
-  Tensor z_seen;  // a GPU batch's atomic numbers at the last species mapping (device copy)
+  // A GPU batch's atomic numbers at the last species mapping (device copy), while `species` is
+  // still that mapping's: map_species() clears it (a CPU call, or a failed mapping, leaves none).
+  Tensor z_seen;
 
   Buffers<float>& buffers(float) { return buf_f; }
   Buffers<double>& buffers(double) { return buf_d; }
@@ -108,6 +111,7 @@ struct TorchScriptModel::Impl {
 
   // Species index of every atom in `elements` (0 for all when the model takes any element).
   void map_species(const Batch& batch, const std::int64_t* z) {
+    z_seen = Tensor();  // the GPU path's record of the mapping is stale from here on
     const std::int64_t na = batch.n_atoms();
     species.resize(static_cast<std::size_t>(na));
     species64.resize(static_cast<std::size_t>(na));
@@ -133,7 +137,6 @@ struct TorchScriptModel::Impl {
   // A GPU batch's species from its atomic numbers (read back; an element the model does not cover
   // is an error naming it), uploaded with the atomic numbers they came from.
   void refresh_species(const Batch& batch) {
-    z_seen = Tensor();  // unknown until the mapping succeeds
     const Device dev = batch.device();
     const Tensor z = batch.get("atomic_numbers").to(Device::cpu());
     map_species(batch, z.data<std::int64_t>());
@@ -200,8 +203,7 @@ struct TorchScriptModel::Impl {
     // The species of the last mapping hold while the atomic numbers equal the ones it saw: the
     // comparison runs on the device and its flag comes back with the edge count; only a change
     // (rare: a new batch) reads them back, maps them again and builds the edges anew.
-    const bool mapped = z_seen.defined() && z_seen.device() == dev && z_seen.numel() == na &&
-                        species.size() == static_cast<std::size_t>(na);
+    const bool mapped = z_seen.defined() && z_seen.device() == dev && z_seen.numel() == na;
     if (!mapped)
       refresh_species(batch);
     else if (na > 0)
