@@ -6,10 +6,14 @@
 // reported with the spread (min-max) of its ratio to Nosé–Hoover NVT, and neighbor-list builds
 // per step; then the LJ forces alone without and with the stress. "nvt_nose_hoover+stress" is NVT that also has the
 // model compute the stress, as every barostat must: NPT against it is the barostat's own cost.
-//   bench_npt [--steps N] [--reps R] [--threads T] [--only NAME]   (NAME: one integrator, for a profiler)
+// --device cuda runs the batch on the GPU and times wall-clock ms per step (the GPU's stream
+// drained before and after each timed run) instead of CPU time.
+//   bench_npt [--steps N] [--reps R] [--threads T] [--only NAME] [--device cpu|cuda]
+//   (NAME: one integrator, for a profiler)
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "batchmd/app/config.hpp"
+#include "batchmd/core/cuda.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/integrators.hpp"
 #include "batchmd/dynamics/npt.hpp"
@@ -63,6 +68,14 @@ double cpu_ms() {
   return 1e3 * static_cast<double>(ts.tv_sec) + 1e-6 * static_cast<double>(ts.tv_nsec);
 }
 
+bool g_gpu = false;
+/// CPU ms of the process, or on a GPU wall ms after draining the compute stream.
+double now_ms() {
+  if (!g_gpu) return cpu_ms();
+  batchmd::cuda::synchronize(batchmd::cuda::compute_stream(0));
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -84,6 +97,8 @@ int main(int argc, char** argv) {
       set_num_threads(std::stoi(argv[i + 1]));
     else if (a == "--only")
       only = argv[i + 1];
+    else if (a == "--device")
+      g_gpu = std::string(argv[i + 1]) == "cuda";
   }
   const double dt = 2.0, t = 94.0, p = 200 * units::kBar;
   std::vector<Case> cases;
@@ -116,9 +131,11 @@ int main(int argc, char** argv) {
     }
   }
   Batch start = default_boxes();
-  std::printf("bench_npt: %lld systems, %lld atoms, %d threads, %lld steps x %lld rounds\n",
-              static_cast<long long>(start.n_systems()), static_cast<long long>(start.n_atoms()), num_threads(),
-              static_cast<long long>(steps), static_cast<long long>(reps));
+  if (g_gpu) start = start.to(Device{Device::Kind::CUDA, 0});
+  std::printf("bench_npt (%s): %lld systems, %lld atoms, %d threads, %lld steps x %lld rounds\n",
+              g_gpu ? "GPU, wall ms" : "CPU, CPU ms", static_cast<long long>(start.n_systems()),
+              static_cast<long long>(start.n_atoms()), num_threads(), static_cast<long long>(steps),
+              static_cast<long long>(reps));
   for (std::int64_t r = 0; r < reps; ++r)
     for (Case& c : cases) {
       Batch b = start.clone();
@@ -128,13 +145,13 @@ int main(int argc, char** argv) {
       auto dyn = c.make(lj);
       dyn->run(b, 10);  // warm: lists built, buffers sized
       const auto b0 = lj->neighbor_builds();
-      const double t0 = cpu_ms();
+      const double t0 = now_ms();
       dyn->run(b, steps);
-      c.ms.push_back((cpu_ms() - t0) / static_cast<double>(steps));
+      c.ms.push_back((now_ms() - t0) / static_cast<double>(steps));
       c.builds_per_step = static_cast<double>(lj->neighbor_builds() - b0) / static_cast<double>(steps);
     }
   // Ratios round by round (the cases of one round ran back to back, under the same load).
-  std::printf("%-24s %12s %8s %15s %12s\n", "integrator", "CPU ms/step", "ratio", "ratio min-max", "builds/step");
+  std::printf("%-24s %12s %8s %15s %12s\n", "integrator", "ms/step", "ratio", "ratio min-max", "builds/step");
   for (const Case& c : cases) {
     std::vector<double> r;
     for (std::size_t k = 0; k < c.ms.size(); ++k) r.push_back(c.ms[k] / cases[0].ms[k]);
@@ -153,19 +170,19 @@ int main(int argc, char** argv) {
     for (std::int64_t r = 0; r < reps; ++r) {
       double tp = 0, ts = 0;
       for (std::int64_t k = 0; k < steps; k += 10) {
-        double t0 = cpu_ms();
+        double t0 = now_ms();
         for (int q = 0; q < 10; ++q) lj.compute(b, false);
-        tp += cpu_ms() - t0;
-        t0 = cpu_ms();
+        tp += now_ms() - t0;
+        t0 = now_ms();
         for (int q = 0; q < 10; ++q) lj.compute(b, true);
-        ts += cpu_ms() - t0;
+        ts += now_ms() - t0;
       }
       const double calls = static_cast<double>((steps + 9) / 10 * 10);
       plain.push_back(tp / calls);
       with_stress.push_back(ts / calls);
       ratio.push_back(ts / tp);
     }
-    std::printf("LJ compute: %.3f CPU ms without stress, %.3f with; ratio %.3f (min-max %.3f-%.3f)\n", median(plain),
+    std::printf("LJ compute: %.3f ms without stress, %.3f with; ratio %.3f (min-max %.3f-%.3f)\n", median(plain),
                 median(with_stress), median(ratio), *std::min_element(ratio.begin(), ratio.end()),
                 *std::max_element(ratio.begin(), ratio.end()));
   }

@@ -11,6 +11,7 @@
 #include "batchmd/dynamics/cell_math.hpp"
 #include "batchmd/dynamics/npt.hpp"
 #include "batchmd/dynamics/units.hpp"
+#include "cell_kernels.hpp"
 
 namespace batchmd::dynamics {
 
@@ -24,11 +25,10 @@ std::string system_label(const Batch& b, std::int64_t s) {
 }
 
 void require_periodic_cells(const Batch& b, const std::vector<bool>& which, const std::string& stage) {
-  if (b.is_cuda())
-    throw InvalidArgument(stage +
-                          ": runs on CPU batches only in this version (no GPU kernels yet); use device = \"cpu\"");
   const bool has_pbc = b.has("pbc"), has_cell = b.has("cell");
-  const bool* pbc = has_pbc ? b.get("pbc").data<bool>() : nullptr;
+  Tensor pbc_host;
+  if (has_pbc && b.is_cuda()) pbc_host = b.get("pbc").to(Device::cpu());
+  const bool* pbc = !has_pbc ? nullptr : b.is_cuda() ? pbc_host.data<bool>() : b.get("pbc").data<bool>();
   for (std::int64_t s = 0; s < b.n_systems(); ++s) {
     if (!which.empty() && !which[static_cast<std::size_t>(s)]) continue;
     if (!has_cell || !pbc || !(pbc[3 * s] && pbc[3 * s + 1] && pbc[3 * s + 2]))
@@ -47,32 +47,30 @@ void require_periodic_cells(const Batch& b, const std::vector<bool>& which, cons
 }
 
 void check_moved_cell(const double* cell, double v_before, const Batch& b, std::int64_t s, const std::string& stage) {
-  bool finite = true;
-  for (int k = 0; k < 9; ++k) finite = finite && std::isfinite(cell[k]);
-  const double v = cellm::det3(cell);
-  if (!finite || !std::isfinite(v))
-    throw NumericalError(stage + ": the cell of " + system_label(b, s) + " became non-finite (barostat blew up)");
-  if (!(v * v_before > 0))
-    throw NumericalError(stage + ": the cell of " + system_label(b, s) + " collapsed (volume " + std::to_string(v) +
-                         " Å³, was " + std::to_string(v_before) + ")");
-  const double ratio = std::abs(v / v_before);
-  if (ratio > 2 || ratio < 0.5)
-    throw NumericalError(stage + ": the volume of " + system_label(b, s) + " changed from " +
-                         std::to_string(std::abs(v_before)) + " to " + std::to_string(std::abs(v)) +
-                         " Å³ in one step; the barostat is unstable (raise tau_p_fs or lower dt)");
-  // A flattened cell: some height (volume / area of the opposite face) far below the others.
-  double h_min = 1e300, h_max = 0;
-  for (int d = 0; d < 3; ++d) {
-    const double* a = cell + 3 * ((d + 1) % 3);
-    const double* c = cell + 3 * ((d + 2) % 3);
-    const double nx = a[1] * c[2] - a[2] * c[1], ny = a[2] * c[0] - a[0] * c[2], nz = a[0] * c[1] - a[1] * c[0];
-    const double h = std::abs(v) / std::sqrt(nx * nx + ny * ny + nz * nz);
-    h_min = std::min(h_min, h);
-    h_max = std::max(h_max, h);
+  double v = 0, h_min = 0, h_max = 0;
+  const int fault = cellk::cell_fault(cell, v_before, v, h_min, h_max);
+  if (fault != 0) throw NumericalError(moved_cell_message(fault, stage, system_label(b, s), v, v_before, h_min, h_max));
+}
+
+std::string moved_cell_message(int fault, const std::string& stage, const std::string& system, double v,
+                               double v_before, double h_min, double h_max) {
+  const bool values = std::isfinite(v_before);  // a GPU report carries no values (NaN)
+  switch (fault) {
+    case cellk::kCellNonFinite:
+      return stage + ": the cell of " + system + " became non-finite (barostat blew up)";
+    case cellk::kCellCollapsed:
+      return stage + ": the cell of " + system + " collapsed" +
+             (values ? " (volume " + std::to_string(v) + " Å³, was " + std::to_string(v_before) + ")" : "");
+    case cellk::kCellJumped:
+      return stage + ": the volume of " + system + " changed " +
+             (values ? "from " + std::to_string(std::abs(v_before)) + " to " + std::to_string(std::abs(v)) + " Å³"
+                     : "by more than a factor of 2") +
+             " in one step; the barostat is unstable (raise tau_p_fs or lower dt)";
+    default:
+      return stage + ": the cell of " + system + " flattened" +
+             (values ? " (heights " + std::to_string(h_min) + " and " + std::to_string(h_max) + " Å)"
+                     : " (one height below 1e-3 of the largest)");
   }
-  if (h_min < 1e-3 * h_max)
-    throw NumericalError(stage + ": the cell of " + system_label(b, s) + " flattened (heights " +
-                         std::to_string(h_min) + " and " + std::to_string(h_max) + " Å)");
 }
 
 namespace {
@@ -89,25 +87,8 @@ std::string mat_text(const double* m) {
 /// is hydrostatic into hydro; returns "" or what is wrong (the caller names the target: the
 /// string is built only for an error, since the fields are read every step).
 std::string target_from_stress(const double* sig, CellMode mode, double* p, bool& hydro) {
-  double big = 0;
-  for (int k = 0; k < 9; ++k) {
-    if (!std::isfinite(sig[k])) return "is not finite: " + mat_text(sig) + " eV/Å³";
-    big = std::max(big, std::abs(sig[k]));
-  }
-  for (int i = 0; i < 3; ++i)
-    for (int j = i + 1; j < 3; ++j)
-      if (std::abs(sig[3 * i + j] - sig[3 * j + i]) > 1e-12 * big)
-        return "is not symmetric: " + mat_text(sig) +
-               " eV/Å³ (a stress tensor is; a rotation of the cell is not a target)";
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) p[3 * i + j] = -0.5 * (sig[3 * i + j] + sig[3 * j + i]);
-  if (!(cellm::trace3(p) / 3 > -1.0)) return "has a hydrostatic pressure below -1 eV/Å³ (-1.6e6 bar): " + mat_text(sig);
-  hydro = p[0] == p[4] && p[4] == p[8] && p[1] == 0 && p[2] == 0 && p[5] == 0;
-  if (!hydro && mode == CellMode::Isotropic)
-    return "is not hydrostatic (" + mat_text(sig) +
-           " eV/Å³) but cell = \"isotropic\" moves only the volume; use cell = \"full\" for an anisotropic target "
-           "stress";
-  return {};
+  const int fault = cellk::target_from_stress(sig, mode == CellMode::Isotropic, p, hydro);
+  return fault == cellk::kTargetOk ? std::string() : target_fault_text(fault, sig);
 }
 
 void set_hydrostatic(double p_scalar, double* p) {
@@ -128,6 +109,21 @@ void check_stage_target(double pressure, const std::optional<StressTarget>& stre
   bool hydro = true;
   const std::string why = target_from_stress(stress->data(), mode, p, hydro);
   if (!why.empty()) throw InvalidArgument(stage + " stress " + why);
+}
+
+std::string target_fault_text(int fault, const double* sig) {
+  const std::string m = sig ? mat_text(sig) + " eV/Å³" : std::string("(on the GPU)");
+  switch (fault) {
+    case cellk::kTargetNonFinite:
+      return "is not finite: " + m;
+    case cellk::kTargetAsymmetric:
+      return "is not symmetric: " + m + " (a stress tensor is; a rotation of the cell is not a target)";
+    case cellk::kTargetTooLow:
+      return "has a hydrostatic pressure below -1 eV/Å³ (-1.6e6 bar): " + m;
+    default:
+      return "is not hydrostatic (" + m +
+             ") but cell = \"isotropic\" moves only the volume; use cell = \"full\" for an anisotropic target stress";
+  }
 }
 
 std::vector<bool> active_mask(const Context& ctx) { return std::vector<bool>(ctx.active.begin(), ctx.active.end()); }

@@ -17,13 +17,21 @@
 namespace batchmd::dynamics::detail {
 
 /// Throws InvalidArgument naming the stage and the system (index and system_id) when a system in
-/// `which` (empty: all) is not periodic in all three directions or the batch has no cell, or when
-/// the batch lives on a GPU (the cell integrators have no kernels yet).
+/// `which` (empty: all) is not periodic in all three directions or the batch has no cell, or has
+/// a cell of zero or non-finite volume. A GPU batch's pbc and cell are copied to the host (the
+/// GPU stages call it when systems enter, not every step).
 void require_periodic_cells(const Batch& b, const std::vector<bool>& which, const std::string& stage);
 /// Throws NumericalError naming the system when `cell` (rows) is not finite, has flipped or lost
 /// its volume, or changed its volume by more than a factor of 2 in one step (a barostat blowing
 /// up). v_before: the volume before the move (Å³).
 void check_moved_cell(const double* cell, double v_before, const Batch& b, std::int64_t s, const std::string& stage);
+/// The message of check_moved_cell for a cellk::CellFault (one bit); v_before NaN: no values
+/// (a GPU report).
+std::string moved_cell_message(int fault, const std::string& stage, const std::string& system, double v,
+                               double v_before, double h_min, double h_max);
+/// What is wrong with a target stress, for a cellk::TargetFault ("is not symmetric: …"); sig may be
+/// null (a GPU report: the values are not at hand).
+std::string target_fault_text(int fault, const double* sig);
 /// "system 3 (system_id 17)"
 std::string system_label(const Batch& b, std::int64_t s);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // dynamics/cell_relax: FIRECell, FIRE on atoms + cell through a UnitCellFilter-style map, per
-// system on CPU batches. The FIRE decisions are kern::fire_update (integrator_kernels.hpp) on
-// the power sums of the joint (atoms + cell) vector.
+// system on CPU and GPU batches (cell_gpu.cu: the same arithmetic). The FIRE decisions are kern::fire_update
+// (integrator_kernels.hpp) on the power sums of the joint (atoms + cell) vector.
 #include "batchmd/dynamics/cell_relax.hpp"
 
 #include <algorithm>
@@ -14,11 +14,12 @@
 #include "batchmd/dynamics/integrator_kernels.hpp"
 #include "batchmd/dynamics/units.hpp"
 #include "cell_dynamics.hpp"
+#include "cell_gpu.hpp"
 
 namespace batchmd::dynamics {
 
 FIRECell::FIRECell(std::shared_ptr<model::Model> model, double dt_fs, FIRECellConfig config)
-    : Dynamics(std::move(model), dt_fs), cfg_(config) {
+    : Dynamics(std::move(model), dt_fs), cfg_(config), gpu_status_(std::make_shared<detail::CellStatusRing>()) {
   FIREConfig& f = cfg_.fire;
   if (f.dt_start <= 0) f.dt_start = dt_fs;
   if (f.dt_max <= 0) f.dt_max = 10 * f.dt_start;
@@ -48,8 +49,60 @@ bool FIRECell::add_state(Batch& b) {
   return fresh;
 }
 
+template <typename T>
+void FIRECell::gpu_step(Context* ctx, Batch& b, const std::vector<bool>* which, bool pre) {
+  detail::CellStatusRing& ring = *gpu_status_;
+  if (pre) ring.poll(b, name());
+  gpu::FireCellArgs<T> a{};
+  a.x = b.get("positions").data<T>();
+  a.v = b.get("velocities").data<T>();
+  a.f = b.get("forces").data<T>();
+  a.m = b.get("masses").data<T>();
+  a.cell = b.get("cell").data<T>();
+  a.virial = b.has("virial") ? b.get("virial").data<T>() : nullptr;
+  a.stress = b.has("stress") ? b.get("stress").data<T>() : nullptr;
+  a.h = b.get("fire_dt").data<double>();
+  a.alpha = b.get("fire_alpha").data<double>();
+  a.npos = b.get("fire_npos").data<std::int64_t>();
+  a.ref = b.get("cell_reference").data<double>();
+  a.vc = b.get("cell_dof_velocity").data<double>();
+  a.residual = b.get("cell_stress_residual").data<double>();
+  const FIREConfig& fc = cfg_.fire;
+  a.prm = kern::FireParams{fc.dt_max, fc.f_inc, fc.f_dec, fc.alpha_start, fc.f_alpha, fc.n_min};
+  a.max_step = fc.max_step;
+  a.cell_factor = cfg_.cell_factor;
+  a.targets = detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name());
+  a.scratch = device_scratch(1, gpu::kFireCellScratch * b.n_systems(), b.device());
+  a.status = ring.device(b);
+  if (ctx == nullptr) {  // the residual of the systems in `which` (init_state)
+    gpu::fire_cell_residual(gpu::structure(b, nullptr), a, device_mask(kMaskWhich, *which, b.device()));
+    return;
+  }
+  const gpu::Structure st = gpu::structure(b, ctx->active_device);
+  if (pre) {
+    gpu::fire_cell_pre(st, a);
+  } else {
+    gpu::fire_cell_residual(st, a, ctx->active_device);
+    ring.after_step(b);
+  }
+}
+
 void FIRECell::init_state(Batch& b, const std::vector<bool>& which) {
   detail::require_periodic_cells(b, which, name());
+  if (b.is_cuda()) {
+    detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());  // bad targets: now
+    const std::uint8_t* mask = device_mask(kMaskWhich, which, b.device());
+    const int dev = b.device().index;
+    gpu::fire_init(dev, b.n_systems(), b.get("fire_dt").data<double>(), b.get("fire_alpha").data<double>(),
+                   b.get("fire_npos").data<std::int64_t>(), mask, cfg_.fire.dt_start, cfg_.fire.alpha_start);
+    dispatch_float(b.float_dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      gpu::fire_cell_init(dev, b.n_systems(), b.get("cell").data<T>(), b.get("cell_reference").data<double>(),
+                          b.get("cell_dof_velocity").data<double>(), mask);
+      gpu_step<T>(nullptr, b, &which, false);
+    });
+    return;
+  }
   auto* h = b.get("fire_dt").data<double>();
   auto* a = b.get("fire_alpha").data<double>();
   auto* n = b.get("fire_npos").data<std::int64_t>();
@@ -94,6 +147,10 @@ void FIRECell::write_residual(Batch& b, const std::vector<bool>& which) const {
 
 void FIRECell::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
+  if (b.is_cuda()) {
+    dispatch_float(b.float_dtype(), [&](auto zero) { gpu_step<decltype(zero)>(&ctx, b, nullptr, true); });
+    return;
+  }
   const auto which = detail::active_mask(ctx);
   detail::require_periodic_cells(b, which, name());
   auto* hs = b.get("fire_dt").data<double>();
@@ -216,6 +273,11 @@ void FIRECell::pre_update(Context& ctx) {
 }
 
 void FIRECell::post_update(Context& ctx) {
+  if (ctx.batch.is_cuda()) {
+    dispatch_float(ctx.batch.float_dtype(),
+                   [&](auto zero) { gpu_step<decltype(zero)>(&ctx, ctx.batch, nullptr, false); });
+    return;
+  }
   std::vector<bool> which(static_cast<std::size_t>(ctx.batch.n_systems()));
   for (std::size_t s = 0; s < which.size(); ++s) which[s] = ctx.is_active(static_cast<std::int64_t>(s));
   write_residual(ctx.batch, which);

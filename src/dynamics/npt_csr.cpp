@@ -15,6 +15,8 @@
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
 #include "cell_dynamics.hpp"
+#include "cell_gpu.hpp"
+#include "cell_kernels.hpp"
 
 namespace batchmd::dynamics {
 
@@ -25,37 +27,6 @@ void check_positive(double v, const std::string& what) {
 /// The barostat's noise stream: Philox keyed apart from the particles' Langevin noise.
 constexpr std::uint64_t kCellNoiseKey = 0x9E3779B97F4A7C15ULL;
 
-/// The anisotropic move of one system: the symmetric strain increment dε (row-major) from the
-/// pressure tensor p_int and the target pt (eV/Å³, symmetric), then μ = exp(dε) and μ⁻¹ by its
-/// eigenvectors. Diagonal: dε_aa = −(β/3τ)(P_t,aa − P_aa − kT/V) dt + sqrt(2kTβ dt/(3Vτ)) ξ_aa;
-/// off-diagonal: dε_ab = −(β/3τ)(P_t,ab − P_ab) dt + sqrt(kTβ dt/(3Vτ)) ξ_ab. Its trace is the
-/// isotropic dε in law. (A hydrostatic target has P_t,ab = 0: −c (0 − P_ab) = c P_ab exactly.)
-void anisotropic_scaling(const double* p_int, const double* pt, double kt, double V, double beta, double tau, double dt,
-                         const std::array<double, 4>& g0, const std::array<double, 4>& g1, double* mu, double* mu_inv) {
-  const double c = beta / (3 * tau) * dt;
-  const double sd = std::sqrt(2 * kt * beta * dt / (3 * V * tau));
-  const double sd_off = sd / std::sqrt(2.0);
-  double de[9];
-  de[0] = -c * (pt[0] - p_int[0] - kt / V) + sd * g0[0];
-  de[4] = -c * (pt[4] - p_int[4] - kt / V) + sd * g0[1];
-  de[8] = -c * (pt[8] - p_int[8] - kt / V) + sd * g0[2];
-  de[1] = de[3] = -c * (pt[1] - p_int[1]) + sd_off * g0[3];
-  de[2] = de[6] = -c * (pt[2] - p_int[2]) + sd_off * g1[0];
-  de[5] = de[7] = -c * (pt[5] - p_int[5]) + sd_off * g1[1];
-  double w[3], o[9];
-  cellm::sym_eigen3(de, w, o);
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) {
-      double a = 0, b = 0;
-      for (int k = 0; k < 3; ++k) {
-        a += o[3 * i + k] * std::exp(w[k]) * o[3 * j + k];
-        b += o[3 * i + k] * std::exp(-w[k]) * o[3 * j + k];
-      }
-      mu[3 * i + j] = a;
-      mu_inv[3 * i + j] = b;
-    }
-}
-
 /// x ← m x for one 3-vector of T, in double.
 template <typename T>
 void apply3(const double* m, T* x) {
@@ -65,7 +36,7 @@ void apply3(const double* m, T* x) {
 }  // namespace
 
 StochasticCellRescaling::StochasticCellRescaling(std::shared_ptr<model::Model> model, double dt_fs, CSRConfig config)
-    : Dynamics(std::move(model), dt_fs), cfg_(config) {
+    : Dynamics(std::move(model), dt_fs), cfg_(config), gpu_status_(std::make_shared<detail::CellStatusRing>()) {
   check_positive(cfg_.temperature_K, "npt_csr temperature_K");
   check_positive(cfg_.tau_p_fs, "npt_csr tau_p_fs (barostat relaxation time)");
   check_positive(cfg_.compressibility, "npt_csr compressibility (1/bar)");
@@ -81,6 +52,34 @@ void StochasticCellRescaling::init_state(Batch& b, const std::vector<bool>& whic
 
 void StochasticCellRescaling::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
+  if (b.is_cuda()) {
+    gpu_status_->poll(b, name());
+    dispatch_float(b.float_dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      gpu::CsrArgs<T> a{};
+      a.x = b.get("positions").data<T>();
+      a.v = b.get("velocities").data<T>();
+      a.f = b.get("forces").data<T>();
+      a.m = b.get("masses").data<T>();
+      a.cell = b.get("cell").data<T>();
+      a.virial = b.get("virial").data<T>();
+      a.system_id = b.get("system_id").data<std::int64_t>();
+      a.step = b.get("step").data<std::int64_t>();
+      a.tau_p = cfg_.tau_p_fs;
+      a.beta = cfg_.compressibility / units::kBar;
+      a.friction = cfg_.friction_per_fs;
+      a.dt = ctx.dt_fs;
+      a.seed = cfg_.seed;
+      a.cell_seed = cfg_.seed ^ kCellNoiseKey;
+      a.temperature = gpu::sys_value(b, "thermostat_temperature", cfg_.temperature_K);
+      a.targets = detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name());
+      a.scratch = device_scratch(1, gpu::kCsrScratch * b.n_systems(), b.device());
+      a.status = gpu_status_->device(b);
+      gpu::csr_pre(gpu::structure(b, ctx.active_device), a);
+      gpu_status_->after_step(b);
+    });
+    return;
+  }
   const auto which = detail::active_mask(ctx);
   detail::require_periodic_cells(b, which, name());
   const double dt = ctx.dt_fs;
@@ -113,9 +112,10 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
         for (int i = 0; i < 3; ++i)
           for (int j = 0; j < 3; ++j) p_int[3 * i + j] = (p_int[3 * i + j] + 0.5 * (w[3 * i + j] + w[3 * j + i])) / V;
         double mu[9], mu_inv[9];
-        anisotropic_scaling(p_int, pt.of(s), kt, V, beta, cfg_.tau_p_fs, dt,
-                            gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0),
-                            gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 1), mu, mu_inv);
+        const auto g0 = gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0);
+        const auto g1 = gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 1);
+        const double g[6] = {g0[0], g0[1], g0[2], g0[3], g1[0], g1[1]};
+        cellk::csr_anisotropic(p_int, pt.of(s), kt, V, beta, cfg_.tau_p_fs, dt, g, mu, mu_inv);
         double* rows = &cells[9 * su];
         for (int k = 0; k < 3; ++k) apply3(mu, rows + 3 * k);  // each cell vector a_k ← μ a_k
         for (std::int64_t i = a0; i < a1; ++i) {
@@ -130,9 +130,7 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
         for (int c = 0; c < 3; ++c) mv2 += double(m[i]) * double(v[3 * i + c]) * double(v[3 * i + c]);
       const double p_int = (mv2 * units::kMv2ToEv + cellm::trace3(&wvir[9 * su])) / (3 * V);
       const double xi = gaussian4(cfg_.seed ^ kCellNoiseKey, sid[s], st[s], 0)[0];
-      const double deps = -beta / cfg_.tau_p_fs * (pt.of(s)[0] - p_int - kt / V) * dt +
-                          std::sqrt(2 * kt * beta * dt / (V * cfg_.tau_p_fs)) * xi;
-      const double mu = std::exp(deps / 3);
+      const double mu = cellk::csr_isotropic(p_int, pt.of(s)[0], kt, V, beta, cfg_.tau_p_fs, dt, xi);
       for (int k = 0; k < 9; ++k) cells[9 * su + static_cast<std::size_t>(k)] *= mu;
       // Per atom (one pass): the rescaling, then Langevin B A O A with the forces of the step's
       // start (the scaled positions differ from theirs by O(dε): the first-order splitting of
@@ -157,6 +155,14 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
 
 void StochasticCellRescaling::post_update(Context& ctx) {
   Batch& b = ctx.batch;
+  if (b.is_cuda()) {
+    dispatch_float(b.float_dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      gpu::half_kick(gpu::structure(b, ctx.active_device), b.get("velocities").data<T>(), b.get("forces").data<T>(),
+                     b.get("masses").data<T>(), ctx.dt_fs);
+    });
+    return;
+  }
   const auto* ap = b.atoms_ptr_data();
   const double h = 0.5 * ctx.dt_fs * units::kAccel;
   dispatch_float(b.float_dtype(), [&](auto zero) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // dynamics/npt_mtk: MTKNPT, the Martyna–Tobias–Klein barostat with Nosé–Hoover chains, per
-// system on CPU batches. The per-atom arithmetic is cell_math.hpp's (host/device), the chains
-// are kern::nhc_half_step (integrator_kernels.hpp): a GPU port launches the same functions.
+// system on CPU and GPU batches. The per-system arithmetic is cell_math.hpp's and
+// cell_kernels.hpp's (host/device), the chains kern::nhc_half_step (integrator_kernels.hpp); the
+// GPU half steps (cell_gpu.cu) launch the same functions.
 #include <cmath>
 
 #include "batchmd/core/error.hpp"
@@ -11,6 +12,8 @@
 #include "batchmd/dynamics/npt.hpp"
 #include "batchmd/dynamics/units.hpp"
 #include "cell_dynamics.hpp"
+#include "cell_gpu.hpp"
+#include "cell_kernels.hpp"
 
 namespace batchmd::dynamics {
 
@@ -23,45 +26,14 @@ std::string cell_mode_name(CellMode m) { return m == CellMode::Isotropic ? "isot
 
 namespace {
 
+using cellk::baro_dof;
+using cellk::cell_kick;
+using cellk::cell_mass;
+using cellk::deviatoric_work;
+using cellk::sum_sq;
+
 void check_positive(double v, const std::string& what) {
   if (!(v > 0 && std::isfinite(v))) throw InvalidArgument(what + " must be a positive finite number");
-}
-
-/// Barostat degrees of freedom: 1 (isotropic) or 6 (symmetric strain rate).
-double baro_dof(CellMode m) { return m == CellMode::Isotropic ? 1.0 : 6.0; }
-/// Cell mass W (eV fs²) per strain-rate component: (Nf + 3) kT τ_p² / 3.
-double cell_mass(double nf, double kt, double tau_p) { return (nf + 3.0) * kt * tau_p * tau_p / 3.0; }
-/// The work of the deviatoric part D = P_t − (tr P_t/3) I of the target on the cell during a
-/// drift of dt with constant v_g: ∫ V tr(D v_g) dt, exact for V(t) = V0 e^{tr(v_g) t} (eV).
-double deviatoric_work(const double* pt, const double* vg, double v0, double dt) {
-  const double ph = cellm::trace3(pt) / 3;
-  double tr_dv = 0;
-  for (int a = 0; a < 3; ++a)
-    for (int c = 0; c < 3; ++c) tr_dv += (pt[3 * a + c] - (a == c ? ph : 0.0)) * vg[3 * c + a];
-  const double x = cellm::trace3(vg) * dt;
-  return tr_dv * v0 * dt * std::exp(0.5 * x) * cellm::sinhc(0.5 * x);
-}
-double sum_sq(const double* m) {
-  double s = 0;
-  for (int k = 0; k < 9; ++k) s += m[k] * m[k];
-  return s;
-}
-
-/// v_g += h G / W with G = K + W_vir − V P_t + (tr K / Nf) I (P_t the target pressure tensor,
-/// −σ_target); isotropic: G → tr(G)/3 I; full: G symmetrised (no cell rotation). For P_t = p I
-/// the sums are those of the scalar form K + W_vir + (tr K/Nf − V p) I, bit for bit.
-void cell_kick(double* vg, const double* k2, const double* wvir, double vol, const double* pt, double nf, double w,
-               double h, CellMode mode) {
-  double g[9];
-  const double kin = cellm::trace3(k2) / nf;
-  for (int k = 0; k < 9; ++k) g[k] = k2[k] + wvir[k] + ((k % 4 == 0 ? kin : 0.0) - vol * pt[k]);
-  if (mode == CellMode::Isotropic) {
-    const double gi = cellm::trace3(g) / 3.0;
-    for (int k = 0; k < 9; ++k) vg[k] = k % 4 == 0 ? vg[k] + h * gi / w : 0.0;
-    return;
-  }
-  for (int a = 0; a < 3; ++a)
-    for (int c = 0; c < 3; ++c) vg[3 * a + c] += h * 0.5 * (g[3 * a + c] + g[3 * c + a]) / w;
 }
 
 /// One pass over the atoms [a0, a1) of a system: the damped kick v ← kv v + ka F/m, then with
@@ -105,7 +77,7 @@ void mtk_atoms(const cellm::MtkMaps& mp, T* v, const T* f, const T* m, std::int6
 }  // namespace
 
 MTKNPT::MTKNPT(std::shared_ptr<model::Model> model, double dt_fs, MTKConfig config)
-    : Dynamics(std::move(model), dt_fs), cfg_(config) {
+    : Dynamics(std::move(model), dt_fs), cfg_(config), gpu_status_(std::make_shared<detail::CellStatusRing>()) {
   check_positive(cfg_.temperature_K, "npt_mtk temperature_K");
   check_positive(cfg_.tau_t_fs, "npt_mtk tau_t_fs (thermostat damping time)");
   check_positive(cfg_.tau_p_fs, "npt_mtk tau_p_fs (barostat damping time)");
@@ -126,16 +98,24 @@ bool MTKNPT::add_state(Batch& b) {
   b.add_field("npt_cell_velocity", Level::System, DType::Float64, {3, 3});
   // Added after the other fields: a checkpoint written before it restarts with no deviatoric
   // work done yet (0) instead of resetting the barostat.
-  if (!b.has("npt_stress_work")) {
-    double* w = b.add_field("npt_stress_work", Level::System, DType::Float64, {}).data<double>();
-    for (std::int64_t s = 0; s < b.n_systems(); ++s) w[s] = 0;
-  }
+  if (!b.has("npt_stress_work")) b.add_field("npt_stress_work", Level::System, DType::Float64, {}).fill_zero();
   return fresh;
 }
 
 void MTKNPT::init_state(Batch& b, const std::vector<bool>& which) {
   detail::require_periodic_cells(b, which, name());
   detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, which, name());  // bad targets: before any step
+  if (b.is_cuda()) {
+    const std::uint8_t* mask = device_mask(kMaskWhich, which, b.device());
+    const int dev = b.device().index;
+    const std::int64_t S = b.n_systems(), m = cfg_.chain_length;
+    gpu::zero_rows(dev, S, 1, b.get("npt_stress_work").data<double>(), b.get("npt_stress_work").data<double>(), mask);
+    gpu::zero_rows(dev, S, m, b.get("npt_xi").data<double>(), b.get("npt_vxi").data<double>(), mask);
+    gpu::zero_rows(dev, S, m, b.get("npt_baro_xi").data<double>(), b.get("npt_baro_vxi").data<double>(), mask);
+    gpu::zero_rows(dev, S, 9, b.get("npt_cell_velocity").data<double>(), b.get("npt_cell_velocity").data<double>(),
+                   mask);
+    return;
+  }
   double* work = b.get("npt_stress_work").data<double>();
   for (std::size_t s = 0; s < which.size(); ++s)
     if (which[s]) work[s] = 0;
@@ -152,8 +132,47 @@ void MTKNPT::init_state(Batch& b, const std::vector<bool>& which) {
       for (int k = 0; k < 9; ++k) vg[9 * s + static_cast<std::size_t>(k)] = 0;
 }
 
+template <typename T>
+void MTKNPT::gpu_half(Context& ctx, bool pre) {
+  Batch& b = ctx.batch;
+  detail::CellStatusRing& ring = *gpu_status_;
+  if (pre) ring.poll(b, name());
+  gpu::MtkArgs<T> a{};
+  a.x = b.get("positions").data<T>();
+  a.v = b.get("velocities").data<T>();
+  a.f = b.get("forces").data<T>();
+  a.m = b.get("masses").data<T>();
+  a.cell = b.get("cell").data<T>();
+  a.virial = b.get("virial").data<T>();
+  a.xi = b.get("npt_xi").data<double>();
+  a.vxi = b.get("npt_vxi").data<double>();
+  a.bxi = b.get("npt_baro_xi").data<double>();
+  a.bvxi = b.get("npt_baro_vxi").data<double>();
+  a.vg = b.get("npt_cell_velocity").data<double>();
+  a.work = b.get("npt_stress_work").data<double>();
+  a.chain = cfg_.chain_length;
+  a.tau_t = cfg_.tau_t_fs;
+  a.tau_p = cfg_.tau_p_fs;
+  a.dt = ctx.dt_fs;
+  a.temperature = gpu::sys_value(b, "thermostat_temperature", cfg_.temperature_K);
+  a.targets = detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name());
+  a.scratch = device_scratch(1, gpu::kMtkScratch * b.n_systems(), b.device());
+  a.status = ring.device(b);
+  const gpu::Structure st = gpu::structure(b, ctx.active_device);
+  if (pre) {
+    gpu::mtk_pre(st, a);
+  } else {
+    gpu::mtk_post(st, a);
+    ring.after_step(b);
+  }
+}
+
 void MTKNPT::pre_update(Context& ctx) {
   Batch& b = ctx.batch;
+  if (b.is_cuda()) {
+    dispatch_float(b.float_dtype(), [&](auto zero) { gpu_half<decltype(zero)>(ctx, true); });
+    return;
+  }
   const auto which = detail::active_mask(ctx);
   detail::require_periodic_cells(b, which, name());
   const double dt = ctx.dt_fs;
@@ -187,7 +206,7 @@ void MTKNPT::pre_update(Context& ctx) {
       double* vg = vgs + 9 * su;
       // NHC on the barostat, then on the particles (dt/2)
       const double sb = kern::nhc_half_step(bxi + su * M, bvxi + su * M, cfg_.chain_length, w * sum_sq(vg),
-                                            baro_dof(cfg_.mode), kt, cfg_.tau_t_fs, dt);
+                                            baro_dof(iso), kt, cfg_.tau_t_fs, dt);
       for (int k = 0; k < 9; ++k) vg[k] *= sb;
       double k2[9];
       detail::kinetic_tensor(v, m, a0, a1, k2);
@@ -196,7 +215,7 @@ void MTKNPT::pre_update(Context& ctx) {
       for (double& e : k2) e *= sp * sp;
       // cell kick with F(t), W(t) (dt/2), damped particle kick (dt/2) with the thermostat's
       // scaling sp folded into its damping, then drift and cell (dt): one pass over the atoms.
-      cell_kick(vg, k2, &wvir[9 * su], vol0[su], pt.of(s), nf, w, 0.5 * dt, cfg_.mode);
+      cell_kick(vg, k2, &wvir[9 * su], vol0[su], pt.of(s), nf, w, 0.5 * dt, iso);
       if (!pt.hydro[su]) work[s] += deviatoric_work(pt.of(s), vg, vol0[su], dt);
       const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
       const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
@@ -219,6 +238,10 @@ void MTKNPT::pre_update(Context& ctx) {
 
 void MTKNPT::post_update(Context& ctx) {
   Batch& b = ctx.batch;
+  if (b.is_cuda()) {
+    dispatch_float(b.float_dtype(), [&](auto zero) { gpu_half<decltype(zero)>(ctx, false); });
+    return;
+  }
   const double dt = ctx.dt_fs;
   const auto temp = system_parameter(b, "thermostat_temperature", cfg_.temperature_K);
   const auto pt = detail::pressure_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, detail::active_mask(ctx), name());
@@ -255,18 +278,19 @@ void MTKNPT::post_update(Context& ctx) {
         mtk_atoms<false, false>(mp, v, f, m, a0, a1, static_cast<T*>(nullptr), &ks);
       double k2[9];
       ks.write(k2);
-      cell_kick(vg, k2, &wvir[9 * su], vol[su], pt.of(s), nf, w, 0.5 * dt, cfg_.mode);
+      cell_kick(vg, k2, &wvir[9 * su], vol[su], pt.of(s), nf, w, 0.5 * dt, iso);
       const double sp = kern::nhc_half_step(xi + su * M, vxi + su * M, cfg_.chain_length, cellm::trace3(k2), nf, kt,
                                             cfg_.tau_t_fs, dt);
       for (std::int64_t i = 3 * a0; i < 3 * a1; ++i) kern::scale(v[i], sp);
       const double sb = kern::nhc_half_step(bxi + su * M, bvxi + su * M, cfg_.chain_length, w * sum_sq(vg),
-                                            baro_dof(cfg_.mode), kt, cfg_.tau_t_fs, dt);
+                                            baro_dof(iso), kt, cfg_.tau_t_fs, dt);
       for (int k = 0; k < 9; ++k) vg[k] *= sb;
     });
   });
 }
 
 std::vector<double> MTKNPT::conserved_energy(const Batch& b_in) const {
+  if (b_in.is_cuda()) gpu_status_->drain(b_in, name());  // a cell fault of the last steps first
   const Batch host = b_in.is_cuda() ? b_in.to(Device::cpu()) : Batch();
   const Batch& b = b_in.is_cuda() ? host : b_in;
   auto h = kinetic_energy(b);
@@ -286,7 +310,8 @@ std::vector<double> MTKNPT::conserved_energy(const Batch& b_in) const {
     const T* e = b.get("energy").data<T>();
     for (std::int64_t s = 0; s < b.n_systems(); ++s) {
       const auto su = static_cast<std::size_t>(s);
-      const double nf = degrees_of_freedom(b, s), nb = baro_dof(cfg_.mode), kt = units::kBoltzmann * temp[su];
+      const double nf = degrees_of_freedom(b, s), nb = baro_dof(cfg_.mode == CellMode::Isotropic),
+                   kt = units::kBoltzmann * temp[su];
       // P_ext V with the hydrostatic part of the target, plus the deviatoric part's work so far.
       const double ph = pt.hydro[su] ? pt.of(s)[0] : cellm::trace3(pt.of(s)) / 3;
       double extra = 0.5 * cell_mass(nf, kt, cfg_.tau_p_fs) * sum_sq(vgs + 9 * su) + ph * vol[su];

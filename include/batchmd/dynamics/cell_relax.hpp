@@ -11,6 +11,10 @@
 
 namespace batchmd::dynamics {
 
+namespace detail {
+class CellStatusRing;
+}
+
 struct FIRECellConfig {
   FIREConfig fire{};                   ///< the FIRE knobs (dt_start, dt_max, n_min, ..., max_step)
   double pressure = 0;                 ///< target hydrostatic pressure (eV/Å³)
@@ -32,8 +36,8 @@ struct FIRECellConfig {
 /// |tr σ/3 − tr σ_t/3|) after each step). Per-system targets: the fields "barostat_pressure" and
 /// "barostat_stress" (npt.hpp).
 /// Per-system state (system-level): fire_dt, fire_alpha, fire_npos (as FIRE), cell_reference
-/// [3,3] (Å), cell_dof_velocity [3,3], cell_stress_residual. CPU batches; every system must be
-/// periodic in all three directions.
+/// [3,3] (Å), cell_dof_velocity [3,3], cell_stress_residual. CPU and GPU batches; every system
+/// must be periodic in all three directions.
 class FIRECell : public Dynamics {
  public:
   FIRECell(std::shared_ptr<model::Model> model, double dt_fs, FIRECellConfig config = {});
@@ -49,7 +53,10 @@ class FIRECell : public Dynamics {
 
  private:
   void write_residual(Batch& batch, const std::vector<bool>& which) const;
+  template <typename T>
+  void gpu_step(Context* ctx, Batch& b, const std::vector<bool>* which, bool pre);
   FIRECellConfig cfg_;
+  std::shared_ptr<detail::CellStatusRing> gpu_status_;
 };
 
 }  // namespace batchmd::dynamics

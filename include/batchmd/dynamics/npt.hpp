@@ -24,6 +24,10 @@
 
 namespace batchmd::dynamics {
 
+namespace detail {
+class CellStatusRing;
+}
+
 /// Which cell degrees of freedom the barostat moves.
 enum class CellMode {
   Isotropic,  ///< one strain rate: the cell keeps its shape, only its volume changes
@@ -80,8 +84,9 @@ struct MTKConfig {
 ///   npt_stress_work                          ∫ V tr(D v_g) dt (eV), the work of the deviatoric
 ///                                            part D of a stress target (0 for a pressure)
 /// They travel with a system through snapshots, so a restart continues the barostat exactly.
-/// The model is asked for stress every step (needs_stress). CPU batches; a GPU batch is refused
-/// with an InvalidArgument until the kernels exist.
+/// The model is asked for stress every step (needs_stress). CPU and GPU batches (on a GPU the
+/// same arithmetic in kernels, cell_gpu.cu; a cell that blows up is reported one or two steps
+/// later, as the GPU models report their errors).
 class MTKNPT : public Dynamics {
  public:
   MTKNPT(std::shared_ptr<model::Model> model, double dt_fs, MTKConfig config);
@@ -101,7 +106,10 @@ class MTKNPT : public Dynamics {
   void init_state(Batch& batch, const std::vector<bool>& which) override;
 
  private:
+  template <typename T>
+  void gpu_half(Context& ctx, bool pre);
   MTKConfig cfg_;
+  std::shared_ptr<detail::CellStatusRing> gpu_status_;
 };
 
 struct CSRConfig {
@@ -129,7 +137,7 @@ struct CSRConfig {
 /// samples the same distribution); μ = exp(dε) scales positions and cell vectors, μ⁻¹ = μ⁻ᵀ the
 /// velocities. A symmetric μ has no rigid rotation. A first-order barostat: it samples the NPT volume distribution
 /// without the oscillations of MTK and is robust far from equilibrium. The noise is Philox keyed by (seed, system_id,
-/// step), so it does not depend on the batch. No extra state fields.
+/// step), so it does not depend on the batch. No extra state fields. CPU and GPU batches.
 class StochasticCellRescaling : public Dynamics {
  public:
   StochasticCellRescaling(std::shared_ptr<model::Model> model, double dt_fs, CSRConfig config);
@@ -144,6 +152,7 @@ class StochasticCellRescaling : public Dynamics {
 
  private:
   CSRConfig cfg_;
+  std::shared_ptr<detail::CellStatusRing> gpu_status_;
 };
 
 }  // namespace batchmd::dynamics

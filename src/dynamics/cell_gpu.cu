@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: Apache-2.0
+// dynamics/cell_gpu: the GPU launchers of the integrators that move the cell (declared in
+// cell_gpu.hpp): MTK NPT, stochastic cell rescaling and variable-cell FIRE. Each follows its CPU
+// loop (npt_mtk.cpp, npt_csr.cpp, cell_relax.cpp) step by step with the same per-system and
+// per-atom arithmetic (cellm::, cellk::, kern::); only the order of the per-system sums differs
+// (cuda::segment_reduce's fixed tree instead of a sequential loop). Compiled with --fmad=false.
+#include <climits>
+#include <cmath>
+
+#include "batchmd/core/launch.cuh"
+#include "batchmd/core/reduce.cuh"
+#include "batchmd/dynamics/cell_math.hpp"
+#include "batchmd/dynamics/random.hpp"
+#include "batchmd/dynamics/units.hpp"
+#include "cell_gpu.hpp"
+#include "cell_kernels.hpp"
+
+namespace batchmd::dynamics::gpu {
+
+namespace {
+
+/// Records a fault of system s (cellk::CellFault bit) in the status.
+__device__ void report(CellStatus* st, int bit, std::int64_t s, int target_fault = 0) {
+  int k = 0;
+  while ((1 << k) != bit) ++k;
+  atomicOr(&st->error, bit);
+  atomicMin(&st->system[k], static_cast<int>(s));
+  if (target_fault != 0) st->target_fault = target_fault;
+}
+
+/// P_t of system s from the stage's value and the fields (pressure_targets' rules); a bad value
+/// is reported and the stage's target used instead.
+__device__ void target_of(const Targets& t, std::int64_t s, double* p, bool& hydro, CellStatus* st) {
+  for (int k = 0; k < 9; ++k) p[k] = t.stage[k];
+  hydro = t.stage_hydro;
+  if (t.pressure.f32 != nullptr || t.pressure.f64 != nullptr) {
+    const double ps = t.pressure(s);
+    if (!(hd::isfinite(ps) && ps > -1.0)) {
+      report(st, cellk::kTargetBad, s, hd::isfinite(ps) ? cellk::kTargetTooLow : cellk::kTargetNonFinite);
+      return;
+    }
+    cellk::hydrostatic(ps, p);
+    hydro = true;
+    return;
+  }
+  if (t.s32 == nullptr && t.s64 == nullptr) return;
+  double raw[9], sig[9], q[9];
+  const int n = t.voigt ? 6 : 9;
+  for (int k = 0; k < n; ++k) raw[k] = t.s64 ? t.s64[n * s + k] : double(t.s32[n * s + k]);
+  if (t.voigt)
+    cellk::stress_from_voigt(raw, sig);
+  else
+    for (int k = 0; k < 9; ++k) sig[k] = raw[k];
+  bool h = true;
+  const int fault = cellk::target_from_stress(sig, t.isotropic, q, h);
+  if (fault != cellk::kTargetOk) {
+    report(st, cellk::kTargetBad, s, fault);
+    return;
+  }
+  for (int k = 0; k < 9; ++k) p[k] = q[k];
+  hydro = h;
+}
+
+template <typename T>
+__device__ void load9(const T* src, double* dst) {
+  for (int k = 0; k < 9; ++k) dst[k] = double(src[k]);
+}
+
+/// Checks the moved cell of system s against the volume before; writes it when it is sound. A
+/// fault is reported and freezes the system for this step (frozen[s] = 1: its atoms are not
+/// moved), so the error that stops the run is the barostat's, not a model's about positions
+/// scaled by a cell that was refused (the CPU loop throws at once).
+template <typename T>
+__device__ void store_cell(T* cell, const double* moved, double v_before, std::int64_t s, CellStatus* st,
+                           double* frozen) {
+  double v, h_min, h_max;
+  const int fault = cellk::cell_fault(moved, v_before, v, h_min, h_max);
+  frozen[s] = fault != 0 ? 1.0 : 0.0;
+  if (fault != 0) {
+    report(st, fault, s);
+    return;
+  }
+  for (int k = 0; k < 9; ++k) cell[9 * s + k] = static_cast<T>(moved[k]);
+}
+
+/// Σ m v⊗v of one atom into r[6] (xx yy zz xy xz yz), as detail::KineticSums::add.
+template <typename T>
+__device__ void kinetic6(const T* v, T m, double* r) {
+  const double md = double(m), vx = double(v[0]), vy = double(v[1]), vz = double(v[2]);
+  r[0] = md * vx * vx;
+  r[1] = md * vy * vy;
+  r[2] = md * vz * vz;
+  r[3] = md * vx * vy;
+  r[4] = md * vx * vz;
+  r[5] = md * vy * vz;
+}
+/// The kinetic tensor (eV, row-major) from the six sums, as KineticSums::write.
+__device__ void kinetic_tensor(const double* k6, double* out) {
+  const double t[9] = {k6[0], k6[3], k6[4], k6[3], k6[1], k6[5], k6[4], k6[5], k6[2]};
+  for (int k = 0; k < 9; ++k) out[k] = t[k] * units::kMv2ToEv;
+}
+
+template <typename T>
+void kinetic_sums(const Structure& st, const T* v, const T* m, double* out, const char* what) {
+  cuda::segment_reduce<6>(
+      st.device, st.n_systems, st.atoms_ptr, [=] __device__(std::int64_t i, double* r) { kinetic6(v + 3 * i, m[i], r); },
+      out, nullptr, what);
+}
+
+/// MTK's per-atom pass (npt_mtk.cpp, mtk_atoms): damped kick, then the drift (drift) or nothing.
+template <typename T>
+__device__ void mtk_atom(const double* mp, bool iso, bool drift, T* vi, const T* fi, T mi, T* xi) {
+  const double* kv = mp;
+  const double* ka = mp + 9;
+  const double* dr = mp + 18;
+  const double* dv = mp + 27;
+  const double accel = units::kAccel / double(mi);
+  if (iso) {
+    for (int c = 0; c < 3; ++c) vi[c] = static_cast<T>(kv[0] * double(vi[c]) + ka[0] * (accel * double(fi[c])));
+  } else {
+    const double vc[3] = {double(vi[0]), double(vi[1]), double(vi[2])};
+    const double ac[3] = {accel * double(fi[0]), accel * double(fi[1]), accel * double(fi[2])};
+    double p[3], q[3];
+    cellm::mv3(kv, vc, p);
+    cellm::mv3(ka, ac, q);
+    for (int c = 0; c < 3; ++c) vi[c] = static_cast<T>(p[c] + q[c]);
+  }
+  if (!drift) return;
+  if (iso) {
+    for (int c = 0; c < 3; ++c) xi[c] = static_cast<T>(dr[0] * double(xi[c]) + dv[0] * double(vi[c]));
+  } else {
+    const double xc[3] = {double(xi[0]), double(xi[1]), double(xi[2])};
+    const double vc[3] = {double(vi[0]), double(vi[1]), double(vi[2])};
+    double p[3], q[3];
+    cellm::mv3(dr, xc, p);
+    cellm::mv3(dv, vc, q);
+    for (int c = 0; c < 3; ++c) xi[c] = static_cast<T>(p[c] + q[c]);
+  }
+}
+
+__device__ void store_maps(const cellm::MtkMaps& mp, double* out) {
+  for (int k = 0; k < 9; ++k) {
+    out[k] = mp.kv[k];
+    out[9 + k] = mp.ka[k];
+    out[18 + k] = mp.dr[k];
+    out[27 + k] = mp.dv[k];
+  }
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------------- MTK
+
+template <typename T>
+void mtk_pre(const Structure& st, const MtkArgs<T>& a) {
+  const std::int64_t S = st.n_systems;
+  const std::int64_t* ap = st.atoms_ptr;
+  const std::int64_t* si = st.system_index;
+  const std::uint8_t* act = st.active;
+  double* k6 = a.scratch;               // [S][6]
+  double* maps = a.scratch + 6 * S;     // [S][36]
+  double* after = a.scratch + 42 * S;   // [S][18]: the kick maps of mtk_post
+  double* frozen = a.scratch + 61 * S;  // [S]
+  kinetic_sums(st, a.v, a.m, k6, "mtk_kinetic");
+  const MtkArgs<T> g = a;
+  cuda::parallel_for(
+      st.device, S,
+      [=] __device__(std::int64_t s) {
+        if (act && !act[s]) return;
+        const std::int64_t n = ap[s + 1] - ap[s];
+        if (n == 0) return;
+        const bool iso = g.targets.isotropic;
+        const std::int64_t M = g.chain;
+        double pt[9];
+        bool hydro = true;
+        target_of(g.targets, s, pt, hydro, g.status);
+        const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+        const double w = cellk::cell_mass(nf, kt, g.tau_p);
+        double* vg = g.vg + 9 * s;
+        // NHC on the barostat, then on the particles (dt/2)
+        const double sb = kern::nhc_half_step(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg),
+                                              cellk::baro_dof(iso), kt, g.tau_t, g.dt);
+        for (int k = 0; k < 9; ++k) vg[k] *= sb;
+        double k2[9];
+        kinetic_tensor(k6 + 6 * s, k2);
+        const double sp =
+            kern::nhc_half_step(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+        for (double& e : k2) e *= sp * sp;
+        double cell[9], wvir[9];
+        load9(g.cell + 9 * s, cell);
+        load9(g.virial + 9 * s, wvir);
+        const double vol0 = hd::fabs(cellm::det3(cell));
+        cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
+        if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
+        const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
+        const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * g.dt);
+        const cellm::DriftCoeffs dc = cellm::mtk_drift_coeffs(fr, g.dt);
+        store_maps(cellm::mtk_maps(fr, kc, dc, sp), maps + 36 * s);
+        // v_g is now fixed until mtk_post, whose damped kick uses the same frame and
+        // coefficients (with no thermostat scaling): its maps are made here, saving a launch.
+        const cellm::MtkMaps pm = cellm::mtk_maps(fr, kc, cellm::DriftCoeffs{}, 1.0);
+        for (int k = 0; k < 9; ++k) {
+          after[18 * s + k] = pm.kv[k];
+          after[18 * s + 9 + k] = pm.ka[k];
+        }
+        double moved[9];
+        for (int k = 0; k < 9; ++k) moved[k] = cell[k];
+        cellm::mtk_cell(fr, dc, moved);
+        store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
+      },
+      nullptr, "mtk_cell");
+  cuda::parallel_for(
+      st.device, st.n_atoms,
+      [=] __device__(std::int64_t i) {
+        const std::int64_t s = si[i];
+        if ((act && !act[s]) || frozen[s] != 0) return;
+        mtk_atom(maps + 36 * s, g.targets.isotropic, true, g.v + 3 * i, g.f + 3 * i, g.m[i], g.x + 3 * i);
+      },
+      nullptr, "mtk_kick_drift");
+}
+
+template <typename T>
+void mtk_post(const Structure& st, const MtkArgs<T>& a) {
+  const std::int64_t S = st.n_systems;
+  const std::int64_t* ap = st.atoms_ptr;
+  const std::int64_t* si = st.system_index;
+  const std::uint8_t* act = st.active;
+  double* k6 = a.scratch;              // [S][6]
+  double* after = a.scratch + 42 * S;  // [S][18]: the kick maps, made by mtk_pre
+  double* scale = a.scratch + 60 * S;  // [S]
+  const MtkArgs<T> g = a;
+  // damped kick (dt/2) and the kinetic tensor of the new velocities in one pass: each atom is
+  // visited once, by one thread of its system's reduction
+  cuda::segment_reduce<6>(
+      st.device, S, ap,
+      [=] __device__(std::int64_t i, double* r) {
+        const std::int64_t s = si[i];
+        if (!(act && !act[s]))  // kick only: mtk_atom reads kv and ka, the first 18
+          mtk_atom(after + 18 * s, g.targets.isotropic, false, g.v + 3 * i, g.f + 3 * i, g.m[i],
+                   static_cast<T*>(nullptr));
+        kinetic6(g.v + 3 * i, g.m[i], r);
+      },
+      k6, nullptr, "mtk_kick_kinetic");
+  cuda::parallel_for(
+      st.device, S,
+      [=] __device__(std::int64_t s) {
+        if (act && !act[s]) return;
+        const std::int64_t n = ap[s + 1] - ap[s];
+        if (n == 0) return;
+        const bool iso = g.targets.isotropic;
+        const std::int64_t M = g.chain;
+        double pt[9];
+        bool hydro = true;
+        target_of(g.targets, s, pt, hydro, g.status);
+        const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+        const double w = cellk::cell_mass(nf, kt, g.tau_p);
+        double* vg = g.vg + 9 * s;
+        double k2[9], cell[9], wvir[9];
+        kinetic_tensor(k6 + 6 * s, k2);
+        load9(g.cell + 9 * s, cell);
+        load9(g.virial + 9 * s, wvir);
+        cellk::cell_kick(vg, k2, wvir, hd::fabs(cellm::det3(cell)), pt, nf, w, 0.5 * g.dt, iso);
+        scale[s] = kern::nhc_half_step(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+        const double sb = kern::nhc_half_step(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg),
+                                              cellk::baro_dof(iso), kt, g.tau_t, g.dt);
+        for (int k = 0; k < 9; ++k) vg[k] *= sb;
+      },
+      nullptr, "mtk_post_cell");
+  cuda::parallel_for(
+      st.device, st.n_atoms,
+      [=] __device__(std::int64_t i) {
+        const std::int64_t s = si[i];
+        if (act && !act[s]) return;
+        for (int k = 0; k < 3; ++k) kern::scale(g.v[3 * i + k], scale[s]);
+      },
+      nullptr, "mtk_scale");
+}
+
+// --------------------------------------------------------------------- stochastic cell rescaling
+
+template <typename T>
+void csr_pre(const Structure& st, const CsrArgs<T>& a) {
+  const std::int64_t S = st.n_systems;
+  const std::int64_t* ap = st.atoms_ptr;
+  const std::int64_t* si = st.system_index;
+  const std::uint8_t* act = st.active;
+  double* k6 = a.scratch;              // [S][6]
+  double* per = a.scratch + 6 * S;      // [S][18]: μ, μ⁻¹ (isotropic: μ[0], μ⁻¹[0])
+  double* frozen = a.scratch + 24 * S;  // [S]
+  const CsrArgs<T> g = a;
+  kinetic_sums(st, a.v, a.m, k6, "csr_kinetic");
+  cuda::parallel_for(
+      st.device, S,
+      [=] __device__(std::int64_t s) {
+        if (act && !act[s]) return;
+        const std::int64_t n = ap[s + 1] - ap[s];
+        if (n == 0) return;
+        double pt[9];
+        bool hydro = true;
+        target_of(g.targets, s, pt, hydro, g.status);
+        double cell[9], wvir[9];
+        load9(g.cell + 9 * s, cell);
+        load9(g.virial + 9 * s, wvir);
+        const double kt = units::kBoltzmann * g.temperature(s), V = hd::fabs(cellm::det3(cell));
+        double* mu = per + 18 * s;
+        double* mu_inv = mu + 9;
+        double moved[9];
+        if (!g.targets.isotropic) {
+          double p_int[9];
+          kinetic_tensor(k6 + 6 * s, p_int);
+          for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 3; ++j)
+              p_int[3 * i + j] = (p_int[3 * i + j] + 0.5 * (wvir[3 * i + j] + wvir[3 * j + i])) / V;
+          const auto g0 = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 0);
+          const auto g1 = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 1);
+          const double gs[6] = {g0[0], g0[1], g0[2], g0[3], g1[0], g1[1]};
+          cellk::csr_anisotropic(p_int, pt, kt, V, g.beta, g.tau_p, g.dt, gs, mu, mu_inv);
+          for (int r = 0; r < 3; ++r) cellm::mv3(mu, cell + 3 * r, moved + 3 * r);  // a_k ← μ a_k
+        } else {
+          const double mv2 = k6[6 * s] + k6[6 * s + 1] + k6[6 * s + 2];
+          const double p_int = (mv2 * units::kMv2ToEv + cellm::trace3(wvir)) / (3 * V);
+          const double xi = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 0)[0];
+          mu[0] = cellk::csr_isotropic(p_int, pt[0], kt, V, g.beta, g.tau_p, g.dt, xi);
+          mu_inv[0] = 1 / mu[0];
+          for (int k = 0; k < 9; ++k) moved[k] = cell[k] * mu[0];
+        }
+        store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
+      },
+      nullptr, "csr_cell");
+  cuda::parallel_for(
+      st.device, st.n_atoms,
+      [=] __device__(std::int64_t i) {
+        const std::int64_t s = si[i];
+        if ((act && !act[s]) || frozen[s] != 0) return;
+        const double* mu = per + 18 * s;
+        T* x = g.x + 3 * i;
+        T* v = g.v + 3 * i;
+        if (g.targets.isotropic) {
+          for (int c = 0; c < 3; ++c) {
+            kern::scale(x[c], mu[0]);
+            kern::scale(v[c], mu[9]);
+          }
+        } else {
+          double xc[3] = {double(x[0]), double(x[1]), double(x[2])}, vc[3] = {double(v[0]), double(v[1]), double(v[2])};
+          double xo[3], vo[3];
+          cellm::mv3(mu, xc, xo);
+          cellm::mv3(mu + 9, vc, vo);  // μ symmetric: μ⁻ᵀ = μ⁻¹
+          for (int c = 0; c < 3; ++c) {
+            x[c] = static_cast<T>(xo[c]);
+            v[c] = static_cast<T>(vo[c]);
+          }
+        }
+        const kern::LangevinCoeffs lc = kern::langevin_coeffs(g.friction, g.temperature(s), g.dt);
+        kern::langevin_baoa(x, v, g.f + 3 * i, g.m[i], g.dt, lc, g.seed, g.system_id[s], g.step[s], i - ap[s]);
+      },
+      nullptr, "csr_atoms");
+}
+
+// ---------------------------------------------------------------------------- variable-cell FIRE
+
+template <typename T>
+void fire_cell_pre(const Structure& st, const FireCellArgs<T>& a) {
+  const std::int64_t S = st.n_systems;
+  const std::int64_t* ap = st.atoms_ptr;
+  const std::int64_t* si = st.system_index;
+  const std::uint8_t* act = st.active;
+  // Per system, 32 doubles: d (0-8), dinv (9-17), gc (18-26), cf (27), then the action: zero
+  // (28), mix on (29), keep (30), c (31). After the move: map (9-17), dn (18-26), step (27).
+  double* blk = a.scratch;
+  double* sums = a.scratch + 32 * S;  // [S][4]: P, |v|², |F|² of the atoms, Σ m
+  double* d2 = a.scratch + 36 * S;    // [S]: max |v|² of the atoms after the kick
+  double* frozen = a.scratch + 37 * S;  // [S]
+  const FireCellArgs<T> g = a;
+  // D = (h0⁻¹ h)ᵀ and the generalized cell force (W − V P_t) D⁻ᵀ / cf (cell_relax.cpp)
+  cuda::parallel_for(
+      st.device, S,
+      [=] __device__(std::int64_t s) {
+        if (act && !act[s]) return;
+        const std::int64_t n = ap[s + 1] - ap[s];
+        if (n == 0) return;
+        double* b = blk + 32 * s;
+        double pt[9];
+        bool hydro = true;
+        target_of(g.targets, s, pt, hydro, g.status);
+        double cell[9], wvir[9], h0inv[9], dt_[9];
+        load9(g.cell + 9 * s, cell);
+        load9(g.virial + 9 * s, wvir);
+        cellm::inv3(g.ref + 9 * s, h0inv);
+        cellm::mul3(h0inv, cell, dt_);
+        double* d = b;
+        double* dinv = b + 9;
+        double* gc = b + 18;
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) d[3 * i + j] = dt_[3 * j + i];
+        cellm::inv3(d, dinv);
+        const double cf = g.cell_factor > 0 ? g.cell_factor : double(n);
+        b[27] = cf;
+        const double vol = hd::fabs(cellm::det3(cell));
+        double gf[9];
+        for (int k = 0; k < 9; ++k) gf[k] = wvir[k] - vol * pt[k];
+        if (g.targets.isotropic) {
+          const double t = cellm::trace3(gf) / 3;
+          for (int k = 0; k < 9; ++k) gf[k] = k % 4 == 0 ? t : 0.0;
+        }
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j)
+            gc[3 * i + j] =
+                (gf[3 * i] * dinv[3 * j] + gf[3 * i + 1] * dinv[3 * j + 1] + gf[3 * i + 2] * dinv[3 * j + 2]) / cf;
+        if (g.targets.isotropic) {
+          const double t = cellm::trace3(gc) / 3;
+          for (int k = 0; k < 9; ++k) gc[k] = k % 4 == 0 ? t : 0.0;
+        }
+      },
+      nullptr, "fire_cell_map");
+  // the power sums of the joint vector's atom part, and the masses
+  cuda::segment_reduce<4>(
+      st.device, S, ap,
+      [=] __device__(std::int64_t i, double* r) {
+        const double* d = blk + 32 * si[i];
+        kern::PowerSums p;
+        for (int k = 0; k < 3; ++k) {
+          const double fg = d[k] * double(g.f[3 * i]) + d[3 + k] * double(g.f[3 * i + 1]) + d[6 + k] * double(g.f[3 * i + 2]);
+          kern::add_power(p, double(g.v[3 * i + k]), fg);
+        }
+        r[0] = p.p;
+        r[1] = p.vv;
+        r[2] = p.ff;
+        r[3] = double(g.m[i]);
+      },
+      sums, nullptr, "fire_cell_power");
+  // FIRE's decision on the joint vector, and the cell velocity's mix and kick
+  cuda::parallel_for(
+      st.device, S,
+      [=] __device__(std::int64_t s) {
+        if (act && !act[s]) return;
+        const std::int64_t n = ap[s + 1] - ap[s];
+        if (n == 0) return;
+        double* b = blk + 32 * s;
+        const double* gc = b + 18;
+        double* vc = g.vc + 9 * s;
+        kern::PowerSums r;
+        r.p = sums[4 * s];
+        r.vv = sums[4 * s + 1];
+        r.ff = sums[4 * s + 2];
+        for (int k = 0; k < 9; ++k) kern::add_power(r, vc[k], gc[k]);
+        double h = g.h[s], al = g.alpha[s];
+        std::int64_t np = g.npos[s];
+        const kern::FireAction fa = kern::fire_update(g.prm, r, h, al, np);
+        g.h[s] = h;
+        g.alpha[s] = al;
+        g.npos[s] = np;
+        b[28] = fa.zero ? 1.0 : 0.0;
+        b[29] = fa.mix.on ? 1.0 : 0.0;
+        b[30] = fa.mix.keep;
+        b[31] = fa.mix.c;
+        const double mass = sums[4 * s + 3] / double(n);
+        for (int k = 0; k < 9; ++k) {
+          if (fa.zero) vc[k] = 0;
+          if (fa.mix.on) vc[k] = fa.mix.keep * vc[k] + fa.mix.c * gc[k];
+          vc[k] += h * units::kAccel / mass * gc[k];
+        }
+      },
+      nullptr, "fire_cell_update");
+  cuda::parallel_for(
+      st.device, st.n_atoms,
+      [=] __device__(std::int64_t i) {
+        const std::int64_t s = si[i];
+        if (act && !act[s]) return;
+        const double* b = blk + 32 * s;
+        const double* d = b;
+        const double h = g.h[s];
+        for (int k = 0; k < 3; ++k) {
+          const double fg = d[k] * double(g.f[3 * i]) + d[3 + k] * double(g.f[3 * i + 1]) + d[6 + k] * double(g.f[3 * i + 2]);
+          double vi = b[28] != 0 ? 0.0 : double(g.v[3 * i + k]);
+          if (b[29] != 0) vi = b[30] * vi + b[31] * fg;
+          vi += h * units::kAccel / double(g.m[i]) * fg;
+          g.v[3 * i + k] = static_cast<T>(vi);
+        }
+      },
+      nullptr, "fire_cell_kick");
+  cuda::segment_reduce<1, cuda::MaxOp>(
+      st.device, S, ap, [=] __device__(std::int64_t i, double* r) { r[0] = kern::norm2(g.v + 3 * i); }, d2, nullptr,
+      "fire_cell_speed");
+  // the capped step, the new deformation and the cell
+  cuda::parallel_for(
+      st.device, S,
+      [=] __device__(std::int64_t s) {
+        if (act && !act[s]) return;
+        const std::int64_t n = ap[s + 1] - ap[s];
+        if (n == 0) return;
+        double* b = blk + 32 * s;
+        const double* vc = g.vc + 9 * s;
+        double dd = d2[s] > 0 ? d2[s] : 0.0;
+        for (int row = 0; row < 3; ++row) dd = kern::dmax(dd, kern::norm2(vc + 3 * row));
+        const double step = kern::capped_step(g.h[s], dd, g.max_step);
+        const double cf = b[27];
+        double dn[9], map[9], dinv[9];
+        for (int k = 0; k < 9; ++k) {
+          dn[k] = b[k] + step * vc[k] / cf;
+          dinv[k] = b[9 + k];
+        }
+        cellm::mul3(dn, dinv, map);
+        const double* h0 = g.ref + 9 * s;
+        double cell[9], moved[9];
+        load9(g.cell + 9 * s, cell);
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j)
+            moved[3 * i + j] = h0[3 * i] * dn[3 * j] + h0[3 * i + 1] * dn[3 * j + 1] + h0[3 * i + 2] * dn[3 * j + 2];
+        for (int k = 0; k < 9; ++k) {
+          b[9 + k] = map[k];
+          b[18 + k] = dn[k];
+        }
+        b[27] = step;
+        store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
+      },
+      nullptr, "fire_cell_move");
+  cuda::parallel_for(
+      st.device, st.n_atoms,
+      [=] __device__(std::int64_t i) {
+        const std::int64_t s = si[i];
+        if ((act && !act[s]) || frozen[s] != 0) return;
+        const double* b = blk + 32 * s;
+        const double* map = b + 9;
+        const double* dn = b + 18;
+        const double step = b[27];
+        double xg[3], vv[3];
+        for (int k = 0; k < 3; ++k) {
+          xg[k] = double(g.x[3 * i + k]);
+          vv[k] = double(g.v[3 * i + k]);
+        }
+        for (int k = 0; k < 3; ++k) {
+          const double xn = map[3 * k] * xg[0] + map[3 * k + 1] * xg[1] + map[3 * k + 2] * xg[2] +
+                            step * (dn[3 * k] * vv[0] + dn[3 * k + 1] * vv[1] + dn[3 * k + 2] * vv[2]);
+          g.x[3 * i + k] = static_cast<T>(xn);
+        }
+      },
+      nullptr, "fire_cell_drift");
+}
+
+template <typename T>
+void fire_cell_init(int device, std::int64_t n_systems, const T* cell, double* ref, double* vc,
+                    const std::uint8_t* which) {
+  cuda::parallel_for(
+      device, 9 * n_systems,
+      [=] __device__(std::int64_t k) {
+        if (which && !which[k / 9]) return;
+        ref[k] = double(cell[k]);
+        vc[k] = 0;
+      },
+      nullptr, "fire_cell_init");
+}
+
+template <typename T>
+void fire_cell_residual(const Structure& st, const FireCellArgs<T>& a, const std::uint8_t* which) {
+  const FireCellArgs<T> g = a;
+  cuda::parallel_for(
+      st.device, st.n_systems,
+      [=] __device__(std::int64_t s) {
+        if (which && !which[s]) return;
+        if (g.stress == nullptr) {
+          g.residual[s] = DBL_MAX;
+          return;
+        }
+        double pt[9], sg[9];
+        bool hydro = true;
+        target_of(g.targets, s, pt, hydro, g.status);
+        load9(g.stress + 9 * s, sg);
+        double r = 0;
+        if (g.targets.isotropic) {
+          r = hd::fabs(cellm::trace3(sg) / 3 + pt[0]);
+        } else {
+          for (int k = 0; k < 9; ++k) r = kern::dmax(r, hd::fabs(sg[k] + pt[k]));
+        }
+        g.residual[s] = hd::isfinite(r) ? r : DBL_MAX;
+      },
+      nullptr, "fire_cell_residual");
+}
+
+#define BATCHMD_INSTANTIATE(T)                                                               \
+  template void mtk_pre<T>(const Structure&, const MtkArgs<T>&);                             \
+  template void mtk_post<T>(const Structure&, const MtkArgs<T>&);                            \
+  template void csr_pre<T>(const Structure&, const CsrArgs<T>&);                             \
+  template void fire_cell_pre<T>(const Structure&, const FireCellArgs<T>&);                  \
+  template void fire_cell_residual<T>(const Structure&, const FireCellArgs<T>&, const std::uint8_t*);  \
+  template void fire_cell_init<T>(int, std::int64_t, const T*, double*, double*, const std::uint8_t*);
+BATCHMD_INSTANTIATE(float)
+BATCHMD_INSTANTIATE(double)
+#undef BATCHMD_INSTANTIATE
+
+}  // namespace batchmd::dynamics::gpu
