@@ -173,16 +173,7 @@ PressureTargets pressure_targets(const Batch& b, double pressure, const std::opt
     host = f->to(Device::cpu());
     f = &host;
   }
-  const Shape& sh = f->shape();
-  const bool m33 = sh.size() == 3 && sh[1] == 3 && sh[2] == 3, flat9 = sh.size() == 2 && sh[1] == 9,
-             voigt = sh.size() == 2 && sh[1] == 6;
-  if (!(m33 || flat9 || voigt) || (f->dtype() != DType::Float64 && f->dtype() != DType::Float32)) {
-    std::string shape = "[";
-    for (std::size_t k = 0; k < sh.size(); ++k) shape += (k ? ", " : "") + std::to_string(sh[k]);
-    throw InvalidArgument(
-        stage + ": field 'barostat_stress' has shape " + shape + "] and dtype " + std::string(dtype_name(f->dtype())) +
-        "; it must be a float [S, 3, 3] or [S, 9] (eV/Å³), or [S, 6] in Voigt order xx yy zz yz xz xy");
-  }
+  const bool voigt = stress_field_is_voigt(*f, stage);
   dispatch_float(f->dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* d = f->data<T>();
@@ -204,6 +195,20 @@ PressureTargets pressure_targets(const Batch& b, double pressure, const std::opt
     }
   });
   return t;
+}
+
+bool stress_field_is_voigt(const Tensor& f, const std::string& stage) {
+  const Shape& sh = f.shape();
+  const bool m33 = sh.size() == 3 && sh[1] == 3 && sh[2] == 3, flat9 = sh.size() == 2 && sh[1] == 9,
+             voigt = sh.size() == 2 && sh[1] == 6;
+  if (!(m33 || flat9 || voigt) || (f.dtype() != DType::Float64 && f.dtype() != DType::Float32)) {
+    std::string shape = "[";
+    for (std::size_t k = 0; k < sh.size(); ++k) shape += (k ? ", " : "") + std::to_string(sh[k]);
+    throw InvalidArgument(
+        stage + ": field 'barostat_stress' has shape " + shape + "] and dtype " + std::string(dtype_name(f.dtype())) +
+        "; it must be a float [S, 3, 3] or [S, 9] (eV/Å³), or [S, 6] in Voigt order xx yy zz yz xz xy");
+  }
+  return voigt;
 }
 
 std::vector<double> read_mat3(const Batch& b, const char* field) {

@@ -54,6 +54,9 @@ PressureTargets pressure_targets(const Batch& b, double pressure, const std::opt
 /// when `stress` is set, the two being alternatives).
 void check_stage_target(double pressure, const std::optional<StressTarget>& stress, CellMode mode,
                         const std::string& stage);
+/// Checks the shape and dtype of the field "barostat_stress" (InvalidArgument naming the stage);
+/// returns whether it is [S, 6] Voigt (else [S, 3, 3] or [S, 9]).
+bool stress_field_is_voigt(const Tensor& f, const std::string& stage);
 /// `which` from a step's Context (empty: every system active).
 std::vector<bool> active_mask(const Context& ctx);
 

@@ -103,8 +103,8 @@ __device__ void kinetic_tensor(const double* k6, double* out) {
 template <typename T>
 void kinetic_sums(const Structure& st, const T* v, const T* m, double* out, const char* what) {
   cuda::segment_reduce<6>(
-      st.device, st.n_systems, st.atoms_ptr, [=] __device__(std::int64_t i, double* r) { kinetic6(v + 3 * i, m[i], r); },
-      out, nullptr, what);
+      st.device, st.n_systems, st.atoms_ptr,
+      [=] __device__(std::int64_t i, double* r) { kinetic6(v + 3 * i, m[i], r); }, out, nullptr, what);
 }
 
 /// MTK's per-atom pass (npt_mtk.cpp, mtk_atoms): damped kick, then the drift (drift) or nothing.
@@ -183,8 +183,7 @@ void mtk_pre(const Structure& st, const MtkArgs<T>& a) {
         for (int k = 0; k < 9; ++k) vg[k] *= sb;
         double k2[9];
         kinetic_tensor(k6 + 6 * s, k2);
-        const double sp =
-            kern::nhc_half_step(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+        const double sp = kern::nhc_half_step(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
         for (double& e : k2) e *= sp * sp;
         double cell[9], wvir[9];
         load9(g.cell + 9 * s, cell);
@@ -284,7 +283,7 @@ void csr_pre(const Structure& st, const CsrArgs<T>& a) {
   const std::int64_t* ap = st.atoms_ptr;
   const std::int64_t* si = st.system_index;
   const std::uint8_t* act = st.active;
-  double* k6 = a.scratch;              // [S][6]
+  double* k6 = a.scratch;               // [S][6]
   double* per = a.scratch + 6 * S;      // [S][18]: μ, μ⁻¹ (isotropic: μ[0], μ⁻¹[0])
   double* frozen = a.scratch + 24 * S;  // [S]
   const CsrArgs<T> g = a;
@@ -367,8 +366,8 @@ void fire_cell_pre(const Structure& st, const FireCellArgs<T>& a) {
   // Per system, 32 doubles: d (0-8), dinv (9-17), gc (18-26), cf (27), then the action: zero
   // (28), mix on (29), keep (30), c (31). After the move: map (9-17), dn (18-26), step (27).
   double* blk = a.scratch;
-  double* sums = a.scratch + 32 * S;  // [S][4]: P, |v|², |F|² of the atoms, Σ m
-  double* d2 = a.scratch + 36 * S;    // [S]: max |v|² of the atoms after the kick
+  double* sums = a.scratch + 32 * S;    // [S][4]: P, |v|², |F|² of the atoms, Σ m
+  double* d2 = a.scratch + 36 * S;      // [S]: max |v|² of the atoms after the kick
   double* frozen = a.scratch + 37 * S;  // [S]
   const FireCellArgs<T> g = a;
   // D = (h0⁻¹ h)ᵀ and the generalized cell force (W − V P_t) D⁻ᵀ / cf (cell_relax.cpp)
@@ -419,7 +418,8 @@ void fire_cell_pre(const Structure& st, const FireCellArgs<T>& a) {
         const double* d = blk + 32 * si[i];
         kern::PowerSums p;
         for (int k = 0; k < 3; ++k) {
-          const double fg = d[k] * double(g.f[3 * i]) + d[3 + k] * double(g.f[3 * i + 1]) + d[6 + k] * double(g.f[3 * i + 2]);
+          const double fg =
+              d[k] * double(g.f[3 * i]) + d[3 + k] * double(g.f[3 * i + 1]) + d[6 + k] * double(g.f[3 * i + 2]);
           kern::add_power(p, double(g.v[3 * i + k]), fg);
         }
         r[0] = p.p;
@@ -470,7 +470,8 @@ void fire_cell_pre(const Structure& st, const FireCellArgs<T>& a) {
         const double* d = b;
         const double h = g.h[s];
         for (int k = 0; k < 3; ++k) {
-          const double fg = d[k] * double(g.f[3 * i]) + d[3 + k] * double(g.f[3 * i + 1]) + d[6 + k] * double(g.f[3 * i + 2]);
+          const double fg =
+              d[k] * double(g.f[3 * i]) + d[3 + k] * double(g.f[3 * i + 1]) + d[6 + k] * double(g.f[3 * i + 2]);
           double vi = b[28] != 0 ? 0.0 : double(g.v[3 * i + k]);
           if (b[29] != 0) vi = b[30] * vi + b[31] * fg;
           vi += h * units::kAccel / double(g.m[i]) * fg;
@@ -576,12 +577,12 @@ void fire_cell_residual(const Structure& st, const FireCellArgs<T>& a, const std
       nullptr, "fire_cell_residual");
 }
 
-#define BATCHMD_INSTANTIATE(T)                                                               \
-  template void mtk_pre<T>(const Structure&, const MtkArgs<T>&);                             \
-  template void mtk_post<T>(const Structure&, const MtkArgs<T>&);                            \
-  template void csr_pre<T>(const Structure&, const CsrArgs<T>&);                             \
-  template void fire_cell_pre<T>(const Structure&, const FireCellArgs<T>&);                  \
-  template void fire_cell_residual<T>(const Structure&, const FireCellArgs<T>&, const std::uint8_t*);  \
+#define BATCHMD_INSTANTIATE(T)                                                                        \
+  template void mtk_pre<T>(const Structure&, const MtkArgs<T>&);                                      \
+  template void mtk_post<T>(const Structure&, const MtkArgs<T>&);                                     \
+  template void csr_pre<T>(const Structure&, const CsrArgs<T>&);                                      \
+  template void fire_cell_pre<T>(const Structure&, const FireCellArgs<T>&);                           \
+  template void fire_cell_residual<T>(const Structure&, const FireCellArgs<T>&, const std::uint8_t*); \
   template void fire_cell_init<T>(int, std::int64_t, const T*, double*, double*, const std::uint8_t*);
 BATCHMD_INSTANTIATE(float)
 BATCHMD_INSTANTIATE(double)

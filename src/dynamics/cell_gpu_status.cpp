@@ -34,7 +34,8 @@ struct CellStatusRing::Impl {
   }
   void reset(int dev) {
     device = dev;
-    status = Tensor(DType::UInt8, {static_cast<std::int64_t>(sizeof(gpu::CellStatus))}, Device{Device::Kind::CUDA, dev});
+    status =
+        Tensor(DType::UInt8, {static_cast<std::int64_t>(sizeof(gpu::CellStatus))}, Device{Device::Kind::CUDA, dev});
     const gpu::CellStatus c = clean();
     cuda::copy(status.raw(), &c, sizeof c, cuda::compute_stream(dev));
     for (Slot& sl : ring) {
@@ -118,8 +119,7 @@ gpu::Targets device_targets(const Batch& b, double pressure, const std::optional
   t.isotropic = mode == CellMode::Isotropic;
   if (stress) {
     const int fault = cellk::target_from_stress(stress->data(), t.isotropic, t.stage, t.stage_hydro);
-    if (fault != cellk::kTargetOk)
-      throw InvalidArgument(stage + " stress " + target_fault_text(fault, stress->data()));
+    if (fault != cellk::kTargetOk) throw InvalidArgument(stage + " stress " + target_fault_text(fault, stress->data()));
   } else {
     cellk::hydrostatic(pressure, t.stage);
   }
@@ -133,17 +133,7 @@ gpu::Targets device_targets(const Batch& b, double pressure, const std::optional
   if (b.level("barostat_stress") != Level::System)
     throw InvalidArgument(stage + ": field 'barostat_stress' must be system-level");
   const Tensor& f = b.get("barostat_stress");
-  const Shape& sh = f.shape();
-  const bool m33 = sh.size() == 3 && sh[1] == 3 && sh[2] == 3, flat9 = sh.size() == 2 && sh[1] == 9,
-             voigt = sh.size() == 2 && sh[1] == 6;
-  if (!(m33 || flat9 || voigt) || (f.dtype() != DType::Float64 && f.dtype() != DType::Float32)) {
-    std::string shape = "[";
-    for (std::size_t k = 0; k < sh.size(); ++k) shape += (k ? ", " : "") + std::to_string(sh[k]);
-    throw InvalidArgument(
-        stage + ": field 'barostat_stress' has shape " + shape + "] and dtype " + std::string(dtype_name(f.dtype())) +
-        "; it must be a float [S, 3, 3] or [S, 9] (eV/Å³), or [S, 6] in Voigt order xx yy zz yz xz xy");
-  }
-  t.voigt = voigt;
+  t.voigt = stress_field_is_voigt(f, stage);
   if (f.dtype() == DType::Float64)
     t.s64 = f.data<double>();
   else

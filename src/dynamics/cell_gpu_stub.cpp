@@ -38,11 +38,11 @@ void fire_cell_residual(const Structure&, const FireCellArgs<T>&, const std::uin
   no_cuda();
 }
 
-#define BATCHMD_INSTANTIATE(T)                                                  \
-  template void mtk_pre<T>(const Structure&, const MtkArgs<T>&);                \
-  template void mtk_post<T>(const Structure&, const MtkArgs<T>&);               \
-  template void csr_pre<T>(const Structure&, const CsrArgs<T>&);                \
-  template void fire_cell_pre<T>(const Structure&, const FireCellArgs<T>&);     \
+#define BATCHMD_INSTANTIATE(T)                                                                        \
+  template void mtk_pre<T>(const Structure&, const MtkArgs<T>&);                                      \
+  template void mtk_post<T>(const Structure&, const MtkArgs<T>&);                                     \
+  template void csr_pre<T>(const Structure&, const CsrArgs<T>&);                                      \
+  template void fire_cell_pre<T>(const Structure&, const FireCellArgs<T>&);                           \
   template void fire_cell_residual<T>(const Structure&, const FireCellArgs<T>&, const std::uint8_t*); \
   template void fire_cell_init<T>(int, std::int64_t, const T*, double*, double*, const std::uint8_t*);
 BATCHMD_INSTANTIATE(float)
