@@ -253,6 +253,7 @@ struct LJGpu::Impl {
     a.n_atoms = n_atoms;
     a.cap = cap;
     a.rc = rc;
+    a.skin = skin;
     a.thr2 = 0.25 * skin * skin;
     return a;
   }
