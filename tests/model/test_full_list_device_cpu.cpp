@@ -434,9 +434,9 @@ TEST(FullListDeviceCpu, StrainedCellsKeepTheirListsWhileTheSkinAllows) {
 
 // Two atoms 6.1 Å apart (beyond cutoff + skin = 6 Å: not listed) in a 30 Å box. A strain of 6 %
 // along the pair (δ = 1 - 0.06 * 6 = 0.64 Å) and moves of 0.3 Å each towards the other (< δ/2):
-// kept, and the pair is at 5.13 Å, still beyond the 5 Å cutoff. Moves of 0.05 Å more (> δ/2): the
-// pair would be inside the cutoff (4.93 Å), and the list is rebuilt and holds it. A check with the
-// unstrained threshold skin/2 would keep the list and miss the pair.
+// kept, and the pair is at 5.13 Å, still beyond the 5 Å cutoff. 0.1 Å more each (0.4 Å: > δ/2 but
+// < skin/2): the pair is inside the cutoff (4.93 Å), and the list is rebuilt and holds it. A check
+// with the unstrained threshold skin/2 would keep the list and miss the pair.
 TEST(FullListDeviceCpu, AStrainThatBringsAPairInsideTheCutoffRebuilds) {
   Sys s;
   s.x = {10, 15, 15, 16.1, 15, 15};
@@ -451,8 +451,8 @@ TEST(FullListDeviceCpu, AStrainThatBringsAPairInsideTheCutoffRebuilds) {
   s.x[3] -= 0.3;
   EXPECT_EQ(d.update(geometry_of<double>({s})).rebuild, 0);
   EXPECT_EQ(d.n_pairs(), 0);
-  s.x[0] += 0.05;
-  s.x[3] -= 0.05;
+  s.x[0] += 0.1;
+  s.x[3] -= 0.1;
   EXPECT_EQ(d.update(geometry_of<double>({s})).rebuild, 1);
   ASSERT_EQ(d.n_pairs(), 2);
   EXPECT_EQ(d.list().neighbor[0], 1);
