@@ -160,6 +160,7 @@ ListArgs<T> DeviceListBuild::list_args(const Batch& batch) {
   a.st = reinterpret_cast<Status*>(status_.raw());
   a.n_atoms = n_atoms_;
   a.rc = rc_;
+  a.skin = skin_;
   a.thr2 = 0.25 * skin_ * skin_;
   return a;
 }

@@ -5,7 +5,8 @@
 // sequences the kernels of full_list_device.cu (launchers in full_list_device_kernels.hpp).
 //
 // Per call: one kernel checks every atom against its system's build (skin/2 modulo lattice
-// vectors, cell and pbc); the host reads back a 16-byte status (one synchronisation: the only
+// vectors, cell and pbc; a fully periodic cell's strain charged against the skin, as the CPU list
+// does: full_list_device_strain.hpp); the host reads back a 16-byte status (one synchronisation: the only
 // host round trip of a call that keeps the list). The displacements over the kept pairs are
 // queued before that status is known (and queued again on the rare call that rebuilds), so a
 // caller can fold its own read-back into the same synchronisation (begin_update/finish_update). A call that rebuilds

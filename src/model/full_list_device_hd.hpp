@@ -17,6 +17,7 @@
 #include "batchmd/core/vec3.hpp"
 #include "cell_grid.hpp"
 #include "full_list_device_kernels.hpp"
+#include "full_list_device_strain.hpp"
 
 namespace batchmd::model::detail::devlist {
 
@@ -86,39 +87,29 @@ BATCHMD_HD inline bool system_grid(const ListArgs<T>& a, std::int64_t s, const F
 
 // ---- per atom
 
-/// Every call: non-finite position; displacement since the build of its system modulo lattice
-/// vectors (a jump by whole cells only sets jump[i]); the first atom of a system: cell or pbc
-/// changed since the build. Marks the system for a rebuild.
+/// Every call: non-finite position; the system's cell and pbc against its build's (a fully
+/// periodic cell strained within the skin keeps the list: full_list_device_strain.hpp); the
+/// displacement since the build (from x0 A under a strain A) modulo lattice vectors — a jump by
+/// whole cells of the current cell only sets jump[i]. Marks the system for a rebuild.
 template <typename T>
 BATCHMD_HD inline void check_atom(const ListArgs<T>& a, std::int64_t i) {
   const std::int64_t s = a.sys[i];
   const CellGrid& g = a.grid[s];
-  if (i == a.ptr[s]) {
-    bool changed = false, any = false;
-    for (int d = 0; d < 3; ++d) {
-      const int p = (a.pbc != nullptr && a.pbc[3 * s + d]) ? 1 : 0;
-      changed = changed || p != g.periodic[d];
-      any = any || p != 0;
-    }
-    if (any)
-      for (int e = 0; e < 9; ++e) {
-        const double cv = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
-        changed = changed || cv != g.cell[e];
-      }
-    if (changed) {
-      a.flag[s] = 1;
-      a.st->rebuild = 1;
-    }
-  }
-  double x[3], dl[3];
+  double x[3], x0[3];
   for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
   if (!hd::isfinite(x[0]) || !hd::isfinite(x[1]) || !hd::isfinite(x[2])) {
     record_atom_error(a.st, kErrNonFinite, i);
     return;
   }
-  for (int e = 0; e < 3; ++e) dl[e] = x[e] - static_cast<double>(a.ref[3 * i + e]);
+  const CellSinceBuild c = cell_since_build(a.cell, a.pbc, s, g.cell, g.recip, g.periodic, a.skin, a.rc);
+  if (c.kind == CellSinceBuild::kRebuild) {  // the system rebuilds: jumps too
+    a.flag[s] = 1;
+    a.st->rebuild = 1;
+    return;
+  }
+  for (int e = 0; e < 3; ++e) x0[e] = static_cast<double>(a.ref[3 * i + e]);
   int k[3];
-  if (classify_displacement(dl, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild) {
+  if (displacement_since_build(c, x, x0, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild) {
     a.flag[s] = 1;
     a.st->rebuild = 1;
   }

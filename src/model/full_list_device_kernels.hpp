@@ -47,7 +47,7 @@ struct ListArgs {
   const double* cut;            ///< [n_species^2] pair cutoff + skin (Å; <= 0 excluded)
   std::int32_t n_species;
   T* ref;                     ///< [n][3] positions at the system's last build
-  std::int32_t* jump;         ///< [n][3] lattice jump since the build (the image shift)
+  std::int32_t* jump;         ///< [n][3] lattice jump since the build, in cells of the current cell
   std::int32_t* wimg;         ///< [n][3] whole cells removed to wrap the atom at the build
   CellGrid* grid;             ///< [S]
   const long long* bin_base;  ///< [S+1] first bin of each system
@@ -60,6 +60,7 @@ struct ListArgs {
   Status* st;
   std::int64_t n_atoms;
   double rc;    ///< the grid's reach: the largest pair cutoff + skin (Å), slightly inflated
+  double skin;  ///< the Verlet skin (Å)
   double thr2;  ///< (skin/2)^2 (Å²)
 };
 
@@ -69,14 +70,16 @@ struct PairArrays {
   std::int32_t* pair_atom;  ///< [n_pairs]
   std::int32_t* neighbor;   ///< [n_pairs]
   std::int32_t* species;    ///< [n_pairs]
-  std::int32_t* image;      ///< [n_pairs][3] r = x_j - x_i + image . cell (build positions)
+  std::int32_t* image;      ///< [n_pairs][3] r = x_j - x_i + image . cell (build positions and cell)
   std::int64_t* reverse;    ///< [n_pairs]
 };
 
-/// Per atom (one thread each): non-finite positions; the displacement since the build of its
-/// system modulo lattice vectors (a jump by whole cells only moves jump[i]); the first atom of a
-/// system: cell or pbc changed since the build. Marks flag[s] = 1 and st->rebuild = 1 for a
-/// system to rebuild (flags and st->rebuild are reset by the host before).
+/// Per atom (one thread each): non-finite positions; the cell and pbc of its system against the
+/// build's (a fully periodic cell strained within the skin keeps the list; any other change
+/// rebuilds: full_list_device_strain.hpp); the displacement since the build of its system (from
+/// x0 A under a strain A) modulo lattice vectors of the current cell (a jump by whole cells only
+/// moves jump[i]). Marks flag[s] = 1 and st->rebuild = 1 for a system to rebuild (flags and
+/// st->rebuild are reset by the host before).
 template <typename T>
 void devlist_check(int device, const ListArgs<T>& a);
 

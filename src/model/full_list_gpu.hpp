@@ -6,7 +6,8 @@
 //
 // Two ways to build it, one view:
 //  - on the DEVICE (the default; full_list_device.{hpp,cpp,cu}): a kernel checks every atom
-//    against its system's last build (skin/2 modulo lattice vectors, cell and pbc); the systems
+//    against its system's last build (skin/2 modulo lattice vectors, cell and pbc; a barostat's
+//    strain of a fully periodic cell is charged against the skin, as on the host); the systems
 //    that moved are re-binned on a cell grid and their pairs found, sorted and paired with their
 //    opposites on the device; the others keep theirs. One 16-byte status read-back per call (two
 //    on a rebuild); positions never leave the GPU.
@@ -17,11 +18,11 @@
 //    rebuilds only a per-atom image shift (atoms wrapped back into the cell by a hook) is uploaded, when it changed.
 // Either way a kernel recomputes the displacements r_p = x_j - x_i + (image_p + shift_i -
 // shift_j) . cell on the device each call. Built from the same positions, the two lists are
-// equal array for array. Later they rebuild at different calls (the device path per system, and
-// on any cell change; the host one for the whole batch, keeping its list through a barostat's
-// strain), so they may differ by pairs beyond the cutoff: these add exact zeros, but kernels that
-// split an atom's pairs over warp lanes (SNAP) may then sum in another grouping (rounding-level
-// differences). A system's list on the device path depends on that system alone.
+// equal array for array. Later they rebuild at different calls (the device path per system; the
+// host one for the whole batch unless a cell is strained), so they may differ by pairs beyond the
+// cutoff: these add exact zeros, but kernels that split an atom's pairs over warp lanes (SNAP) may
+// then sum in another grouping (rounding-level differences). A system's list on the device path
+// depends on that system alone.
 #pragma once
 #include <cstdint>
 #include <memory>

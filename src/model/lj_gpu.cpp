@@ -253,6 +253,7 @@ struct LJGpu::Impl {
     a.n_atoms = n_atoms;
     a.cap = cap;
     a.rc = rc;
+    a.skin = skin;
     a.thr2 = 0.25 * skin * skin;
     return a;
   }
@@ -327,8 +328,10 @@ struct LJGpu::Impl {
                               " atoms, the batch has " + std::to_string(na));
       const std::size_t stride = pending_ref.size() == n3 ? 3 : 12;
       // A state with build cells (12 values an atom): where a periodic system's cell has changed
-      // since that build, the run it came from would rebuild the whole list from the current
-      // positions at this call, so the restarted one does too (bitwise the same continuation).
+      // since that build, the list is rebuilt from the current positions at this call. The run it
+      // came from may have kept its list through that strain (check_atom), so the continuation
+      // is then equal to rounding, not bitwise (building from the reference in the stored build
+      // cells, as NeighborList::build_from_reference does, would make it bitwise).
       bool cell_changed = false;
       if (stride == 12 && batch.has("cell") && batch.has("pbc")) {
         const Tensor hc = batch.get("cell").to(Device::cpu());

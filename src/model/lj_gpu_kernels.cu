@@ -12,8 +12,9 @@
 // atomics, deterministic) and dense (layout in lj_gpu_kernels.hpp). Positions need not be
 // wrapped: an atom that jumps by a lattice vector (a wrap hook) only updates its image count.
 //
-// Steps. Every compute launches: check (per atom: finite? moved more than skin/2 modulo lattice
-// vectors? cell or pbc changed? — sets the device rebuild flag), the build chain (grid, bin,
+// Steps. Every compute launches: check (per atom: finite? cell or pbc changed beyond a strain of a
+// fully periodic cell the skin absorbs? moved more than skin/2 — from x0 A under a strain A —
+// modulo lattice vectors? — sets the device rebuild flag), the build chain (grid, bin,
 // scan, place, rank, build — each kernel returns at once unless the flag is set for this call),
 // wrap, forces, a per-system reduction (cuda::segment_reduce, double) and the output. Errors
 // (non-finite positions, list overflow, bad cells or atomic numbers) go to the device status
@@ -32,6 +33,7 @@
 #include "batchmd/core/reduce.cuh"
 #include "bin_grid.hpp"
 #include "full_list_device_block.cuh"
+#include "full_list_device_strain.hpp"
 #include "lj_gpu_kernels.hpp"
 
 namespace batchmd::model::gpu {
@@ -81,38 +83,32 @@ BATCHMD_HD inline int make_grid(SysGrid& g, const Frame& f, const double* cell, 
   return err;
 }
 
-// Per atom, every list update: non-finite positions, displacement since the build (modulo
-// lattice vectors along periodic directions: a jump by whole cells only moves the image offset),
-// cell/pbc changes. Sets the rebuild flag for this update when needed.
+// Per atom, every list update: non-finite positions, the system's cell and pbc against the
+// build's (a strained fully periodic cell keeps the list: full_list_device_strain.hpp), the
+// displacement since the build (modulo lattice vectors along periodic directions: a jump by whole
+// cells only moves the image offset, counted in cells of the current cell, which wrap_slot and
+// force_slot use). Sets the rebuild flag for this update when needed.
 template <typename T>
 BATCHMD_HD inline void check_atom(const ListArgs<T>& a, std::int64_t i) {
   if (a.force && i == 0) a.st->rebuild_gen = a.gen;
   const std::int64_t s = a.sys[i];
   const SysGrid& g = a.grid[s];
-  if (i == a.ptr[s]) {  // the first atom of a system looks at its cell and pbc
-    bool changed = false, any = false;
-    for (int d = 0; d < 3; ++d) {
-      const int p = (a.pbc != nullptr && a.pbc[3 * s + d]) ? 1 : 0;
-      changed = changed || p != g.periodic[d];
-      any = any || p != 0;
-    }
-    if (any)
-      for (int e = 0; e < 9; ++e) {
-        const double c = a.cell != nullptr ? static_cast<double>(a.cell[9 * s + e]) : 0.0;
-        changed = changed || c != g.cell[e];
-      }
-    if (changed) a.st->rebuild_gen = a.gen;
-  }
-  double x[3], dl[3];
+  double x[3], x0[3];
   for (int e = 0; e < 3; ++e) x[e] = static_cast<double>(a.pos[3 * i + e]);
   if (!hd::isfinite(x[0]) || !hd::isfinite(x[1]) || !hd::isfinite(x[2])) {
     hd::atomic_or(&a.st->error, kErrNonFinite);
     hd::atomic_min(&a.st->bad_atom, static_cast<int>(i));
     return;
   }
-  for (int e = 0; e < 3; ++e) dl[e] = x[e] - static_cast<double>(a.ref[3 * i + e]);
+  const detail::CellSinceBuild c =
+      detail::cell_since_build(a.cell, a.pbc, s, g.cell, g.recip, g.periodic, a.skin, a.rc);
+  if (c.kind == detail::CellSinceBuild::kRebuild) {  // the whole batch rebuilds: image counts too
+    a.st->rebuild_gen = a.gen;
+    return;
+  }
+  for (int e = 0; e < 3; ++e) x0[e] = static_cast<double>(a.ref[3 * i + e]);
   int k[3];  // the lattice jump (zero unless the atom only jumped by lattice vectors)
-  if (classify_displacement(dl, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild)
+  if (detail::displacement_since_build(c, x, x0, g.cell, g.recip, g.periodic, a.thr2, k) == Displacement::kRebuild)
     a.st->rebuild_gen = a.gen;
   for (int d = 0; d < 3; ++d) a.nimg[3 * i + d] = a.nbuild[3 * i + d] + k[d];
 }

@@ -84,6 +84,7 @@ struct ListArgs {
   std::int64_t n_atoms;
   std::int32_t cap;
   double rc;    // cutoff + skin
+  double skin;  // the Verlet skin (Å)
   double thr2;  // (skin/2)^2
   bool force;
 };
@@ -116,9 +117,11 @@ struct ForceArgs {
 constexpr int kSumsPerSystem = 7;
 
 /// The list update of one compute. Launches, in order on the compute stream:
-///  - check: one thread per atom (grid-stride over n_atoms): non-finite position, displacement
-///    since the build modulo lattice vectors, cell/pbc change; sets st->rebuild_gen = a.gen when
-///    the list must be rebuilt (always when a.force), else moves image counts by lattice jumps;
+///  - check: one thread per atom (grid-stride over n_atoms): non-finite position, cell/pbc change
+///    (a fully periodic cell strained within the skin keeps the list: full_list_device_strain.hpp),
+///    displacement since the build (from x0 A under a strain A) modulo lattice vectors; sets
+///    st->rebuild_gen = a.gen when the list must be rebuilt (always when a.force), else moves
+///    image counts by lattice jumps of the current cell;
 ///  - grid: one block of kThreads per system: the frame, the extent along open directions, the
 ///    bin grid, zeroed bin counts;
 ///  - bin: one thread per atom: image counts, wrapped position, bin, arrival rank in the bin;

@@ -4,7 +4,10 @@
 // triclinic, slab, cluster, a cell smaller than the cutoff, an empty system, with two species of
 // different cutoffs and ignored atoms.
 #pragma once
+#include <array>
+#include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "snap_test_util.hpp"
@@ -29,6 +32,35 @@ inline void to_cell(Sys& s, double edge, const std::vector<double>& cell) {
     const double f[3] = {s.x[3 * i] / edge, s.x[3 * i + 1] / edge, s.x[3 * i + 2] / edge};
     for (int e = 0; e < 3; ++e) s.x[3 * i + e] = f[0] * cell[e] + f[1] * cell[3 + e] + f[2] * cell[6 + e];
   }
+}
+
+// A homogeneous strain of s: cell rows and positions (row vectors) times A (row-major [9]), as a
+// barostat maps them: h -> h A, x -> x A.
+inline void strain(Sys& s, const std::array<double, 9>& A) {
+  auto times = [&](double* v) {
+    const double u[3] = {v[0], v[1], v[2]};
+    for (int c = 0; c < 3; ++c)
+      v[c] = u[0] * A[static_cast<std::size_t>(c)] + u[1] * A[3 + static_cast<std::size_t>(c)] +
+             u[2] * A[6 + static_cast<std::size_t>(c)];
+  };
+  for (int d = 0; d < 3; ++d) times(&s.cell[3 * static_cast<std::size_t>(d)]);
+  for (std::int64_t i = 0; i < s.n(); ++i) times(&s.x[3 * static_cast<std::size_t>(i)]);
+}
+
+// The strain of step k of a barostat-like sequence: a steady deformation of Frobenius norm about
+// `rate` per step (a per-seed mix of stretch and shear) plus a little noise.
+inline std::array<double, 9> strain_step(double rate, std::uint64_t seed, int k) {
+  std::mt19937_64 fixed(seed), noise(seed * 7919 + static_cast<std::uint64_t>(k));
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::array<double, 9> A{};
+  double n2 = 0;
+  for (double& a : A) {
+    a = u(fixed);
+    n2 += a * a;
+  }
+  for (std::size_t e = 0; e < 9; ++e)
+    A[e] = A[e] * rate / std::sqrt(n2) + 0.1 * rate * u(noise) + (e % 4 == 0 ? 1.0 : 0.0);
+  return A;
 }
 
 // Elements 29, 47 and (every seventh atom) the ignored 1.

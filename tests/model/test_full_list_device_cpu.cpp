@@ -5,8 +5,10 @@
 // view (NeighborList + build_neighbor_view) on periodic cubic, triclinic, slab, cluster, a cell
 // smaller than the cutoff and a mixed batch in both precisions — the same pairs, images, order,
 // species and reverse pairs — and across calls: small moves (no rebuild), a move beyond skin/2
-// and a cell change (only that system rebuilt, equal to a fresh host view of it; the others
-// kept), lattice jumps (no rebuild), a NaN position and a flat cell (the status block's errors).
+// (only that system rebuilt, equal to a fresh host view of it; the others kept), lattice jumps
+// (no rebuild), strained cells (kept while the skin absorbs the strain, every pair inside the
+// cutoff listed, rebuilt when the CPU list rebuilds; a pair the strain brings inside the cutoff),
+// a NaN position and a flat cell (the status block's errors).
 // Machines without a GPU test the device list's arithmetic here; test_full_list_gpu.cpp runs the
 // kernels themselves.
 #include <gtest/gtest.h>
@@ -18,6 +20,7 @@
 
 #include "full_list_cases.hpp"
 #include "full_list_device_hd.hpp"
+#include "full_list_device_strain.hpp"
 #include "neighbor_view.hpp"
 
 namespace batchmd::model {
@@ -135,6 +138,7 @@ struct SerialDeviceList {
     a.st = &st;
     a.n_atoms = na;
     a.rc = rc;
+    a.skin = kSkin;
     a.thr2 = 0.25 * kSkin * kSkin;
     return a;
   }
@@ -270,6 +274,42 @@ std::vector<std::int32_t> neighbors_of(const SerialDeviceList<double>& d, const 
           l.neighbor.begin() + l.offsets[static_cast<std::size_t>(a1)]};
 }
 
+// Every pair of a fresh host view of g inside its pair's cutoff (not only cutoff + skin), for
+// atoms [a0, a1), is in the device list with the same neighbor and the same image now: the pair's
+// build image plus the lattice jumps since (r = x_j - x_i + (image + jump_i - jump_j) . cell, the
+// displacement kernel's arithmetic, in the current cell).
+void expect_inside_listed(const SerialDeviceList<double>& d, const Geometry<double>& g,
+                          const std::vector<std::int32_t>& sp, std::int64_t a0, std::int64_t a1,
+                          const std::string& where) {
+  const auto h = host_view(g, sp);
+  const auto& l = d.list();
+  int inside = 0;
+  for (std::int64_t i = a0; i < a1; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    for (std::int64_t q = h.offsets[u]; q < h.offsets[u + 1]; ++q) {
+      const auto qq = static_cast<std::size_t>(q);
+      const std::int32_t j = h.neighbor[qq];
+      const double c = kCut[static_cast<std::size_t>(2 * sp[u] + sp[static_cast<std::size_t>(j)])];
+      const double* r = &h.rij[3 * qq];
+      if (!(r[0] * r[0] + r[1] * r[1] + r[2] * r[2] < c * c)) continue;
+      ++inside;
+      bool listed = false;
+      for (std::int64_t p = l.offsets[u]; p < l.offsets[u + 1] && !listed; ++p) {
+        const auto pp = static_cast<std::size_t>(p);
+        if (l.neighbor[pp] != j) continue;
+        bool same = true;
+        for (int e = 0; e < 3; ++e)
+          same = same && l.image[3 * pp + e] + d.jump[3 * u + e] - d.jump[3 * static_cast<std::size_t>(j) + e] ==
+                             h.image[3 * qq + e];
+        listed = same;
+      }
+      EXPECT_TRUE(listed) << where << ": atom " << i << ", neighbor " << j << " at "
+                          << std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]) << " Å is not listed";
+    }
+  }
+  EXPECT_GT(inside, 0) << where;
+}
+
 TEST(FullListDeviceCpu, OnlyTheSystemsThatMovedOrWhoseCellChangedAreRebuilt) {
   auto systems = mixed();
   const auto sp = species_of(systems);
@@ -308,15 +348,152 @@ TEST(FullListDeviceCpu, OnlyTheSystemsThatMovedOrWhoseCellChangedAreRebuilt) {
   EXPECT_EQ(d.jump[3 * 6 + 2], 1);  // atom 6: row c
   EXPECT_EQ(d.jump[3 * 1 + 0], 0);
 
-  // The triclinic cell strained: only that system is rebuilt, in its new cell.
+  // The triclinic cell strained by 0.2 %, positions carried along: the skin absorbs it (δ = skin -
+  // ‖A - I‖ rc = 0.98 Å), no system is rebuilt, and every pair inside its cutoff is listed.
   for (double& v : systems[1].cell) v *= 1.002;
   for (double& v : systems[1].x) v *= 1.002;
+  g = geometry_of<double>(systems);
+  EXPECT_EQ(d.update(g).rebuild, 0);
+  EXPECT_EQ(d.builds, 2);
+  expect_inside_listed(d, g, sp, 0, d.na, "triclinic strained by 0.2 %");
+
+  // Strained by 20 %: beyond what the skin absorbs; only that system is rebuilt, in its new cell.
+  for (double& v : systems[1].cell) v *= 1.2;
+  for (double& v : systems[1].x) v *= 1.2;
   g = geometry_of<double>(systems);
   EXPECT_EQ(d.update(g).rebuild, 1);
   EXPECT_EQ(d.flag, (std::vector<std::uint8_t>{0, 1, 0, 0, 0, 0}));
   const auto [t0, t1] = atoms_of(systems, 1);
   expect_equal(d, host_view(g, sp), t0, t1, "triclinic rebuilt");
   EXPECT_EQ(d.builds, 3);
+
+  // The slab's cell changed (not periodic in all three directions: no strain rule): rebuilt.
+  systems[2].cell[0] *= 1.001;
+  g = geometry_of<double>(systems);
+  EXPECT_EQ(d.update(g).rebuild, 1);
+  EXPECT_EQ(d.flag, (std::vector<std::uint8_t>{0, 0, 1, 0, 0, 0}));
+}
+
+// A barostat-like run: every periodic system's cell strained a little at each of 30 steps (each
+// its own deformation), positions carried along and jittered, some atoms wrapped by lattice
+// vectors of the strained cell (lattice jumps: no rebuild, counted in cells of the current cell,
+// which the listed images are checked in). The skin absorbs the strain for a
+// while (no rebuild), every pair inside the cutoff stays listed in the current cell, and each
+// system is rebuilt exactly when the CPU list (NeighborList::update, that system alone) rebuilds:
+// the same rule, δ = skin - ‖A - I‖_F (cutoff + skin), displacements from x0 A within δ/2.
+TEST(FullListDeviceCpu, StrainedCellsKeepTheirListsWhileTheSkinAllows) {
+  auto systems = mixed();
+  const auto sp = species_of(systems);
+  auto g = geometry_of<double>(systems);
+  SerialDeviceList<double> d(g, sp, kCut);
+  d.update(g);
+  std::vector<NeighborList> cpu;
+  auto update_cpu = [&](std::size_t s) {
+    const auto one = geometry_of<double>({systems[s]});
+    BatchGeometry<double> bg;
+    bg.n_systems = 1;
+    bg.n_atoms = systems[s].n();
+    bg.positions = one.pos.data();
+    bg.atoms_ptr = one.ptr.data();
+    bg.cell = one.cell.data();
+    bg.pbc = reinterpret_cast<const bool*>(one.pbc.data());
+    return cpu[s].update(bg);
+  };
+  for (std::size_t s = 0; s < systems.size(); ++s) {
+    cpu.emplace_back(5.0 * (1 + 1e-6), kSkin);  // the device list's reach: the largest cutoff, inflated
+    update_cpu(s);
+  }
+  const int n_steps = 30;
+  const std::size_t periodic[] = {0, 1, 5};  // cubic, triclinic, tiny
+  std::vector<int> rebuilt(systems.size(), 0);
+  for (int k = 0; k < n_steps; ++k) {
+    for (const std::size_t s : periodic) strain(systems[s], strain_step(0.006 + 0.003 * static_cast<double>(s), s, k));
+    for (std::size_t s = 0; s < systems.size(); ++s) jitter(systems[s], 0.02, 100 * static_cast<std::uint64_t>(k) + s);
+    if (k % 5 == 2)  // every 5th atom wrapped by a row of its CURRENT cell, as a wrap hook does
+      for (const std::size_t s : periodic)
+        for (std::int64_t i = 0; i < systems[s].n(); i += 5)
+          for (int e = 0; e < 3; ++e)
+            systems[s].x[static_cast<std::size_t>(3 * i + e)] -=
+                systems[s].cell[static_cast<std::size_t>(3 * ((i + k) % 3) + e)];
+    g = geometry_of<double>(systems);
+    const std::string where = "step " + std::to_string(k);
+    ASSERT_EQ(d.update(g).error, 0) << where;
+    for (std::size_t s = 0; s < systems.size(); ++s) {
+      const bool cpu_rebuilt = update_cpu(s);
+      EXPECT_EQ(d.flag[s] == 1, cpu_rebuilt) << where << ", system " << s;
+      rebuilt[s] += d.flag[s] == 1 ? 1 : 0;
+    }
+    expect_inside_listed(d, g, sp, 0, d.na, where);
+    if (::testing::Test::HasFailure()) return;
+  }
+  for (const std::size_t s : periodic) {
+    EXPECT_GE(rebuilt[s], 1) << "system " << s << ": the strain never outgrew the skin";
+    EXPECT_LE(rebuilt[s], n_steps / 4) << "system " << s << ": the strained list was not kept";
+  }
+}
+
+// Two atoms 6.1 Å apart (beyond cutoff + skin = 6 Å: not listed) in a 30 Å box. A strain of 6 %
+// along the pair (δ = 1 - 0.06 * 6 = 0.64 Å) and moves of 0.3 Å each towards the other (< δ/2):
+// kept, and the pair is at 5.13 Å, still beyond the 5 Å cutoff. 0.1 Å more each (0.4 Å: > δ/2 but
+// < skin/2): the pair is inside the cutoff (4.93 Å), and the list is rebuilt and holds it. A check
+// with the unstrained threshold skin/2 would keep the list and miss the pair.
+TEST(FullListDeviceCpu, AStrainThatBringsAPairInsideTheCutoffRebuilds) {
+  Sys s;
+  s.x = {10, 15, 15, 16.1, 15, 15};
+  s.z = {47, 47};
+  s.cell = {30, 0, 0, 0, 30, 0, 0, 0, 30};
+  const std::vector<std::int32_t> sp = species_of({s});
+  SerialDeviceList<double> d(geometry_of<double>({s}), sp, kCut);
+  d.update(geometry_of<double>({s}));
+  EXPECT_EQ(d.n_pairs(), 0);
+  strain(s, {0.94, 0, 0, 0, 1, 0, 0, 0, 1});
+  s.x[0] += 0.3;
+  s.x[3] -= 0.3;
+  EXPECT_EQ(d.update(geometry_of<double>({s})).rebuild, 0);
+  EXPECT_EQ(d.n_pairs(), 0);
+  s.x[0] += 0.1;
+  s.x[3] -= 0.1;
+  EXPECT_EQ(d.update(geometry_of<double>({s})).rebuild, 1);
+  ASSERT_EQ(d.n_pairs(), 2);
+  EXPECT_EQ(d.list().neighbor[0], 1);
+}
+
+// The verdicts of cell_since_build, one rule each.
+TEST(FullListDeviceCpu, CellSinceBuildVerdicts) {
+  using detail::CellSinceBuild;
+  const double h0[9] = {10, 0, 0, 2, 9, 0, -1, 1, 11};
+  Frame f;
+  const bool all[3] = {true, true, true};
+  ASSERT_TRUE(make_frame(h0, all, f).ok());
+  double recip0[9];
+  for (int dd = 0; dd < 3; ++dd)
+    for (int e = 0; e < 3; ++e) recip0[3 * dd + e] = f.recip[dd][e];
+  const int per[3] = {1, 1, 1}, slab_per[3] = {1, 1, 0};
+  const bool pbc[3] = {true, true, true}, slab_pbc[3] = {true, true, false};
+  const double skin = 1.0, rc = 6.0;
+  auto verdict = [&](const double* h, const bool* p, const int* p0) {
+    return detail::cell_since_build(h, p, 0, h0, recip0, p0, skin, rc);
+  };
+  EXPECT_EQ(verdict(h0, pbc, per).kind, CellSinceBuild::kSame);
+  EXPECT_EQ(verdict(h0, slab_pbc, per).kind, CellSinceBuild::kRebuild);  // pbc changed
+  // h = h0 A with A = I + 0.01 e_xy: kept, with that A, the current rows and (δ/2)².
+  double h[9];
+  std::copy(h0, h0 + 9, h);
+  for (int dd = 0; dd < 3; ++dd) h[3 * dd + 1] += 0.01 * h0[3 * dd];
+  const CellSinceBuild c = verdict(h, pbc, per);
+  ASSERT_EQ(c.kind, CellSinceBuild::kStrained);
+  for (int e = 0; e < 9; ++e) EXPECT_NEAR(c.strain[e], e == 1 ? 0.01 : (e % 4 == 0 ? 1.0 : 0.0), 1e-14) << e;
+  for (int e = 0; e < 9; ++e) EXPECT_EQ(c.row[e], h[e]);
+  EXPECT_NEAR(c.thr2, 0.25 * (1 - 0.06) * (1 - 0.06), 1e-12);
+  EXPECT_EQ(verdict(h, slab_pbc, slab_per).kind, CellSinceBuild::kRebuild);  // a slab's cell changed
+  // A = I + 0.17 e_xy: ‖A - I‖ rc = 1.02 > skin.
+  for (int dd = 0; dd < 3; ++dd) h[3 * dd + 1] += 0.16 * h0[3 * dd];
+  EXPECT_EQ(verdict(h, pbc, per).kind, CellSinceBuild::kRebuild);
+  h[4] = std::nan("");
+  EXPECT_EQ(verdict(h, pbc, per).kind, CellSinceBuild::kRebuild);
+  // A flat cell: rebuilt (the build reports it).
+  const double flat[9] = {10, 0, 0, 10, 0, 0, 0, 0, 11};
+  EXPECT_EQ(verdict(flat, pbc, per).kind, CellSinceBuild::kRebuild);
 }
 
 TEST(FullListDeviceCpu, BadPositionsAndCellsAreRecordedInTheStatus) {

@@ -6,10 +6,12 @@
 // every reverse pair consistent — on periodic cubic, triclinic, slab, open, a cell smaller than
 // the cutoff (several images of every atom, its own included), a mixed batch with two species of
 // different cutoffs, an excluded species pair and ignored atoms; then across calls: small moves
-// (no rebuild), a move beyond skin/2 and a cell change (only that system rebuilt, the others'
-// pairs unchanged), atoms wrapped by a lattice vector (no rebuild, same displacements); errors;
+// (no rebuild), a move beyond skin/2 (only that system rebuilt, the others' pairs unchanged),
+// atoms wrapped by a lattice vector (no rebuild, same displacements), strained cells (the lists
+// kept while the skin absorbs the strain, every pair inside the cutoff listed in the current
+// cell; a pair the strain brings inside the cutoff; a strain beyond the skin rebuilds); errors;
 // and the models (EAM, SW, Morse, ZBL, SNAP) with the device list against the host list: bit for
-// bit on the first call, to rounding after MD steps.
+// bit on the first call, to rounding after MD steps; EAM under strain against a fresh model.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -188,6 +190,22 @@ void expect_same(const List& a, const List& b, const std::string& where) {
   for (std::size_t k = 0; k < a.rij.size(); ++k) EXPECT_NEAR(a.rij[k], b.rij[k], 1e-12) << where << " rij " << k;
 }
 
+// Every pair inside its cutoff (brute force in double, in the current cells) is in l, with its
+// displacement to 1e-12 Å.
+void expect_inside_listed(const List& l, const std::vector<Sys>& systems, const std::string& where) {
+  const Ref inside = brute_force(systems, 0.0);
+  for (std::size_t i = 0; i < inside.size(); ++i)
+    for (const auto& [j, r] : inside[i]) {
+      bool listed = false;
+      for (std::int64_t p = l.offsets[i]; p < l.offsets[i + 1] && !listed; ++p) {
+        const auto q = static_cast<std::size_t>(p);
+        listed = l.neighbor[q] == j && std::abs(l.rij[3 * q] - r[0]) < 1e-12 &&
+                 std::abs(l.rij[3 * q + 1] - r[1]) < 1e-12 && std::abs(l.rij[3 * q + 2] - r[2]) < 1e-12;
+      }
+      EXPECT_TRUE(listed) << where << ": atom " << i << " neighbor " << j;
+    }
+}
+
 TEST_F(FullListGpu, EachKindOfSystemMatchesBruteForceAndTheHostList) {
   const std::vector<std::pair<std::string, Sys>> cases = {{"cubic", cubic_crystal()},
                                                           {"triclinic", triclinic()},
@@ -273,18 +291,7 @@ TEST_F(FullListGpu, RebuildsOnlyTheSystemsThatMovedOrWhoseCellChanged) {
   expect_same(small, small_h, "after small moves");
   std::int64_t na = 0;
   for (const Sys& s : systems) na += s.n();
-  const Ref inside = brute_force(systems, 0.0);  // every pair inside its cutoff is listed
-  for (std::int64_t i = 0; i < na; ++i)
-    for (const auto& [j, r] : inside[static_cast<std::size_t>(i)]) {
-      bool listed = false;
-      for (std::int64_t p = small.offsets[static_cast<std::size_t>(i)];
-           p < small.offsets[static_cast<std::size_t>(i) + 1]; ++p)
-        listed = listed || (small.neighbor[static_cast<std::size_t>(p)] == j &&
-                            std::abs(small.rij[3 * static_cast<std::size_t>(p)] - r[0]) < 1e-12 &&
-                            std::abs(small.rij[3 * static_cast<std::size_t>(p) + 1] - r[1]) < 1e-12 &&
-                            std::abs(small.rij[3 * static_cast<std::size_t>(p) + 2] - r[2]) < 1e-12);
-      EXPECT_TRUE(listed) << "atom " << i << " neighbor " << j;
-    }
+  expect_inside_listed(small, systems, "after small moves");
 
   // 2. One atom of the slab (system 2) moves by 0.7 skin: only the slab is rebuilt, from the
   //    current positions; the other systems keep their pairs.
@@ -306,23 +313,99 @@ TEST_F(FullListGpu, RebuildsOnlyTheSystemsThatMovedOrWhoseCellChanged) {
   EXPECT_EQ(wrapped.neighbor, moved.neighbor);
   for (std::size_t k = 0; k < moved.rij.size(); ++k) EXPECT_NEAR(wrapped.rij[k], moved.rij[k], 1e-12) << k;
 
-  // 4. The triclinic cell (system 1) strained by 0.2 %, positions carried along: that system is
-  //    rebuilt in its new cell, the others keep their pairs.
+  // 4. The triclinic cell (system 1) strained by 0.2 %, positions carried along: the skin absorbs
+  //    it (δ = skin - ‖A - I‖ (cutoff + skin) = 0.98 Å), nothing is rebuilt, and every pair inside
+  //    its cutoff is listed with its displacement in the new cell.
   for (double& v : systems[1].cell) v *= 1.002;
   for (double& v : systems[1].x) v *= 1.002;
   const List strained = update(dev, systems);
+  EXPECT_EQ(dev.builds(), 2);
+  EXPECT_EQ(strained.neighbor, wrapped.neighbor);
+  expect_inside_listed(strained, systems, "triclinic strained by 0.2 %");
+
+  //    Strained by 20 % more: beyond the skin; that system is rebuilt in its new cell, the
+  //    others keep their pairs.
+  for (double& v : systems[1].cell) v *= 1.2;
+  for (double& v : systems[1].x) v *= 1.2;
+  const List stretched = update(dev, systems);
   EXPECT_EQ(dev.builds(), 3);
   const auto [t0, t1] = range_of(systems, 1);
-  expect_matches(strained, brute_force(systems, kSkin), t0, t1, "triclinic rebuilt in its new cell");
+  expect_matches(stretched, brute_force(systems, kSkin), t0, t1, "triclinic rebuilt in its new cell");
   for (std::size_t s : {0u, 2u, 4u, 5u})
-    EXPECT_EQ(neighbors_of(strained, systems, s), neighbors_of(wrapped, systems, s)) << "system " << s << " kept";
-  expect_reverse_consistent(strained, "after a cell change");
+    EXPECT_EQ(neighbors_of(stretched, systems, s), neighbors_of(strained, systems, s)) << "system " << s << " kept";
+  expect_reverse_consistent(stretched, "after a cell change");
 
   // 5. A fresh host list of the final positions agrees on every pair inside the cutoff (the
   //    lists differ only beyond it, where each was built at another time).
   DeviceFullList fresh(5.0, kSkin, ListBuild::kDevice);
   const List now = update(fresh, systems);
   expect_matches(now, brute_force(systems, kSkin), 0, na, "a fresh device list");
+}
+
+// A barostat-like run: the periodic systems' cells strained a little at each of 30 steps (each
+// its own deformation), positions carried along and jittered, some atoms wrapped by rows of the
+// strained cell. The skin absorbs the strain for a while, so the list is rebuilt far less often
+// than every step, yet every pair inside its cutoff is listed at every step with its displacement
+// in the current cell; a strain beyond the skin rebuilds.
+TEST_F(FullListGpu, StrainedCellsKeepTheirListsAndEveryPairInsideTheCutoff) {
+  auto systems = mixed();
+  DeviceFullList dev(5.0, kSkin, ListBuild::kDevice);
+  update(dev, systems);
+  const int n_steps = 30;
+  const std::size_t periodic[] = {0, 1, 5};  // cubic, triclinic, tiny
+  for (int k = 0; k < n_steps; ++k) {
+    for (const std::size_t s : periodic) strain(systems[s], strain_step(0.006 + 0.003 * static_cast<double>(s), s, k));
+    for (std::size_t s = 0; s < systems.size(); ++s) jitter(systems[s], 0.02, 100 * static_cast<std::uint64_t>(k) + s);
+    if (k % 5 == 2)
+      for (const std::size_t s : periodic)
+        for (std::int64_t i = 0; i < systems[s].n(); i += 5)
+          for (int e = 0; e < 3; ++e)
+            systems[s].x[static_cast<std::size_t>(3 * i + e)] -=
+                systems[s].cell[static_cast<std::size_t>(3 * ((i + k) % 3) + e)];
+    const List l = update(dev, systems);
+    expect_inside_listed(l, systems, "step " + std::to_string(k));
+    expect_reverse_consistent(l, "step " + std::to_string(k));
+    if (::testing::Test::HasFailure()) return;
+  }
+  EXPECT_GE(dev.builds(), 3) << "the strain never outgrew the skin";
+  EXPECT_LE(dev.builds(), 1 + n_steps / 4) << "the strained lists were not kept";
+  const std::int64_t before = dev.builds();
+  strain(systems[0], {1.2, 0, 0, 0, 1, 0, 0, 0, 1});  // ‖A - I‖ (cutoff + skin) = 1.2 Å > skin
+  const List l = update(dev, systems);
+  EXPECT_EQ(dev.builds(), before + 1);
+  const auto [a0, a1] = range_of(systems, 0);
+  expect_matches(l, brute_force(systems, kSkin), a0, a1, "cubic crystal rebuilt after a 20 % stretch");
+}
+
+// Two atoms 6.1 Å apart (beyond cutoff + skin = 6 Å: not listed) in a 30 Å box. A strain of 6 %
+// along the pair (δ = 1 - 0.06 * 6 = 0.64 Å) and moves of 0.3 Å each towards the other (< δ/2):
+// kept, the pair at 5.13 Å is still beyond the 5 Å cutoff. 0.1 Å more each (0.4 Å: > δ/2 but
+// < skin/2): the pair is inside the cutoff (4.93 Å) and listed (a check with the unstrained
+// threshold skin/2 would keep the list and miss it).
+TEST_F(FullListGpu, AStrainThatBringsAPairInsideTheCutoffIsSeen) {
+  Sys s;
+  s.x = {10, 15, 15, 16.1, 15, 15};
+  s.z = {47, 47};
+  s.cell = {30, 0, 0, 0, 30, 0, 0, 0, 30};
+  std::vector<Sys> systems = {cubic_crystal(), s};
+  DeviceFullList dev(5.0, kSkin, ListBuild::kDevice);
+  const List first = update(dev, systems);
+  const std::int64_t a0 = systems[0].n();
+  EXPECT_EQ(first.offsets[static_cast<std::size_t>(a0) + 2], first.offsets[static_cast<std::size_t>(a0)]);
+  strain(systems[1], {0.94, 0, 0, 0, 1, 0, 0, 0, 1});
+  systems[1].x[0] += 0.3;
+  systems[1].x[3] -= 0.3;
+  const List kept = update(dev, systems);
+  EXPECT_EQ(dev.builds(), 1);
+  expect_inside_listed(kept, systems, "strained, pair beyond the cutoff");
+  systems[1].x[0] += 0.1;
+  systems[1].x[3] -= 0.1;
+  const List rebuilt = update(dev, systems);
+  EXPECT_EQ(dev.builds(), 2);
+  ASSERT_EQ(rebuilt.offsets[static_cast<std::size_t>(a0) + 2] - rebuilt.offsets[static_cast<std::size_t>(a0)], 2);
+  expect_inside_listed(rebuilt, systems, "strained, pair inside the cutoff");
+  EXPECT_NEAR(rebuilt.rij[3 * static_cast<std::size_t>(rebuilt.offsets[static_cast<std::size_t>(a0)])],
+              6.1 * 0.94 - 0.8, 1e-12);
 }
 
 TEST_F(FullListGpu, ASystemsListDoesNotDependOnItsBatch) {
@@ -466,6 +549,41 @@ TEST_F(FullListGpu, ModelsGiveTheSameResultsWithTheDeviceAndTheHostList) {
       lattice_mix(3.0, {29, 47}, false), "ZBL");
   device_equals_host([] { return load_snap_potential(kPotentials + "Ta06A.snap"); }, lattice_mix(3.316, {73}, false),
                      "SNAP Ta06A + ZBL");
+}
+
+// A barostat-like run of EAM on the GPU: the periodic systems' cells (a crystal, a triclinic
+// cell) strained a little at each of 30 steps, positions carried along and jittered, the slab and
+// the cluster jittered only. One model kept across the steps (its strained lists kept) against a
+// model made afresh at each step (lists built from scratch) and the CPU model, to 1e-10.
+TEST_F(FullListGpu, EAMUnderStrainMatchesAFreshModelAndTheCpu) {
+  auto make = [] { return load_eam({kPotentials + "AlCu.eam.alloy"}); };
+  std::vector<Sys> systems = lattice_mix(3.9, {13, 29}, false);
+  std::shared_ptr<Model> kept = make(), cpu = make();
+  const int n_steps = 30;
+  auto agree = [](const Out& want, const Out& got, const std::string& where) {
+    const double fs = std::max(max_abs(want.forces), 1.0);
+    for (std::size_t k = 0; k < want.forces.size(); ++k)
+      ASSERT_NEAR(got.forces[k], want.forces[k], 1e-10 * fs) << where << ": force component " << k;
+    for (std::size_t s = 0; s < want.energy.size(); ++s)
+      EXPECT_NEAR(got.energy[s], want.energy[s], 1e-10 * (std::abs(want.energy[s]) + 1)) << where << " system " << s;
+    const double ws = std::max(max_abs(want.virial), 1.0);
+    for (std::size_t k = 0; k < want.virial.size(); ++k)
+      EXPECT_NEAR(got.virial[k], want.virial[k], 1e-10 * ws) << where << ": virial " << k;
+  };
+  for (int k = 0; k <= n_steps; ++k) {
+    const std::string where = "step " + std::to_string(k);
+    Batch b = batch_of(systems).to(kGpu), bf = batch_of(systems).to(kGpu), bc = batch_of(systems);
+    kept->compute(b, true);
+    make()->compute(bf, true);
+    cpu->compute(bc, true);
+    agree(outputs(bf), outputs(b), where + " (kept against fresh)");
+    agree(outputs(bc), outputs(b), where + " (GPU against CPU)");
+    if (::testing::Test::HasFailure()) return;
+    for (std::size_t s : {0u, 1u}) strain(systems[s], strain_step(0.004 + 0.003 * static_cast<double>(s), 40 + s, k));
+    for (std::size_t s = 0; s < systems.size(); ++s)
+      jitter(systems[s], 0.01, 1000 + 10 * static_cast<std::uint64_t>(k) + s);
+  }
+  EXPECT_LE(kept->neighbor_builds(), n_steps / 3) << "the strained lists were not kept";
 }
 
 }  // namespace
