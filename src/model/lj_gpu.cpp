@@ -54,7 +54,7 @@ struct LJGpu::Impl {
 
   Tensor status, grid, bin_base, ztype, coeffs;
   Tensor ref, nimg, nbuild, bin, rank, unsorted, order, wbuild, wslot, count, wpos, type, acc, sums;
-  Tensor bin_count, bin_start, nbr, shift, ref_upload;
+  Tensor bin_count, bin_start, nbr, shift, ref_upload, ref_cells;  // ref_*: a restore's build inputs
 
   // restore_state(), applied at the next compute.
   std::vector<double> pending_ref;
@@ -200,6 +200,7 @@ struct LJGpu::Impl {
     grid = Tensor(DType::UInt8, {std::max<std::int64_t>(ns, 1) * static_cast<std::int64_t>(sizeof(SysGrid))}, dev);
     ref = Tensor(fd, {na, 3}, dev);
     ref_upload = Tensor();
+    ref_cells = Tensor();
     nimg = Tensor(DType::Int32, {na, 3}, dev);
     nbuild = Tensor(DType::Int32, {na, 3}, dev);
     bin = Tensor(DType::Int32, {na}, dev);
@@ -327,39 +328,33 @@ struct LJGpu::Impl {
                               std::to_string(pending_ref.size() / (pending_ref.size() % 12 == 0 ? 12 : 3)) +
                               " atoms, the batch has " + std::to_string(na));
       const std::size_t stride = pending_ref.size() == n3 ? 3 : 12;
-      // A state with build cells (12 values an atom): where a periodic system's cell has changed
-      // since that build, the list is rebuilt from the current positions at this call. The run it
-      // came from may have kept its list through that strain (check_atom), so the continuation
-      // is then equal to rounding, not bitwise (building from the reference in the stored build
-      // cells, as NeighborList::build_from_reference does, would make it bitwise).
-      bool cell_changed = false;
-      if (stride == 12 && batch.has("cell") && batch.has("pbc")) {
-        const Tensor hc = batch.get("cell").to(Device::cpu());
-        const Tensor hp = batch.get("pbc").to(Device::cpu());
-        const T* c = hc.data<T>();
-        const bool* pb = hp.data<bool>();
-        for (std::int64_t sy = 0; sy < ns && !cell_changed; ++sy) {
-          const std::int64_t a0 = atoms_ptr[static_cast<std::size_t>(sy)];
-          if (a0 == atoms_ptr[static_cast<std::size_t>(sy + 1)] || !(pb[3 * sy] || pb[3 * sy + 1] || pb[3 * sy + 2]))
-            continue;
-          for (int e = 0; e < 9; ++e)
-            cell_changed =
-                cell_changed || static_cast<double>(c[9 * sy + e]) !=
-                                    pending_ref[12 * static_cast<std::size_t>(a0) + 3 + static_cast<std::size_t>(e)];
-        }
-      }
+      // The list is rebuilt from the reference positions, in the build cells when the state has
+      // them (12 values an atom: NeighborList's layout), then checked against the current
+      // positions and cells as at any step: where the run this state came from kept its list
+      // through a strain, so does the restarted one, and the continuation is bitwise the same.
       has_pending = false;
-      if (cell_changed) {
-        update_list(a, true);
-      } else {
-        std::vector<T> host(n3);
-        for (std::size_t k = 0; k < host.size(); ++k) host[k] = static_cast<T>(pending_ref[stride * (k / 3) + k % 3]);
-        ref_upload = Tensor::from(host, {na, 3}).to(Device{Device::Kind::CUDA, device});
-        a.pos = ref_upload.data<T>();
-        update_list(a, true);
-        a.pos = pos.data<T>();
-        update_list(a, false);
+      std::vector<T> host(n3);
+      for (std::size_t k = 0; k < host.size(); ++k) host[k] = static_cast<T>(pending_ref[stride * (k / 3) + k % 3]);
+      ref_upload = Tensor::from(host, {na, 3}).to(Device{Device::Kind::CUDA, device});
+      ref_cells = Tensor();
+      if (stride == 12 && batch.has("cell")) {
+        const Tensor hc = batch.get("cell").to(Device::cpu());
+        std::vector<T> c(hc.data<T>(), hc.data<T>() + 9 * ns);
+        for (std::int64_t sy = 0; sy < ns; ++sy) {
+          const auto a0 = static_cast<std::size_t>(atoms_ptr[static_cast<std::size_t>(sy)]);
+          if (a0 == static_cast<std::size_t>(atoms_ptr[static_cast<std::size_t>(sy + 1)])) continue;
+          for (std::size_t e = 0; e < 9; ++e)
+            c[9 * static_cast<std::size_t>(sy) + e] = static_cast<T>(pending_ref[12 * a0 + 3 + e]);
+        }
+        ref_cells = Tensor::from(c, {ns, 3, 3}).to(Device{Device::Kind::CUDA, device});
       }
+      const T* now_cell = a.cell;
+      a.pos = ref_upload.data<T>();
+      if (ref_cells.defined()) a.cell = ref_cells.data<T>();
+      update_list(a, true);
+      a.pos = pos.data<T>();
+      a.cell = now_cell;
+      update_list(a, false);
     } else {
       update_list(a, first);
     }

@@ -3,8 +3,9 @@
 // dynamics/cell_gpu.cu), label gpu: each GPU run against the same run on the CPU (same start, same
 // LJ argon model; the GPU sums per system in another order, so agreement is to rounding grown over
 // the run, not bitwise), MTK's conserved quantity on the GPU, a cell that blows up and a bad
-// per-system target set mid-run reported as errors naming the stage and the system, and the three
-// stages in one FusedStage on the GPU against the CPU.
+// per-system target set mid-run reported as errors naming the stage and the system, the three
+// stages in one FusedStage on the GPU against the CPU, and a restart that continues bitwise
+// through a neighbor list kept under the cells' strain.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -38,7 +39,8 @@ Batch liquids(const std::string& dtype = "float64") {
     T* x = b.get("positions").data<T>();
     T* c = b.get("cell").data<T>();
     const auto* ap = b.atoms_ptr_data();
-    for (std::int64_t i = ap[1]; i < ap[2]; ++i) x[3 * i] = static_cast<T>(double(x[3 * i]) + 0.1 * double(x[3 * i + 1]));
+    for (std::int64_t i = ap[1]; i < ap[2]; ++i)
+      x[3 * i] = static_cast<T>(double(x[3 * i]) + 0.1 * double(x[3 * i + 1]));
     for (int r = 0; r < 3; ++r) c[9 + 3 * r] = static_cast<T>(double(c[9 + 3 * r]) + 0.1 * double(c[9 + 3 * r + 1]));
   });
   return b;
@@ -125,8 +127,8 @@ TEST_F(NptGpu, MtkFullCellWithStressTargetMatchesCpu) {
 
 TEST_F(NptGpu, CsrIsotropicAndFullMatchCpu) {
   for (CellMode mode : {CellMode::Isotropic, CellMode::Full})
-    cpu_vs_gpu(liquids(), [&] { return std::make_shared<StochasticCellRescaling>(argon_model(), 2.0, csr(mode)); },
-               100, 1e-7);
+    cpu_vs_gpu(
+        liquids(), [&] { return std::make_shared<StochasticCellRescaling>(argon_model(), 2.0, csr(mode)); }, 100, 1e-7);
 }
 
 TEST_F(NptGpu, FireCellMatchesCpuAndConverges) {
@@ -229,6 +231,36 @@ TEST_F(NptGpu, FusedCellStagesMatchCpu) {
     return std::make_shared<FusedStage>(std::vector<std::shared_ptr<Dynamics>>{relax, c, m});
   };
   cpu_vs_gpu(npt_test::crystal(3, 60), make, 150, 1e-6);
+}
+
+// A run stopped and restarted from its batch and the model's state (a checkpoint's content)
+// continues bitwise like the uninterrupted run, also where the LJ list was kept through the
+// strain of the cells since its last build (the restore rebuilds in the stored build cells).
+TEST_F(NptGpu, RestartContinuesBitwise) {
+  for (CellMode mode : {CellMode::Isotropic, CellMode::Full}) {
+    Batch whole = liquids().to(kGpu);
+    auto lj_whole = argon_model();
+    MTKNPT a(lj_whole, 2.0, mtk(mode));
+    a.run(whole, 80);
+    Batch first = liquids().to(kGpu);
+    auto lj_first = argon_model();
+    MTKNPT b(lj_first, 2.0, mtk(mode));
+    b.run(first, 37);
+    const std::int64_t builds = lj_first->neighbor_builds();
+    const auto state = lj_first->state();
+    Batch rest = first.to(Device::cpu()).to(kGpu);  // through the host, as a checkpoint is
+    auto lj_rest = argon_model();
+    lj_rest->restore_state(rest, state);
+    MTKNPT c(lj_rest, 2.0, mtk(mode));
+    c.assume_forces_current();
+    c.set_step_count(37);
+    c.run(rest, 43);
+    std::printf("%s: %lld list builds in the first 37 steps; restart compared bitwise\n", cell_mode_name(mode).c_str(),
+                static_cast<long long>(builds));
+    EXPECT_LT(builds, 37) << "the list must have been kept through some strained steps";
+    for (const char* f : {"positions", "velocities", "cell", "npt_cell_velocity", "npt_vxi"})
+      EXPECT_EQ(max_diff(whole, rest, f), 0.0) << f << " " << cell_mode_name(mode);
+  }
 }
 
 TEST_F(NptGpu, Float32RunsCloseToFloat64) {
