@@ -283,4 +283,8 @@ void FIRECell::post_update(Context& ctx) {
   write_residual(ctx.batch, which);
 }
 
+void FIRECell::finish_run(Batch& b) {
+  if (b.is_cuda()) gpu_status_->drain(b, name());
+}
+
 }  // namespace batchmd::dynamics

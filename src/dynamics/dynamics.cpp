@@ -364,6 +364,7 @@ std::int64_t Dynamics::run(Batch& batch, std::int64_t n_steps) {
         break;
       }
     }
+    finish_run(batch);
   } catch (...) {
     ctx.step = step_count_;
     ctx.failed = true;

@@ -115,4 +115,8 @@ std::vector<std::int64_t> FusedStage::status_counts(const Batch& batch) const {
   return c;
 }
 
+void FusedStage::finish_run(Batch& batch) {
+  for (auto& st : stages_) st->finish_run(batch);
+}
+
 }  // namespace batchmd::dynamics

@@ -177,4 +177,8 @@ void StochasticCellRescaling::post_update(Context& ctx) {
   });
 }
 
+void StochasticCellRescaling::finish_run(Batch& b) {
+  if (b.is_cuda()) gpu_status_->drain(b, name());
+}
+
 }  // namespace batchmd::dynamics

@@ -327,4 +327,8 @@ std::vector<double> MTKNPT::conserved_energy(const Batch& b_in) const {
   return h;
 }
 
+void MTKNPT::finish_run(Batch& b) {
+  if (b.is_cuda()) gpu_status_->drain(b, name());
+}
+
 }  // namespace batchmd::dynamics

@@ -48,6 +48,7 @@ class FIRECell : public Dynamics {
  protected:
   void pre_update(Context& ctx) override;
   void post_update(Context& ctx) override;
+  void finish_run(Batch& batch) override;
   bool add_state(Batch& batch) override;
   void init_state(Batch& batch, const std::vector<bool>& which) override;
 

@@ -216,6 +216,10 @@ class Dynamics {
   ///   (velocity Verlet: v(t+dt)); positions are not moved. Inactive systems unchanged.
   /// Device: as pre_update.
   virtual void post_update(Context& ctx) = 0;
+  /// Called by run() after its last step, before the hooks close: an integrator that reports
+  /// device-side errors lagged (the GPU cell integrators) waits for and raises those of the last
+  /// steps here, so a run never ends quietly on a fault it had found. Default: nothing.
+  virtual void finish_run(Batch& /*batch*/) {}
   /// Returns the systems that converged in this step (empty = none / no criterion).
   /// Default: the convergence criterion, if set (see set_convergence).
   virtual std::vector<bool> check_convergence(Context& ctx);

@@ -44,6 +44,7 @@ class FusedStage : public Dynamics {
   void init_state(Batch& batch, const std::vector<bool>& which) override;
   void pre_update(Context& ctx) override;
   void post_update(Context& ctx) override;
+  void finish_run(Batch& batch) override;
   std::vector<bool> check_convergence(Context& ctx) override;
   bool all_converged(const Batch& batch) const override;
 

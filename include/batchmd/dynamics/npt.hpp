@@ -102,6 +102,7 @@ class MTKNPT : public Dynamics {
  protected:
   void pre_update(Context& ctx) override;
   void post_update(Context& ctx) override;
+  void finish_run(Batch& batch) override;
   bool add_state(Batch& batch) override;
   void init_state(Batch& batch, const std::vector<bool>& which) override;
 
@@ -148,6 +149,7 @@ class StochasticCellRescaling : public Dynamics {
  protected:
   void pre_update(Context& ctx) override;
   void post_update(Context& ctx) override;
+  void finish_run(Batch& batch) override;
   void init_state(Batch& batch, const std::vector<bool>& which) override;
 
  private:
