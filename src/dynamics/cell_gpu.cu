@@ -19,8 +19,12 @@ namespace batchmd::dynamics::gpu {
 
 namespace {
 
+constexpr int kWarp = 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+
 /// Records a fault of system s (cellk::CellFault bit) in the status.
 __device__ void report(CellStatus* st, int bit, std::int64_t s, int target_fault = 0) {
+  if (st == nullptr) return;  // a thread that computes but does not report
   int k = 0;
   while ((1 << k) != bit) ++k;
   atomicOr(&st->error, bit);
@@ -138,13 +142,146 @@ __device__ void mtk_atom(const double* mp, bool iso, bool drift, T* vi, const T*
   }
 }
 
-__device__ void store_maps(const cellm::MtkMaps& mp, double* out) {
-  for (int k = 0; k < 9; ++k) {
-    out[k] = mp.kv[k];
-    out[9 + k] = mp.ka[k];
-    out[18 + k] = mp.dr[k];
-    out[27 + k] = mp.dv[k];
+/// kern::nhc_half_step on a chain copied into registers/local memory and written back (one
+/// dependent global round trip per chain step avoided).
+__device__ double nhc_local(double* xi, double* vxi, std::int64_t M, double ke2, double nf, double kt, double tau,
+                            double dt) {
+  double x[kMaxChainGpu], v[kMaxChainGpu];
+  for (std::int64_t j = 0; j < M; ++j) {
+    x[j] = xi[j];
+    v[j] = vxi[j];
   }
+  const double f = kern::nhc_half_step(x, v, M, ke2, nf, kt, tau, dt);
+  for (std::int64_t j = 0; j < M; ++j) {
+    xi[j] = x[j];
+    vxi[j] = v[j];
+  }
+  return f;
+}
+
+// MTK's per-system work. One thread per system ran it as ~3,200 dependent instructions (~26 µs
+// before the forces, ~10 µs after, for 16 systems on an H100: ncu), most of a step's cost beyond
+// Nosé–Hoover NVT's. Here each system has a block of two warps: the barostat's and the
+// particles' chains run at once in the two warps (the same lane of one warp would serialise
+// them), then warp 0 makes the maps with its lanes (the three eigenvalues' coefficients in lanes
+// 0-2, the 54 map entries over all lanes) while warp 1 moves and checks the cell. What several
+// threads need they each compute, with the same arithmetic and so the same bits; the results are
+// those of the one-thread loop (and of the CPU's, up to the order of the kinetic sums).
+constexpr int kSysThreads = 64;
+
+template <typename T>
+__global__ void __launch_bounds__(kSysThreads)
+    mtk_pre_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, const double* k6, double* maps,
+                   double* after, double* frozen) {
+  const std::int64_t s = blockIdx.x;
+  const int tid = static_cast<int>(threadIdx.x), warp = tid / kWarp, lane = tid % kWarp;
+  if (act && !act[s]) return;  // the whole block
+  const std::int64_t n = ap[s + 1] - ap[s];
+  if (n == 0) return;
+  __shared__ double factor[2];
+  const bool iso = g.targets.isotropic;
+  const std::int64_t M = g.chain;
+  double pt[9];
+  bool hydro = true;
+  target_of(g.targets, s, pt, hydro, tid == 0 ? g.status : nullptr);
+  const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+  const double w = cellk::cell_mass(nf, kt, g.tau_p);
+  double vg[9], k2[9];
+  load9(g.vg + 9 * s, vg);
+  kinetic_tensor(k6 + 6 * s, k2);
+  // NHC on the barostat (warp 0) and on the particles (warp 1), dt/2: independent
+  if (tid == 0)
+    factor[0] =
+        nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
+  else if (tid == kWarp)
+    factor[1] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+  __syncthreads();
+  const double sb = factor[0], sp = factor[1];
+  for (int k = 0; k < 9; ++k) vg[k] *= sb;
+  for (double& e : k2) e *= sp * sp;
+  double cell[9], wvir[9];
+  load9(g.cell + 9 * s, cell);
+  load9(g.virial + 9 * s, wvir);
+  const double vol0 = hd::fabs(cellm::det3(cell));
+  cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
+  const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
+  // the coefficients of eigenvalue `lane` (lanes 0-2 of each warp), then every lane gets all three
+  double c4[4] = {0, 0, 0, 0};  // damp, drive, scale, step
+  if (lane < 3) {
+    cellm::mtk_kick_coeff(fr.mu[lane], cellm::trace3(vg) / nf, 0.5 * g.dt, c4[0], c4[1]);
+    cellm::mtk_drift_coeff(fr.mu[lane], g.dt, c4[2], c4[3]);
+  }
+  cellm::KickCoeffs kc{};
+  cellm::DriftCoeffs dc{};
+  for (int c = 0; c < 3; ++c) {
+    kc.damp[c] = __shfl_sync(kFullMask, c4[0], c);
+    kc.drive[c] = __shfl_sync(kFullMask, c4[1], c);
+    dc.scale[c] = __shfl_sync(kFullMask, c4[2], c);
+    dc.step[c] = __shfl_sync(kFullMask, c4[3], c);
+  }
+  if (warp == 0) {
+    // the maps (cellm::mtk_maps): kick+drift kv ka dr dv, then mtk_post's kick kv ka (v_g is
+    // fixed until then; its damped kick has the same coefficients and no thermostat scaling)
+    const double damp_sp[3] = {kc.damp[0] * sp, kc.damp[1] * sp, kc.damp[2] * sp};
+    const double* coef[6] = {damp_sp, kc.drive, dc.scale, dc.step, kc.damp, kc.drive};
+    for (int e = lane; e < 54; e += kWarp) {
+      const int m = e / 9, ij = e % 9;
+      const double val = cellm::sym_entry(fr, coef[m], ij / 3, ij % 3);
+      if (m < 4)
+        maps[36 * s + e] = val;
+      else
+        after[18 * s + e - 36] = val;
+    }
+  } else if (lane == 0) {
+    if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
+    for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k];
+    double moved[9];
+    for (int k = 0; k < 9; ++k) moved[k] = cell[k];
+    cellm::mtk_cell(fr, dc, moved);
+    store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kSysThreads)
+    mtk_post_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, const double* k6, double* scale) {
+  const std::int64_t s = blockIdx.x;
+  const int tid = static_cast<int>(threadIdx.x);
+  if (tid != 0 && tid != kWarp) return;  // two threads, in two warps
+  if (act && !act[s]) return;
+  const std::int64_t n = ap[s + 1] - ap[s];
+  if (n == 0) return;
+  const bool iso = g.targets.isotropic;
+  const std::int64_t M = g.chain;
+  double pt[9];
+  bool hydro = true;
+  target_of(g.targets, s, pt, hydro, tid == 0 ? g.status : nullptr);
+  const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+  const double w = cellk::cell_mass(nf, kt, g.tau_p);
+  double vg[9], k2[9], cell[9], wvir[9];
+  load9(g.vg + 9 * s, vg);
+  kinetic_tensor(k6 + 6 * s, k2);
+  load9(g.cell + 9 * s, cell);
+  load9(g.virial + 9 * s, wvir);
+  cellk::cell_kick(vg, k2, wvir, hd::fabs(cellm::det3(cell)), pt, nf, w, 0.5 * g.dt, iso);
+  // the particles' chain (warp 0) and the barostat's (warp 1), independent given v_g
+  if (tid == 0) {
+    scale[s] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+  } else {
+    const double sb =
+        nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
+    for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k] * sb;
+  }
+}
+
+/// Launches one of the per-system kernels above: a block of kSysThreads per system.
+template <typename Kernel, typename... Args>
+void launch_per_system(int device, std::int64_t n_systems, Kernel kernel, const char* what, Args... args) {
+  if (n_systems <= 0) return;
+  cuda::set_device(device);
+  cudaStream_t st = static_cast<cudaStream_t>(cuda::compute_stream(device));
+  kernel<<<static_cast<unsigned>(n_systems), kSysThreads, 0, st>>>(args...);
+  cuda::check_launch(what);
 }
 
 }  // namespace
@@ -163,51 +300,7 @@ void mtk_pre(const Structure& st, const MtkArgs<T>& a) {
   double* frozen = a.scratch + 61 * S;  // [S]
   kinetic_sums(st, a.v, a.m, k6, "mtk_kinetic");
   const MtkArgs<T> g = a;
-  cuda::parallel_for(
-      st.device, S,
-      [=] __device__(std::int64_t s) {
-        if (act && !act[s]) return;
-        const std::int64_t n = ap[s + 1] - ap[s];
-        if (n == 0) return;
-        const bool iso = g.targets.isotropic;
-        const std::int64_t M = g.chain;
-        double pt[9];
-        bool hydro = true;
-        target_of(g.targets, s, pt, hydro, g.status);
-        const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
-        const double w = cellk::cell_mass(nf, kt, g.tau_p);
-        double* vg = g.vg + 9 * s;
-        // NHC on the barostat, then on the particles (dt/2)
-        const double sb = kern::nhc_half_step(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg),
-                                              cellk::baro_dof(iso), kt, g.tau_t, g.dt);
-        for (int k = 0; k < 9; ++k) vg[k] *= sb;
-        double k2[9];
-        kinetic_tensor(k6 + 6 * s, k2);
-        const double sp = kern::nhc_half_step(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
-        for (double& e : k2) e *= sp * sp;
-        double cell[9], wvir[9];
-        load9(g.cell + 9 * s, cell);
-        load9(g.virial + 9 * s, wvir);
-        const double vol0 = hd::fabs(cellm::det3(cell));
-        cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
-        if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
-        const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
-        const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * g.dt);
-        const cellm::DriftCoeffs dc = cellm::mtk_drift_coeffs(fr, g.dt);
-        store_maps(cellm::mtk_maps(fr, kc, dc, sp), maps + 36 * s);
-        // v_g is now fixed until mtk_post, whose damped kick uses the same frame and
-        // coefficients (with no thermostat scaling): its maps are made here, saving a launch.
-        const cellm::MtkMaps pm = cellm::mtk_maps(fr, kc, cellm::DriftCoeffs{}, 1.0);
-        for (int k = 0; k < 9; ++k) {
-          after[18 * s + k] = pm.kv[k];
-          after[18 * s + 9 + k] = pm.ka[k];
-        }
-        double moved[9];
-        for (int k = 0; k < 9; ++k) moved[k] = cell[k];
-        cellm::mtk_cell(fr, dc, moved);
-        store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
-      },
-      nullptr, "mtk_cell");
+  launch_per_system(st.device, S, mtk_pre_system<T>, "mtk_cell", g, ap, act, k6, maps, after, frozen);
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {
@@ -240,31 +333,7 @@ void mtk_post(const Structure& st, const MtkArgs<T>& a) {
         kinetic6(g.v + 3 * i, g.m[i], r);
       },
       k6, nullptr, "mtk_kick_kinetic");
-  cuda::parallel_for(
-      st.device, S,
-      [=] __device__(std::int64_t s) {
-        if (act && !act[s]) return;
-        const std::int64_t n = ap[s + 1] - ap[s];
-        if (n == 0) return;
-        const bool iso = g.targets.isotropic;
-        const std::int64_t M = g.chain;
-        double pt[9];
-        bool hydro = true;
-        target_of(g.targets, s, pt, hydro, g.status);
-        const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
-        const double w = cellk::cell_mass(nf, kt, g.tau_p);
-        double* vg = g.vg + 9 * s;
-        double k2[9], cell[9], wvir[9];
-        kinetic_tensor(k6 + 6 * s, k2);
-        load9(g.cell + 9 * s, cell);
-        load9(g.virial + 9 * s, wvir);
-        cellk::cell_kick(vg, k2, wvir, hd::fabs(cellm::det3(cell)), pt, nf, w, 0.5 * g.dt, iso);
-        scale[s] = kern::nhc_half_step(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
-        const double sb = kern::nhc_half_step(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg),
-                                              cellk::baro_dof(iso), kt, g.tau_t, g.dt);
-        for (int k = 0; k < 9; ++k) vg[k] *= sb;
-      },
-      nullptr, "mtk_post_cell");
+  launch_per_system(st.device, S, mtk_post_system<T>, "mtk_post_cell", g, ap, act, k6, scale);
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {

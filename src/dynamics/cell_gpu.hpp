@@ -62,6 +62,8 @@ struct MtkArgs {
   CellStatus* status;
 };
 inline constexpr std::int64_t kMtkScratch = 64;
+/// The longest chain the GPU kernels take (MTKNPT checks chain_length against it; job files allow 100).
+inline constexpr std::int64_t kMaxChainGpu = 100;
 template <typename T>
 void mtk_pre(const Structure& st, const MtkArgs<T>& a);
 template <typename T>
@@ -125,13 +127,15 @@ void fire_cell_residual(const Structure& st, const FireCellArgs<T>& a, const std
 
 namespace batchmd::dynamics::detail {
 
-/// The device CellStatus of one stage and its lagged report: after each step the status is
-/// copied to pinned memory (two slots, with events); poll() throws for the report of the step
-/// before the previous one (waiting for it if needed) and for the previous one if it is done;
-/// drain() waits for both. Errors are NumericalError (the cell) or InvalidArgument (a target),
-/// naming the stage and the system.
+/// The device CellStatus of one stage and its lagged report: every kReportEvery steps the status
+/// is copied to pinned memory (two slots, with events); poll() throws for the report before the
+/// last one (waiting for it if needed) and for the last one if it is done; drain() copies what
+/// the steps since the last report found and waits for both. A fault is so raised within
+/// 2 kReportEvery steps, or by the run's end (Dynamics::finish_run). Errors are NumericalError
+/// (the cell) or InvalidArgument (a target), naming the stage and the system.
 class CellStatusRing {
  public:
+  static constexpr std::int64_t kReportEvery = 8;
   CellStatusRing();
   ~CellStatusRing();
   /// The device status of batch b's device (allocated and zeroed at first use).
@@ -142,6 +146,7 @@ class CellStatusRing {
   void drain(const Batch& b, const std::string& stage);
 
  private:
+  void enqueue_copy();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -24,6 +24,7 @@ struct CellStatusRing::Impl {
   };
   Slot ring[2];
   int next = 0;
+  std::int64_t steps = 0;  // after_step calls since reset
 
   static gpu::CellStatus clean() {
     gpu::CellStatus c{};
@@ -34,6 +35,7 @@ struct CellStatusRing::Impl {
   }
   void reset(int dev) {
     device = dev;
+    steps = 0;
     status =
         Tensor(DType::UInt8, {static_cast<std::int64_t>(sizeof(gpu::CellStatus))}, Device{Device::Kind::CUDA, dev});
     const gpu::CellStatus c = clean();
@@ -66,7 +68,7 @@ struct CellStatusRing::Impl {
     for (int bit : {cellk::kCellNonFinite, cellk::kCellCollapsed, cellk::kCellJumped, cellk::kCellFlat})
       if (h.error & bit)
         throw NumericalError(moved_cell_message(bit, stage, label(bit), nan, nan, nan, nan) +
-                             " (found on the GPU at one of the last two steps)");
+                             " (found on the GPU in the last " + std::to_string(2 * kReportEvery) + " steps)");
   }
 };
 
@@ -81,6 +83,14 @@ gpu::CellStatus* CellStatusRing::device(const Batch& b) {
 void CellStatusRing::after_step(const Batch& b) {
   Impl& m = *impl_;
   device(b);
+  // A copy and an event cost the host ~5-10 µs, as much as a small GPU step's kernels: the status
+  // is copied every kReportEvery steps (a fault sticks in it until then) and by drain().
+  if (++m.steps % kReportEvery != 0) return;
+  enqueue_copy();
+}
+
+void CellStatusRing::enqueue_copy() {
+  Impl& m = *impl_;
   Impl::Slot& sl = m.ring[m.next];
   if (sl.pending) sl.ev->sync();  // poll() freed it unless the caller skipped it
   const cuda::Stream s = cuda::compute_stream(m.device);
@@ -105,6 +115,10 @@ void CellStatusRing::poll(const Batch& b, const std::string& stage) {
 void CellStatusRing::drain(const Batch& b, const std::string& stage) {
   Impl& m = *impl_;
   if (m.device != b.device().index) return;
+  if (m.steps % kReportEvery != 0) {  // the steps since the last copy
+    m.steps = 0;
+    enqueue_copy();
+  }
   for (int k : {m.next, m.next ^ 1}) {
     Impl::Slot& sl = m.ring[k];
     if (!sl.pending) continue;

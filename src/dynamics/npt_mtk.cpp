@@ -82,7 +82,9 @@ MTKNPT::MTKNPT(std::shared_ptr<model::Model> model, double dt_fs, MTKConfig conf
   check_positive(cfg_.tau_t_fs, "npt_mtk tau_t_fs (thermostat damping time)");
   check_positive(cfg_.tau_p_fs, "npt_mtk tau_p_fs (barostat damping time)");
   detail::check_stage_target(cfg_.pressure, cfg_.stress, cfg_.mode, "npt_mtk");
-  if (cfg_.chain_length < 1) throw InvalidArgument("npt_mtk chain_length must be >= 1");
+  if (cfg_.chain_length < 1 || cfg_.chain_length > gpu::kMaxChainGpu)
+    throw InvalidArgument("npt_mtk chain_length must be in [1, " + std::to_string(gpu::kMaxChainGpu) + "], got " +
+                          std::to_string(cfg_.chain_length));
   tracks_status_ = true;
 }
 

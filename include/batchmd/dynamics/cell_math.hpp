@@ -123,25 +123,29 @@ BATCHMD_HD inline void from_eigen(const MtkFrame& f, const double* u, double* x)
 struct KickCoeffs {
   double damp[3], drive[3];
 };
+/// One eigenvalue's damping and drive (the GPU computes the three in three threads).
+BATCHMD_HD inline void mtk_kick_coeff(double mu, double trace_over_nf, double h, double& damp, double& drive) {
+  const double l = mu + trace_over_nf;
+  damp = std::exp(-l * h);
+  drive = h * std::exp(-0.5 * l * h) * sinhc(0.5 * l * h);
+}
 BATCHMD_HD inline KickCoeffs mtk_kick_coeffs(const MtkFrame& f, double trace_over_nf, double h) {
   KickCoeffs c{};
-  for (int k = 0; k < 3; ++k) {
-    const double l = f.mu[k] + trace_over_nf;
-    c.damp[k] = std::exp(-l * h);
-    c.drive[k] = h * std::exp(-0.5 * l * h) * sinhc(0.5 * l * h);
-  }
+  for (int k = 0; k < 3; ++k) mtk_kick_coeff(f.mu[k], trace_over_nf, h, c.damp[k], c.drive[k]);
   return c;
 }
 /// Coefficients of the drift  r ← e^{μ dt} r + dt e^{μ dt/2} sinhc(μ dt/2) v.
 struct DriftCoeffs {
   double scale[3], step[3];
 };
+/// One eigenvalue's drift scale and step.
+BATCHMD_HD inline void mtk_drift_coeff(double mu, double dt, double& scale, double& step) {
+  scale = std::exp(mu * dt);
+  step = dt * std::exp(0.5 * mu * dt) * sinhc(0.5 * mu * dt);
+}
 BATCHMD_HD inline DriftCoeffs mtk_drift_coeffs(const MtkFrame& f, double dt) {
   DriftCoeffs c{};
-  for (int k = 0; k < 3; ++k) {
-    c.scale[k] = std::exp(f.mu[k] * dt);
-    c.step[k] = dt * std::exp(0.5 * f.mu[k] * dt) * sinhc(0.5 * f.mu[k] * dt);
-  }
+  for (int k = 0; k < 3; ++k) mtk_drift_coeff(f.mu[k], dt, c.scale[k], c.step[k]);
   return c;
 }
 /// One atom's damped half kick; accel = kAccel / m (Å/fs² per eV/Å).
@@ -188,11 +192,14 @@ BATCHMD_HD inline void mtk_cell(const MtkFrame& f, const DriftCoeffs& c, double*
 struct MtkMaps {
   double kv[9], ka[9], dr[9], dv[9];
 };
+/// Entry (i, j) of O diag(c) Oᵀ.
+BATCHMD_HD inline double sym_entry(const MtkFrame& f, const double* c, int i, int j) {
+  return f.o[3 * i] * c[0] * f.o[3 * j] + f.o[3 * i + 1] * c[1] * f.o[3 * j + 1] +
+         f.o[3 * i + 2] * c[2] * f.o[3 * j + 2];
+}
 BATCHMD_HD inline void sym_from_eigen(const MtkFrame& f, const double* c, double* m) {
   for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j)
-      m[3 * i + j] = f.o[3 * i] * c[0] * f.o[3 * j] + f.o[3 * i + 1] * c[1] * f.o[3 * j + 1] +
-                     f.o[3 * i + 2] * c[2] * f.o[3 * j + 2];
+    for (int j = 0; j < 3; ++j) m[3 * i + j] = sym_entry(f, c, i, j);
 }
 BATCHMD_HD inline MtkMaps mtk_maps(const MtkFrame& f, const KickCoeffs& k, const DriftCoeffs& d, double vscale) {
   MtkMaps m{};
