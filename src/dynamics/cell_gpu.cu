@@ -160,48 +160,87 @@ __device__ double nhc_local(double* xi, double* vxi, std::int64_t M, double ke2,
 }
 
 // MTK's per-system work. One thread per system ran it as ~3,200 dependent instructions (~26 µs
-// before the forces, ~10 µs after, for 16 systems on an H100: ncu), most of a step's cost beyond
-// Nosé–Hoover NVT's. Here each system has a block of two warps: the barostat's and the
-// particles' chains run at once in the two warps (the same lane of one warp would serialise
-// them), then warp 0 makes the maps with its lanes (the three eigenvalues' coefficients in lanes
-// 0-2, the 54 map entries over all lanes) while warp 1 moves and checks the cell. What several
-// threads need they each compute, with the same arithmetic and so the same bits; the results are
-// those of the one-thread loop (and of the CPU's, up to the order of the kinetic sums).
-constexpr int kSysThreads = 64;
+// before the forces, ~10 µs after, for 16 systems on an H100: ncu), after a separate kernel for
+// the kinetic sums: most of a step's cost beyond Nosé–Hoover NVT's. Here each system has one
+// block that does both: kRed threads sum the kinetic tensor over the system's atoms (after the
+// forces also kicking them), in cuda::segment_reduce's order, so the sums are the same bits;
+// meanwhile one more warp runs the barostat's chain (before the forces: it does not need the
+// sums). Then the particles' chain, and warp 0 makes the maps with its lanes (the three
+// eigenvalues' coefficients in lanes 0-2, the 54 map entries over all lanes) while warp 1 moves
+// and checks the cell. What several threads need they each compute, with the same arithmetic and
+// so the same bits as the one-thread loop (and the CPU's, up to the order of the kinetic sums).
+constexpr int kRed = 256;  // cuda::segment_reduce's block, whose order of summation this keeps
+
+/// The six kinetic sums (kinetic6) of the atoms [a0, a1) into sh[k][0], by the block's threads
+/// [0, kRed): thread t folds atoms a0 + t, a0 + t + kRed, ... in order, then a fixed tree; with
+/// kKick each atom is first given mtk_post's damped kick (maps kick). Every thread of the block
+/// calls it (it has barriers); threads from kRed on only wait.
+template <bool kKick, typename T>
+__device__ void block_kinetic(const MtkArgs<T>& g, std::int64_t a0, std::int64_t a1, const double* kick,
+                              double (*sh)[kRed]) {
+  const int tid = static_cast<int>(threadIdx.x);
+  if (tid < kRed) {
+    double acc[6] = {0, 0, 0, 0, 0, 0};
+    for (std::int64_t i = a0 + tid; i < a1; i += kRed) {
+      if constexpr (kKick)  // mtk_atom reads kv and ka only, the first 18 of a map block
+        mtk_atom(kick, g.targets.isotropic, false, g.v + 3 * i, g.f + 3 * i, g.m[i], static_cast<T*>(nullptr));
+      double r[6];
+      kinetic6(g.v + 3 * i, g.m[i], r);
+      for (int k = 0; k < 6; ++k) acc[k] = acc[k] + r[k];
+    }
+    for (int k = 0; k < 6; ++k) sh[k][tid] = acc[k];
+  }
+  __syncthreads();
+  for (int w = kRed / 2; w > 0; w /= 2) {
+    if (tid < w)
+      for (int k = 0; k < 6; ++k) sh[k][tid] = sh[k][tid] + sh[k][tid + w];
+    __syncthreads();
+  }
+}
+/// The kinetic tensor (eV) from block_kinetic's sums.
+__device__ void block_kinetic_tensor(const double (*sh)[kRed], double* k2) {
+  const double k6[6] = {sh[0][0], sh[1][0], sh[2][0], sh[3][0], sh[4][0], sh[5][0]};
+  kinetic_tensor(k6, k2);
+}
 
 template <typename T>
-__global__ void __launch_bounds__(kSysThreads)
-    mtk_pre_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, const double* k6, double* maps,
-                   double* after, double* frozen) {
+__global__ void __launch_bounds__(kRed + kWarp)
+    mtk_pre_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, double* maps, double* after,
+                   double* frozen) {
   const std::int64_t s = blockIdx.x;
   const int tid = static_cast<int>(threadIdx.x), warp = tid / kWarp, lane = tid % kWarp;
   if (act && !act[s]) return;  // the whole block
-  const std::int64_t n = ap[s + 1] - ap[s];
+  const std::int64_t a0 = ap[s], a1 = ap[s + 1], n = a1 - a0;
   if (n == 0) return;
+  __shared__ double sh[6][kRed];
   __shared__ double factor[2];
   const bool iso = g.targets.isotropic;
   const std::int64_t M = g.chain;
+  const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+  const double w = cellk::cell_mass(nf, kt, g.tau_p);
+  // Everything read from global memory that warp 1 writes at the end (v_g, the cell) is read
+  // before the last barrier.
+  double vg[9], cell[9], wvir[9];
+  load9(g.vg + 9 * s, vg);
+  load9(g.cell + 9 * s, cell);
+  load9(g.virial + 9 * s, wvir);
+  // NHC on the barostat (the extra warp, while the others sum), dt/2
+  if (tid == kRed)
+    factor[0] =
+        nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
+  block_kinetic<false>(g, a0, a1, nullptr, sh);
+  double k2[9];
+  block_kinetic_tensor(sh, k2);
+  // NHC on the particles, dt/2
+  if (tid == 0) factor[1] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+  __syncthreads();
+  if (warp > 1) return;  // warps 0 and 1 go on
   double pt[9];
   bool hydro = true;
   target_of(g.targets, s, pt, hydro, tid == 0 ? g.status : nullptr);
-  const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
-  const double w = cellk::cell_mass(nf, kt, g.tau_p);
-  double vg[9], k2[9];
-  load9(g.vg + 9 * s, vg);
-  kinetic_tensor(k6 + 6 * s, k2);
-  // NHC on the barostat (warp 0) and on the particles (warp 1), dt/2: independent
-  if (tid == 0)
-    factor[0] =
-        nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
-  else if (tid == kWarp)
-    factor[1] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
-  __syncthreads();
   const double sb = factor[0], sp = factor[1];
   for (int k = 0; k < 9; ++k) vg[k] *= sb;
   for (double& e : k2) e *= sp * sp;
-  double cell[9], wvir[9];
-  load9(g.cell + 9 * s, cell);
-  load9(g.virial + 9 * s, wvir);
   const double vol0 = hd::fabs(cellm::det3(cell));
   cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
   const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
@@ -243,44 +282,49 @@ __global__ void __launch_bounds__(kSysThreads)
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kSysThreads)
-    mtk_post_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, const double* k6, double* scale) {
+__global__ void __launch_bounds__(kRed)
+    mtk_post_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, const double* after, double* scale) {
   const std::int64_t s = blockIdx.x;
   const int tid = static_cast<int>(threadIdx.x);
-  if (tid != 0 && tid != kWarp) return;  // two threads, in two warps
-  if (act && !act[s]) return;
-  const std::int64_t n = ap[s + 1] - ap[s];
+  if (act && !act[s]) return;  // the whole block
+  const std::int64_t a0 = ap[s], a1 = ap[s + 1], n = a1 - a0;
   if (n == 0) return;
+  __shared__ double sh[6][kRed];
+  // damped kick (dt/2) and the kinetic tensor of the new velocities, in one pass
+  block_kinetic<true>(g, a0, a1, after + 18 * s, sh);
+  if (tid != 0 && tid != kWarp) return;  // two threads, in two warps
   const bool iso = g.targets.isotropic;
   const std::int64_t M = g.chain;
+  const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+  double k2[9];
+  block_kinetic_tensor(sh, k2);
+  // the particles' chain (warp 0) and, independent of it, the cell kick then the barostat's chain
+  // (warp 1)
+  if (tid == 0) {
+    scale[s] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
+    return;
+  }
   double pt[9];
   bool hydro = true;
-  target_of(g.targets, s, pt, hydro, tid == 0 ? g.status : nullptr);
-  const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
+  target_of(g.targets, s, pt, hydro, g.status);
   const double w = cellk::cell_mass(nf, kt, g.tau_p);
-  double vg[9], k2[9], cell[9], wvir[9];
+  double vg[9], cell[9], wvir[9];
   load9(g.vg + 9 * s, vg);
-  kinetic_tensor(k6 + 6 * s, k2);
   load9(g.cell + 9 * s, cell);
   load9(g.virial + 9 * s, wvir);
   cellk::cell_kick(vg, k2, wvir, hd::fabs(cellm::det3(cell)), pt, nf, w, 0.5 * g.dt, iso);
-  // the particles' chain (warp 0) and the barostat's (warp 1), independent given v_g
-  if (tid == 0) {
-    scale[s] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
-  } else {
-    const double sb =
-        nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
-    for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k] * sb;
-  }
+  const double sb =
+      nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
+  for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k] * sb;
 }
 
-/// Launches one of the per-system kernels above: a block of kSysThreads per system.
+/// Launches one of the per-system kernels above: a block of `threads` per system.
 template <typename Kernel, typename... Args>
-void launch_per_system(int device, std::int64_t n_systems, Kernel kernel, const char* what, Args... args) {
+void launch_per_system(int device, std::int64_t n_systems, int threads, Kernel kernel, const char* what, Args... args) {
   if (n_systems <= 0) return;
   cuda::set_device(device);
   cudaStream_t st = static_cast<cudaStream_t>(cuda::compute_stream(device));
-  kernel<<<static_cast<unsigned>(n_systems), kSysThreads, 0, st>>>(args...);
+  kernel<<<static_cast<unsigned>(n_systems), threads, 0, st>>>(args...);
   cuda::check_launch(what);
 }
 
@@ -294,13 +338,11 @@ void mtk_pre(const Structure& st, const MtkArgs<T>& a) {
   const std::int64_t* ap = st.atoms_ptr;
   const std::int64_t* si = st.system_index;
   const std::uint8_t* act = st.active;
-  double* k6 = a.scratch;               // [S][6]
-  double* maps = a.scratch + 6 * S;     // [S][36]
+  double* maps = a.scratch + 6 * S;     // [S][36] (the first 6 S: unused, the old kinetic sums)
   double* after = a.scratch + 42 * S;   // [S][18]: the kick maps of mtk_post
   double* frozen = a.scratch + 61 * S;  // [S]
-  kinetic_sums(st, a.v, a.m, k6, "mtk_kinetic");
   const MtkArgs<T> g = a;
-  launch_per_system(st.device, S, mtk_pre_system<T>, "mtk_cell", g, ap, act, k6, maps, after, frozen);
+  launch_per_system(st.device, S, kRed + kWarp, mtk_pre_system<T>, "mtk_cell", g, ap, act, maps, after, frozen);
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {
@@ -317,23 +359,10 @@ void mtk_post(const Structure& st, const MtkArgs<T>& a) {
   const std::int64_t* ap = st.atoms_ptr;
   const std::int64_t* si = st.system_index;
   const std::uint8_t* act = st.active;
-  double* k6 = a.scratch;              // [S][6]
   double* after = a.scratch + 42 * S;  // [S][18]: the kick maps, made by mtk_pre
   double* scale = a.scratch + 60 * S;  // [S]
   const MtkArgs<T> g = a;
-  // damped kick (dt/2) and the kinetic tensor of the new velocities in one pass: each atom is
-  // visited once, by one thread of its system's reduction
-  cuda::segment_reduce<6>(
-      st.device, S, ap,
-      [=] __device__(std::int64_t i, double* r) {
-        const std::int64_t s = si[i];
-        if (!(act && !act[s]))  // kick only: mtk_atom reads kv and ka, the first 18
-          mtk_atom(after + 18 * s, g.targets.isotropic, false, g.v + 3 * i, g.f + 3 * i, g.m[i],
-                   static_cast<T*>(nullptr));
-        kinetic6(g.v + 3 * i, g.m[i], r);
-      },
-      k6, nullptr, "mtk_kick_kinetic");
-  launch_per_system(st.device, S, mtk_post_system<T>, "mtk_post_cell", g, ap, act, k6, scale);
+  launch_per_system(st.device, S, kRed, mtk_post_system<T>, "mtk_post_cell", g, ap, act, after, scale);
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {
