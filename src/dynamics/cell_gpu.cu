@@ -243,6 +243,30 @@ __global__ void __launch_bounds__(kRed + kWarp)
   for (double& e : k2) e *= sp * sp;
   const double vol0 = hd::fabs(cellm::det3(cell));
   cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
+  // The full cell: the maps by their series in v_g (npt_mtk.cpp does the same), each warp
+  // computing them; warp 0 stores them, warp 1 moves the cell.
+  cellm::MtkMaps sm{};
+  if (!iso && cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * g.dt, g.dt, 1.0, true, sm)) {
+    if (warp == 0) {
+      const double* src[6] = {sm.kv, sm.ka, sm.dr, sm.dv, sm.kv, sm.ka};
+      for (int e = lane; e < 54; e += kWarp) {
+        const int m = e / 9, ij = e % 9;
+        const double val = m == 0 ? src[0][ij] * sp : src[m][ij];  // kv scaled by the thermostat's sp
+        if (m < 4)
+          maps[36 * s + e] = val;
+        else
+          after[18 * s + e - 36] = val;
+      }
+    } else if (lane == 0) {
+      if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
+      for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k];
+      double moved[9];
+      for (int k = 0; k < 9; ++k) moved[k] = cell[k];
+      cellm::apply_cell_map(sm.dr, moved);
+      store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
+    }
+    return;
+  }
   const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
   // the coefficients of eigenvalue `lane` (lanes 0-2 of each warp), then every lane gets all three
   double c4[4] = {0, 0, 0, 0};  // damp, drive, scale, step

@@ -219,10 +219,18 @@ void MTKNPT::pre_update(Context& ctx) {
       // scaling sp folded into its damping, then drift and cell (dt): one pass over the atoms.
       cell_kick(vg, k2, &wvir[9 * su], vol0[su], pt.of(s), nf, w, 0.5 * dt, iso);
       if (!pt.hydro[su]) work[s] += deviatoric_work(pt.of(s), vg, vol0[su], dt);
+      // The full cell's maps by their series in v_g (no eigen-decomposition), the isotropic ones
+      // (and a v_g too large for the series) through the eigenbasis.
+      cellm::MtkMaps mp{};
+      if (!iso && cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * dt, dt, sp, true, mp)) {
+        mtk_atoms<false, true>(mp, v, f, m, a0, a1, x, nullptr);
+        cellm::apply_cell_map(mp.dr, &cells[9 * su]);
+        return;
+      }
       const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
       const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
       const cellm::DriftCoeffs dc = cellm::mtk_drift_coeffs(fr, dt);
-      const cellm::MtkMaps mp = cellm::mtk_maps(fr, kc, dc, sp);
+      mp = cellm::mtk_maps(fr, kc, dc, sp);
       if (iso)
         mtk_atoms<true, true>(mp, v, f, m, a0, a1, x, nullptr);
       else
@@ -270,9 +278,12 @@ void MTKNPT::post_update(Context& ctx) {
       const double w = cell_mass(nf, kt, cfg_.tau_p_fs);
       double* vg = vgs + 9 * su;
       // damped kick (dt/2), with the kinetic tensor of the new velocities summed in the same pass
-      const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
-      const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
-      const cellm::MtkMaps mp = cellm::mtk_maps(fr, kc, cellm::DriftCoeffs{}, 1.0);
+      cellm::MtkMaps mp{};
+      if (iso || !cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * dt, dt, 1.0, false, mp)) {
+        const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
+        const cellm::KickCoeffs kc = cellm::mtk_kick_coeffs(fr, cellm::trace3(vg) / nf, 0.5 * dt);
+        mp = cellm::mtk_maps(fr, kc, cellm::DriftCoeffs{}, 1.0);
+      }
       detail::KineticSums ks;
       if (iso)
         mtk_atoms<true, false>(mp, v, f, m, a0, a1, static_cast<T*>(nullptr), &ks);

@@ -250,3 +250,40 @@ TEST(MTK, CubicCrystalSameVolumeIsotropicAndFull) {
   std::printf("fcc Ar 40 K, 0 bar: <V> isotropic %.2f ± %.2f, full %.2f ± %.2f Å³\n", vm[0], ve[0], vm[1], ve[1]);
   EXPECT_NEAR(vm[0], vm[1], 4 * std::hypot(ve[0], ve[1]) + 1e-4 * vm[0]);
 }
+
+// The full cell's maps by the series in v_g equal the eigenbasis formulas (mtk_frame, the
+// coefficients, mtk_maps) to rounding, for strain rates from a quiet run's to a violent one's and
+// for a v_g with repeated eigenvalues; past the series' range it declines.
+TEST(MTK, SeriesMapsEqualTheEigenbasisMaps) {
+  std::uint64_t state = 12345;
+  auto uniform = [&] {  // [-1, 1)
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / static_cast<double>(1ULL << 52) * 2.0 - 1.0;
+  };
+  const double dt = 2.0, h = 1.0, nf = 321.0;
+  for (double scale : {1e-7, 1e-5, 1e-3, 2e-2}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      double vg[9];
+      for (int i = 0; i < 3; ++i)
+        for (int j = i; j < 3; ++j) vg[3 * i + j] = vg[3 * j + i] = scale * uniform();
+      if (trial == 0)  // repeated eigenvalues: isotropic v_g handled by the full-cell path
+        for (int k = 0; k < 9; ++k) vg[k] = k % 4 == 0 ? scale * 0.3 : 0.0;
+      const double tr = cellm::trace3(vg) / nf, sp = 0.9993;
+      cellm::MtkMaps series{};
+      ASSERT_TRUE(cellm::mtk_maps_series(vg, tr, h, dt, sp, true, series)) << scale;
+      const cellm::MtkFrame fr = cellm::mtk_frame(vg, false);
+      const cellm::MtkMaps eig =
+          cellm::mtk_maps(fr, cellm::mtk_kick_coeffs(fr, tr, h), cellm::mtk_drift_coeffs(fr, dt), sp);
+      // a few ulps of the diagonal (~1, ~h, ~dt): both routes round, the eigenbasis one more
+      for (int k = 0; k < 9; ++k) {
+        EXPECT_NEAR(series.kv[k], eig.kv[k], 4e-15) << "kv " << k << " scale " << scale;
+        EXPECT_NEAR(series.ka[k], eig.ka[k], 4e-15 * h) << "ka " << k << " scale " << scale;
+        EXPECT_NEAR(series.dr[k], eig.dr[k], 4e-15) << "dr " << k << " scale " << scale;
+        EXPECT_NEAR(series.dv[k], eig.dv[k], 4e-15 * dt) << "dv " << k << " scale " << scale;
+      }
+    }
+  }
+  double big[9] = {0.3, 0.1, 0, 0.1, -0.2, 0, 0, 0, 0.1};  // ‖v_g dt‖ > 0.5: the eigenbasis route
+  cellm::MtkMaps m{};
+  EXPECT_FALSE(cellm::mtk_maps_series(big, 0.0, h, dt, 1.0, true, m));
+}

@@ -210,6 +210,73 @@ BATCHMD_HD inline MtkMaps mtk_maps(const MtkFrame& f, const KickCoeffs& k, const
   sym_from_eigen(f, d.step, m.dv);
   return m;
 }
+/// φ(A) = Σ_{n≥0} Aⁿ/(n+1)! (= (e^A − I) A⁻¹) and e^A = I + A φ(A) of a 3×3 matrix A (row-major)
+/// by Horner's rule on the series, terms kept until ‖A‖ⁿ/(n+1)! < 1e-18. The full cell's maps
+/// are these functions of v_g times a time step (‖·‖ ~ 1e-4 in a stable run), which the series
+/// gives to rounding without the eigen-decomposition. Returns false when ‖A‖_F ≥ 0.5 (the
+/// caller takes the eigenbasis route).
+BATCHMD_HD inline bool phi_exp3(const double* a, double* phi, double* ex) {
+  double nrm2 = 0;
+  for (int k = 0; k < 9; ++k) nrm2 += a[k] * a[k];
+  const double nrm = hd::sqrt(nrm2);
+  if (!(nrm < 0.5)) return false;
+  int n = 1;
+  double t = 0.5 * nrm;  // ‖A‖ⁿ/(n+1)!
+  while (t > 1e-18 && n < 30) {
+    ++n;
+    t *= nrm / (n + 1);
+  }
+  double c = 1;  // 1/(n+1)!
+  for (int k = 2; k <= n + 1; ++k) c /= k;
+  double p[9];
+  for (int k = 0; k < 9; ++k) p[k] = k % 4 == 0 ? c : 0.0;
+  for (int k = n - 1; k >= 0; --k) {  // p ← I/(k+1)! + A p
+    c *= (k + 2);
+    double q[9];
+    mul3(a, p, q);
+    for (int e = 0; e < 9; ++e) p[e] = q[e] + (e % 4 == 0 ? c : 0.0);
+  }
+  double ap[9];
+  mul3(a, p, ap);
+  for (int e = 0; e < 9; ++e) {
+    phi[e] = p[e];
+    ex[e] = ap[e] + (e % 4 == 0 ? 1.0 : 0.0);
+  }
+  return true;
+}
+
+/// The full cell's maps (as mtk_maps) from the series instead of the eigenbasis: with
+/// L = v_g + (tr v_g / N_f) I, kv = e^{−L h} vscale, ka = h φ(−L h), and with the drift
+/// dr = e^{v_g dt} (also the cell's map: rows ← rows dr), dv = dt φ(v_g dt). The same functions
+/// as the eigenbasis formulas (h e^{−λh/2} sinhc(λh/2) = h φ(−λh), dt e^{μdt/2} sinhc(μdt/2) =
+/// dt φ(μ dt)). False when a matrix is too large for the series.
+BATCHMD_HD inline bool mtk_maps_series(const double* vg, double trace_over_nf, double h, double dt, double vscale,
+                                       bool drift, MtkMaps& m) {
+  double a[9], phi[9], ex[9];
+  for (int k = 0; k < 9; ++k) a[k] = -h * (vg[k] + (k % 4 == 0 ? trace_over_nf : 0.0));
+  if (!phi_exp3(a, phi, ex)) return false;
+  for (int k = 0; k < 9; ++k) {
+    m.kv[k] = ex[k] * vscale;
+    m.ka[k] = h * phi[k];
+    m.dr[k] = 0;
+    m.dv[k] = 0;
+  }
+  if (!drift) return true;
+  for (int k = 0; k < 9; ++k) a[k] = dt * vg[k];
+  if (!phi_exp3(a, phi, ex)) return false;
+  for (int k = 0; k < 9; ++k) {
+    m.dr[k] = ex[k];
+    m.dv[k] = dt * phi[k];
+  }
+  return true;
+}
+/// rows ← rows · e (the cell moved by a symmetric map e, e.g. MtkMaps::dr).
+BATCHMD_HD inline void apply_cell_map(const double* e, double* rows) {
+  double out[9];
+  mul3(rows, e, out);
+  for (int i = 0; i < 9; ++i) rows[i] = out[i];
+}
+
 /// out = m x for a symmetric (any) 3×3 m.
 BATCHMD_HD inline void mv3(const double* m, const double* x, double* out) {
   for (int i = 0; i < 3; ++i) out[i] = m[3 * i] * x[0] + m[3 * i + 1] * x[1] + m[3 * i + 2] * x[2];
