@@ -2,8 +2,9 @@
 // dynamics/cell_math: the 3×3 matrix arithmetic of the integrators that move the cell (MTK NPT,
 // stochastic cell rescaling, variable-cell FIRE): determinant, inverse, products, the eigen-
 // decomposition of a symmetric matrix (cyclic Jacobi) and the MTK propagators written in its
-// eigenbasis. Host/device functions on row-major double[9] (a batch's "cell": rows a, b, c), so a
-// GPU port calls the same arithmetic as the CPU loops.
+// eigenbasis (isotropic cells) or summed as series in the strain rate (the full cell). Host/device
+// functions on row-major double[9] (a batch's "cell": rows a, b, c), so the GPU kernels call the
+// same arithmetic as the CPU loops.
 #pragma once
 #include <cmath>
 
