@@ -187,7 +187,8 @@ void NeighborList::build(const BatchGeometry<T>& g) {
     SystemWork& w = work_[0];
     std::vector<std::int32_t>().swap(w.neighbors);
     std::vector<std::int32_t>().swap(w.shift_index);
-    const SystemOut out{neighbors_, shift_index_, w.shifts, w.n_pairs, w.stencil, w.stencil_key};
+    const SystemOut out{neighbors_, shift_index_,  w.shifts,    w.n_pairs,
+                        w.stencil,  w.stencil_key, w.stencil_q, w.stencil_ref};
     if (num_threads() > 1 && na >= kSplitAtoms)
       build_split(g, rc, out, order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
     else
@@ -195,7 +196,9 @@ void NeighborList::build(const BatchGeometry<T>& g) {
   } else {
     parallel_for_dynamic(ns, [&](std::int64_t s) {
       SystemWork& w = work_[s];
-      build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+      build_system(g, s, rc,
+                   SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key, w.stencil_q,
+                             w.stencil_ref},
                    order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
     });
   }
@@ -264,7 +267,9 @@ void NeighborList::rebuild_systems(const BatchGeometry<T>& g) {
   parallel_for_dynamic(static_cast<std::int64_t>(rebuild_list_.size()), [&](std::int64_t q) {
     const std::int64_t s = rebuild_list_[static_cast<std::size_t>(q)];
     SystemWork& w = work_[s];
-    build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+    build_system(g, s, rc,
+                 SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key, w.stencil_q,
+                           w.stencil_ref},
                  order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
   });
   concatenate();
