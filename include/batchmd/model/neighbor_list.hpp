@@ -159,7 +159,7 @@ class NeighborList {
   void build(const BatchGeometry<T>& g);
   template <typename T>
   void rebuild_systems(const BatchGeometry<T>& g);
-  void concatenate();
+  void concatenate(const std::uint8_t* rebuilt = nullptr);
 
   double cutoff_;
   double skin_;
@@ -202,7 +202,8 @@ class NeighborList {
   std::vector<std::int32_t> shifts_;
 
   std::vector<SystemWork> work_;
-  std::vector<std::int64_t> pair_base_;
+  std::vector<std::int64_t> pair_base_;                        // [n_systems + 1] each system's first pair in neighbors_
+  std::vector<std::int64_t> prev_pair_base_, prev_shift_ptr_;  // scratch of concatenate()
 };
 
 }  // namespace batchmd::model
