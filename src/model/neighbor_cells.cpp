@@ -62,7 +62,7 @@ constexpr double kFar = 1e30;
 
 // min over lo <= u <= hi of u^T G u (G symmetric positive definite), exactly: the minimum of a
 // convex quadratic over a box is the unconstrained minimum on one of its 27 faces/edges/corners.
-double min_quadratic_over_box(const double G[3][3], const double lo[3], const double hi[3]) {
+__attribute__((noinline)) double min_quadratic_over_box(const double G[3][3], const double lo[3], const double hi[3]) {
   double best = std::numeric_limits<double>::infinity();
   for (int code = 0; code < 27; ++code) {
     int state[3] = {code % 3, (code / 3) % 3, code / 9};  // 0 free, 1 at lo, 2 at hi
@@ -115,6 +115,103 @@ double min_quadratic_over_box(const double G[3][3], const double lo[3], const do
   }
   return best;
 }
+
+// The half stencil of a bin grid: the offsets D > 0 (lexicographic) whose bins can hold a pair
+// closer than rc, i.e. those with min over u in [D - 1, D + 1] of u^T G u <= rc2 (G: the bin
+// metric), that exact minimum as min_quadratic_over_box rounds it, and not past the grid along an
+// open direction. Under a barostat G changes at every build while the candidates do not
+// (same_shape: the same m and bins per direction); then the minima q are not all recomputed:
+// with E = G - G_ref (the metric they were computed at) and mu <= the smallest eigenvalue of G_ref,
+// |u^T E u| <= |E|_F |u|^2 <= r u^T G_ref u with r = |E|_F / mu, so the new minimum lies within
+// [1 - r, 1 + r] times the reference one. A candidate whose whole interval (widened by
+// kRoundoff for rounding) is below rc2 is in, one entirely above is out, and only the few in
+// between are computed again: the stencil is the one the exact minima give, offset for offset, in
+// the same order. Past kMaxStrainBound (or without a reference) every minimum is computed at G,
+// which becomes the reference.
+constexpr double kRoundoff = 1e-8;        // >> the rounding of min_quadratic_over_box at condition <= kMaxCondition
+constexpr double kMaxCondition = 1e4;     // of G_ref (|G|_F / mu); beyond it, no reuse
+constexpr double kMaxStrainBound = 0.05;  // r beyond which the minima are all recomputed
+
+// A lower bound of the smallest eigenvalue of the symmetric positive definite G: 1/|G^-1|_F, from
+// the adjugate, shaded for rounding; 0 when G's condition passes kMaxCondition (or G is singular).
+double min_eigen_lower_bound(const double G[3][3]) {
+  double adj[3][3];
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) {
+      const int a1 = (a + 1) % 3, a2 = (a + 2) % 3, b1 = (b + 1) % 3, b2 = (b + 2) % 3;
+      adj[b][a] = G[a1][b1] * G[a2][b2] - G[a1][b2] * G[a2][b1];
+    }
+  const double det = G[0][0] * adj[0][0] + G[0][1] * adj[1][0] + G[0][2] * adj[2][0];
+  double adj2 = 0, g2 = 0;
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) {
+      adj2 += adj[a][b] * adj[a][b];
+      g2 += G[a][b] * G[a][b];
+    }
+  if (!(det > 0) || !(adj2 > 0)) return 0;
+  const double mu = det / std::sqrt(adj2);
+  if (!(mu * kMaxCondition >= std::sqrt(g2))) return 0;
+  return mu * (1 - 1e-6);
+}
+
+}  // namespace
+
+__attribute__((noinline)) void select_stencil(const double G[3][3], const std::int64_t m[3], const std::int64_t nb[3],
+                                              const bool periodic[3], double rc2, bool same_shape,
+                                              std::vector<std::array<std::int32_t, 3>>& stencil, std::vector<double>& q,
+                                              std::array<double, 10>& ref) {
+  double r = std::numeric_limits<double>::infinity();
+  if (same_shape && ref[9] > 0 && !q.empty()) {
+    double e2 = 0;
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) {
+        const double d = G[a][b] - ref[3 * a + b];
+        e2 += d * d;
+      }
+    r = std::sqrt(e2) / ref[9] * (1 + 1e-6) + 1e-15;
+  }
+  const bool fresh = !(r <= kMaxStrainBound);
+  if (fresh) {
+    q.clear();
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) ref[3 * a + b] = G[a][b];
+    ref[9] = min_eigen_lower_bound(G);
+  }
+  const double in_below = rc2 / ((1 + r) * (1 + kRoundoff)), out_above = rc2 / ((1 - r) * (1 - kRoundoff));
+  stencil.clear();
+  std::size_t i = 0;
+  for (std::int64_t d0 = 0; d0 <= m[0]; ++d0)
+    for (std::int64_t d1 = d0 == 0 ? 0 : -m[1]; d1 <= m[1]; ++d1)
+      for (std::int64_t d2 = (d0 == 0 && d1 == 0) ? 1 : -m[2]; d2 <= m[2]; ++d2, ++i) {
+        const std::int64_t D[3] = {d0, d1, d2};
+        bool reachable = true, near = true;  // near: the box [D - 1, D + 1] holds 0, so the minimum is 0
+        double blo[3], bhi[3];
+        for (int d = 0; d < 3; ++d) {
+          if (!periodic[d] && std::abs(D[d]) >= nb[d]) reachable = false;
+          near = near && std::abs(D[d]) <= 1;
+          blo[d] = static_cast<double>(D[d] - 1);
+          bhi[d] = static_cast<double>(D[d] + 1);
+        }
+        bool in = false;
+        if (fresh) {
+          double qi = std::numeric_limits<double>::infinity();
+          if (reachable) qi = near ? 0.0 : min_quadratic_over_box(G, blo, bhi);
+          q.push_back(qi);
+          in = reachable && !(qi > rc2);
+        } else if (reachable) {
+          const double qi = q[i];
+          if (qi <= in_below)
+            in = true;
+          else if (!(qi > out_above))
+            in = !(min_quadratic_over_box(G, blo, bhi) > rc2);
+        }
+        if (in)
+          stencil.push_back(
+              {static_cast<std::int32_t>(d0), static_cast<std::int32_t>(d1), static_cast<std::int32_t>(d2)});
+      }
+}
+
+namespace {
 
 // The build is compiled for AVX-512 and AVX2 besides the baseline ISA (the distance loop is SIMD;
 // simd_clones.hpp).
@@ -414,23 +511,10 @@ BATCHMD_SIMD_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int
   }
   key[15] = rc;
   if (key != work.stencil_key) {
+    bool same_shape = true;  // bins per direction and reach as before: the same candidate offsets
+    for (int e = 9; e < 15; ++e) same_shape = same_shape && key[e] == work.stencil_key[e];
+    select_stencil(G, m, nb, f.periodic, rc2, same_shape, work.stencil, work.stencil_q, work.stencil_ref);
     work.stencil_key = key;
-    work.stencil.clear();
-    for (std::int64_t d0 = 0; d0 <= m[0]; ++d0)
-      for (std::int64_t d1 = d0 == 0 ? 0 : -m[1]; d1 <= m[1]; ++d1)
-        for (std::int64_t d2 = (d0 == 0 && d1 == 0) ? 1 : -m[2]; d2 <= m[2]; ++d2) {
-          const std::int64_t D[3] = {d0, d1, d2};
-          bool reachable = true;
-          double blo[3], bhi[3];
-          for (int d = 0; d < 3; ++d) {
-            if (!f.periodic[d] && std::abs(D[d]) >= nb[d]) reachable = false;
-            blo[d] = static_cast<double>(D[d] - 1);
-            bhi[d] = static_cast<double>(D[d] + 1);
-          }
-          if (!reachable || min_quadratic_over_box(G, blo, bhi) > rc2) continue;
-          work.stencil.push_back(
-              {static_cast<std::int32_t>(d0), static_cast<std::int32_t>(d1), static_cast<std::int32_t>(d2)});
-        }
   }
 
   // 5. Shift table: every integer shift in [-M, M]^3 (open directions: 0).

@@ -36,7 +36,20 @@ struct SystemOut {
   std::size_t& n_pairs;
   std::vector<std::array<std::int32_t, 3>>& stencil;
   std::array<double, 16>& stencil_key;
+  std::vector<double>& stencil_q;
+  std::array<double, 10>& stencil_ref;
 };
+
+// The half stencil of a bin grid of metric G (G[a][b] = w_a w_b row_a . row_b: squared lengths
+// in bin units), reach m and nb bins per direction, for pairs closer than sqrt(rc2): the offsets
+// D > 0 (lexicographic) along which a bin can hold such a pair, into stencil. q and ref cache the
+// candidates' minima from one call to the next: same_shape says that m and, along open
+// directions, nb are those of the last call with this cache, so that under a strain the offsets
+// are selected again from the cached minima and only a few recomputed; the stencil is the same
+// as without the cache (same_shape false), offset for offset (neighbor_cells.cpp).
+void select_stencil(const double G[3][3], const std::int64_t m[3], const std::int64_t nb[3], const bool periodic[3],
+                    double rc2, bool same_shape, std::vector<std::array<std::int32_t, 3>>& stencil,
+                    std::vector<double>& q, std::array<double, 10>& ref);
 
 // Builds the half list of system s into work (neighbors as global slots, shift indices local)
 // and the slot-ordered arrays order/image/offsets/shifted_begin (offsets local to the system).

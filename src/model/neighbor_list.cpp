@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -114,10 +115,17 @@ std::pair<std::int64_t, std::int64_t> NeighborList::touched_slots(std::int64_t k
   return {mn, std::int64_t{mx} + 1};
 }
 
-// Concatenates the per-system lists (work_) into one CSR; offsets_ and shifted_begin_ hold
-// system-local values on entry.
-void NeighborList::concatenate() {
+// Concatenates the per-system lists (work_) into one CSR. rebuilt == nullptr: every system was
+// built, and offsets_ and shifted_begin_ hold system-local values on entry. Else only the systems
+// with rebuilt[s] == 2 were (their offsets system-local), and the others' pairs, shift tables and
+// offsets are in place at their old bases (pair_base_, shift_ptr_): they move (within the list)
+// and are offset again only where a base moved, and only the rebuilt systems are copied in.
+void NeighborList::concatenate(const std::uint8_t* rebuilt) {
   const std::int64_t ns = n_systems_, na = n_atoms_;
+  if (rebuilt != nullptr) {
+    prev_pair_base_.swap(pair_base_);
+    prev_shift_ptr_.swap(shift_ptr_);
+  }
   shift_ptr_.assign(ns + 1, 0);
   std::vector<std::int64_t>& pair_base = pair_base_;
   pair_base.assign(ns + 1, 0);
@@ -133,20 +141,50 @@ void NeighborList::concatenate() {
       shift_index_.resize(pair_base[ns]);
     }
     shifts_.resize(3 * shift_ptr_[ns]);
+    if (rebuilt != nullptr) {
+      // The kept systems' pairs move within the list, in runs of systems that move by the same
+      // amount: leftward runs first, left to right, then rightward ones, right to left, so that
+      // no move overwrites pairs still to be moved; then the rebuilt systems' pairs come in.
+      auto move_runs = [&](bool leftward) {
+        std::int64_t s = leftward ? 0 : ns - 1;
+        const std::int64_t step = leftward ? 1 : -1;
+        for (; s >= 0 && s < ns; s += step) {
+          const std::int64_t delta = pair_base[s] - prev_pair_base_[s];
+          if (rebuilt[s] == 2 || delta == 0 || (delta < 0) != leftward) continue;
+          std::int64_t t = s;  // the run: systems [lo, hi]
+          while (t + step >= 0 && t + step < ns && rebuilt[t + step] != 2 &&
+                 pair_base[t + step] - prev_pair_base_[t + step] == delta)
+            t += step;
+          const std::int64_t lo = std::min(s, t), hi = std::max(s, t);
+          const std::int64_t from = prev_pair_base_[lo], n = prev_pair_base_[hi + 1] - from;
+          std::memmove(neighbors_.data() + from + delta, neighbors_.data() + from, n * sizeof(std::int32_t));
+          std::memmove(shift_index_.data() + from + delta, shift_index_.data() + from, n * sizeof(std::int32_t));
+          s = t;
+        }
+      };
+      move_runs(true);
+      move_runs(false);
+    }
     parallel_for_dynamic(ns, [&](std::int64_t s) {
       const SystemWork& w = work_[s];
-      const auto n = static_cast<std::ptrdiff_t>(w.n_pairs);
-      std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
-      std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
-      std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
+      const bool all = rebuilt == nullptr || rebuilt[s] == 2;
+      if (all) {
+        const auto n = static_cast<std::ptrdiff_t>(w.n_pairs);
+        std::copy(w.neighbors.begin(), w.neighbors.begin() + n, neighbors_.begin() + pair_base[s]);
+        std::copy(w.shift_index.begin(), w.shift_index.begin() + n, shift_index_.begin() + pair_base[s]);
+      }
+      if (all || shift_ptr_[s] != prev_shift_ptr_[s])
+        std::copy(w.shifts.begin(), w.shifts.end(), shifts_.begin() + 3 * shift_ptr_[s]);
     });
   }
-  for (std::int64_t s = 0; s < ns; ++s)
-    if (pair_base[s] != 0)
+  for (std::int64_t s = 0; s < ns; ++s) {
+    const std::int64_t add = rebuilt == nullptr || rebuilt[s] == 2 ? pair_base[s] : pair_base[s] - prev_pair_base_[s];
+    if (add != 0)
       for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
-        offsets_[k] += pair_base[s];
-        shifted_begin_[k] += pair_base[s];
+        offsets_[k] += add;
+        shifted_begin_[k] += add;
       }
+  }
   offsets_[na] = pair_base[ns];
   n_pairs_ = static_cast<std::size_t>(pair_base[ns]);
 }
@@ -187,7 +225,8 @@ void NeighborList::build(const BatchGeometry<T>& g) {
     SystemWork& w = work_[0];
     std::vector<std::int32_t>().swap(w.neighbors);
     std::vector<std::int32_t>().swap(w.shift_index);
-    const SystemOut out{neighbors_, shift_index_, w.shifts, w.n_pairs, w.stencil, w.stencil_key};
+    const SystemOut out{neighbors_, shift_index_,  w.shifts,    w.n_pairs,
+                        w.stencil,  w.stencil_key, w.stencil_q, w.stencil_ref};
     if (num_threads() > 1 && na >= kSplitAtoms)
       build_split(g, rc, out, order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
     else
@@ -195,7 +234,9 @@ void NeighborList::build(const BatchGeometry<T>& g) {
   } else {
     parallel_for_dynamic(ns, [&](std::int64_t s) {
       SystemWork& w = work_[s];
-      build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+      build_system(g, s, rc,
+                   SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key, w.stencil_q,
+                             w.stencil_ref},
                    order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
     });
   }
@@ -250,24 +291,18 @@ void NeighborList::rebuild_systems(const BatchGeometry<T>& g) {
   const std::int64_t ns = n_systems_;
   const std::uint8_t* mv = sys_state_.data();
   rebuild_list_.clear();
-  for (std::int64_t s = 0; s < ns; ++s) {
-    if (mv[s] == 2) {
-      rebuild_list_.push_back(s);
-    } else if (pair_base_[s] != 0) {  // back to system-local offsets; concatenate() adds the new bases
-      for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {
-        offsets_[k] -= pair_base_[s];
-        shifted_begin_[k] -= pair_base_[s];
-      }
-    }
-  }
+  for (std::int64_t s = 0; s < ns; ++s)
+    if (mv[s] == 2) rebuild_list_.push_back(s);
   const double rc = cutoff_ + skin_;
   parallel_for_dynamic(static_cast<std::int64_t>(rebuild_list_.size()), [&](std::int64_t q) {
     const std::int64_t s = rebuild_list_[static_cast<std::size_t>(q)];
     SystemWork& w = work_[s];
-    build_system(g, s, rc, SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key},
+    build_system(g, s, rc,
+                 SystemOut{w.neighbors, w.shift_index, w.shifts, w.n_pairs, w.stencil, w.stencil_key, w.stencil_q,
+                           w.stencil_ref},
                  order_.data(), image_.data(), offsets_.data(), shifted_begin_.data());
   });
-  concatenate();
+  concatenate(mv);
   // Reference state of the rebuilt systems (their slots were not among the jumped ones).
   for (const std::int64_t s : rebuild_list_) {
     for (std::int64_t k = atoms_ptr_[s]; k < atoms_ptr_[s + 1]; ++k) {

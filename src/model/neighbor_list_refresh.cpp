@@ -9,10 +9,44 @@
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 #include "neighbor_cells.hpp"
+#include "simd_clones.hpp"
 
 namespace batchmd::model {
 
 using detail::pbc_of;
+
+namespace {
+
+// Whether every atom a in [a0, a1) lies within thr2 of its reference position x0 (carried by the
+// strain A when A is given): dot3(dl, dl) <= thr2 with dl as classify() in refresh() computes it,
+// the same operations in the same order (so the same bits: this file is compiled without FMA
+// contraction, src/model/CMakeLists.txt), over all atoms without an early exit, in SIMD.
+template <typename T>
+BATCHMD_SIMD_CLONES bool all_within(const T* x, const double* x0, std::int64_t a0, std::int64_t a1, const double* A,
+                                    double thr2) {
+  int ok = 1;
+  if (A != nullptr) {
+    const double a00 = A[0], a01 = A[1], a02 = A[2], a10 = A[3], a11 = A[4], a12 = A[5], a20 = A[6], a21 = A[7],
+                 a22 = A[8];
+    for (std::int64_t a = a0; a < a1; ++a) {
+      const double p0 = x0[3 * a], p1 = x0[3 * a + 1], p2 = x0[3 * a + 2];
+      const double d0 = static_cast<double>(x[3 * a]) - (p0 * a00 + p1 * a10 + p2 * a20);
+      const double d1 = static_cast<double>(x[3 * a + 1]) - (p0 * a01 + p1 * a11 + p2 * a21);
+      const double d2 = static_cast<double>(x[3 * a + 2]) - (p0 * a02 + p1 * a12 + p2 * a22);
+      ok &= static_cast<int>(d0 * d0 + d1 * d1 + d2 * d2 <= thr2);
+    }
+  } else {
+    for (std::int64_t a = a0; a < a1; ++a) {
+      const double d0 = static_cast<double>(x[3 * a]) - x0[3 * a];
+      const double d1 = static_cast<double>(x[3 * a + 1]) - x0[3 * a + 1];
+      const double d2 = static_cast<double>(x[3 * a + 2]) - x0[3 * a + 2];
+      ok &= static_cast<int>(d0 * d0 + d1 * d1 + d2 * d2 <= thr2);
+    }
+  }
+  return ok != 0;
+}
+
+}  // namespace
 
 template <typename T>
 int NeighborList::refresh(const BatchGeometry<T>& g) {
@@ -128,6 +162,14 @@ int NeighborList::refresh(const BatchGeometry<T>& g) {
   parallel_for_weighted(n_chunks, cb, [&](std::int64_t c) {
     const std::int64_t s = cs[c];
     const std::int64_t end = std::min(cb[c] + kCheckChunk, atoms_ptr_[s + 1]);
+    // First the common case, every atom within the threshold, in a loop without branches: the
+    // squared displacements as classify() rounds them, only compared. Any other atom (or a NaN)
+    // sends the chunk through classify() atom by atom.
+    if (all_within(g.positions, ref_positions_.data(), cb[c], end, strained_[s] != 0 ? &strain_[9 * s] : nullptr,
+                   thr2_[s])) {
+      cst[c] = 0;
+      return;
+    }
     std::uint8_t state = 0;
     for (std::int64_t a = cb[c]; a < end; ++a) {
       int k[3];

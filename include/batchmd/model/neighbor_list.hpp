@@ -137,10 +137,16 @@ class NeighborList {
     std::vector<std::int32_t> shift_index;
     std::vector<std::int32_t> shifts;
     std::size_t n_pairs = 0;
-    // Bin stencil of the last build and what it depends on (bin shape, reach, cutoff): rebuilt
-    // only when those change, i.e. rarely once a cell is fixed.
+    // Bin stencil of the last build and what it depends on (bin metric, reach, bin counts,
+    // cutoff): the same stencil while those stay the same, i.e. once a cell is fixed.
     std::vector<std::array<std::int32_t, 3>> stencil;
     std::array<double, 16> stencil_key{};
+    // Under a strain (a barostat changes the metric at every step) the stencil is selected again
+    // from these: each candidate offset's exact minimum distance (squared) at the reference metric
+    // stencil_ref[0..8], and a lower bound of that metric's smallest eigenvalue (stencil_ref[9];
+    // 0 when unusable). See select_stencil in neighbor_cells.cpp.
+    std::vector<double> stencil_q;
+    std::array<double, 10> stencil_ref{};
   };
 
   // What update() must do: keep the list (kKeep), rebuild the systems with sys_state_ 2
@@ -153,7 +159,7 @@ class NeighborList {
   void build(const BatchGeometry<T>& g);
   template <typename T>
   void rebuild_systems(const BatchGeometry<T>& g);
-  void concatenate();
+  void concatenate(const std::uint8_t* rebuilt = nullptr);
 
   double cutoff_;
   double skin_;
@@ -196,7 +202,8 @@ class NeighborList {
   std::vector<std::int32_t> shifts_;
 
   std::vector<SystemWork> work_;
-  std::vector<std::int64_t> pair_base_;
+  std::vector<std::int64_t> pair_base_;                        // [n_systems + 1] each system's first pair in neighbors_
+  std::vector<std::int64_t> prev_pair_base_, prev_shift_ptr_;  // scratch of concatenate()
 };
 
 }  // namespace batchmd::model
