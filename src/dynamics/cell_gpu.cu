@@ -352,6 +352,15 @@ void launch_per_system(int device, std::int64_t n_systems, int threads, Kernel k
   cuda::check_launch(what);
 }
 
+/// MTK's scratch (kMtkScratch doubles per system), shared by its two half steps.
+struct MtkScratch {
+  double* maps;    ///< [S][36]: mtk_pre's kick and drift maps kv ka dr dv
+  double* after;   ///< [S][18]: mtk_post's kick maps kv ka, made by mtk_pre
+  double* scale;   ///< [S]: mtk_post's thermostat scaling
+  double* frozen;  ///< [S]: 1 where mtk_pre refused the moved cell
+  MtkScratch(double* p, std::int64_t S) : maps(p), after(p + 36 * S), scale(p + 54 * S), frozen(p + 55 * S) {}
+};
+
 }  // namespace
 
 // ----------------------------------------------------------------------------------------- MTK
@@ -362,9 +371,8 @@ void mtk_pre(const Structure& st, const MtkArgs<T>& a) {
   const std::int64_t* ap = st.atoms_ptr;
   const std::int64_t* si = st.system_index;
   const std::uint8_t* act = st.active;
-  double* maps = a.scratch + 6 * S;     // [S][36] (the first 6 S: unused, the old kinetic sums)
-  double* after = a.scratch + 42 * S;   // [S][18]: the kick maps of mtk_post
-  double* frozen = a.scratch + 61 * S;  // [S]
+  const MtkScratch sc(a.scratch, S);
+  double *maps = sc.maps, *after = sc.after, *frozen = sc.frozen;
   const MtkArgs<T> g = a;
   launch_per_system(st.device, S, kRed + kWarp, mtk_pre_system<T>, "mtk_cell", g, ap, act, maps, after, frozen);
   cuda::parallel_for(
@@ -383,8 +391,8 @@ void mtk_post(const Structure& st, const MtkArgs<T>& a) {
   const std::int64_t* ap = st.atoms_ptr;
   const std::int64_t* si = st.system_index;
   const std::uint8_t* act = st.active;
-  double* after = a.scratch + 42 * S;  // [S][18]: the kick maps, made by mtk_pre
-  double* scale = a.scratch + 60 * S;  // [S]
+  const MtkScratch sc(a.scratch, S);
+  double *after = sc.after, *scale = sc.scale;
   const MtkArgs<T> g = a;
   launch_per_system(st.device, S, kRed, mtk_post_system<T>, "mtk_post_cell", g, ap, act, after, scale);
   cuda::parallel_for(

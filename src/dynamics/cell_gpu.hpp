@@ -44,24 +44,30 @@ struct Targets {
   bool voigt = false;           ///< its layout: [S,6] Voigt, else [S,9]
 };
 
-/// MTK (MTKNPT) on a GPU batch: state fields and parameters.
+/// What every cell integrator's kernels read and write: the batch's per-atom state, its cells and
+/// virials, the targets, the stage's scratch (its own size per integrator, below) and status.
 template <typename T>
-struct MtkArgs {
+struct CellArgs {
   T* x;
   T* v;
   const T* f;
   const T* m;
   T* cell;
   const T* virial;
+  Targets targets;
+  double* scratch;
+  CellStatus* status;
+};
+
+/// MTK (MTKNPT) on a GPU batch: state fields and parameters.
+template <typename T>
+struct MtkArgs : CellArgs<T> {
   double *xi, *vxi, *bxi, *bvxi, *vg, *work;
   std::int64_t chain;
   double tau_t, tau_p, dt;
-  SysValue temperature;
-  Targets targets;
-  double* scratch;  ///< kMtkScratch doubles per system
-  CellStatus* status;
+  SysValue temperature;  // scratch: kMtkScratch doubles per system
 };
-inline constexpr std::int64_t kMtkScratch = 64;
+inline constexpr std::int64_t kMtkScratch = 56;
 /// The longest chain the GPU kernels take (MTKNPT checks chain_length against it; job files allow 100).
 inline constexpr std::int64_t kMaxChainGpu = 100;
 template <typename T>
@@ -71,21 +77,12 @@ void mtk_post(const Structure& st, const MtkArgs<T>& a);
 
 /// Stochastic cell rescaling (StochasticCellRescaling::pre_update) on a GPU batch.
 template <typename T>
-struct CsrArgs {
-  T* x;
-  T* v;
-  const T* f;
-  const T* m;
-  T* cell;
-  const T* virial;
+struct CsrArgs : CellArgs<T> {
   const std::int64_t* system_id;
   const std::int64_t* step;
   double tau_p, beta, friction, dt;
   std::uint64_t seed, cell_seed;
-  SysValue temperature;
-  Targets targets;
-  double* scratch;  ///< kCsrScratch doubles per system
-  CellStatus* status;
+  SysValue temperature;  // scratch: kCsrScratch doubles per system
 };
 inline constexpr std::int64_t kCsrScratch = 25;
 template <typename T>
@@ -93,14 +90,8 @@ void csr_pre(const Structure& st, const CsrArgs<T>& a);
 
 /// Variable-cell FIRE (FIRECell) on a GPU batch.
 template <typename T>
-struct FireCellArgs {
-  T* x;
-  T* v;
-  const T* f;
-  const T* m;
-  T* cell;
-  const T* virial;
-  const T* stress;  ///< for the residual
+struct FireCellArgs : CellArgs<T> {  // scratch: kFireCellScratch doubles per system
+  const T* stress;                   ///< for the residual
   double *h, *alpha;
   std::int64_t* npos;
   const double* ref;  ///< cell_reference [S,9]
@@ -108,11 +99,8 @@ struct FireCellArgs {
   double* residual;   ///< cell_stress_residual [S]
   kern::FireParams prm;
   double max_step, cell_factor;
-  Targets targets;
-  double* scratch;  ///< kFireCellScratch doubles per system
-  CellStatus* status;
 };
-inline constexpr std::int64_t kFireCellScratch = 48;
+inline constexpr std::int64_t kFireCellScratch = 38;
 template <typename T>
 void fire_cell_pre(const Structure& st, const FireCellArgs<T>& a);
 /// [per system] cell_reference = cell, cell_dof_velocity = 0 for the systems in `which`.
@@ -150,6 +138,22 @@ class CellStatusRing {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Fills a's CellArgs part from GPU batch b: its fields (virial null while the batch has none:
+/// fire_cell's first residual, before any force call with stress), the targets (device_targets),
+/// `scratch` and the ring's device status.
+template <typename T>
+void fill_cell_args(gpu::CellArgs<T>& a, Batch& b, const gpu::Targets& targets, double* scratch, CellStatusRing& ring) {
+  a.x = b.get("positions").data<T>();
+  a.v = b.get("velocities").data<T>();
+  a.f = b.get("forces").data<T>();
+  a.m = b.get("masses").data<T>();
+  a.cell = b.get("cell").data<T>();
+  a.virial = b.has("virial") ? b.get("virial").data<T>() : nullptr;
+  a.targets = targets;
+  a.scratch = scratch;
+  a.status = ring.device(b);
+}
 
 /// The Targets of a GPU batch: the stage's value (checked on the host) and the fields' device
 /// pointers (their level, shape and dtype checked on the host; their values by the kernels).

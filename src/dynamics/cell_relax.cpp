@@ -54,12 +54,8 @@ void FIRECell::gpu_step(Context* ctx, Batch& b, const std::vector<bool>* which, 
   detail::CellStatusRing& ring = *gpu_status_;
   if (pre) ring.poll(b, name());
   gpu::FireCellArgs<T> a{};
-  a.x = b.get("positions").data<T>();
-  a.v = b.get("velocities").data<T>();
-  a.f = b.get("forces").data<T>();
-  a.m = b.get("masses").data<T>();
-  a.cell = b.get("cell").data<T>();
-  a.virial = b.has("virial") ? b.get("virial").data<T>() : nullptr;
+  detail::fill_cell_args<T>(a, b, detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name()),
+                            device_scratch(1, gpu::kFireCellScratch * b.n_systems(), b.device()), ring);
   a.stress = b.has("stress") ? b.get("stress").data<T>() : nullptr;
   a.h = b.get("fire_dt").data<double>();
   a.alpha = b.get("fire_alpha").data<double>();
@@ -71,9 +67,6 @@ void FIRECell::gpu_step(Context* ctx, Batch& b, const std::vector<bool>* which, 
   a.prm = kern::FireParams{fc.dt_max, fc.f_inc, fc.f_dec, fc.alpha_start, fc.f_alpha, fc.n_min};
   a.max_step = fc.max_step;
   a.cell_factor = cfg_.cell_factor;
-  a.targets = detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name());
-  a.scratch = device_scratch(1, gpu::kFireCellScratch * b.n_systems(), b.device());
-  a.status = ring.device(b);
   if (ctx == nullptr) {  // the residual of the systems in `which` (init_state)
     gpu::fire_cell_residual(gpu::structure(b, nullptr), a, device_mask(kMaskWhich, *which, b.device()));
     return;

@@ -57,12 +57,8 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
     dispatch_float(b.float_dtype(), [&](auto zero) {
       using T = decltype(zero);
       gpu::CsrArgs<T> a{};
-      a.x = b.get("positions").data<T>();
-      a.v = b.get("velocities").data<T>();
-      a.f = b.get("forces").data<T>();
-      a.m = b.get("masses").data<T>();
-      a.cell = b.get("cell").data<T>();
-      a.virial = b.get("virial").data<T>();
+      detail::fill_cell_args<T>(a, b, detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name()),
+                                device_scratch(1, gpu::kCsrScratch * b.n_systems(), b.device()), *gpu_status_);
       a.system_id = b.get("system_id").data<std::int64_t>();
       a.step = b.get("step").data<std::int64_t>();
       a.tau_p = cfg_.tau_p_fs;
@@ -72,9 +68,6 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
       a.seed = cfg_.seed;
       a.cell_seed = cfg_.seed ^ kCellNoiseKey;
       a.temperature = gpu::sys_value(b, "thermostat_temperature", cfg_.temperature_K);
-      a.targets = detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name());
-      a.scratch = device_scratch(1, gpu::kCsrScratch * b.n_systems(), b.device());
-      a.status = gpu_status_->device(b);
       gpu::csr_pre(gpu::structure(b, ctx.active_device), a);
       gpu_status_->after_step(b);
     });

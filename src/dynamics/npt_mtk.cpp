@@ -140,12 +140,8 @@ void MTKNPT::gpu_half(Context& ctx, bool pre) {
   detail::CellStatusRing& ring = *gpu_status_;
   if (pre) ring.poll(b, name());
   gpu::MtkArgs<T> a{};
-  a.x = b.get("positions").data<T>();
-  a.v = b.get("velocities").data<T>();
-  a.f = b.get("forces").data<T>();
-  a.m = b.get("masses").data<T>();
-  a.cell = b.get("cell").data<T>();
-  a.virial = b.get("virial").data<T>();
+  detail::fill_cell_args<T>(a, b, detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name()),
+                            device_scratch(1, gpu::kMtkScratch * b.n_systems(), b.device()), ring);
   a.xi = b.get("npt_xi").data<double>();
   a.vxi = b.get("npt_vxi").data<double>();
   a.bxi = b.get("npt_baro_xi").data<double>();
@@ -157,9 +153,6 @@ void MTKNPT::gpu_half(Context& ctx, bool pre) {
   a.tau_p = cfg_.tau_p_fs;
   a.dt = ctx.dt_fs;
   a.temperature = gpu::sys_value(b, "thermostat_temperature", cfg_.temperature_K);
-  a.targets = detail::device_targets(b, cfg_.pressure, cfg_.stress, cfg_.mode, name());
-  a.scratch = device_scratch(1, gpu::kMtkScratch * b.n_systems(), b.device());
-  a.status = ring.device(b);
   const gpu::Structure st = gpu::structure(b, ctx.active_device);
   if (pre) {
     gpu::mtk_pre(st, a);
