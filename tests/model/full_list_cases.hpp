@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "model_test_util.hpp"
 #include "snap_test_util.hpp"
 
 namespace batchmd::model::testing {
@@ -50,17 +51,7 @@ inline void strain(Sys& s, const std::array<double, 9>& A) {
 // The strain of step k of a barostat-like sequence: a steady deformation of Frobenius norm about
 // `rate` per step (a per-seed mix of stretch and shear) plus a little noise.
 inline std::array<double, 9> strain_step(double rate, std::uint64_t seed, int k) {
-  std::mt19937_64 fixed(seed), noise(seed * 7919 + static_cast<std::uint64_t>(k));
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::array<double, 9> A{};
-  double n2 = 0;
-  for (double& a : A) {
-    a = u(fixed);
-    n2 += a * a;
-  }
-  for (std::size_t e = 0; e < 9; ++e)
-    A[e] = A[e] * rate / std::sqrt(n2) + 0.1 * rate * u(noise) + (e % 4 == 0 ? 1.0 : 0.0);
-  return A;
+  return strain_matrix(rate, seed, seed * 7919 + static_cast<std::uint64_t>(k));
 }
 
 // Elements 29, 47 and (every seventh atom) the ignored 1.

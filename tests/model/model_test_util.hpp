@@ -210,4 +210,21 @@ inline TestSystem random_system(std::mt19937_64& rng, const Mat3& cell, std::arr
   return s;
 }
 
+/// A deformation I + D for strained-cell tests: D a fixed direction (from fixed_seed) of Frobenius
+/// norm `rate` (a mix of stretch, shear and rotation) plus noise of 0.1 rate per component (from
+/// noise_seed), row-major.
+inline std::array<double, 9> strain_matrix(double rate, std::uint64_t fixed_seed, std::uint64_t noise_seed) {
+  std::mt19937_64 fixed(fixed_seed), noise(noise_seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::array<double, 9> A{};
+  double n2 = 0;
+  for (double& a : A) {
+    a = u(fixed);
+    n2 += a * a;
+  }
+  for (std::size_t e = 0; e < 9; ++e)
+    A[e] = A[e] * rate / std::sqrt(n2) + 0.1 * rate * u(noise) + (e % 4 == 0 ? 1.0 : 0.0);
+  return A;
+}
+
 }  // namespace batchmd::model::testing

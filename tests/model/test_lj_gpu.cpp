@@ -94,17 +94,7 @@ void strain_system(Batch& b, std::int64_t s, const std::array<double, 9>& A) {
 // The strain of step k for system s: a steady deformation of Frobenius norm `rate` (a per-system
 // mix of stretch, shear and rotation) plus a little noise.
 std::array<double, 9> strain_step(double rate, std::int64_t s, int k) {
-  std::mt19937_64 fixed(static_cast<std::uint64_t>(50 + s)), noise(static_cast<std::uint64_t>(1000 * s + k));
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::array<double, 9> A{};
-  double n2 = 0;
-  for (double& a : A) {
-    a = u(fixed);
-    n2 += a * a;
-  }
-  for (std::size_t e = 0; e < 9; ++e)
-    A[e] = A[e] * rate / std::sqrt(n2) + 0.1 * rate * u(noise) + (e % 4 == 0 ? 1.0 : 0.0);
-  return A;
+  return testing::strain_matrix(rate, static_cast<std::uint64_t>(50 + s), static_cast<std::uint64_t>(1000 * s + k));
 }
 
 // A barostat-like run on the GPU (float64): the periodic systems' cells (a liquid, a triclinic
