@@ -236,7 +236,8 @@ DeviceNeighborView<T> DeviceListBuild::update(const Batch& batch, const std::vec
 
 template <typename T>
 DeviceNeighborView<T> DeviceListBuild::begin_update(const Batch& batch, const std::vector<std::int32_t>& species,
-                                                    std::int32_t n_species, const std::vector<double>& cutoff) {
+                                                    std::int32_t n_species, const std::vector<double>& cutoff,
+                                                    std::uint64_t species_version) {
   const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
   if (static_cast<std::int64_t>(species.size()) != na) throw InvalidArgument("DeviceFullList: species size mismatch");
   const Tensor& pos = batch.get("positions");
@@ -257,10 +258,13 @@ DeviceNeighborView<T> DeviceListBuild::begin_update(const Batch& batch, const st
     setup<T>(batch);
     force = true;
   }
-  if (!species_uploaded_ || species != species_ || n_species != n_species_ || cutoff != cutoff_) {
+  // The species vector is as long as the batch: a caller that versions it spares the comparison.
+  const bool same_version = !force && species_version != 0 && species_version == species_version_;
+  if (!species_uploaded_ || (!same_version && species != species_) || n_species != n_species_ || cutoff != cutoff_) {
     upload_species(species, n_species, cutoff);
     force = true;
   }
+  species_version_ = species_version;
 
   if (na > 0) {
     const ListArgs<T> a = list_args<T>(batch);
@@ -303,11 +307,13 @@ DeviceNeighborView<T> DeviceListBuild::view(const Batch& batch) {
   const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
   Pairs* cur = &pairs_[cur_];
   const Device dev = batch.device();
-  grow(rij_, dtype_of<T>(), 3 * cur->n_pairs, dev);
-  launch_displacements<T>(device_, cur->n_pairs, cur->pair_atom.data<std::int32_t>(),
-                          cur->neighbor.data<std::int32_t>(), cur->image.data<std::int32_t>(),
-                          jump_.data<std::int32_t>(), batch.system_index_on_device(), batch.get("positions").data<T>(),
-                          batch.has("cell") ? batch.get("cell").data<T>() : nullptr, rij_.data<T>());
+  if (displacements_) {
+    grow(rij_, dtype_of<T>(), 3 * cur->n_pairs, dev);
+    launch_displacements<T>(
+        device_, cur->n_pairs, cur->pair_atom.data<std::int32_t>(), cur->neighbor.data<std::int32_t>(),
+        cur->image.data<std::int32_t>(), jump_.data<std::int32_t>(), batch.system_index_on_device(),
+        batch.get("positions").data<T>(), batch.has("cell") ? batch.get("cell").data<T>() : nullptr, rij_.data<T>());
+  }
   DeviceNeighborView<T> v;
   v.n_atoms = na;
   v.n_pairs = cur->n_pairs;
@@ -317,17 +323,17 @@ DeviceNeighborView<T> DeviceListBuild::view(const Batch& batch) {
   v.neighbor = cur->neighbor.data<std::int32_t>();
   v.species = cur->species.data<std::int32_t>();
   v.reverse = cur->reverse.data<std::int64_t>();
-  v.rij = rij_.data<T>();
+  v.rij = displacements_ ? rij_.data<T>() : nullptr;
   v.atom_species = atom_species_.data<std::int32_t>();
   v.atoms_ptr = batch.atoms_ptr_on_device();
   return v;
 }
 
-#define BATCHMD_DEVLIST_INSTANTIATE(T)                                                                            \
-  template DeviceNeighborView<T> DeviceListBuild::update<T>(const Batch&, const std::vector<std::int32_t>&,       \
-                                                            std::int32_t, const std::vector<double>&);            \
-  template DeviceNeighborView<T> DeviceListBuild::begin_update<T>(const Batch&, const std::vector<std::int32_t>&, \
-                                                                  std::int32_t, const std::vector<double>&);      \
+#define BATCHMD_DEVLIST_INSTANTIATE(T)                                                                          \
+  template DeviceNeighborView<T> DeviceListBuild::update<T>(const Batch&, const std::vector<std::int32_t>&,     \
+                                                            std::int32_t, const std::vector<double>&);          \
+  template DeviceNeighborView<T> DeviceListBuild::begin_update<T>(                                              \
+      const Batch&, const std::vector<std::int32_t>&, std::int32_t, const std::vector<double>&, std::uint64_t); \
   template bool DeviceListBuild::finish_update<T>(const Batch&, DeviceNeighborView<T>&);
 BATCHMD_DEVLIST_INSTANTIATE(float)
 BATCHMD_DEVLIST_INSTANTIATE(double)

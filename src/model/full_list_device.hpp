@@ -44,9 +44,12 @@ class DeviceListBuild {
   /// system was rebuilt, `v` is the new view, and the caller's work on the old one must be queued
   /// (and waited for) again. A call that must rebuild anyway (the first, new species or structure)
   /// settles inside begin_update(), whose view then stands.
+  /// species_version: non-zero while `species` (and n_species, cutoff) hold the values of the
+  /// last call with that version, so that they need not be compared again (0: always compared).
   template <typename T>
   DeviceNeighborView<T> begin_update(const Batch& batch, const std::vector<std::int32_t>& species,
-                                     std::int32_t n_species, const std::vector<double>& cutoff);
+                                     std::int32_t n_species, const std::vector<double>& cutoff,
+                                     std::uint64_t species_version = 0);
   template <typename T>
   bool finish_update(const Batch& batch, DeviceNeighborView<T>& v);
   /// Updates that rebuilt some system (a rebuild of several systems counts as one).
@@ -57,6 +60,9 @@ class DeviceListBuild {
   /// displacements' arithmetic); the TorchScript model's edges take their lattice shifts from it.
   const std::int32_t* pair_image() const { return pairs_[cur_].image.data<std::int32_t>(); }
   const std::int32_t* atom_jump() const { return jump_.data<std::int32_t>(); }
+  /// Off: the views carry no displacements (rij null; no kernel computes them) — for a caller
+  /// that derives what it needs from pair_image() and atom_jump() in its own kernels.
+  void set_displacements(bool on) { displacements_ = on; }
 
  private:
   struct Pairs {
@@ -90,6 +96,8 @@ class DeviceListBuild {
   std::vector<double> cutoff_;
   std::int32_t n_species_ = -1;
   bool species_uploaded_ = false;
+  std::uint64_t species_version_ = 0;  // the caller's version of species_ (0: none)
+  bool displacements_ = true;
   bool pending_ = false;  // begin_update() queued a status copy that finish_update() reads
   std::int64_t builds_ = 0;
 

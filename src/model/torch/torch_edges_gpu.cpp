@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/torch/torch_edges_gpu: the host side of the TorchScript model's device-built edges
-// (torch_edges_gpu.hpp) — the device full list's update, then flag, scan, one read-back of the
-// edge count (the edge arrays' size) and the caller's side word in the list's own round trip,
-// fill. CUDA builds only.
+// (torch_edges_gpu.hpp) — the device full list's update (without its displacement array), then
+// the scan that tests and numbers the edges, one read-back of the edge count (the edge arrays'
+// size) and the caller's side word in the list's own round trip, fill. CUDA builds only.
 #include "torch_edges_gpu.hpp"
 
 #include <algorithm>
@@ -30,12 +30,12 @@ struct TorchEdgesGpu::Impl {
   double cutoff;
   DeviceListBuild list;
   std::vector<double> cut;  // [n_species^2] all `cutoff`
-  Tensor flag, pos, scan_temp, edge_index, shifts, unit_shifts;
+  Tensor pos, scan_temp, edge_index, shifts, unit_shifts;
   std::int64_t scan_items = -1;
   std::size_t scan_bytes = 0;
   Tensor words;             // [2] int32 on the device: the edge count, the caller's side word
   cuda::PinnedBuffer host;  // both read back
-  Impl(double c, double skin) : cutoff(c), list(c, skin) {}
+  Impl(double c, double skin) : cutoff(c), list(c, skin) { list.set_displacements(false); }
   std::int32_t* words_on(const Device& d) {
     if (!words.defined() || words.device() != d) {
       words = Tensor(DType::Int32, {2}, d);
@@ -52,31 +52,42 @@ std::int32_t* TorchEdgesGpu::side_word(int device) { return impl_->words_on(Devi
 
 template <typename T>
 DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::int32_t>& species,
-                                     std::int32_t n_species) {
+                                     std::int32_t n_species, std::uint64_t species_version, bool unit_shifts) {
   Impl& m = *impl_;
   m.cut.assign(static_cast<std::size_t>(n_species) * static_cast<std::size_t>(n_species), m.cutoff);
   // The list's update in two halves: the edge selection and the read-back of the edge count and
   // the side word are queued on the displacements of the kept pairs before the list's status is
   // known, so that one synchronisation serves both; on the rare call that rebuilds they are
   // queued again on the new pairs (a second one).
-  DeviceNeighborView<T> v = m.list.begin_update<T>(batch, species, n_species, m.cut);
+  DeviceNeighborView<T> v = m.list.begin_update<T>(batch, species, n_species, m.cut, species_version);
   const Device dev = batch.device();
   const cuda::Stream stream = cuda::compute_stream(dev.index);
   std::int32_t* words = m.words_on(dev);
   m.host.reserve(64);
+  const T* cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
+  const auto pairs = [&] {
+    TorchPairs<T> g;
+    g.n_pairs = v.n_pairs;
+    g.pair_atom = v.pair_atom;
+    g.neighbor = v.neighbor;
+    g.image = m.list.pair_image();
+    g.jump = m.list.atom_jump();
+    g.sys = batch.system_index_on_device();
+    g.positions = batch.get("positions").data<T>();
+    g.cell = cell;
+    g.cutoff2 = m.cutoff * m.cutoff;
+    return g;
+  };
   const auto select = [&] {
     const std::int64_t np = v.n_pairs;
     if (np > 0) {
-      grow(m.flag, DType::Int32, np, dev);
       grow(m.pos, DType::Int32, np, dev);
-      launch_torch_edge_flags<T>(dev.index, np, v.rij, m.cutoff * m.cutoff, m.flag.data<std::int32_t>());
       if (np != m.scan_items) {
-        m.scan_bytes = torch_edge_scan_bytes(np);
+        m.scan_bytes = torch_edge_scan_bytes<T>(np);
         m.scan_items = np;
         grow(m.scan_temp, DType::UInt8, static_cast<std::int64_t>(m.scan_bytes), dev);
       }
-      torch_edge_scan(dev.index, m.scan_temp.raw(), m.scan_bytes, m.flag.data<std::int32_t>(),
-                      m.pos.data<std::int32_t>(), np);
+      torch_edge_scan<T>(dev.index, m.scan_temp.raw(), m.scan_bytes, pairs(), m.pos.data<std::int32_t>());
       cuda::copy_async(words, m.pos.data<std::int32_t>() + (np - 1), sizeof(std::int32_t), stream);
     } else {
       cuda::memset_async(words, 0, sizeof(std::int32_t), stream);
@@ -101,17 +112,16 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
     TorchEdgeFill<T> f;
     f.n_pairs = np;
     f.n_edges = ne;
-    f.flag = m.flag.data<std::int32_t>();
     f.pos = m.pos.data<std::int32_t>();
     f.pair_atom = v.pair_atom;
     f.neighbor = v.neighbor;
     f.image = m.list.pair_image();
     f.jump = m.list.atom_jump();
     f.sys = batch.system_index_on_device();
-    f.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
+    f.cell = cell;
     f.edge_index = m.edge_index.data<std::int64_t>();
     f.shifts = m.shifts.data<T>();
-    f.unit_shifts = m.unit_shifts.data<T>();
+    f.unit_shifts = unit_shifts ? m.unit_shifts.data<T>() : nullptr;
     launch_torch_edge_fill<T>(dev.index, f);
   }
   DeviceEdges<T> e;
@@ -123,8 +133,9 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
   return e;
 }
 
-template DeviceEdges<float> TorchEdgesGpu::update<float>(const Batch&, const std::vector<std::int32_t>&, std::int32_t);
-template DeviceEdges<double> TorchEdgesGpu::update<double>(const Batch&, const std::vector<std::int32_t>&,
-                                                           std::int32_t);
+template DeviceEdges<float> TorchEdgesGpu::update<float>(const Batch&, const std::vector<std::int32_t>&, std::int32_t,
+                                                         std::uint64_t, bool);
+template DeviceEdges<double> TorchEdgesGpu::update<double>(const Batch&, const std::vector<std::int32_t>&, std::int32_t,
+                                                           std::uint64_t, bool);
 
 }  // namespace batchmd::model::detail

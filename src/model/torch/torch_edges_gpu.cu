@@ -4,6 +4,8 @@
 // --fmad=false: the cutoff test and the shifts n . cell are the CPU's arithmetic (torch_edges.hpp)
 // to the last bit.
 #include <cuda_runtime.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
 
 #include <cstdint>
 #include <cub/device/device_scan.cuh>
@@ -17,24 +19,41 @@
 namespace batchmd::model::detail {
 namespace {
 
+// Pair p's displacement r = x_j - x_i + n . cell, n = image[p] + jump[i] - jump[j] (the device
+// list's displacements, operation for operation), and whether it is an edge: 0 < |r|^2 < cutoff^2
+// in double, as the CPU's select_edges. Host-device so that thrust's iterator may name it.
 template <typename T>
-struct FlagFn {
-  const T* rij;
-  double c2;
-  std::int32_t* flag;
-  __device__ void operator()(std::int64_t p) const {
-    const T* r = rij + 3 * p;
+struct PairIsEdge {
+  TorchPairs<T> g;
+  __host__ __device__ std::int32_t operator()(std::int64_t p) const {
+    const std::int32_t i = g.pair_atom[p], j = g.neighbor[p];
+    T r[3];
+    for (int d = 0; d < 3; ++d) r[d] = g.positions[3 * j + d] - g.positions[3 * i + d];
+    if (g.cell != nullptr) {
+      const T* c = g.cell + 9 * g.sys[i];
+      for (int a = 0; a < 3; ++a) {
+        const std::int32_t n = g.image[3 * p + a] + g.jump[3 * i + a] - g.jump[3 * j + a];
+        if (n != 0)
+          for (int d = 0; d < 3; ++d) r[d] += static_cast<T>(n) * c[3 * a + d];
+      }
+    }
     const double r2 = double(r[0]) * r[0] + double(r[1]) * r[1] + double(r[2]) * r[2];
-    flag[p] = (r2 < c2 && r2 > 1e-20) ? 1 : 0;  // as the CPU's select_edges
+    return (r2 < g.cutoff2 && r2 > 1e-20) ? 1 : 0;
   }
 };
+
+template <typename T>
+auto edge_flags(const TorchPairs<T>& g) {
+  return thrust::make_transform_iterator(thrust::counting_iterator<std::int64_t>(0), PairIsEdge<T>{g});
+}
 
 template <typename T>
 struct FillFn {
   TorchEdgeFill<T> f;
   __device__ void operator()(std::int64_t p) const {
-    if (f.flag[p] == 0) return;
-    const std::int64_t q = f.pos[p] - 1;
+    const std::int32_t hi = f.pos[p], lo = p > 0 ? f.pos[p - 1] : 0;
+    if (hi == lo) return;  // not an edge
+    const std::int64_t q = hi - 1;
     const std::int32_t i = f.pair_atom[p], j = f.neighbor[p];
     f.edge_index[q] = i;
     f.edge_index[f.n_edges + q] = j;
@@ -46,7 +65,7 @@ struct FillFn {
       if (cell != nullptr)
         for (int d = 0; d < 3; ++d) s += static_cast<T>(n[d]) * cell[3 * d + e];
       f.shifts[3 * q + e] = s;
-      f.unit_shifts[3 * q + e] = static_cast<T>(n[e]);
+      if (f.unit_shifts != nullptr) f.unit_shifts[3 * q + e] = static_cast<T>(n[e]);
     }
   }
 };
@@ -77,31 +96,28 @@ struct StressFn {
 
 }  // namespace
 
-template <typename T>
-void launch_torch_edge_flags(int device, std::int64_t n_pairs, const T* rij, double cutoff2, std::int32_t* flag) {
-  cuda::parallel_for(device, n_pairs, FlagFn<T>{rij, cutoff2, flag}, nullptr, "torch edge flags");
-}
-
 void launch_torch_z_changed(int device, std::int64_t n, const std::int64_t* z, const std::int64_t* z_seen,
                             std::int32_t* changed) {
   cuda::parallel_for(device, n, ZChangedFn{z, z_seen, changed}, nullptr, "torch atomic numbers check");
 }
 
+template <typename T>
 std::size_t torch_edge_scan_bytes(std::int64_t n) {
   std::size_t bytes = 0;
-  const std::int32_t* none = nullptr;
   std::int32_t* out = nullptr;
-  const cudaError_t err = cub::DeviceScan::InclusiveSum(nullptr, bytes, none, out, static_cast<int>(n));
+  const cudaError_t err =
+      cub::DeviceScan::InclusiveSum(nullptr, bytes, edge_flags(TorchPairs<T>{}), out, static_cast<int>(n));
   if (err != cudaSuccess) cuda::throw_cuda_error(static_cast<int>(err), "torch edges: cub scan sizing");
   return bytes;
 }
 
-void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const std::int32_t* flag, std::int32_t* pos,
-                     std::int64_t n) {
+template <typename T>
+void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const TorchPairs<T>& pairs, std::int32_t* pos) {
   cuda::set_device(device);
   const auto s = static_cast<cudaStream_t>(cuda::compute_stream(device));
   std::size_t bytes = temp_bytes;
-  const cudaError_t err = cub::DeviceScan::InclusiveSum(temp, bytes, flag, pos, static_cast<int>(n), s);
+  const cudaError_t err =
+      cub::DeviceScan::InclusiveSum(temp, bytes, edge_flags(pairs), pos, static_cast<int>(pairs.n_pairs), s);
   if (err != cudaSuccess) cuda::throw_cuda_error(static_cast<int>(err), "torch edges: scan");
   cuda::check_launch("torch edge scan");
 }
@@ -117,9 +133,10 @@ void launch_torch_stress(int device, std::int64_t n_systems, const T* virial, co
   cuda::parallel_for(device, n_systems, StressFn<T>{virial, cell, pbc, stress}, nullptr, "torch stress");
 }
 
-#define BATCHMD_TORCH_EDGES_INSTANTIATE(T)                                                      \
-  template void launch_torch_edge_flags<T>(int, std::int64_t, const T*, double, std::int32_t*); \
-  template void launch_torch_edge_fill<T>(int, const TorchEdgeFill<T>&);                        \
+#define BATCHMD_TORCH_EDGES_INSTANTIATE(T)                                                        \
+  template std::size_t torch_edge_scan_bytes<T>(std::int64_t);                                    \
+  template void torch_edge_scan<T>(int, void*, std::size_t, const TorchPairs<T>&, std::int32_t*); \
+  template void launch_torch_edge_fill<T>(int, const TorchEdgeFill<T>&);                          \
   template void launch_torch_stress<T>(int, std::int64_t, const T*, const T*, const bool*, T*);
 BATCHMD_TORCH_EDGES_INSTANTIATE(float)
 BATCHMD_TORCH_EDGES_INSTANTIATE(double)

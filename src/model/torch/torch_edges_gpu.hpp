@@ -43,9 +43,13 @@ class TorchEdgesGpu {
   /// 0 < |r_ij| < cutoff, atom by atom, each atom's by (j, image). species: [n_atoms] (host) the
   /// model's species index of each atom, n_species of them. Asynchronous on the batch device's
   /// compute stream apart from one synchronisation (the list's status with the edge count; a
-  /// call that rebuilds the list has more).
+  /// call that rebuilds the list has more). species_version: non-zero while `species` holds the
+  /// same values as at the last call with that version (the list then skips comparing them).
+  /// unit_shifts: whether DeviceEdges::unit_shifts must hold this call's values (else the array
+  /// is sized but left as it was: the caller does not read it).
   template <typename T>
-  DeviceEdges<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species);
+  DeviceEdges<T> update(const Batch& batch, const std::vector<std::int32_t>& species, std::int32_t n_species,
+                        std::uint64_t species_version = 0, bool unit_shifts = true);
   /// Updates that rebuilt the list for some system.
   std::int64_t builds() const;
   /// A device int32 on `device` that update() reads back with the edge count, in the same copy
@@ -67,23 +71,35 @@ void launch_torch_stress(int device, std::int64_t n_systems, const T* virial, co
 
 // ---- the selection kernels (torch_edges_gpu.cu), on the device's compute stream
 
-/// flag[p] = 1 when 0 < |rij[p]|^2 < cutoff2 (in double), else 0.
+/// The list's pairs and this call's geometry: pair p = (i, j) has r_p = x_j - x_i + (image[p] +
+/// jump[i] - jump[j]) . cell[system of i] (DeviceListBuild::pair_image's arithmetic).
 template <typename T>
-void launch_torch_edge_flags(int device, std::int64_t n_pairs, const T* rij, double cutoff2, std::int32_t* flag);
+struct TorchPairs {
+  std::int64_t n_pairs = 0;
+  const std::int32_t* pair_atom = nullptr;  ///< [n_pairs] i
+  const std::int32_t* neighbor = nullptr;   ///< [n_pairs] j
+  const std::int32_t* image = nullptr;      ///< [n_pairs][3] image at the build
+  const std::int32_t* jump = nullptr;       ///< [n_atoms][3] whole-cell jumps since
+  const std::int64_t* sys = nullptr;        ///< [n_atoms] system of each atom
+  const T* positions = nullptr;             ///< [n_atoms][3]
+  const T* cell = nullptr;                  ///< [n_systems][9] or null
+  double cutoff2 = 0;                       ///< Å^2: an edge has 0 < |r_p|^2 < cutoff2 (in double)
+};
 /// *changed = 1 when z[i] != z_seen[i] for some i < n (left as it was otherwise).
 void launch_torch_z_changed(int device, std::int64_t n, const std::int64_t* z, const std::int64_t* z_seen,
                             std::int32_t* changed);
-/// Scratch bytes for torch_edge_scan over n items.
+/// Scratch bytes for torch_edge_scan over n pairs.
+template <typename T>
 std::size_t torch_edge_scan_bytes(std::int64_t n);
-/// pos = inclusive prefix sum of flag over n items.
-void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const std::int32_t* flag, std::int32_t* pos,
-                     std::int64_t n);
-/// Geometry of the fill: the list's pairs and this call's cell.
+/// pos[p] = the number of edges among pairs 0..p (inclusive prefix sum of the cutoff test, which
+/// is evaluated inside the scan: no flag array).
+template <typename T>
+void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const TorchPairs<T>& pairs, std::int32_t* pos);
+/// Geometry of the fill: the list's pairs, the scan and this call's cell.
 template <typename T>
 struct TorchEdgeFill {
   std::int64_t n_pairs = 0, n_edges = 0;
-  const std::int32_t* flag = nullptr;       ///< [n_pairs]
-  const std::int32_t* pos = nullptr;        ///< [n_pairs] inclusive scan of flag
+  const std::int32_t* pos = nullptr;        ///< [n_pairs] torch_edge_scan's output
   const std::int32_t* pair_atom = nullptr;  ///< [n_pairs] i
   const std::int32_t* neighbor = nullptr;   ///< [n_pairs] j
   const std::int32_t* image = nullptr;      ///< [n_pairs][3] image at the build
@@ -92,9 +108,9 @@ struct TorchEdgeFill {
   const T* cell = nullptr;                  ///< [n_systems][9] or null
   std::int64_t* edge_index = nullptr;       ///< [2][n_edges]
   T* shifts = nullptr;                      ///< [n_edges][3]
-  T* unit_shifts = nullptr;                 ///< [n_edges][3]
+  T* unit_shifts = nullptr;                 ///< [n_edges][3], or null: not written
 };
-/// Writes edge pos[p] - 1 for every flagged pair p.
+/// Writes edge pos[p] - 1 for every pair p that is an edge (pos[p] > pos[p - 1]).
 template <typename T>
 void launch_torch_edge_fill(int device, const TorchEdgeFill<T>& f);
 

@@ -15,12 +15,14 @@ std::int32_t* TorchEdgesGpu::side_word(int) { return nullptr; }
 void launch_torch_z_changed(int, std::int64_t, const std::int64_t*, const std::int64_t*, std::int32_t*) {}
 
 template <typename T>
-DeviceEdges<T> TorchEdgesGpu::update(const Batch&, const std::vector<std::int32_t>&, std::int32_t) {
+DeviceEdges<T> TorchEdgesGpu::update(const Batch&, const std::vector<std::int32_t>&, std::int32_t, std::uint64_t,
+                                     bool) {
   return {};
 }
-template DeviceEdges<float> TorchEdgesGpu::update<float>(const Batch&, const std::vector<std::int32_t>&, std::int32_t);
-template DeviceEdges<double> TorchEdgesGpu::update<double>(const Batch&, const std::vector<std::int32_t>&,
-                                                           std::int32_t);
+template DeviceEdges<float> TorchEdgesGpu::update<float>(const Batch&, const std::vector<std::int32_t>&, std::int32_t,
+                                                         std::uint64_t, bool);
+template DeviceEdges<double> TorchEdgesGpu::update<double>(const Batch&, const std::vector<std::int32_t>&, std::int32_t,
+                                                           std::uint64_t, bool);
 
 template <typename T>
 void launch_torch_stress(int, std::int64_t, const T*, const T*, const bool*, T*) {}

@@ -101,6 +101,9 @@ struct TorchScriptModel::Impl {
   // A GPU batch's atomic numbers at the last species mapping (device copy), while `species` is
   // still that mapping's: map_species() clears it (a CPU call, or a failed mapping, leaves none).
   Tensor z_seen;
+  // Incremented by every species mapping: the device list compares `species` (one entry per atom)
+  // only when it changed.
+  std::uint64_t species_version = 0;
 
   Buffers<float>& buffers(float) { return buf_f; }
   Buffers<double>& buffers(double) { return buf_d; }
@@ -112,6 +115,7 @@ struct TorchScriptModel::Impl {
   // Species index of every atom in `elements` (0 for all when the model takes any element).
   void map_species(const Batch& batch, const std::int64_t* z) {
     z_seen = Tensor();  // the GPU path's record of the mapping is stale from here on
+    ++species_version;
     const std::int64_t na = batch.n_atoms();
     species.resize(static_cast<std::size_t>(na));
     species64.resize(static_cast<std::size_t>(na));
@@ -209,10 +213,12 @@ struct TorchScriptModel::Impl {
     else if (na > 0)
       detail::launch_torch_z_changed(dev.index, na, batch.get("atomic_numbers").data<std::int64_t>(),
                                      z_seen.data<std::int64_t>(), gpu_edges->side_word(dev.index));
-    detail::DeviceEdges<T> e = gpu_edges->update<T>(batch, species, n_species);
+    // unit_shifts are read by the mace-lammps convention and by the batched one's strain (virial).
+    const bool unit_shifts = info.convention == BMD_TORCH_MACE_LAMMPS || compute_stress;
+    detail::DeviceEdges<T> e = gpu_edges->update<T>(batch, species, n_species, species_version, unit_shifts);
     if (e.side_word != 0) {
       refresh_species(batch);
-      e = gpu_edges->update<T>(batch, species, n_species);
+      e = gpu_edges->update<T>(batch, species, n_species, species_version, unit_shifts);
     }
     const bool has_cell = batch.has("cell"), has_pbc = batch.has("pbc");
     if (!has_cell && (!zero_cell_dev.defined() || zero_cell_dev.device() != dev ||
