@@ -23,6 +23,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "batchmd/core/cuda.hpp"
@@ -236,13 +237,36 @@ TEST_F(TorchGpu, DeviceEdgesAreTheCpuEdges) {
 TEST_F(TorchGpu, NonFiniteOutputIsAClearError) {
   TorchScriptModel m(config("bad_nan"));
   Batch b = Batch::from_systems(ar_cu(DType::Float64)).to(kGpu);
-  try {
-    m.compute(b);
-    FAIL() << "a NaN energy on the GPU should throw NumericalError";
-  } catch (const NumericalError& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("non-finite values in 'energy'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("bad_nan.pt"), std::string::npos) << msg;
+  for (int call = 0; call < 2; ++call) {
+    // The second call: the model's output fields exist; they hold sentinels that a failed call
+    // must leave as they were (the outputs are copied on the device only if all are finite).
+    Batch sentinel;
+    if (call == 1) {
+      Batch h = b.to(Device::cpu());
+      for (const char* name : {"energy", "forces"}) {
+        double* p = h.get(name).data<double>();
+        for (std::int64_t k = 0; k < h.get(name).numel(); ++k) p[k] = 0.25 * static_cast<double>(k + 1);
+        b.get(name).copy_from(h.get(name));
+      }
+      sentinel = std::move(h);
+    }
+    try {
+      m.compute(b);
+      FAIL() << "a NaN energy on the GPU should throw NumericalError";
+    } catch (const NumericalError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("non-finite values in 'energy'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("bad_nan.pt"), std::string::npos) << msg;
+    }
+    if (call == 1) {
+      const Batch after = b.to(Device::cpu());
+      for (const char* name : {"energy", "forces"}) {
+        const double* got = after.get(name).data<double>();
+        const double* want = sentinel.get(name).data<double>();
+        for (std::int64_t k = 0; k < after.get(name).numel(); ++k)
+          ASSERT_EQ(got[k], want[k]) << name << "[" << k << "] changed by a failed call";
+      }
+    }
   }
 }
 

@@ -166,11 +166,14 @@ at::Tensor wrap(const void* p, at::IntArrayRef shape, c10::ScalarType t, const c
   return torch::from_blob(const_cast<void*>(p), shape, torch::TensorOptions().dtype(t).device(dev));
 }
 
-// The outputs of a call: add() checks each one's shape and dtype as it comes; write() then checks
-// that all of them are finite — one reduction each where they lie, one bool read back for all (on
-// a GPU one synchronisation per call, not one per output) — and only then copies them into the
-// caller's arrays on `dev`, so that a call that fails leaves those arrays as they were. Only on
-// failure does it look for the output to name.
+// The outputs of a call: add() checks each one's shape and dtype as it comes; write() then copies
+// them into the caller's arrays on `dev` only if all of them are finite, so that a call that fails
+// leaves those arrays as they were. The test is one sum per output where it lies (a sum of finite
+// values is finite unless it overflows; only then, or when an element is not finite, is each
+// output checked element by element, to name it) and one bool read back for all. On a GPU the
+// copies are queued before that read-back, each selecting on the device between the output and
+// the array's own values (torch::where on the all-finite flag, into the array), so the one
+// synchronisation per call also waits for them.
 class Outputs {
  public:
   void add(const at::Tensor& t, const char* name, at::IntArrayRef shape, c10::ScalarType dtype, void* dst) {
@@ -182,15 +185,27 @@ class Outputs {
       fail(BMD_TORCH_INVALID, std::string("the module's '") + name + "' is " + c10::toString(t.scalar_type()) +
                                   ", expected " + c10::toString(dtype) + " (the model's dtype)");
     const at::Tensor v = t.detach();
-    const at::Tensor finite = torch::isfinite(v).all();
-    all_ = all_.defined() ? all_.logical_and(finite) : finite;
+    const at::Tensor sum = v.sum();
+    total_ = total_.defined() ? total_ + sum : sum;
     items_.push_back(Item{name, v, dst});
   }
   void write(const c10::Device& dev) const {
-    if (all_.defined() && !all_.item<bool>())
-      for (const Item& o : items_)
-        if (!torch::isfinite(o.value).all().item<bool>())
-          fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + o.name + "'");
+    if (!total_.defined()) return;
+    const at::Tensor all = torch::isfinite(total_);
+    if (dev.is_cuda())
+      for (const Item& o : items_) {
+        at::Tensor dst = wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev);
+        at::where_out(dst, all, o.value, dst);
+      }
+    if (all.item<bool>()) {
+      if (!dev.is_cuda())
+        for (const Item& o : items_) wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev).copy_(o.value);
+      return;
+    }
+    for (const Item& o : items_)
+      if (!torch::isfinite(o.value).all().item<bool>())
+        fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + o.name + "'");
+    // Every element finite, their sum not (it overflowed): the outputs stand.
     for (const Item& o : items_) wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev).copy_(o.value);
   }
 
@@ -200,7 +215,7 @@ class Outputs {
     at::Tensor value;
     void* dst;
   };
-  at::Tensor all_;
+  at::Tensor total_;
   std::vector<Item> items_;
 };
 
@@ -238,7 +253,7 @@ void compute_batched(Handle& h, const bmd_torch_inputs& in, Inputs& x, bmd_torch
   d.insert("positions", pos_in);
   d.insert("atomic_numbers", wrap(in.atomic_numbers, {x.N}, torch::kInt64, x.dev));
   d.insert("cell", cell);
-  d.insert("pbc", wrap(in.pbc, {x.S, 3}, torch::kUInt8, x.dev).to(torch::kBool));
+  d.insert("pbc", wrap(in.pbc, {x.S, 3}, torch::kBool, x.dev));  // bytes 0 or 1 (torch_plugin_abi.h)
   d.insert("edge_index", x.edge_index);
   d.insert("shifts", shifts);
   d.insert("batch", x.batch);
