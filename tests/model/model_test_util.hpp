@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Test helpers for the model kernels: small systems, flattening into a BatchGeometry, and
-// brute-force references (all images within the cutoff, written independently of the kernels).
+// Test helpers for the model kernels: small systems, flattening into a BatchGeometry,
+// brute-force references (all images within the cutoff, written independently of the kernels),
+// strained cells, and the array-by-array comparison of two neighbor lists.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -225,6 +228,20 @@ inline std::array<double, 9> strain_matrix(double rate, std::uint64_t fixed_seed
   for (std::size_t e = 0; e < 9; ++e)
     A[e] = A[e] * rate / std::sqrt(n2) + 0.1 * rate * u(noise) + (e % 4 == 0 ? 1.0 : 0.0);
   return A;
+}
+
+/// Two lists equal array for array (slot order, images, offsets, pairs, shifts), bit for bit.
+inline void expect_same_list(const NeighborList& a, const NeighborList& b) {
+  const auto same = [](const auto& x, const auto& y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+  EXPECT_EQ(a.n_pairs(), b.n_pairs());
+  EXPECT_TRUE(same(a.atom_order(), b.atom_order()));
+  EXPECT_TRUE(same(a.image_offsets(), b.image_offsets()));
+  EXPECT_TRUE(same(a.neighbor_offsets(), b.neighbor_offsets()));
+  EXPECT_TRUE(same(a.shifted_begin(), b.shifted_begin()));
+  EXPECT_TRUE(same(a.neighbors(), b.neighbors()));
+  EXPECT_TRUE(same(a.shift_index(), b.shift_index()));
+  EXPECT_TRUE(same(a.shift_ptr(), b.shift_ptr()));
+  EXPECT_TRUE(same(a.shifts(), b.shifts()));
 }
 
 }  // namespace batchmd::model::testing

@@ -222,13 +222,7 @@ TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
       many.update(b.geometry());
       many.request_rebuild();
       many.update(b.geometry());  // a rebuild into warm buffers as well
-      auto eq = [](auto x, auto y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
-      EXPECT_TRUE(eq(one.atom_order(), many.atom_order()));
-      EXPECT_TRUE(eq(one.neighbor_offsets(), many.neighbor_offsets()));
-      EXPECT_TRUE(eq(one.shifted_begin(), many.shifted_begin()));
-      EXPECT_TRUE(eq(one.neighbors(), many.neighbors()));
-      EXPECT_TRUE(eq(one.shift_index(), many.shift_index()));
-      EXPECT_TRUE(eq(one.shifts(), many.shifts()));
+      testing::expect_same_list(one, many);
     }
     set_num_threads(saved);
     EXPECT_GT(one.n_pairs(), 100000);

@@ -23,6 +23,7 @@
 namespace batchmd::model {
 namespace {
 
+using testing::expect_same_list;
 using testing::flatten;
 using testing::Mat3;
 using testing::random_system;
@@ -123,23 +124,6 @@ TEST(StrainedNeighborList, CachedStencilEqualsFreshStencil) {
     }
   EXPECT_EQ(steps, 15 * 400);
   EXPECT_GT(changed_on_cache, 20);
-}
-
-template <typename A, typename B>
-bool same(const A& a, const B& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-void expect_same_list(const NeighborList& a, const NeighborList& b) {
-  EXPECT_EQ(a.n_pairs(), b.n_pairs());
-  EXPECT_TRUE(same(a.atom_order(), b.atom_order()));
-  EXPECT_TRUE(same(a.image_offsets(), b.image_offsets()));
-  EXPECT_TRUE(same(a.neighbor_offsets(), b.neighbor_offsets()));
-  EXPECT_TRUE(same(a.shifted_begin(), b.shifted_begin()));
-  EXPECT_TRUE(same(a.neighbors(), b.neighbors()));
-  EXPECT_TRUE(same(a.shift_index(), b.shift_index()));
-  EXPECT_TRUE(same(a.shift_ptr(), b.shift_ptr()));
-  EXPECT_TRUE(same(a.shifts(), b.shifts()));
 }
 
 template <typename T>
