@@ -197,16 +197,14 @@ class Outputs {
         at::Tensor dst = wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev);
         at::where_out(dst, all, o.value, dst);
       }
-    if (all.item<bool>()) {
-      if (!dev.is_cuda())
-        for (const Item& o : items_) wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev).copy_(o.value);
-      return;
-    }
-    for (const Item& o : items_)
-      if (!torch::isfinite(o.value).all().item<bool>())
-        fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + o.name + "'");
-    // Every element finite, their sum not (it overflowed): the outputs stand.
-    for (const Item& o : items_) wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev).copy_(o.value);
+    const bool sums_finite = all.item<bool>();
+    if (!sums_finite)
+      for (const Item& o : items_)
+        if (!torch::isfinite(o.value).all().item<bool>())
+          fail(BMD_TORCH_NUMERICAL, std::string("the module returned non-finite values in '") + o.name + "'");
+    // Not yet copied: on the CPU, or every element finite but a sum overflowed (the outputs stand).
+    if (!dev.is_cuda() || !sums_finite)
+      for (const Item& o : items_) wrap(o.dst, o.value.sizes(), o.value.scalar_type(), dev).copy_(o.value);
   }
 
  private:
