@@ -64,8 +64,7 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
   const cuda::Stream stream = cuda::compute_stream(dev.index);
   std::int32_t* words = m.words_on(dev);
   m.host.reserve(64);
-  const T* cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
-  const auto pairs = [&] {
+  const auto pairs = [&] {  // the current view's pairs (a rebuild in finish_update replaces them)
     TorchPairs<T> g;
     g.n_pairs = v.n_pairs;
     g.pair_atom = v.pair_atom;
@@ -74,7 +73,7 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
     g.jump = m.list.atom_jump();
     g.sys = batch.system_index_on_device();
     g.positions = batch.get("positions").data<T>();
-    g.cell = cell;
+    g.cell = batch.has("cell") ? batch.get("cell").data<T>() : nullptr;
     g.cutoff2 = m.cutoff * m.cutoff;
     return g;
   };
@@ -100,7 +99,6 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
     select();
     cuda::synchronize(stream);
   }
-  const std::int64_t np = v.n_pairs;
   std::int32_t got[2] = {0, 0};
   std::memcpy(got, m.host.data(), sizeof got);
   const std::int64_t ne = got[0];
@@ -110,15 +108,9 @@ DeviceEdges<T> TorchEdgesGpu::update(const Batch& batch, const std::vector<std::
   grow(m.unit_shifts, dtype_of<T>(), 3 * ne, dev);
   if (ne > 0) {
     TorchEdgeFill<T> f;
-    f.n_pairs = np;
+    f.pairs = pairs();
     f.n_edges = ne;
     f.pos = m.pos.data<std::int32_t>();
-    f.pair_atom = v.pair_atom;
-    f.neighbor = v.neighbor;
-    f.image = m.list.pair_image();
-    f.jump = m.list.atom_jump();
-    f.sys = batch.system_index_on_device();
-    f.cell = cell;
     f.edge_index = m.edge_index.data<std::int64_t>();
     f.shifts = m.shifts.data<T>();
     f.unit_shifts = unit_shifts ? m.unit_shifts.data<T>() : nullptr;

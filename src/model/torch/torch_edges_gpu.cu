@@ -23,6 +23,12 @@ namespace {
 // list's displacements, operation for operation), and whether it is an edge: 0 < |r|^2 < cutoff^2
 // in double, as the CPU's select_edges. Host-device so that thrust's iterator may name it.
 template <typename T>
+__host__ __device__ void lattice_image(const TorchPairs<T>& g, std::int64_t p, std::int32_t i, std::int32_t j,
+                                       std::int32_t n[3]) {
+  for (int a = 0; a < 3; ++a) n[a] = g.image[3 * p + a] + g.jump[3 * i + a] - g.jump[3 * j + a];
+}
+
+template <typename T>
 struct PairIsEdge {
   TorchPairs<T> g;
   __host__ __device__ std::int32_t operator()(std::int64_t p) const {
@@ -31,11 +37,11 @@ struct PairIsEdge {
     for (int d = 0; d < 3; ++d) r[d] = g.positions[3 * j + d] - g.positions[3 * i + d];
     if (g.cell != nullptr) {
       const T* c = g.cell + 9 * g.sys[i];
-      for (int a = 0; a < 3; ++a) {
-        const std::int32_t n = g.image[3 * p + a] + g.jump[3 * i + a] - g.jump[3 * j + a];
-        if (n != 0)
-          for (int d = 0; d < 3; ++d) r[d] += static_cast<T>(n) * c[3 * a + d];
-      }
+      std::int32_t n[3];
+      lattice_image(g, p, i, j, n);
+      for (int a = 0; a < 3; ++a)
+        if (n[a] != 0)
+          for (int d = 0; d < 3; ++d) r[d] += static_cast<T>(n[a]) * c[3 * a + d];
     }
     const double r2 = double(r[0]) * r[0] + double(r[1]) * r[1] + double(r[2]) * r[2];
     return (r2 < g.cutoff2 && r2 > 1e-20) ? 1 : 0;
@@ -54,12 +60,13 @@ struct FillFn {
     const std::int32_t hi = f.pos[p], lo = p > 0 ? f.pos[p - 1] : 0;
     if (hi == lo) return;  // not an edge
     const std::int64_t q = hi - 1;
-    const std::int32_t i = f.pair_atom[p], j = f.neighbor[p];
+    const TorchPairs<T>& g = f.pairs;
+    const std::int32_t i = g.pair_atom[p], j = g.neighbor[p];
     f.edge_index[q] = i;
     f.edge_index[f.n_edges + q] = j;
     std::int32_t n[3];
-    for (int d = 0; d < 3; ++d) n[d] = f.image[3 * p + d] + f.jump[3 * i + d] - f.jump[3 * j + d];
-    const T* cell = f.cell != nullptr ? f.cell + 9 * f.sys[i] : nullptr;
+    lattice_image(g, p, i, j, n);
+    const T* cell = g.cell != nullptr ? g.cell + 9 * g.sys[i] : nullptr;
     for (int e = 0; e < 3; ++e) {
       T s = 0;
       if (cell != nullptr)
@@ -124,7 +131,7 @@ void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const Torch
 
 template <typename T>
 void launch_torch_edge_fill(int device, const TorchEdgeFill<T>& f) {
-  cuda::parallel_for(device, f.n_pairs, FillFn<T>{f}, nullptr, "torch edge fill");
+  cuda::parallel_for(device, f.pairs.n_pairs, FillFn<T>{f}, nullptr, "torch edge fill");
 }
 
 template <typename T>

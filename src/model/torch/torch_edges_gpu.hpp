@@ -95,20 +95,15 @@ std::size_t torch_edge_scan_bytes(std::int64_t n);
 /// is evaluated inside the scan: no flag array).
 template <typename T>
 void torch_edge_scan(int device, void* temp, std::size_t temp_bytes, const TorchPairs<T>& pairs, std::int32_t* pos);
-/// Geometry of the fill: the list's pairs, the scan and this call's cell.
+/// The fill: the list's pairs and this call's geometry, the scan, the outputs.
 template <typename T>
 struct TorchEdgeFill {
-  std::int64_t n_pairs = 0, n_edges = 0;
-  const std::int32_t* pos = nullptr;        ///< [n_pairs] torch_edge_scan's output
-  const std::int32_t* pair_atom = nullptr;  ///< [n_pairs] i
-  const std::int32_t* neighbor = nullptr;   ///< [n_pairs] j
-  const std::int32_t* image = nullptr;      ///< [n_pairs][3] image at the build
-  const std::int32_t* jump = nullptr;       ///< [n_atoms][3] whole-cell jumps since
-  const std::int64_t* sys = nullptr;        ///< [n_atoms] system of each atom
-  const T* cell = nullptr;                  ///< [n_systems][9] or null
-  std::int64_t* edge_index = nullptr;       ///< [2][n_edges]
-  T* shifts = nullptr;                      ///< [n_edges][3]
-  T* unit_shifts = nullptr;                 ///< [n_edges][3], or null: not written
+  TorchPairs<T> pairs;
+  std::int64_t n_edges = 0;
+  const std::int32_t* pos = nullptr;   ///< [n_pairs] torch_edge_scan's output
+  std::int64_t* edge_index = nullptr;  ///< [2][n_edges]
+  T* shifts = nullptr;                 ///< [n_edges][3]
+  T* unit_shifts = nullptr;            ///< [n_edges][3], or null: not written
 };
 /// Writes edge pos[p] - 1 for every pair p that is an edge (pos[p] > pos[p - 1]).
 template <typename T>
