@@ -243,53 +243,39 @@ __global__ void __launch_bounds__(kRed + kWarp)
   for (double& e : k2) e *= sp * sp;
   const double vol0 = hd::fabs(cellm::det3(cell));
   cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
-  // The full cell: the maps by their series in v_g (npt_mtk.cpp does the same), each warp
-  // computing them; warp 0 stores them, warp 1 moves the cell.
+  // The full cell: the maps by their series in v_g (npt_mtk.cpp does the same); else (isotropic,
+  // or a v_g too large for the series) through the eigenbasis, the coefficients of eigenvalue
+  // `lane` in lanes 0-2 of each warp, then every lane gets all three. `series` is the same in
+  // every lane (each computes it from the same v_g). Warp 0 stores the maps, warp 1 moves the cell.
   cellm::MtkMaps sm{};
-  if (!iso && cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * g.dt, g.dt, 1.0, true, sm)) {
-    if (warp == 0) {
-      const double* src[6] = {sm.kv, sm.ka, sm.dr, sm.dv, sm.kv, sm.ka};
-      for (int e = lane; e < 54; e += kWarp) {
-        const int m = e / 9, ij = e % 9;
-        const double val = m == 0 ? src[0][ij] * sp : src[m][ij];  // kv scaled by the thermostat's sp
-        if (m < 4)
-          maps[36 * s + e] = val;
-        else
-          after[18 * s + e - 36] = val;
-      }
-    } else if (lane == 0) {
-      if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
-      for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k];
-      double moved[9];
-      for (int k = 0; k < 9; ++k) moved[k] = cell[k];
-      cellm::apply_cell_map(sm.dr, moved);
-      store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
-    }
-    return;
-  }
-  const cellm::MtkFrame fr = cellm::mtk_frame(vg, iso);
-  // the coefficients of eigenvalue `lane` (lanes 0-2 of each warp), then every lane gets all three
-  double c4[4] = {0, 0, 0, 0};  // damp, drive, scale, step
-  if (lane < 3) {
-    cellm::mtk_kick_coeff(fr.mu[lane], cellm::trace3(vg) / nf, 0.5 * g.dt, c4[0], c4[1]);
-    cellm::mtk_drift_coeff(fr.mu[lane], g.dt, c4[2], c4[3]);
-  }
+  const bool series = !iso && cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * g.dt, g.dt, 1.0, true, sm);
+  cellm::MtkFrame fr{};
   cellm::KickCoeffs kc{};
   cellm::DriftCoeffs dc{};
-  for (int c = 0; c < 3; ++c) {
-    kc.damp[c] = __shfl_sync(kFullMask, c4[0], c);
-    kc.drive[c] = __shfl_sync(kFullMask, c4[1], c);
-    dc.scale[c] = __shfl_sync(kFullMask, c4[2], c);
-    dc.step[c] = __shfl_sync(kFullMask, c4[3], c);
+  if (!series) {
+    fr = cellm::mtk_frame(vg, iso);
+    double c4[4] = {0, 0, 0, 0};  // damp, drive, scale, step
+    if (lane < 3) {
+      cellm::mtk_kick_coeff(fr.mu[lane], cellm::trace3(vg) / nf, 0.5 * g.dt, c4[0], c4[1]);
+      cellm::mtk_drift_coeff(fr.mu[lane], g.dt, c4[2], c4[3]);
+    }
+    for (int c = 0; c < 3; ++c) {
+      kc.damp[c] = __shfl_sync(kFullMask, c4[0], c);
+      kc.drive[c] = __shfl_sync(kFullMask, c4[1], c);
+      dc.scale[c] = __shfl_sync(kFullMask, c4[2], c);
+      dc.step[c] = __shfl_sync(kFullMask, c4[3], c);
+    }
   }
   if (warp == 0) {
-    // the maps (cellm::mtk_maps): kick+drift kv ka dr dv, then mtk_post's kick kv ka (v_g is
-    // fixed until then; its damped kick has the same coefficients and no thermostat scaling)
+    // the maps: kick+drift kv ka dr dv, then mtk_post's kick kv ka (v_g is fixed until then; its
+    // damped kick has the same coefficients and no thermostat scaling sp)
+    const double* src[6] = {sm.kv, sm.ka, sm.dr, sm.dv, sm.kv, sm.ka};
     const double damp_sp[3] = {kc.damp[0] * sp, kc.damp[1] * sp, kc.damp[2] * sp};
     const double* coef[6] = {damp_sp, kc.drive, dc.scale, dc.step, kc.damp, kc.drive};
     for (int e = lane; e < 54; e += kWarp) {
       const int m = e / 9, ij = e % 9;
-      const double val = cellm::sym_entry(fr, coef[m], ij / 3, ij % 3);
+      const double val = series ? (m == 0 ? src[0][ij] * sp : src[m][ij])         // (cellm::mtk_maps_series)
+                                : cellm::sym_entry(fr, coef[m], ij / 3, ij % 3);  // (cellm::mtk_maps)
       if (m < 4)
         maps[36 * s + e] = val;
       else
@@ -300,7 +286,10 @@ __global__ void __launch_bounds__(kRed + kWarp)
     for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k];
     double moved[9];
     for (int k = 0; k < 9; ++k) moved[k] = cell[k];
-    cellm::mtk_cell(fr, dc, moved);
+    if (series)
+      cellm::apply_cell_map(sm.dr, moved);
+    else
+      cellm::mtk_cell(fr, dc, moved);
     store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
   }
 }
