@@ -21,10 +21,13 @@
 #include <time.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,27 +103,58 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// The whole number `text` given to option `opt`, at least `min`; anything else is a clear error.
+std::optional<std::int64_t> count_arg(const std::string& opt, const char* text, std::int64_t min) {
+  std::int64_t v = 0;
+  const char* end = text + std::strlen(text);
+  const auto [p, ec] = std::from_chars(text, end, v);
+  if (ec != std::errc{} || p != end || v < min) {
+    std::fprintf(stderr, "bench_npt: %s must be a whole number >= %lld, got \"%s\"\n", opt.c_str(),
+                 static_cast<long long>(min), text);
+    return std::nullopt;
+  }
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::int64_t steps = 200, reps = 3, warm = 10, equilibrate = 1000;
   std::string only;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "bench_npt: %s needs a value\n", a.c_str());
+      return 2;
+    }
+    const char* val = argv[i + 1];
+    std::optional<std::int64_t> n = 0;
     if (a == "--steps")
-      steps = std::stoll(argv[i + 1]);
+      n = count_arg(a, val, 1), steps = n.value_or(0);
     else if (a == "--reps")
-      reps = std::stoll(argv[i + 1]);
-    else if (a == "--threads")
-      set_num_threads(std::stoi(argv[i + 1]));
-    else if (a == "--warm")
-      warm = std::stoll(argv[i + 1]);
+      n = count_arg(a, val, 1), reps = n.value_or(0);
+    else if (a == "--threads") {
+      n = count_arg(a, val, 1);
+      if (n) set_num_threads(static_cast<int>(std::min<std::int64_t>(*n, 1024)));
+    } else if (a == "--warm")
+      n = count_arg(a, val, 0), warm = n.value_or(0);
     else if (a == "--equilibrate")
-      equilibrate = std::stoll(argv[i + 1]);
+      n = count_arg(a, val, 0), equilibrate = n.value_or(0);
     else if (a == "--only")
-      only = argv[i + 1];
-    else if (a == "--device")
-      g_gpu = std::string(argv[i + 1]) == "cuda";
+      only = val;
+    else if (a == "--device" && (std::string(val) == "cpu" || std::string(val) == "cuda"))
+      g_gpu = std::string(val) == "cuda";
+    else if (a == "--device") {
+      std::fprintf(stderr, "bench_npt: --device must be cpu or cuda, got \"%s\"\n", val);
+      return 2;
+    } else {
+      std::fprintf(stderr,
+                   "bench_npt: unknown option \"%s\" (options: --steps --reps --threads --warm "
+                   "--equilibrate --only --device)\n",
+                   a.c_str());
+      return 2;
+    }
+    if (!n) return 2;
   }
   const double dt = 2.0, t = 94.0;
   Batch start = default_boxes();
