@@ -196,8 +196,16 @@ inline std::filesystem::path scratch_dir(const std::string& name) {
 /// Runs `lmp` on the script in dir (screen output to lmp.out); a failed run fails the test.
 inline bool run_lammps(const std::filesystem::path& dir, const std::string& script) {
   std::ofstream(dir / "in.lmp") << script;
-  const std::string cmd = "cd '" + dir.string() + "' && lmp -in in.lmp -log log.lammps > lmp.out 2>&1";
+  // Open MPI's session directory apart for each run (beside the scratch directory, which the test
+  // may remove while Open MPI still cleans it up): lmp processes started at once by parallel tests
+  // raced on creating the shared /tmp/ompi.<host>.<uid> ("File exists").
+  const std::string ompi = dir.string() + ".ompi";
+  std::filesystem::create_directories(ompi);
+  const std::string cmd = "cd '" + dir.string() + "' && TMPDIR='" + ompi + "' OMPI_MCA_orte_tmpdir_base='" + ompi +
+                          "' lmp -in in.lmp -log log.lammps > lmp.out 2>&1";
   const int rc = std::system(cmd.c_str());
+  std::error_code ignored;
+  std::filesystem::remove(ompi, ignored);  // empty once Open MPI has cleaned up; else left
   if (rc != 0) {
     std::ifstream out(dir / "lmp.out");
     std::stringstream ss;
