@@ -11,6 +11,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/integrator_kernels.hpp"
+#include "batchmd/dynamics/langevin_noise.hpp"
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
 #include "dynamics_gpu.hpp"
@@ -259,8 +260,9 @@ void Langevin::pre_update(Context& ctx) {
     for_active_systems(ctx, [&](std::int64_t s, std::int64_t a0, std::int64_t a1) {
       const auto su = static_cast<std::size_t>(s);
       const kern::LangevinCoeffs lc = kern::langevin_coeffs(gamma[su], temp[su], dt);
-      for (std::int64_t i = a0; i < a1; ++i)
-        kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, seed_, sid[s], st[s], i - a0);
+      for_each_noise(seed_, sid[s], st[s], a0, a1, [&](std::int64_t i, const double* noise) {
+        kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, noise);
+      });
     });
   });
 }

@@ -11,6 +11,7 @@
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/cell_math.hpp"
 #include "batchmd/dynamics/integrator_kernels.hpp"
+#include "batchmd/dynamics/langevin_noise.hpp"
 #include "batchmd/dynamics/npt.hpp"
 #include "batchmd/dynamics/random.hpp"
 #include "batchmd/dynamics/units.hpp"
@@ -111,11 +112,11 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
         cellk::csr_anisotropic(p_int, pt.of(s), kt, V, beta, cfg_.tau_p_fs, dt, g, mu, mu_inv);
         double* rows = &cells[9 * su];
         for (int k = 0; k < 3; ++k) apply3(mu, rows + 3 * k);  // each cell vector a_k ← μ a_k
-        for (std::int64_t i = a0; i < a1; ++i) {
+        for_each_noise(cfg_.seed, sid[s], st[s], a0, a1, [&](std::int64_t i, const double* noise) {
           apply3(mu, x + 3 * i);
           apply3(mu_inv, v + 3 * i);  // μ symmetric: μ⁻ᵀ = μ⁻¹
-          kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, cfg_.seed, sid[s], st[s], i - a0);
-        }
+          kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, noise);
+        });
         return;
       }
       double mv2 = 0;  // 2 K (amu Å²/fs²): the trace of the kinetic tensor is all the isotropic move needs
@@ -129,13 +130,13 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
       // start (the scaled positions differ from theirs by O(dε): the first-order splitting of
       // the barostat).
       const double inv_mu = 1 / mu;
-      for (std::int64_t i = a0; i < a1; ++i) {
+      for_each_noise(cfg_.seed, sid[s], st[s], a0, a1, [&](std::int64_t i, const double* noise) {
         for (std::int64_t c = 3 * i; c < 3 * i + 3; ++c) {
           kern::scale(x[c], mu);
           kern::scale(v[c], inv_mu);
         }
-        kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, cfg_.seed, sid[s], st[s], i - a0);
-      }
+        kern::langevin_baoa(x + 3 * i, v + 3 * i, f + 3 * i, m[i], dt, lc, noise);
+      });
     });
   });
   for (std::int64_t s = 0; s < b.n_systems(); ++s) {

@@ -185,23 +185,30 @@ BATCHMD_HD inline LangevinCoeffs langevin_coeffs(double gamma, double temperatur
   const double c = std::exp(-gamma * dt);
   return {c, std::sqrt(dmax(0.0, 1.0 - c * c) * units::kBoltzmann * temperature * units::kAccel)};
 }
-/// B A O A of one atom (the last B follows the force evaluation): `local` is the atom's index
+/// B A O A of one atom (the last B follows the force evaluation) with the atom's three standard
+/// normal deviates g[0..2] (the CPU loops take them from langevin_noise.hpp, a chunk at a time).
+template <typename T>
+BATCHMD_HD inline void langevin_baoa(T* x, T* v, const T* f, T m, double dt, const LangevinCoeffs& lc,
+                                     const double* g) {
+  const double inv_m = 1.0 / double(m);
+  const double sd = lc.noise * std::sqrt(inv_m);
+  for (int k = 0; k < 3; ++k) {
+    double vj = double(v[k]) + 0.5 * dt * units::kAccel * inv_m * double(f[k]);  // B
+    double xj = double(x[k]) + 0.5 * dt * vj;                                    // A
+    vj = lc.c * vj + sd * g[k];                                                  // O
+    xj += 0.5 * dt * vj;                                                         // A
+    v[k] = static_cast<T>(vj);
+    x[k] = static_cast<T>(xj);
+  }
+}
+/// B A O A of one atom with gaussian4's deviates (the GPU kernels): `local` is the atom's index
 /// within its system, the Philox counter together with (seed, system_id, step).
 template <typename T>
 BATCHMD_HD inline void langevin_baoa(T* x, T* v, const T* f, T m, double dt, const LangevinCoeffs& lc,
                                      std::uint64_t seed, std::int64_t system_id, std::int64_t step,
                                      std::int64_t local) {
-  const double inv_m = 1.0 / double(m);
   const auto g = gaussian4(seed, system_id, step, local);
-  const double sd = lc.noise * std::sqrt(inv_m);
-  for (int k = 0; k < 3; ++k) {
-    double vj = double(v[k]) + 0.5 * dt * units::kAccel * inv_m * double(f[k]);  // B
-    double xj = double(x[k]) + 0.5 * dt * vj;                                    // A
-    vj = lc.c * vj + sd * g[static_cast<std::size_t>(k)];                        // O
-    xj += 0.5 * dt * vj;                                                         // A
-    v[k] = static_cast<T>(vj);
-    x[k] = static_cast<T>(xj);
-  }
+  langevin_baoa(x, v, f, m, dt, lc, &g[0]);
 }
 
 // ------------------------------------------------------------------------- Nosé–Hoover chain
