@@ -8,8 +8,8 @@
 // of the max_step cap; NHC's kinetic energy) and update the system's state. The CPU and the GPU
 // evaluate the same expressions in the same order; they differ only in the order of the
 // per-system sums (sequential on the CPU, a fixed tree on the GPU) and in the last bit of exp/log/
-// sin/cos (glibc vs CUDA's libdevice), which is why CPU and GPU trajectories agree to rounding,
-// not bit for bit.
+// sin/cos (glibc vs CUDA's libdevice; the CPU's Langevin noise uses batchmd's own log/sin/cos,
+// langevin_noise.hpp), which is why CPU and GPU trajectories agree to rounding, not bit for bit.
 #pragma once
 #include <cmath>
 #include <cstdint>
