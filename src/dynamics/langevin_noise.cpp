@@ -43,9 +43,8 @@ constexpr int kBlock = 64;
 /// log(x) for a positive normal finite x: fdlibm's __ieee754_log.
 [[gnu::always_inline]] inline double log_impl(double x) {
   constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
-  constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.999999999940941908e-01,
-                   kLg3 = 2.857142874366239149e-01, kLg4 = 2.222219843214978396e-01,
-                   kLg5 = 1.818357216161805012e-01, kLg6 = 1.531383769920937332e-01,
+  constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.999999999940941908e-01, kLg3 = 2.857142874366239149e-01,
+                   kLg4 = 2.222219843214978396e-01, kLg5 = 1.818357216161805012e-01, kLg6 = 1.531383769920937332e-01,
                    kLg7 = 1.479819860511658591e-01;
   const auto bits = std::bit_cast<std::uint64_t>(x);
   const std::uint64_t hx = (bits >> 32) & 0x000fffffu;  // the high 20 bits of the mantissa
@@ -111,8 +110,7 @@ constexpr int kBlock = 64;
 /// The deviates of local atoms first .. first + n − 1 (n ≤ kBlock) for the Philox counter words
 /// (step_lo, step_hi, atom, sid) and key (key0, key1).
 BATCHMD_SIMD_CLONES void noise_block(std::uint32_t step_lo, std::uint32_t step_hi, std::uint32_t sid,
-                                     std::uint32_t key0, std::uint32_t key1, std::uint64_t first, int n,
-                                     double* g3) {
+                                     std::uint32_t key0, std::uint32_t key1, std::uint64_t first, int n, double* g3) {
   constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u, kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   alignas(64) std::uint32_t c0[kBlock], c1[kBlock], c2[kBlock], c3[kBlock];
   for (int j = 0; j < n; ++j) {

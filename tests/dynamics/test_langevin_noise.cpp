@@ -102,8 +102,8 @@ TEST(LangevinNoise, LogWithinOneUlpOfLongDouble) {
     const double x = std::bit_cast<double>(bits);
     if (std::isnormal(x)) xs.push_back(x);
   }
-  for (const double x : {std::numeric_limits<double>::min(), std::numeric_limits<double>::max(), 0.5, 2.0,
-                         1.0 - 0x1p-53, 1.0 + 0x1p-52})
+  for (const double x :
+       {std::numeric_limits<double>::min(), std::numeric_limits<double>::max(), 0.5, 2.0, 1.0 - 0x1p-53, 1.0 + 0x1p-52})
     xs.push_back(x);
   double worst = 0;
   for (const double x : xs) {
