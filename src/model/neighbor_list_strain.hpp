@@ -29,7 +29,8 @@ namespace batchmd::model::detail {
 BATCHMD_HD inline double strained_skin(const double* A, double skin, double rc) {
   double B[9];
   for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) B[3 * i + j] = A[3 * i] * A[3 * j] + A[3 * i + 1] * A[3 * j + 1] + A[3 * i + 2] * A[3 * j + 2];
+    for (int j = 0; j < 3; ++j)
+      B[3 * i + j] = A[3 * i] * A[3 * j] + A[3 * i + 1] * A[3 * j + 1] + A[3 * i + 2] * A[3 * j + 2];
   double lam = B[0] - hd::fabs(B[1]) - hd::fabs(B[2]);
   const double lam1 = B[4] - hd::fabs(B[3]) - hd::fabs(B[5]);
   const double lam2 = B[8] - hd::fabs(B[6]) - hd::fabs(B[7]);
