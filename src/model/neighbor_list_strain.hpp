@@ -15,17 +15,21 @@ namespace batchmd::model::detail {
 /// |r0 A| ≥ σ_min(A) |r0| ≥ σ rc for any σ ≤ σ_min(A) (the smallest singular value); so it stays
 /// beyond σ rc − δ = cutoff with δ = skin − (1 − σ) rc.
 ///
-/// σ is a rigorous lower bound of σ_min(A): the square root of a Gershgorin bound of the smallest
-/// eigenvalue of B = A Aᵀ (|r0 A|² = r0 B r0ᵀ, so λ_min(B) = σ_min(A)²),
-/// λ ≥ min_i (B_ii − Σ_{j≠i} |B_ij|), lowered by 1e-12 tr B, far more than the rounding of B and
-/// of the sums (a few units in the last place of tr B). It is exact for A = μI and any diagonal
-/// A (a compression by 1 − ε charges ε rc); a simple shear I + γ e_xy is charged about γ/2 rc
-/// (σ_min is 1 − γ/2 + O(γ²)), and a rotation nothing. (The earlier rule, 1 − ‖A − I‖_F, charged
-/// √3 ε rc for an isotropic compression, γ rc for the shear, and the rotation fully.)
+/// σ is a rigorous lower bound of σ_min(A), the larger of two:
+///  - the square root of a Gershgorin bound of the smallest eigenvalue of B = A Aᵀ
+///    (|r0 A|² = r0 B r0ᵀ, so λ_min(B) = σ_min(A)²), λ ≥ min_i (B_ii − Σ_{j≠i} |B_ij|), lowered by
+///    1e-12 tr B, far more than the rounding of B and of the sums (a few units in the last place
+///    of tr B). Exact for A = μI and any diagonal A (a compression by 1 − ε charges ε rc); a
+///    simple shear I + γ e_xy is charged about γ/2 rc (σ_min is 1 − γ/2 + O(γ²)), a rotation
+///    nothing;
+///  - 1 − ‖A − I‖_F (σ_min(A) ≥ 1 − ‖A − I‖₂), the earlier rule, which is the tighter one for some
+///    mixes of a compression and shears in one row and column (Gershgorin sums their moduli), so
+///    that δ is never smaller than it was. It charged √3 ε rc for the isotropic compression,
+///    γ rc for the shear, and the rotation fully.
 ///
 /// An expansion (σ ≥ 1) leaves the whole skin and no more: δ is capped at the skin, the
-/// threshold of an unchanged cell. A result ≤ 0 (σ_min bound ≤ 1 − skin/rc, λ ≤ 0, or a NaN in
-/// A: returned as 0) means the list must be rebuilt.
+/// threshold of an unchanged cell. A result ≤ 0 (both bounds ≤ 1 − skin/rc, or a NaN in A: 0 or
+/// less) means the list must be rebuilt.
 BATCHMD_HD inline double strained_skin(const double* A, double skin, double rc) {
   double B[9];
   for (int i = 0; i < 3; ++i)
@@ -37,10 +41,19 @@ BATCHMD_HD inline double strained_skin(const double* A, double skin, double rc) 
   lam = lam1 < lam ? lam1 : lam;
   lam = lam2 < lam ? lam2 : lam;
   lam -= 1e-12 * (B[0] + B[4] + B[8]);
-  if (!(lam > 0)) return 0.0;  // also NaN (a NaN in any row of A reaches row 0's bound)
+  if (!(lam > 0)) lam = 0;  // also NaN (a NaN in any row of A reaches row 0's bound)
   const double sigma = hd::sqrt(lam);
   if (sigma >= 1) return skin;
-  return skin - (1 - sigma) * rc;
+  const double by_gershgorin = skin - (1 - sigma) * rc;
+  double dev2 = 0;
+  for (int e = 0; e < 9; ++e) {
+    const double d = A[e] - (e % 4 == 0 ? 1.0 : 0.0);
+    dev2 += d * d;
+  }
+  // (1 + 1e-12): the rounding of the sum, as the Gershgorin bound's margin (the bound is exact for
+  // a uniaxial strain). NaN for a NaN in A: not taken.
+  const double by_frobenius = skin - hd::sqrt(dev2) * (1 + 1e-12) * rc;
+  return by_frobenius > by_gershgorin ? by_frobenius : by_gershgorin;
 }
 
 }  // namespace batchmd::model::detail

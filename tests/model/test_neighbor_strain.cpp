@@ -24,6 +24,7 @@
 #include "batchmd/model/neighbor_list.hpp"
 #include "model_test_util.hpp"
 #include "neighbor_cells.hpp"
+#include "neighbor_list_strain.hpp"
 
 namespace batchmd::model {
 namespace {
@@ -376,6 +377,101 @@ TEST(StrainedNeighborList, KeptListHoldsEveryPairNearTheStrainBound) {
       EXPECT_NEAR(t_inside, 0.5 * (sigma * (rc + 0.002) - kCutoff), 0.003) << "the pair is not tight";
     }
   }
+}
+
+// The smallest eigenvalue of a symmetric 3×3 matrix by cyclic Jacobi rotations (the test's own
+// reference, to ~1e-15 relative).
+double smallest_eigenvalue(double a[3][3]) {
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    double off = 0;
+    for (int p = 0; p < 3; ++p)
+      for (int q = p + 1; q < 3; ++q) off += a[p][q] * a[p][q];
+    if (off < 1e-40) break;
+    for (int p = 0; p < 3; ++p)
+      for (int q = p + 1; q < 3; ++q) {
+        if (a[p][q] == 0) continue;
+        const double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < 3; ++k) {  // columns p, q
+          const double kp = a[k][p], kq = a[k][q];
+          a[k][p] = c * kp - s * kq;
+          a[k][q] = s * kp + c * kq;
+        }
+        for (int k = 0; k < 3; ++k) {  // rows p, q
+          const double pk = a[p][k], qk = a[q][k];
+          a[p][k] = c * pk - s * qk;
+          a[q][k] = s * pk + c * qk;
+        }
+      }
+  }
+  return std::min({a[0][0], a[1][1], a[2][2]});
+}
+
+TEST(StrainedNeighborList, StrainedSkinBoundsTheSmallestSingularValueFromBelow) {
+  // δ = strained_skin(A) implies σ = 1 - (skin - δ)/rc; that σ must not exceed σ_min(A) (from the
+  // eigenvalues of A Aᵀ by Jacobi), for random strains of every size (some past the skin), with
+  // rotations; it must be exact (to the 1e-12 margin) for diagonal A, never below the earlier
+  // rule 1 - ‖A - I‖_F, capped at the skin, and ≤ 0 for a NaN.
+  constexpr double skin = 1.0, rc = 6.0;
+  std::mt19937_64 rng(91);
+  std::uniform_real_distribution<double> u(-1, 1);
+  int kept = 0, beats = 0;
+  for (int k = 0; k < 4000; ++k) {
+    const double size = std::array<double, 4>{0.005, 0.03, 0.1, 0.4}[static_cast<std::size_t>(k % 4)];
+    Mat3 A{};
+    for (std::size_t e = 0; e < 9; ++e) A[e] = (e % 4 == 0 ? 1.0 : 0.0) + size * u(rng);
+    if (k % 3 == 0) {  // then a rotation about a random axis
+      double n[3] = {u(rng), u(rng), u(rng)};
+      const double ln = std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
+      for (double& v : n) v /= ln;
+      const double th = u(rng), c = std::cos(th), s = std::sin(th);
+      double R[3][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+          R[i][j] = (i == j ? c : 0.0) + (1 - c) * n[i] * n[j] +
+                    s * (i == j ? 0.0 : (((j - i + 3) % 3 == 1) ? -1.0 : 1.0) * n[3 - i - j]);
+      Mat3 AR{};
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+          for (int l = 0; l < 3; ++l)
+            AR[static_cast<std::size_t>(3 * i + j)] += A[static_cast<std::size_t>(3 * i + l)] * R[l][j];
+      A = AR;
+    }
+    if (k % 7 == 1)  // diagonal
+      for (std::size_t e = 0; e < 9; ++e)
+        if (e % 4 != 0) A[e] = 0;
+    double B[3][3];
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) {
+        B[i][j] = 0;
+        for (int l = 0; l < 3; ++l)
+          B[i][j] += A[static_cast<std::size_t>(3 * i + l)] * A[static_cast<std::size_t>(3 * j + l)];
+      }
+    const double sigma_min = std::sqrt(std::max(0.0, smallest_eigenvalue(B)));
+    const double delta = detail::strained_skin(A.data(), skin, rc);
+    SCOPED_TRACE("k " + std::to_string(k) + ", size " + std::to_string(size));
+    ASSERT_LE(delta, skin);
+    double dev2 = 0;
+    for (std::size_t e = 0; e < 9; ++e) dev2 += (A[e] - (e % 4 == 0 ? 1 : 0)) * (A[e] - (e % 4 == 0 ? 1 : 0));
+    EXPECT_GE(delta, std::min(skin, skin - std::sqrt(dev2) * rc) - 1e-9) << "below the earlier rule";
+    if (!(delta > 0)) continue;
+    ++kept;
+    const double sigma = 1 - (skin - delta) / rc;
+    if (delta < skin) {
+      ASSERT_LE(sigma, sigma_min * (1 + 1e-13)) << "not a lower bound of sigma_min " << sigma_min;
+    } else {
+      ASSERT_GE(sigma_min, 1 - 1e-12) << "the whole skin for a strain that shortens some vector";
+    }
+    if (k % 7 == 1) {
+      EXPECT_NEAR(std::min(sigma, 1.0), std::min(sigma_min, 1.0), 1e-11) << "diagonal: exact";
+    }
+    if (delta > skin - std::sqrt(dev2) * rc + 1e-6) ++beats;
+  }
+  EXPECT_GT(kept, 1000);
+  EXPECT_GT(beats, 500);  // the Gershgorin bound is the better one for most strains
+  const double nan_strain[9] = {1, 0, 0, 0, std::nan(""), 0, 0, 0, 1};
+  EXPECT_FALSE(detail::strained_skin(nan_strain, skin, rc) > 0);
 }
 
 }  // namespace
