@@ -9,7 +9,7 @@
 // bound of A's smallest singular value (strained_skin, neighbor_list_strain.hpp, shared with the
 // CPU list). Any other cell change, and a pbc change, rebuilds.
 //
-// Every checking thread evaluates its own system's verdict (a 3×3 product and a frame: ~150
+// Every checking thread evaluates its own system's verdict (a 3×3 product, δ and a frame: ~250
 // flops, 9 cell values read; small beside the per-atom check itself), so there is no per-system
 // kernel, buffer or launch, and a list's state is what it was: the build cell and reciprocal
 // rows. The lattice jump k an atom is found to have made is then in units of the CURRENT cell,
