@@ -3,12 +3,13 @@
 // (full_list_device_hd.hpp) and the Lennard-Jones model's own (lj_gpu_kernels.cu) — judge a
 // system whose cell changed since its build: NeighborList::refresh's rule
 // (neighbor_list_refresh.cpp), as host/device code. A fully periodic cell h0 strained into
-// h = h0 A keeps its list while δ = skin − ‖A − I‖_F rc > 0 and every atom stays within δ/2 of
+// h = h0 A keeps its list while δ = skin − (1 − σ) rc > 0 and every atom stays within δ/2 of
 // x0 A (x0 its position at the build), displacements taken modulo lattice vectors of h: a pair
-// beyond rc at the build is then still beyond the cutoff, since |r0 A| ≥ (1 − ‖A − I‖₂)|r0|. Any
-// other cell change, and a pbc change, rebuilds.
+// beyond rc at the build is then still beyond the cutoff, since |r0 A| ≥ σ |r0| for σ a lower
+// bound of A's smallest singular value (strained_skin, neighbor_list_strain.hpp, shared with the
+// CPU list). Any other cell change, and a pbc change, rebuilds.
 //
-// Every checking thread evaluates its own system's verdict (a 3×3 product and a frame: ~150
+// Every checking thread evaluates its own system's verdict (a 3×3 product, δ and a frame: ~250
 // flops, 9 cell values read; small beside the per-atom check itself), so there is no per-system
 // kernel, buffer or launch, and a list's state is what it was: the build cell and reciprocal
 // rows. The lattice jump k an atom is found to have made is then in units of the CURRENT cell,
@@ -19,6 +20,7 @@
 #include "batchmd/core/frame.hpp"
 #include "batchmd/core/hd.hpp"
 #include "batchmd/core/vec3.hpp"
+#include "neighbor_list_strain.hpp"
 
 namespace batchmd::model::detail {
 
@@ -64,17 +66,15 @@ BATCHMD_HD inline CellSinceBuild cell_since_build(const T* cell, const bool* pbc
   Frame f;
   const bool periodic[3] = {true, true, true};
   if (!make_frame(h, periodic, f).ok()) return c;  // the rebuild names the problem
-  // A[e][c] = sum_d recip0[d][e] h[d][c] (the CPU list's expression, in its order).
-  double dev2 = 0;
+  // A[e][c] = sum_d recip0[d][e] h[d][c] (the CPU list's expression, in its order), and δ by the
+  // CPU list's function.
   for (int e = 0; e < 3; ++e)
     for (int k = 0; k < 3; ++k) {
       double a = 0;
       for (int d = 0; d < 3; ++d) a += recip0[3 * d + e] * h[3 * d + k];
       c.strain[3 * e + k] = a;
-      const double dv = a - (e == k ? 1.0 : 0.0);
-      dev2 += dv * dv;
     }
-  const double delta = skin - hd::sqrt(dev2) * rc;
+  const double delta = strained_skin(c.strain, skin, rc);
   if (!(delta > 0)) return c;  // also NaN
   for (int d = 0; d < 3; ++d)
     for (int e = 0; e < 3; ++e) {

@@ -122,7 +122,8 @@ __attribute__((noinline)) double min_quadratic_over_box(const double G[3][3], co
 // open direction. Under a barostat G changes at every build while the candidates do not
 // (same_shape: the same m and bins per direction); then the minima q are not all recomputed:
 // with E = G - G_ref (the metric they were computed at) and mu <= the smallest eigenvalue of G_ref,
-// |u^T E u| <= |E|_F |u|^2 <= r u^T G_ref u with r = |E|_F / mu, so the new minimum lies within
+// |u^T E u| <= |E|_2 |u|^2 <= r u^T G_ref u with r = min(|E|_F, |E|_inf) / mu (both bound the
+// spectral norm of the symmetric E), so the new minimum lies within
 // [1 - r, 1 + r] times the reference one. A candidate whose whole interval (widened by
 // kRoundoff for rounding) is below rc2 is in, one entirely above is out, and only the few in
 // between are computed again: the stencil is the one the exact minima give, offset for offset, in
@@ -162,13 +163,19 @@ __attribute__((noinline)) void select_stencil(const double G[3][3], const std::i
                                               std::array<double, 10>& ref) {
   double r = std::numeric_limits<double>::infinity();
   if (same_shape && ref[9] > 0 && !q.empty()) {
-    double e2 = 0;
-    for (int a = 0; a < 3; ++a)
+    // |E|_2 <= min(|E|_F, max row sum of |E_ab|) (E symmetric): the row sums are the tighter
+    // for a near-isotropic E (1 against sqrt 3 for E = eps I).
+    double e2 = 0, row_max = 0;
+    for (int a = 0; a < 3; ++a) {
+      double row = 0;
       for (int b = 0; b < 3; ++b) {
         const double d = G[a][b] - ref[3 * a + b];
         e2 += d * d;
+        row += std::abs(d);
       }
-    r = std::sqrt(e2) / ref[9] * (1 + 1e-6) + 1e-15;
+      row_max = std::max(row_max, row);
+    }
+    r = std::min(std::sqrt(e2), row_max) / ref[9] * (1 + 1e-6) + 1e-15;
   }
   const bool fresh = !(r <= kMaxStrainBound);
   if (fresh) {

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // model/neighbor_list_refresh: NeighborList's decision at each update() — keep the list, rebuild
 // some systems or all — from every atom's displacement since the build (modulo lattice vectors)
-// and a fully periodic cell's strain, both charged against the skin.
+// and a fully periodic cell's strain, both charged against the skin (the strain's share:
+// neighbor_list_strain.hpp).
 #include <algorithm>
-#include <cmath>
 
 #include "batchmd/core/frame.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 #include "neighbor_cells.hpp"
+#include "neighbor_list_strain.hpp"
 #include "simd_clones.hpp"
 
 namespace batchmd::model {
@@ -94,16 +95,13 @@ int NeighborList::refresh(const BatchGeometry<T>& g) {
     }
     // A[e][c] = sum_d recip0[d][e] h[d][c]: x0 A maps a build position into the current cell.
     double* A = &strain_[9 * s];
-    double dev2 = 0;
     for (int e = 0; e < 3; ++e)
       for (int c = 0; c < 3; ++c) {
         double a = 0;
         for (int d = 0; d < 3; ++d) a += ref_recip_[9 * s + 3 * d + e] * h[3 * d + c];
         A[3 * e + c] = a;
-        const double dv = a - (e == c ? 1.0 : 0.0);
-        dev2 += dv * dv;
       }
-    const double delta = skin_ - std::sqrt(dev2) * rc;
+    const double delta = detail::strained_skin(A, skin_, rc);
     if (!(delta > 0)) {  // also NaN
       sys_state_[s] = 2;
       continue;

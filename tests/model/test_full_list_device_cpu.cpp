@@ -348,8 +348,8 @@ TEST(FullListDeviceCpu, OnlyTheSystemsThatMovedOrWhoseCellChangedAreRebuilt) {
   EXPECT_EQ(d.jump[3 * 6 + 2], 1);  // atom 6: row c
   EXPECT_EQ(d.jump[3 * 1 + 0], 0);
 
-  // The triclinic cell strained by 0.2 %, positions carried along: the skin absorbs it (δ = skin -
-  // ‖A - I‖ rc = 0.98 Å), no system is rebuilt, and every pair inside its cutoff is listed.
+  // The triclinic cell strained by 0.2 %, positions carried along: the skin absorbs it (an
+  // expansion leaves δ = skin), no system is rebuilt, and every pair inside its cutoff is listed.
   for (double& v : systems[1].cell) v *= 1.002;
   for (double& v : systems[1].x) v *= 1.002;
   g = geometry_of<double>(systems);
@@ -357,9 +357,10 @@ TEST(FullListDeviceCpu, OnlyTheSystemsThatMovedOrWhoseCellChangedAreRebuilt) {
   EXPECT_EQ(d.builds, 2);
   expect_inside_listed(d, g, sp, 0, d.na, "triclinic strained by 0.2 %");
 
-  // Strained by 20 %: beyond what the skin absorbs; only that system is rebuilt, in its new cell.
-  for (double& v : systems[1].cell) v *= 1.2;
-  for (double& v : systems[1].x) v *= 1.2;
+  // Compressed by 20 %: beyond what the skin absorbs (δ = skin - 0.2 rc < 0); only that system
+  // is rebuilt, in its new cell.
+  for (double& v : systems[1].cell) v *= 0.8;
+  for (double& v : systems[1].x) v *= 0.8;
   g = geometry_of<double>(systems);
   EXPECT_EQ(d.update(g).rebuild, 1);
   EXPECT_EQ(d.flag, (std::vector<std::uint8_t>{0, 1, 0, 0, 0, 0}));
@@ -380,7 +381,8 @@ TEST(FullListDeviceCpu, OnlyTheSystemsThatMovedOrWhoseCellChangedAreRebuilt) {
 // which the listed images are checked in). The skin absorbs the strain for a
 // while (no rebuild), every pair inside the cutoff stays listed in the current cell, and each
 // system is rebuilt exactly when the CPU list (NeighborList::update, that system alone) rebuilds:
-// the same rule, δ = skin - ‖A - I‖_F (cutoff + skin), displacements from x0 A within δ/2.
+// the same rule (strained_skin: δ = skin - (1 - σ)(cutoff + skin), σ a lower bound of A's smallest
+// singular value), displacements from x0 A within δ/2.
 TEST(FullListDeviceCpu, StrainedCellsKeepTheirListsWhileTheSkinAllows) {
   auto systems = mixed();
   const auto sp = species_of(systems);
@@ -484,10 +486,17 @@ TEST(FullListDeviceCpu, CellSinceBuildVerdicts) {
   ASSERT_EQ(c.kind, CellSinceBuild::kStrained);
   for (int e = 0; e < 9; ++e) EXPECT_NEAR(c.strain[e], e == 1 ? 0.01 : (e % 4 == 0 ? 1.0 : 0.0), 1e-14) << e;
   for (int e = 0; e < 9; ++e) EXPECT_EQ(c.row[e], h[e]);
-  EXPECT_NEAR(c.thr2, 0.25 * (1 - 0.06) * (1 - 0.06), 1e-12);
+  // A Aᵀ = [[1 + 1e-4, 0.01, 0], [0.01, 1, 0], [0, 0, 1]]: Gershgorin λ_min ≥ 0.99, so σ = √0.99
+  // and δ = skin - (1 - √0.99) rc (the earlier ‖A - I‖_F rule: skin - 0.01 rc).
+  const double delta = skin - (1 - std::sqrt(0.99)) * rc;
+  EXPECT_NEAR(c.thr2, 0.25 * delta * delta, 1e-10);
+  EXPECT_NEAR(detail::strained_skin(c.strain, skin, rc), delta, 1e-10);
   EXPECT_EQ(verdict(h, slab_pbc, slab_per).kind, CellSinceBuild::kRebuild);  // a slab's cell changed
-  // A = I + 0.17 e_xy: ‖A - I‖ rc = 1.02 > skin.
+  // A = I + 0.17 e_xy: kept (σ ≥ √0.83, δ = 0.47 Å; the earlier rule charged 0.17 rc = 1.02 Å).
   for (int dd = 0; dd < 3; ++dd) h[3 * dd + 1] += 0.16 * h0[3 * dd];
+  EXPECT_EQ(verdict(h, pbc, per).kind, CellSinceBuild::kStrained);
+  // A = I + 0.36 e_xy: σ ≥ √0.64 = 0.8, (1 - σ) rc = 1.2 Å > skin.
+  for (int dd = 0; dd < 3; ++dd) h[3 * dd + 1] += 0.19 * h0[3 * dd];
   EXPECT_EQ(verdict(h, pbc, per).kind, CellSinceBuild::kRebuild);
   h[4] = std::nan("");
   EXPECT_EQ(verdict(h, pbc, per).kind, CellSinceBuild::kRebuild);

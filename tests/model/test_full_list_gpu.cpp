@@ -314,8 +314,8 @@ TEST_F(FullListGpu, RebuildsOnlyTheSystemsThatMovedOrWhoseCellChanged) {
   for (std::size_t k = 0; k < moved.rij.size(); ++k) EXPECT_NEAR(wrapped.rij[k], moved.rij[k], 1e-12) << k;
 
   // 4. The triclinic cell (system 1) strained by 0.2 %, positions carried along: the skin absorbs
-  //    it (δ = skin - ‖A - I‖ (cutoff + skin) = 0.98 Å), nothing is rebuilt, and every pair inside
-  //    its cutoff is listed with its displacement in the new cell.
+  //    it (an expansion leaves δ = skin), nothing is rebuilt, and every pair inside its cutoff is
+  //    listed with its displacement in the new cell.
   for (double& v : systems[1].cell) v *= 1.002;
   for (double& v : systems[1].x) v *= 1.002;
   const List strained = update(dev, systems);
@@ -323,10 +323,10 @@ TEST_F(FullListGpu, RebuildsOnlyTheSystemsThatMovedOrWhoseCellChanged) {
   EXPECT_EQ(strained.neighbor, wrapped.neighbor);
   expect_inside_listed(strained, systems, "triclinic strained by 0.2 %");
 
-  //    Strained by 20 % more: beyond the skin; that system is rebuilt in its new cell, the
-  //    others keep their pairs.
-  for (double& v : systems[1].cell) v *= 1.2;
-  for (double& v : systems[1].x) v *= 1.2;
+  //    Compressed by 20 %: beyond the skin (δ = skin - 0.2 (cutoff + skin) < 0); that system is
+  //    rebuilt in its new cell, the others keep their pairs.
+  for (double& v : systems[1].cell) v *= 0.8;
+  for (double& v : systems[1].x) v *= 0.8;
   const List stretched = update(dev, systems);
   EXPECT_EQ(dev.builds(), 3);
   const auto [t0, t1] = range_of(systems, 1);
@@ -370,11 +370,11 @@ TEST_F(FullListGpu, StrainedCellsKeepTheirListsAndEveryPairInsideTheCutoff) {
   EXPECT_GE(dev.builds(), 3) << "the strain never outgrew the skin";
   EXPECT_LE(dev.builds(), 1 + n_steps / 4) << "the strained lists were not kept";
   const std::int64_t before = dev.builds();
-  strain(systems[0], {1.2, 0, 0, 0, 1, 0, 0, 0, 1});  // ‖A - I‖ (cutoff + skin) = 1.2 Å > skin
+  strain(systems[0], {0.8, 0, 0, 0, 1, 0, 0, 0, 1});  // 0.2 (cutoff + skin) = 1.2 Å > skin
   const List l = update(dev, systems);
   EXPECT_EQ(dev.builds(), before + 1);
   const auto [a0, a1] = range_of(systems, 0);
-  expect_matches(l, brute_force(systems, kSkin), a0, a1, "cubic crystal rebuilt after a 20 % stretch");
+  expect_matches(l, brute_force(systems, kSkin), a0, a1, "cubic crystal rebuilt after a 20 % compression");
 }
 
 // Two atoms 6.1 Å apart (beyond cutoff + skin = 6 Å: not listed) in a 30 Å box. A strain of 6 %

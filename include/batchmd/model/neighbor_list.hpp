@@ -65,8 +65,12 @@ class NeighborList {
   /// system's list, and its forces to the last bit, depend on that system alone, not on its batch.
   /// A fully periodic system whose cell changed from h0 (at the build) to h = h0 A keeps its list
   /// while every atom stays within δ/2 of its build position carried along by the strain, x0 A
-  /// (modulo lattice vectors of h), with δ = skin − ‖A − I‖_F (cutoff + skin): a pair outside
-  /// cutoff + skin at the build is then still outside the cutoff, since |r0 A| ≥ (1 − ‖A − I‖₂)|r0|.
+  /// (modulo lattice vectors of h), with δ = skin − (1 − σ)(cutoff + skin), at most the skin: a
+  /// pair outside cutoff + skin at the build is then still outside the cutoff, since
+  /// |r0 A| ≥ σ |r0| for σ a rigorous lower bound of A's smallest singular value (the larger of
+  /// the square root of a Gershgorin bound of λ_min(A Aᵀ) — exact for an isotropic or axial
+  /// strain, about half the shear for a shear, nothing for a rotation — and 1 − ‖A − I‖_F;
+  /// src/model/neighbor_list_strain.hpp).
   /// Pair shifts are integer image counts, so kernels that take the cell from the geometry they
   /// are given (all do) see this call's cell. Returns whether it rebuilt.
   /// Throws NumericalError for a NaN/Inf position (naming system and atom), InvalidArgument for a
