@@ -104,13 +104,6 @@ __device__ void kinetic_tensor(const double* k6, double* out) {
   for (int k = 0; k < 9; ++k) out[k] = t[k] * units::kMv2ToEv;
 }
 
-template <typename T>
-void kinetic_sums(const Structure& st, const T* v, const T* m, double* out, const char* what) {
-  cuda::segment_reduce<6>(
-      st.device, st.n_systems, st.atoms_ptr,
-      [=] __device__(std::int64_t i, double* r) { kinetic6(v + 3 * i, m[i], r); }, out, nullptr, what);
-}
-
 /// MTK's per-atom pass (npt_mtk.cpp, mtk_atoms): damped kick, then the drift (drift) or nothing.
 template <typename T>
 __device__ void mtk_atom(const double* mp, bool iso, bool drift, T* vi, const T* fi, T mi, T* xi) {
@@ -176,7 +169,7 @@ constexpr int kRed = 256;  // cuda::segment_reduce's block, whose order of summa
 /// kKick each atom is first given mtk_post's damped kick (maps kick). Every thread of the block
 /// calls it (it has barriers); threads from kRed on only wait.
 template <bool kKick, typename T>
-__device__ void block_kinetic(const MtkArgs<T>& g, std::int64_t a0, std::int64_t a1, const double* kick,
+__device__ void block_kinetic(const CellArgs<T>& g, std::int64_t a0, std::int64_t a1, const double* kick,
                               double (*sh)[kRed]) {
   const int tid = static_cast<int>(threadIdx.x);
   if (tid < kRed) {
@@ -396,80 +389,163 @@ void mtk_post(const Structure& st, const MtkArgs<T>& a) {
 
 // --------------------------------------------------------------------- stochastic cell rescaling
 
+namespace {
+
+/// What stochastic cell rescaling's cell move of system s needs besides the kinetic sums: read
+/// and drawn before them (csr_cell_read), used after them (csr_cell_move).
+struct CsrCellIn {
+  double pt[9], cell[9], wvir[9], gs[6];
+  double kt, V;
+};
+template <typename T>
+__device__ void csr_cell_read(const CsrArgs<T>& g, std::int64_t s, CsrCellIn& in) {
+  bool hydro = true;
+  target_of(g.targets, s, in.pt, hydro, g.status);
+  load9(g.cell + 9 * s, in.cell);
+  load9(g.virial + 9 * s, in.wvir);
+  in.kt = units::kBoltzmann * g.temperature(s);
+  in.V = hd::fabs(cellm::det3(in.cell));
+  const auto g0 = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 0);
+  for (int k = 0; k < 4; ++k) in.gs[k] = g0[k];
+  if (!g.targets.isotropic) {
+    const auto g1 = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 1);
+    in.gs[4] = g1[0];
+    in.gs[5] = g1[1];
+  }
+}
+/// The cell move of system s from its kinetic sums k6 (kinetic6's six): μ and μ⁻¹ into
+/// mu[0..18) (isotropic: mu[0], mu[9]); the moved cell checked and stored (store_cell, which
+/// sets frozen[s]).
+template <typename T>
+__device__ void csr_cell_move(const CsrArgs<T>& g, std::int64_t s, const CsrCellIn& in, const double* k6, double* mu,
+                              double* frozen) {
+  const double kt = in.kt, V = in.V;
+  double* mu_inv = mu + 9;
+  double moved[9];
+  if (!g.targets.isotropic) {
+    double p_int[9];
+    kinetic_tensor(k6, p_int);
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j)
+        p_int[3 * i + j] = (p_int[3 * i + j] + 0.5 * (in.wvir[3 * i + j] + in.wvir[3 * j + i])) / V;
+    cellk::csr_anisotropic(p_int, in.pt, kt, V, g.beta, g.tau_p, g.dt, in.gs, mu, mu_inv);
+    for (int r = 0; r < 3; ++r) cellm::mv3(mu, in.cell + 3 * r, moved + 3 * r);  // a_k ← μ a_k
+  } else {
+    const double mv2 = k6[0] + k6[1] + k6[2];
+    const double p_int = (mv2 * units::kMv2ToEv + cellm::trace3(in.wvir)) / (3 * V);
+    mu[0] = cellk::csr_isotropic(p_int, in.pt[0], kt, V, g.beta, g.tau_p, g.dt, in.gs[0]);
+    mu_inv[0] = 1 / mu[0];
+    for (int k = 0; k < 9; ++k) moved[k] = in.cell[k] * mu[0];
+  }
+  store_cell(g.cell, moved, cellm::det3(in.cell), s, g.status, frozen);
+}
+
+/// Positions of atom i scaled by μ and velocities by μ⁻¹ (mu as csr_cell_move leaves it).
+template <typename T>
+__device__ void csr_rescale(bool iso, const double* mu, T* x, T* v) {
+  if (iso) {
+    for (int c = 0; c < 3; ++c) {
+      kern::scale(x[c], mu[0]);
+      kern::scale(v[c], mu[9]);
+    }
+  } else {
+    double xc[3] = {double(x[0]), double(x[1]), double(x[2])}, vc[3] = {double(v[0]), double(v[1]), double(v[2])};
+    double xo[3], vo[3];
+    cellm::mv3(mu, xc, xo);
+    cellm::mv3(mu + 9, vc, vo);  // μ symmetric: μ⁻ᵀ = μ⁻¹
+    for (int c = 0; c < 3; ++c) {
+      x[c] = static_cast<T>(xo[c]);
+      v[c] = static_cast<T>(vo[c]);
+    }
+  }
+}
+
+/// Stochastic cell rescaling's per-atom pass (npt_csr.cpp): atom i of system s (first atom a0)
+/// rescaled, then Langevin B A O A.
+template <typename T>
+__device__ void csr_atom(const CsrArgs<T>& g, const double* mu, std::int64_t s, std::int64_t a0, std::int64_t i) {
+  csr_rescale(g.targets.isotropic, mu, g.x + 3 * i, g.v + 3 * i);
+  const kern::LangevinCoeffs lc = kern::langevin_coeffs(g.friction, g.temperature(s), g.dt);
+  kern::langevin_baoa(g.x + 3 * i, g.v + 3 * i, g.f + 3 * i, g.m[i], g.dt, lc, g.seed, g.system_id[s], g.step[s],
+                      i - a0);
+}
+
+// One block per system: kRed threads sum the kinetic tensor (in segment_reduce's order: the same
+// bits as a separate reduction) while an extra warp reads the cell, the virial and the target and
+// draws the barostat's noise; then that warp moves the cell while the others draw their atoms'
+// noise (it does not depend on the move), and with `atoms` the block rescales and integrates the
+// system's atoms (at most kCsrFusedAtoms: kPerThread per thread). One launch per step instead of
+// three; the serial stretches overlap.
+constexpr int kCsrPerThread = static_cast<int>(kCsrFusedAtoms / kRed);
+static_assert(kCsrFusedAtoms % kRed == 0, "kCsrFusedAtoms must be a multiple of the block's summing threads");
+
+template <typename T>
+__global__ void __launch_bounds__(kRed + kWarp)
+    csr_system(CsrArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, double* per, double* frozen, bool atoms) {
+  const std::int64_t s = blockIdx.x;
+  const int tid = static_cast<int>(threadIdx.x);
+  if (act && !act[s]) return;  // the whole block
+  const std::int64_t a0 = ap[s], a1 = ap[s + 1];
+  if (a1 == a0) return;
+  __shared__ double sh[6][kRed];
+  __shared__ double mu[18];
+  CsrCellIn in;
+  if (tid == kRed) csr_cell_read(g, s, in);
+  block_kinetic<false>(g, a0, a1, nullptr, sh);
+  if (tid == kRed) {
+    const double k6[6] = {sh[0][0], sh[1][0], sh[2][0], sh[3][0], sh[4][0], sh[5][0]};
+    csr_cell_move(g, s, in, k6, mu, frozen);
+    for (int k = 0; k < 18; ++k)
+      if (!g.targets.isotropic || k % 9 == 0) per[18 * s + k] = mu[k];  // isotropic: μ[0], μ⁻¹[0] only
+  }
+  if (!atoms) return;
+  double noise[kCsrPerThread][4];
+  kern::LangevinCoeffs lc{};
+  if (tid < kRed) {
+    lc = kern::langevin_coeffs(g.friction, g.temperature(s), g.dt);
+#pragma unroll
+    for (int k = 0; k < kCsrPerThread; ++k) {
+      const std::int64_t i = a0 + tid + k * kRed;
+      if (i < a1) {
+        const auto d = gaussian4(g.seed, g.system_id[s], g.step[s], i - a0);
+        for (int c = 0; c < 4; ++c) noise[k][c] = d[c];
+      }
+    }
+  }
+  __syncthreads();  // mu and frozen[s] (the extra warp's global write) are visible to the block
+  if (tid >= kRed || frozen[s] != 0) return;
+  const bool iso = g.targets.isotropic;
+#pragma unroll
+  for (int k = 0; k < kCsrPerThread; ++k) {
+    const std::int64_t i = a0 + tid + k * kRed;
+    if (i >= a1) break;
+    csr_rescale(iso, mu, g.x + 3 * i, g.v + 3 * i);
+    kern::langevin_baoa(g.x + 3 * i, g.v + 3 * i, g.f + 3 * i, g.m[i], g.dt, lc, noise[k]);
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void csr_pre(const Structure& st, const CsrArgs<T>& a) {
   const std::int64_t S = st.n_systems;
   const std::int64_t* ap = st.atoms_ptr;
   const std::int64_t* si = st.system_index;
   const std::uint8_t* act = st.active;
-  double* k6 = a.scratch;               // [S][6]
-  double* per = a.scratch + 6 * S;      // [S][18]: μ, μ⁻¹ (isotropic: μ[0], μ⁻¹[0])
-  double* frozen = a.scratch + 24 * S;  // [S]
+  double* per = a.scratch;              // [S][18]: μ, μ⁻¹ (isotropic: μ[0], μ⁻¹[0])
+  double* frozen = a.scratch + 18 * S;  // [S]
   const CsrArgs<T> g = a;
-  kinetic_sums(st, a.v, a.m, k6, "csr_kinetic");
-  cuda::parallel_for(
-      st.device, S,
-      [=] __device__(std::int64_t s) {
-        if (act && !act[s]) return;
-        const std::int64_t n = ap[s + 1] - ap[s];
-        if (n == 0) return;
-        double pt[9];
-        bool hydro = true;
-        target_of(g.targets, s, pt, hydro, g.status);
-        double cell[9], wvir[9];
-        load9(g.cell + 9 * s, cell);
-        load9(g.virial + 9 * s, wvir);
-        const double kt = units::kBoltzmann * g.temperature(s), V = hd::fabs(cellm::det3(cell));
-        double* mu = per + 18 * s;
-        double* mu_inv = mu + 9;
-        double moved[9];
-        if (!g.targets.isotropic) {
-          double p_int[9];
-          kinetic_tensor(k6 + 6 * s, p_int);
-          for (int i = 0; i < 3; ++i)
-            for (int j = 0; j < 3; ++j)
-              p_int[3 * i + j] = (p_int[3 * i + j] + 0.5 * (wvir[3 * i + j] + wvir[3 * j + i])) / V;
-          const auto g0 = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 0);
-          const auto g1 = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 1);
-          const double gs[6] = {g0[0], g0[1], g0[2], g0[3], g1[0], g1[1]};
-          cellk::csr_anisotropic(p_int, pt, kt, V, g.beta, g.tau_p, g.dt, gs, mu, mu_inv);
-          for (int r = 0; r < 3; ++r) cellm::mv3(mu, cell + 3 * r, moved + 3 * r);  // a_k ← μ a_k
-        } else {
-          const double mv2 = k6[6 * s] + k6[6 * s + 1] + k6[6 * s + 2];
-          const double p_int = (mv2 * units::kMv2ToEv + cellm::trace3(wvir)) / (3 * V);
-          const double xi = gaussian4(g.cell_seed, g.system_id[s], g.step[s], 0)[0];
-          mu[0] = cellk::csr_isotropic(p_int, pt[0], kt, V, g.beta, g.tau_p, g.dt, xi);
-          mu_inv[0] = 1 / mu[0];
-          for (int k = 0; k < 9; ++k) moved[k] = cell[k] * mu[0];
-        }
-        store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
-      },
-      nullptr, "csr_cell");
+  // Small systems: everything in one block per system. A system too large for one block's
+  // threads: the per-system kernel, then one thread per atom.
+  const bool fused = a.max_system_atoms > 0 && a.max_system_atoms <= kCsrFusedAtoms;
+  launch_per_system(st.device, S, kRed + kWarp, csr_system<T>, "csr_system", g, ap, act, per, frozen, fused);
+  if (fused) return;
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {
         const std::int64_t s = si[i];
         if ((act && !act[s]) || frozen[s] != 0) return;
-        const double* mu = per + 18 * s;
-        T* x = g.x + 3 * i;
-        T* v = g.v + 3 * i;
-        if (g.targets.isotropic) {
-          for (int c = 0; c < 3; ++c) {
-            kern::scale(x[c], mu[0]);
-            kern::scale(v[c], mu[9]);
-          }
-        } else {
-          double xc[3] = {double(x[0]), double(x[1]), double(x[2])}, vc[3] = {double(v[0]), double(v[1]), double(v[2])};
-          double xo[3], vo[3];
-          cellm::mv3(mu, xc, xo);
-          cellm::mv3(mu + 9, vc, vo);  // μ symmetric: μ⁻ᵀ = μ⁻¹
-          for (int c = 0; c < 3; ++c) {
-            x[c] = static_cast<T>(xo[c]);
-            v[c] = static_cast<T>(vo[c]);
-          }
-        }
-        const kern::LangevinCoeffs lc = kern::langevin_coeffs(g.friction, g.temperature(s), g.dt);
-        kern::langevin_baoa(x, v, g.f + 3 * i, g.m[i], g.dt, lc, g.seed, g.system_id[s], g.step[s], i - ap[s]);
+        csr_atom(g, per + 18 * s, s, ap[s], i);
       },
       nullptr, "csr_atoms");
 }

@@ -83,8 +83,12 @@ struct CsrArgs : CellArgs<T> {
   double tau_p, beta, friction, dt;
   std::uint64_t seed, cell_seed;
   SysValue temperature;  // scratch: kCsrScratch doubles per system
+  /// The most atoms a system of the batch has (0: unknown). Up to kCsrFusedAtoms, one block per
+  /// system does a step's whole first half (one launch); larger systems get a per-atom launch.
+  std::int64_t max_system_atoms;
 };
-inline constexpr std::int64_t kCsrScratch = 25;
+inline constexpr std::int64_t kCsrScratch = 19;
+inline constexpr std::int64_t kCsrFusedAtoms = 1024;
 template <typename T>
 void csr_pre(const Structure& st, const CsrArgs<T>& a);
 
