@@ -27,7 +27,7 @@
 #include <bit>
 #include <cmath>
 
-#include "../model/simd_clones.hpp"
+#include "batchmd/core/simd_clones.hpp"
 
 namespace batchmd::dynamics {
 namespace {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "batchmd/core/parallel.hpp"
-#include "simd_clones.hpp"
+#include "batchmd/core/simd_clones.hpp"
 
 namespace batchmd::model::detail {
 

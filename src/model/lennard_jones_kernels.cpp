@@ -15,7 +15,7 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
-#include "simd_clones.hpp"
+#include "batchmd/core/simd_clones.hpp"
 
 namespace batchmd::model {
 

@@ -19,8 +19,8 @@
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "batchmd/core/simd_clones.hpp"
 #include "bin_grid.hpp"
-#include "simd_clones.hpp"
 
 namespace batchmd::model::detail {
 

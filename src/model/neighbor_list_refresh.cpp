@@ -7,10 +7,10 @@
 
 #include "batchmd/core/frame.hpp"
 #include "batchmd/core/parallel.hpp"
+#include "batchmd/core/simd_clones.hpp"
 #include "batchmd/model/neighbor_list.hpp"
 #include "neighbor_cells.hpp"
 #include "neighbor_list_strain.hpp"
-#include "simd_clones.hpp"
 
 namespace batchmd::model {
 

@@ -17,7 +17,7 @@
 #include <cmath>
 
 #include "batchmd/core/parallel.hpp"
-#include "simd_clones.hpp"
+#include "batchmd/core/simd_clones.hpp"
 
 namespace batchmd::model::detail {
 

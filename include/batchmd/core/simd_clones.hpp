@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// model/simd_clones: BATCHMD_SIMD_CLONES, the one spelling of the CPU kernels' function
+// core/simd_clones: BATCHMD_SIMD_CLONES, the one spelling of the CPU kernels' function
 // multi-versioning. A function marked with it is compiled for AVX-512 (x86-64-v4) and AVX2+FMA
 // (x86-64-v3) besides the baseline ISA, and the loader picks the best the CPU has through an ifunc
 // resolver (GCC target_clones).
