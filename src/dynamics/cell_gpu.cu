@@ -162,7 +162,12 @@ __device__ double nhc_local(double* xi, double* vxi, std::int64_t M, double ke2,
 // eigenvalues' coefficients in lanes 0-2, the 54 map entries over all lanes) while warp 1 moves
 // and checks the cell. What several threads need they each compute, with the same arithmetic and
 // so the same bits as the one-thread loop (and the CPU's, up to the order of the kinetic sums).
+// When every system has at most kFusedAtoms atoms the same block then kicks and drifts (after
+// the forces: scales) its system's atoms, so a step is two launches, not four.
 constexpr int kRed = 256;  // cuda::segment_reduce's block, whose order of summation this keeps
+/// Atoms per summing thread when a per-system block also does its system's per-atom work.
+constexpr int kPerThread = static_cast<int>(kFusedAtoms / kRed);
+static_assert(kFusedAtoms % kRed == 0, "kFusedAtoms must be a multiple of the block's summing threads");
 
 /// The six kinetic sums (kinetic6) of the atoms [a0, a1) into sh[k][0], by the block's threads
 /// [0, kRed): thread t folds atoms a0 + t, a0 + t + kRed, ... in order, then a fixed tree; with
@@ -199,7 +204,7 @@ __device__ void block_kinetic_tensor(const double (*sh)[kRed], double* k2) {
 template <typename T>
 __global__ void __launch_bounds__(kRed + kWarp)
     mtk_pre_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, double* maps, double* after,
-                   double* frozen) {
+                   double* frozen, bool atoms) {
   const std::int64_t s = blockIdx.x;
   const int tid = static_cast<int>(threadIdx.x), warp = tid / kWarp, lane = tid % kWarp;
   if (act && !act[s]) return;  // the whole block
@@ -227,78 +232,82 @@ __global__ void __launch_bounds__(kRed + kWarp)
   // NHC on the particles, dt/2
   if (tid == 0) factor[1] = nhc_local(g.xi + s * M, g.vxi + s * M, M, cellm::trace3(k2), nf, kt, g.tau_t, g.dt);
   __syncthreads();
-  if (warp > 1) return;  // warps 0 and 1 go on
-  double pt[9];
-  bool hydro = true;
-  target_of(g.targets, s, pt, hydro, tid == 0 ? g.status : nullptr);
-  const double sb = factor[0], sp = factor[1];
-  for (int k = 0; k < 9; ++k) vg[k] *= sb;
-  for (double& e : k2) e *= sp * sp;
-  const double vol0 = hd::fabs(cellm::det3(cell));
-  cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
-  // The full cell: the maps by their series in v_g (npt_mtk.cpp does the same); else (isotropic,
-  // or a v_g too large for the series) through the eigenbasis, the coefficients of eigenvalue
-  // `lane` in lanes 0-2 of each warp, then every lane gets all three. `series` is the same in
-  // every lane (each computes it from the same v_g). Warp 0 stores the maps, warp 1 moves the cell.
-  cellm::MtkMaps sm{};
-  const bool series = !iso && cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * g.dt, g.dt, 1.0, true, sm);
-  cellm::MtkFrame fr{};
-  cellm::KickCoeffs kc{};
-  cellm::DriftCoeffs dc{};
-  if (!series) {
-    fr = cellm::mtk_frame(vg, iso);
-    double c4[4] = {0, 0, 0, 0};  // damp, drive, scale, step
-    if (lane < 3) {
-      cellm::mtk_kick_coeff(fr.mu[lane], cellm::trace3(vg) / nf, 0.5 * g.dt, c4[0], c4[1]);
-      cellm::mtk_drift_coeff(fr.mu[lane], g.dt, c4[2], c4[3]);
+  if (warp <= 1) {  // warps 0 and 1: the cell kick, then the maps (warp 0) and the moved cell (warp 1)
+    double pt[9];
+    bool hydro = true;
+    target_of(g.targets, s, pt, hydro, tid == 0 ? g.status : nullptr);
+    const double sb = factor[0], sp = factor[1];
+    for (int k = 0; k < 9; ++k) vg[k] *= sb;
+    for (double& e : k2) e *= sp * sp;
+    const double vol0 = hd::fabs(cellm::det3(cell));
+    cellk::cell_kick(vg, k2, wvir, vol0, pt, nf, w, 0.5 * g.dt, iso);
+    // The full cell: the maps by their series in v_g (npt_mtk.cpp does the same); else (isotropic,
+    // or a v_g too large for the series) through the eigenbasis, the coefficients of eigenvalue
+    // `lane` in lanes 0-2 of each warp, then every lane gets all three. `series` is the same in
+    // every lane (each computes it from the same v_g). Warp 0 stores the maps, warp 1 moves the cell.
+    cellm::MtkMaps sm{};
+    const bool series = !iso && cellm::mtk_maps_series(vg, cellm::trace3(vg) / nf, 0.5 * g.dt, g.dt, 1.0, true, sm);
+    cellm::MtkFrame fr{};
+    cellm::KickCoeffs kc{};
+    cellm::DriftCoeffs dc{};
+    if (!series) {
+      fr = cellm::mtk_frame(vg, iso);
+      double c4[4] = {0, 0, 0, 0};  // damp, drive, scale, step
+      if (lane < 3) {
+        cellm::mtk_kick_coeff(fr.mu[lane], cellm::trace3(vg) / nf, 0.5 * g.dt, c4[0], c4[1]);
+        cellm::mtk_drift_coeff(fr.mu[lane], g.dt, c4[2], c4[3]);
+      }
+      for (int c = 0; c < 3; ++c) {
+        kc.damp[c] = __shfl_sync(kFullMask, c4[0], c);
+        kc.drive[c] = __shfl_sync(kFullMask, c4[1], c);
+        dc.scale[c] = __shfl_sync(kFullMask, c4[2], c);
+        dc.step[c] = __shfl_sync(kFullMask, c4[3], c);
+      }
     }
-    for (int c = 0; c < 3; ++c) {
-      kc.damp[c] = __shfl_sync(kFullMask, c4[0], c);
-      kc.drive[c] = __shfl_sync(kFullMask, c4[1], c);
-      dc.scale[c] = __shfl_sync(kFullMask, c4[2], c);
-      dc.step[c] = __shfl_sync(kFullMask, c4[3], c);
+    if (warp == 0) {
+      // the maps: kick+drift kv ka dr dv, then mtk_post's kick kv ka (v_g is fixed until then; its
+      // damped kick has the same coefficients and no thermostat scaling sp)
+      const double* src[6] = {sm.kv, sm.ka, sm.dr, sm.dv, sm.kv, sm.ka};
+      const double damp_sp[3] = {kc.damp[0] * sp, kc.damp[1] * sp, kc.damp[2] * sp};
+      const double* coef[6] = {damp_sp, kc.drive, dc.scale, dc.step, kc.damp, kc.drive};
+      for (int e = lane; e < 54; e += kWarp) {
+        const int m = e / 9, ij = e % 9;
+        const double val = series ? (m == 0 ? src[0][ij] * sp : src[m][ij])         // (cellm::mtk_maps_series)
+                                  : cellm::sym_entry(fr, coef[m], ij / 3, ij % 3);  // (cellm::mtk_maps)
+        if (m < 4)
+          maps[36 * s + e] = val;
+        else
+          after[18 * s + e - 36] = val;
+      }
+    } else if (lane == 0) {
+      if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
+      for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k];
+      double moved[9];
+      for (int k = 0; k < 9; ++k) moved[k] = cell[k];
+      if (series)
+        cellm::apply_cell_map(sm.dr, moved);
+      else
+        cellm::mtk_cell(fr, dc, moved);
+      store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
     }
   }
-  if (warp == 0) {
-    // the maps: kick+drift kv ka dr dv, then mtk_post's kick kv ka (v_g is fixed until then; its
-    // damped kick has the same coefficients and no thermostat scaling sp)
-    const double* src[6] = {sm.kv, sm.ka, sm.dr, sm.dv, sm.kv, sm.ka};
-    const double damp_sp[3] = {kc.damp[0] * sp, kc.damp[1] * sp, kc.damp[2] * sp};
-    const double* coef[6] = {damp_sp, kc.drive, dc.scale, dc.step, kc.damp, kc.drive};
-    for (int e = lane; e < 54; e += kWarp) {
-      const int m = e / 9, ij = e % 9;
-      const double val = series ? (m == 0 ? src[0][ij] * sp : src[m][ij])         // (cellm::mtk_maps_series)
-                                : cellm::sym_entry(fr, coef[m], ij / 3, ij % 3);  // (cellm::mtk_maps)
-      if (m < 4)
-        maps[36 * s + e] = val;
-      else
-        after[18 * s + e - 36] = val;
-    }
-  } else if (lane == 0) {
-    if (!hydro) g.work[s] += cellk::deviatoric_work(pt, vg, vol0, g.dt);
-    for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k];
-    double moved[9];
-    for (int k = 0; k < 9; ++k) moved[k] = cell[k];
-    if (series)
-      cellm::apply_cell_map(sm.dr, moved);
-    else
-      cellm::mtk_cell(fr, dc, moved);
-    store_cell(g.cell, moved, cellm::det3(cell), s, g.status, frozen);
+  if (!atoms) return;
+  __syncthreads();  // the maps (warp 0) and frozen[s] (warp 1) are visible to the block
+  if (tid >= kRed || frozen[s] != 0) return;
+  const double* mp = maps + 36 * s;
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const std::int64_t i = a0 + tid + k * kRed;
+    if (i >= a1) break;
+    mtk_atom(mp, iso, true, g.v + 3 * i, g.f + 3 * i, g.m[i], g.x + 3 * i);
   }
 }
 
+/// mtk_post_system's chains after the sums: the particles' (thread 0: the velocity scaling into
+/// scale[s]) and, independent of it, the cell kick then the barostat's chain (thread kWarp).
 template <typename T>
-__global__ void __launch_bounds__(kRed)
-    mtk_post_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act, const double* after, double* scale) {
-  const std::int64_t s = blockIdx.x;
-  const int tid = static_cast<int>(threadIdx.x);
-  if (act && !act[s]) return;  // the whole block
-  const std::int64_t a0 = ap[s], a1 = ap[s + 1], n = a1 - a0;
-  if (n == 0) return;
-  __shared__ double sh[6][kRed];
-  // damped kick (dt/2) and the kinetic tensor of the new velocities, in one pass
-  block_kinetic<true>(g, a0, a1, after + 18 * s, sh);
-  if (tid != 0 && tid != kWarp) return;  // two threads, in two warps
+__device__ void mtk_post_chains(const MtkArgs<T>& g, std::int64_t s, std::int64_t n, const double (*sh)[kRed],
+                                double* scale, int tid) {
   const bool iso = g.targets.isotropic;
   const std::int64_t M = g.chain;
   const double nf = kern::degrees_of_freedom(n), kt = units::kBoltzmann * g.temperature(s);
@@ -322,6 +331,29 @@ __global__ void __launch_bounds__(kRed)
   const double sb =
       nhc_local(g.bxi + s * M, g.bvxi + s * M, M, w * cellk::sum_sq(vg), cellk::baro_dof(iso), kt, g.tau_t, g.dt);
   for (int k = 0; k < 9; ++k) g.vg[9 * s + k] = vg[k] * sb;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kRed) mtk_post_system(MtkArgs<T> g, const std::int64_t* ap, const std::uint8_t* act,
+                                                        const double* after, double* scale, bool atoms) {
+  const std::int64_t s = blockIdx.x;
+  const int tid = static_cast<int>(threadIdx.x);
+  if (act && !act[s]) return;  // the whole block
+  const std::int64_t a0 = ap[s], a1 = ap[s + 1], n = a1 - a0;
+  if (n == 0) return;
+  __shared__ double sh[6][kRed];
+  // damped kick (dt/2) and the kinetic tensor of the new velocities, in one pass
+  block_kinetic<true>(g, a0, a1, after + 18 * s, sh);
+  if (tid == 0 || tid == kWarp) mtk_post_chains(g, s, n, sh, scale, tid);
+  if (!atoms) return;
+  __syncthreads();  // scale[s] (thread 0) is visible to the block
+  const double f = scale[s];
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const std::int64_t i = a0 + tid + k * kRed;
+    if (i >= a1) break;
+    for (int c = 0; c < 3; ++c) kern::scale(g.v[3 * i + c], f);
+  }
 }
 
 /// Launches one of the per-system kernels above: a block of `threads` per system.
@@ -356,7 +388,9 @@ void mtk_pre(const Structure& st, const MtkArgs<T>& a) {
   const MtkScratch sc(a.scratch, S);
   double *maps = sc.maps, *after = sc.after, *frozen = sc.frozen;
   const MtkArgs<T> g = a;
-  launch_per_system(st.device, S, kRed + kWarp, mtk_pre_system<T>, "mtk_cell", g, ap, act, maps, after, frozen);
+  const bool fused = a.max_system_atoms > 0 && a.max_system_atoms <= kFusedAtoms;
+  launch_per_system(st.device, S, kRed + kWarp, mtk_pre_system<T>, "mtk_cell", g, ap, act, maps, after, frozen, fused);
+  if (fused) return;
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {
@@ -376,7 +410,9 @@ void mtk_post(const Structure& st, const MtkArgs<T>& a) {
   const MtkScratch sc(a.scratch, S);
   double *after = sc.after, *scale = sc.scale;
   const MtkArgs<T> g = a;
-  launch_per_system(st.device, S, kRed, mtk_post_system<T>, "mtk_post_cell", g, ap, act, after, scale);
+  const bool fused = a.max_system_atoms > 0 && a.max_system_atoms <= kFusedAtoms;
+  launch_per_system(st.device, S, kRed, mtk_post_system<T>, "mtk_post_cell", g, ap, act, after, scale, fused);
+  if (fused) return;
   cuda::parallel_for(
       st.device, st.n_atoms,
       [=] __device__(std::int64_t i) {
@@ -474,10 +510,8 @@ __device__ void csr_atom(const CsrArgs<T>& g, const double* mu, std::int64_t s, 
 // bits as a separate reduction) while an extra warp reads the cell, the virial and the target and
 // draws the barostat's noise; then that warp moves the cell while the others draw their atoms'
 // noise (it does not depend on the move), and with `atoms` the block rescales and integrates the
-// system's atoms (at most kCsrFusedAtoms: kPerThread per thread). One launch per step instead of
+// system's atoms (at most kFusedAtoms: kPerThread per thread). One launch per step instead of
 // three; the serial stretches overlap.
-constexpr int kCsrPerThread = static_cast<int>(kCsrFusedAtoms / kRed);
-static_assert(kCsrFusedAtoms % kRed == 0, "kCsrFusedAtoms must be a multiple of the block's summing threads");
 
 template <typename T>
 __global__ void __launch_bounds__(kRed + kWarp)
@@ -499,12 +533,12 @@ __global__ void __launch_bounds__(kRed + kWarp)
       if (!g.targets.isotropic || k % 9 == 0) per[18 * s + k] = mu[k];  // isotropic: μ[0], μ⁻¹[0] only
   }
   if (!atoms) return;
-  double noise[kCsrPerThread][4];
+  double noise[kPerThread][4];
   kern::LangevinCoeffs lc{};
   if (tid < kRed) {
     lc = kern::langevin_coeffs(g.friction, g.temperature(s), g.dt);
 #pragma unroll
-    for (int k = 0; k < kCsrPerThread; ++k) {
+    for (int k = 0; k < kPerThread; ++k) {
       const std::int64_t i = a0 + tid + k * kRed;
       if (i < a1) {
         const auto d = gaussian4(g.seed, g.system_id[s], g.step[s], i - a0);
@@ -516,7 +550,7 @@ __global__ void __launch_bounds__(kRed + kWarp)
   if (tid >= kRed || frozen[s] != 0) return;
   const bool iso = g.targets.isotropic;
 #pragma unroll
-  for (int k = 0; k < kCsrPerThread; ++k) {
+  for (int k = 0; k < kPerThread; ++k) {
     const std::int64_t i = a0 + tid + k * kRed;
     if (i >= a1) break;
     csr_rescale(iso, mu, g.x + 3 * i, g.v + 3 * i);
@@ -537,7 +571,7 @@ void csr_pre(const Structure& st, const CsrArgs<T>& a) {
   const CsrArgs<T> g = a;
   // Small systems: everything in one block per system. A system too large for one block's
   // threads: the per-system kernel, then one thread per atom.
-  const bool fused = a.max_system_atoms > 0 && a.max_system_atoms <= kCsrFusedAtoms;
+  const bool fused = a.max_system_atoms > 0 && a.max_system_atoms <= kFusedAtoms;
   launch_per_system(st.device, S, kRed + kWarp, csr_system<T>, "csr_system", g, ap, act, per, frozen, fused);
   if (fused) return;
   cuda::parallel_for(

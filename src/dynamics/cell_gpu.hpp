@@ -10,6 +10,7 @@
 // one thread per atom. Nothing waits for the GPU; faults are recorded in a CellStatus on the
 // device and reported by CellStatusRing one or two steps later.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,7 +58,13 @@ struct CellArgs {
   Targets targets;
   double* scratch;
   CellStatus* status;
+  /// The most atoms a system of the batch has (0: unknown). Up to kFusedAtoms, MTK's and CSR's
+  /// per-system blocks also do their systems' per-atom work (one launch instead of two or three);
+  /// a batch with a larger system gets separate per-atom launches.
+  std::int64_t max_system_atoms;
 };
+/// The largest system whose per-atom work a per-system block does itself (4 atoms per thread).
+inline constexpr std::int64_t kFusedAtoms = 1024;
 
 /// MTK (MTKNPT) on a GPU batch: state fields and parameters.
 template <typename T>
@@ -83,12 +90,8 @@ struct CsrArgs : CellArgs<T> {
   double tau_p, beta, friction, dt;
   std::uint64_t seed, cell_seed;
   SysValue temperature;  // scratch: kCsrScratch doubles per system
-  /// The most atoms a system of the batch has (0: unknown). Up to kCsrFusedAtoms, one block per
-  /// system does a step's whole first half (one launch); larger systems get a per-atom launch.
-  std::int64_t max_system_atoms;
 };
 inline constexpr std::int64_t kCsrScratch = 19;
-inline constexpr std::int64_t kCsrFusedAtoms = 1024;
 template <typename T>
 void csr_pre(const Structure& st, const CsrArgs<T>& a);
 
@@ -145,7 +148,7 @@ class CellStatusRing {
 
 /// Fills a's CellArgs part from GPU batch b: its fields (virial null while the batch has none:
 /// fire_cell's first residual, before any force call with stress), the targets (device_targets),
-/// `scratch` and the ring's device status.
+/// `scratch`, the ring's device status and the batch's largest system.
 template <typename T>
 void fill_cell_args(gpu::CellArgs<T>& a, Batch& b, const gpu::Targets& targets, double* scratch, CellStatusRing& ring) {
   a.x = b.get("positions").data<T>();
@@ -157,6 +160,9 @@ void fill_cell_args(gpu::CellArgs<T>& a, Batch& b, const gpu::Targets& targets, 
   a.targets = targets;
   a.scratch = scratch;
   a.status = ring.device(b);
+  const std::int64_t* ap = b.atoms_ptr_data();
+  a.max_system_atoms = 0;
+  for (std::int64_t s = 0; s < b.n_systems(); ++s) a.max_system_atoms = std::max(a.max_system_atoms, ap[s + 1] - ap[s]);
 }
 
 /// The Targets of a GPU batch: the stage's value (checked on the host) and the fields' device

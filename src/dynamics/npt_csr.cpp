@@ -4,7 +4,6 @@
 // strain: six cell degrees of freedom, no rigid rotation). The cell move is done first in a step,
 // from the pressure (tensor) of the state the step starts from, then BAOA; the last B follows
 // the forces.
-#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -70,10 +69,6 @@ void StochasticCellRescaling::pre_update(Context& ctx) {
       a.seed = cfg_.seed;
       a.cell_seed = cfg_.seed ^ kCellNoiseKey;
       a.temperature = gpu::sys_value(b, "thermostat_temperature", cfg_.temperature_K);
-      const std::int64_t* ap = b.atoms_ptr_data();
-      a.max_system_atoms = 0;
-      for (std::int64_t s = 0; s < b.n_systems(); ++s)
-        a.max_system_atoms = std::max(a.max_system_atoms, ap[s + 1] - ap[s]);
       gpu::csr_pre(gpu::structure(b, ctx.active_device), a);
       gpu_status_->after_step(b);
     });

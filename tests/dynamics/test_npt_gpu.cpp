@@ -3,10 +3,10 @@
 // dynamics/cell_gpu.cu), label gpu: each GPU run against the same run on the CPU (same start, same
 // LJ argon model; the GPU sums per system in another order, so agreement is to rounding grown over
 // the run, not bitwise), MTK's conserved quantity on the GPU, a cell that blows up and a bad
-// per-system target set mid-run reported as errors naming the stage and the system, a CSR batch
-// with a system too large for its one-block path, the three
-// stages in one FusedStage on the GPU against the CPU, and a restart that continues bitwise
-// through a neighbor list kept under the cells' strain.
+// per-system target set mid-run reported as errors naming the stage and the system, MTK and CSR
+// batches with a system too large for their one-block paths, the three stages in one FusedStage
+// on the GPU against the CPU, and a restart that continues bitwise through a neighbor list kept
+// under the cells' strain.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -132,16 +132,28 @@ TEST_F(NptGpu, CsrIsotropicAndFullMatchCpu) {
         liquids(), [&] { return std::make_shared<StochasticCellRescaling>(argon_model(), 2.0, csr(mode)); }, 100, 1e-7);
 }
 
-// A system of more than gpu::kCsrFusedAtoms atoms takes the other launch path (a per-system
-// kernel, then one thread per atom, for the whole batch); the test above covers the fused one.
-TEST_F(NptGpu, CsrWithASystemTooLargeForOneBlockMatchesCpu) {
-  const Batch big = dyn_test::argon(
+// A system of more than gpu::kFusedAtoms (1,024) atoms makes the batch take the other launch path (the
+// per-system kernels, then one thread per atom); the tests above cover the fused one.
+Batch with_a_large_system() {
+  Batch big = dyn_test::argon(
       "seed = 5\n[[liquid]]\ncount = 1\ncells = 3\ndensity_g_cm3 = 1.40\ntemperature_K = 94\n"
       "[[liquid]]\ncount = 1\ncells = 7\ndensity_g_cm3 = 1.40\ntemperature_K = 94\n");
-  ASSERT_GT(big.atoms_ptr_data()[2] - big.atoms_ptr_data()[1], 1024);
+  EXPECT_GT(big.atoms_ptr_data()[2] - big.atoms_ptr_data()[1], 1024);  // gpu::kFusedAtoms (cell_gpu.hpp)
+  return big;
+}
+
+TEST_F(NptGpu, CsrWithASystemTooLargeForOneBlockMatchesCpu) {
+  const Batch big = with_a_large_system();
   for (CellMode mode : {CellMode::Isotropic, CellMode::Full})
     cpu_vs_gpu(
         big, [&] { return std::make_shared<StochasticCellRescaling>(argon_model(), 2.0, csr(mode)); }, 60, 1e-7);
+}
+
+TEST_F(NptGpu, MtkWithASystemTooLargeForOneBlockMatchesCpu) {
+  const Batch big = with_a_large_system();
+  for (CellMode mode : {CellMode::Isotropic, CellMode::Full})
+    cpu_vs_gpu(big, [&] { return std::make_shared<MTKNPT>(argon_model(), 2.0, mtk(mode)); }, 60, 1e-7,
+               {"npt_cell_velocity", "npt_vxi", "npt_baro_vxi"});
 }
 
 TEST_F(NptGpu, FireCellMatchesCpuAndConverges) {
