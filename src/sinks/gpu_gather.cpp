@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_gather: host side of the fused gather — planning fields and pieces from a batch's
 // pointer arrays, and getting the descriptor table to the kernel (inline, or uploaded through a
-// ring of pinned buffers on a side stream). The kernel is in gpu_gather.cu.
+// ring of pinned buffers on a side stream), and keeping the last plan_systems table for a
+// repeated selection (GatherKey). The kernel is in gpu_gather.cu.
 #include "gpu_gather.hpp"
 
 #include <algorithm>
@@ -135,10 +136,69 @@ void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64
   for (const Run& r : runs) plan.add_run(r.src_row, r.dst_row, r.rows, r.edge_add, piece_bytes);
 }
 
+GatherBase systems_base(std::int64_t dst_atom0, std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode) {
+  GatherBase b;
+  b.rows[0] = dst_atom0;
+  b.rows[1] = dst_edge0;
+  b.rows[2] = dst_system0;
+  b.edge_add = mode == EdgeIndexMode::Rebase ? dst_atom0 : 0;
+  return b;
+}
+
 std::vector<std::int64_t> all_systems(const Batch& b) {
   std::vector<std::int64_t> v(static_cast<std::size_t>(b.n_systems()));
   std::iota(v.begin(), v.end(), std::int64_t{0});
   return v;
+}
+
+// ---------------------------------------------------------------- GatherKey
+
+bool GatherKey::matches(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
+                        EdgeIndexMode mode) const {
+  if (!set_ || mode != mode_ || src.n_systems() != n_systems_ || idx.size() != idx_.size() ||
+      fields.size() != fields_.size())
+    return false;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const GatherFieldSpec& f = fields[i];
+    const Field& k = fields_[i];
+    if (f.src->bytes() != k.src || f.dst != k.dst || f.src->row_bytes() != k.row_bytes || f.level != k.level ||
+        f.edge_index != k.edge_index)
+      return false;
+  }
+  // Branch-free accumulations (vectorisable); idx first, so the offsets read below are in range.
+  std::uint64_t diff = 0;
+  for (std::size_t i = 0; i < idx.size(); ++i) diff |= static_cast<std::uint64_t>(idx[i] ^ idx_[i]);
+  if (diff != 0) return false;
+  const std::int64_t* ap = src.atoms_ptr_data();
+  const std::int64_t* ep = src.edges_ptr().data<std::int64_t>();
+  const std::int64_t* k = offsets_.data();
+  for (std::size_t i = 0; i < idx.size(); ++i, k += 4) {
+    const std::int64_t s = idx[i];
+    diff |= static_cast<std::uint64_t>((ap[s] ^ k[0]) | (ap[s + 1] ^ k[1]) | (ep[s] ^ k[2]) | (ep[s + 1] ^ k[3]));
+  }
+  return diff == 0;
+}
+
+void GatherKey::assign(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
+                       EdgeIndexMode mode) {
+  set_ = false;  // until every part is recorded
+  mode_ = mode;
+  n_systems_ = src.n_systems();
+  idx_.assign(idx.begin(), idx.end());
+  const std::int64_t* ap = src.atoms_ptr_data();
+  const std::int64_t* ep = src.edges_ptr().data<std::int64_t>();
+  offsets_.resize(4 * idx.size());
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    const std::int64_t s = idx[i];
+    offsets_[4 * i] = ap[s];
+    offsets_[4 * i + 1] = ap[s + 1];
+    offsets_[4 * i + 2] = ep[s];
+    offsets_[4 * i + 3] = ep[s + 1];
+  }
+  fields_.clear();
+  for (const GatherFieldSpec& f : fields)
+    fields_.push_back(Field{f.src->bytes(), f.dst, f.src->row_bytes(), f.level, f.edge_index});
+  set_ = true;
 }
 
 // ---------------------------------------------------------------- FusedGather
@@ -156,7 +216,47 @@ FusedGather::~FusedGather() {
 #endif
 }
 
-void FusedGather::launch(const GatherPlan& plan) {
+void FusedGather::launch(const GatherPlan& plan, const GatherBase& base) { launch_table(plan, base, nullptr); }
+
+void FusedGather::launch_systems(const Batch& src, std::span<const std::int64_t> idx,
+                                 std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0,
+                                 std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode) {
+  const GatherBase base = systems_base(dst_atom0, dst_edge0, dst_system0, mode);
+  Cached& c = cached_;
+  last_cached_ = false;
+  if (c.valid && c.key.matches(src, idx, fields, mode)) {
+#if BATCHMD_WITH_CUDA
+    // The same table as last time, at other base rows: the inline bytes, or the device copy that
+    // only this cache holds (kernels reading it are ordered on the compute stream).
+    cuda::set_device(device_);
+    launch_gather_kernel(c.device.defined() ? nullptr : c.inline_table.data(),
+                         c.device.defined() ? c.device.raw() : nullptr, c.bytes, c.n_fields, c.n_pieces, base,
+                         cuda::compute_stream(device_));
+    last_cached_ = true;
+    return;
+#endif
+  }
+  c.valid = false;
+  GatherPlan plan;
+  plan_systems(plan, src, idx, fields, 0, 0, 0, mode);
+  if (plan.empty()) return;
+  // The previous device copy is released in stream order (kernels already queued still read it).
+  c.device = Tensor();
+  launch_table(plan, base, &c.device);
+  c.n_fields = static_cast<std::int64_t>(plan.fields().size());
+  c.n_pieces = static_cast<std::int64_t>(plan.pieces().size());
+  c.bytes = plan.table_bytes();
+  if (c.device.defined()) {
+    c.inline_table.clear();
+  } else {
+    c.inline_table.resize(c.bytes);
+    plan.write_table(c.inline_table.data());
+  }
+  c.key.assign(src, idx, fields, mode);
+  c.valid = true;
+}
+
+void FusedGather::launch_table(const GatherPlan& plan, const GatherBase& base, Tensor* keep) {
   if (plan.empty()) return;
   const std::size_t bytes = plan.table_bytes();
   const auto n_fields = static_cast<std::int64_t>(plan.fields().size());
@@ -167,7 +267,7 @@ void FusedGather::launch(const GatherPlan& plan) {
   if (bytes <= kGatherInlineBytes) {  // the common case: no upload at all
     inline_.resize(bytes);
     plan.write_table(inline_.data());
-    launch_gather_kernel(inline_.data(), nullptr, bytes, n_fields, n_pieces, compute);
+    launch_gather_kernel(inline_.data(), nullptr, bytes, n_fields, n_pieces, base, compute);
     return;
   }
   if (!upload_) upload_ = create_upload_stream(device_);
@@ -190,10 +290,14 @@ void FusedGather::launch(const GatherPlan& plan) {
   cuda::copy_async(t.device.raw(), t.host.data(), bytes, upload_);
   t.uploaded->record(upload_);
   t.uploaded->wait(compute);
-  launch_gather_kernel(nullptr, t.device.raw(), bytes, n_fields, n_pieces, compute);
+  launch_gather_kernel(nullptr, t.device.raw(), bytes, n_fields, n_pieces, base, compute);
   t.consumed->record(compute);
+  // Kept: the table leaves the ring (the slot allocates a new one when next used), so no upload
+  // can overwrite it while later launches read it. Its upload is ordered before them through
+  // this kernel, which waited for it on the compute stream.
+  if (keep) *keep = std::move(t.device);
 #else
-  (void)bytes, (void)n_fields, (void)n_pieces, (void)compute;
+  (void)bytes, (void)n_fields, (void)n_pieces, (void)compute, (void)base, (void)keep;
   throw InvalidArgument("FusedGather: this build of batchmd has no CUDA backend");
 #endif
 }
