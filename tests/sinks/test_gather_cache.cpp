@@ -26,8 +26,7 @@ namespace {
 void run_on_host(const GatherPlan& plan, const GatherBase& base) {
   std::vector<std::uint64_t> table((plan.table_bytes() + 7) / 8);
   plan.write_table(reinterpret_cast<std::byte*>(table.data()));
-  const GatherTableView view =
-      gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
+  const GatherTableView view = gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
   for (std::int64_t i = 0; i < plan.items(); ++i)
     for (unsigned lane = 0; lane < 32; ++lane) gather_item(view, i, lane, 32);
 }
@@ -72,8 +71,7 @@ void expect_same_at_offset(const Batch& b, const std::vector<std::int64_t>& idx,
   const Tensor& pos = want.get("positions");
   EXPECT_EQ(std::memcmp(reused.bytes["positions"].data() + at[0] * pos.row_bytes(), pos.raw(), pos.nbytes()), 0);
   const Tensor& energy = want.get("energy");
-  EXPECT_EQ(std::memcmp(reused.bytes["energy"].data() + at[2] * energy.row_bytes(), energy.raw(), energy.nbytes()),
-            0);
+  EXPECT_EQ(std::memcmp(reused.bytes["energy"].data() + at[2] * energy.row_bytes(), energy.raw(), energy.nbytes()), 0);
 }
 
 std::vector<bool> all_of(std::int64_t n) { return std::vector<bool>(static_cast<std::size_t>(n), true); }
