@@ -21,6 +21,21 @@ constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
 
 int level_index(Level l) { return l == Level::Atom ? 0 : l == Level::Edge ? 1 : 2; }
 
+/// Sample-local edge indices shift by each system's own first atom: one run per system then.
+bool splits_systems(std::span<const GatherFieldSpec> fields, EdgeIndexMode mode) {
+  if (mode != EdgeIndexMode::SampleLocal) return false;
+  for (const GatherFieldSpec& f : fields)
+    if (f.edge_index) return true;
+  return false;
+}
+
+/// The end of the run of selected systems that starts at idx[i] (consecutive systems, unless split).
+std::size_t run_end(std::span<const std::int64_t> idx, std::size_t i, bool split) {
+  std::size_t j = i + 1;
+  while (!split && j < idx.size() && idx[j] == idx[j - 1] + 1) ++j;
+  return j;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- GatherPlan
@@ -83,31 +98,27 @@ void GatherPlan::write_table(std::byte* out) const {
 void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64_t> idx,
                   std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0, std::int64_t dst_edge0,
                   std::int64_t dst_system0, EdgeIndexMode mode) {
-  bool shifts_edges = false;
   std::int64_t widest[3] = {0, 0, 0};
   for (const GatherFieldSpec& f : fields) {
     const std::int64_t dst0 = f.level == Level::Atom ? dst_atom0 : f.level == Level::Edge ? dst_edge0 : dst_system0;
     const std::size_t rb = f.src->row_bytes();
     // The destination pointer carries the offset, so piece rows count from this write's start.
     plan.add_field(f.src->bytes(), f.dst + static_cast<std::size_t>(dst0) * rb, rb, f.level, f.edge_index);
-    shifts_edges = shifts_edges || f.edge_index;
     const int l = level_index(f.level);
     widest[l] = std::max(widest[l], static_cast<std::int64_t>(rb));
   }
   const std::int64_t* ap = src.atoms_ptr_data();
   const std::int64_t* ep = src.edges_ptr().data<std::int64_t>();
-  // Runs of consecutive systems. Sample-local edge indices shift by each system's own first
-  // atom: one run per system then.
+  // Runs of consecutive systems (GatherKey keys plans by the same runs).
   struct Run {
     std::int64_t src_row[3], dst_row[3], rows[3], edge_add;
   };
   std::vector<Run> runs;
-  const bool split_systems = shifts_edges && mode == EdgeIndexMode::SampleLocal;
+  const bool split_systems = splits_systems(fields, mode);
   std::int64_t da = 0, de = 0, ds = 0;  // destination rows, relative to dst_*0
   std::int64_t widest_bytes = 0;        // over runs, of the level whose widest field has the most
   for (std::size_t i = 0; i < idx.size();) {
-    std::size_t j = i + 1;
-    while (!split_systems && j < idx.size() && idx[j] == idx[j - 1] + 1) ++j;
+    const std::size_t j = run_end(idx, i, split_systems);
     const std::int64_t first = idx[i], last = idx[j - 1];
     if (first < 0 || last >= src.n_systems())
       throw InvalidArgument("plan_systems: system index out of range for a batch of " +
@@ -169,12 +180,14 @@ bool GatherKey::matches(const Batch& src, std::span<const std::int64_t> idx, std
   std::uint64_t diff = 0;
   for (std::size_t i = 0; i < idx.size(); ++i) diff |= static_cast<std::uint64_t>(idx[i] ^ idx_[i]);
   if (diff != 0) return false;
+  // The plan reads the offsets only at the ends of runs (the same runs, since idx, the edge
+  // flags and the mode are the same).
   const std::int64_t* ap = src.atoms_ptr_data();
   const std::int64_t* ep = src.edges_ptr().data<std::int64_t>();
   const std::int64_t* k = offsets_.data();
-  for (std::size_t i = 0; i < idx.size(); ++i, k += 4) {
-    const std::int64_t s = idx[i];
-    diff |= static_cast<std::uint64_t>((ap[s] ^ k[0]) | (ap[s + 1] ^ k[1]) | (ep[s] ^ k[2]) | (ep[s + 1] ^ k[3]));
+  for (std::size_t r = 0; r < run_ends_.size(); r += 2, k += 4) {
+    const std::int64_t s0 = run_ends_[r], s1 = run_ends_[r + 1];
+    diff |= static_cast<std::uint64_t>((ap[s0] ^ k[0]) | (ap[s1] ^ k[1]) | (ep[s0] ^ k[2]) | (ep[s1] ^ k[3]));
   }
   return diff == 0;
 }
@@ -187,13 +200,15 @@ void GatherKey::assign(const Batch& src, std::span<const std::int64_t> idx, std:
   idx_.assign(idx.begin(), idx.end());
   const std::int64_t* ap = src.atoms_ptr_data();
   const std::int64_t* ep = src.edges_ptr().data<std::int64_t>();
-  offsets_.resize(4 * idx.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    const std::int64_t s = idx[i];
-    offsets_[4 * i] = ap[s];
-    offsets_[4 * i + 1] = ap[s + 1];
-    offsets_[4 * i + 2] = ep[s];
-    offsets_[4 * i + 3] = ep[s + 1];
+  const bool split = splits_systems(fields, mode);
+  run_ends_.clear();
+  offsets_.clear();
+  for (std::size_t i = 0; i < idx.size();) {
+    const std::size_t j = run_end(idx, i, split);
+    const std::int64_t s0 = idx[i], s1 = idx[j - 1] + 1;
+    run_ends_.insert(run_ends_.end(), {s0, s1});
+    offsets_.insert(offsets_.end(), {ap[s0], ap[s1], ep[s0], ep[s1]});
+    i = j;
   }
   fields_.clear();
   for (const GatherFieldSpec& f : fields)

@@ -108,14 +108,15 @@ void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64
 /// Rebase edge indices shift by dst_atom0 too.
 GatherBase systems_base(std::int64_t dst_atom0, std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode);
 
-/// What a plan_systems plan made at destination rows 0 depends on: the selection, the selected
-/// systems' atom and edge offsets (their values: a batch in flight changes them in place), the
-/// fields (source and destination row-0 pointers, row bytes, level, edge flag), the number of
-/// systems and the mode. Equal keys make equal plans.
+/// What a plan_systems plan made at destination rows 0 depends on: the selection, the atom and
+/// edge offsets of the selected systems at the ends of each run of them (values: a batch in
+/// flight changes them in place; any change of a selected system's atom or edge count, or of a
+/// system before it, moves one), the fields (source and destination row-0 pointers, row bytes,
+/// level, edge flag), the number of systems and the mode. Equal keys make equal plans.
 class GatherKey {
  public:
   /// Whether plan_systems(src, idx, fields, mode) would make the plan of the last assign():
-  /// O(selected systems + fields) compares, no allocation. False before any assign().
+  /// O(selected systems + runs + fields) compares, no allocation. False before any assign().
   bool matches(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
                EdgeIndexMode mode) const;
   /// Records the key of a plan that plan_systems built (so idx is in range for src).
@@ -135,7 +136,8 @@ class GatherKey {
   EdgeIndexMode mode_{};
   std::int64_t n_systems_ = 0;
   std::vector<std::int64_t> idx_;
-  std::vector<std::int64_t> offsets_;  // per selected system s: atoms_ptr[s], [s + 1], edges_ptr[s], [s + 1]
+  std::vector<std::int64_t> run_ends_;  // per run of selected systems: its first system, last + 1
+  std::vector<std::int64_t> offsets_;   // per run: atoms_ptr and edges_ptr at those two systems
   std::vector<Field> fields_;
 };
 

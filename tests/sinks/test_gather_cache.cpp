@@ -169,7 +169,8 @@ TEST(GatherReuse, TheKeyChangesWithTheSelectionTheOffsetsTheFieldsAndTheMode) {
 }
 
 TEST(GatherReuse, EqualKeysMakeEqualPlans) {
-  // What the cache relies on: a matching key after a refill in place, the same table bytes.
+  // What the cache relies on: a matching key after a refill in place, the same table bytes; a
+  // change the plan does not see may keep the key, one it sees may not.
   const Batch first = encoded_batch(0, 9);
   Batch b = first.empty_like();
   b.reserve(9, 200, 200);
@@ -192,5 +193,25 @@ TEST(GatherReuse, EqualKeysMakeEqualPlans) {
     b.put(first, all_of(9));
     ASSERT_TRUE(key.matches(b, idx, d.fields, mode));
     EXPECT_EQ(table(mode), before);
+  }
+  // Systems 3 and 4 swapped (3 and 2 atoms): inside the run 2-4 only atoms_ptr[4] moves, which
+  // the Rebase plan does not read (one copy for the run); split into one run per system (the
+  // sample-local edge mode) it does, and the key changes.
+  const Batch head = encoded_batch(0, 3), four = encoded_batch(4, 1), three = encoded_batch(3, 1),
+              tail = encoded_batch(5, 4);
+  const std::vector<const Batch*> parts{&head, &four, &three, &tail};
+  const Batch swapped = Batch::concat(parts);
+  ASSERT_NE(swapped.atoms_ptr_data()[4], first.atoms_ptr_data()[4]);
+  ASSERT_EQ(swapped.atoms_ptr_data()[5], first.atoms_ptr_data()[5]);
+  for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
+    GatherKey key;
+    key.assign(b, idx, d.fields, mode);
+    const auto before = table(mode);
+    b.clear();
+    b.put(swapped, all_of(9));
+    EXPECT_EQ(key.matches(b, idx, d.fields, mode), mode == EdgeIndexMode::Rebase);
+    EXPECT_EQ(table(mode) == before, mode == EdgeIndexMode::Rebase);
+    b.clear();
+    b.put(first, all_of(9));
   }
 }
