@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_buffer: GPUBuffer — schema and capacity checks on the host, then one fused gather
-// (gpu_gather.hpp) per write and per read.
+// (gpu_gather.hpp) per write and per read; a write repeating the last one's selection reuses its
+// gather table (FusedGather::launch_systems). The steady-state write allocates nothing.
 #include "batchmd/sinks/gpu_buffer.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
@@ -14,6 +17,13 @@ namespace batchmd::sinks {
 namespace {
 
 Shape trailing(const Tensor& t) { return Shape(t.shape().begin() + (t.ndim() ? 1 : 0), t.shape().end()); }
+
+/// trailing(a) == trailing(b), without building them.
+bool same_trailing(const Tensor& a, const Tensor& b) {
+  const std::size_t skip_a = a.ndim() ? 1 : 0, skip_b = b.ndim() ? 1 : 0;
+  return std::equal(a.shape().begin() + static_cast<std::ptrdiff_t>(skip_a), a.shape().end(),
+                    b.shape().begin() + static_cast<std::ptrdiff_t>(skip_b), b.shape().end());
+}
 
 std::string describe(const Field& f) {
   return std::string(level_name(f.level)) + ", " + std::string(dtype_name(f.tensor.dtype())) + ", rows x " +
@@ -55,20 +65,21 @@ std::size_t GPUBuffer::allocated_bytes() const {
 }
 
 void GPUBuffer::check_schema(const Batch& batch) const {
-  std::string fixed;
-  for (const auto& [k, f] : storage_) fixed += (fixed.empty() ? "" : ", ") + k;
   for (const auto& [k, f] : batch.fields()) {
     auto it = storage_.find(k);
-    if (it == storage_.end())
+    if (it == storage_.end()) {
+      std::string fixed;  // only for the message
+      for (const auto& [name, stored] : storage_) fixed += (fixed.empty() ? "" : ", ") + name;
       throw InvalidArgument("GPUBuffer.write: field '" + k + "' is not in the buffer, whose fields were fixed by " +
                             "its first write (" + fixed + ")");
+    }
     const Field& s = it->second;
-    if (s.level != f.level || s.tensor.dtype() != f.tensor.dtype() || trailing(s.tensor) != trailing(f.tensor))
+    if (s.level != f.level || s.tensor.dtype() != f.tensor.dtype() || !same_trailing(s.tensor, f.tensor))
       throw InvalidArgument("GPUBuffer.write: field '" + k + "' is (" + describe(f) + ") but the buffer stores (" +
                             describe(s) + ")");
   }
   for (const auto& [k, f] : storage_)
-    if (!batch.has(k))
+    if (batch.fields().find(k) == batch.fields().end())  // (has() would build a string)
       throw InvalidArgument("GPUBuffer.write: the batch lacks field '" + k + "' that the buffer stores");
 }
 
@@ -83,12 +94,21 @@ void GPUBuffer::allocate(const Batch& batch) {
     shape.insert(shape.end(), t.begin(), t.end());
     storage.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), shape, device_)});
   }
+  atoms_.reserve(static_cast<std::size_t>(capacity_));  // host bytes far fewer than the GPU storage's
+  edges_.reserve(static_cast<std::size_t>(capacity_));
   storage_ = std::move(storage);  // only once every tensor is allocated (out of GPU memory: nothing changes)
   allocated_ = true;
 }
 
 void GPUBuffer::write(const Batch& batch, const std::vector<bool>& mask) {
-  const auto idx = selected(batch, mask, "GPUBuffer");
+  // What DataSink::selected does, into a kept vector.
+  if (mask.size() != static_cast<std::size_t>(batch.n_systems())) {
+    (void)selected(batch, mask, "GPUBuffer");  // throws its InvalidArgument
+  }
+  idx_.clear();
+  for (std::size_t s = 0; s < mask.size(); ++s)
+    if (mask[s]) idx_.push_back(static_cast<std::int64_t>(s));
+  const std::vector<std::int64_t>& idx = idx_;
   if (idx.empty()) return;
   if (allocated_) check_schema(batch);
   const auto k = static_cast<std::int64_t>(idx.size());
@@ -110,26 +130,26 @@ void GPUBuffer::write(const Batch& batch, const std::vector<bool>& mask) {
   // The gather reads the source on this GPU: bring any other batch here first (rare path).
   const Batch* src = &batch;
   std::span<const std::int64_t> src_idx = idx;
-  Batch moved;
+  std::optional<Batch> moved;  // constructed only on this path (a Batch allocates)
   std::vector<std::int64_t> moved_idx;
   if (batch.device() != device_) {
     moved = batch.index_select(idx);
-    if (moved.is_cuda()) moved = moved.to(Device::cpu());  // another GPU: through the host
-    moved = moved.to(device_);
-    moved_idx = detail::all_systems(moved);
-    src = &moved;
+    if (moved->is_cuda()) moved = moved->to(Device::cpu());  // another GPU: through the host
+    moved = moved->to(device_);
+    moved_idx = detail::all_systems(*moved);
+    src = &*moved;
     src_idx = moved_idx;
   }
-  std::vector<detail::GatherFieldSpec> fields;
+  fields_.clear();
   for (auto& [name, f] : storage_) {
     const Tensor& t = src->get(name);
-    fields.push_back(
+    fields_.push_back(
         detail::GatherFieldSpec{&t, f.tensor.bytes(), f.level, name == kEdgeIndex && t.dtype() == DType::Int64});
   }
-  // edge_index is rebased onto the buffer's atom rows, so read() returns it global.
-  detail::GatherPlan plan;
-  detail::plan_systems(plan, *src, src_idx, fields, n_atoms_, n_edges_, size(), detail::EdgeIndexMode::Rebase);
-  gather_->launch(plan);  // `moved` may be freed now: the caching allocator orders reuse on the stream
+  // edge_index is rebased onto the buffer's atom rows, so read() returns it global. The plan is
+  // made at row 0 and launched at this write's rows: a repeated selection reuses the last table.
+  gather_->launch_systems(*src, src_idx, fields_, n_atoms_, n_edges_, size(), detail::EdgeIndexMode::Rebase);
+  // `moved` may be freed now: the caching allocator orders reuse on the stream
 
   for (auto s : idx) {
     atoms_.push_back(ap[s + 1] - ap[s]);

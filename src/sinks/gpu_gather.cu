@@ -3,7 +3,7 @@
 // descriptor table — all fields of all selected systems — kGroup threads (four warps) per item,
 // as gather_item says
 // (gpu_gather_kernel.hpp). The table comes inline as a __grid_constant__ kernel parameter when it
-// fits (no upload), or from device memory.
+// fits (no upload), or from device memory; the destination base rows are a kernel parameter.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -38,30 +38,32 @@ __device__ void gather_items(const GatherTableView& t, std::int64_t n_items) {
 // one selected system), grid-stride over items; the table in kernel parameters or in global memory.
 template <std::size_t N>
 __global__ void gather_inline_kernel(const __grid_constant__ InlineTable<N> table, std::int64_t n_fields,
-                                     std::int64_t n_items) {
-  gather_items(gather_table_view(table.bytes, n_fields), n_items);
+                                     std::int64_t n_items, GatherBase base) {
+  gather_items(gather_table_view(table.bytes, n_fields, base), n_items);
 }
 
-__global__ void gather_global_kernel(const std::byte* table, std::int64_t n_fields, std::int64_t n_items) {
-  gather_items(gather_table_view(table, n_fields), n_items);
+__global__ void gather_global_kernel(const std::byte* table, std::int64_t n_fields, std::int64_t n_items,
+                                     GatherBase base) {
+  gather_items(gather_table_view(table, n_fields, base), n_items);
 }
 
 template <std::size_t N>
-void launch_inline(const std::byte* table, std::size_t bytes, std::int64_t n_fields, std::int64_t n_items, int blocks,
-                   cudaStream_t stream) {
+void launch_inline(const std::byte* table, std::size_t bytes, std::int64_t n_fields, std::int64_t n_items,
+                   const GatherBase& base, int blocks, cudaStream_t stream) {
   InlineTable<N> t;
   std::memcpy(t.bytes, table, bytes);
   std::memset(t.bytes + bytes, 0, N - bytes);
-  gather_inline_kernel<N><<<blocks, kThreads, 0, stream>>>(t, n_fields, n_items);
+  gather_inline_kernel<N><<<blocks, kThreads, 0, stream>>>(t, n_fields, n_items, base);
 }
 
 constexpr std::size_t kSmallInline = 2048;
-static_assert(kGatherInlineBytes + 64 <= 32764, "kernel parameters are limited to 32,764 bytes");
+static_assert(kGatherInlineBytes + 2 * sizeof(std::int64_t) + sizeof(GatherBase) <= 32764,
+              "kernel parameters are limited to 32,764 bytes");
 
 }  // namespace
 
 void launch_gather_kernel(const std::byte* inline_table, const void* device_table, std::size_t table_bytes,
-                          std::int64_t n_fields, std::int64_t n_pieces, cuda::Stream stream) {
+                          std::int64_t n_fields, std::int64_t n_pieces, const GatherBase& base, cuda::Stream stream) {
   const std::int64_t n_items = n_fields * n_pieces;
   if (n_items <= 0) return;
   constexpr std::int64_t kGroupsPerBlock = kThreads / kGroup;
@@ -69,11 +71,12 @@ void launch_gather_kernel(const std::byte* inline_table, const void* device_tabl
   const int blocks = static_cast<int>(want < (1 << 20) ? want : (1 << 20));
   const auto s = static_cast<cudaStream_t>(stream);
   if (inline_table && table_bytes <= kSmallInline)
-    launch_inline<kSmallInline>(inline_table, table_bytes, n_fields, n_items, blocks, s);
+    launch_inline<kSmallInline>(inline_table, table_bytes, n_fields, n_items, base, blocks, s);
   else if (inline_table && table_bytes <= kGatherInlineBytes)
-    launch_inline<kGatherInlineBytes>(inline_table, table_bytes, n_fields, n_items, blocks, s);
+    launch_inline<kGatherInlineBytes>(inline_table, table_bytes, n_fields, n_items, base, blocks, s);
   else
-    gather_global_kernel<<<blocks, kThreads, 0, s>>>(static_cast<const std::byte*>(device_table), n_fields, n_items);
+    gather_global_kernel<<<blocks, kThreads, 0, s>>>(static_cast<const std::byte*>(device_table), n_fields, n_items,
+                                                     base);
   cuda::check_launch("sinks fused gather");
 }
 

@@ -7,7 +7,10 @@
 // edge_index). The kernel runs one warp per (piece, field) with 16/8/4-byte vector copies where
 // the addresses allow. A table that fits is passed inline as a kernel parameter (no upload);
 // a larger one is uploaded from a reused pinned buffer on a side stream, which overlaps the work
-// already queued on the compute stream.
+// already queued on the compute stream. Destination base rows are launch arguments, so a plan made
+// at destination row 0 can be launched again at any offset: FusedGather::launch_systems keeps the
+// last plan_systems table (and its device copy) and reuses it while the selection, the selected
+// systems' offsets and the fields stay the same (GPUBuffer writes with a repeating mask).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +42,12 @@ struct GatherPiece {
   std::int32_t pad;
 };
 
+/// Per-launch destination base rows, added by the kernel to every piece: rows[l] to its dst_row[l]
+/// (0 atom, 1 edge, 2 system) and edge_add to its edge_add. Zero: the plan's rows as they are.
+struct GatherBase {
+  std::int64_t rows[3] = {0, 0, 0};
+  std::int64_t edge_add = 0;
+};
 /// Bytes of one (piece, field) copy are kept near this (more pieces: more warps in parallel).
 inline constexpr std::int64_t kGatherPieceBytes = 16384;
 /// The largest table passed inline as a kernel parameter (CUDA allows 32,764 bytes of them).
@@ -94,11 +103,50 @@ void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64
                   std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0, std::int64_t dst_edge0,
                   std::int64_t dst_system0, EdgeIndexMode mode);
 
+/// The base rows at which a plan_systems plan made with dst_atom0 = dst_edge0 = dst_system0 = 0
+/// gathers what a plan made at (dst_atom0, dst_edge0, dst_system0) gathers: the rows shift, and
+/// Rebase edge indices shift by dst_atom0 too.
+GatherBase systems_base(std::int64_t dst_atom0, std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode);
+
+/// What a plan_systems plan made at destination rows 0 depends on: the selection, the atom and
+/// edge offsets of the selected systems at the ends of each run of them (values: a batch in
+/// flight changes them in place; any change of a selected system's atom or edge count, or of a
+/// system before it, moves one), the fields (source and destination row-0 pointers, row bytes,
+/// level, edge flag), the number of systems and the mode. Equal keys make equal plans.
+class GatherKey {
+ public:
+  /// Whether plan_systems(src, idx, fields, mode) would make the plan of the last assign():
+  /// O(selected systems + runs + fields) compares, no allocation. False before any assign().
+  bool matches(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
+               EdgeIndexMode mode) const;
+  /// Records the key of a plan that plan_systems built (so idx is in range for src).
+  void assign(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
+              EdgeIndexMode mode);
+  void clear() { set_ = false; }
+
+ private:
+  struct Field {
+    const std::byte* src;
+    const std::byte* dst;
+    std::size_t row_bytes;
+    Level level;
+    bool edge_index;
+  };
+  bool set_ = false;
+  EdgeIndexMode mode_{};
+  std::int64_t n_systems_ = 0;
+  std::vector<std::int64_t> idx_;
+  std::vector<std::int64_t> run_ends_;  // per run of selected systems: its first system, last + 1
+  std::vector<std::int64_t> offsets_;   // per run: atoms_ptr and edges_ptr at those two systems
+  std::vector<Field> fields_;
+};
+
 /// Launches the gather kernel on `stream` (CUDA builds only, gpu_gather.cu): with the table
 /// inline if `inline_table` (table_bytes <= kGatherInlineBytes, host memory), else reading it
 /// from device memory at `device_table`.
+/// `base` is added to every piece's destination rows and edge_add.
 void launch_gather_kernel(const std::byte* inline_table, const void* device_table, std::size_t table_bytes,
-                          std::int64_t n_fields, std::int64_t n_pieces, cuda::Stream stream);
+                          std::int64_t n_fields, std::int64_t n_pieces, const GatherBase& base, cuda::Stream stream);
 /// A non-blocking stream of its own for table uploads (CUDA builds only, gpu_gather.cu).
 cuda::Stream create_upload_stream(int device);
 void destroy_upload_stream(cuda::Stream s) noexcept;
@@ -107,7 +155,9 @@ void destroy_upload_stream(cuda::Stream s) noexcept;
 /// go through a small ring of pinned + device buffers, uploaded on a side stream: the compute
 /// stream waits for the upload, the next upload into a slot waits for the kernel that read it,
 /// and the host rewrites a pinned buffer only after its upload (it waits only if the ring wraps
-/// around onto an upload still in flight).
+/// around onto an upload still in flight). launch_systems keeps its last table (the device copy
+/// taken out of the ring, so no later upload overwrites it) and launches it again, at new base
+/// rows, while the key matches: no planning, no upload, no host wait.
 class FusedGather {
  public:
   explicit FusedGather(int device) : device_(device) {}
@@ -117,8 +167,16 @@ class FusedGather {
   ~FusedGather();
 
   int device() const { return device_; }
-  /// Launches the plan's kernel on the device's compute stream; returns without waiting.
-  void launch(const GatherPlan& plan);
+  /// Launches the plan's kernel on the device's compute stream, at destination base rows `base`;
+  /// returns without waiting.
+  void launch(const GatherPlan& plan, const GatherBase& base = GatherBase{});
+  /// What plan_systems(plan, src, idx, fields, dst_atom0, dst_edge0, dst_system0, mode) and
+  /// launch(plan) do, with the plan made at destination rows 0 and launched at
+  /// systems_base(dst_atom0, ...): the previous call's table is reused when its GatherKey matches.
+  void launch_systems(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
+                      std::int64_t dst_atom0, std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode);
+  /// Whether the last launch_systems reused the table before it (for tests).
+  bool last_was_cached() const { return last_cached_; }
 
  private:
   struct TableSlot {
@@ -132,6 +190,19 @@ class FusedGather {
   TableSlot tables_[kTableSlots];
   int next_ = 0;
   std::vector<std::byte> inline_;  // the table when it is passed inline
+
+  /// Launches `plan`; if `keep`, the device table of an uploaded plan moves there (out of the ring).
+  void launch_table(const GatherPlan& plan, const GatherBase& base, Tensor* keep);
+  struct Cached {  // launch_systems' last table
+    GatherKey key;
+    bool valid = false;
+    std::int64_t n_fields = 0, n_pieces = 0;
+    std::size_t bytes = 0;
+    std::vector<std::byte> inline_table;  // the table, if passed inline
+    Tensor device;                        // else its device copy (no ring slot holds it)
+  };
+  Cached cached_;
+  bool last_cached_ = false;
 };
 
 /// All systems 0..n-1 of a batch.

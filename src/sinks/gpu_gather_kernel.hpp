@@ -22,17 +22,21 @@
 
 namespace batchmd::sinks::detail {
 
-/// A descriptor table (GatherPlan::write_table): n_fields fields, then the pieces.
+/// A descriptor table (GatherPlan::write_table): n_fields fields, then the pieces; launched at
+/// destination base rows `base` (added to every piece's dst rows and edge_add).
 struct GatherTableView {
   const GatherFieldDesc* fields;
   const GatherPiece* pieces;
   std::int64_t n_fields;
+  GatherBase base;
 };
 
-BATCHMD_GATHER_HD inline GatherTableView gather_table_view(const void* table, std::int64_t n_fields) {
-  const auto* base = static_cast<const std::byte*>(table);
-  return GatherTableView{reinterpret_cast<const GatherFieldDesc*>(base),
-                         reinterpret_cast<const GatherPiece*>(base + n_fields * sizeof(GatherFieldDesc)), n_fields};
+BATCHMD_GATHER_HD inline GatherTableView gather_table_view(const void* table, std::int64_t n_fields,
+                                                           const GatherBase& base) {
+  const auto* bytes = static_cast<const std::byte*>(table);
+  return GatherTableView{reinterpret_cast<const GatherFieldDesc*>(bytes),
+                         reinterpret_cast<const GatherPiece*>(bytes + n_fields * sizeof(GatherFieldDesc)), n_fields,
+                         base};
 }
 
 // The element types of the copies: CUDA's vector types on the GPU; on the host (the CPU tests)
@@ -87,12 +91,13 @@ BATCHMD_GATHER_HD inline void gather_item(const GatherTableView& t, std::int64_t
   if (rows <= 0) return;
   const std::uint64_t rb = field.row_bytes;
   const std::byte* src = field.src + std::uint64_t(piece.src_row[level]) * rb;
-  std::byte* dst = field.dst + std::uint64_t(piece.dst_row[level]) * rb;
+  std::byte* dst = field.dst + (std::uint64_t(t.base.rows[level]) + std::uint64_t(piece.dst_row[level])) * rb;
   const std::uint64_t n = std::uint64_t(rows) * rb;
-  if (field.edge_index && piece.edge_add != 0) {  // int64 atom indices, shifted
+  const std::int64_t edge_add = piece.edge_add + t.base.edge_add;
+  if (field.edge_index && edge_add != 0) {  // int64 atom indices, shifted
     const auto* s = reinterpret_cast<const GatherInt64*>(src);
     auto* d = reinterpret_cast<GatherInt64*>(dst);
-    const auto add = static_cast<GatherInt64>(piece.edge_add);
+    const auto add = static_cast<GatherInt64>(edge_add);
     for (std::uint64_t i = lane; i < n / 8; i += lanes) d[i] = s[i] + add;
     return;
   }
@@ -113,5 +118,6 @@ BATCHMD_GATHER_HD inline void gather_item(const GatherTableView& t, std::int64_t
 
 static_assert(sizeof(GatherFieldDesc) == 24, "GatherFieldDesc is shared with the GPU as raw bytes");
 static_assert(sizeof(GatherPiece) == 48, "GatherPiece is shared with the GPU as raw bytes");
+static_assert(sizeof(GatherBase) == 32, "GatherBase is a kernel parameter");
 
 }  // namespace batchmd::sinks::detail

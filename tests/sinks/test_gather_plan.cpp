@@ -24,11 +24,11 @@ using batchmd::test_support::encoded_batch;
 namespace {
 
 /// Runs a plan as the GPU does — the same table bytes, the same per-lane code for every lane of
-/// a 32-lane warp and every item — on host memory.
-void run_on_host(const GatherPlan& plan) {
+/// a 32-lane warp and every item, at destination base rows `base` — on host memory.
+void run_on_host(const GatherPlan& plan, const GatherBase& base = GatherBase{}) {
   std::vector<std::uint64_t> table((plan.table_bytes() + 7) / 8);
   plan.write_table(reinterpret_cast<std::byte*>(table.data()));
-  const GatherTableView view = gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()));
+  const GatherTableView view = gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
   for (std::int64_t i = 0; i < plan.items(); ++i)
     for (unsigned lane = 0; lane < 32; ++lane) gather_item(view, i, lane, 32);
 }

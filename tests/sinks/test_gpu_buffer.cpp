@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // GPU tests of GPUBuffer: contents equal to Batch::index_select/concat on the host (every dtype
 // and level, edge_index rebased), masks, capacity, max_atoms, max_edges, zero (storage kept, no
-// new cudaMalloc), a fixed schema, CPU batches copied in, large and oddly aligned segments, and
-// the write ordered before later kernels on the batch.
+// new cudaMalloc), a fixed schema, CPU batches copied in, large and oddly aligned segments, the
+// write ordered before later kernels on the batch, and repeated masks (the last write's gather
+// table launched again at the new rows) equal to what fresh buffers store.
 #include <gtest/gtest.h>
 
+#include <numeric>
 #include <random>
 #include <vector>
 
 #include "batchmd/core/error.hpp"
 #include "batchmd/sinks/gpu_buffer.hpp"
+#include "gpu_gather.hpp"
 #include "gpu_test_util.hpp"
 #include "trajectory_fixture.hpp"
 
@@ -254,4 +257,76 @@ TEST_F(GpuBufferTest, SparseMasksOverManySystemsUseTheUploadedTable) {
     parts.emplace_back(&host, mask);
   }
   EXPECT_EQ(batch_difference(buf.read(), expected(parts)), "");
+}
+
+TEST_F(GpuBufferTest, RepeatedMasksAtAdvancingRowsEqualFreshBuffers) {
+  // Repeated masks reuse the last write's gather table at the new rows: inline tables (the
+  // encoded batch, with edges to rebase) and uploaded ones (3,000 systems, sparse masks). Each
+  // write's samples must equal a fresh buffer's (no table to reuse), and the whole the host's.
+  const Batch encoded = encoded_batch(0, 9);
+  const Batch many = random_batch(3000, 6, 13, DType::Float32);
+  for (const Batch* host : {&encoded, &many}) {
+    const Batch gpu = host->to(kGpu);
+    const auto n = static_cast<std::size_t>(host->n_systems());
+    std::vector<bool> every_other(n), every_third(n), all(n, true);
+    for (std::size_t i = 0; i < n; ++i) {
+      every_other[i] = i % 2 == 0;
+      every_third[i] = i % 3 == 1;
+    }
+    const std::vector<const std::vector<bool>*> masks{&every_other, &every_other, &every_other, &all,
+                                                      &all,         &every_other, &every_third, &every_third};
+    const std::int64_t max_atoms = host == &encoded ? 9 : 6, max_edges = host == &encoded ? 8 : 0;
+    GPUBuffer buf(static_cast<std::int64_t>(n * masks.size()), max_atoms, max_edges, kGpu);
+    std::vector<std::pair<const Batch*, std::vector<bool>>> parts;
+    std::vector<Batch> fresh_reads;
+    for (const auto* m : masks) {
+      buf.write(gpu, *m);
+      parts.emplace_back(host, *m);
+      GPUBuffer fresh(static_cast<std::int64_t>(n), max_atoms, max_edges, kGpu);
+      fresh.write(gpu, *m);
+      fresh_reads.push_back(fresh.read().to(Device::cpu()));
+    }
+    const Batch r = buf.read().to(Device::cpu());
+    EXPECT_EQ(batch_difference(r, expected(parts)), "");
+    std::int64_t at = 0;
+    for (std::size_t w = 0; w < masks.size(); ++w) {
+      std::vector<std::int64_t> rows(static_cast<std::size_t>(fresh_reads[w].n_systems()));
+      std::iota(rows.begin(), rows.end(), at);
+      EXPECT_EQ(batch_difference(r.index_select(rows), fresh_reads[w]), "") << "write " << w;
+      at += static_cast<std::int64_t>(rows.size());
+    }
+  }
+}
+
+TEST_F(GpuBufferTest, FusedGatherLaunchesARepeatedSelectionsTableAtNewRows) {
+  // The cache itself: the second and third launches of one selection reuse the first's table
+  // (inline, then uploaded), at new rows, edge_index rebased onto each copy.
+  const Batch encoded = encoded_batch(0, 9);
+  const Batch many = random_batch(3000, 6, 13, DType::Float32);
+  for (const Batch* host : {&encoded, &many}) {
+    const Batch gpu = host->to(kGpu);
+    std::vector<std::int64_t> idx;
+    for (std::int64_t s = 0; s < host->n_systems(); s += 2) idx.push_back(s);
+    const Batch sel = host->index_select(idx);
+    const std::vector<const Batch*> three{&sel, &sel, &sel};
+    const Batch want = Batch::concat(three);
+    std::map<std::string, Field, std::less<>> out;
+    std::vector<sinks::detail::GatherFieldSpec> specs;
+    for (const auto& [k, f] : want.fields()) {
+      Field& o = out.emplace(k, Field{f.level, Tensor(f.tensor.dtype(), f.tensor.shape(), kGpu)}).first->second;
+      specs.push_back(sinks::detail::GatherFieldSpec{&gpu.get(k), o.tensor.bytes(), f.level, k == kEdgeIndex});
+    }
+    sinks::detail::FusedGather gather(kGpu.index);
+    for (std::int64_t w = 0; w < 3; ++w) {
+      gather.launch_systems(gpu, idx, specs, w * sel.n_atoms(), w * sel.n_edges(), w * sel.n_systems(),
+                            sinks::detail::EdgeIndexMode::Rebase);
+      EXPECT_EQ(gather.last_was_cached(), w > 0) << "launch " << w;
+    }
+    std::vector<std::int64_t> atoms, edges;
+    for (std::int64_t s = 0; s < want.n_systems(); ++s) {
+      atoms.push_back(want.atoms_ptr_data()[s + 1] - want.atoms_ptr_data()[s]);
+      edges.push_back(want.edges_ptr().data<std::int64_t>()[s + 1] - want.edges_ptr().data<std::int64_t>()[s]);
+    }
+    EXPECT_EQ(batch_difference(Batch::from_parts(atoms, edges, std::move(out)), want), "");
+  }
 }

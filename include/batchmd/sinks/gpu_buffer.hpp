@@ -15,7 +15,8 @@ namespace batchmd::sinks {
 
 namespace detail {
 class FusedGather;
-}
+struct GatherFieldSpec;
+}  // namespace detail
 
 /// Snapshots in GPU memory. Storage for `capacity` samples of at most `max_atoms` atoms and
 /// `max_edges` edges each is allocated by the first write, from that batch's fields (names,
@@ -24,7 +25,9 @@ class FusedGather;
 /// copies the selected systems of every field with one fused gather kernel (no per-system or
 /// per-field launches) and returns without waiting for it; a CPU batch (or one on another GPU)
 /// is copied in first. read() returns the stored samples as a Batch on the device, edge_index
-/// global to it. zero() forgets the samples and keeps the storage and the schema.
+/// global to it. zero() forgets the samples and keeps the storage and the schema. Writes that
+/// repeat the last write's selection (same systems, same atom and edge counts, same source
+/// tensors) launch the last write's gather table again at the new rows: no planning, no upload.
 class GPUBuffer : public DataSink {
  public:
   /// capacity: samples. max_atoms / max_edges: the most atoms / edges one sample may have.
@@ -69,6 +72,8 @@ class GPUBuffer : public DataSink {
   std::vector<std::int64_t> atoms_, edges_;            // per stored sample
   std::int64_t n_atoms_ = 0, n_edges_ = 0;
   std::unique_ptr<detail::FusedGather> gather_;
+  std::vector<std::int64_t> idx_;                // per write: the selected systems (capacity kept)
+  std::vector<detail::GatherFieldSpec> fields_;  // per write: the gathered fields (capacity kept)
 };
 
 }  // namespace batchmd::sinks
