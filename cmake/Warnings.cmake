@@ -59,9 +59,19 @@ endfunction()
 
 # batchmd_test(name SOURCES... DEPS ... LABELS ...): a GoogleTest executable registered with CTest;
 # every test it holds carries every label given (LABELS "dynamics;physics" or LABELS dynamics physics).
+# Every test binary links tests/support/scratch_cleanup.cpp: once its tests have passed, it removes
+# the scratch files and directories the process left in the temporary directory.
+function(batchmd_test_cleanup_object)
+  if(NOT TARGET batchmd_test_cleanup)
+    add_library(batchmd_test_cleanup OBJECT ${PROJECT_SOURCE_DIR}/tests/support/scratch_cleanup.cpp)
+    target_link_libraries(batchmd_test_cleanup PRIVATE GTest::gtest batchmd_flags)
+  endif()
+endfunction()
+
 function(batchmd_test name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
-  add_executable(${name} ${T_SOURCES})
+  batchmd_test_cleanup_object()
+  add_executable(${name} ${T_SOURCES} $<TARGET_OBJECTS:batchmd_test_cleanup>)
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main batchmd_flags)
   batchmd_test_build_speed(${name})  # cmake/TestBuild.cmake: the shared precompiled header
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_LIST ${name}_TESTS)
@@ -93,7 +103,8 @@ function(batchmd_gpu_test name)
     target_link_libraries(batchmd_gpu_test_main PRIVATE batchmd::core GTest::gtest batchmd_flags)
     batchmd_test_build_speed(batchmd_gpu_test_main)
   endif()
-  add_executable(${name} ${T_SOURCES} $<TARGET_OBJECTS:batchmd_gpu_test_main>)
+  batchmd_test_cleanup_object()
+  add_executable(${name} ${T_SOURCES} $<TARGET_OBJECTS:batchmd_gpu_test_main> $<TARGET_OBJECTS:batchmd_test_cleanup>)
   target_link_libraries(${name} PRIVATE ${T_DEPS} batchmd::core GTest::gtest batchmd_flags)
   batchmd_test_build_speed(${name})  # cmake/TestBuild.cmake: the shared precompiled header
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS gpu)

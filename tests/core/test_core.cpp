@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for core: Tensor ownership/shape/growth, dtype names, device parsing, parallel_for.
+// Tests for core: Tensor ownership/shape/growth, dtype names, device parsing, parallel_for; and
+// the test binaries' scratch cleanup's name rule (tests/support/scratch_cleanup.hpp).
 #include <gtest/gtest.h>
 
 #include <atomic>
 
+#include "../support/scratch_cleanup.hpp"
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/core/tensor.hpp"
@@ -82,4 +84,20 @@ TEST(Parallel, VisitsEveryIndexOnce) {
   parallel_for(10000, [&](std::int64_t i) { hits[static_cast<std::size_t>(i)]++; });
   for (auto& h : hits) EXPECT_EQ(h.load(), 1);
   EXPECT_THROW(set_num_threads(0), InvalidArgument);
+}
+
+// The end-of-process cleanup of every test binary (tests/support/scratch_cleanup.cpp) removes only
+// this process's scratch: names "batchmd_..." holding "_<pid>" as a whole field.
+TEST(ScratchCleanup, NamesOnlyThisProcesssScratch) {
+  using batchmd::test_support::is_scratch_of;
+  EXPECT_TRUE(is_scratch_of("batchmd_structs_1234_three.xyz", 1234));
+  EXPECT_TRUE(is_scratch_of("batchmd_npt_test_1234_lmp_solid.ompi", 1234));
+  EXPECT_TRUE(is_scratch_of("batchmd_snap_test_1234_swfiles", 1234));
+  EXPECT_TRUE(is_scratch_of("batchmd_x_1234", 1234));
+  EXPECT_TRUE(is_scratch_of("batchmd_app_1234.err", 1234));
+  EXPECT_FALSE(is_scratch_of("batchmd_structs_12345_three.xyz", 1234));  // another process
+  EXPECT_FALSE(is_scratch_of("batchmd_structs_91234_three.xyz", 1234));
+  EXPECT_FALSE(is_scratch_of("other_1234_x", 1234));                // not the tests' prefix
+  EXPECT_FALSE(is_scratch_of("batchmd-20261206-1234.zarr", 1234));  // a run's default store
+  EXPECT_FALSE(is_scratch_of("batchmd_", 1234));
 }
