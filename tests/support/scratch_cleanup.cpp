@@ -4,14 +4,14 @@
 // passed, removes the scratch files and directories the process left in the temporary directory
 // (scratch_cleanup.hpp says which); after a failure they stay, for the developer to look at. Without
 // it the suite left hundreds of entries in /tmp per few runs.
+#include "scratch_cleanup.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <system_error>
 #include <vector>
-
-#include "scratch_cleanup.hpp"
 
 namespace {
 
