@@ -297,7 +297,7 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     job = plan_inflight(std::move(batch), restart_rows ? &*restart_rows : nullptr, cfg.steps, dyn.tracks_status(),
                         dyn.final_status(), opts.restart.value_or(""));
     batch = Batch();
-    queue = session.inflight_queue(job->order, sink);  // distributed: rank 0 hands them out
+    queue = session.inflight_queue(job->order, cfg.inflight_slots, sink);  // distributed: rank 0 hands them out
   }
   const bool pure_nve = cfg.stages.size() == 1 && cfg.stages[0].type == "velocity_verlet";
   if (sink)

@@ -2,6 +2,7 @@
 // mpi/inflight_queue: InflightQueue — rank 0's work queue and row writer for inflight batching.
 #include "inflight_queue.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -18,15 +19,29 @@ enum Kind : std::int64_t { kAsk = 1, kRows = 2, kRelaxed = 3, kDone = 4 };
 
 }  // namespace
 
-InflightQueue::InflightQueue(std::shared_ptr<Comm> comm, std::vector<std::int64_t> order,
+InflightQueue::InflightQueue(std::shared_ptr<Comm> comm, std::vector<std::int64_t> order, std::int64_t slots,
                              std::shared_ptr<sinks::DataSink> sink)
     : comm_(std::move(comm)), order_(std::move(order)), sink_(std::move(sink)) {
   if (comm_->rank() == 0 && !sink_) throw InvalidArgument("mpi::InflightQueue: rank 0 needs the store");
-  handed_.assign(static_cast<std::size_t>(comm_->size()), 0);
+  const auto ranks = static_cast<std::size_t>(comm_->size());
+  handed_.assign(ranks, 0);
+  // First shares: the systems dealt evenly (the first N mod ranks get one more), at most `slots`
+  // each, in rank order; the rest of the list is shared.
+  first_.assign(ranks, 0);
+  first_end_.assign(ranks, 0);
+  const std::size_t cap = static_cast<std::size_t>(std::max<std::int64_t>(slots, 0));
+  for (std::size_t r = 0; r < ranks; ++r) {
+    const std::size_t even = order_.size() / ranks + (r < order_.size() % ranks ? 1 : 0);
+    first_[r] = next_;
+    next_ += std::min(even, cap);
+    first_end_[r] = next_;
+  }
 }
 
 std::vector<std::int64_t> InflightQueue::next(std::int64_t n, int to) {
   std::vector<std::int64_t> out;
+  const auto r = static_cast<std::size_t>(to);
+  while (!closed_ && n > 0 && first_[r] < first_end_[r]) out.push_back(order_[first_[r]++]), --n;
   while (!closed_ && n-- > 0 && next_ < order_.size()) out.push_back(order_[next_++]);
   handed_[static_cast<std::size_t>(to)] += static_cast<std::int64_t>(out.size());
   return out;

@@ -8,8 +8,10 @@
 // (systems that converged in a stage, for the relaxed-structure store); DONE — the rank has ended
 // every system it took and sends nothing more. Rank 0 answers an ASK with kTagWork: the system
 // indices (int64, possibly none: the queue is dry). Messages of one sender arrive in order, so a
-// rank's rows are written before its DONE is counted. Rank 0 serves between its own steps
-// (poll()) and, once its own slots are empty, until every rank is done (finish()).
+// rank's rows are written before its DONE is counted. Each rank's first share (up to its slots, the
+// systems dealt evenly) is set aside for it at the start, so a rank that starts late (a loaded
+// machine, a slow node) still gets work; after that the list goes to whoever asks first. Rank 0 serves between its own
+// steps (poll()) and, once its own slots are empty, until every rank is done (finish()).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,8 +26,10 @@ namespace batchmd::mpi {
 class InflightQueue : public dynamics::WorkQueue {
  public:
   /// order: the job's systems still to run, in the order to hand them out (rank 0 reads it;
-  /// every rank holds the same). sink: the store (rank 0; null elsewhere).
-  InflightQueue(std::shared_ptr<Comm> comm, std::vector<std::int64_t> order, std::shared_ptr<sinks::DataSink> sink);
+  /// every rank holds the same). slots: each rank's `inflight_slots` (its first share is at most
+  /// this). sink: the store (rank 0; null elsewhere).
+  InflightQueue(std::shared_ptr<Comm> comm, std::vector<std::int64_t> order, std::int64_t slots,
+                std::shared_ptr<sinks::DataSink> sink);
   /// Rank 0: from the list; other ranks: asks rank 0 and waits for the answer.
   std::vector<std::int64_t> take(std::int64_t n) override;
   /// Rank 0: answers the ASKs that have arrived and writes the rows; other ranks: forgets the
@@ -51,7 +55,8 @@ class InflightQueue : public dynamics::WorkQueue {
 
   std::shared_ptr<Comm> comm_;
   std::vector<std::int64_t> order_;
-  std::size_t next_ = 0;
+  std::vector<std::size_t> first_, first_end_;  // per rank: its first share, order_[first_ .. first_end_)
+  std::size_t next_ = 0;                        // the shared rest of the list starts here
   std::shared_ptr<sinks::DataSink> sink_, relaxed_;
   std::vector<std::int64_t> handed_;
   int done_ = 0;

@@ -104,11 +104,11 @@ std::shared_ptr<sinks::DataSink> Session::converged_sink(std::shared_ptr<sinks::
                                           "relaxed structures");
 }
 
-std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order,
+std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order, std::int64_t slots,
                                                              std::shared_ptr<sinks::DataSink> sink) {
   if (!distributed()) return std::make_shared<dynamics::ListQueue>(std::move(order));
   impl_->inflight =
-      std::make_shared<InflightQueue>(impl_->comm, std::move(order), is_root() ? std::move(sink) : nullptr);
+      std::make_shared<InflightQueue>(impl_->comm, std::move(order), slots, is_root() ? std::move(sink) : nullptr);
   return impl_->inflight;
 }
 

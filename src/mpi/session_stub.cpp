@@ -38,7 +38,7 @@ std::shared_ptr<dynamics::Hook> Session::snapshot_hook(std::shared_ptr<sinks::Da
   return hook;
 }
 Batch Session::gather_batch(Batch local) { return local; }
-std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order,
+std::shared_ptr<dynamics::WorkQueue> Session::inflight_queue(std::vector<std::int64_t> order, std::int64_t,
                                                              std::shared_ptr<sinks::DataSink>) {
   return std::make_shared<dynamics::ListQueue>(std::move(order));
 }

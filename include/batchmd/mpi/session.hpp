@@ -116,9 +116,10 @@ class Session {
   /// Inflight batching (`[run] inflight_slots`): the queue that hands out the job's systems
   /// `order` (indices; every rank passes the same) to dynamics::InflightSlots — a list for a
   /// single rank; distributed, rank 0 hands them out as the ranks' slots free up and writes every
-  /// rank's rows into `sink` (null on other ranks) as they arrive (docs/mpi.md). Call before
+  /// rank's rows into `sink` (null on other ranks) as they arrive (docs/mpi.md); each rank's
+  /// first share (at most `slots`, the systems dealt evenly) is kept for it. Call before
   /// converged_sink() (which then routes the relaxed structures the same way) and inflight_rows().
-  std::shared_ptr<dynamics::WorkQueue> inflight_queue(std::vector<std::int64_t> order,
+  std::shared_ptr<dynamics::WorkQueue> inflight_queue(std::vector<std::int64_t> order, std::int64_t slots,
                                                       std::shared_ptr<sinks::DataSink> sink);
   /// The sink InflightSlots writes its rows into: `sink` for a single rank and on rank 0, a
   /// forwarder to rank 0 elsewhere.
