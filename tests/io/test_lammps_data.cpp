@@ -288,7 +288,10 @@ TEST(LammpsData, LammpsReadsWhatBatchmdWritesAndBack) {
   io::write_structures(dir / "in.data", std::span<const AtomicData>(&d, 1));
   write_file(dir / "in.lmp",
              "units metal\natom_style charge\nboundary p p p\nread_data in.data\nwrite_data out.data\n");
-  run("cd '" + dir.string() + "' && '" + lmp + "' -in in.lmp -log none -screen none");
+  // Open MPI's session files in the test's own directory: lmp processes started at once by
+  // parallel tests race on the shared /tmp/ompi.<host>.<uid>.
+  run("cd '" + dir.string() + "' && mkdir -p ompi && TMPDIR=\"$PWD/ompi\" OMPI_MCA_orte_tmpdir_base=\"$PWD/ompi\" '" +
+      lmp + "' -in in.lmp -log none -screen none");
   ASSERT_TRUE(fs::exists(dir / "out.data")) << slurp(dir / "in.lmp");
   const std::string text = slurp(dir / "out.data");
   EXPECT_NE(text.find("Atoms # charge"), std::string::npos) << text;

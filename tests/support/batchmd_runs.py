@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the scripts that drive the real batchmd binary share (tests/mpi/mpi_runs.py,
 tests/app/inflight_runs.py): failing with a message, running a command with a timeout in a work
-directory, the environment of the processes started, and finding a rank's process."""
+directory, the environment of the processes started (with their own Open MPI session directory),
+and finding a rank's process."""
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def fail(msg):
@@ -27,7 +31,24 @@ def env():
     e = dict(os.environ)
     if "ASAN_OPTIONS" in e:
         e["ASAN_OPTIONS"] += ":detect_leaks=0"
+    e["TMPDIR"] = e["OMPI_MCA_orte_tmpdir_base"] = ompi_dir()
     return e
+
+
+_ompi_dir = None
+
+
+def ompi_dir():
+    """This script's own directory for Open MPI's session files (mpirun's and PMIx's). With the
+    shared default (/tmp/ompi.<host>.<uid>) two mpiruns that start and end at the same moment (CTest
+    runs tests in parallel) race: one removes the directory the other is creating its session in,
+    and orte_init fails ("A call to mkdir was unable to create the desired directory"). Removed when
+    the script exits."""
+    global _ompi_dir
+    if _ompi_dir is None:
+        _ompi_dir = tempfile.mkdtemp(prefix=f"batchmd_ompi_{os.getpid()}_")
+        atexit.register(shutil.rmtree, _ompi_dir, True)
+    return _ompi_dir
 
 
 def run(cmd, workdir, timeout, expect=0):
