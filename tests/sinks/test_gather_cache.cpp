@@ -9,41 +9,17 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <map>
 #include <vector>
 
+#include "gather_test_util.hpp"
 #include "gpu_gather_kernel.hpp"
 #include "trajectory_fixture.hpp"
 
 using namespace batchmd;
 using namespace batchmd::sinks::detail;
-using batchmd::test_support::encoded_batch;
+using namespace batchmd::test_support;  // encoded_batch; Destination, run_on_host
 
 namespace {
-
-/// Runs a plan as the GPU does (the same table bytes, every item, every lane of a 32-lane warp)
-/// at base rows `base`, on host memory.
-void run_on_host(const GatherPlan& plan, const GatherBase& base) {
-  std::vector<std::uint64_t> table((plan.table_bytes() + 7) / 8);
-  plan.write_table(reinterpret_cast<std::byte*>(table.data()));
-  const GatherTableView view = gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
-  for (std::int64_t i = 0; i < plan.items(); ++i)
-    for (unsigned lane = 0; lane < 32; ++lane) gather_item(view, i, lane, 32);
-}
-
-/// Destination buffers for every field of `b`: `rows` rows per level, filled with 0xAB.
-struct Destination {
-  std::map<std::string, std::vector<std::byte>> bytes;
-  std::vector<GatherFieldSpec> fields;
-  Destination(const Batch& b, const std::int64_t rows[3]) {
-    for (const auto& [k, f] : b.fields()) {
-      const int l = f.level == Level::Atom ? 0 : f.level == Level::Edge ? 1 : 2;
-      auto& v = bytes[k];
-      v.assign(static_cast<std::size_t>(rows[l]) * f.tensor.row_bytes(), std::byte{0xAB});
-      fields.push_back(GatherFieldSpec{&f.tensor, v.data(), f.level, k == kEdgeIndex});
-    }
-  }
-};
 
 /// Gathers systems `idx` of `b` at destination rows `at` twice — a plan made there, and a plan
 /// made at row 0 launched at systems_base(at) — and expects the same bytes everywhere.
