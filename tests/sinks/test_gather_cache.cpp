@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "gather_test_util.hpp"
@@ -161,15 +162,6 @@ TEST(GatherReuse, EqualKeysMakeEqualPlans) {
     plan.write_table(t.data());
     return t;
   };
-  for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
-    GatherKey key;
-    key.assign(b, idx, d.fields, mode);
-    const auto before = table(mode);
-    b.clear();
-    b.put(first, all_of(9));
-    ASSERT_TRUE(key.matches(b, idx, d.fields, mode));
-    EXPECT_EQ(table(mode), before);
-  }
   // Systems 3 and 4 swapped (3 and 2 atoms): inside the run 2-4 only atoms_ptr[4] moves, which
   // the Rebase plan does not read (one copy for the run); split into one run per system (the
   // sample-local edge mode) it does, and the key changes.
@@ -179,15 +171,26 @@ TEST(GatherReuse, EqualKeysMakeEqualPlans) {
   const Batch swapped = Batch::concat(parts);
   ASSERT_NE(swapped.atoms_ptr_data()[4], first.atoms_ptr_data()[4]);
   ASSERT_EQ(swapped.atoms_ptr_data()[5], first.atoms_ptr_data()[5]);
-  for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
-    GatherKey key;
-    key.assign(b, idx, d.fields, mode);
-    const auto before = table(mode);
-    b.clear();
-    b.put(swapped, all_of(9));
-    EXPECT_EQ(key.matches(b, idx, d.fields, mode), mode == EdgeIndexMode::Rebase);
-    EXPECT_EQ(table(mode) == before, mode == EdgeIndexMode::Rebase);
-    b.clear();
-    b.put(first, all_of(9));
-  }
+  // A key assigned on `first`, then the batch refilled in place with `with`: whether the key
+  // still matches and whether the plan's table is the same must agree with `keeps`.
+  struct Refill {
+    const char* what;
+    const Batch* with;
+    bool keeps_rebase, keeps_sample_local;
+  };
+  for (const Refill& r :
+       {Refill{"the same systems", &first, true, true}, Refill{"systems 3 and 4 swapped", &swapped, true, false}})
+    for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
+      const bool keeps = mode == EdgeIndexMode::Rebase ? r.keeps_rebase : r.keeps_sample_local;
+      SCOPED_TRACE(std::string(r.what) + (mode == EdgeIndexMode::Rebase ? ", Rebase" : ", SampleLocal"));
+      GatherKey key;
+      key.assign(b, idx, d.fields, mode);
+      const auto before = table(mode);
+      b.clear();
+      b.put(*r.with, all_of(9));
+      EXPECT_EQ(key.matches(b, idx, d.fields, mode), keeps);
+      EXPECT_EQ(table(mode) == before, keeps);
+      b.clear();
+      b.put(first, all_of(9));
+    }
 }
