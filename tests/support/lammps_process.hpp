@@ -20,8 +20,7 @@ namespace batchmd::test_support {
 /// A fresh (emptied) scratch directory "batchmd_<what>_<pid>_<name>" in the temporary directory,
 /// for one external run; the test binary removes it once its tests have passed.
 inline std::filesystem::path scratch_dir(const std::string& what, const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() /
-           ("batchmd_" + what + "_" + std::to_string(::getpid()) + "_" + name);
+  auto d = std::filesystem::temp_directory_path() / ("batchmd_" + what + "_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d;
