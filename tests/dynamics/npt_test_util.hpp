@@ -3,9 +3,7 @@
 // AFTER_STEP, and LAMMPS (`lmp`, a real process) in a scratch directory.
 #pragma once
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -14,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/lammps_process.hpp"
 #include "batchmd/dynamics/dynamics.hpp"
 #include "batchmd/model/lennard_jones.hpp"
 #include "dyn_test_util.hpp"
@@ -63,36 +62,12 @@ inline double variance(const std::vector<double>& x) {
   return s / static_cast<double>(x.size() - 1);
 }
 
-/// A scratch directory for one external run.
+/// A scratch directory for one external run: batchmd_npt_test_<pid>_<name>.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("batchmd_npt_test_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
+  return test_support::scratch_dir("npt_test", name);
 }
 
-/// Runs `lmp` on the script in dir; a failed run fails the test.
-inline bool run_lammps(const std::filesystem::path& dir, const std::string& script) {
-  std::ofstream(dir / "in.lmp") << script;
-  // Open MPI's session directory apart for each run (beside the scratch directory, which the test
-  // may remove while Open MPI still cleans it up): lmp processes started at once by parallel tests
-  // raced on creating the shared /tmp/ompi.<host>.<uid> ("File exists").
-  const std::string ompi = dir.string() + ".ompi";
-  std::filesystem::create_directories(ompi);
-  const std::string cmd = "cd '" + dir.string() + "' && TMPDIR='" + ompi + "' OMPI_MCA_orte_tmpdir_base='" + ompi +
-                          "' lmp -in in.lmp -log log.lammps > lmp.out 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::error_code ignored;
-  std::filesystem::remove(ompi, ignored);  // empty once Open MPI has cleaned up; else left
-  if (rc != 0) {
-    std::ifstream out(dir / "lmp.out");
-    std::stringstream ss;
-    ss << out.rdbuf();
-    ADD_FAILURE() << "lmp failed (exit " << rc << "): " << ss.str();
-    return false;
-  }
-  return true;
-}
+using test_support::run_lammps;
 
 /// Numbers of the second column of a fix ave/time file (comment lines skipped).
 inline std::vector<double> read_ave_time(const std::filesystem::path& file) {

@@ -8,7 +8,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -18,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/lammps_process.hpp"
 #include "batchmd/data/batch.hpp"
 #include "batchmd/model/model.hpp"
 
@@ -185,36 +185,12 @@ inline constexpr double kLmpBoltz = 8.617343e-5;   // eV/K
 inline constexpr double kLmpNktv2p = 1.6021765e6;  // bar per eV/Å^3
 inline constexpr double kLmpMvv2e = 1.0364269e-4;  // eV per amu Å^2/ps^2
 
-/// A scratch directory for one LAMMPS run (removed at exit of the test binary's temp dir).
+/// A scratch directory for one external run: batchmd_snap_test_<pid>_<name>.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("batchmd_snap_test_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
+  return test_support::scratch_dir("snap_test", name);
 }
 
-/// Runs `lmp` on the script in dir (screen output to lmp.out); a failed run fails the test.
-inline bool run_lammps(const std::filesystem::path& dir, const std::string& script) {
-  std::ofstream(dir / "in.lmp") << script;
-  // Open MPI's session directory apart for each run (beside the scratch directory, which the test
-  // may remove while Open MPI still cleans it up): lmp processes started at once by parallel tests
-  // raced on creating the shared /tmp/ompi.<host>.<uid> ("File exists").
-  const std::string ompi = dir.string() + ".ompi";
-  std::filesystem::create_directories(ompi);
-  const std::string cmd = "cd '" + dir.string() + "' && TMPDIR='" + ompi + "' OMPI_MCA_orte_tmpdir_base='" + ompi +
-                          "' lmp -in in.lmp -log log.lammps > lmp.out 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::error_code ignored;
-  std::filesystem::remove(ompi, ignored);  // empty once Open MPI has cleaned up; else left
-  if (rc != 0) {
-    std::ifstream out(dir / "lmp.out");
-    std::stringstream ss;
-    ss << out.rdbuf();
-    ADD_FAILURE() << "lmp failed (exit " << rc << "): " << ss.str();
-    return false;
-  }
-  return true;
-}
+using test_support::run_lammps;
 
 /// A LAMMPS data file (atomic style) for s; type t is element types[t-1]. The cell must be lower
 /// triangular (a along x, b in the xy plane), as LAMMPS boxes are; open directions get a box

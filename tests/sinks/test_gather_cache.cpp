@@ -9,41 +9,18 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <map>
+#include <string>
 #include <vector>
 
+#include "gather_test_util.hpp"
 #include "gpu_gather_kernel.hpp"
 #include "trajectory_fixture.hpp"
 
 using namespace batchmd;
 using namespace batchmd::sinks::detail;
-using batchmd::test_support::encoded_batch;
+using namespace batchmd::test_support;  // encoded_batch; Destination, run_on_host
 
 namespace {
-
-/// Runs a plan as the GPU does (the same table bytes, every item, every lane of a 32-lane warp)
-/// at base rows `base`, on host memory.
-void run_on_host(const GatherPlan& plan, const GatherBase& base) {
-  std::vector<std::uint64_t> table((plan.table_bytes() + 7) / 8);
-  plan.write_table(reinterpret_cast<std::byte*>(table.data()));
-  const GatherTableView view = gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
-  for (std::int64_t i = 0; i < plan.items(); ++i)
-    for (unsigned lane = 0; lane < 32; ++lane) gather_item(view, i, lane, 32);
-}
-
-/// Destination buffers for every field of `b`: `rows` rows per level, filled with 0xAB.
-struct Destination {
-  std::map<std::string, std::vector<std::byte>> bytes;
-  std::vector<GatherFieldSpec> fields;
-  Destination(const Batch& b, const std::int64_t rows[3]) {
-    for (const auto& [k, f] : b.fields()) {
-      const int l = f.level == Level::Atom ? 0 : f.level == Level::Edge ? 1 : 2;
-      auto& v = bytes[k];
-      v.assign(static_cast<std::size_t>(rows[l]) * f.tensor.row_bytes(), std::byte{0xAB});
-      fields.push_back(GatherFieldSpec{&f.tensor, v.data(), f.level, k == kEdgeIndex});
-    }
-  }
-};
 
 /// Gathers systems `idx` of `b` at destination rows `at` twice — a plan made there, and a plan
 /// made at row 0 launched at systems_base(at) — and expects the same bytes everywhere.
@@ -185,15 +162,6 @@ TEST(GatherReuse, EqualKeysMakeEqualPlans) {
     plan.write_table(t.data());
     return t;
   };
-  for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
-    GatherKey key;
-    key.assign(b, idx, d.fields, mode);
-    const auto before = table(mode);
-    b.clear();
-    b.put(first, all_of(9));
-    ASSERT_TRUE(key.matches(b, idx, d.fields, mode));
-    EXPECT_EQ(table(mode), before);
-  }
   // Systems 3 and 4 swapped (3 and 2 atoms): inside the run 2-4 only atoms_ptr[4] moves, which
   // the Rebase plan does not read (one copy for the run); split into one run per system (the
   // sample-local edge mode) it does, and the key changes.
@@ -203,15 +171,26 @@ TEST(GatherReuse, EqualKeysMakeEqualPlans) {
   const Batch swapped = Batch::concat(parts);
   ASSERT_NE(swapped.atoms_ptr_data()[4], first.atoms_ptr_data()[4]);
   ASSERT_EQ(swapped.atoms_ptr_data()[5], first.atoms_ptr_data()[5]);
-  for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
-    GatherKey key;
-    key.assign(b, idx, d.fields, mode);
-    const auto before = table(mode);
-    b.clear();
-    b.put(swapped, all_of(9));
-    EXPECT_EQ(key.matches(b, idx, d.fields, mode), mode == EdgeIndexMode::Rebase);
-    EXPECT_EQ(table(mode) == before, mode == EdgeIndexMode::Rebase);
-    b.clear();
-    b.put(first, all_of(9));
-  }
+  // A key assigned on `first`, then the batch refilled in place with `with`: whether the key
+  // still matches and whether the plan's table is the same must agree with `keeps`.
+  struct Refill {
+    const char* what;
+    const Batch* with;
+    bool keeps_rebase, keeps_sample_local;
+  };
+  for (const Refill& r :
+       {Refill{"the same systems", &first, true, true}, Refill{"systems 3 and 4 swapped", &swapped, true, false}})
+    for (EdgeIndexMode mode : {EdgeIndexMode::Rebase, EdgeIndexMode::SampleLocal}) {
+      const bool keeps = mode == EdgeIndexMode::Rebase ? r.keeps_rebase : r.keeps_sample_local;
+      SCOPED_TRACE(std::string(r.what) + (mode == EdgeIndexMode::Rebase ? ", Rebase" : ", SampleLocal"));
+      GatherKey key;
+      key.assign(b, idx, d.fields, mode);
+      const auto before = table(mode);
+      b.clear();
+      b.put(*r.with, all_of(9));
+      EXPECT_EQ(key.matches(b, idx, d.fields, mode), keeps);
+      EXPECT_EQ(table(mode) == before, keeps);
+      b.clear();
+      b.put(first, all_of(9));
+    }
 }

@@ -9,42 +9,19 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <map>
 #include <random>
 #include <vector>
 
 #include "batchmd/core/error.hpp"
+#include "gather_test_util.hpp"
 #include "gpu_gather_kernel.hpp"
 #include "trajectory_fixture.hpp"
 
 using namespace batchmd;
 using namespace batchmd::sinks::detail;
-using batchmd::test_support::encoded_batch;
+using namespace batchmd::test_support;  // encoded_batch; Destination, run_on_host
 
 namespace {
-
-/// Runs a plan as the GPU does — the same table bytes, the same per-lane code for every lane of
-/// a 32-lane warp and every item, at destination base rows `base` — on host memory.
-void run_on_host(const GatherPlan& plan, const GatherBase& base = GatherBase{}) {
-  std::vector<std::uint64_t> table((plan.table_bytes() + 7) / 8);
-  plan.write_table(reinterpret_cast<std::byte*>(table.data()));
-  const GatherTableView view = gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
-  for (std::int64_t i = 0; i < plan.items(); ++i)
-    for (unsigned lane = 0; lane < 32; ++lane) gather_item(view, i, lane, 32);
-}
-
-/// Destination buffers for every field of `b`, with `pad` rows before the gathered ones.
-struct Destination {
-  std::map<std::string, std::vector<std::byte>> bytes;
-  std::vector<GatherFieldSpec> fields;
-  Destination(const Batch& b, const Batch& want, std::int64_t pad) {
-    for (const auto& [k, f] : b.fields()) {
-      auto& v = bytes[k];
-      v.assign(static_cast<std::size_t>(want.get(k).rows() + pad) * f.tensor.row_bytes(), std::byte{0xAB});
-      fields.push_back(GatherFieldSpec{&f.tensor, v.data(), f.level, k == kEdgeIndex});
-    }
-  }
-};
 
 Batch snapshot_batch(std::int64_t n_systems, DType fdt) {  // the benchmark's batch: 64-256 atoms, 8 fields
   std::mt19937_64 rng(3);
