@@ -8,12 +8,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <thread>
 
 namespace batchmd::test_support {
 
@@ -38,8 +40,13 @@ inline bool run_lammps(const std::filesystem::path& dir, const std::string& scri
   const std::string cmd = "cd '" + dir.string() + "' && TMPDIR='" + ompi + "' OMPI_MCA_orte_tmpdir_base='" + ompi +
                           "' lmp -in in.lmp -log log.lammps > lmp.out 2>&1";
   const int rc = std::system(cmd.c_str());
-  std::error_code ignored;
-  std::filesystem::remove(ompi, ignored);  // empty once Open MPI has cleaned up; else left
+  // A singleton lmp's Open MPI daemon may still be removing its session files when lmp has
+  // exited: wait (up to 5 s) for the directory to empty before removing it. Removing it while the
+  // daemon deletes inside it failed now and then and left empty "<dir>.ompi" directories behind.
+  std::error_code ec;
+  for (int i = 0; i < 250 && !std::filesystem::is_empty(ompi, ec) && !ec; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::filesystem::remove_all(ompi, ec);  // best effort: scratch_cleanup retries at the end
   if (rc != 0) {
     std::ifstream out(dir / "lmp.out");
     std::stringstream ss;
