@@ -26,20 +26,11 @@ void Tensor::Free::operator()(std::byte* p) const {
     cuda::free(p, bytes, device);
 }
 
-Tensor::Tensor(DType dtype, Shape shape, Device device) : Tensor(dtype, std::move(shape), device, Uninitialised{}) {
-  if (cap_bytes_ == 0) return;
-  if (device_.is_cpu())
-    std::memset(ptr_.get(), 0, cap_bytes_);
-  else
-    cuda::memset_async(ptr_.get(), 0, cap_bytes_, cuda::compute_stream(device_.index));
-}
-
-Tensor::Tensor(DType dtype, Shape shape, Device device, Uninitialised)
-    : dtype_(dtype), shape_(std::move(shape)), device_(device) {
+Tensor::Tensor(DType dtype, Shape shape, Device device) : dtype_(dtype), shape_(std::move(shape)), device_(device) {
   cuda::require(device_);
   for (auto d : shape_)
     if (d < 0) throw InvalidArgument("Tensor: negative dimension in shape " + shape_str(shape_));
-  allocate(nbytes(), /*zero=*/false);
+  allocate(nbytes());
 }
 
 Tensor::Tensor(Tensor&& o) noexcept
@@ -65,7 +56,7 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
   return *this;
 }
 
-void Tensor::allocate(std::size_t bytes, bool zero) {
+void Tensor::allocate(std::size_t bytes) {
   cap_bytes_ = bytes;
   if (bytes == 0) {
     ptr_.reset();
@@ -74,11 +65,11 @@ void Tensor::allocate(std::size_t bytes, bool zero) {
   if (device_.is_cpu()) {
     ptr_ = std::unique_ptr<std::byte[], Free>(
         static_cast<std::byte*>(::operator new[](bytes, std::align_val_t(kAlign))), Free{-1, bytes});
-    if (zero) std::memset(ptr_.get(), 0, bytes);
+    std::memset(ptr_.get(), 0, bytes);
   } else {
     ptr_ = std::unique_ptr<std::byte[], Free>(static_cast<std::byte*>(cuda::alloc(bytes, device_.index)),
                                               Free{device_.index, bytes});
-    if (zero) cuda::memset_async(ptr_.get(), 0, bytes, cuda::compute_stream(device_.index));
+    cuda::memset_async(ptr_.get(), 0, bytes, cuda::compute_stream(device_.index));
   }
 }
 
@@ -99,7 +90,7 @@ void copy_bytes(void* dst, const Device& dd, const void* src, const Device& sd, 
 }  // namespace
 
 Tensor Tensor::to(const Device& d) const {
-  Tensor t(dtype_, shape_, d, Uninitialised{});  // every byte is copied
+  Tensor t(dtype_, shape_, d);
   copy_bytes(t.raw(), d, raw(), device_, nbytes());
   return t;
 }

@@ -103,12 +103,8 @@ class Tensor {
     std::size_t bytes;
     void operator()(std::byte* p) const;
   };
-  /// Uninitialised (for a copy that overwrites every byte: to(), clone()).
-  struct Uninitialised {};
-  Tensor(DType dtype, Shape shape, Device device, Uninitialised);
   void check_dtype(DType want) const;
-  /// zero: fill the new memory with zeros (a copy about to overwrite it passes false).
-  void allocate(std::size_t bytes, bool zero = true);
+  void allocate(std::size_t bytes);
   void zero_bytes(std::size_t offset, std::size_t n);
 
   DType dtype_ = DType::Float64;
