@@ -6,6 +6,7 @@
 // and malformed files, each a FormatError naming the file and line.
 #include <cmath>
 
+#include "../support/lammps_process.hpp"
 #include "batchmd/data/schema.hpp"
 #include "batchmd/io/extxyz.hpp"
 #include "batchmd/io/lammps_data.hpp"
@@ -286,12 +287,8 @@ TEST(LammpsData, LammpsReadsWhatBatchmdWritesAndBack) {
   const auto dir = test_dir("lmp_process");
   const AtomicData d = alloy(9);
   io::write_structures(dir / "in.data", std::span<const AtomicData>(&d, 1));
-  write_file(dir / "in.lmp",
-             "units metal\natom_style charge\nboundary p p p\nread_data in.data\nwrite_data out.data\n");
-  // Open MPI's session files in the test's own directory: lmp processes started at once by
-  // parallel tests race on the shared /tmp/ompi.<host>.<uid>.
-  run("cd '" + dir.string() + "' && mkdir -p ompi && TMPDIR=\"$PWD/ompi\" OMPI_MCA_orte_tmpdir_base=\"$PWD/ompi\" '" +
-      lmp + "' -in in.lmp -log none -screen none");
+  ASSERT_TRUE(test_support::run_lammps(
+      dir, "units metal\natom_style charge\nboundary p p p\nread_data in.data\nwrite_data out.data\n", lmp));
   ASSERT_TRUE(fs::exists(dir / "out.data")) << slurp(dir / "in.lmp");
   const std::string text = slurp(dir / "out.data");
   EXPECT_NE(text.find("Atoms # charge"), std::string::npos) << text;
