@@ -43,7 +43,7 @@ std::vector<std::int64_t> InflightQueue::next(std::int64_t n, int to) {
   const auto r = static_cast<std::size_t>(to);
   while (!closed_ && n > 0 && first_[r] < first_end_[r]) out.push_back(order_[first_[r]++]), --n;
   while (!closed_ && n-- > 0 && next_ < order_.size()) out.push_back(order_[next_++]);
-  handed_[static_cast<std::size_t>(to)] += static_cast<std::int64_t>(out.size());
+  handed_[r] += static_cast<std::int64_t>(out.size());
   return out;
 }
 

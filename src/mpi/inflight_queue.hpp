@@ -8,10 +8,11 @@
 // (systems that converged in a stage, for the relaxed-structure store); DONE — the rank has ended
 // every system it took and sends nothing more. Rank 0 answers an ASK with kTagWork: the system
 // indices (int64, possibly none: the queue is dry). Messages of one sender arrive in order, so a
-// rank's rows are written before its DONE is counted. Each rank's first share (up to its slots, the
-// systems dealt evenly) is set aside for it at the start, so a rank that starts late (a loaded
-// machine, a slow node) still gets work; after that the list goes to whoever asks first. Rank 0 serves between its own
-// steps (poll()) and, once its own slots are empty, until every rank is done (finish()).
+// rank's rows are written before its DONE is counted. Each rank's first share (up to its slots,
+// the systems dealt evenly) is set aside for it at the start, so a rank that starts late (a loaded
+// machine, a slow node) still gets work; after that the list goes to whoever asks first. Rank 0
+// serves between its own steps (poll()) and, once its own slots are empty, until every rank is
+// done (finish()).
 #pragma once
 #include <cstdint>
 #include <memory>
