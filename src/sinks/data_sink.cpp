@@ -25,14 +25,20 @@
 
 namespace batchmd::sinks {
 
-std::vector<std::int64_t> DataSink::selected(const Batch& batch, const std::vector<bool>& mask,
-                                             const std::string& sink) {
+void DataSink::selected(const Batch& batch, const std::vector<bool>& mask, const std::string& sink,
+                        std::vector<std::int64_t>& idx) {
   if (mask.size() != static_cast<std::size_t>(batch.n_systems()))
     throw InvalidArgument(sink + ".write: mask has " + std::to_string(mask.size()) + " entries but the batch has " +
                           std::to_string(batch.n_systems()) + " systems");
-  std::vector<std::int64_t> idx;
+  idx.clear();
   for (std::size_t s = 0; s < mask.size(); ++s)
     if (mask[s]) idx.push_back(static_cast<std::int64_t>(s));
+}
+
+std::vector<std::int64_t> DataSink::selected(const Batch& batch, const std::vector<bool>& mask,
+                                             const std::string& sink) {
+  std::vector<std::int64_t> idx;
+  selected(batch, mask, sink, idx);
   return idx;
 }
 

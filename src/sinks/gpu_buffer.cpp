@@ -101,13 +101,7 @@ void GPUBuffer::allocate(const Batch& batch) {
 }
 
 void GPUBuffer::write(const Batch& batch, const std::vector<bool>& mask) {
-  // What DataSink::selected does, into a kept vector.
-  if (mask.size() != static_cast<std::size_t>(batch.n_systems())) {
-    (void)selected(batch, mask, "GPUBuffer");  // throws its InvalidArgument
-  }
-  idx_.clear();
-  for (std::size_t s = 0; s < mask.size(); ++s)
-    if (mask[s]) idx_.push_back(static_cast<std::int64_t>(s));
+  selected(batch, mask, "GPUBuffer", idx_);
   const std::vector<std::int64_t>& idx = idx_;
   if (idx.empty()) return;
   if (allocated_) check_schema(batch);

@@ -55,6 +55,9 @@ class DataSink {
  protected:
   /// Validates mask length and returns the selected system indices.
   static std::vector<std::int64_t> selected(const Batch& batch, const std::vector<bool>& mask, const std::string& sink);
+  /// The same into the caller's vector (cleared first; its capacity kept: no allocation per write).
+  static void selected(const Batch& batch, const std::vector<bool>& mask, const std::string& sink,
+                       std::vector<std::int64_t>& into);
 };
 
 /// Snapshots in host RAM: each write appends one contiguous block per field (no per-system
