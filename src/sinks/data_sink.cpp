@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// sinks/data_sink: mask handling shared by sinks, and the HostMemory sink. Its GPU path gathers
+// sinks/data_sink: mask handling shared by sinks, and the HostMemory sink. A CPU write gathers
+// the selected systems into one pageable block. Its GPU path gathers
 // each write on the GPU (staging ring) and copies it straight into pinned arenas, where it stays;
 // only when pinned memory cannot be had does a worker copy each landed slot into pageable memory.
 #include "batchmd/sinks/data_sink.hpp"
@@ -22,6 +23,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "gpu_staging.hpp"
+#include "trajectory_layout.hpp"
 
 namespace batchmd::sinks {
 
@@ -77,7 +79,7 @@ struct HostMemory::Staged {
   std::vector<detail::StagedField> fields;  // where each field is in `host`
   std::size_t bytes = 0;
   const std::byte* host = nullptr;  // the block once it has landed: in an arena or in `data`
-  HostBytes data;                   // pageable copy made by the worker (no arena)
+  HostBytes data;                   // pageable: a CPU write, or the worker's copy of a GPU one
   std::size_t allocated = 0;        // of `data`
 };
 
@@ -353,6 +355,94 @@ struct HostMemory::GpuPath {
   }
 };
 
+// ---------------------------------------------------------------- HostMemory, CPU path
+
+/// Pageable blocks for CPU writes, made ready on a thread of their own: allocated and every page
+/// faulted in, so that a write only copies (faulting ~90 fresh pages of a 0.35 MB snapshot in on
+/// the step thread cost more than the copy itself). The thread keeps up to kReady blocks of the
+/// size the last write asked for, no more than the sink may still be asked to hold. A write whose
+/// size has no ready block allocates its own, as without this.
+struct HostMemory::Ahead {
+  static constexpr std::size_t kReady = 2;
+  struct Ready {
+    HostBytes data;
+    std::size_t bytes;
+  };
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<Ready> ready;
+  std::size_t want = 0;    // bytes of the blocks to make
+  std::size_t budget = 0;  // blocks the sink may still be asked to hold (ready ones included)
+  bool stop = false;
+  std::thread worker;
+
+  Ahead() {
+    worker = std::thread([this] { loop(); });
+  }
+  ~Ahead() {
+    {
+      std::lock_guard lk(m);
+      stop = true;
+    }
+    cv.notify_all();
+    worker.join();
+  }
+
+  /// A ready block of exactly `bytes`, or an empty one. `blocks_left`: writes of this size the
+  /// sink may still take after this one; the thread makes the next blocks for those.
+  HostBytes take(std::size_t bytes, std::size_t blocks_left) {
+    HostBytes out;
+    {
+      std::lock_guard lk(m);
+      if (bytes != want) ready.clear();  // another size: the ready blocks would not be used
+      if (!ready.empty()) {
+        out = std::move(ready.front().data);
+        ready.pop_front();
+      }
+      want = bytes;
+      budget = blocks_left;
+      while (ready.size() > budget) ready.pop_back();  // more than the sink can still take
+    }
+    cv.notify_one();
+    return out;
+  }
+  /// Frees the ready blocks (the sink is full, or emptied).
+  void drop() {
+    std::lock_guard lk(m);
+    ready.clear();
+    budget = 0;
+  }
+
+  void loop() {
+    std::unique_lock lk(m);
+    for (;;) {
+      cv.wait(lk, [&] { return stop || (want > 0 && ready.size() < std::min(kReady, budget)); });
+      if (stop) return;
+      const std::size_t bytes = want;
+      lk.unlock();
+      auto* p = static_cast<std::byte*>(std::malloc(bytes));
+      if (p) {
+#ifdef MADV_POPULATE_WRITE
+        // Whole pages inside the block only (a malloc'd block shares its edges with others).
+        const auto page = static_cast<std::uintptr_t>(4096);
+        const auto first = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
+        const auto last = (reinterpret_cast<std::uintptr_t>(p) + bytes) / page * page;
+        if (last <= first || madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE) != 0)
+#endif
+          for (std::size_t i = 0; i < bytes; i += 4096) p[i] = std::byte{0};  // not yet shared: safe to write
+      }
+      lk.lock();
+      if (!p) {  // no memory now: writes allocate their own (and report the failure)
+        want = 0;
+        continue;
+      }
+      HostBytes block(p);
+      if (bytes == want && ready.size() < std::min(kReady, budget)) ready.push_back(Ready{std::move(block), bytes});
+      // else the size changed or the sink filled meanwhile, and `block` is freed here
+    }
+  }
+};
+
 // ---------------------------------------------------------------- HostMemory
 
 HostMemory::HostMemory(std::int64_t capacity) : capacity_(capacity) {
@@ -372,6 +462,7 @@ HostMemory& HostMemory::operator=(HostMemory&& o) noexcept {
     schema_ = std::move(o.schema_);
     arenas_ = std::move(o.arenas_);
     gpu_ = std::move(o.gpu_);
+    ahead_ = std::move(o.ahead_);
   }
   return *this;
 }
@@ -417,14 +508,63 @@ void HostMemory::write(const Batch& batch, const std::vector<bool>& mask) {
 }
 
 HostMemory::Block HostMemory::cpu_block(const Batch& batch, const std::vector<std::int64_t>& idx) {
+  // One allocation per write, each field's rows of the selected systems gathered straight from
+  // the batch at 64-byte offsets: no per-field tensors, no zero fill before the copy, no
+  // intermediate index_select batch.
+  constexpr std::size_t kAlign = 64;
+  const std::int64_t* ap = batch.atoms_ptr_data();
+  const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
+  std::int64_t atoms = 0, edges = 0;
+  for (auto s : idx) {
+    atoms += ap[s + 1] - ap[s];
+    edges += ep[s + 1] - ep[s];
+  }
+  auto staged = std::make_shared<Staged>();
+  std::size_t total = 0;
+  for (const auto& [k, f] : batch.fields()) {
+    Shape shape = f.tensor.shape();
+    shape[0] = f.level == Level::Atom ? atoms : f.level == Level::Edge ? edges : static_cast<std::int64_t>(idx.size());
+    const std::size_t bytes = static_cast<std::size_t>(shape[0]) * f.tensor.row_bytes();
+    total = (total + kAlign - 1) / kAlign * kAlign;
+    staged->fields.push_back(detail::StagedField{k, f.level, f.tensor.dtype(), std::move(shape), total, bytes});
+    total += bytes;
+  }
+  staged->bytes = total;
+  // Plain malloc (not allocate_host_bytes' 2 MiB-rounded huge blocks): a CPU sink holds its
+  // snapshots in their raw bytes plus the alignment padding. Ready blocks come from `ahead_`.
+  staged->allocated = std::max<std::size_t>(total, 1);
+  if (!ahead_) ahead_ = std::make_unique<Ahead>();
+  const auto samples_left = capacity_ - size() - static_cast<std::int64_t>(idx.size());
+  const auto blocks_left = static_cast<std::size_t>(std::max<std::int64_t>(samples_left, 0)) / idx.size();
+  staged->data = ahead_->take(staged->allocated, blocks_left);
+  if (!staged->data) staged->data = HostBytes(static_cast<std::byte*>(std::malloc(staged->allocated)));
+  if (!staged->data) throw std::bad_alloc();
+  std::byte* dst = staged->data.get();
+  const bool all = idx.size() == static_cast<std::size_t>(batch.n_systems());
+  for (const detail::StagedField& f : staged->fields) {
+    const Tensor& t = batch.get(f.name);
+    if (all) {
+      if (f.bytes) std::memcpy(dst + f.offset, t.bytes(), f.bytes);
+      continue;
+    }
+    detail::gather_rows(t, f.level == Level::Atom ? ap : ep, idx, f.level == Level::System, dst + f.offset);
+    if (f.name == kEdgeIndex && f.dtype == DType::Int64) {  // rebased onto this block's atoms, as index_select does
+      auto* v = reinterpret_cast<std::int64_t*>(dst + f.offset);
+      const auto per_row = static_cast<std::size_t>(t.row_numel());
+      std::size_t e = 0;
+      std::int64_t block_atom = 0;
+      for (auto s : idx) {
+        const std::int64_t delta = block_atom - ap[s];
+        for (std::int64_t r = ep[s]; r < ep[s + 1]; ++r, ++e)
+          for (std::size_t c = 0; c < per_row; ++c) v[e * per_row + c] += delta;
+        block_atom += ap[s + 1] - ap[s];
+      }
+    }
+  }
+  staged->host = dst;
   Block block;
   block.samples = static_cast<std::int64_t>(idx.size());
-  if (idx.size() == static_cast<std::size_t>(batch.n_systems())) {
-    for (const auto& [k, f] : batch.fields()) block.fields.emplace(k, Field{f.level, f.tensor.clone()});
-  } else {
-    Batch sub = batch.index_select(idx);
-    for (const auto& [k, f] : sub.fields()) block.fields.emplace(k, Field{f.level, sub.get(k).clone()});
-  }
+  block.staged = std::move(staged);
   return block;
 }
 
@@ -473,15 +613,11 @@ HostMemory::Block HostMemory::gpu_block(const Batch& batch, const std::vector<st
 }
 
 HostMemory::Part HostMemory::part(const Block& b, const std::string& name) {
-  if (b.staged) {
-    if (!b.staged->host)
-      throw IOError("HostMemory: a snapshot written from the GPU is missing: its transfer failed (reported earlier)");
-    for (const auto& f : b.staged->fields)
-      if (f.name == name) return Part{b.staged->host + f.offset, f.bytes, f.shape[0]};
-    throw InvalidArgument("HostMemory: a stored block lacks field '" + name + "'");
-  }
-  const Tensor& t = b.fields.find(name)->second.tensor;
-  return Part{t.bytes(), t.nbytes(), t.rows()};
+  if (!b.staged->host)
+    throw IOError("HostMemory: a snapshot written from the GPU is missing: its transfer failed (reported earlier)");
+  for (const auto& f : b.staged->fields)
+    if (f.name == name) return Part{b.staged->host + f.offset, f.bytes, f.shape[0]};
+  throw InvalidArgument("HostMemory: a stored block lacks field '" + name + "'");
 }
 
 void HostMemory::flush() { wait_for_gpu(true); }
@@ -532,6 +668,7 @@ void HostMemory::zero() {
   atoms_.clear();
   edges_.clear();
   schema_.clear();
+  if (ahead_) ahead_->drop();
   if (arenas_) arenas_->reset();  // no copy is in flight any more: the arenas are reused
   if (gpu_) gpu_->rethrow();      // a failed transfer is reported once, even if its block is gone
 }
@@ -540,9 +677,7 @@ std::size_t HostMemory::raw_bytes() const {
   wait_for_gpu(true);
   std::size_t n = 0;
   for (const auto& b : blocks_) {
-    for (const auto& [k, f] : b.fields) n += f.tensor.nbytes();
-    if (b.staged)
-      for (const auto& f : b.staged->fields) n += f.bytes;
+    for (const auto& f : b.staged->fields) n += f.bytes;
   }
   return n;
 }
@@ -551,8 +686,7 @@ std::size_t HostMemory::allocated_bytes() const {
   wait_for_gpu(true);
   std::size_t n = 0;
   for (const auto& b : blocks_) {
-    for (const auto& [k, f] : b.fields) n += f.tensor.capacity_bytes();
-    if (b.staged && b.staged->data) n += b.staged->allocated;
+    if (b.staged->data) n += b.staged->allocated;
   }
   if (arenas_) n += arenas_->allocated();
   return n;

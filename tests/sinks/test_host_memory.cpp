@@ -130,3 +130,29 @@ TEST(HostMemory, HoldsSnapshotsInNearlyRawBytes) {
   for (int i = 0; i < 200; ++i) sink.write(a);
   EXPECT_LE(static_cast<double>(sink.allocated_bytes()), 1.05 * static_cast<double>(sink.raw_bytes()));
 }
+
+// CPU writes take blocks that another thread allocated and faulted in ahead, sized by the last
+// write: a run of same-size writes, a size change (mask) in the middle, the sink filled to the
+// last sample, emptied and filled again — each sample must hold its batch as it was when written.
+TEST(HostMemory, EverySampleHoldsItsBatchAsWrittenThroughReusedBlockSizes) {
+  HostMemory sink(21);
+  std::vector<AtomicData> expected;
+  auto write = [&](const Batch& b, const std::vector<bool>& mask) {
+    sink.write(b, mask);
+    for (std::size_t s = 0; s < mask.size(); ++s)
+      if (mask[s]) expected.push_back(b.system(static_cast<std::int64_t>(s)));
+  };
+  for (int round = 0; round < 2; ++round) {
+    expected.clear();
+    for (int i = 0; i < 5; ++i) write(make_batch({40, 7, 300}, 100.0 * round + i), {true, true, true});
+    for (int i = 0; i < 2; ++i) write(make_batch({40, 7, 300}, 50.0 + i), {false, true, true});
+    write(make_batch({40, 7, 300}, 60.0), {true, true, false});
+    EXPECT_TRUE(sink.is_full());
+    Batch r = sink.read();
+    ASSERT_EQ(r.n_systems(), static_cast<std::int64_t>(expected.size()));
+    for (std::int64_t i = 0; i < r.n_systems(); ++i)
+      expect_system_eq(r.system(i), expected[static_cast<std::size_t>(i)]);
+    sink.zero();
+  }
+  EXPECT_EQ(sink.size(), 0);
+}

@@ -93,13 +93,13 @@ class HostMemory : public DataSink {
   std::size_t allocated_bytes() const;
 
  private:
-  struct Staged;   // the bytes of one write from a GPU batch: in a pinned arena, or pageable
+  struct Staged;   // the bytes of one write: pageable, or (from a GPU batch) in a pinned arena
   struct GpuPath;  // staging ring, copies in flight + copy worker, made by the first GPU write
+  struct Ahead;    // pageable blocks for CPU writes, page-faulted in ahead on another thread
   struct Arenas;   // pinned memory that writes from a GPU batch are copied into
   struct Block {
     std::int64_t samples = 0;
-    std::map<std::string, Field, std::less<>> fields;  // written from a CPU batch
-    std::shared_ptr<Staged> staged;                    // written from a GPU batch
+    std::shared_ptr<Staged> staged;  // every field's rows, one allocation
   };
   struct SchemaField {
     Level level;
@@ -127,6 +127,7 @@ class HostMemory : public DataSink {
   std::map<std::string, SchemaField, std::less<>> schema_;  // set by the first write
   std::unique_ptr<Arenas> arenas_;  // blocks point into them: freed only after gpu_ (see ~HostMemory)
   std::unique_ptr<GpuPath> gpu_;
+  std::unique_ptr<Ahead> ahead_;  // made by the first CPU write
 };
 
 }  // namespace batchmd::sinks
