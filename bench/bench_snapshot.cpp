@@ -20,7 +20,9 @@
 //                       [--dir DIR] [--format v3|v2] [--fsync] [--workers 2] [--steps 2000]
 //                       [--every 10] [--rounds 3] [--write-rounds 2] [--variants none,zstd,...]
 //   --variants       write mode: which ZarrData variants (none, zstd, none_sharded16,
-//                    zstd_sharded16; default all), e.g. to profile one under perf or strace
+//                    zstd_sharded16, zstd_fixed: zstd with positions, velocities and forces at
+//                    1e-3 σ, 1e-4 σ/τ, 1e-3 ε/σ; default the first four), e.g. to profile one
+//                    under perf or strace
 //   --chunk-bytes    ZarrWriteConfig::chunk_bytes and the size of the "1 MiB files" (default 1 MiB)
 //   --write-rounds   write mode: alternated rounds, the best of which is printed (default 2)
 #include <fcntl.h>
@@ -219,7 +221,7 @@ struct ZarrRun {
 
 /// (b), (c): ZarrData on a FileStore (fsync per store write with --fsync), until flushed and closed.
 ZarrRun zarr_writes(const std::vector<Batch>& frames, std::int64_t n, const fs::path& path, const Options& o,
-                    const std::string& codec, std::int64_t chunks_per_shard) {
+                    const std::string& codec, std::int64_t chunks_per_shard, bool fixed = false) {
   fs::remove_all(path);
   sinks::ZarrWriteConfig cfg;
   cfg.format = o.format == "v2" ? zarr::ZarrFormat::V2 : zarr::ZarrFormat::V3;
@@ -227,6 +229,11 @@ ZarrRun zarr_writes(const std::vector<Batch>& frames, std::int64_t n, const fs::
   cfg.workers = o.workers;
   cfg.chunks_per_shard = chunks_per_shard;
   cfg.chunk_bytes = o.chunk_bytes;
+  if (fixed) {  // in.lj's reduced units: σ, σ/τ, ε/σ
+    cfg.fields["positions"].precision = 1e-3;
+    cfg.fields["velocities"].precision = 1e-4;
+    cfg.fields["forces"].precision = 1e-3;
+  }
   ZarrRun r;
   const double cpu0 = cpu_seconds();
   const auto t0 = Clock::now();
@@ -321,7 +328,8 @@ void write_mode(const std::string& which, const Options& o) {
     for (const std::string& variant : o.variants) {
       const std::string codec = variant.substr(0, 4);
       outputs.push_back(dir / ("bench_snapshot_" + variant + r_ + ".zarr"));
-      const ZarrRun r = zarr_writes(frames, n, outputs.back(), o, codec, variant.ends_with("sharded16") ? 16 : 0);
+      const ZarrRun r = zarr_writes(frames, n, outputs.back(), o, codec, variant.ends_with("sharded16") ? 16 : 0,
+                                    variant.ends_with("_fixed"));
       const std::string& codec_key = variant;
       if (!best.count(codec_key)) best[codec_key] = r;
       best[codec_key].seconds = std::min(best[codec_key].seconds, r.seconds);
@@ -475,8 +483,10 @@ int main(int argc, char** argv) {
       o.variants.clear();
       std::stringstream list(next());
       for (std::string v; std::getline(list, v, ',');) {
-        if (v != "none" && v != "zstd" && v != "none_sharded16" && v != "zstd_sharded16") {
-          std::fprintf(stderr, "bench_snapshot: unknown variant '%s' (none, zstd, none_sharded16, zstd_sharded16)\n",
+        if (v != "none" && v != "zstd" && v != "none_sharded16" && v != "zstd_sharded16" && v != "zstd_fixed") {
+          std::fprintf(stderr,
+                       "bench_snapshot: unknown variant '%s' (none, zstd, none_sharded16, zstd_sharded16, "
+                       "zstd_fixed)\n",
                        v.c_str());
           return 2;
         }

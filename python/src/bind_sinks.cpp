@@ -86,9 +86,11 @@ sinks::ZarrWriteConfig zarr_config(const py::dict& cfg) {
             o.compressor = compressor_from_py(ov, "ZarrData fields['" + fk.cast<std::string>() + "']");
           else if (okey == "chunk_rows")
             o.chunk_rows = ov.cast<std::int64_t>();
+          else if (okey == "precision")
+            o.precision = ov.cast<double>();
           else
             throw InvalidArgument("ZarrData fields['" + fk.cast<std::string>() + "']: unknown key '" + okey +
-                                  "' (compressor, chunk_rows)");
+                                  "' (compressor, chunk_rows, precision)");
         }
         c.fields[fk.cast<std::string>()] = o;
       }

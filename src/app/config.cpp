@@ -463,6 +463,19 @@ RunConfig parse_config(const std::string& text, const std::string& origin) {
     r.integer("chunk_bytes", c.chunk_bytes);
     r.integer("capacity", c.capacity);
     r.real("commit_interval_s", c.commit_interval_s);
+    if (const toml::node* n = t->get("precision")) {
+      r.allow("precision");
+      const auto* pt = n->as_table();
+      if (!pt)
+        r.fail("precision", "must be a table of field = precision, e.g. { positions = 1e-3, velocities = 1e-5 }");
+      for (auto&& [k, v] : *pt) {
+        const auto d = v.value<double>();
+        if (!d || !(std::isfinite(*d) && *d > 0 && *d <= 1e6))
+          r.fail("precision",
+                 "entry '" + std::string(k.str()) + "' must be a number > 0 and <= 1e6 (the field's units)");
+        c.precision[std::string(k.str())] = *d;
+      }
+    }
     r.get("final_snapshot", c.final_snapshot);
     r.get("progress", c.progress);
     r.finish();

@@ -104,6 +104,7 @@ sinks::ZarrWriteConfig write_config(const RunConfig& cfg, bool append) {
   w.chunk_bytes = cfg.chunk_bytes;
   w.commit_interval = cfg.commit_interval_s;
   w.append = append;
+  for (const auto& [field, p] : cfg.precision) w.fields[field].precision = p;
   return w;
 }
 
@@ -243,6 +244,11 @@ int run_command(const RunOptions& opts, std::FILE* out) {
     relaxed = std::make_shared<sinks::ZarrData>(relaxed_path, cfg.capacity, rc);
   }
   if (restart) restart->refresh();  // a writer may have committed more before we took the store
+  if (restart)
+    for (const auto& f : restart->fields())
+      if (f.codecs.starts_with("fixedscaleoffset"))
+        throw InvalidArgument(*opts.restart + ": field '" + f.name +
+                              "' is stored at a fixed precision ([output] precision); a restart needs exact values");
 
   // ---- systems
   Batch batch;

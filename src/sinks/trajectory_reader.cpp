@@ -348,14 +348,15 @@ std::vector<std::int64_t> TrajectoryReader::atom_counts() const {
 std::vector<TrajectoryReader::FieldInfo> TrajectoryReader::fields() const {
   std::vector<FieldInfo> out;
   for (const auto& f : impl_->fields) {
-    FieldInfo info{f.group,
-                   f.name,
-                   f.level,
-                   f.array.meta().dtype,
-                   f.array.meta().shape,
-                   zarr::compressor_config_of(f.array.layout().codecs).name,
-                   f.array.meta().chunk_rows,
-                   0};
+    FieldInfo info{
+        f.group,
+        f.name,
+        f.level,
+        f.array.meta().dtype,
+        f.array.meta().shape,
+        (f.array.meta().quantize ? "fixedscaleoffset+" : "") + zarr::compressor_config_of(f.array.layout().codecs).name,
+        f.array.meta().chunk_rows,
+        0};
     const std::string prefix = f.group + "/" + f.name + "/";
     for (const auto& key : impl_->store->list(prefix)) {
       if (key.ends_with("zarr.json") || key.ends_with(".zarray") || key.ends_with(".zattrs")) continue;

@@ -32,9 +32,15 @@ TrajectoryStore::TrajectoryStore(std::shared_ptr<zarr::Store> s, ZarrWriteConfig
     throw InvalidArgument("ZarrData: chunk_samples and chunks_per_shard must be >= 0");
   if (cfg_.chunks_per_shard > 0 && cfg_.format == zarr::ZarrFormat::V2)
     throw InvalidArgument("ZarrData: sharding needs Zarr v3");
-  for (const auto& [k, o] : cfg_.fields)
+  for (const auto& [k, o] : cfg_.fields) {
     if (o.chunk_rows && *o.chunk_rows < 1)
       throw InvalidArgument("ZarrData: chunk_rows of field '" + k + "' must be >= 1");
+    if (o.precision && !(std::isfinite(*o.precision) && *o.precision > 0))
+      throw InvalidArgument("ZarrData: precision of field '" + k + "' must be finite and > 0, got " +
+                            std::to_string(*o.precision));
+    if (o.precision && cfg_.chunks_per_shard > 0)
+      throw InvalidArgument("ZarrData: precision of field '" + k + "' cannot be combined with sharding");
+  }
   lock_ = store_->lock_writer(zarr::WriterLockOptions::from_environment());
   prepare();
 }
@@ -165,8 +171,13 @@ void TrajectoryStore::create(const Batch& batch, const std::vector<std::int64_t>
   for (const auto& name : cfg_.only_fields)
     if (!batch.has(name))
       throw InvalidArgument("ZarrData: only_fields names '" + name + "', which the batch does not have");
-  for (const auto& [k, o] : cfg_.fields)
+  for (const auto& [k, o] : cfg_.fields) {
     if (!batch.has(k)) throw InvalidArgument("ZarrData: override for field '" + k + "', which the batch does not have");
+    const DType dt = batch.get(k).dtype();
+    if (o.precision && dt != DType::Float32 && dt != DType::Float64)
+      throw InvalidArgument("ZarrData: precision for field '" + k + "' (" + std::string(dtype_name(dt)) +
+                            "): only float fields can be stored at a fixed precision");
+  }
   fields.clear();  // from an earlier attempt that failed part way
   arrays.clear();
   for (const auto& [k, f] : batch.fields())
@@ -198,8 +209,11 @@ void TrajectoryStore::create(const Batch& batch, const std::vector<std::int64_t>
     const zarr::CompressorConfig& c = it != cfg_.fields.end() && it->second.compressor ? *it->second.compressor : comp;
     const double per_write = f.level == Level::Atom ? atoms : f.level == Level::Edge ? edges : 1.0;
     const auto rows_per_write = static_cast<std::int64_t>(std::llround(per_write * static_cast<double>(idx.size())));
-    arrays.push_back(core_g.create_array(
-        f.name, meta_for(f.name, f.level, f.dtype, f.trailing, chunk_rows_for(f, atoms, edges, rows_per_write), c)));
+    zarr::ArrayMeta am =
+        meta_for(f.name, f.level, f.dtype, f.trailing, chunk_rows_for(f, atoms, edges, rows_per_write), c);
+    if (it != cfg_.fields.end() && it->second.precision)
+      am.quantize = zarr::FixedScaleOffset{1.0 / *it->second.precision, 0.0, DType::Int32};
+    arrays.push_back(core_g.create_array(f.name, am));
   }
   const std::int64_t zero = 0;
   atoms_ptr->append(reinterpret_cast<const std::byte*>(&zero), 1);

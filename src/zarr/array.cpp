@@ -155,7 +155,7 @@ struct Array::Impl {
     row_bytes = row_elements * dtype_size(m.dtype);
     chunk_bytes = row_bytes * static_cast<std::size_t>(m.chunk_rows);
     pipeline = std::make_unique<CodecPipeline>(
-        doc.layout.codecs, ChunkSpec{m.dtype, row_elements * static_cast<std::size_t>(m.chunk_rows)});
+        doc.layout.codecs, ChunkSpec{m.dtype, row_elements * static_cast<std::size_t>(m.chunk_rows)}, m.quantize);
     if (m.shard_rows > 0) {
       chunks_per_shard = m.shard_rows / m.chunk_rows;
       index = std::make_unique<CodecPipeline>(
@@ -164,7 +164,7 @@ struct Array::Impl {
     committed = m.shape[0];
     encoded_rows = m.shape[0];
     const json& codecs = doc.layout.codecs;
-    identity = std::endian::native == std::endian::little && codecs.size() == 1 &&
+    identity = std::endian::native == std::endian::little && !m.quantize && codecs.size() == 1 &&
                codecs[0].value("name", "") == "bytes" &&
                codecs[0].value("configuration", json::object()).value("endian", "little") == "little";
   }
@@ -221,13 +221,22 @@ struct Array::Impl {
     }
   }
 
+  // A whole chunk through the pipeline; a value it cannot store (fixedscaleoffset) names the array.
+  Bytes encode_whole(std::span<const std::byte> raw) const {
+    try {
+      return pipeline->encode(raw);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(where(path) + ": " + e.what());
+    }
+  }
+
   Bytes encode(std::span<const std::byte> raw) const {
-    if (raw.size() == chunk_bytes) return pipeline->encode(raw);
+    if (raw.size() == chunk_bytes) return encode_whole(raw);
     // The last chunk is stored whole; rows past the end hold the fill value.
     Bytes padded(raw.begin(), raw.end());
     const Bytes& fill = *fill_chunk();
     padded.insert(padded.end(), fill.begin() + static_cast<std::ptrdiff_t>(raw.size()), fill.end());
-    return pipeline->encode(padded);
+    return encode_whole(padded);
   }
 
   void write_metadata() const {
@@ -454,9 +463,9 @@ std::vector<EncodedChunk> Array::encode_locked(std::int64_t start_row, const std
     if (direct && s.identity) {
       direct->set(s.object_key(ci), raw);
     } else if (direct) {
-      direct->set(s.object_key(ci), s.pipeline->encode(raw));
+      direct->set(s.object_key(ci), s.encode_whole(raw));
     } else {
-      encoded.emplace_back(ci, s.pipeline->encode(raw));
+      encoded.emplace_back(ci, s.encode_whole(raw));
     }
   };
   std::int64_t row = start_row;

@@ -4,6 +4,9 @@
 #include "batchmd/zarr/codec.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <map>
 
 #include "batchmd/core/dtype.hpp"
@@ -125,9 +128,88 @@ std::vector<std::string> codec_names() {
   return names;
 }
 
-CodecPipeline::CodecPipeline(const json& v3_codecs, const ChunkSpec& spec) : spec_(spec) {
+namespace {
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+}  // namespace
+
+std::string fixed_scale_offset_problem(const FixedScaleOffset& q, DType dtype) {
+  if (dtype != DType::Float32 && dtype != DType::Float64)
+    return "fixedscaleoffset stores float32 or float64 values, not " + std::string(dtype_name(dtype));
+  if (q.astype != DType::Int32 && q.astype != DType::Int64)
+    return "fixedscaleoffset astype must be int32 or int64, not " + std::string(dtype_name(q.astype));
+  if (!std::isfinite(q.scale) || q.scale <= 0)
+    return "fixedscaleoffset scale must be finite and > 0, got " + number(q.scale);
+  if (!std::isfinite(q.offset)) return "fixedscaleoffset offset must be finite";
+  return "";
+}
+
+namespace {
+
+template <typename F, typename I>
+void quantize_into(const F* in, I* out, std::size_t n, const FixedScaleOffset& q) {
+  // Every integer of I is within [lo, hi] as a double (int64's top end rounds up to 2^63: the
+  // upper test is strict).
+  constexpr double lo = static_cast<double>(std::numeric_limits<I>::min());
+  constexpr double hi = -static_cast<double>(std::numeric_limits<I>::min());
+  for (std::size_t i = 0; i < n; ++i) {
+    // Round half to even: adding and subtracting 1.5 * 2^52 rounds |t| < 2^51 in the default
+    // rounding mode without a libm call (the baseline ISA has no vector round); nearbyint beyond.
+    const double t = (static_cast<double>(in[i]) - q.offset) * q.scale;
+    constexpr double kMagic = 6755399441055744.0;
+    const double v = std::abs(t) < 2251799813685248.0 ? (t + kMagic) - kMagic : std::nearbyint(t);
+    if (!(v >= lo && v < hi)) {
+      throw InvalidArgument("fixedscaleoffset: value " + number(static_cast<double>(in[i])) + " (element " +
+                            std::to_string(i) + " of a chunk) does not fit " +
+                            std::string(dtype_name(sizeof(I) == 4 ? DType::Int32 : DType::Int64)) + " at scale " +
+                            number(q.scale) + " (precision " + number(1.0 / q.scale) + ") and offset " +
+                            number(q.offset) + (std::isnan(v) ? ": NaN cannot be stored at a fixed precision" : ""));
+    }
+    out[i] = static_cast<I>(v);
+  }
+}
+
+template <typename I, typename F>
+void dequantize_into(const I* in, F* out, std::size_t n, const FixedScaleOffset& q) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<F>(static_cast<double>(in[i]) / q.scale + q.offset);
+}
+
+template <typename F>
+Bytes quantize_as(std::span<const std::byte> chunk, std::size_t n, const FixedScaleOffset& q) {
+  const auto* in = reinterpret_cast<const F*>(chunk.data());
+  Bytes out(n * dtype_size(q.astype));
+  if (q.astype == DType::Int32)
+    quantize_into(in, reinterpret_cast<std::int32_t*>(out.data()), n, q);
+  else
+    quantize_into(in, reinterpret_cast<std::int64_t*>(out.data()), n, q);
+  return out;
+}
+
+template <typename F>
+Bytes dequantize_as(std::span<const std::byte> stored, std::size_t n, const FixedScaleOffset& q) {
+  Bytes out(n * sizeof(F));
+  auto* o = reinterpret_cast<F*>(out.data());
+  if (q.astype == DType::Int32)
+    dequantize_into(reinterpret_cast<const std::int32_t*>(stored.data()), o, n, q);
+  else
+    dequantize_into(reinterpret_cast<const std::int64_t*>(stored.data()), o, n, q);
+  return out;
+}
+
+}  // namespace
+
+CodecPipeline::CodecPipeline(const json& v3_codecs, const ChunkSpec& spec, std::optional<FixedScaleOffset> quantize)
+    : spec_(spec), stored_spec_(spec), quantize_(quantize) {
+  if (quantize_) {
+    if (const std::string why = fixed_scale_offset_problem(*quantize_, spec.dtype); !why.empty())
+      throw FormatError(why);
+    stored_spec_.dtype = quantize_->astype;
+  }
   if (!v3_codecs.is_array() || v3_codecs.empty()) throw FormatError("codecs must be a non-empty list");
-  for (const json& entry : v3_codecs) codecs_.push_back(make_codec(entry, spec));
+  for (const json& entry : v3_codecs) codecs_.push_back(make_codec(entry, stored_spec_));
   if (!codecs_.front()->is_array_to_bytes()) {
     throw FormatError("codecs must start with an array -> bytes codec such as 'bytes', not '" +
                       std::string(codecs_.front()->name()) + "'");
@@ -140,7 +222,17 @@ CodecPipeline::CodecPipeline(const json& v3_codecs, const ChunkSpec& spec) : spe
 }
 
 Bytes CodecPipeline::encode(std::span<const std::byte> chunk) const {
-  Bytes data = codecs_.front()->encode(chunk);
+  Bytes data;
+  if (quantize_) {
+    if (chunk.size() != spec_.element_count * dtype_size(spec_.dtype))
+      throw InvalidArgument("fixedscaleoffset: a chunk of " + std::to_string(chunk.size()) + " bytes, expected " +
+                            std::to_string(spec_.element_count * dtype_size(spec_.dtype)));
+    const Bytes ints = spec_.dtype == DType::Float64 ? quantize_as<double>(chunk, spec_.element_count, *quantize_)
+                                                     : quantize_as<float>(chunk, spec_.element_count, *quantize_);
+    data = codecs_.front()->encode(ints);
+  } else {
+    data = codecs_.front()->encode(chunk);
+  }
   for (std::size_t i = 1; i < codecs_.size(); ++i) data = codecs_[i]->encode(data);
   return data;
 }
@@ -149,7 +241,8 @@ Bytes CodecPipeline::decode(std::span<const std::byte> encoded) const {
   // Decoded size after each step, where fixed: known forward from the chunk's size until the
   // first codec of variable size (a compressor).
   std::vector<std::optional<std::size_t>> sizes(codecs_.size());
-  std::optional<std::size_t> size = spec_.element_count * dtype_size(spec_.dtype);
+  check_read_size(static_cast<double>(spec_.element_count * dtype_size(spec_.dtype)), "decoded chunk");
+  std::optional<std::size_t> size = stored_spec_.element_count * dtype_size(stored_spec_.dtype);
   check_read_size(static_cast<double>(*size), "decoded chunk");
   for (std::size_t i = 0; i < codecs_.size(); ++i) {
     sizes[i] = size;
@@ -157,11 +250,13 @@ Bytes CodecPipeline::decode(std::span<const std::byte> encoded) const {
   }
   Bytes data(encoded.begin(), encoded.end());
   for (std::size_t i = codecs_.size(); i-- > 0;) data = codecs_[i]->decode(data, sizes[i]);
-  return data;
+  if (!quantize_) return data;
+  return spec_.dtype == DType::Float64 ? dequantize_as<double>(data, spec_.element_count, *quantize_)
+                                       : dequantize_as<float>(data, spec_.element_count, *quantize_);
 }
 
 std::optional<std::size_t> CodecPipeline::encoded_size() const {
-  std::optional<std::size_t> size = spec_.element_count * dtype_size(spec_.dtype);
+  std::optional<std::size_t> size = stored_spec_.element_count * dtype_size(stored_spec_.dtype);
   for (const auto& c : codecs_) size = size ? c->encoded_size(*size) : std::nullopt;
   return size;
 }

@@ -164,7 +164,8 @@ std::size_t row_elements(const std::vector<std::int64_t>& shape) {
 // Returns the reason for the first violation, or "".
 std::string size_problem(const ArrayMeta& m) {
   const auto max = static_cast<std::int64_t>(kMaxChunkBytes);
-  std::int64_t row = static_cast<std::int64_t>(dtype_size(m.dtype));
+  std::int64_t row = static_cast<std::int64_t>(
+      std::max(dtype_size(m.dtype), m.quantize ? dtype_size(m.quantize->astype) : std::size_t{0}));
   for (std::size_t i = 1; i < m.shape.size(); ++i) {
     if (m.shape[i] > max / row) {
       return "a row (the trailing axes " + std::to_string(i) + "..) holds more than " + std::to_string(max) +
@@ -188,6 +189,28 @@ std::string size_problem(const ArrayMeta& m) {
 
 ChunkSpec chunk_spec(const ArrayMeta& m) {
   return {m.dtype, static_cast<std::size_t>(m.chunk_rows) * row_elements(m.shape)};
+}
+
+// What the codecs after a fixedscaleoffset step see: its integers.
+ChunkSpec stored_chunk_spec(const ArrayMeta& m) {
+  ChunkSpec s = chunk_spec(m);
+  if (m.quantize) s.dtype = m.quantize->astype;
+  return s;
+}
+
+json fixed_scale_offset_v2(const ArrayMeta& m) {
+  return {{"id", "fixedscaleoffset"},
+          {"scale", m.quantize->scale},
+          {"offset", m.quantize->offset},
+          {"dtype", v2_dtype_string(m.dtype)},
+          {"astype", v2_dtype_string(m.quantize->astype)}};
+}
+
+double finite_number(const json& cfg, const std::string& where, const char* name) {
+  const json& v = field(cfg, where, name);
+  if (!v.is_number() || !std::isfinite(v.get<double>()))
+    bad(where, std::string(name) + " must be a finite number, got " + v.dump());
+  return v.get<double>();
 }
 
 // Checks a codec list by building its pipeline; errors gain the document and field.
@@ -267,10 +290,18 @@ ArrayDocument make_array_document(const ArrayMeta& meta) {
   if (!fill_fits(meta.dtype, meta.fill_value)) {
     invalid("fill_value " + std::to_string(meta.fill_value) + " does not fit " + std::string(dtype_name(meta.dtype)));
   }
+  if (meta.quantize) {
+    if (const std::string why = fixed_scale_offset_problem(*meta.quantize, meta.dtype); !why.empty()) invalid(why);
+    if (meta.shard_rows > 0) invalid("fixedscaleoffset and sharding cannot be combined");
+    if (!fill_fits(meta.quantize->astype,
+                   std::nearbyint((meta.fill_value - meta.quantize->offset) * meta.quantize->scale)))
+      invalid("fill_value does not fit the fixedscaleoffset integers");
+  }
   if (const std::string why = size_problem(meta); !why.empty()) invalid(why);
   ArrayDocument d{meta, {}};
   d.layout.codecs = json::array({bytes_codec()});
-  for (const json& c : compressor_codecs(meta.compressor, meta.dtype)) d.layout.codecs.push_back(c);
+  for (const json& c : compressor_codecs(meta.compressor, meta.quantize ? meta.quantize->astype : meta.dtype))
+    d.layout.codecs.push_back(c);
   // The canonical form, as opening the array reports it (a level means nothing without a compressor).
   d.meta.compressor = compressor_config_of(d.layout.codecs);
   if (meta.format == ZarrFormat::V2) {
@@ -301,7 +332,7 @@ json v3_array_json(const ArrayDocument& d) {
       {"zarr_format", 3},
       {"node_type", "array"},
       {"shape", m.shape},
-      {"data_type", dtype_name(m.dtype)},
+      {"data_type", dtype_name(m.quantize ? m.quantize->astype : m.dtype)},
       {"chunk_grid",
        {{"name", "regular"},
         {"configuration", {{"chunk_shape", with_leading(sharded ? m.shard_rows : m.chunk_rows, m.shape)}}}}},
@@ -312,6 +343,14 @@ json v3_array_json(const ArrayDocument& d) {
       {"codecs", codecs},
       {"attributes", m.attributes},
   };
+  if (m.quantize) {  // the integers, with the CF attributes and batchmd's own
+    const FixedScaleOffset& q = *m.quantize;
+    doc["fill_value"] = fill_to_json(q.astype, std::nearbyint((m.fill_value - q.offset) * q.scale));
+    doc["attributes"]["scale_factor"] = 1.0 / q.scale;
+    doc["attributes"]["add_offset"] = q.offset;
+    doc["attributes"][kFixedScaleOffsetAttr] = {
+        {"scale", q.scale}, {"offset", q.offset}, {"dtype", std::string(dtype_name(m.dtype))}};
+  }
   if (!m.dimension_names.empty()) doc["dimension_names"] = m.dimension_names;
   return doc;
 }
@@ -320,7 +359,7 @@ json v2_array_json(const ArrayDocument& d) {
   const ArrayMeta& m = d.meta;
   json compressor = nullptr;
   if (d.layout.codecs.size() > 1) {
-    compressor = *make_codec(d.layout.codecs[1], chunk_spec(m))->to_v2();
+    compressor = *make_codec(d.layout.codecs[1], stored_chunk_spec(m))->to_v2();
   }
   const bool big = d.layout.codecs[0].value("configuration", json::object()).value("endian", "little") == "big";
   std::string dtype = v2_dtype_string(m.dtype);
@@ -335,7 +374,7 @@ json v2_array_json(const ArrayDocument& d) {
           {"fill_value",
            m.fill_value == 0.0 && !std::signbit(m.fill_value) ? json(nullptr) : fill_to_json(m.dtype, m.fill_value)},
           {"order", "C"},
-          {"filters", nullptr},
+          {"filters", m.quantize ? json::array({fixed_scale_offset_v2(m)}) : json(nullptr)},
           {"dimension_separator", std::string(1, d.layout.separator)}};
 }
 
@@ -424,6 +463,36 @@ ArrayDocument parse_v3_array_fields(const json& doc, const std::string& where) {
     if (!doc["attributes"].is_object()) bad(where, "attributes must be a JSON object");
     m.attributes = doc["attributes"];
   }
+  if (m.attributes.contains(kFixedScaleOffsetAttr)) {  // integers standing for floats (ArrayMeta::quantize)
+    const std::string w = where + ": attributes: " + kFixedScaleOffsetAttr;
+    const json& f = m.attributes[kFixedScaleOffsetAttr];
+    if (!f.is_object()) bad(w, "must be an object");
+    for (const auto& item : f.items())
+      if (item.key() != "scale" && item.key() != "offset" && item.key() != "dtype")
+        bad(w, "unknown field '" + item.key() + "'");
+    FixedScaleOffset q;
+    q.scale = finite_number(f, w, "scale");
+    q.offset = finite_number(f, w, "offset");
+    q.astype = m.dtype;
+    const json& fd = field(f, w, "dtype");
+    std::optional<DType> decoded;
+    if (fd.is_string()) {
+      try {
+        decoded = dtype_from_name(fd.get<std::string>());
+      } catch (const InvalidArgument&) {
+      }
+    }
+    if (!decoded) bad(w, "dtype " + fd.dump() + " is not supported (float32, float64)");
+    if (const std::string why = fixed_scale_offset_problem(q, *decoded); !why.empty()) bad(w, why);
+    if (m.shard_rows > 0) bad(w, "fixedscaleoffset and sharding cannot be combined");
+    m.fill_value = m.fill_value / q.scale + q.offset;
+    m.dtype = *decoded;
+    m.quantize = q;
+    if (const std::string why = size_problem(m); !why.empty()) bad(where, "chunk_grid / shape: " + why);
+    m.attributes.erase(kFixedScaleOffsetAttr);
+    m.attributes.erase("scale_factor");
+    m.attributes.erase("add_offset");
+  }
   if (doc.contains("dimension_names") && !doc["dimension_names"].is_null()) {
     const json& names = doc["dimension_names"];
     if (!names.is_array() || names.size() != m.shape.size()) {
@@ -488,7 +557,32 @@ ArrayDocument parse_v2_array_fields(const json& zarray, const json& zattrs, cons
   }
   const json filters = zarray.value("filters", json());
   if (!filters.is_null() && !(filters.is_array() && filters.empty())) {
-    bad(where, "filters are not supported, got " + filters.dump());
+    // numcodecs' fixedscaleoffset (what batchmd writes for a fixed precision); no other filter.
+    if (!filters.is_array() || filters.size() != 1 || !filters[0].is_object() ||
+        filters[0].value("id", json()) != "fixedscaleoffset") {
+      bad(where, "filters other than one fixedscaleoffset are not supported, got " + filters.dump());
+    }
+    const json& f = filters[0];
+    for (const auto& item : f.items())
+      if (item.key() != "id" && item.key() != "scale" && item.key() != "offset" && item.key() != "dtype" &&
+          item.key() != "astype")
+        bad(where, "filters: fixedscaleoffset has unknown field '" + item.key() + "'");
+    FixedScaleOffset q;
+    q.scale = finite_number(f, where + ": filters: fixedscaleoffset", "scale");
+    q.offset = finite_number(f, where + ": filters: fixedscaleoffset", "offset");
+    bool f_big = false, a_big = false;
+    const json& fd = field(f, where, "dtype");
+    const json& fa = field(f, where, "astype");
+    const auto fdt = fd.is_string() ? dtype_from_v2_string(fd.get<std::string>(), f_big) : std::nullopt;
+    const auto adt = fa.is_string() ? dtype_from_v2_string(fa.get<std::string>(), a_big) : std::nullopt;
+    if (!fdt || *fdt != m.dtype || f_big != big_endian)
+      bad(where, "filters: fixedscaleoffset dtype " + fd.dump() + " differs from the array's " + dt.dump());
+    if (!adt || a_big) bad(where, "filters: fixedscaleoffset astype " + fa.dump() + " is not supported (<i4, <i8)");
+    if (big_endian) bad(where, "filters: fixedscaleoffset of big-endian values is not supported");
+    q.astype = *adt;
+    if (const std::string why = fixed_scale_offset_problem(q, m.dtype); !why.empty()) bad(where, "filters: " + why);
+    m.quantize = q;
+    if (const std::string why = size_problem(m); !why.empty()) bad(where, "chunks / shape: " + why);
   }
   const json sep = zarray.value("dimension_separator", json("."));
   if (sep != "/" && sep != ".") bad(where, "dimension_separator must be '.' or '/', got " + sep.dump());
@@ -503,7 +597,7 @@ ArrayDocument parse_v2_array_fields(const json& zarray, const json& zattrs, cons
   const json& compressor = field(zarray, where, "compressor");
   if (!compressor.is_null()) {
     try {
-      d.layout.codecs.push_back(v2_compressor_to_v3(compressor, chunk_spec(m)));
+      d.layout.codecs.push_back(v2_compressor_to_v3(compressor, stored_chunk_spec(m)));
     } catch (const FormatError& e) {
       bad(where, std::string("compressor: ") + e.what());
     }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "batchmd/app/commands.hpp"
+#include "batchmd/app/config.hpp"
 #include "batchmd/core/error.hpp"
 #include "batchmd/sinks/zarr_data.hpp"
 
@@ -287,4 +289,50 @@ TEST(Restart, PressureStagesContinueBitwise) {
     }
     fs::remove(job);
   }
+}
+
+// [output] precision: the run stores those fields at that precision (within half of it), and a
+// restart from such a trajectory is refused naming the field — its positions are not exact.
+TEST(Restart, AFixedPrecisionTrajectoryRunsAndRefusesToRestart) {
+  const std::string job = tmp("q.toml");
+  std::ofstream(job) << "[run]\nsteps = 60\ndt_fs = 4.0\nseed = 3\n"
+                        "[[liquid]]\ncount = 2\ncells = 3\ntemperature_K = 120\n"
+                        "[output]\nsnapshot_every = 30\nprogress = false\n"
+                        "precision = { positions = 1e-3, velocities = 1e-5 }\n";
+  const std::string out = tmp("q.zarr");
+  app::RunOptions o;
+  o.config_path = job;
+  o.output = out;
+  ASSERT_EQ(run(o), 0);
+  sinks::TrajectoryReader r(out);
+  ASSERT_GT(r.num_samples(), 0);
+  bool seen = false;
+  for (const auto& f : r.fields())
+    if (f.name == "positions") {
+      EXPECT_EQ(f.codecs, "fixedscaleoffset+zstd");
+      seen = true;
+    }
+  EXPECT_TRUE(seen);
+  const Batch b = r.read_range(0, r.num_samples());
+  const double* x = b.get("positions").data<double>();
+  for (std::int64_t i = 0; i < 3 * b.n_atoms(); ++i) EXPECT_EQ(x[i], std::nearbyint(x[i] * 1000.0) / 1000.0) << i;
+  app::RunOptions rr;
+  rr.restart = out;
+  try {
+    run(rr);
+    FAIL() << "a fixed-precision trajectory restarted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'positions' is stored at a fixed precision"), std::string::npos)
+        << e.what();
+  }
+  try {
+    app::parse_config("[[liquid]]\ncount = 1\ncells = 3\n[output]\nprecision = { positions = -1 }\n", "job.toml");
+    FAIL() << "a negative precision was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("'output.precision' entry 'positions' must be a number > 0"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(out);
+  fs::remove(job);
 }

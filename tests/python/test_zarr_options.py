@@ -49,3 +49,25 @@ def test_commit_interval_out_of_range_names_the_option(tmp_path, bad):
     with pytest.raises(ValueError, match="commit_interval"):
         ZarrData(str(tmp_path / "bad.zarr"), commit_interval=bad)
     assert not (tmp_path / "bad.zarr").exists() or not any((tmp_path / "bad.zarr").iterdir())
+
+
+def test_precision_stores_positions_that_zarr_python_decodes_within_half_of_it(tmp_path):
+    import numpy as np
+
+    batch = Batch.from_atoms(argon_crystals())
+    path = str(tmp_path / "q.zarr")
+    sink = ZarrData(path, format="v2", fields={"positions": {"precision": 1e-3}})
+    sink.write(batch)
+    sink.flush()
+    del sink
+    exact = np.asarray(batch.positions)
+    theirs = zarr.open_group(path, mode="r")["core/positions"][...]  # numcodecs decodes the filter
+    ours = TrajectoryReader(path).read_range(0, 2).positions
+    assert theirs.dtype == np.float64
+    assert np.array_equal(theirs, np.asarray(ours))
+    assert np.max(np.abs(theirs - exact)) <= 0.5e-3 * (1 + 1e-9)
+    assert np.max(np.abs(theirs - exact)) > 0  # it is lossy: crystals at 5.26 Å do not sit on the grid
+
+    with pytest.raises(ValueError, match="precision of field 'positions' must be finite and > 0"):
+        bad = ZarrData(str(tmp_path / "bad.zarr"), fields={"positions": {"precision": -1.0}})
+        bad.write(batch)

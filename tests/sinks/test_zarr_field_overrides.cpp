@@ -165,3 +165,91 @@ TEST(ZarrFieldOverrides, BadOverridesAreRefusedNamingTheField) {
   cfg.fields["no_such_field"] = {std::nullopt, 4};
   EXPECT_NE(message(cfg).find("'no_such_field'"), std::string::npos) << message(cfg);
 }
+
+// precision: the field comes back within half the precision (numcodecs' rounding), every other
+// field exactly; v2 stores the numcodecs filter, v3 the integers with CF attributes; and the
+// quantised field is several times smaller after zstd than the lossless one.
+TEST_P(FieldOverrides, PrecisionStoresAFieldToWithinHalfOfIt) {
+  const bool v3 = GetParam() == zarr::ZarrFormat::V3;
+  const std::string url = tmp(v3 ? "q3.zarr" : "q2.zarr");
+  sinks::ZarrWriteConfig cfg;
+  cfg.format = GetParam();
+  cfg.fields["positions"].precision = 1e-3;
+  cfg.fields["velocities"].precision = 1e-5;
+  std::vector<Batch> written;
+  {
+    sinks::ZarrData sink(url, 1000, cfg);
+    for (std::int64_t first = 0; first < 24; first += 6) {
+      Batch b = test_support::encoded_batch(first, 6);
+      b.add_standard("velocities");
+      auto* v = b.get("velocities").data<double>();
+      for (std::int64_t i = 0; i < 3 * b.n_atoms(); ++i) v[i] = 0.013 * std::sin(0.1 * static_cast<double>(i + first));
+      sink.write(b);
+      written.push_back(b.clone());
+    }
+    sink.flush();
+  }
+  const fs::path dir = fs::path(url) / "core" / "positions";
+  if (v3) {
+    const json m = read_json(dir / "zarr.json");
+    EXPECT_EQ(m["data_type"], "int32");
+    EXPECT_DOUBLE_EQ(m["attributes"]["scale_factor"].get<double>(), 1e-3);
+  } else {
+    const json m = read_json(dir / ".zarray");
+    EXPECT_EQ(m["dtype"], "<f8");
+    EXPECT_EQ(m["filters"][0]["id"], "fixedscaleoffset");
+    EXPECT_EQ(m["filters"][0]["astype"], "<i4");
+  }
+  sinks::TrajectoryReader r(url);
+  ASSERT_EQ(r.num_samples(), 24);
+  const Batch all = r.read_range(0, 24);
+  std::int64_t atom = 0;
+  for (const Batch& b : written) {
+    for (const char* name : {"positions", "velocities"}) {
+      const double precision = std::string(name) == "positions" ? 1e-3 : 1e-5;
+      const double* want = b.get(name).data<double>();
+      const double* got = all.get(name).data<double>() + 3 * atom;
+      for (std::int64_t i = 0; i < 3 * b.n_atoms(); ++i) {
+        const double scale = 1.0 / precision;  // what the store records
+        ASSERT_EQ(got[i], std::nearbyint(want[i] * scale) / scale) << name << " " << i;
+        ASSERT_LE(std::abs(got[i] - want[i]), 0.5 * precision * (1 + 1e-9)) << name << " " << i;
+      }
+    }
+    const float* want_f = b.get("forces").data<float>();  // no precision: exact
+    const float* got_f = all.get("forces").data<float>() + 3 * atom;
+    for (std::int64_t i = 0; i < 3 * b.n_atoms(); ++i) ASSERT_EQ(got_f[i], want_f[i]);
+    atom += b.n_atoms();
+  }
+  fs::remove_all(url);
+}
+
+TEST(ZarrFieldOverrides, BadPrecisionIsRefusedNamingTheField) {
+  auto message = [](sinks::ZarrWriteConfig cfg) -> std::string {
+    const std::string url = tmp("badq.zarr");
+    try {
+      sinks::ZarrData sink(url, 10, cfg);
+      sink.write(test_support::encoded_batch(0, 2));
+      sink.flush();
+    } catch (const InvalidArgument& e) {
+      fs::remove_all(url);
+      return e.what();
+    }
+    fs::remove_all(url);
+    return "";
+  };
+  sinks::ZarrWriteConfig cfg;
+  cfg.fields["positions"].precision = 0.0;
+  EXPECT_NE(message(cfg).find("precision of field 'positions' must be finite and > 0"), std::string::npos)
+      << message(cfg);
+  cfg.fields.clear();
+  cfg.fields["atomic_numbers"].precision = 1.0;
+  EXPECT_NE(message(cfg).find("precision for field 'atomic_numbers' (int64)"), std::string::npos) << message(cfg);
+  cfg.fields.clear();
+  cfg.chunks_per_shard = 4;
+  cfg.fields["positions"].precision = 1e-3;
+  EXPECT_NE(message(cfg).find("cannot be combined with sharding"), std::string::npos) << message(cfg);
+  cfg.chunks_per_shard = 0;
+  cfg.fields["positions"].precision = 1e-12;  // positions of tens of Å do not fit int32 at 1e-12
+  const std::string overflow = message(cfg);
+  EXPECT_NE(overflow.find("does not fit int32"), std::string::npos) << overflow;
+}

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -235,6 +236,116 @@ TEST(Interop, ZarritaReadsOurV3Arrays) {
       run(shell_command(with_names({"node", kTestDir + "/js/read_v3.mjs", store->url(), out.string()}, specs)));
   ASSERT_EQ(r.status, 0) << r.output;
   expect_read_back(out, specs, written);
+}
+
+// Fixed precision (FixedScaleOffset): arrays of 29 rows x 3 in chunks of 8 rows.
+std::vector<double> fso_values() {
+  std::vector<double> v(29 * 3);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 40.0 * std::sin(0.37 * static_cast<double>(i)) + 3.0;
+  return v;
+}
+
+Bytes fso_write(const std::shared_ptr<Store>& store, ZarrFormat format, const std::string& name, DType dtype,
+                FixedScaleOffset q, CompressorConfig compressor) {
+  ArrayMeta m;
+  m.format = format;
+  m.dtype = dtype;
+  m.shape = {0, 3};
+  m.chunk_rows = 8;
+  m.compressor = compressor;
+  m.attributes = {{"spec", name}};
+  m.quantize = q;
+  Array a = Array::create(store, name, m);
+  const std::vector<double> v = fso_values();
+  Bytes raw(v.size() * dtype_size(dtype));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (dtype == DType::Float64) {
+      std::memcpy(raw.data() + 8 * i, &v[i], 8);
+    } else {
+      const auto f = static_cast<float>(v[i]);
+      std::memcpy(raw.data() + 4 * i, &f, 4);
+    }
+  }
+  a.append(raw.data(), 10);
+  a.append(raw.data() + 10 * a.row_bytes(), 19);
+  a.commit_rows(29);
+  Bytes back(29 * a.row_bytes());
+  Array::open(store, name).read_rows(0, 29, back.data());
+  return back;  // what batchmd reads: what the other reader must read too
+}
+
+TEST(Interop, ZarrPythonReadsOurFixedPrecisionV2Arrays) {
+  TempDir dir;
+  auto store = std::make_shared<FileStore>(dir.path() / "ours.zarr");
+  Group::create(store, "", ZarrFormat::V2, {{"num_samples", 7}});
+  const Bytes f8 =
+      fso_write(store, ZarrFormat::V2, "fso_f8", DType::Float64, {1000.0, 2.5, DType::Int32}, {"zstd", 1, true, false});
+  const Bytes f4 =
+      fso_write(store, ZarrFormat::V2, "fso_f4", DType::Float32, {100.0, 0.0, DType::Int64}, {"none", 0, true, false});
+  const auto out = dir.path() / "out";
+  const CommandResult r =
+      run(shell_command({kPython, kTestDir + "/zarr_python_read.py", store->url(), out.string(), "fso_f8", "fso_f4"}));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json manifest = read_json(out / "manifest.json");
+  EXPECT_EQ(manifest["fso_f8"]["dtype"], "<f8");
+  EXPECT_EQ(manifest["fso_f4"]["dtype"], "<f4");
+  // zarr-python decodes through numcodecs' FixedScaleOffset: the same floats, bit for bit.
+  expect_same_values(read_file(out / "fso_f8.bin"), f8, "fso_f8");
+  expect_same_values(read_file(out / "fso_f4.bin"), f4, "fso_f4");
+  const std::vector<double> v = fso_values();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    double got;
+    std::memcpy(&got, f8.data() + 8 * i, 8);
+    EXPECT_LE(std::abs(got - v[i]), 0.5e-3 + 1e-12) << i;
+  }
+}
+
+TEST(Interop, WeReadZarrPythonFixedPrecisionV2Arrays) {
+  TempDir dir;
+  const auto store_dir = dir.path() / "theirs.zarr";
+  const auto expected = dir.path() / "expected";
+  const CommandResult r =
+      run(shell_command({kPython, kTestDir + "/zarr_python_fso.py", store_dir.string(), expected.string()}));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto store = std::make_shared<FileStore>(store_dir);
+  for (const std::string name : {"fso_f8", "fso_f4"}) {
+    const Array a = Array::open(store, name);
+    ASSERT_TRUE(a.meta().quantize.has_value()) << name;
+    Bytes got(static_cast<std::size_t>(a.rows()) * a.row_bytes());
+    a.read_rows(0, a.rows(), got.data());
+    expect_same_values(got, read_file(expected / file_name(name)), name);
+  }
+  EXPECT_EQ(Array::open(store, "fso_f8").meta().quantize->astype, DType::Int32);
+  EXPECT_EQ(Array::open(store, "fso_f4").meta().quantize->astype, DType::Int64);
+}
+
+TEST(Interop, ZarritaReadsOurFixedPrecisionV3ArraysAsCfIntegers) {
+  TempDir dir;
+  auto store = std::make_shared<FileStore>(dir.path() / "ours.zarr");
+  Group::create(store, "", ZarrFormat::V3, {{"num_samples", 7}});
+  const Bytes f8 =
+      fso_write(store, ZarrFormat::V3, "fso_f8", DType::Float64, {1000.0, 2.5, DType::Int32}, {"zstd", 1, true, false});
+  const auto out = dir.path() / "out";
+  const CommandResult r =
+      run(shell_command({"node", kTestDir + "/js/read_v3.mjs", store->url(), out.string(), "fso_f8"}));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json manifest = read_json(out / "manifest.json");
+  EXPECT_EQ(manifest["fso_f8"]["dtype"], "int32");
+  const double scale_factor = manifest["fso_f8"]["attrs"]["scale_factor"].get<double>();
+  const double add_offset = manifest["fso_f8"]["attrs"]["add_offset"].get<double>();
+  const Bytes ints = read_file(out / "fso_f8.bin");
+  ASSERT_EQ(ints.size(), 29u * 3 * 4);
+  const std::vector<double> v = fso_values();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::int32_t k;
+    std::memcpy(&k, ints.data() + 4 * i, 4);
+    EXPECT_EQ(k, static_cast<std::int32_t>(std::nearbyint((v[i] - 2.5) * 1000.0))) << i;
+    // The CF decoding a reader such as xarray applies: within half the precision.
+    EXPECT_LE(std::abs(k * scale_factor + add_offset - v[i]), 0.5e-3 + 1e-9) << i;
+    double ours;
+    std::memcpy(&ours, f8.data() + 8 * i, 8);
+    EXPECT_NEAR(k * scale_factor + add_offset, ours, 1e-9) << i;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // app/structures; what a job implies in memory is estimated by app/limits.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,10 @@ struct RunConfig {
   std::int64_t chunk_bytes = 1 << 20;  ///< uncompressed bytes per chunk
   std::int64_t capacity = 1'000'000;   ///< trajectory capacity in samples
   double commit_interval_s = 1.0;      ///< seconds between trajectory commits (the loss window of a kill)
-  bool final_snapshot = true;          ///< also record the state at the end of the run (for restarts)
+  /// [output] precision = { positions = 1e-3, ... }: float fields stored at that fixed precision
+  /// (lossy; ZarrFieldOverride::precision). Such a trajectory cannot restart a run.
+  std::map<std::string, double> precision;
+  bool final_snapshot = true;  ///< also record the state at the end of the run (for restarts)
   bool progress = true;
   std::string source_toml;  ///< the job text as given (stored in the trajectory for restarts)
 };

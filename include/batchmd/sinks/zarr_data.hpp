@@ -19,8 +19,13 @@ namespace batchmd::sinks {
 
 /// Per-field choices that override ZarrWriteConfig's defaults.
 struct ZarrFieldOverride {
-  std::optional<zarr::CompressorConfig> compressor;
-  std::optional<std::int64_t> chunk_rows;  ///< rows (atoms, edges or samples) per chunk
+  std::optional<zarr::CompressorConfig> compressor{};
+  std::optional<std::int64_t> chunk_rows{};  ///< rows (atoms, edges or samples) per chunk
+  /// Lossy: store this float field at a fixed precision (in its own units, e.g. 1e-3 Å for
+  /// positions), every value within half of it, as int32 (zarr::FixedScaleOffset with scale =
+  /// 1 / precision). Far smaller after zstd. A value beyond ±2^31 precision (or NaN) fails the
+  /// write. Not with sharding. A trajectory stored so cannot restart a run exactly.
+  std::optional<double> precision{};
 };
 
 struct ZarrWriteConfig {
@@ -139,8 +144,8 @@ class TrajectoryReader {
     std::string name;
     Level level;
     DType dtype;
-    Shape shape;  ///< stored shape (leading axis = rows stored)
-    std::string codecs;
+    Shape shape;         ///< stored shape (leading axis = rows stored)
+    std::string codecs;  ///< the compressor ("zstd", "none", ...), "fixedscaleoffset+" first at a fixed precision
     std::int64_t chunk_rows;
     std::uint64_t stored_bytes;  ///< bytes of its chunks in the store
   };

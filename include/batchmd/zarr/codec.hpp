@@ -53,12 +53,32 @@ std::vector<std::string> codec_names();
 /// CRC-32C (Castagnoli), as the crc32c codec appends it. Pass a previous result to continue.
 std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc = 0);
 
-/// The codecs one chunk goes through: exactly one array -> bytes codec first, then any
-/// bytes -> bytes codecs. Immutable and thread-safe.
+/// Lossy fixed-precision storage of a float array, numcodecs' FixedScaleOffset filter: an element
+/// x is stored as the integer round((x - offset) * scale) (half to even, as numpy rounds) of type
+/// `astype`, and read back as stored / scale + offset. scale = 1 / precision: 1000 keeps positions
+/// to 1e-3 Å (every value within half of that). Zarr v2 writes it as a `filters` entry that
+/// zarr-python decodes; Zarr v3 has no such codec in its core, so a v3 array is stored as the
+/// integers with CF attributes (`scale_factor`, `add_offset`, which xarray decodes) and batchmd's
+/// own `batchmd_fixedscaleoffset` attribute (metadata.hpp).
+struct FixedScaleOffset {
+  double scale = 1.0;
+  double offset = 0.0;
+  DType astype = DType::Int32;
+  bool operator==(const FixedScaleOffset&) const = default;
+};
+/// Why `q` cannot store elements of `dtype` ("" if it can): dtype must be float32 or float64,
+/// astype int32 or int64, scale finite and > 0, offset finite.
+std::string fixed_scale_offset_problem(const FixedScaleOffset& q, DType dtype);
+
+/// The codecs one chunk goes through: an optional FixedScaleOffset step, exactly one array ->
+/// bytes codec, then any bytes -> bytes codecs. Immutable and thread-safe.
 class CodecPipeline {
  public:
-  /// `v3_codecs` is a v3 codec list; throws FormatError for a bad list.
-  CodecPipeline(const nlohmann::json& v3_codecs, const ChunkSpec& spec);
+  /// `v3_codecs` is a v3 codec list; throws FormatError for a bad list. With `quantize`, chunks
+  /// of `spec` (floats) are quantised first and the codecs see its integers (same element
+  /// count); encoding throws InvalidArgument naming a value that does not fit (or is NaN).
+  CodecPipeline(const nlohmann::json& v3_codecs, const ChunkSpec& spec,
+                std::optional<FixedScaleOffset> quantize = std::nullopt);
 
   Bytes encode(std::span<const std::byte> chunk) const;
   /// Decodes to exactly the chunk's size; FormatError naming the codec otherwise.
@@ -68,9 +88,12 @@ class CodecPipeline {
   nlohmann::json to_v3() const;
   const std::vector<std::unique_ptr<Codec>>& codecs() const { return codecs_; }
   const ChunkSpec& spec() const { return spec_; }
+  const std::optional<FixedScaleOffset>& quantize() const { return quantize_; }
 
  private:
-  ChunkSpec spec_;
+  ChunkSpec spec_;         // what a chunk holds before encoding
+  ChunkSpec stored_spec_;  // what the codecs see: spec_, or its integers when quantised
+  std::optional<FixedScaleOffset> quantize_;
   std::vector<std::unique_ptr<Codec>> codecs_;
 };
 

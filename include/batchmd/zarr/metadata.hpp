@@ -35,7 +35,17 @@ struct ArrayMeta {
   std::vector<std::string> dimension_names;
   /// Value of elements never written (missing chunks, padding of the last chunk).
   double fill_value = 0.0;
+  /// Stored at a fixed precision (codec.hpp): dtype (float32/float64) is what the array holds and
+  /// reads as; the chunks hold quantize->astype. Not with sharding. v2: a `filters` entry
+  /// {"id": "fixedscaleoffset", "scale", "offset", "dtype", "astype"} (numcodecs); v3: data_type is
+  /// astype and the attributes gain `scale_factor` = 1 / scale and `add_offset` = offset (the CF
+  /// convention xarray decodes) and `batchmd_fixedscaleoffset` = {"scale", "offset", "dtype"},
+  /// which batchmd reads back (the three are not in `attributes` once parsed).
+  std::optional<FixedScaleOffset> quantize;
 };
+
+/// The v3 attribute that marks an array stored at a fixed precision (see ArrayMeta::quantize).
+inline constexpr const char* kFixedScaleOffsetAttr = "batchmd_fixedscaleoffset";
 
 /// How chunks are keyed and encoded, exactly as the metadata document says. ArrayMeta is the
 /// simple view; this keeps what other writers may choose that ArrayMeta cannot say (big-endian
