@@ -485,7 +485,11 @@ ArrayDocument parse_v3_array_fields(const json& doc, const std::string& where) {
     if (!decoded) bad(w, "dtype " + fd.dump() + " is not supported (float32, float64)");
     if (const std::string why = fixed_scale_offset_problem(q, *decoded); !why.empty()) bad(w, why);
     if (m.shard_rows > 0) bad(w, "fixedscaleoffset and sharding cannot be combined");
-    m.fill_value = m.fill_value / q.scale + q.offset;
+    const double stored_fill = m.fill_value;
+    m.fill_value = stored_fill / q.scale + q.offset;
+    if (!std::isfinite(m.fill_value) || !fill_fits(q.astype, std::nearbyint((m.fill_value - q.offset) * q.scale)))
+      bad(w,
+          "fill_value " + std::to_string(stored_fill) + " does not stand for a finite float at this scale and offset");
     m.dtype = *decoded;
     m.quantize = q;
     if (const std::string why = size_problem(m); !why.empty()) bad(where, "chunk_grid / shape: " + why);

@@ -33,7 +33,7 @@ namespace {
 bool same_array(const zarr::ArrayMeta& a, const zarr::ArrayMeta& b) {
   return a.format == b.format && a.dtype == b.dtype && a.shape == b.shape && a.chunk_rows == b.chunk_rows &&
          a.shard_rows == b.shard_rows && a.compressor == b.compressor && a.attributes == b.attributes &&
-         a.dimension_names == b.dimension_names;
+         a.dimension_names == b.dimension_names && a.quantize == b.quantize;
 }
 
 // Reads the first rows of an array whose metadata documents are in `store` (chunks are missing:
