@@ -406,6 +406,13 @@ struct HostMemory::Ahead {
     cv.notify_one();
     return out;
   }
+  /// Bytes of the ready blocks (memory the sink holds beyond its samples).
+  std::size_t ready_bytes() {
+    std::lock_guard lk(m);
+    std::size_t n = 0;
+    for (const Ready& r : ready) n += r.bytes;
+    return n;
+  }
   /// Frees the ready blocks (the sink is full, or emptied).
   void drop() {
     std::lock_guard lk(m);
@@ -689,6 +696,7 @@ std::size_t HostMemory::allocated_bytes() const {
     if (b.staged->data) n += b.staged->allocated;
   }
   if (arenas_) n += arenas_->allocated();
+  if (ahead_) n += ahead_->ready_bytes();
   return n;
 }
 

@@ -88,7 +88,8 @@ class HostMemory : public DataSink {
   std::int64_t size() const override { return static_cast<std::int64_t>(atoms_.size()); }
   std::int64_t capacity() const override { return capacity_; }
   /// Bytes of field data held (what the snapshots weigh raw) and bytes allocated for them (with
-  /// the whole of the pinned arenas, also the part kept free or for reuse after zero()).
+  /// the whole of the pinned arenas, also the part kept free or for reuse after zero(), and the
+  /// at most two blocks made ready ahead for the next CPU writes).
   std::size_t raw_bytes() const;
   std::size_t allocated_bytes() const;
 
