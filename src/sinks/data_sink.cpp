@@ -518,24 +518,13 @@ HostMemory::Block HostMemory::cpu_block(const Batch& batch, const std::vector<st
   // One allocation per write, each field's rows of the selected systems gathered straight from
   // the batch at 64-byte offsets: no per-field tensors, no zero fill before the copy, no
   // intermediate index_select batch.
-  constexpr std::size_t kAlign = 64;
   const std::int64_t* ap = batch.atoms_ptr_data();
   const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
-  std::int64_t atoms = 0, edges = 0;
-  for (auto s : idx) {
-    atoms += ap[s + 1] - ap[s];
-    edges += ep[s + 1] - ep[s];
-  }
+  std::vector<std::string> names;
+  for (const auto& [k, f] : batch.fields()) names.push_back(k);
   auto staged = std::make_shared<Staged>();
   std::size_t total = 0;
-  for (const auto& [k, f] : batch.fields()) {
-    Shape shape = f.tensor.shape();
-    shape[0] = f.level == Level::Atom ? atoms : f.level == Level::Edge ? edges : static_cast<std::int64_t>(idx.size());
-    const std::size_t bytes = static_cast<std::size_t>(shape[0]) * f.tensor.row_bytes();
-    total = (total + kAlign - 1) / kAlign * kAlign;
-    staged->fields.push_back(detail::StagedField{k, f.level, f.tensor.dtype(), std::move(shape), total, bytes});
-    total += bytes;
-  }
+  staged->fields = detail::staging_layout(batch, idx, names, total, 64);  // 64: less padding than a GPU slot's
   staged->bytes = total;
   // Plain malloc (not allocate_host_bytes' 2 MiB-rounded huge blocks): a CPU sink holds its
   // snapshots in their raw bytes plus the alignment padding. Ready blocks come from `ahead_`.

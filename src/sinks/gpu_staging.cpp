@@ -32,7 +32,7 @@ const std::vector<StagedField>& StagingLease::fields() const { return ring_->slo
 // ---------------------------------------------------------------- layout
 
 std::vector<StagedField> staging_layout(const Batch& batch, std::span<const std::int64_t> idx,
-                                        std::span<const std::string> names, std::size_t& total) {
+                                        std::span<const std::string> names, std::size_t& total, std::size_t align) {
   const std::int64_t* ap = batch.atoms_ptr_data();
   const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
   std::int64_t atoms = 0, edges = 0;
@@ -48,7 +48,7 @@ std::vector<StagedField> staging_layout(const Batch& batch, std::span<const std:
     Shape shape = t.shape();
     shape[0] = level == Level::Atom ? atoms : level == Level::Edge ? edges : static_cast<std::int64_t>(idx.size());
     const std::size_t bytes = static_cast<std::size_t>(shape[0]) * t.row_bytes();
-    total = (total + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
+    total = (total + align - 1) / align * align;
     layout.push_back(StagedField{name, level, t.dtype(), std::move(shape), total, bytes});
     total += bytes;
   }

@@ -40,9 +40,10 @@ struct StagedField {
 inline constexpr std::size_t kStagingAlign = 256;
 
 /// Layout of the staged block of fields `names` (in that order) of systems `idx` of `batch`:
-/// one run of rows per field, each at an aligned offset. `total` gets the block's bytes.
+/// one run of rows per field, each at a multiple of `align` bytes. `total` gets the block's bytes.
 std::vector<StagedField> staging_layout(const Batch& batch, std::span<const std::int64_t> idx,
-                                        std::span<const std::string> names, std::size_t& total);
+                                        std::span<const std::string> names, std::size_t& total,
+                                        std::size_t align = kStagingAlign);
 
 class StagingRing;
 

@@ -64,6 +64,21 @@ std::size_t chunks_for(std::int64_t rows, std::int64_t per_chunk) {
 
 class FieldOverrides : public ::testing::TestWithParam<zarr::ZarrFormat> {};
 
+/// What writing two samples with `cfg` to a fresh store `name` is refused with ("" if accepted).
+std::string refusal(const sinks::ZarrWriteConfig& cfg, const std::string& name) {
+  const std::string url = tmp(name);
+  try {
+    sinks::ZarrData sink(url, 10, cfg);
+    sink.write(test_support::encoded_batch(0, 2));
+    sink.flush();
+  } catch (const InvalidArgument& e) {
+    fs::remove_all(url);
+    return e.what();
+  }
+  fs::remove_all(url);
+  return "";
+}
+
 }  // namespace
 
 TEST_P(FieldOverrides, ChunkRowsAndCompressorPerFieldAreWhatTheStoreHolds) {
@@ -145,19 +160,7 @@ INSTANTIATE_TEST_SUITE_P(Formats, FieldOverrides, ::testing::Values(zarr::ZarrFo
                          [](const auto& i) { return std::string(i.param == zarr::ZarrFormat::V3 ? "v3" : "v2"); });
 
 TEST(ZarrFieldOverrides, BadOverridesAreRefusedNamingTheField) {
-  auto message = [](sinks::ZarrWriteConfig cfg) -> std::string {
-    const std::string url = tmp("bad.zarr");
-    try {
-      sinks::ZarrData sink(url, 10, cfg);
-      sink.write(test_support::encoded_batch(0, 2));
-      sink.flush();
-    } catch (const InvalidArgument& e) {
-      fs::remove_all(url);
-      return e.what();
-    }
-    fs::remove_all(url);
-    return "";
-  };
+  const auto message = [](const sinks::ZarrWriteConfig& cfg) { return refusal(cfg, "bad.zarr"); };
   sinks::ZarrWriteConfig cfg;
   cfg.fields["positions"] = {std::nullopt, 0};
   EXPECT_NE(message(cfg).find("chunk_rows of field 'positions' must be >= 1"), std::string::npos) << message(cfg);
@@ -224,19 +227,7 @@ TEST_P(FieldOverrides, PrecisionStoresAFieldToWithinHalfOfIt) {
 }
 
 TEST(ZarrFieldOverrides, BadPrecisionIsRefusedNamingTheField) {
-  auto message = [](sinks::ZarrWriteConfig cfg) -> std::string {
-    const std::string url = tmp("badq.zarr");
-    try {
-      sinks::ZarrData sink(url, 10, cfg);
-      sink.write(test_support::encoded_batch(0, 2));
-      sink.flush();
-    } catch (const InvalidArgument& e) {
-      fs::remove_all(url);
-      return e.what();
-    }
-    fs::remove_all(url);
-    return "";
-  };
+  const auto message = [](const sinks::ZarrWriteConfig& cfg) { return refusal(cfg, "badq.zarr"); };
   sinks::ZarrWriteConfig cfg;
   cfg.fields["positions"].precision = 0.0;
   EXPECT_NE(message(cfg).find("precision of field 'positions' must be finite and > 0"), std::string::npos)

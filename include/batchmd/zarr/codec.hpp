@@ -88,7 +88,6 @@ class CodecPipeline {
   nlohmann::json to_v3() const;
   const std::vector<std::unique_ptr<Codec>>& codecs() const { return codecs_; }
   const ChunkSpec& spec() const { return spec_; }
-  const std::optional<FixedScaleOffset>& quantize() const { return quantize_; }
 
  private:
   ChunkSpec spec_;         // what a chunk holds before encoding
