@@ -6,6 +6,8 @@
 #include "snap_gpu.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
@@ -71,6 +73,38 @@ struct DeviceTables {
     for (int h = 0; h < x.n_half; ++h) y_ptr[h + 1] += y_ptr[h];
     std::vector<std::int32_t> fill(y_ptr.begin(), y_ptr.end() - 1);
     for (int q = 0; q < x.n_z; ++q) y_z[fill[half_of[B.z[q].jju]]++] = q;
+    // B slots (component, row) and Y items, each costed by the CG terms of its Z products.
+    auto z_cost = [&](int q) { return static_cast<long>(B.z[q].na) * B.z[q].nb + 1; };
+    const int nu = x.sc.n_u, nb = x.sc.n_b;
+    std::vector<std::int32_t> bslot_k, bslot_mb, bslot_ptr(static_cast<std::size_t>(x.sc.n_coeff) + 1, 0);
+    std::vector<long> bcost;
+    for (int k = 0; k < x.sc.n_coeff; ++k) {
+      const SnapBIndex& bi = B.b[k % nb];
+      for (int mb = 0; 2 * mb <= bi.j; ++mb) {
+        long c = 1;
+        for (int ma = 0; ma <= bi.j && !(2 * mb == bi.j && ma > mb); ++ma) c += z_cost(bi.jjz + mb * (bi.j + 1) + ma);
+        bslot_k.push_back(k);
+        bslot_mb.push_back(mb);
+        bcost.push_back(c);
+      }
+      bslot_ptr[k + 1] = static_cast<std::int32_t>(bslot_k.size());
+    }
+    std::vector<long> ycost(static_cast<std::size_t>(nu) * x.n_half, 1);
+    for (int h = 0; h < x.n_half; ++h)
+      for (int q = y_ptr[h]; q < y_ptr[h + 1]; ++q)
+        for (int e3 = 0; e3 < nu; ++e3) ycost[e3 * x.n_half + h] += z_cost(y_z[q]) * nu * nu;
+    auto by_cost = [](const std::vector<long>& cost) {
+      std::vector<std::int32_t> order(cost.size());
+      for (std::size_t k = 0; k < order.size(); ++k) order[k] = static_cast<std::int32_t>(k);
+      std::stable_sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) { return cost[a] > cost[b]; });
+      return order;
+    };
+    x.n_bslot = static_cast<int>(bslot_k.size());
+    x.bslot_k = put(bslot_k, d);
+    x.bslot_mb = put(bslot_mb, d);
+    x.bslot_ptr = put(bslot_ptr, d);
+    x.border = put(by_cost(bcost), d);
+    x.yorder = put(by_cost(ycost), d);
     auto typed = [](const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); };
     x.u_block = put(B.u_block, d);
     x.half_base = put(half_base, d);
@@ -99,9 +133,29 @@ struct SnapGpu::Impl {
   DeviceFullList list;
   DeviceTables<double> tab_d;
   DeviceTables<float> tab_f;
-  Tensor u_re, u_im, b, beta, y_re, y_im, g, atom_energy, atom_virial, scratch;
+  Tensor u_re, u_im, bpart, b, beta, y_re, y_im, g, atom_energy, atom_virial, scratch;
 
-  Impl(const SnapTables& t, double skin) : tables(t), list(max_cutoff(t), skin) {}
+  int z_atoms_max, lanes;
+
+  Impl(const SnapTables& t, double skin)
+      : tables(t),
+        list(max_cutoff(t), skin),
+        z_atoms_max(power_of_two_from_env("BATCHMD_SNAP_GPU_GROUP", 32, 1, 32)),
+        lanes(power_of_two_from_env("BATCHMD_SNAP_GPU_LANES", default_lanes(t.scalars.twojmax), 8, 32)) {}
+  // Kernel shapes, read when the model is made (for the tests and for tuning; docs/snap.md):
+  // BATCHMD_SNAP_GPU_GROUP, the most atoms per block of the B and Y passes (per-atom sums do not
+  // depend on it: the tests compare it bit for bit), and BATCHMD_SNAP_GPU_LANES, lanes per
+  // neighbor in the U and force kernels.
+  static int power_of_two_from_env(const char* name, int fallback, int lo, int hi) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return fallback;
+    const std::string s(v);
+    for (int a = lo; a <= hi; a *= 2)
+      if (s == std::to_string(a)) return a;
+    throw InvalidArgument(std::string(name) + "='" + s + "': expected a power of two from " + std::to_string(lo) +
+                          " to " + std::to_string(hi));
+  }
+  static int default_lanes(int twojmax) { return twojmax >= 6 ? 16 : 8; }
   static double max_cutoff(const SnapTables& t) {
     double r = 0;
     for (double c : t.cutoff) r = std::max(r, c);
@@ -116,6 +170,8 @@ struct SnapGpu::Impl {
     const DeviceNeighborView<T> v = list.update<T>(batch, species, tables.scalars.n_elem, tables.cutoff);
     DeviceTables<T>& t = tab(T{});
     if (t.device != dev.index) t.upload(tables, dev);
+    t.dev.z_atoms_max = z_atoms_max;
+    t.dev.lanes = lanes;
     const SnapDev<T>& d = t.dev;
     const std::int64_t na = batch.n_atoms(), ns = batch.n_systems();
     const DType dt = dtype_of<T>();
@@ -125,6 +181,7 @@ struct SnapGpu::Impl {
     ensure_buffer(u_im, dt, n_u, dev);
     ensure_buffer(y_re, dt, n_u, dev);
     ensure_buffer(y_im, dt, n_u, dev);
+    ensure_buffer(bpart, dt, static_cast<std::int64_t>(d.n_bslot) * na, dev);
     ensure_buffer(b, dt, n_b, dev);
     ensure_buffer(beta, dt, n_b, dev);
     ensure_buffer(g, dt, 3 * v.n_pairs, dev);
@@ -134,6 +191,7 @@ struct SnapGpu::Impl {
     SnapWork<T> w;
     w.u_re = u_re.data<T>();
     w.u_im = u_im.data<T>();
+    w.bpart = bpart.data<T>();
     w.b = b.data<T>();
     w.beta = beta.data<T>();
     w.y_re = y_re.data<T>();

@@ -30,7 +30,18 @@ struct SnapDev {
   const SnapHalfIndex* half = nullptr;  ///< [n_half]
   const std::int32_t* y_ptr = nullptr;  ///< [n_half + 1]: the Z entries feeding half entry h are
   const std::int32_t* y_z = nullptr;    ///< y_z[y_ptr[h] .. y_ptr[h+1])
-  const double* coeff = nullptr;        ///< [n_elem][n_all]
+  // Work items of the two Z-contracting passes (B and Y), which read U staged in shared memory:
+  // B in slots (component k, row mb) whose partial sums the beta kernel adds in slot order, Y in
+  // items e3 * n_half + h. Both lists of items run heaviest first (load balance across warps).
+  int n_bslot = 0;
+  int z_atoms_max = 32;                    ///< host side: the most atoms per block of the B and Y passes (a power of 2)
+  int lanes = 32;                          ///< lanes per neighbor in the U and force kernels (8, 16 or 32)
+  const std::int32_t* bslot_k = nullptr;   ///< [n_bslot] component of slot s (slots in (k, mb) order)
+  const std::int32_t* bslot_mb = nullptr;  ///< [n_bslot] its row
+  const std::int32_t* bslot_ptr = nullptr;  ///< [n_coeff + 1] the slots of component k
+  const std::int32_t* border = nullptr;     ///< [n_bslot] slots by decreasing cost
+  const std::int32_t* yorder = nullptr;     ///< [n_u * n_half] Y items by decreasing cost
+  const double* coeff = nullptr;            ///< [n_elem][n_all]
   int n_all = 0;
   const T* weight = nullptr;  ///< [n_elem]
   const T* sinner = nullptr;  ///< [n_elem]
@@ -42,6 +53,7 @@ struct SnapDev {
 template <typename T>
 struct SnapWork {
   T *u_re, *u_im;       ///< [n_u * n_uf][n_atoms] total U
+  T* bpart;             ///< [n_bslot][n_atoms] B per (component, row), before the sum
   T* b;                 ///< [n_coeff][n_atoms] bispectrum
   T* beta;              ///< [n_coeff][n_atoms] dE/dB
   T *y_re, *y_im;       ///< [n_u * n_uf][n_atoms] adjoint (half entries)
