@@ -161,7 +161,7 @@ struct AtomPass {
         const T* pr = re + prev + mb * j;
         const T* pi = im + prev + mb * j;
         for (int ma = 0; ma <= j; ++ma)
-          snap_u_entry(j, ma, mb, ty.rootpq.data(), jdim, pr, pi, c, re[base + mb * (j + 1) + ma],
+          snap_u_entry(j, ma, mb, ty.rootpq.data(), jdim, SnapSplitRow<T>{pr, pi}, c, re[base + mb * (j + 1) + ma],
                        im[base + mb * (j + 1) + ma]);
       }
       if (j & 1) mirror_row(B, j, (j - 1) / 2, re, im);
@@ -326,8 +326,9 @@ struct AtomPass {
           const int po = prev + mb * j;
           for (int ma = 0; ma <= j; ++ma) {
             const int o = base + mb * (j + 1) + ma;
-            snap_du_entry(j, ma, mb, ty.rootpq.data(), jdim, nr + po, ni + po, dr + 3 * po, di + 3 * po, c, nr[o],
-                          ni[o], dr + 3 * o, di + 3 * o);
+            snap_du_entry(j, ma, mb, ty.rootpq.data(), jdim,
+                          SnapSplitRow<T>{nr + po, ni + po, dr + 3 * po, di + 3 * po}, c, nr[o], ni[o], dr + 3 * o,
+                          di + 3 * o);
             T wgt = 1;
             if (2 * mb == j) {
               if (ma > mb) continue;

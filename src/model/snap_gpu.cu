@@ -53,6 +53,30 @@ struct Team {
       : L(lanes), sub(int(threadIdx.x % 32) / lanes), sl(int(threadIdx.x % 32) % lanes), subs(32 / lanes) {}
 };
 
+// Complex numbers of the U and force kernels' layer buffers, re and im side by side: one entry
+// (or one direction of its derivative) is a single 16-byte (float64) shared-memory access. The
+// recursion reads two previous-layer entries (and their three derivatives) per entry it makes;
+// with re and im in separate arrays those loads, twice as many, bounded the kernels.
+template <typename T>
+struct alignas(2 * sizeof(T)) Cx {
+  T re, im;
+};
+
+// A row of the previous layer in interleaved buffers, for snap_u_entry / snap_du_entry.
+template <typename T>
+struct CxRow {
+  const Cx<T>* pu;
+  const Cx<T>* pdu = nullptr;  // [ma'][3]
+  __device__ void u(int ma, T& r, T& i) const {
+    const Cx<T> v = pu[ma];
+    r = v.re, i = v.im;
+  }
+  __device__ void du(int ma, int k, T& r, T& i) const {
+    const Cx<T> v = pdu[3 * ma + k];
+    r = v.re, i = v.im;
+  }
+};
+
 // ---- 1. U: launch <<<n_atoms, 32 * warps, shared>>>; per neighbor ~20 flops per half entry.
 template <typename T>
 __global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T* u_im) {
@@ -69,7 +93,7 @@ __global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T*
   const int per_team = 2 * nu * nh + 4 * lb;
   T* acc_re = smem + team * per_team;
   T* acc_im = acc_re + nu * nh;
-  T* buf = acc_im + nu * nh;  // [2 layers][re, im][lb]
+  Cx<T>* buf = reinterpret_cast<Cx<T>*>(acc_im + nu * nh);  // [2 layers][lb] (per_team is even)
   for (int k = tm.sl; k < nu * nh; k += tm.L) acc_re[k] = acc_im[k] = T(0);
   __syncwarp();
 
@@ -89,10 +113,9 @@ __global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T*
     }
     T* ar = acc_re + e * nh;
     T* ai = acc_im + e * nh;
-    T *pr = buf, *pi = buf + lb, *cr = buf + 2 * lb, *ci = buf + 3 * lb;
+    Cx<T>*pu = buf, *cu = buf + lb;
     if (act && tm.sl == 0) {
-      pr[0] = T(1);
-      pi[0] = T(0);
+      pu[0] = Cx<T>{T(1), T(0)};
       ar[0] += c.sfac;
     }
     __syncwarp();
@@ -102,9 +125,8 @@ __global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T*
         for (int q = tm.sl; q < cnt; q += tm.L) {
           const int mb = q / (j + 1), ma = q % (j + 1);
           T ur, ui;
-          snap_u_entry(j, ma, mb, d.rootpq, d.jdim, pr + mb * j, pi + mb * j, c, ur, ui);
-          cr[q] = ur;
-          ci[q] = ui;
+          snap_u_entry(j, ma, mb, d.rootpq, d.jdim, CxRow<T>{pu + mb * j}, c, ur, ui);
+          cu[q] = Cx<T>{ur, ui};
           ar[hb + q] += c.sfac * ur;  // entry hb + q is always this lane's
           ai[hb + q] += c.sfac * ui;
         }
@@ -115,17 +137,13 @@ __global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T*
           for (int ma = tm.sl; ma <= j; ma += tm.L) {
             const int src = mb * (j + 1) + ma, dst = (j - mb) * (j + 1) + (j - ma);
             const T sg = static_cast<T>(snap_mirror_sign(ma, mb));
-            cr[dst] = sg * cr[src];
-            ci[dst] = -sg * ci[src];
+            cu[dst] = Cx<T>{sg * cu[src].re, -sg * cu[src].im};
           }
         __syncwarp();
       }
-      T* t = pr;
-      pr = cr;
-      cr = t;
-      t = pi;
-      pi = ci;
-      ci = t;
+      Cx<T>* t = pu;
+      pu = cu;
+      cu = t;
     }
   }
   __syncthreads();
@@ -346,7 +364,7 @@ __global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T
   const int warps = blockDim.x / kWarp, warp = threadIdx.x / kWarp;
   const int lb = layer_buffer(J);
   const std::int64_t n = v.n_atoms;
-  // The atom's Y (every element set), then per warp two layers of U and dU/dr (x, y, z).
+  // The atom's Y (every element set), then per team two layers of U and dU/dr (x, y, z).
   T* ysr = smem;
   T* ysi = smem + nu * nh;
   for (int k = threadIdx.x; k < nu * nh; k += blockDim.x) {
@@ -358,7 +376,8 @@ __global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T
   __syncthreads();
   const Team tm(d.lanes);
   const int teams = warps * tm.subs;
-  T* buf = smem + 2 * nu * nh + (warp * tm.subs + tm.sub) * (16 * lb);
+  // (2 nu nh and 16 lb are even: every Cx is 2 T aligned)
+  Cx<T>* buf = reinterpret_cast<Cx<T>*>(smem + 2 * nu * nh + (warp * tm.subs + tm.sub) * (16 * lb));
   const std::int64_t end = v.offsets[i + 1];
   for (std::int64_t round = v.offsets[i] + warp * tm.subs; round < end; round += teams) {
     const std::int64_t p = round + tm.sub;
@@ -378,14 +397,12 @@ __global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T
     }
     const T* yr = ysr + e * nh;
     const T* yi = ysi + e * nh;
-    // Layer buffers: U (re, im) [lb], dU (re, im) [lb][3].
-    T *pur = buf, *pui = buf + lb, *pdr = buf + 2 * lb, *pdi = buf + 5 * lb;
-    T *cur = buf + 8 * lb, *cui = buf + 9 * lb, *cdr = buf + 10 * lb, *cdi = buf + 13 * lb;
+    // Layer buffers: U [lb], dU [lb][3]; previous (p) and current (c) layer.
+    Cx<T>*pu = buf, *pdu = buf + lb, *cu = buf + 4 * lb, *cdu = buf + 5 * lb;
     T s0 = 0, s[3] = {0, 0, 0};
     if (act && tm.sl == 0) {
-      pur[0] = T(1);
-      pui[0] = T(0);
-      for (int k = 0; k < 3; ++k) pdr[k] = pdi[k] = T(0);
+      pu[0] = Cx<T>{T(1), T(0)};
+      for (int k = 0; k < 3; ++k) pdu[k] = Cx<T>{T(0), T(0)};
       s0 = T(0.5) * yr[0];  // layer 0: U = 1, weight 1/2
     }
     __syncwarp();
@@ -395,14 +412,9 @@ __global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T
         for (int q = tm.sl; q < cnt; q += tm.L) {
           const int mb = q / (j + 1), ma = q % (j + 1);
           T ur, ui, dur[3], dui[3];
-          snap_du_entry(j, ma, mb, d.rootpq, d.jdim, pur + mb * j, pui + mb * j, pdr + 3 * (mb * j), pdi + 3 * (mb * j),
-                        c, ur, ui, dur, dui);
-          cur[q] = ur;
-          cui[q] = ui;
-          for (int k = 0; k < 3; ++k) {
-            cdr[3 * q + k] = dur[k];
-            cdi[3 * q + k] = dui[k];
-          }
+          snap_du_entry(j, ma, mb, d.rootpq, d.jdim, CxRow<T>{pu + mb * j, pdu + 3 * (mb * j)}, c, ur, ui, dur, dui);
+          cu[q] = Cx<T>{ur, ui};
+          for (int k = 0; k < 3; ++k) cdu[3 * q + k] = Cx<T>{dur[k], dui[k]};
           const T w = static_cast<T>(d.half[hb + q].weight);
           if (w != T(0)) {
             const T a = yr[hb + q], b = yi[hb + q];
@@ -417,20 +429,14 @@ __global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T
           for (int ma = tm.sl; ma <= j; ma += tm.L) {
             const int src = mb * (j + 1) + ma, dst = (j - mb) * (j + 1) + (j - ma);
             const T sg = static_cast<T>(snap_mirror_sign(ma, mb));
-            cur[dst] = sg * cur[src];
-            cui[dst] = -sg * cui[src];
-            for (int k = 0; k < 3; ++k) {
-              cdr[3 * dst + k] = sg * cdr[3 * src + k];
-              cdi[3 * dst + k] = -sg * cdi[3 * src + k];
-            }
+            cu[dst] = Cx<T>{sg * cu[src].re, -sg * cu[src].im};
+            for (int k = 0; k < 3; ++k) cdu[3 * dst + k] = Cx<T>{sg * cdu[3 * src + k].re, -sg * cdu[3 * src + k].im};
           }
         __syncwarp();
       }
-      T* t;
-      t = pur, pur = cur, cur = t;
-      t = pui, pui = cui, cui = t;
-      t = pdr, pdr = cdr, cdr = t;
-      t = pdi, pdi = cdi, cdi = t;
+      Cx<T>* t;
+      t = pu, pu = cu, cu = t;
+      t = pdu, pdu = cdu, cdu = t;
     }
     // Sum over the team's lanes (aligned blocks of L lanes: lane 0 of each team gets its sum).
     for (int off = tm.L / 2; off > 0; off /= 2) {

@@ -114,51 +114,62 @@ BATCHMD_HD inline void snap_neighbor(const SnapScalars<T>& p, T x, T y, T z, T r
   c.dbr[1] += r0inv;
 }
 
-/// U(j; ma, mb) of one neighbor (half row, 2 mb <= j, j >= 1) from layer j-1: pr/pi point at row
-/// mb of layer j-1 (its entries ma' = 0..j-1). rootpq is SnapBasis::rootpq, jdim = twojmax + 1.
+/// A row of layer j-1 of one neighbor's U (and dU/dr) as the recursion reads it: re and im in
+/// separate arrays (the CPU loops), dU as [ma'][3].
 template <typename T>
-BATCHMD_HD inline void snap_u_entry(int j, int ma, int mb, const T* rootpq, int jdim, const T* pr, const T* pi,
+struct SnapSplitRow {
+  const T *re, *im, *dre = nullptr, *dim = nullptr;
+  BATCHMD_HD void u(int ma, T& r, T& i) const { r = re[ma], i = im[ma]; }
+  BATCHMD_HD void du(int ma, int k, T& r, T& i) const { r = dre[3 * ma + k], i = dim[3 * ma + k]; }
+};
+
+/// U(j; ma, mb) of one neighbor (half row, 2 mb <= j, j >= 1) from row mb of layer j-1 (its
+/// entries ma' = 0..j-1, read through `row`: SnapSplitRow or the GPU's interleaved rows).
+/// rootpq is SnapBasis::rootpq, jdim = twojmax + 1.
+template <typename T, typename Row>
+BATCHMD_HD inline void snap_u_entry(int j, int ma, int mb, const T* rootpq, int jdim, const Row& row,
                                     const SnapNeighbor<T>& c, T& ur, T& ui) {
-  T re = 0, im = 0;
+  T re = 0, im = 0, vr, vi;
   if (ma < j) {
     const T rp = rootpq[(j - ma) * jdim + (j - mb)];
-    re += rp * (c.ar * pr[ma] + c.ai * pi[ma]);
-    im += rp * (c.ar * pi[ma] - c.ai * pr[ma]);
+    row.u(ma, vr, vi);
+    re += rp * (c.ar * vr + c.ai * vi);
+    im += rp * (c.ar * vi - c.ai * vr);
   }
   if (ma > 0) {
     const T rp = rootpq[ma * jdim + (j - mb)];
-    re -= rp * (c.br * pr[ma - 1] + c.bi * pi[ma - 1]);
-    im -= rp * (c.br * pi[ma - 1] - c.bi * pr[ma - 1]);
+    row.u(ma - 1, vr, vi);
+    re -= rp * (c.br * vr + c.bi * vi);
+    im -= rp * (c.br * vi - c.bi * vr);
   }
   ur = re;
   ui = im;
 }
 
 /// snap_u_entry plus the derivatives dU/dr_k (k = x, y, z) of the unswitched U, from the row of
-/// layer j-1 and its derivatives dpr/dpi ([ma'][3]).
-template <typename T>
-BATCHMD_HD inline void snap_du_entry(int j, int ma, int mb, const T* rootpq, int jdim, const T* pr, const T* pi,
-                                     const T* dpr, const T* dpi, const SnapNeighbor<T>& c, T& ur, T& ui, T* dur,
-                                     T* dui) {
-  T re = 0, im = 0, dre[3] = {0, 0, 0}, dim[3] = {0, 0, 0};
+/// layer j-1 and its derivatives.
+template <typename T, typename Row>
+BATCHMD_HD inline void snap_du_entry(int j, int ma, int mb, const T* rootpq, int jdim, const Row& row,
+                                     const SnapNeighbor<T>& c, T& ur, T& ui, T* dur, T* dui) {
+  T re = 0, im = 0, dre[3] = {0, 0, 0}, dim[3] = {0, 0, 0}, vr, vi, dvr, dvi;
   if (ma < j) {
     const T rp = rootpq[(j - ma) * jdim + (j - mb)];
-    const T vr = pr[ma], vi = pi[ma];
+    row.u(ma, vr, vi);
     re += rp * (c.ar * vr + c.ai * vi);
     im += rp * (c.ar * vi - c.ai * vr);
     for (int k = 0; k < 3; ++k) {
-      const T dvr = dpr[3 * ma + k], dvi = dpi[3 * ma + k];
+      row.du(ma, k, dvr, dvi);
       dre[k] += rp * (c.dar[k] * vr + c.dai[k] * vi + c.ar * dvr + c.ai * dvi);
       dim[k] += rp * (c.dar[k] * vi - c.dai[k] * vr + c.ar * dvi - c.ai * dvr);
     }
   }
   if (ma > 0) {
     const T rp = rootpq[ma * jdim + (j - mb)];
-    const T vr = pr[ma - 1], vi = pi[ma - 1];
+    row.u(ma - 1, vr, vi);
     re -= rp * (c.br * vr + c.bi * vi);
     im -= rp * (c.br * vi - c.bi * vr);
     for (int k = 0; k < 3; ++k) {
-      const T dvr = dpr[3 * (ma - 1) + k], dvi = dpi[3 * (ma - 1) + k];
+      row.du(ma - 1, k, dvr, dvi);
       dre[k] -= rp * (c.dbr[k] * vr + c.dbi[k] * vi + c.br * dvr + c.bi * dvi);
       dim[k] -= rp * (c.dbr[k] * vi - c.dbi[k] * vr + c.br * dvi - c.bi * dvr);
     }
