@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: bench_gpu_md [--case batch|liquid] [--device cuda|cpu] [--dtype float32|float64]\n"
                    "                    [--cells 63] [--systems 4096] [--steps 1000] [--warmup 50] [--threads N]\n"
-                   "                    [--sink none|gpubuffer|host|zarr] [--every 10] [--store PATH]\n");
+                   "                    [--sink none|gpubuffer|host|host-pinned|zarr] [--every 10] [--store PATH]\n");
       return 2;
     }
   }
@@ -144,8 +144,18 @@ int main(int argc, char** argv) {
     for (std::int64_t s = 0; s < batch.n_systems(); ++s)
       largest = std::max(largest, batch.atoms_ptr_data()[s + 1] - batch.atoms_ptr_data()[s]);
     sink = std::make_shared<sinks::GPUBuffer>(snaps * batch.n_systems(), largest, 0, device);
-  } else if (sink_kind == "host") {
-    sink = std::make_shared<sinks::HostMemory>(snaps * batch.n_systems());
+  } else if (sink_kind == "host" || sink_kind == "host-pinned") {
+    auto host = std::make_shared<sinks::HostMemory>(snaps * batch.n_systems());
+    if (sink_kind == "host-pinned" && !device.is_cpu()) {
+      // Every snapshot's bytes (all fields; 256-byte aligned per field), pinned before the run.
+      std::size_t per_snap = 0;
+      for (const auto& [k, f] : batch.fields()) per_snap += (f.tensor.nbytes() + 255) / 256 * 256 + 256;
+      const auto r0 = std::chrono::steady_clock::now();
+      host->reserve_pinned(static_cast<std::size_t>(snaps) * per_snap, device);
+      std::printf("reserve_pinned_bytes %zu seconds %.3f\n", static_cast<std::size_t>(snaps) * per_snap,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count());
+    }
+    sink = host;
   } else if (sink_kind == "zarr") {
     std::filesystem::remove_all(store);
     sinks::ZarrWriteConfig cfg;

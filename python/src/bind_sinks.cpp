@@ -155,7 +155,17 @@ void bind_sinks(py::module_& m) {
       m, "HostMemory", "Snapshots in host RAM, one contiguous block per field and write.")
       .def(py::init<std::int64_t>(), "capacity"_a)
       .def_property_readonly("raw_bytes", &sinks::HostMemory::raw_bytes)
-      .def_property_readonly("allocated_bytes", &sinks::HostMemory::allocated_bytes);
+      .def_property_readonly("allocated_bytes", &sinks::HostMemory::allocated_bytes)
+      .def(
+          "reserve_pinned",
+          [](sinks::HostMemory& h, std::size_t nbytes, py::handle device) {
+            const Device d = device_from_py(device.is_none() ? py::str("cuda") : device);
+            py::gil_scoped_release nogil;  // pinning takes a while
+            h.reserve_pinned(nbytes, d);
+          },
+          "nbytes"_a, "device"_a = "cuda",
+          "Pins nbytes of host memory now for snapshots written from a batch on that GPU (pinning runs "
+          "at a few GB/s: do it before the run); such writes then copy straight into it.");
 
   py::class_<sinks::GPUBuffer, DataSink, std::shared_ptr<sinks::GPUBuffer>>(
       m, "GPUBuffer", "Snapshots in pre-allocated GPU memory (read() gives a Batch on the GPU).")

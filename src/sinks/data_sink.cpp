@@ -23,6 +23,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "gpu_staging.hpp"
+#include "mask_words.hpp"
 #include "trajectory_layout.hpp"
 
 namespace batchmd::sinks {
@@ -32,9 +33,10 @@ void DataSink::selected(const Batch& batch, const std::vector<bool>& mask, const
   if (mask.size() != static_cast<std::size_t>(batch.n_systems()))
     throw InvalidArgument(sink + ".write: mask has " + std::to_string(mask.size()) + " entries but the batch has " +
                           std::to_string(batch.n_systems()) + " systems");
+  thread_local std::vector<std::uint64_t> words;  // capacity kept: no allocation per write
+  detail::mask_words(mask, words);
   idx.clear();
-  for (std::size_t s = 0; s < mask.size(); ++s)
-    if (mask[s]) idx.push_back(static_cast<std::int64_t>(s));
+  detail::set_bits(words, idx);
 }
 
 std::vector<std::int64_t> DataSink::selected(const Batch& batch, const std::vector<bool>& mask,
@@ -676,6 +678,29 @@ std::size_t HostMemory::raw_bytes() const {
     for (const auto& f : b.staged->fields) n += f.bytes;
   }
   return n;
+}
+
+void HostMemory::reserve_pinned(std::size_t bytes, const Device& device) {
+  if (device.is_cpu())
+    throw InvalidArgument("HostMemory.reserve_pinned: pinned memory is for writes from a GPU batch, not from 'cpu'");
+  try {
+    cuda::require(device);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(std::string("HostMemory.reserve_pinned: ") + e.what());
+  }
+  if (!gpu_ || gpu_->ring.device() != device.index) {
+    wait_for_gpu(true);
+    gpu_.reset();
+    gpu_ = std::make_unique<GpuPath>(device.index);
+  }
+  if (bytes == 0) return;
+  if (!arenas_) arenas_ = std::make_unique<Arenas>();
+  void* p = cuda::try_alloc_pinned(bytes, device.index);
+  if (!p)
+    throw CapacityError("HostMemory.reserve_pinned: " + std::to_string(bytes) +
+                        " bytes of pinned host memory could not be allocated");
+  g_pinned += bytes;  // (arena_free subtracts it)
+  arenas_->adopt(static_cast<std::byte*>(p), bytes);
 }
 
 std::size_t HostMemory::allocated_bytes() const {

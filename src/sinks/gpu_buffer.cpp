@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // sinks/gpu_buffer: GPUBuffer — schema and capacity checks on the host, then one fused gather
 // (gpu_gather.hpp) per write and per read; a write repeating the last one's selection reuses its
-// gather table (FusedGather::launch_systems). The steady-state write allocates nothing.
+// gather table (FusedGather::launch_systems), and one repeating its mask over unchanged offsets
+// skips the per-system work too (write_again). The steady-state write allocates nothing.
 #include "batchmd/sinks/gpu_buffer.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
 #include "gpu_gather.hpp"
+#include "mask_words.hpp"
 
 namespace batchmd::sinks {
 
@@ -100,15 +103,58 @@ void GPUBuffer::allocate(const Batch& batch) {
   allocated_ = true;
 }
 
+void GPUBuffer::check_room(std::int64_t k) const {
+  if (size() + k > capacity_)
+    throw CapacityError(name() + " is full: " + std::to_string(k) + " samples do not fit (" + std::to_string(size()) +
+                        " of " + std::to_string(capacity_) + " used)");
+}
+
+void GPUBuffer::gathered_fields(const Batch& src) {
+  fields_.clear();
+  for (auto& [name, f] : storage_) {
+    const Tensor& t = src.get(name);
+    fields_.push_back(
+        detail::GatherFieldSpec{&t, f.tensor.bytes(), f.level, name == kEdgeIndex && t.dtype() == DType::Int64});
+  }
+}
+
+// A write with the last write's mask over a batch on this device whose atom and edge offsets are
+// the last write's (every system's, compared whole: two memcmp): the same systems, sizes and
+// capacity checks, so the per-system work is skipped — the last write's counts are appended and
+// its gather table launched at this write's rows. About 64 systems per word-compare instead of
+// ~9 ns per selected system (docs/benchmarks.md, "GPUBuffer with a repeated mask").
+bool GPUBuffer::write_again(const Batch& batch, const std::vector<bool>& mask) {
+  if (!last_.valid || batch.device() != device_ || mask.size() != static_cast<std::size_t>(batch.n_systems()))
+    return false;
+  const std::size_t n1 = mask.size() + 1;
+  const std::int64_t* ap = batch.atoms_ptr_data();
+  const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
+  if (last_.ap.size() != n1 || std::memcmp(last_.ap.data(), ap, n1 * sizeof(std::int64_t)) != 0 ||
+      std::memcmp(last_.ep.data(), ep, n1 * sizeof(std::int64_t)) != 0)
+    return false;
+  detail::mask_words(mask, words_);
+  if (words_ != last_.mask) return false;
+  check_schema(batch);
+  check_room(static_cast<std::int64_t>(last_.atoms.size()));
+  gathered_fields(batch);
+  if (!gather_->relaunch_systems(batch, fields_, n_atoms_, n_edges_, size(), detail::EdgeIndexMode::Rebase))
+    return false;
+  atoms_.insert(atoms_.end(), last_.atoms.begin(), last_.atoms.end());
+  edges_.insert(edges_.end(), last_.edges.begin(), last_.edges.end());
+  n_atoms_ += last_.n_atoms;
+  n_edges_ += last_.n_edges;
+  return true;
+}
+
 void GPUBuffer::write(const Batch& batch, const std::vector<bool>& mask) {
+  if (write_again(batch, mask)) return;
+  last_.valid = false;
   selected(batch, mask, "GPUBuffer", idx_);
   const std::vector<std::int64_t>& idx = idx_;
   if (idx.empty()) return;
   if (allocated_) check_schema(batch);
   const auto k = static_cast<std::int64_t>(idx.size());
-  if (size() + k > capacity_)
-    throw CapacityError(name() + " is full: " + std::to_string(k) + " samples do not fit (" + std::to_string(size()) +
-                        " of " + std::to_string(capacity_) + " used)");
+  check_room(k);
   const std::int64_t* ap = batch.atoms_ptr_data();
   const std::int64_t* ep = batch.edges_ptr().data<std::int64_t>();
   for (auto s : idx) {
@@ -134,22 +180,31 @@ void GPUBuffer::write(const Batch& batch, const std::vector<bool>& mask) {
     src = &*moved;
     src_idx = moved_idx;
   }
-  fields_.clear();
-  for (auto& [name, f] : storage_) {
-    const Tensor& t = src->get(name);
-    fields_.push_back(
-        detail::GatherFieldSpec{&t, f.tensor.bytes(), f.level, name == kEdgeIndex && t.dtype() == DType::Int64});
-  }
+  gathered_fields(*src);
   // edge_index is rebased onto the buffer's atom rows, so read() returns it global. The plan is
   // made at row 0 and launched at this write's rows: a repeated selection reuses the last table.
   gather_->launch_systems(*src, src_idx, fields_, n_atoms_, n_edges_, size(), detail::EdgeIndexMode::Rebase);
   // `moved` may be freed now: the caching allocator orders reuse on the stream
 
+  last_.atoms.clear();
+  last_.edges.clear();
+  last_.n_atoms = last_.n_edges = 0;
   for (auto s : idx) {
-    atoms_.push_back(ap[s + 1] - ap[s]);
-    edges_.push_back(ep[s + 1] - ep[s]);
-    n_atoms_ += ap[s + 1] - ap[s];
-    n_edges_ += ep[s + 1] - ep[s];
+    last_.atoms.push_back(ap[s + 1] - ap[s]);
+    last_.edges.push_back(ep[s + 1] - ep[s]);
+    last_.n_atoms += ap[s + 1] - ap[s];
+    last_.n_edges += ep[s + 1] - ep[s];
+  }
+  atoms_.insert(atoms_.end(), last_.atoms.begin(), last_.atoms.end());
+  edges_.insert(edges_.end(), last_.edges.begin(), last_.edges.end());
+  n_atoms_ += last_.n_atoms;
+  n_edges_ += last_.n_edges;
+  if (batch.device() == device_) {  // (a moved batch's table is of the copy: not reusable as is)
+    const std::size_t n1 = static_cast<std::size_t>(batch.n_systems()) + 1;
+    last_.ap.assign(ap, ap + n1);
+    last_.ep.assign(ep, ep + n1);
+    detail::mask_words(mask, last_.mask);
+    last_.valid = true;
   }
 }
 

@@ -164,11 +164,8 @@ std::vector<std::int64_t> all_systems(const Batch& b) {
 
 // ---------------------------------------------------------------- GatherKey
 
-bool GatherKey::matches(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
-                        EdgeIndexMode mode) const {
-  if (!set_ || mode != mode_ || src.n_systems() != n_systems_ || idx.size() != idx_.size() ||
-      fields.size() != fields_.size())
-    return false;
+bool GatherKey::same_fields(const Batch& src, std::span<const GatherFieldSpec> fields, EdgeIndexMode mode) const {
+  if (!set_ || mode != mode_ || src.n_systems() != n_systems_ || fields.size() != fields_.size()) return false;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const GatherFieldSpec& f = fields[i];
     const Field& k = fields_[i];
@@ -176,6 +173,12 @@ bool GatherKey::matches(const Batch& src, std::span<const std::int64_t> idx, std
         f.edge_index != k.edge_index)
       return false;
   }
+  return true;
+}
+
+bool GatherKey::matches(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
+                        EdgeIndexMode mode) const {
+  if (idx.size() != idx_.size() || !same_fields(src, fields, mode)) return false;
   // Branch-free accumulations (vectorisable); idx first, so the offsets read below are in range.
   std::uint64_t diff = 0;
   for (std::size_t i = 0; i < idx.size(); ++i) diff |= static_cast<std::uint64_t>(idx[i] ^ idx_[i]);
@@ -239,18 +242,7 @@ void FusedGather::launch_systems(const Batch& src, std::span<const std::int64_t>
   const GatherBase base = systems_base(dst_atom0, dst_edge0, dst_system0, mode);
   Cached& c = cached_;
   last_cached_ = false;
-  if (c.valid && c.key.matches(src, idx, fields, mode)) {
-#if BATCHMD_WITH_CUDA
-    // The same table as last time, at other base rows: the inline bytes, or the device copy that
-    // only this cache holds (kernels reading it are ordered on the compute stream).
-    cuda::set_device(device_);
-    launch_gather_kernel(c.device.defined() ? nullptr : c.inline_table.data(),
-                         c.device.defined() ? c.device.raw() : nullptr, c.bytes, c.n_fields, c.n_pieces, base,
-                         cuda::compute_stream(device_));
-    last_cached_ = true;
-    return;
-#endif
-  }
+  if (c.valid && c.key.matches(src, idx, fields, mode) && launch_cached(base)) return;
   c.valid = false;
   GatherPlan plan;
   plan_systems(plan, src, idx, fields, 0, 0, 0, mode);
@@ -269,6 +261,30 @@ void FusedGather::launch_systems(const Batch& src, std::span<const std::int64_t>
   }
   c.key.assign(src, idx, fields, mode);
   c.valid = true;
+}
+
+bool FusedGather::relaunch_systems(const Batch& src, std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0,
+                                   std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode) {
+  last_cached_ = false;
+  if (!cached_.valid || !cached_.key.same_fields(src, fields, mode)) return false;
+  return launch_cached(systems_base(dst_atom0, dst_edge0, dst_system0, mode));
+}
+
+bool FusedGather::launch_cached(const GatherBase& base) {
+#if BATCHMD_WITH_CUDA
+  // The same table as last time, at other base rows: the inline bytes, or the device copy that
+  // only this cache holds (kernels reading it are ordered on the compute stream).
+  const Cached& c = cached_;
+  cuda::set_device(device_);
+  launch_gather_kernel(c.device.defined() ? nullptr : c.inline_table.data(),
+                       c.device.defined() ? c.device.raw() : nullptr, c.bytes, c.n_fields, c.n_pieces, base,
+                       cuda::compute_stream(device_));
+  last_cached_ = true;
+  return true;
+#else
+  (void)base;
+  return false;
+#endif
 }
 
 void FusedGather::launch_table(const GatherPlan& plan, const GatherBase& base, Tensor* keep) {

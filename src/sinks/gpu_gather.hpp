@@ -123,6 +123,9 @@ class GatherKey {
   void assign(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
               EdgeIndexMode mode);
   void clear() { set_ = false; }
+  /// The parts of matches() other than the selection and the offsets: the number of systems, the
+  /// fields and the mode (for a caller that knows the selection and offsets are unchanged).
+  bool same_fields(const Batch& src, std::span<const GatherFieldSpec> fields, EdgeIndexMode mode) const;
 
  private:
   struct Field {
@@ -175,6 +178,12 @@ class FusedGather {
   /// systems_base(dst_atom0, ...): the previous call's table is reused when its GatherKey matches.
   void launch_systems(const Batch& src, std::span<const std::int64_t> idx, std::span<const GatherFieldSpec> fields,
                       std::int64_t dst_atom0, std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode);
+  /// launch_systems for a caller that knows idx and every system's atom and edge offsets are those
+  /// of the previous launch_systems call (GPUBuffer's repeated mask): only the fields and mode are
+  /// compared before the last table is launched again. False, and nothing launched, when there is
+  /// no table to reuse or the fields differ.
+  bool relaunch_systems(const Batch& src, std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0,
+                        std::int64_t dst_edge0, std::int64_t dst_system0, EdgeIndexMode mode);
   /// Whether the last launch_systems reused the table before it (for tests).
   bool last_was_cached() const { return last_cached_; }
 
@@ -191,6 +200,8 @@ class FusedGather {
   int next_ = 0;
   std::vector<std::byte> inline_;  // the table when it is passed inline
 
+  /// Launches the cached table at `base` (CUDA builds; false in others).
+  bool launch_cached(const GatherBase& base);
   /// Launches `plan`; if `keep`, the device table of an uploaded plan moves there (out of the ring).
   void launch_table(const GatherPlan& plan, const GatherBase& base, Tensor* keep);
   struct Cached {  // launch_systems' last table

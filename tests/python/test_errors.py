@@ -27,6 +27,8 @@ def test_invalid_arguments_are_value_errors():
         SnapshotHook(sink=sink, frequency=0)
     with pytest.raises(batchmd.InvalidArgument, match="capacity must be >= 1"):
         HostMemory(capacity=0)
+    with pytest.raises(batchmd.InvalidArgument, match="reserve_pinned.*not from 'cpu'"):
+        HostMemory(capacity=10).reserve_pinned(1 << 20, device="cpu")
     with pytest.raises(ValueError, match="expected shape"):
         AtomicData(positions=np.zeros((4, 2)), atomic_numbers=[1, 1, 1, 1])
     with pytest.raises(ValueError, match="3 atomic numbers for 4 positions"):

@@ -118,6 +118,18 @@ def test_gpu_run_matches_cpu_run(gpu_batch):
     np.testing.assert_allclose(np.concatenate(seen), cpu_sink.read().positions, rtol=0, atol=1e-9)
 
 
+def test_pinned_reservation_holds_gpu_snapshots(gpu_batch):
+    host, dev = gpu_batch
+    sink = HostMemory(capacity=100)
+    sink.reserve_pinned(8 << 20)
+    assert sink.allocated_bytes == 8 << 20
+    DemoDynamics(model=LennardJones(), n_steps=100, dt=2.0, hooks=[SnapshotHook(sink=sink, frequency=25)]).run(dev)
+    cpu_sink = HostMemory(capacity=100)
+    DemoDynamics(model=LennardJones(), n_steps=100, dt=2.0, hooks=[SnapshotHook(sink=cpu_sink, frequency=25)]).run(host)
+    assert sink.allocated_bytes == 8 << 20  # every snapshot went into the reservation
+    np.testing.assert_allclose(sink.read().positions, cpu_sink.read().positions, rtol=0, atol=1e-9)
+
+
 def test_gpu_fire_converges(gpu_batch):
     _, dev = gpu_batch
     fire = FIRE(model=LennardJones(), dt=5.0, n_steps=2000, convergence_hook=ConvergenceHook.from_fmax(1e-3))

@@ -3,9 +3,11 @@
 // and level, edge_index rebased), masks, capacity, max_atoms, max_edges, zero (storage kept, no
 // new cudaMalloc), a fixed schema, CPU batches copied in, large and oddly aligned segments, the
 // write ordered before later kernels on the batch, and repeated masks (the last write's gather
-// table launched again at the new rows) equal to what fresh buffers store.
+// table launched again at the new rows) equal to what fresh buffers store, also after values or
+// sizes changed under a repeated mask.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -296,6 +298,40 @@ TEST_F(GpuBufferTest, RepeatedMasksAtAdvancingRowsEqualFreshBuffers) {
       at += static_cast<std::int64_t>(rows.size());
     }
   }
+}
+
+TEST_F(GpuBufferTest, ARepeatedMaskGathersNewValuesAndNoticesNewSizes) {
+  // A write repeating the last mask over the same offsets skips the per-system work (the last
+  // write's counts, its gather table): values changed in place since must still be gathered; a
+  // batch with as many systems but other sizes must be planned afresh; a full buffer still
+  // refuses the repeated write and keeps what it holds.
+  const Batch a = random_batch(300, 6, 13, DType::Float64);
+  Batch a2 = a.clone();
+  for (std::int64_t i = 0; i < 3 * a2.n_atoms(); ++i) a2.get("positions").data<double>()[i] += 1.5;
+  const Batch b = random_batch(300, 6, 14, DType::Float64);
+  bool sizes_differ = false;
+  for (std::int64_t s = 0; s < 300; ++s)
+    sizes_differ |=
+        a.atoms_ptr_data()[s + 1] - a.atoms_ptr_data()[s] != b.atoms_ptr_data()[s + 1] - b.atoms_ptr_data()[s];
+  ASSERT_TRUE(sizes_differ);
+  std::vector<bool> m(300);
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = i % 3 != 1 && i != 70;  // runs and gaps across words
+  const std::vector<std::pair<const Batch*, std::vector<bool>>> parts{{&a, m}, {&a, m}, {&a2, m}, {&b, m}, {&b, m}};
+  std::int64_t cap = 0;
+  for (const auto& p : parts) cap += static_cast<std::int64_t>(std::count(p.second.begin(), p.second.end(), true));
+  GPUBuffer buf(cap, 6, 0, kGpu);
+  Batch ga = a.to(kGpu);
+  const Batch gb = b.to(kGpu);
+  buf.write(ga, m);
+  buf.write(ga, m);
+  ga.get("positions").copy_from(a2.get("positions"));  // in place: same pointers, same offsets
+  buf.write(ga, m);
+  buf.write(gb, m);
+  buf.write(gb, m);
+  EXPECT_EQ(buf.size(), cap);
+  EXPECT_THROW(buf.write(gb, m), CapacityError);
+  EXPECT_EQ(buf.size(), cap);
+  EXPECT_EQ(batch_difference(buf.read().to(Device::cpu()), expected(parts)), "");
 }
 
 TEST_F(GpuBufferTest, FusedGatherLaunchesARepeatedSelectionsTableAtNewRows) {

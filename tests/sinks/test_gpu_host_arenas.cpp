@@ -5,7 +5,8 @@
 // other system masked out, a batch changed by a kernel between snapshots); a sink filled to
 // capacity raises the same CapacityError and pins no more than its samples need; zero() reuses
 // the arenas; when pinned memory cannot be had (max_pinned), writes fall back to pageable copies,
-// also part way through; a sink moved with copies in flight keeps them.
+// also part way through; a sink moved with copies in flight keeps them; a pinned reservation made
+// up front takes the writes under the default limits until it is full.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -184,6 +185,39 @@ TEST_F(GpuHostArenaTest, WritesThatDoNotWaitForArenasMixBothPathsAndReadBackBitF
     EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "") << dtype_name(fdt);
   }
   EXPECT_EQ(detail::pinned_arena_bytes(), 0u) << "the sinks' arenas are freed with them";
+}
+
+TEST_F(GpuHostArenaTest, AReservationTakesTheWritesUntilFullThenThePageablePathTakesOver) {
+  // The default limits pin nothing during writes; reserve_pinned pins up front. Writes land in the
+  // reservation (no pageable block: allocated_bytes stays the reservation) until it is full, then
+  // take the pageable path; no write pins more; all read back bit for bit, also after zero().
+  const Batch host = random_batch(12, 80, 23, DType::Float64);
+  const Batch gpu = host.to(kGpu);
+  std::size_t reserve = 0;
+  {
+    HostMemory a(1000), b(1000);
+    write_both(a, b, host, host, 10);  // the bytes of the first 10 writes, on the CPU
+    reserve = b.raw_bytes() + 10 * (host.fields().size() + 2) * detail::kStagingAlign;
+  }
+  {
+    HostMemory sink(100000), cpu(100000);
+    sink.reserve_pinned(reserve, kGpu);
+    EXPECT_EQ(detail::pinned_arena_bytes(), reserve);
+    EXPECT_EQ(sink.allocated_bytes(), reserve);
+    write_both(sink, cpu, host, gpu, 10);
+    EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "");
+    EXPECT_EQ(sink.allocated_bytes(), reserve) << "every write landed in the reservation";
+    write_both(sink, cpu, host, gpu, 30);  // past it
+    EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "");
+    EXPECT_GT(sink.allocated_bytes(), reserve) << "later writes are pageable blocks";
+    EXPECT_EQ(detail::pinned_arena_bytes(), reserve) << "no write pinned more";
+    sink.zero();
+    cpu.zero();
+    write_both(sink, cpu, host, gpu, 10);
+    EXPECT_EQ(batch_difference(sink.read(), cpu.read()), "");
+    EXPECT_EQ(sink.allocated_bytes(), reserve) << "zero() keeps the reservation for the next pass";
+  }
+  EXPECT_EQ(detail::pinned_arena_bytes(), 0u) << "freed with the sink";
 }
 
 TEST_F(GpuHostArenaTest, MovedSinksKeepCopiesInFlight) {

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for sinks that run on every build: asking for a GPUBuffer on the CPU, in a build without
-// CUDA or on a machine without a GPU is a clear InvalidArgument (never a crash or a CUDA error).
+// Tests for sinks that run on every build: asking for a GPUBuffer (or HostMemory's pinned
+// reservation) on the CPU, in a build without CUDA or on a machine without a GPU is a clear
+// InvalidArgument (never a crash or a CUDA error).
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "batchmd/core/cuda.hpp"
 #include "batchmd/core/error.hpp"
+#include "batchmd/sinks/data_sink.hpp"
 #include "batchmd/sinks/gpu_buffer.hpp"
 
 using namespace batchmd;
@@ -32,4 +34,24 @@ TEST(GPUBufferAvailability, NoGpuIsAClearError) {
     EXPECT_NE(what.find("cuda:0"), std::string::npos) << what;
     EXPECT_NE(what.find(cuda::unavailable_reason()), std::string::npos) << what;
   }
+}
+
+TEST(HostMemoryPinned, ReservingForTheCpuOrWithoutAGpuIsAClearError) {
+  HostMemory sink(10);
+  try {
+    sink.reserve_pinned(1 << 20, Device::cpu());
+    FAIL() << "reserve_pinned accepted the CPU";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("reserve_pinned"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not from 'cpu'"), std::string::npos) << e.what();
+  }
+  if (cuda::device_count() > 0) return;  // (the gpu-labelled tests reserve on a GPU)
+  try {
+    sink.reserve_pinned(1 << 20, Device::parse("cuda:0"));
+    FAIL() << "reserve_pinned succeeded without a GPU";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("reserve_pinned"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(cuda::unavailable_reason()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(sink.allocated_bytes(), 0u);  // nothing held after the refusals
 }

@@ -92,6 +92,14 @@ class HostMemory : public DataSink {
   /// at most two blocks made ready ahead for the next CPU writes).
   std::size_t raw_bytes() const;
   std::size_t allocated_bytes() const;
+  /// Pins `bytes` of host memory now, for snapshots written from a batch on GPU `device`, and makes
+  /// that GPU's staging ring: writes from it then copy straight into pinned memory (the speed of a
+  /// pinned cudaMemcpy) until the reservation is full, after which they take the default path.
+  /// Pinning runs at a few GB/s, so reserve before the run — a write never pins pages itself
+  /// unless the process-wide arena limits allow it. Kept across zero(); more calls add more.
+  /// Throws InvalidArgument for a CPU device (or a build without CUDA) and CapacityError when the
+  /// pinned memory cannot be had.
+  void reserve_pinned(std::size_t bytes, const Device& device);
 
  private:
   struct Staged;   // the bytes of one write: pageable, or (from a GPU batch) in a pinned arena

@@ -64,6 +64,9 @@ class GPUBuffer : public DataSink {
  private:
   void check_schema(const Batch& batch) const;
   void allocate(const Batch& batch);
+  void check_room(std::int64_t k) const;
+  void gathered_fields(const Batch& src);
+  bool write_again(const Batch& batch, const std::vector<bool>& mask);
 
   std::int64_t capacity_, max_atoms_, max_edges_;
   Device device_;
@@ -74,6 +77,15 @@ class GPUBuffer : public DataSink {
   std::unique_ptr<detail::FusedGather> gather_;
   std::vector<std::int64_t> idx_;                // per write: the selected systems (capacity kept)
   std::vector<detail::GatherFieldSpec> fields_;  // per write: the gathered fields (capacity kept)
+  // The last write, for the next one with the same mask over the same offsets (write_again).
+  struct LastWrite {
+    bool valid = false;
+    std::vector<std::uint64_t> mask;         // its mask, as words
+    std::vector<std::int64_t> ap, ep;        // the batch's atom and edge offsets (every system)
+    std::vector<std::int64_t> atoms, edges;  // per selected system
+    std::int64_t n_atoms = 0, n_edges = 0;
+  } last_;
+  std::vector<std::uint64_t> words_;  // per write: the mask as words (capacity kept)
 };
 
 }  // namespace batchmd::sinks
