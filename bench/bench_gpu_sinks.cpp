@@ -202,31 +202,26 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
     sink.flush();
     const double t_cold = (now_s() - c_cold) / reps;
     sink.zero();
-    std::vector<double> t_call;
-    cuda::synchronize(cuda::compute_stream(0));
-    t0 = now_s();
-    for (int r = 0; r < reps; ++r) {
-      const double c0 = now_s();
-      sink.write(gpu);
-      t_call.push_back(now_s() - c0);
-    }
-    sink.flush();
-    const double t_sink = (now_s() - t0) / reps;
+    // reps writes and a flush: time per write, and each write() call's time.
+    const auto timed_pass = [&](sinks::HostMemory& h, std::vector<double>& calls) {
+      cuda::synchronize(cuda::compute_stream(0));
+      const double p0 = now_s();
+      for (int r = 0; r < reps; ++r) {
+        const double c0 = now_s();
+        h.write(gpu);
+        calls.push_back(now_s() - c0);
+      }
+      h.flush();
+      return (now_s() - p0) / reps;
+    };
+    std::vector<double> t_call, t_call_reserved;
+    const double t_sink = timed_pass(sink, t_call);
     // A sink that pinned its memory before the run (reserve_pinned): its first pass.
     sinks::HostMemory reserved(n_systems * reps);
     const double r0 = now_s();
     reserved.reserve_pinned(static_cast<std::size_t>(reps) * (bytes + 16 * 256), kGpu);
     const double t_reserve = now_s() - r0;
-    std::vector<double> t_call_reserved;
-    cuda::synchronize(cuda::compute_stream(0));
-    t0 = now_s();
-    for (int r = 0; r < reps; ++r) {
-      const double c0 = now_s();
-      reserved.write(gpu);
-      t_call_reserved.push_back(now_s() - c0);
-    }
-    reserved.flush();
-    const double t_reserved = (now_s() - t0) / reps;
+    const double t_reserved = timed_pass(reserved, t_call_reserved);
     std::printf(" all systems: %.1f MB per write\n", double(bytes) / 1e6);
     line("cudaMemcpy to pinned (one copy, GPU time)", bytes, median(t_copy));
     line("cudaMemcpy to pinned, back to back", bytes, t_copy_stream);
