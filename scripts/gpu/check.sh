@@ -27,6 +27,15 @@ if ! nvidia-smi -L; then
   status=1
 fi
 run_tests() {
+  # test_torch_gpu loads the libtorch plugin, built against this machine's PyTorch
+  # (scripts/gpu/torch_plugin.sh): build it first if it is not there, so its tests run here too.
+  if [ -z "${BATCHMD_TORCH_PLUGIN:-}" ] && [ -x "$bin/test_torch_gpu" ]; then
+    if [ ! -f "$bin/libbatchmd_torch.so" ] &&
+      ! "$root/scripts/gpu/torch_plugin.sh" build >"$logs/torch_plugin_build.log" 2>&1; then
+      echo "check.sh: building the libtorch plugin failed ($logs/torch_plugin_build.log): test_torch_gpu will fail" >&2
+    fi
+    export BATCHMD_TORCH_PLUGIN="$bin/libbatchmd_torch.so"
+  fi
   for t in "$bin"/test_*_gpu; do
     echo "== $(basename "$t")"
     "$t" --gtest_brief=1 "$@" >"$logs/$(basename "$t").log" 2>&1
