@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // sinks/task_pool: a fixed pool of worker threads that runs a list of tasks and waits for all of
-// them (the ZarrData writer encodes and stores one array per task).
+// them, or takes single tasks without waiting (the ZarrData writer's chunk encoders).
 #pragma once
 #include <algorithm>
 #include <condition_variable>
@@ -26,6 +26,14 @@ class TaskPool {
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
+  }
+  /// Queues one task to run on a worker; returns at once. The task must not throw.
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lk(m_);
+      queue_.push_back(std::move(task));
+    }
+    cv_.notify_one();
   }
   /// Runs every task (in parallel) and rethrows the first exception any of them threw.
   void run_all(std::vector<std::function<void()>>& tasks) {

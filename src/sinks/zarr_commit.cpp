@@ -7,29 +7,86 @@
 
 namespace batchmd::sinks::detail {
 
+ChunksInFlight::~ChunksInFlight() {
+  std::unique_lock lk(m_);
+  done_.wait(lk, [&] { return in_flight_ == 0; });
+}
+
+void ChunksInFlight::rethrow_locked() {
+  if (error_) std::rethrow_exception(error_);
+}
+
+void ChunksInFlight::rethrow() {
+  std::lock_guard lk(m_);
+  rethrow_locked();
+}
+
+void ChunksInFlight::submit(const zarr::Array& array, std::string key, zarr::Bytes raw) {
+  {
+    std::unique_lock lk(m_);
+    done_.wait(lk, [&] { return in_flight_ < limit_ || error_; });
+    rethrow_locked();
+    ++in_flight_;
+  }
+  pool_.post([this, &array, key = std::move(key), raw = std::move(raw)]() mutable {
+    std::exception_ptr e;
+    try {
+      array.store_chunk(key, raw);
+    } catch (...) {
+      e = std::current_exception();
+    }
+    // Notified under the lock: once in_flight_ reads 0 the destructor may end this object.
+    std::lock_guard lk(m_);
+    if (e && !error_) error_ = e;
+    if (spare_.size() < limit_) spare_.push_back(std::move(raw));
+    --in_flight_;
+    done_.notify_all();
+  });
+}
+
+void ChunksInFlight::wait() {
+  std::unique_lock lk(m_);
+  done_.wait(lk, [&] { return in_flight_ == 0; });
+  rethrow_locked();
+}
+
+void ChunksInFlight::take_spare(std::vector<zarr::Bytes>& out) {
+  std::lock_guard lk(m_);
+  for (auto& b : spare_) out.push_back(std::move(b));
+  spare_.clear();
+}
+
 CommitProtocol::CommitProtocol(TrajectoryStore& layout, int workers)
     : layout_(layout),
       pool_(std::make_unique<TaskPool>(workers)),
+      // Two chunks per worker keep every worker busy while the writer copies the next rows.
+      chunks_(*pool_, 2 * static_cast<std::size_t>(std::max(1, workers)) + 2),
       e_samples_(layout.n_samples),
       e_atoms_(layout.n_atoms),
       e_edges_(layout.n_edges) {}
 
-/// Stores every chunk that the queued writes complete; the unfinished tail of each array stays
-/// in memory (zarr::Array::append_complete) until the next commit.
+void CommitProtocol::append(zarr::Array& a, const std::byte* data, std::int64_t rows,
+                            std::vector<std::function<void()>>& serial) {
+  if (a.sharded()) {  // a shard packs its chunks in order: one task for the array's rows
+    serial.emplace_back([&a, data, rows] { a.append_complete(data, rows); });
+    return;
+  }
+  chunks_.take_spare(spare_);
+  a.append_chunks(data, rows, done_, spare_);
+  for (auto& [key, raw] : done_) chunks_.submit(a, std::move(key), std::move(raw));
+  done_.clear();
+}
+
+/// Copies the queued writes' rows into their arrays and hands every chunk they complete to the
+/// pool; the unfinished tail of each array stays in memory until the next commit.
 void CommitProtocol::process(std::vector<WriteJob>& jobs) {
+  chunks_.rethrow();  // an earlier chunk failed: report it before taking more
   for (auto& j : jobs)
     if (j.staged) j.staged.wait();  // the snapshot's copy from the GPU has landed
   layout_.lock().check();           // never write over another writer's data
   auto& L = layout_;
-  std::vector<std::function<void()>> tasks;
-  const auto store_complete = [](zarr::Array& a, const std::byte* data, std::int64_t rows) {
-    a.append_complete(data, rows);
-  };
-  // Per-array tasks: each appends every job's rows to its array (in order).
-  for (std::size_t a = 0; a < L.arrays.size(); ++a)
-    tasks.emplace_back([&, a] {
-      for (auto& j : jobs) store_complete(L.arrays[a], j.data[a], j.rows[a]);
-    });
+  // Sharded arrays' appends, and the small index arrays' rows (built below), which must outlive them.
+  std::vector<std::function<void()>> serial;
   std::int64_t atoms_total = e_atoms_, edges_total = e_edges_;
   std::vector<std::int64_t> aptr, eptr;
   std::int64_t new_samples = 0;
@@ -43,27 +100,32 @@ void CommitProtocol::process(std::vector<WriteJob>& jobs) {
     new_samples += j.samples;
   }
   const std::int64_t new_atoms = atoms_total - e_atoms_, new_edges = edges_total - e_edges_;
-  tasks.emplace_back([&] {
-    store_complete(*L.atoms_ptr, reinterpret_cast<const std::byte*>(aptr.data()),
-                   static_cast<std::int64_t>(aptr.size()));
-    store_complete(*L.edges_ptr, reinterpret_cast<const std::byte*>(eptr.data()),
-                   static_cast<std::int64_t>(eptr.size()));
-  });
-  tasks.emplace_back([&] {
-    std::vector<std::byte> ones(static_cast<std::size_t>(std::max({new_samples, new_atoms, new_edges})), std::byte{1});
-    store_complete(*L.samples_mask, ones.data(), new_samples);
-    store_complete(*L.atoms_mask, ones.data(), new_atoms);
-    store_complete(*L.edges_mask, ones.data(), new_edges);
-  });
-  pool_->run_all(tasks);
+  const std::vector<std::byte> ones(static_cast<std::size_t>(std::max({new_samples, new_atoms, new_edges})),
+                                    std::byte{1});
+  for (std::size_t a = 0; a < L.arrays.size(); ++a) {
+    if (L.arrays[a].sharded()) {  // one task appends every job's rows, in order
+      serial.emplace_back([&, a] {
+        for (auto& j : jobs) L.arrays[a].append_complete(j.data[a], j.rows[a]);
+      });
+    } else {
+      for (auto& j : jobs) append(L.arrays[a], j.data[a], j.rows[a], serial);
+    }
+  }
+  append(*L.atoms_ptr, reinterpret_cast<const std::byte*>(aptr.data()), static_cast<std::int64_t>(aptr.size()), serial);
+  append(*L.edges_ptr, reinterpret_cast<const std::byte*>(eptr.data()), static_cast<std::int64_t>(eptr.size()), serial);
+  append(*L.samples_mask, ones.data(), new_samples, serial);
+  append(*L.atoms_mask, ones.data(), new_atoms, serial);
+  append(*L.edges_mask, ones.data(), new_edges, serial);
+  if (!serial.empty()) pool_->run_all(serial);
   e_samples_ += new_samples;
   e_atoms_ = atoms_total;
   e_edges_ = edges_total;
 }
 
-/// Makes every encoded sample visible: the held-back tails are stored, then each array's shape,
-/// then the root's num_samples.
+/// Makes every encoded sample visible: the chunks in flight land, the held-back tails are
+/// stored, then each array's shape, then the root's num_samples.
 void CommitProtocol::commit() {
+  chunks_.wait();
   layout_.lock().check();
   const std::vector<zarr::Array*> all = layout_.all_arrays();
   std::vector<std::function<void()>> tasks;

@@ -436,6 +436,55 @@ void Array::store_tail() {
   for (const auto& [key, bytes] : encode_tail_locked()) impl_->store->set(key, bytes);
 }
 
+bool Array::sharded() const { return impl_->sharded(); }
+
+void Array::append_chunks(const std::byte* data, std::int64_t n_rows, std::vector<EncodedChunk>& done,
+                          std::vector<Bytes>& spare) {
+  const std::lock_guard lock(impl_->write_mutex);
+  Impl& s = *impl_;
+  const std::string name = s.where(s.path);
+  if (s.sharded()) throw InvalidArgument(name + ": append_chunks: the array is sharded");
+  if (n_rows < 0) throw InvalidArgument(name + ": append_chunks: n_rows must be >= 0");
+  if (n_rows == 0) return;
+  if (data == nullptr) throw InvalidArgument(name + ": append_chunks: null data");
+  s.load_tail();
+  const std::int64_t c = s.doc.meta.chunk_rows;
+  const std::int64_t end = s.encoded_rows + n_rows;
+  std::int64_t row = s.encoded_rows;
+  for (const std::byte* p = data; row < end;) {
+    const std::int64_t take = std::min(end - row, c - row % c);
+    const std::size_t bytes = static_cast<std::size_t>(take) * s.row_bytes;
+    if (s.tail_raw.capacity() < s.chunk_bytes) s.tail_raw.reserve(s.chunk_bytes);
+    s.tail_raw.insert(s.tail_raw.end(), p, p + bytes);
+    p += bytes;
+    row += take;
+    s.encoded_rows = row;  // each chunk's rows are in tail_raw or in `done`: nothing to undo
+    if (row % c == 0) {
+      done.emplace_back(s.object_key(row / c - 1), std::move(s.tail_raw));
+      s.tail_raw.clear();
+      if (!spare.empty()) {
+        s.tail_raw = std::move(spare.back());
+        spare.pop_back();
+        s.tail_raw.clear();
+      }
+    }
+  }
+  s.tail_unstored = row % c != 0;
+}
+
+void Array::store_chunk(const std::string& key, std::span<const std::byte> raw) const {
+  const Impl& s = *impl_;
+  if (raw.size() != s.chunk_bytes) {
+    throw InvalidArgument(s.where(key) + ": store_chunk: " + std::to_string(raw.size()) + " bytes is not one chunk (" +
+                          std::to_string(s.chunk_bytes) + ")");
+  }
+  if (s.identity) {
+    s.store->set(key, raw);
+  } else {
+    s.store->set(key, s.encode_whole(raw));
+  }
+}
+
 std::vector<EncodedChunk> Array::encode_locked(std::int64_t start_row, const std::byte* data, std::int64_t n_rows,
                                                bool hold_tail, Store* direct) {
   Impl& s = *impl_;

@@ -179,6 +179,35 @@ TEST(ZarrData, BackgroundErrorSurfacesOnNextWriteOrFlush) {
   fs::remove_all(url);
 }
 
+// Chunks are stored on the pool while the writer takes more writes: a chunk that cannot be
+// stored stops the sink at a later write (no flush needed), and the committed samples stay whole.
+TEST(ZarrData, AChunkThatFailsInTheBackgroundStopsLaterWrites) {
+  const std::string url = temp_store("chunk_error");
+  ZarrWriteConfig cfg;
+  cfg.chunk_samples = 2;
+  cfg.commit_interval = 3600;  // no commit in between: the failure must surface through the chunks
+  ZarrData sink(url, 100000, cfg);
+  sink.write(encoded_batch(0, 2));
+  sink.flush();
+  // The next chunks of positions cannot be stored: plain files stand where their folders go.
+  for (int c = 1; c < 4; ++c) std::ofstream(fs::path(url) / "core" / "positions" / "c" / std::to_string(c)) << "x";
+  int thrown_at = -1;
+  for (int i = 0; i < 2000 && thrown_at < 0; ++i) {
+    try {
+      sink.write(encoded_batch(2 + i, 1));
+    } catch (const Error& e) {
+      thrown_at = i;
+      EXPECT_NE(std::string(e.what()).find("positions"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_GE(thrown_at, 0) << "no write raised the background error";
+  EXPECT_THROW(sink.flush(), Error);
+  TrajectoryReader r(url);
+  ASSERT_EQ(r.num_samples(), 2);
+  EXPECT_EQ(check_encoded(r.read(1), 0, 1), "");
+  fs::remove_all(url);
+}
+
 TEST(ZarrData, ReaderSeesConsistentPrefixWhileWriterAppends) {
   const std::string url = temp_store("concurrent");
   {

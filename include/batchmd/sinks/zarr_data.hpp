@@ -45,7 +45,8 @@ struct ZarrWriteConfig {
   std::vector<std::string> only_fields;
   /// Writes that may wait for the background writer before write() blocks (back-pressure).
   std::size_t queue_depth = 4;
-  /// Threads that encode and store chunks in parallel.
+  /// Threads that encode and store chunks in parallel, chunks of one array included, while the
+  /// writer takes the next writes; at most 2 x workers + 2 finished chunks wait for them in memory.
   int workers = 2;
   /// Seconds between commits (the loss window of a kill). Chunks are stored as they fill; the
   /// unfinished tail chunk of each array and the metadata (array shapes, the root's num_samples)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,19 @@ class Array {
   void append_complete(const std::byte* data, std::int64_t n_rows);
   /// encode_tail() and Store::set of what it returns.
   void store_tail();
+  /// The streaming writer's path with the encoding left to the caller, so that chunks of one
+  /// array can be encoded on several threads (unsharded arrays only: InvalidArgument otherwise).
+  /// Copies rows [rows_encoded(), + n_rows) into the array's unfinished chunk; every chunk they
+  /// complete is moved to the end of `done` as (key, raw rows) — pass each to store_chunk, from
+  /// any thread and in any order, and call store_tail() after all of them have returned, before
+  /// committing. New chunk buffers are taken from `spare` when it has any (recycle done's).
+  void append_chunks(const std::byte* data, std::int64_t n_rows, std::vector<EncodedChunk>& done,
+                     std::vector<Bytes>& spare);
+  /// Encodes one whole chunk's raw rows (a chunk from append_chunks) and stores it under `key`.
+  /// Safe to call from several threads at once for different keys.
+  void store_chunk(const std::string& key, std::span<const std::byte> raw) const;
+  /// Whether the array has a sharding codec (append_chunks refuses those).
+  bool sharded() const;
   /// encode_rows(rows_encoded(), ...) and Store::set of each chunk. Not yet visible: see commit_rows.
   void append(const std::byte* data, std::int64_t n_rows);
   /// Rewrites the metadata with shape[0] = n (atomic replace), making rows [0, n) visible.
