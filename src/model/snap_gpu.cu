@@ -43,6 +43,22 @@ __device__ inline void neighbor_of(const SnapDev<T>& d, std::int32_t si, std::in
                 T(0.5) * (d.dinner[si] + d.dinner[sj]), derivs, c);
 }
 
+// The team's pair p of an atom of species si (p < end: in the atom's list): whether it lies
+// within the pair's cutoff, and then its neighbor terms c (with derivatives if `derivs`) and its
+// element set e.
+template <typename T>
+__device__ inline bool team_neighbor(const SnapDev<T>& d, const DeviceNeighborView<T>& v, std::int32_t si,
+                                     std::int64_t p, std::int64_t end, bool derivs, SnapNeighbor<T>& c, int& e) {
+  if (p >= end) return false;
+  const T* r = v.rij + 3 * p;
+  const std::int32_t sj = v.species[p];
+  const T rc = d.cutoff[si * d.sc.n_elem + sj];
+  e = d.sc.chem ? sj : 0;
+  if (!(r[0] * r[0] + r[1] * r[1] + r[2] * r[2] < rc * rc)) return false;
+  neighbor_of(d, si, sj, r, derivs, c);
+  return true;
+}
+
 // Teams: a warp works on 32 / L neighbors at once, L = d.lanes lanes each (the small U layers
 // leave most of a warp idle when one neighbor has all 32 lanes). A warp walks its atom's
 // neighbors in rounds (uniform across the warp: __syncwarp is legal); a team whose neighbor is
@@ -100,17 +116,9 @@ __global__ void snap_u_kernel(SnapDev<T> d, DeviceNeighborView<T> v, T* u_re, T*
   const std::int64_t n = v.n_atoms, end = v.offsets[i + 1];
   for (std::int64_t round = v.offsets[i] + warp * tm.subs; round < end; round += teams) {
     const std::int64_t p = round + tm.sub;
-    bool act = p < end;
     SnapNeighbor<T> c;
     int e = 0;
-    if (act) {
-      const T* r = v.rij + 3 * p;
-      const std::int32_t sj = v.species[p];
-      const T rc = d.cutoff[si * d.sc.n_elem + sj];
-      act = r[0] * r[0] + r[1] * r[1] + r[2] * r[2] < rc * rc;
-      if (act) neighbor_of(d, si, sj, r, false, c);
-      e = d.sc.chem ? sj : 0;
-    }
+    const bool act = team_neighbor(d, v, si, p, end, false, c, e);
     T* ar = acc_re + e * nh;
     T* ai = acc_im + e * nh;
     Cx<T>*pu = buf, *cu = buf + lb;
@@ -381,20 +389,10 @@ __global__ void snap_force_kernel(SnapDev<T> d, DeviceNeighborView<T> v, const T
   const std::int64_t end = v.offsets[i + 1];
   for (std::int64_t round = v.offsets[i] + warp * tm.subs; round < end; round += teams) {
     const std::int64_t p = round + tm.sub;
-    bool act = p < end;
     SnapNeighbor<T> c;
     int e = 0;
-    if (act) {
-      const T* r = v.rij + 3 * p;
-      const std::int32_t sj = v.species[p];
-      const T rc = d.cutoff[si * d.sc.n_elem + sj];
-      act = r[0] * r[0] + r[1] * r[1] + r[2] * r[2] < rc * rc;
-      if (act)
-        neighbor_of(d, si, sj, r, true, c);
-      else if (tm.sl == 0)
-        g[3 * p] = g[3 * p + 1] = g[3 * p + 2] = T(0);
-      e = d.sc.chem ? sj : 0;
-    }
+    const bool act = team_neighbor(d, v, si, p, end, true, c, e);
+    if (p < end && !act && tm.sl == 0) g[3 * p] = g[3 * p + 1] = g[3 * p + 2] = T(0);  // listed, beyond the cutoff
     const T* yr = ysr + e * nh;
     const T* yi = ysi + e * nh;
     // Layer buffers: U [lb], dU [lb][3]; previous (p) and current (c) layer.
