@@ -94,9 +94,11 @@ std::atomic<std::size_t> g_max_pinned{detail::PinnedArenaLimits{}.max_pinned};
 std::atomic<std::size_t> g_pinned{0};  // bytes held by live arenas
 std::atomic<bool> g_wait{detail::PinnedArenaLimits{}.wait};
 
-/// A pinned arena of `bytes`, or nullptr if pinned memory cannot be had (or max_pinned forbids).
-std::byte* arena_alloc(std::size_t bytes, int device) noexcept {
-  const std::size_t limit = g_max_pinned.load();
+/// A pinned arena of `bytes`, or nullptr if pinned memory cannot be had (or max_pinned forbids,
+/// unless `beyond_limit`: a sink's own reservation, HostMemory::reserve_pinned). Counted in
+/// g_pinned either way (arena_free uncounts it).
+std::byte* arena_alloc(std::size_t bytes, int device, bool beyond_limit = false) noexcept {
+  const std::size_t limit = beyond_limit ? std::size_t(-1) : g_max_pinned.load();
   std::size_t held = g_pinned.load();
   do {
     if (bytes > limit || held > limit - bytes) return nullptr;
@@ -566,13 +568,16 @@ HostMemory::Block HostMemory::cpu_block(const Batch& batch, const std::vector<st
   return block;
 }
 
+void HostMemory::use_gpu(int device) {
+  if (gpu_ && gpu_->ring.device() == device) return;
+  wait_for_gpu(true);  // the first GPU write (or reservation), or a batch on another GPU
+  gpu_.reset();
+  gpu_ = std::make_unique<GpuPath>(device);
+}
+
 HostMemory::Block HostMemory::gpu_block(const Batch& batch, const std::vector<std::int64_t>& idx) {
   const int device = batch.device().index;
-  if (!gpu_ || gpu_->ring.device() != device) {  // first GPU write, or a batch on another GPU
-    wait_for_gpu(true);
-    gpu_.reset();
-    gpu_ = std::make_unique<GpuPath>(device);
-  }
+  use_gpu(device);
   std::vector<std::string> names;
   for (const auto& [k, f] : batch.fields()) names.push_back(k);
   // Room in a pinned arena, bounded by what the sink may still hold at this write's bytes per
@@ -688,19 +693,14 @@ void HostMemory::reserve_pinned(std::size_t bytes, const Device& device) {
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(std::string("HostMemory.reserve_pinned: ") + e.what());
   }
-  if (!gpu_ || gpu_->ring.device() != device.index) {
-    wait_for_gpu(true);
-    gpu_.reset();
-    gpu_ = std::make_unique<GpuPath>(device.index);
-  }
+  use_gpu(device.index);
   if (bytes == 0) return;
   if (!arenas_) arenas_ = std::make_unique<Arenas>();
-  void* p = cuda::try_alloc_pinned(bytes, device.index);
+  std::byte* p = arena_alloc(bytes, device.index, true);
   if (!p)
     throw CapacityError("HostMemory.reserve_pinned: " + std::to_string(bytes) +
                         " bytes of pinned host memory could not be allocated");
-  g_pinned += bytes;  // (arena_free subtracts it)
-  arenas_->adopt(static_cast<std::byte*>(p), bytes);
+  arenas_->adopt(p, bytes);
 }
 
 std::size_t HostMemory::allocated_bytes() const {

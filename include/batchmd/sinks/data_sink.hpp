@@ -125,6 +125,8 @@ class HostMemory : public DataSink {
   void check_schema(const Batch& batch) const;
   Block cpu_block(const Batch& batch, const std::vector<std::int64_t>& idx);
   Block gpu_block(const Batch& batch, const std::vector<std::int64_t>& idx);
+  /// Makes the GPU path (staging ring, copy worker) for `device`, replacing one for another GPU.
+  void use_gpu(int device);
   static Part part(const Block& b, const std::string& name);
   /// Waits for the copies into arenas and the copy worker (if any); rethrows a failure of either
   /// when `rethrow`.
