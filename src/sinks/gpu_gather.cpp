@@ -295,7 +295,9 @@ void FusedGather::launch_table(const GatherPlan& plan, const GatherBase& base, T
   cuda::set_device(device_);
   const cuda::Stream compute = cuda::compute_stream(device_);
 #if BATCHMD_WITH_CUDA
-  if (bytes <= kGatherInlineBytes) {  // the common case: no upload at all
+  // The common case: no upload at all. A table kept for later launches goes inline only when
+  // small: relaunching it from device memory costs the host less than passing it again.
+  if (bytes <= (keep ? kGatherCachedInlineBytes : kGatherInlineBytes)) {
     inline_.resize(bytes);
     plan.write_table(inline_.data());
     launch_gather_kernel(inline_.data(), nullptr, bytes, n_fields, n_pieces, base, compute);
