@@ -103,6 +103,13 @@ class ArrayRoundTrip : public ::testing::TestWithParam<Case> {
     m.attributes = {{"field", "positions"}};
     return m;
   }
+  /// A new array at core/positions and `rows` rows of test values for it.
+  std::pair<Array, Bytes> array_and_rows(const std::shared_ptr<Store>& store, std::int64_t rows) const {
+    Array a = Array::create(store, "core/positions", meta());
+    const std::size_t row_elements = a.row_bytes() / dtype_size(GetParam().dtype);
+    Bytes all = make_values(GetParam().dtype, static_cast<std::size_t>(rows) * row_elements);
+    return {std::move(a), std::move(all)};
+  }
   TempDir dir_;
 };
 
@@ -115,11 +122,9 @@ void expect_rows(const Array& a, const Bytes& all, std::int64_t start, std::int6
 
 TEST_P(ArrayRoundTrip, AppendsAcrossChunksReopenAndAppendAgain) {
   auto store = make_store();
-  Array a = Array::create(store, "core/positions", meta());
-  const std::size_t row_bytes = a.row_bytes();
-  const std::size_t row_elements = row_bytes / dtype_size(GetParam().dtype);
   const std::int64_t total = 3 * GetParam().chunk_rows + 40;
-  const Bytes all = make_values(GetParam().dtype, static_cast<std::size_t>(total) * row_elements);
+  auto [a, all] = array_and_rows(store, total);
+  const std::size_t row_bytes = a.row_bytes();
   // Append in uneven pieces (1 row, a chunk and a bit, ...), committing after each.
   const std::int64_t pieces[] = {1, GetParam().chunk_rows + 2, 3, 17, 0};
   std::int64_t written = 0;
@@ -158,11 +163,9 @@ TEST_P(ArrayRoundTrip, AppendsAcrossChunksReopenAndAppendAgain) {
 // whole chunks stored as they fill and the tail only when a commit asks; a reopened array goes on.
 TEST_P(ArrayRoundTrip, StreamingAppendsHoldTheTailUntilACommit) {
   auto store = make_store();
-  Array a = Array::create(store, "core/positions", meta());
-  const std::size_t row_bytes = a.row_bytes();
-  const std::size_t row_elements = row_bytes / dtype_size(GetParam().dtype);
   const std::int64_t total = 3 * GetParam().chunk_rows + 40;
-  const Bytes all = make_values(GetParam().dtype, static_cast<std::size_t>(total) * row_elements);
+  auto [a, all] = array_and_rows(store, total);
+  const std::size_t row_bytes = a.row_bytes();
   const std::int64_t pieces[] = {1, GetParam().chunk_rows + 2, 3, 17, 0, 5};
   std::int64_t written = 0;
   bool commit = false;
@@ -196,11 +199,9 @@ TEST_P(ArrayRoundTrip, StreamingAppendsHoldTheTailUntilACommit) {
 // sharded array refuses it (a shard packs its chunks in order) and is left as it was.
 TEST_P(ArrayRoundTrip, ChunksStoredOutOfOrderFromThreadsReadBackInOrder) {
   auto store = make_store();
-  Array a = Array::create(store, "core/positions", meta());
-  const std::size_t row_bytes = a.row_bytes();
-  const std::size_t row_elements = row_bytes / dtype_size(GetParam().dtype);
   const std::int64_t total = 5 * GetParam().chunk_rows + 40;
-  const Bytes all = make_values(GetParam().dtype, static_cast<std::size_t>(total) * row_elements);
+  auto [a, all] = array_and_rows(store, total);
+  const std::size_t row_bytes = a.row_bytes();
   std::vector<EncodedChunk> done;
   std::vector<Bytes> spare;
   if (GetParam().shard_rows > 0) {
