@@ -230,6 +230,15 @@ struct Array::Impl {
     }
   }
 
+  // Stores a whole chunk under `key`: its raw bytes as they are where encoding changes none.
+  void store_whole(Store& to, const std::string& key, std::span<const std::byte> raw) const {
+    if (identity) {
+      to.set(key, raw);
+    } else {
+      to.set(key, encode_whole(raw));
+    }
+  }
+
   Bytes encode(std::span<const std::byte> raw) const {
     if (raw.size() == chunk_bytes) return encode_whole(raw);
     // The last chunk is stored whole; rows past the end hold the fill value.
@@ -478,11 +487,7 @@ void Array::store_chunk(const std::string& key, std::span<const std::byte> raw) 
     throw InvalidArgument(s.where(key) + ": store_chunk: " + std::to_string(raw.size()) + " bytes is not one chunk (" +
                           std::to_string(s.chunk_bytes) + ")");
   }
-  if (s.identity) {
-    s.store->set(key, raw);
-  } else {
-    s.store->set(key, s.encode_whole(raw));
-  }
+  s.store_whole(*s.store, key, raw);
 }
 
 std::vector<EncodedChunk> Array::encode_locked(std::int64_t start_row, const std::byte* data, std::int64_t n_rows,
@@ -509,10 +514,8 @@ std::vector<EncodedChunk> Array::encode_locked(std::int64_t start_row, const std
   std::optional<std::span<const std::byte>> new_tail;   // a partial chunk after the old tail
   // A whole chunk: stored at once (`direct`; raw bytes need no encoding, so no copy), or kept.
   const auto whole = [&](std::int64_t ci, std::span<const std::byte> raw) {
-    if (direct && s.identity) {
-      direct->set(s.object_key(ci), raw);
-    } else if (direct) {
-      direct->set(s.object_key(ci), s.encode_whole(raw));
+    if (direct) {
+      s.store_whole(*direct, s.object_key(ci), raw);
     } else {
       encoded.emplace_back(ci, s.encode_whole(raw));
     }
