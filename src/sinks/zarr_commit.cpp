@@ -65,14 +65,14 @@ CommitProtocol::CommitProtocol(TrajectoryStore& layout, int workers)
       e_atoms_(layout.n_atoms),
       e_edges_(layout.n_edges) {}
 
-void CommitProtocol::append(zarr::Array& a, const std::byte* data, std::int64_t rows,
-                            std::vector<std::function<void()>>& serial) {
-  if (a.sharded()) {  // a shard packs its chunks in order: one task for the array's rows
-    serial.emplace_back([&a, data, rows] { a.append_complete(data, rows); });
+void CommitProtocol::append(zarr::Array& a, std::vector<Rows> pieces, std::vector<std::function<void()>>& serial) {
+  if (a.sharded()) {  // a shard packs its chunks in order: one task appends every piece, in order
+    serial.emplace_back([&a, pieces = std::move(pieces)] {
+      for (const auto& [data, rows] : pieces) a.append_complete(data, rows);
+    });
     return;
   }
-  chunks_.take_spare(spare_);
-  a.append_chunks(data, rows, done_, spare_);
+  for (const auto& [data, rows] : pieces) a.append_chunks(data, rows, done_, spare_);
   for (auto& [key, raw] : done_) chunks_.submit(a, std::move(key), std::move(raw));
   done_.clear();
 }
@@ -85,7 +85,7 @@ void CommitProtocol::process(std::vector<WriteJob>& jobs) {
     if (j.staged) j.staged.wait();  // the snapshot's copy from the GPU has landed
   layout_.lock().check();           // never write over another writer's data
   auto& L = layout_;
-  // Sharded arrays' appends, and the small index arrays' rows (built below), which must outlive them.
+  // Sharded arrays' appends; they read the jobs and the index rows built below until run_all.
   std::vector<std::function<void()>> serial;
   std::int64_t atoms_total = e_atoms_, edges_total = e_edges_;
   std::vector<std::int64_t> aptr, eptr;
@@ -102,20 +102,19 @@ void CommitProtocol::process(std::vector<WriteJob>& jobs) {
   const std::int64_t new_atoms = atoms_total - e_atoms_, new_edges = edges_total - e_edges_;
   const std::vector<std::byte> ones(static_cast<std::size_t>(std::max({new_samples, new_atoms, new_edges})),
                                     std::byte{1});
+  chunks_.take_spare(spare_);  // buffers of chunks stored since the last batch
   for (std::size_t a = 0; a < L.arrays.size(); ++a) {
-    if (L.arrays[a].sharded()) {  // one task appends every job's rows, in order
-      serial.emplace_back([&, a] {
-        for (auto& j : jobs) L.arrays[a].append_complete(j.data[a], j.rows[a]);
-      });
-    } else {
-      for (auto& j : jobs) append(L.arrays[a], j.data[a], j.rows[a], serial);
-    }
+    std::vector<Rows> pieces;
+    for (auto& j : jobs) pieces.emplace_back(j.data[a], j.rows[a]);
+    append(L.arrays[a], std::move(pieces), serial);
   }
-  append(*L.atoms_ptr, reinterpret_cast<const std::byte*>(aptr.data()), static_cast<std::int64_t>(aptr.size()), serial);
-  append(*L.edges_ptr, reinterpret_cast<const std::byte*>(eptr.data()), static_cast<std::int64_t>(eptr.size()), serial);
-  append(*L.samples_mask, ones.data(), new_samples, serial);
-  append(*L.atoms_mask, ones.data(), new_atoms, serial);
-  append(*L.edges_mask, ones.data(), new_edges, serial);
+  append(*L.atoms_ptr, {{reinterpret_cast<const std::byte*>(aptr.data()), static_cast<std::int64_t>(aptr.size())}},
+         serial);
+  append(*L.edges_ptr, {{reinterpret_cast<const std::byte*>(eptr.data()), static_cast<std::int64_t>(eptr.size())}},
+         serial);
+  append(*L.samples_mask, {{ones.data(), new_samples}}, serial);
+  append(*L.atoms_mask, {{ones.data(), new_atoms}}, serial);
+  append(*L.edges_mask, {{ones.data(), new_edges}}, serial);
   if (!serial.empty()) pool_->run_all(serial);
   e_samples_ += new_samples;
   e_atoms_ = atoms_total;

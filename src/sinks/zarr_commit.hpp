@@ -15,6 +15,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "task_pool.hpp"
 #include "zarr_layout.hpp"
@@ -65,9 +66,11 @@ class CommitProtocol final : public WriteHandler {
   void reset() { e_samples_ = e_atoms_ = e_edges_ = 0; }
 
  private:
-  /// Appends rows to one array: unsharded arrays give their completed chunks to the pool; a
-  /// sharded one gets a task in `serial` that appends and stores in order.
-  void append(zarr::Array& a, const std::byte* data, std::int64_t rows, std::vector<std::function<void()>>& serial);
+  /// Rows for one array: where they start, and how many.
+  using Rows = std::pair<const std::byte*, std::int64_t>;
+  /// Appends `pieces` to one array, in order: unsharded arrays give their completed chunks to
+  /// the pool; a sharded one gets one task in `serial` that appends and stores them in order.
+  void append(zarr::Array& a, std::vector<Rows> pieces, std::vector<std::function<void()>>& serial);
 
   TrajectoryStore& layout_;
   std::unique_ptr<TaskPool> pool_;
