@@ -5,7 +5,9 @@
 // --steps steps after one warm-up step, and prints wall and process CPU time and atom-steps/s.
 // Threads pay off on such a batch when the 2-thread run takes about half the 1-thread time:
 // bench/batch_threads.sh alternates the two and prints the parallel efficiency.
-//   bench_batch [--scale 128] [--steps 100] [--threads 1] [--dtype float64|float32] [--nve]
+// --profile adds a ProfilerHook and prints where the step's wall time goes (integrator halves,
+// model evaluation with its neighbor-list refresh, the loop's own work).
+//   bench_batch [--scale 128] [--steps 100] [--threads 1] [--dtype float64|float32] [--nve] [--profile]
 #include <time.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "batchmd/app/config.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/dynamics/integrators.hpp"
+#include "batchmd/hooks/profiler.hpp"
 #include "thread_cpu.hpp"
 
 using namespace batchmd;
@@ -32,7 +35,7 @@ double cpu_seconds() {
 int main(int argc, char** argv) {
   std::int64_t scale = 128, steps = 100;
   std::string dtype = "float64";
-  bool nve = false;
+  bool nve = false, profile = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -52,9 +55,12 @@ int main(int argc, char** argv) {
       dtype = next();
     else if (a == "--nve")
       nve = true;
+    else if (a == "--profile")
+      profile = true;
     else {
       std::fprintf(stderr,
-                   "usage: bench_batch [--scale 128] [--steps 100] [--threads 1] [--dtype float64|float32] [--nve]\n");
+                   "usage: bench_batch [--scale 128] [--steps 100] [--threads 1] [--dtype float64|float32] [--nve] "
+                   "[--profile]\n");
       return 2;
     }
   }
@@ -70,6 +76,8 @@ int main(int argc, char** argv) {
   else
     dyn = std::make_shared<dynamics::Langevin>(model, cfg.dt_fs, 40.0, 0.01, cfg.seed);
   dyn->run(batch, 1);  // warm-up: first list build, buffers
+  hooks::ProfilerHook profiler;
+  if (profile) profiler.attach(*dyn);
   const std::vector<double> tc0 = bench::thread_cpu_seconds();
   const double c0 = cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
@@ -92,5 +100,6 @@ int main(int argc, char** argv) {
   std::printf("\nbusiest_thread_cpu_s %.4f\n", busiest);
   std::printf("atom_steps_per_s %.4g\n", double(batch.n_atoms()) * double(steps) / wall);
   std::printf("neighbor_builds %lld\n", static_cast<long long>(model->neighbor_builds()));
+  if (profile) std::printf("%s", profiler.report().c_str());
   return 0;
 }
