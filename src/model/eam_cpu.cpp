@@ -323,12 +323,20 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   const std::int64_t n = k1 - k0;
   const auto nc = static_cast<std::size_t>(chunks);
   // Chunk bounds: equal shares of the system's listed pairs (the list and `chunks` decide them).
-  const std::int64_t* off = a.nl->neighbor_offsets().data();
-  w.bounds.assign(nc + 1, k1);
-  w.bounds[0] = k0;
-  for (int c = 1; c < chunks; ++c) {
-    const std::int64_t target = off[k0] + (off[k1] - off[k0]) * c / chunks;
-    w.bounds[static_cast<std::size_t>(c)] = std::lower_bound(off + k0, off + k1, target) - off;
+  // Bounds and windows (below) depend on the pairs, the system and `chunks` only: found again
+  // when the list changed.
+  const bool fresh = w.pairs_id != a.nl->pairs_id() || w.chunks != chunks || w.k0 != k0 || w.bounds.size() != nc + 1 ||
+                     w.bounds[nc] != k1;
+  if (fresh) {
+    const std::int64_t* off = a.nl->neighbor_offsets().data();
+    w.bounds.assign(nc + 1, k1);
+    w.bounds[0] = k0;
+    for (int c = 1; c < chunks; ++c) {
+      const std::int64_t target = off[k0] + (off[k1] - off[k0]) * c / chunks;
+      w.bounds[static_cast<std::size_t>(c)] = std::lower_bound(off + k0, off + k1, target) - off;
+    }
+    w.window.assign(2 * nc, 0);
+    w.pairs_id = 0;  // set once the windows are in place
   }
   if (w.cache.size() < nc) w.cache.resize(nc);
   w.rho.resize(nc * static_cast<std::size_t>(n));
@@ -346,7 +354,6 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   // only the exact zeros of the other chunks' buffers; sum_window adds one +0 where any was
   // skipped, which is what adding them did (it turns a -0 sum into +0), so results are unchanged
   // bit for bit.
-  w.window.assign(2 * nc, 0);
   std::int64_t* window = w.window.data();
   auto sum_window = [&](const T* buf, std::int64_t stride, std::int64_t i, int e) {
     T s = i >= window[0] && i < window[1] ? buf[stride * i + e] : T(0);
@@ -362,13 +369,20 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   };
   // 1. Densities, each chunk into its own buffer over its window of the system's slots.
   parallel_for_dynamic(chunks, [&](std::int64_t c) {
-    const auto [lo, hi] = a.nl->touched_slots(bounds[c], bounds[c + 1]);
-    window[2 * c] = lo - k0;
-    window[2 * c + 1] = hi - k0;
+    if (fresh) {
+      const auto [lo, hi] = a.nl->touched_slots(bounds[c], bounds[c + 1]);
+      window[2 * c] = lo - k0;
+      window[2 * c + 1] = hi - k0;
+    }
     T* r = rho + c * n;
-    std::fill(r + (lo - k0), r + (hi - k0), T(0));
+    std::fill(r + window[2 * c], r + window[2 * c + 1], T(0));
     fn.density(a, bounds[c], bounds[c + 1], r, k0, cache[c]);
   });
+  if (fresh) {
+    w.pairs_id = a.nl->pairs_id();
+    w.chunks = chunks;
+    w.k0 = k0;
+  }
   // 2. Densities added in chunk order, then the embedding (energy per chunk).
   parallel_for_dynamic(chunks, [&](std::int64_t c) {
     for (std::int64_t k = bounds[c]; k < bounds[c + 1]; ++k) a.rho[k] = sum_window(rho, 1, k - k0, 0);

@@ -58,6 +58,11 @@ struct EAMSplitWork {
   std::vector<std::int64_t> bounds;    ///< [chunks + 1] slots
   std::vector<std::int64_t> window;    ///< [chunks][2]: the slots (from k0) a chunk touches
   std::vector<double> sums;            ///< [chunks][7]: energy, virial xx yy zz xy xz yz
+  /// What bounds and window were found for (NeighborList::pairs_id, chunks, k0): reused while
+  /// the list holds the same pairs.
+  std::uint64_t pairs_id = 0;
+  int chunks = 0;
+  std::int64_t k0 = -1;
 };
 
 /// Slots [k0, k1) of one system: writes force (overwritten for these slots); returns the energy

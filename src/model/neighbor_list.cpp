@@ -6,6 +6,7 @@
 #include "batchmd/model/neighbor_list.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -34,6 +35,12 @@ NeighborList::NeighborList(double cutoff, double skin) : cutoff_(cutoff), skin_(
     throw InvalidArgument("neighbor list skin must be a finite length >= 0 in Å, got " + std::to_string(skin));
 }
 namespace {
+
+// NeighborList::pairs_id values: process-wide, so no two lists (nor one list at two times) share one.
+std::uint64_t next_pairs_id() {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 // A list denser than this (half-list neighbours per atom) is taken for a mistake, such as a
 // cutoff far beyond a tiny box, whose periodic images would exhaust memory and time; the job
@@ -260,6 +267,7 @@ void NeighborList::build(const BatchGeometry<T>& g) {
       for (int e = 0; e < 3; ++e) ref_recip_[9 * s + 3 * d + e] = f.recip[d][e];
   }
   ++n_builds_;
+  pairs_id_ = next_pairs_id();
   rebuild_requested_ = false;
 }
 
@@ -319,6 +327,7 @@ void NeighborList::rebuild_systems(const BatchGeometry<T>& g) {
       for (int e = 0; e < 3; ++e) ref_recip_[9 * s + 3 * d + e] = f.recip[d][e];
   }
   ++n_builds_;
+  pairs_id_ = next_pairs_id();
 }
 
 std::vector<NeighborPair> NeighborList::pairs() const {

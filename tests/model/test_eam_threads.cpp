@@ -150,6 +150,28 @@ TEST(EAMThreads, LargeAlloyWithPairRestrictionSplitMatchesOneThread) {
   }
 }
 
+// One model (one kept list, one cached split workspace) through a short trajectory: small moves
+// keep the list, larger ones rebuild it, which changes the chunks' bounds and windows; every step
+// matches a fresh one-thread evaluation.
+TEST(EAMThreads, SplitSystemFollowsItsListThroughRebuilds) {
+  Sys s = alcu_alloy(11, 12);  // 5,324 atoms
+  auto split_eam = load_eam({kPotentials + "AlCu.eam.alloy"});
+  std::int64_t rebuilt = 0;
+  for (int t = 0; t < 6; ++t) {
+    jitter(s, t % 3 == 2 ? 0.6 : 0.02, 40 + static_cast<std::uint64_t>(t));
+    Result many;
+    {
+      const Threads th(3);
+      Batch b = batch_of({s});
+      many = evaluate(*split_eam, b);
+      rebuilt = split_eam->neighbor_builds();
+    }
+    expect_close(many, run("AlCu.eam.alloy", {s}, 1), 1e-12, "step " + std::to_string(t));
+  }
+  EXPECT_GT(rebuilt, 2);  // rebuilt along the way, and kept in between
+  EXPECT_LT(rebuilt, 6);
+}
+
 // Fewer systems than threads: the two large systems are split in turn and the small one runs on one
 // thread; each equals the system alone with the same thread count, bit for bit.
 TEST(EAMThreads, BatchOfFewSystemsEqualsSystemsAlone) {

@@ -263,16 +263,13 @@ void expect_batch_equals_separate() {
 TEST(LJBatch, BatchEqualsSeparateDouble) { expect_batch_equals_separate<double>(); }
 TEST(LJBatch, BatchEqualsSeparateFloat) { expect_batch_equals_separate<float>(); }
 
-TEST(LJBatch, ThreadCountDoesNotChangeResults) {
-  // A batch (one system per thread) and one large system (split over threads).
-  const LJTable table(kPair);
-  std::vector<TestSystem> batch = {ortho_box(311), cluster(312), triclinic_box(313), small_box(314)};
+// A jittered fcc crystal of 4 * 11^3 = 5324 atoms (a = 3.2 Å): large enough that lj_compute
+// splits it over threads.
+TestSystem big_crystal(std::mt19937_64& rng) {
   TestSystem big;
-  big.cell = {0, 0, 0, 0, 0, 0, 0, 0, 0};
   big.pbc = {true, true, true};
   const double a = 3.2;
-  const int nc = 11;  // 4 * 11^3 = 5324 atoms
-  std::mt19937_64 rng(315);
+  const int nc = 11;
   std::uniform_real_distribution<double> jitter(-0.1, 0.1);
   const double basis[4][3] = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}};
   for (int i = 0; i < nc; ++i)
@@ -285,6 +282,15 @@ TEST(LJBatch, ThreadCountDoesNotChangeResults) {
         }
   big.cell = {nc * a, 0, 0, 0, nc * a, 0, 0, 0, nc * a};
   big.z.assign(big.n(), 1);
+  return big;
+}
+
+TEST(LJBatch, ThreadCountDoesNotChangeResults) {
+  // A batch (one system per thread) and one large system (split over threads).
+  const LJTable table(kPair);
+  std::vector<TestSystem> batch = {ortho_box(311), cluster(312), triclinic_box(313), small_box(314)};
+  std::mt19937_64 rng(315);
+  const TestSystem big = big_crystal(rng);
   // The same crystal with its atoms in random order: a split system's chunks then touch slots
   // all over the list, not only a window near their own (lj_compute sums per-chunk windows).
   TestSystem shuffled = big;
@@ -309,6 +315,45 @@ TEST(LJBatch, ThreadCountDoesNotChangeResults) {
         EXPECT_NEAR(one.virial[k], many.virial[k], 1e-7) << n << " threads";
     }
   }
+}
+
+TEST(LJBatch, SplitSystemFollowsItsListThroughRebuilds) {
+  // A large system on 3 threads keeps its chunk bounds and windows while its list holds the same
+  // pairs (NeighborList::pairs_id). Through kept and rebuilt lists, with a second list of another
+  // crystal computed in between on the same thread (the same cached workspace), its results stay
+  // those of one thread with a fresh list.
+  const LJTable table(kPair);
+  std::mt19937_64 rng(331);
+  TestSystem big = big_crystal(rng);
+  const TestSystem other = big_crystal(rng);
+  NeighborList kept(kPair.cutoff, kSkin), other_list(kPair.cutoff, kSkin);
+  std::uniform_real_distribution<double> move(-1.0, 1.0);
+  const int saved = num_threads();
+  std::int64_t kept_steps = 0;
+  for (int t = 0; t < 8; ++t) {
+    // Small moves keep the list (skin/2 = 0.3 Å); every third step some atoms move past it.
+    const double amp = t % 3 == 2 ? 0.3 : 0.02;
+    for (double& v : big.x) v += amp * move(rng);
+    const auto b = flatten<double>({big});
+    set_num_threads(3);
+    const std::int64_t builds = kept.n_builds();
+    const auto many = compute(b, table, kept);
+    kept_steps += kept.n_builds() == builds ? 1 : 0;
+    const auto o = compute(flatten<double>({other}), table, other_list);
+    set_num_threads(1);
+    const auto one = compute<double>({big}, table);
+    set_num_threads(saved);
+    ASSERT_FALSE(o.forces.empty());
+    EXPECT_NEAR(one.energy[0], many.energy[0], 1e-9 * std::abs(one.energy[0])) << "step " << t;
+    for (std::size_t i = 0; i < one.forces.size(); ++i)
+      ASSERT_NEAR(one.forces[i], many.forces[i], 1e-9 * std::max(1.0, std::abs(one.forces[i])))
+          << "step " << t << ", component " << i;
+    for (std::size_t k = 0; k < 9; ++k)
+      EXPECT_NEAR(one.virial[k], many.virial[k], 1e-9 * std::max(1.0, std::abs(one.virial[k]))) << "step " << t;
+  }
+  // Both kinds of steps happened: lists kept and lists rebuilt.
+  EXPECT_GT(kept_steps, 0);
+  EXPECT_GT(kept.n_builds(), 2);
 }
 
 TEST(LJBatch, PersistentListFollowsATrajectory) {

@@ -101,6 +101,10 @@ class NeighborList {
   double skin() const noexcept { return skin_; }
   /// Number of builds so far (a rebuild of some of the systems counts as one).
   std::int64_t n_builds() const noexcept { return n_builds_; }
+  /// Names the pairs the list holds: a new value, unique in the process across all lists, after
+  /// every build and partial rebuild (0 before the first). Kernels cache what they derive from
+  /// the pairs alone (chunk bounds, the windows of touched_slots) under it.
+  std::uint64_t pairs_id() const noexcept { return pairs_id_; }
   std::int64_t n_systems() const noexcept { return n_systems_; }
   std::int64_t n_atoms() const noexcept { return n_atoms_; }
   std::int64_t n_pairs() const noexcept { return static_cast<std::int64_t>(n_pairs_); }
@@ -168,6 +172,7 @@ class NeighborList {
   double cutoff_;
   double skin_;
   std::int64_t n_builds_ = 0;
+  std::uint64_t pairs_id_ = 0;
   bool rebuild_requested_ = false;
 
   // State of the last build, for the rebuild criterion.
