@@ -267,10 +267,10 @@ struct PairOut {
   std::vector<BuildScratch::Target>& shifted_targets;
 };
 
-// The pairs of the bins in planes [b0_lo, b0_hi) along the first direction (their atoms are the
-// contiguous slots bs[b0_lo nb1 nb2] .. bs[b0_hi nb1 nb2]) into out; returns the pair count.
-// Per atom the unshifted targets come first.
-BATCHMD_SIMD_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t b0_lo, std::int64_t b0_hi, PairOut out) {
+// The pairs of the bins in rows [row_lo, row_hi) (row b0 nb1 + b1: the bins of one (b0, b1); their
+// atoms are the contiguous slots bs[row_lo nb2] .. bs[row_hi nb2]) into out; returns the pair
+// count. Per atom the unshifted targets come first.
+BATCHMD_SIMD_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t row_lo, std::int64_t row_hi, PairOut out) {
   const std::int32_t* bs = p.bs;
   const double *wx = p.wx, *wy = p.wy, *wz = p.wz;
   const std::int64_t *nb = p.nb, *m = p.m, *M = p.M, *L = p.L;
@@ -291,81 +291,82 @@ BATCHMD_SIMD_CLONES std::size_t emit_bins(const EmitPlan& p, std::int64_t b0_lo,
     out_shift = out.shift_index.data();
   };
   const std::int64_t width[3] = {2 * m[0] + 1, 2 * m[1] + 1, 2 * m[2] + 1};
-  for (std::int64_t b0 = b0_lo; b0 < b0_hi; ++b0)
-    for (std::int64_t b1 = 0; b1 < nb[1]; ++b1)
-      for (std::int64_t b2 = 0; b2 < nb[2]; ++b2) {
-        const std::int64_t bin = (b0 * nb[1] + b1) * nb[2] + b2;
-        if (bs[bin] == bs[bin + 1]) continue;
-        out.targets.clear();
-        out.shifted_targets.clear();
-        out.targets.push_back({bs[bin], bs[bin + 1], zero_shift, true});
-        const std::int32_t* wb0 = &p.wrap_bin[0][b0 * width[0] + m[0]];
-        const std::int32_t* wb1 = &p.wrap_bin[1][b1 * width[1] + m[1]];
-        const std::int32_t* wb2 = &p.wrap_bin[2][b2 * width[2] + m[2]];
-        const std::int32_t* ws0 = &p.wrap_shift[0][b0 * width[0] + m[0]];
-        const std::int32_t* ws1 = &p.wrap_shift[1][b1 * width[1] + m[1]];
-        const std::int32_t* ws2 = &p.wrap_shift[2][b2 * width[2] + m[2]];
-        for (std::size_t si = 0; si < p.n_stencil; ++si) {
-          const auto& D = p.stencil[si];
-          const std::int32_t t0 = wb0[D[0]], t1 = wb1[D[1]], t2 = wb2[D[2]];
-          if ((t0 | t1 | t2) < 0) continue;
-          const std::int64_t tb = (t0 * nb[1] + t1) * nb[2] + t2;
-          if (bs[tb] == bs[tb + 1]) continue;
-          const std::int32_t S0 = ws0[D[0]], S1 = ws1[D[1]], S2 = ws2[D[2]];
-          // Neighboring bins along the last direction are contiguous slots: merge their ranges.
-          auto add = [&](std::vector<BuildScratch::Target>& list, std::int32_t shift) {
-            if (!list.empty() && list.back().shift == shift && list.back().end == bs[tb])
-              list.back().end = bs[tb + 1];
-            else
-              list.push_back({bs[tb], bs[tb + 1], shift, false});
-          };
-          if ((S0 | S1 | S2) == 0)
-            add(out.targets, zero_shift);
+  for (std::int64_t row = row_lo; row < row_hi; ++row) {
+    const std::int64_t b0 = row / nb[1], b1 = row % nb[1];
+    for (std::int64_t b2 = 0; b2 < nb[2]; ++b2) {
+      const std::int64_t bin = (b0 * nb[1] + b1) * nb[2] + b2;
+      if (bs[bin] == bs[bin + 1]) continue;
+      out.targets.clear();
+      out.shifted_targets.clear();
+      out.targets.push_back({bs[bin], bs[bin + 1], zero_shift, true});
+      const std::int32_t* wb0 = &p.wrap_bin[0][b0 * width[0] + m[0]];
+      const std::int32_t* wb1 = &p.wrap_bin[1][b1 * width[1] + m[1]];
+      const std::int32_t* wb2 = &p.wrap_bin[2][b2 * width[2] + m[2]];
+      const std::int32_t* ws0 = &p.wrap_shift[0][b0 * width[0] + m[0]];
+      const std::int32_t* ws1 = &p.wrap_shift[1][b1 * width[1] + m[1]];
+      const std::int32_t* ws2 = &p.wrap_shift[2][b2 * width[2] + m[2]];
+      for (std::size_t si = 0; si < p.n_stencil; ++si) {
+        const auto& D = p.stencil[si];
+        const std::int32_t t0 = wb0[D[0]], t1 = wb1[D[1]], t2 = wb2[D[2]];
+        if ((t0 | t1 | t2) < 0) continue;
+        const std::int64_t tb = (t0 * nb[1] + t1) * nb[2] + t2;
+        if (bs[tb] == bs[tb + 1]) continue;
+        const std::int32_t S0 = ws0[D[0]], S1 = ws1[D[1]], S2 = ws2[D[2]];
+        // Neighboring bins along the last direction are contiguous slots: merge their ranges.
+        auto add = [&](std::vector<BuildScratch::Target>& list, std::int32_t shift) {
+          if (!list.empty() && list.back().shift == shift && list.back().end == bs[tb])
+            list.back().end = bs[tb + 1];
           else
-            add(out.shifted_targets, static_cast<std::int32_t>(((S0 + M[0]) * L[1] + S1 + M[1]) * L[2] + S2 + M[2]));
-        }
-        const std::size_t n_zero = out.targets.size();
-        out.targets.insert(out.targets.end(), out.shifted_targets.begin(), out.shifted_targets.end());
-        for (std::int32_t i = bs[bin]; i < bs[bin + 1]; ++i) {
-          offsets[i] = static_cast<std::int64_t>(n_out);
-          shifted_begin[i] = -1;
-          const double xi = wx[i], yi = wy[i], zi = wz[i];
-          for (std::size_t ti = 0; ti < out.targets.size(); ++ti) {
-            const auto& tg = out.targets[ti];
-            if (ti == n_zero) shifted_begin[i] = static_cast<std::int64_t>(n_out);
-            const Vec3& sv = p.shift_cart[tg.shift];
-            const double sx = xi - sv[0], sy = yi - sv[1], sz = zi - sv[2];
-            const std::int32_t j0 = tg.self ? i + 1 : tg.begin;
-            if (j0 >= tg.end) continue;
-            const std::int32_t len = tg.end - j0;
-            reserve(static_cast<std::size_t>(len) + kChunk);
-            // Fixed-width chunks (one SIMD vector of distances, then a branch-free compaction);
-            // reading past the range is safe: the coordinate arrays are padded.
-            const double* px = wx + j0;
-            const double* py = wy + j0;
-            const double* pz = wz + j0;
-            const std::int32_t shift = tg.shift, first = base + j0;
-            std::int32_t* __restrict on = out_nbr;
-            std::int32_t* __restrict os = out_shift;
-            std::size_t n = n_out;
-            for (std::int32_t c = 0; c < len; c += kChunk) {
-              std::int32_t within[kChunk];
-#pragma omp simd
-              for (std::int32_t q = 0; q < kChunk; ++q) {
-                const double dx = px[c + q] - sx, dy = py[c + q] - sy, dz = pz[c + q] - sz;
-                within[q] = (dx * dx + dy * dy + dz * dz < rc2) & (c + q < len);
-              }
-              for (std::int32_t q = 0; q < kChunk; ++q) {
-                on[n] = first + c + q;
-                os[n] = shift;
-                n += static_cast<std::size_t>(within[q]);
-              }
-            }
-            n_out = n;
-          }
-          if (shifted_begin[i] < 0) shifted_begin[i] = static_cast<std::int64_t>(n_out);
-        }
+            list.push_back({bs[tb], bs[tb + 1], shift, false});
+        };
+        if ((S0 | S1 | S2) == 0)
+          add(out.targets, zero_shift);
+        else
+          add(out.shifted_targets, static_cast<std::int32_t>(((S0 + M[0]) * L[1] + S1 + M[1]) * L[2] + S2 + M[2]));
       }
+      const std::size_t n_zero = out.targets.size();
+      out.targets.insert(out.targets.end(), out.shifted_targets.begin(), out.shifted_targets.end());
+      for (std::int32_t i = bs[bin]; i < bs[bin + 1]; ++i) {
+        offsets[i] = static_cast<std::int64_t>(n_out);
+        shifted_begin[i] = -1;
+        const double xi = wx[i], yi = wy[i], zi = wz[i];
+        for (std::size_t ti = 0; ti < out.targets.size(); ++ti) {
+          const auto& tg = out.targets[ti];
+          if (ti == n_zero) shifted_begin[i] = static_cast<std::int64_t>(n_out);
+          const Vec3& sv = p.shift_cart[tg.shift];
+          const double sx = xi - sv[0], sy = yi - sv[1], sz = zi - sv[2];
+          const std::int32_t j0 = tg.self ? i + 1 : tg.begin;
+          if (j0 >= tg.end) continue;
+          const std::int32_t len = tg.end - j0;
+          reserve(static_cast<std::size_t>(len) + kChunk);
+          // Fixed-width chunks (one SIMD vector of distances, then a branch-free compaction);
+          // reading past the range is safe: the coordinate arrays are padded.
+          const double* px = wx + j0;
+          const double* py = wy + j0;
+          const double* pz = wz + j0;
+          const std::int32_t shift = tg.shift, first = base + j0;
+          std::int32_t* __restrict on = out_nbr;
+          std::int32_t* __restrict os = out_shift;
+          std::size_t n = n_out;
+          for (std::int32_t c = 0; c < len; c += kChunk) {
+            std::int32_t within[kChunk];
+#pragma omp simd
+            for (std::int32_t q = 0; q < kChunk; ++q) {
+              const double dx = px[c + q] - sx, dy = py[c + q] - sy, dz = pz[c + q] - sz;
+              within[q] = (dx * dx + dy * dy + dz * dz < rc2) & (c + q < len);
+            }
+            for (std::int32_t q = 0; q < kChunk; ++q) {
+              on[n] = first + c + q;
+              os[n] = shift;
+              n += static_cast<std::size_t>(within[q]);
+            }
+          }
+          n_out = n;
+        }
+        if (shifted_begin[i] < 0) shifted_begin[i] = static_cast<std::int64_t>(n_out);
+      }
+    }
+  }
   return n_out;
 }
 
@@ -600,11 +601,12 @@ BATCHMD_SIMD_CLONES void build_system_clones(const BatchGeometry<T>& g, std::int
       work.shift_index.resize(want);
     }
   }
-  work.n_pairs = emit_bins(plan, 0, nb[0], PairOut{work.neighbors, work.shift_index, sc.targets, sc.shifted_targets});
+  work.n_pairs =
+      emit_bins(plan, 0, nb[0] * nb[1], PairOut{work.neighbors, work.shift_index, sc.targets, sc.shifted_targets});
 }
 
 // One large system on several threads: the binning (steps 1-5) on the calling thread, then
-// the pairs of contiguous ranges of bin planes in parallel, each into its own buffer, then
+// the pairs of contiguous ranges of bin rows in parallel, each into its own buffer, then
 // concatenated in plane order. The list is the one build_system makes, whatever the thread
 // count; the part buffers hold a second copy of the pairs while threads are used.
 struct PartBuffer {
@@ -629,17 +631,19 @@ void build_split(const BatchGeometry<T>& g, double rc, SystemOut out, std::int64
   EmitPlan plan;
   build_system_clones(g, 0, rc, out, order, image, offsets, shifted_begin, &plan);
   if (plan.bs == nullptr) return;  // no atoms
-  const std::int64_t n_planes = plan.nb[0], plane = plan.nb[1] * plan.nb[2];
+  // Parts are ranges of bin rows (one (b0, b1) each), not of planes: a box of 20-30 planes on 16
+  // threads would give some threads two planes and others one.
+  const std::int64_t n_rows = plan.nb[0] * plan.nb[1], row = plan.nb[2];
   const std::int64_t ns = g.atoms_ptr[1] - g.atoms_ptr[0];
-  const auto n_parts = static_cast<std::int64_t>(std::min<std::int64_t>(num_threads(), n_planes));
+  const auto n_parts = static_cast<std::int64_t>(std::min<std::int64_t>(num_threads(), n_rows));
   std::vector<PartBuffer>& parts = tls_parts;
   parts.resize(static_cast<std::size_t>(n_parts));
-  // Plane ranges of about equal atom counts.
-  std::vector<std::int64_t> lo(static_cast<std::size_t>(n_parts) + 1, n_planes);
+  // Row ranges of about equal atom counts.
+  std::vector<std::int64_t> lo(static_cast<std::size_t>(n_parts) + 1, n_rows);
   lo[0] = 0;
-  for (std::int64_t t = 1, b0 = 0; t < n_parts; ++t) {
-    while (b0 < n_planes && plan.bs[b0 * plane] < ns * t / n_parts) ++b0;
-    lo[static_cast<std::size_t>(t)] = b0;
+  for (std::int64_t t = 1, r = 0; t < n_parts; ++t) {
+    while (r < n_rows && plan.bs[r * row] < ns * t / n_parts) ++r;
+    lo[static_cast<std::size_t>(t)] = r;
   }
   // Each part starts with its share of the last build's pairs as capacity (+10 %).
   parallel_for_dynamic(n_parts, [&](std::int64_t t) {
@@ -665,7 +669,7 @@ void build_split(const BatchGeometry<T>& g, double rc, SystemOut out, std::int64
     std::copy(pb.neighbors.begin(), pb.neighbors.begin() + n, out.neighbors.begin() + first[t]);
     std::copy(pb.shift_index.begin(), pb.shift_index.begin() + n, out.shift_index.begin() + first[t]);
     const auto add = static_cast<std::int64_t>(first[t]);
-    for (std::int64_t k = plan.bs[lo[t] * plane]; k < plan.bs[lo[t + 1] * plane]; ++k) {
+    for (std::int64_t k = plan.bs[lo[t] * row]; k < plan.bs[lo[t + 1] * row]; ++k) {
       plan.offsets[k] += add;
       plan.shifted_begin[k] += add;
     }
