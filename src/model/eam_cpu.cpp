@@ -367,8 +367,10 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
     if (skipped) s += T(0);
     return s;
   };
-  // 1. Densities, each chunk into its own buffer over its window of the system's slots.
-  parallel_for_dynamic(chunks, [&](std::int64_t c) {
+  // 1. Densities, each chunk into its own buffer over its window of the system's slots. Chunk c
+  // runs on thread c in all three passes (parallel_for_threads): its pairs and windows stay in
+  // that core's cache from pass to pass and from call to call.
+  parallel_for_threads(chunks, [&](std::int64_t c) {
     if (fresh) {
       const auto [lo, hi] = a.nl->touched_slots(bounds[c], bounds[c + 1]);
       window[2 * c] = lo - k0;
@@ -384,12 +386,12 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
     w.k0 = k0;
   }
   // 2. Densities added in chunk order, then the embedding (energy per chunk).
-  parallel_for_dynamic(chunks, [&](std::int64_t c) {
+  parallel_for_threads(chunks, [&](std::int64_t c) {
     for (std::int64_t k = bounds[c]; k < bounds[c + 1]; ++k) a.rho[k] = sum_window(rho, 1, k - k0, 0);
     sums[7 * c] = fn.embed(a, bounds[c], bounds[c + 1], 0.0);
   });
   // 3. Forces, each chunk into its own buffer (the same window); pair energies and virial per chunk.
-  parallel_for_dynamic(chunks, [&](std::int64_t c) {
+  parallel_for_threads(chunks, [&](std::int64_t c) {
     T* f = force + 3 * c * n;
     std::fill(f + 3 * window[2 * c], f + 3 * window[2 * c + 1], T(0));
     sums[7 * c] = fn.force(a, bounds[c], bounds[c + 1], cache[c], f, k0, sums[7 * c], sums + 7 * c + 1);

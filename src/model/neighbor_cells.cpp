@@ -645,8 +645,10 @@ void build_split(const BatchGeometry<T>& g, double rc, SystemOut out, std::int64
     while (r < n_rows && plan.bs[r * row] < ns * t / n_parts) ++r;
     lo[static_cast<std::size_t>(t)] = r;
   }
-  // Each part starts with its share of the last build's pairs as capacity (+10 %).
-  parallel_for_dynamic(n_parts, [&](std::int64_t t) {
+  // Each part starts with its share of the last build's pairs as capacity (+10 %). Part t is
+  // emitted and then copied into the list by thread t (parallel_for_threads): its buffer stays in
+  // that core's cache in between.
+  parallel_for_threads(n_parts, [&](std::int64_t t) {
     PartBuffer& pb = parts[static_cast<std::size_t>(t)];
     const std::size_t want = hint / static_cast<std::size_t>(n_parts) * 11 / 10 + 1024;
     if (pb.neighbors.size() < want) {
@@ -663,7 +665,7 @@ void build_split(const BatchGeometry<T>& g, double rc, SystemOut out, std::int64
     out.neighbors.resize(total + total / 16 + 1024);
     out.shift_index.resize(total + total / 16 + 1024);
   }
-  parallel_for_dynamic(n_parts, [&](std::int64_t t) {
+  parallel_for_threads(n_parts, [&](std::int64_t t) {
     const PartBuffer& pb = parts[static_cast<std::size_t>(t)];
     const auto n = static_cast<std::ptrdiff_t>(pb.n);
     std::copy(pb.neighbors.begin(), pb.neighbors.begin() + n, out.neighbors.begin() + first[t]);

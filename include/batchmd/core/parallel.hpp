@@ -35,6 +35,24 @@ void parallel_for_dynamic(std::int64_t n, F&& f) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
+/// Calls f(t) for t in [0, n), n at most num_threads(), item t on the team's thread t: the same
+/// thread takes the same item in every call (with the same team), so what item t reads and
+/// writes (a chunk of a split system's list, its private force buffer) stays in that thread's
+/// core cache from one call to the next, which a dynamic schedule would hand to another core.
+/// A team smaller than n (nested regions) takes the items t, t + m, ... Items must be independent.
+template <typename F>
+void parallel_for_threads(std::int64_t n, F&& f) {
+  if (n <= 1) {
+    for (std::int64_t t = 0; t < n; ++t) f(t);
+    return;
+  }
+#pragma omp parallel num_threads(static_cast <int>(n))
+  {
+    const std::int64_t m = detail::team_size();
+    for (std::int64_t t = detail::thread_index(); t < n; t += m) f(t);
+  }
+}
+
 /// Calls f(i) for i in [0, n), items of uneven cost: prefix ([n + 1], non-decreasing, e.g. a
 /// batch's atoms_ptr) holds the running total of the items' costs. Each thread takes one
 /// contiguous range of items of about equal total cost (split points by binary search): no
