@@ -204,10 +204,10 @@ TestSystem big_triclinic_crystal() {
 }
 
 TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
-  // A single system large enough that several threads find its pairs (ranges of bin planes,
-  // concatenated): the list is exactly the one-thread list, element by element (the one-thread
-  // list is the brute-force set, NeighborListPairs). The batch (systems spread over threads) is
-  // checked the same way.
+  // A single system large enough that several threads find its pairs (ranges of bin rows,
+  // concatenated; 16 threads cut planes into parts too): the list is exactly the one-thread list,
+  // element by element (the one-thread list is the brute-force set, NeighborListPairs). The batch
+  // (systems spread over threads) is checked the same way.
   const TestSystem big = big_triclinic_crystal();
   const int saved = num_threads();
   for (const auto& systems : {std::vector<TestSystem>{big}, {ortho_box(31), cluster(32), big, small_box(33)}}) {
@@ -215,7 +215,7 @@ TEST(NeighborList, ThreadCountDoesNotChangeTheList) {
     set_num_threads(1);
     NeighborList one(kCutoff, kSkin);
     one.update(b.geometry());
-    for (int threads : {2, 3}) {
+    for (int threads : {2, 3, 16}) {
       SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(systems.size()) + " systems");
       set_num_threads(threads);
       NeighborList many(kCutoff, kSkin);
