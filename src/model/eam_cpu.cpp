@@ -323,27 +323,15 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   const std::int64_t n = k1 - k0;
   const auto nc = static_cast<std::size_t>(chunks);
   // Chunk bounds: equal shares of the system's listed pairs (the list and `chunks` decide them).
-  // Bounds and windows (below) depend on the pairs, the system and `chunks` only: found again
-  // when the list changed.
-  const bool fresh = w.pairs_id != a.nl->pairs_id() || w.chunks != chunks || w.k0 != k0 || w.bounds.size() != nc + 1 ||
-                     w.bounds[nc] != k1;
-  if (fresh) {
-    const std::int64_t* off = a.nl->neighbor_offsets().data();
-    w.bounds.assign(nc + 1, k1);
-    w.bounds[0] = k0;
-    for (int c = 1; c < chunks; ++c) {
-      const std::int64_t target = off[k0] + (off[k1] - off[k0]) * c / chunks;
-      w.bounds[static_cast<std::size_t>(c)] = std::lower_bound(off + k0, off + k1, target) - off;
-    }
-    w.window.assign(2 * nc, 0);
-    w.pairs_id = 0;  // set once the windows are in place
-  }
+  // Bounds and windows depend on the pairs, the system and `chunks` only: found again when the
+  // list changed.
+  const bool fresh = w.split.begin(*a.nl, k0, k1, chunks);
   if (w.cache.size() < nc) w.cache.resize(nc);
   w.rho.resize(nc * static_cast<std::size_t>(n));
   w.force.resize(3 * nc * static_cast<std::size_t>(n));
   w.sums.assign(7 * nc, 0.0);
   // Pointers for the threads (never the containers themselves).
-  const std::int64_t* bounds = w.bounds.data();
+  const std::int64_t* bounds = w.split.bounds.data();
   EAMPairCache<T>* cache = w.cache.data();
   T* rho = w.rho.data();
   T* force = w.force.data();
@@ -354,7 +342,7 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   // only the exact zeros of the other chunks' buffers; sum_window adds one +0 where any was
   // skipped, which is what adding them did (it turns a -0 sum into +0), so results are unchanged
   // bit for bit.
-  std::int64_t* window = w.window.data();
+  const std::int64_t* window = w.split.window.data();
   auto sum_window = [&](const T* buf, std::int64_t stride, std::int64_t i, int e) {
     T s = i >= window[0] && i < window[1] ? buf[stride * i + e] : T(0);
     bool skipped = false;
@@ -371,20 +359,12 @@ double eam_cpu_split(const EAMSystemArgs<T>& a, std::int64_t k0, std::int64_t k1
   // runs on thread c in all three passes (parallel_for_threads): its pairs and windows stay in
   // that core's cache from pass to pass and from call to call.
   parallel_for_threads(chunks, [&](std::int64_t c) {
-    if (fresh) {
-      const auto [lo, hi] = a.nl->touched_slots(bounds[c], bounds[c + 1]);
-      window[2 * c] = lo - k0;
-      window[2 * c + 1] = hi - k0;
-    }
+    if (fresh) w.split.find_window(*a.nl, c);
     T* r = rho + c * n;
     std::fill(r + window[2 * c], r + window[2 * c + 1], T(0));
     fn.density(a, bounds[c], bounds[c + 1], r, k0, cache[c]);
   });
-  if (fresh) {
-    w.pairs_id = a.nl->pairs_id();
-    w.chunks = chunks;
-    w.k0 = k0;
-  }
+  if (fresh) w.split.done(*a.nl);
   // 2. Densities added in chunk order, then the embedding (energy per chunk).
   parallel_for_threads(chunks, [&](std::int64_t c) {
     for (std::int64_t k = bounds[c]; k < bounds[c + 1]; ++k) a.rho[k] = sum_window(rho, 1, k - k0, 0);

@@ -9,6 +9,7 @@
 
 #include "batchmd/model/neighbor_list.hpp"
 #include "eam_kernels.hpp"
+#include "split_chunks.hpp"
 
 namespace batchmd::model::detail {
 
@@ -55,14 +56,8 @@ template <typename T>
 struct EAMSplitWork {
   std::vector<EAMPairCache<T>> cache;  ///< [chunks]
   std::vector<T> rho, force;           ///< [chunks][n_atoms], [chunks][n_atoms][3]: private sums
-  std::vector<std::int64_t> bounds;    ///< [chunks + 1] slots
-  std::vector<std::int64_t> window;    ///< [chunks][2]: the slots (from k0) a chunk touches
+  SplitChunks split;                   ///< chunk bounds and windows, kept while the pairs stay
   std::vector<double> sums;            ///< [chunks][7]: energy, virial xx yy zz xy xz yz
-  /// What bounds and window were found for (NeighborList::pairs_id, chunks, k0): reused while
-  /// the list holds the same pairs.
-  std::uint64_t pairs_id = 0;
-  int chunks = 0;
-  std::int64_t k0 = -1;
 };
 
 /// Slots [k0, k1) of one system: writes force (overwritten for these slots); returns the energy

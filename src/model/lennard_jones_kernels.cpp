@@ -16,6 +16,7 @@
 #include "batchmd/core/error.hpp"
 #include "batchmd/core/parallel.hpp"
 #include "batchmd/core/simd_clones.hpp"
+#include "split_chunks.hpp"
 
 namespace batchmd::model {
 
@@ -69,11 +70,7 @@ struct Workspace {
   std::vector<T> thread_force;  // [n_threads][n_atoms][3] for a split system
   std::vector<LJCoeffs<T>> coeffs;
   std::vector<Sums> sums;
-  std::vector<std::int64_t> bounds;
-  std::vector<std::int64_t> window;  // [n_threads][2]: the slots a split system's chunk touches
-  // What bounds and window were derived from (they depend on the pairs and the thread count only).
-  std::uint64_t split_pairs_id = 0;
-  int split_threads = 0;
+  detail::SplitChunks split;  // a split system's chunks (one per thread) and their windows
 };
 
 // Pairs of slots [k0, k1): forces into f (slot order), energy and virial into sums.
@@ -400,36 +397,18 @@ void lj_compute(const BatchGeometry<T>& g, const std::int64_t* atomic_numbers, c
   // when the list changed (a scan of every pair, ~10 % of the pair loop's time when done per call).
   // Chunk t runs on thread t in every call: its pairs, positions and force window stay in that
   // core's cache between steps.
-  const bool fresh = ws.split_pairs_id != nl.pairs_id() || ws.split_threads != n_threads ||
-                     ws.bounds.size() != static_cast<std::size_t>(n_threads) + 1;
-  if (fresh) {
-    const auto offsets = nl.neighbor_offsets();
-    ws.bounds.assign(static_cast<std::size_t>(n_threads) + 1, na);
-    ws.window.assign(2 * static_cast<std::size_t>(n_threads), 0);
-    ws.bounds[0] = 0;
-    for (int t = 1; t < n_threads; ++t) {
-      const std::int64_t target = offsets[na] * t / n_threads;
-      ws.bounds[t] = std::lower_bound(offsets.begin(), offsets.end() - 1, target) - offsets.begin();
-    }
-    ws.split_pairs_id = 0;  // set once the windows below are in place
-  }
-  std::int64_t* bounds = ws.bounds.data();
-  std::int64_t* window = ws.window.data();
+  detail::SplitChunks* parts = &ws.split;  // (the workers' own `ws` is another object)
+  const bool fresh = parts->begin(nl, 0, na, n_threads);
+  const std::int64_t* bounds = parts->bounds.data();
+  const std::int64_t* window = parts->window.data();
   parallel_for_threads(n_threads, [&](std::int64_t t) {
-    if (fresh) {
-      const auto [lo, hi] = nl.touched_slots(bounds[t], bounds[t + 1]);
-      window[2 * t] = lo;
-      window[2 * t + 1] = hi;
-    }
+    if (fresh) parts->find_window(nl, t);
     const std::int64_t lo = window[2 * t], hi = window[2 * t + 1];
     T* ft = thread_force + 3 * na * t;
     std::fill(ft + 3 * lo, ft + 3 * hi, T(0));
     loop(bounds[t], bounds[t + 1], nl, pos, type, n_types, lj, shift_cart, ft, sums[t]);
   });
-  if (fresh) {
-    ws.split_pairs_id = nl.pairs_id();
-    ws.split_threads = n_threads;
-  }
+  if (fresh) parts->done(nl);
   parallel_for(na, [&](std::int64_t k) {
     T v[3] = {0, 0, 0};
     for (int t = 0; t < n_threads; ++t) {
