@@ -54,6 +54,7 @@ void GatherPlan::add_field(const void* src, void* dst, std::size_t row_bytes, Le
                      reinterpret_cast<std::uintptr_t>(dst) % 8 != 0))
     throw InvalidArgument("GatherPlan: an edge_index field must hold aligned int64 values");
   fields_.push_back(f);
+  row_bytes_[f.level] += static_cast<std::int64_t>(row_bytes);
   widest_[f.level] = std::max<std::int64_t>(widest_[f.level], static_cast<std::int64_t>(row_bytes));
 }
 
@@ -83,6 +84,11 @@ void GatherPlan::add_run(const std::int64_t src_row[3], const std::int64_t dst_r
     }
     if (any) pieces_.push_back(piece);
   }
+  for (int l = 0; l < 3; ++l) rows_[l] += rows[l];
+}
+
+std::int64_t GatherPlan::copy_bytes() const {
+  return rows_[0] * row_bytes_[0] + rows_[1] * row_bytes_[1] + rows_[2] * row_bytes_[2];
 }
 
 std::size_t GatherPlan::table_bytes() const {
@@ -252,6 +258,7 @@ void FusedGather::launch_systems(const Batch& src, std::span<const std::int64_t>
   launch_table(plan, base, &c.device);
   c.n_fields = static_cast<std::int64_t>(plan.fields().size());
   c.n_pieces = static_cast<std::int64_t>(plan.pieces().size());
+  c.copy_bytes = plan.copy_bytes();
   c.bytes = plan.table_bytes();
   if (c.device.defined()) {
     c.inline_table.clear();
@@ -277,8 +284,8 @@ bool FusedGather::launch_cached(const GatherBase& base) {
   const Cached& c = cached_;
   cuda::set_device(device_);
   launch_gather_kernel(c.device.defined() ? nullptr : c.inline_table.data(),
-                       c.device.defined() ? c.device.raw() : nullptr, c.bytes, c.n_fields, c.n_pieces, base,
-                       cuda::compute_stream(device_));
+                       c.device.defined() ? c.device.raw() : nullptr, c.bytes, c.n_fields, c.n_pieces, c.copy_bytes,
+                       base, cuda::compute_stream(device_));
   last_cached_ = true;
   return true;
 #else
@@ -300,7 +307,7 @@ void FusedGather::launch_table(const GatherPlan& plan, const GatherBase& base, T
   if (bytes <= (keep ? kGatherCachedInlineBytes : kGatherInlineBytes)) {
     inline_.resize(bytes);
     plan.write_table(inline_.data());
-    launch_gather_kernel(inline_.data(), nullptr, bytes, n_fields, n_pieces, base, compute);
+    launch_gather_kernel(inline_.data(), nullptr, bytes, n_fields, n_pieces, plan.copy_bytes(), base, compute);
     return;
   }
   if (!upload_) upload_ = create_upload_stream(device_);
@@ -323,7 +330,7 @@ void FusedGather::launch_table(const GatherPlan& plan, const GatherBase& base, T
   cuda::copy_async(t.device.raw(), t.host.data(), bytes, upload_);
   t.uploaded->record(upload_);
   t.uploaded->wait(compute);
-  launch_gather_kernel(nullptr, t.device.raw(), bytes, n_fields, n_pieces, base, compute);
+  launch_gather_kernel(nullptr, t.device.raw(), bytes, n_fields, n_pieces, plan.copy_bytes(), base, compute);
   t.consumed->record(compute);
   // Kept: the table leaves the ring (the slot allocates a new one when next used), so no upload
   // can overwrite it while later launches read it. Its upload is ordered before them through

@@ -4,13 +4,14 @@
 // The host builds a small descriptor table: the fields (src and dst pointers, row bytes, level)
 // and the pieces (runs of consecutive selected systems, split so that no warp copies more than a
 // bounded number of bytes: src and dst rows and row counts per level, and the shift applied to
-// edge_index). The kernel runs one warp per (piece, field) with 16/8/4-byte vector copies where
-// the addresses allow. A table that fits is passed inline as a kernel parameter (no upload);
-// a larger one is uploaded from a reused pinned buffer on a side stream, which overlaps the work
-// already queued on the compute stream. Destination base rows are launch arguments, so a plan made
-// at destination row 0 can be launched again at any offset: FusedGather::launch_systems keeps the
-// last plan_systems table (and its device copy) and reuses it while the selection, the selected
-// systems' offsets and the fields stay the same (GPUBuffer writes with a repeating mask).
+// edge_index). The kernel runs one group of threads per (piece, field) — a warp when the items
+// are small, four warps when they are large — with 16/8/4-byte vector copies as wide as the
+// source's and destination's relative alignment allows. A table that fits is passed inline as a kernel parameter (no
+// upload); a larger one is uploaded from a reused pinned buffer on a side stream, which overlaps the work already
+// queued on the compute stream. Destination base rows are launch arguments, so a plan made at destination row 0 can be
+// launched again at any offset: FusedGather::launch_systems keeps the last plan_systems table (and its device copy) and
+// reuses it while the selection, the selected systems' offsets and the fields stay the same (GPUBuffer writes with a
+// repeating mask).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +83,8 @@ class GatherPlan {
   const std::vector<GatherPiece>& pieces() const { return pieces_; }
   std::int64_t items() const { return static_cast<std::int64_t>(fields_.size() * pieces_.size()); }
   bool empty() const { return items() == 0; }
+  /// Bytes the plan copies: every field's rows of every piece.
+  std::int64_t copy_bytes() const;
   /// Bytes of the table: the fields, then the pieces.
   std::size_t table_bytes() const;
   void write_table(std::byte* out) const;
@@ -89,7 +92,9 @@ class GatherPlan {
  private:
   std::vector<GatherFieldDesc> fields_;
   std::vector<GatherPiece> pieces_;
-  std::int64_t widest_[3] = {0, 0, 0};  // largest row bytes per level
+  std::int64_t widest_[3] = {0, 0, 0};     // largest row bytes per level
+  std::int64_t row_bytes_[3] = {0, 0, 0};  // the fields' row bytes summed per level
+  std::int64_t rows_[3] = {0, 0, 0};       // the pieces' rows summed per level
 };
 
 /// A field for plan_systems: its source tensor, row 0 of its destination, and whether it holds
@@ -152,9 +157,12 @@ class GatherKey {
 /// Launches the gather kernel on `stream` (CUDA builds only, gpu_gather.cu): with the table
 /// inline if `inline_table` (table_bytes <= kGatherInlineBytes, host memory), else reading it
 /// from device memory at `device_table`.
-/// `base` is added to every piece's destination rows and edge_add.
+/// `base` is added to every piece's destination rows and edge_add. `copy_bytes` (GatherPlan::
+/// copy_bytes) chooses the threads per item: a warp for items of a few kilobytes on average
+/// (many systems' rows apart), four warps for larger ones.
 void launch_gather_kernel(const std::byte* inline_table, const void* device_table, std::size_t table_bytes,
-                          std::int64_t n_fields, std::int64_t n_pieces, const GatherBase& base, cuda::Stream stream);
+                          std::int64_t n_fields, std::int64_t n_pieces, std::int64_t copy_bytes, const GatherBase& base,
+                          cuda::Stream stream);
 /// A non-blocking stream of its own for table uploads (CUDA builds only, gpu_gather.cu).
 cuda::Stream create_upload_stream(int device);
 void destroy_upload_stream(cuda::Stream s) noexcept;
@@ -212,7 +220,7 @@ class FusedGather {
   struct Cached {  // launch_systems' last table
     GatherKey key;
     bool valid = false;
-    std::int64_t n_fields = 0, n_pieces = 0;
+    std::int64_t n_fields = 0, n_pieces = 0, copy_bytes = 0;
     std::size_t bytes = 0;
     std::vector<std::byte> inline_table;  // the table, if passed inline
     Tensor device;                        // else its device copy (no ring slot holds it)

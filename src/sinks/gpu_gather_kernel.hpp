@@ -57,32 +57,63 @@ typedef std::uint32_t __attribute__((may_alias)) GatherVec4;
 typedef std::int64_t __attribute__((may_alias)) GatherInt64;
 #endif
 
-inline constexpr int kGatherUnroll = 4;
+/// Bytes each lane has in flight per step of a copy: the loads of one step are all issued before
+/// its stores, so a lane copying 4-byte words keeps 16 of them in flight, one copying 16-byte
+/// vectors 4 (a misaligned piece moves as many bytes per step as an aligned one).
+inline constexpr int kGatherLaneBytes = 64;
 
-/// Lane `lane` of `lanes` copies its share of n_vec elements of type V, kGatherUnroll loads in
-/// flight before the stores.
+/// Lane `lane` of `lanes` copies its share of n_vec elements of type V, kGatherLaneBytes /
+/// sizeof(V) loads in flight before the stores.
 template <typename V>
 BATCHMD_GATHER_HD inline void gather_vectors(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
                                              std::uint64_t n_vec, unsigned lane, unsigned lanes) {
+  constexpr int kUnroll = kGatherLaneBytes / static_cast<int>(sizeof(V));
   const V* s = reinterpret_cast<const V*>(src);
   V* d = reinterpret_cast<V*>(dst);
-  for (std::uint64_t base = lane; base < n_vec; base += std::uint64_t(lanes) * kGatherUnroll) {
-    V v[kGatherUnroll];
+  for (std::uint64_t base = lane; base < n_vec; base += std::uint64_t(lanes) * kUnroll) {
+    V v[kUnroll];
     BATCHMD_GATHER_UNROLL
-    for (int k = 0; k < kGatherUnroll; ++k) {
+    for (int k = 0; k < kUnroll; ++k) {
       const std::uint64_t i = base + std::uint64_t(k) * lanes;
       if (i < n_vec) v[k] = s[i];
     }
     BATCHMD_GATHER_UNROLL
-    for (int k = 0; k < kGatherUnroll; ++k) {
+    for (int k = 0; k < kUnroll; ++k) {
       const std::uint64_t i = base + std::uint64_t(k) * lanes;
       if (i < n_vec) d[i] = v[k];
     }
   }
 }
 
-/// Lane `lane` of the `lanes` lanes (a warp) that copy item `item` = (piece item / n_fields,
-/// field item % n_fields).
+/// The widest vector (16, 8, 4 or 1 bytes) that copies n bytes from src to dst once both are
+/// aligned to it: the alignment of src - dst. Rows that start off a 16-byte boundary (12-byte
+/// float32 triples at most rows, a sample appended after an odd number of atoms) keep their
+/// 16-byte vectors whenever source and destination are equally misaligned.
+BATCHMD_GATHER_HD inline unsigned gather_vector_bytes(const std::byte* src, const std::byte* dst) {
+  const auto d = reinterpret_cast<std::uintptr_t>(src) ^ reinterpret_cast<std::uintptr_t>(dst);
+  return d % 16 == 0 ? 16u : d % 8 == 0 ? 8u : d % 4 == 0 ? 4u : 1u;
+}
+
+/// Lane `lane` of `lanes` copies its share of n bytes: the bytes before dst's first multiple of
+/// the common vector width one lane each, then whole vectors, then the bytes after the last one.
+BATCHMD_GATHER_HD inline void gather_bytes(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
+                                           std::uint64_t n, unsigned lane, unsigned lanes) {
+  const unsigned vec = gather_vector_bytes(src, dst);
+  std::uint64_t head = (vec - reinterpret_cast<std::uintptr_t>(dst) % vec) % vec;
+  if (head > n) head = n;
+  for (std::uint64_t i = lane; i < head; i += lanes) dst[i] = src[i];
+  const std::uint64_t n_vec = vec > 1 ? (n - head) / vec : 0;
+  if (vec == 16)
+    gather_vectors<GatherVec16>(src + head, dst + head, n_vec, lane, lanes);
+  else if (vec == 8)
+    gather_vectors<GatherVec8>(src + head, dst + head, n_vec, lane, lanes);
+  else if (vec == 4)
+    gather_vectors<GatherVec4>(src + head, dst + head, n_vec, lane, lanes);
+  for (std::uint64_t i = head + n_vec * vec + lane; i < n; i += lanes) dst[i] = src[i];
+}
+
+/// Lane `lane` of the `lanes` lanes that copy item `item` = (piece item / n_fields, field
+/// item % n_fields).
 BATCHMD_GATHER_HD inline void gather_item(const GatherTableView& t, std::int64_t item, unsigned lane, unsigned lanes) {
   const GatherFieldDesc& field = t.fields[item % t.n_fields];
   const GatherPiece& piece = t.pieces[item / t.n_fields];
@@ -101,19 +132,7 @@ BATCHMD_GATHER_HD inline void gather_item(const GatherTableView& t, std::int64_t
     for (std::uint64_t i = lane; i < n / 8; i += lanes) d[i] = s[i] + add;
     return;
   }
-  const auto align = reinterpret_cast<std::uintptr_t>(src) | reinterpret_cast<std::uintptr_t>(dst);
-  std::uint64_t done = 0;
-  if (align % 16 == 0) {
-    gather_vectors<GatherVec16>(src, dst, n / 16, lane, lanes);
-    done = n / 16 * 16;
-  } else if (align % 8 == 0) {
-    gather_vectors<GatherVec8>(src, dst, n / 8, lane, lanes);
-    done = n / 8 * 8;
-  } else if (align % 4 == 0) {
-    gather_vectors<GatherVec4>(src, dst, n / 4, lane, lanes);
-    done = n / 4 * 4;
-  }
-  for (std::uint64_t i = done + lane; i < n; i += lanes) dst[i] = src[i];
+  gather_bytes(src, dst, n, lane, lanes);
 }
 
 static_assert(sizeof(GatherFieldDesc) == 24, "GatherFieldDesc is shared with the GPU as raw bytes");

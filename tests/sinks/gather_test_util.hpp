@@ -16,15 +16,16 @@
 namespace batchmd::test_support {
 
 /// Runs a plan as the GPU does — the same table bytes, the same per-lane code for every lane of
-/// a 32-lane warp and every item, at destination base rows `base` — on host memory.
+/// a group of `lanes` (the kernel's 32 or 128) and every item, at destination base rows `base` —
+/// on host memory.
 inline void run_on_host(const sinks::detail::GatherPlan& plan,
-                        const sinks::detail::GatherBase& base = sinks::detail::GatherBase{}) {
+                        const sinks::detail::GatherBase& base = sinks::detail::GatherBase{}, unsigned lanes = 32) {
   std::vector<std::uint64_t> table((plan.table_bytes() + 7) / 8);
   plan.write_table(reinterpret_cast<std::byte*>(table.data()));
   const sinks::detail::GatherTableView view =
       sinks::detail::gather_table_view(table.data(), static_cast<std::int64_t>(plan.fields().size()), base);
   for (std::int64_t i = 0; i < plan.items(); ++i)
-    for (unsigned lane = 0; lane < 32; ++lane) sinks::detail::gather_item(view, i, lane, 32);
+    for (unsigned lane = 0; lane < lanes; ++lane) sinks::detail::gather_item(view, i, lane, lanes);
 }
 
 /// Destination buffers for every field of `b`, filled with 0xAB, and the field specs that point

@@ -123,41 +123,56 @@ TEST(GatherPlan, AWholeSnapshotBatchIsSplitIntoPiecesAndStaysInline) {
 }
 
 TEST(GatherPlan, CopiesOfEverySizeAndAlignmentEqualMemcpy) {
-  // One field of 1-byte rows, so runs start and end at every byte alignment, and one of int64
-  // edge indices shifted by each run's edge_add; runs from 1 byte to several pieces.
+  // One field of 1-byte rows, so runs start and end at every byte alignment (source and
+  // destination equally misaligned in a quarter of them: the 16-byte path after a head; else
+  // 8-, 4- or 1-byte copies), and one of int64 edge indices shifted by each run's edge_add; runs
+  // from 1 byte to several pieces. Run as the kernel's warps (32 lanes) and groups of four warps
+  // (128), and by a single lane.
   std::mt19937_64 rng(1);
-  std::vector<std::byte> src(1 << 20), dst(4 << 20), want(4 << 20);
+  std::vector<std::byte> src(1 << 20), want(4 << 20);
   for (auto& b : src) b = static_cast<std::byte>(rng());
-  std::vector<std::int64_t> isrc(1 << 16), idst(1 << 16, -1), iwant(1 << 16, -1);
+  std::vector<std::int64_t> isrc(1 << 16), iwant(1 << 16, -1);
   for (auto& v : isrc) v = static_cast<std::int64_t>(rng() % 100000);
-  GatherPlan plan;
-  plan.add_field(src.data(), dst.data(), 1, Level::Atom);
-  plan.add_field(isrc.data(), idst.data(), 8, Level::Edge, true);
-  std::int64_t at = 0, edge_at = 0;
-  int runs = 0;
-  for (int i = 0; i < 300; ++i, ++runs) {
-    const std::int64_t bytes = i % 10 == 0 ? 3 * kGatherPieceBytes + static_cast<std::int64_t>(rng() % 5000)
-                                           : 1 + static_cast<std::int64_t>(rng() % 3000);
-    const auto from = static_cast<std::int64_t>(rng() % (src.size() - static_cast<std::size_t>(bytes)));
-    at += i % 4 == 0 ? (16 - at % 16) % 16 + from % 16 : static_cast<std::int64_t>(rng() % 16);  // dst alignment
-    const std::int64_t edges = static_cast<std::int64_t>(rng() % 50);
-    const auto edge_from = static_cast<std::int64_t>(rng() % (isrc.size() - 50));
-    if (at + bytes > static_cast<std::int64_t>(dst.size()) || edge_at + edges > static_cast<std::int64_t>(idst.size()))
-      break;
-    const std::int64_t add = static_cast<std::int64_t>(rng() % 7) - 3;
-    const std::int64_t src_row[3] = {from, edge_from, 0}, dst_row[3] = {at, edge_at, 0}, rows[3] = {bytes, edges, 0};
-    plan.add_run(src_row, dst_row, rows, add);
-    std::memcpy(want.data() + at, src.data() + from, static_cast<std::size_t>(bytes));
-    for (std::int64_t e = 0; e < edges; ++e)
-      iwant[static_cast<std::size_t>(edge_at + e)] = isrc[static_cast<std::size_t>(edge_from + e)] + add;
-    at += bytes;
-    edge_at += edges;
+  for (const unsigned lanes : {32u, 128u, 1u}) {
+    SCOPED_TRACE(lanes);
+    std::vector<std::byte> dst(4 << 20);
+    std::vector<std::int64_t> idst(1 << 16, -1);
+    rng.seed(2);
+    GatherPlan plan;
+    plan.add_field(src.data(), dst.data(), 1, Level::Atom);
+    plan.add_field(isrc.data(), idst.data(), 8, Level::Edge, true);
+    std::int64_t at = 0, edge_at = 0, copied = 0;
+    int runs = 0;
+    unsigned widths = 0;  // the vector widths the runs' relative alignments give
+    for (int i = 0; i < 300; ++i, ++runs) {
+      const std::int64_t bytes = i % 10 == 0 ? 3 * kGatherPieceBytes + static_cast<std::int64_t>(rng() % 5000)
+                                             : 1 + static_cast<std::int64_t>(rng() % 3000);
+      const auto from = static_cast<std::int64_t>(rng() % (src.size() - static_cast<std::size_t>(bytes)));
+      at += i % 4 == 0 ? (16 - at % 16) % 16 + from % 16 : static_cast<std::int64_t>(rng() % 16);  // dst alignment
+      const std::int64_t edges = static_cast<std::int64_t>(rng() % 50);
+      const auto edge_from = static_cast<std::int64_t>(rng() % (isrc.size() - 50));
+      if (at + bytes > static_cast<std::int64_t>(dst.size()) ||
+          edge_at + edges > static_cast<std::int64_t>(idst.size()))
+        break;
+      const std::int64_t add = static_cast<std::int64_t>(rng() % 7) - 3;
+      const std::int64_t src_row[3] = {from, edge_from, 0}, dst_row[3] = {at, edge_at, 0}, rows[3] = {bytes, edges, 0};
+      plan.add_run(src_row, dst_row, rows, add);
+      widths |= gather_vector_bytes(src.data() + from, dst.data() + at);
+      std::memcpy(want.data() + at, src.data() + from, static_cast<std::size_t>(bytes));
+      for (std::int64_t e = 0; e < edges; ++e)
+        iwant[static_cast<std::size_t>(edge_at + e)] = isrc[static_cast<std::size_t>(edge_from + e)] + add;
+      at += bytes;
+      edge_at += edges;
+      copied += bytes + 8 * edges;
+    }
+    ASSERT_EQ(runs, 300);
+    ASSERT_GT(plan.pieces().size(), 300u);  // the long runs were split
+    EXPECT_EQ(widths, 16u | 8u | 4u | 1u);
+    EXPECT_EQ(plan.copy_bytes(), copied);
+    run_on_host(plan, GatherBase{}, lanes);
+    EXPECT_EQ(std::memcmp(dst.data(), want.data(), dst.size()), 0);
+    EXPECT_EQ(idst, iwant);
   }
-  ASSERT_EQ(runs, 300);
-  ASSERT_GT(plan.pieces().size(), 300u);  // the long runs were split
-  run_on_host(plan);
-  EXPECT_EQ(std::memcmp(dst.data(), want.data(), dst.size()), 0);
-  EXPECT_EQ(idst, iwant);
 }
 
 TEST(GatherPlan, RejectsWhatTheKernelCannotDo) {
