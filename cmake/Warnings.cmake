@@ -42,12 +42,19 @@ endif()
 
 # batchmd_module(name SOURCES... [CUDA_SOURCES ...] DEPS ...): one library per module, public
 # headers in include/. CUDA_SOURCES (.cu) are compiled only when the CUDA backend is on.
+# Static by default; shared under BATCHMD_SHARED_MODULES (the asan preset): an instrumented engine
+# is ~60-90 MB of code and sanitizer data, and each of ~35 test executables held a copy of it
+# (2.6 GB of the asan build; docs/ci.md, "Disk").
 function(batchmd_module name)
   cmake_parse_arguments(M "" "" "SOURCES;CUDA_SOURCES;DEPS" ${ARGN})
   if(BATCHMD_HAVE_CUDA)
     list(APPEND M_SOURCES ${M_CUDA_SOURCES})
   endif()
-  add_library(batchmd_${name} STATIC ${M_SOURCES})
+  if(BATCHMD_SHARED_MODULES)
+    add_library(batchmd_${name} SHARED ${M_SOURCES})
+  else()
+    add_library(batchmd_${name} STATIC ${M_SOURCES})
+  endif()
   add_library(batchmd::${name} ALIAS batchmd_${name})
   target_include_directories(batchmd_${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
