@@ -206,6 +206,59 @@ TEST(LJBruteForce, MixedElementsUseTheirPairParameters) {
   }
 }
 
+// The one-type pass (explicit vectors, the virial from its registers) and the mixed-type pass
+// (omp simd and a separate virial pass) are two codings of one pair function: the same systems,
+// once with one species and once with a second species of identical parameters mixed in, agree
+// to rounding.
+template <typename T>
+void expect_one_type_equals_mixed_types() {
+  LJTable mixed(kPair);
+  mixed.set(18, 54, kPair);
+  mixed.set(54, 54, kPair);
+  for (const std::vector<TestSystem>& systems :
+       {std::vector<TestSystem>{ortho_box(231), triclinic_box(232)}, {small_box(233), cluster(234)}}) {
+    std::vector<TestSystem> one = systems, two = systems;
+    for (auto& s : one) std::fill(s.z.begin(), s.z.end(), 18);
+    for (auto& s : two)
+      for (std::size_t i = 0; i < s.z.size(); ++i) s.z[i] = i % 3 == 0 ? 54 : 18;
+    const auto a = compute<T>(one, mixed), b = compute<T>(two, mixed);
+    const double tol = sizeof(T) == 4 ? 2e-5 : 1e-12;
+    double fscale = 0, wscale = 0;
+    for (T f : a.forces) fscale = std::max(fscale, std::abs(double(f)));
+    for (T w : a.virial) wscale = std::max(wscale, std::abs(double(w)));
+    ASSERT_GT(fscale, 0.01);
+    for (std::size_t k = 0; k < a.forces.size(); ++k) EXPECT_NEAR(a.forces[k], b.forces[k], tol * fscale) << k;
+    for (std::size_t s = 0; s < a.energy.size(); ++s)
+      EXPECT_NEAR(a.energy[s], b.energy[s], tol * (1 + std::abs(double(a.energy[s])))) << s;
+    for (std::size_t k = 0; k < a.virial.size(); ++k) EXPECT_NEAR(a.virial[k], b.virial[k], tol * wscale) << k;
+  }
+}
+TEST(LJKernelPasses, OneTypeEqualsMixedTypesDouble) { expect_one_type_equals_mixed_types<double>(); }
+TEST(LJKernelPasses, OneTypeEqualsMixedTypesFloat) { expect_one_type_equals_mixed_types<float>(); }
+
+// Asking for the virial changes no bit of the forces or energies (a stage with a barostat in a
+// FusedStage makes the model compute the stress for every system), one species or several.
+template <typename T>
+void expect_virial_changes_no_force_bit() {
+  LJTable table(kPair);
+  table.set(1, 2, LJPair{0.3, 2.3, 5.0, true});
+  for (bool mixed : {false, true}) {
+    std::vector<TestSystem> systems = {ortho_box(241), triclinic_box(242), small_box(243)};
+    if (mixed)
+      for (auto& s : systems)
+        for (std::size_t i = 0; i < s.z.size(); ++i) s.z[i] = 1 + static_cast<std::int64_t>(i % 2);
+    const auto b = flatten<T>(systems);
+    NeighborList nl(5.0, kSkin);
+    const auto with = compute(b, table, nl, true), without = compute(b, table, nl, false);
+    for (std::size_t k = 0; k < with.forces.size(); ++k)
+      ASSERT_EQ(with.forces[k], without.forces[k]) << (mixed ? "mixed" : "one type") << ", force " << k;
+    for (std::size_t s = 0; s < with.energy.size(); ++s)
+      ASSERT_EQ(with.energy[s], without.energy[s]) << (mixed ? "mixed" : "one type") << ", energy " << s;
+  }
+}
+TEST(LJKernelPasses, VirialChangesNoForceBitDouble) { expect_virial_changes_no_force_bit<double>(); }
+TEST(LJKernelPasses, VirialChangesNoForceBitFloat) { expect_virial_changes_no_force_bit<float>(); }
+
 TEST(LJBruteForce, AtomsOutsideTheBoxGiveIdenticalResults) {
   const LJTable table(kPair);
   for (const TestSystem& s : {triclinic_box(231), small_box(232), ortho_box(233)}) {

@@ -82,7 +82,9 @@ BATCHMD_HD inline T lj_pair(T rsq, const LJCoeffs<T>& c, T& fpair) {
 /// The pair i-j at separation r_ij = (dx, dy, dz) (Å), rsq = |r_ij|^2: returns its energy (eV)
 /// and sets the force on j, (fx, fy, fz) = fpair r_ij (eV/Å; the force on i is its negative) —
 /// both zero beyond the pair's cutoff, without a branch, so the CPU's SIMD loop evaluates whole
-/// blocks through it. The one pair evaluation of the CPU kernel and the GPU one.
+/// blocks through it. The pair evaluation of the GPU kernel and of the CPU kernel's mixed-type
+/// pass; the CPU's one-type pass writes the same operations on 512-bit vectors
+/// (src/model/lennard_jones_kernels.cpp), which a change here must follow.
 template <typename T>
 BATCHMD_HD inline T lj_pair_force(T rsq, T dx, T dy, T dz, const LJCoeffs<T>& c, T& fx, T& fy, T& fz) {
   T fpair;
