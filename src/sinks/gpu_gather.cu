@@ -52,8 +52,9 @@ __device__ void gather_items(const GatherTableView& t, std::int64_t n_items) {
     gather_item(t, i, lane, Group);
 }
 
-// Launch (both kernels): blocks_for<Group>(n_items) × kThreads threads, Group threads per item (a field's rows of
-// one piece), grid-stride over items; the table in kernel parameters or in global memory.
+// Launch (both kernels): blocks_for<Group>(n_items) × kThreads threads, Group threads per item
+// (a field's rows of one piece), grid-stride over items; the table in kernel parameters or in
+// global memory.
 template <int Group, std::size_t N>
 __global__ void gather_inline_kernel(const __grid_constant__ InlineTable<N> table, std::int64_t n_fields,
                                      std::int64_t n_items, GatherBase base) {

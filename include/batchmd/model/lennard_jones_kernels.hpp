@@ -98,8 +98,9 @@ BATCHMD_HD inline T lj_pair_force(T rsq, T dx, T dy, T dz, const LJCoeffs<T>& c,
 }
 
 /// Sums over pairs of r_ij ⊗ F_j (xx yy zz xy xz yz, eV) in any arithmetic type V: T on a GPU
-/// thread, eight float64 lanes in the CPU's virial loop (arguments by reference: a vector passed
-/// by value would depend on the ISA of the caller's clone).
+/// thread, eight float64 lanes in the CPU kernel (its one-type force pass and its mixed-type
+/// virial pass; arguments by reference: a vector passed by value would depend on the ISA of the
+/// caller's clone).
 template <typename V>
 struct PairVirial {
   V xx{}, yy{}, zz{}, xy{}, xz{}, yz{};
