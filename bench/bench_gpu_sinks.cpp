@@ -12,6 +12,7 @@
 //   (c) ZarrData fed from the GPU (file store in --dir, no compression): write() call time and
 //       throughput up to flush(), beside the same from the batch on the CPU.
 // Usage: bench_gpu_sinks [--systems 4096] [--dtype float32|float64 (default: both)] [--reps 20] [--dir /tmp]
+//                        [--sections abc (which of (a), (b), (c) to run)]
 #include <cuda_runtime.h>
 #include <unistd.h>
 
@@ -116,7 +117,7 @@ void line(const char* what, std::size_t bytes, double seconds, double baseline_s
   std::printf("\n");
 }
 
-void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir) {
+void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir, const std::string& sections) {
   const Batch host = make_batch(n_systems, fdt);
   const Batch gpu = host.to(kGpu);
   cuda::synchronize(cuda::compute_stream(0));
@@ -135,7 +136,7 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
 
   // ---------------------------------------------------------------- (a) GPUBuffer
   std::printf("\n(a) GPUBuffer.write vs cudaMemcpy device-to-device of the same bytes (GPU time)\n");
-  {
+  if (sections.find('a') != std::string::npos) {
     sinks::GPUBuffer buf(n_systems + 1, 256, 0, kGpu);
     GpuTimer timer;
     struct Case {
@@ -191,7 +192,7 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
 
   // ---------------------------------------------------------------- (b) HostMemory
   std::printf("\n(b) HostMemory from the GPU vs cudaMemcpy device-to-pinned-host of the same bytes\n");
-  {
+  if (sections.find('b') != std::string::npos) {
     const std::size_t bytes = selected_bytes(host, all);
     Tensor src(DType::UInt8, {static_cast<std::int64_t>(bytes)}, kGpu);
     cuda::PinnedBuffer pinned;
@@ -255,7 +256,7 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
 
   // ---------------------------------------------------------------- (c) ZarrData
   std::printf("\n(c) ZarrData (file store, no compression), time per write\n");
-  {
+  if (sections.find('c') != std::string::npos) {
     const std::size_t bytes = selected_bytes(host, all);
     sinks::ZarrWriteConfig cfg;
     cfg.compressor = {"none", 0, false, false};
@@ -291,7 +292,7 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
 int main(int argc, char** argv) {
   std::int64_t n_systems = 4096;
   int reps = 20;
-  std::string dtype, dir = fs::temp_directory_path().string();
+  std::string dtype, dir = fs::temp_directory_path().string(), sections = "abc";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--systems")
@@ -302,9 +303,12 @@ int main(int argc, char** argv) {
       reps = std::stoi(argv[i + 1]);
     else if (a == "--dir")
       dir = argv[i + 1];
+    else if (a == "--sections")
+      sections = argv[i + 1];
     else {
       std::fprintf(stderr,
-                   "usage: bench_gpu_sinks [--systems 4096] [--dtype float32|float64] [--reps 20] [--dir DIR]\n");
+                   "usage: bench_gpu_sinks [--systems 4096] [--dtype float32|float64] [--reps 20] [--dir DIR]\n"
+                   "                       [--sections abc]\n");
       return 2;
     }
   }
@@ -318,6 +322,6 @@ int main(int argc, char** argv) {
   }
   std::printf("device %s\n", cuda::device_name(0).c_str());
   for (const char* name : {"float32", "float64"})
-    if (dtype.empty() || dtype == name) run_all(dtype_from_name(name), n_systems, reps, dir);
+    if (dtype.empty() || dtype == name) run_all(dtype_from_name(name), n_systems, reps, dir, sections);
   return 0;
 }

@@ -13,7 +13,7 @@ scripts/build.sh release >/dev/null
 rm -rf .gpu_carry && mkdir -p .gpu_carry/bin .gpu_carry/lib
 cp build/release/batchmd .gpu_carry/bin/
 find build/release/tests -maxdepth 2 -type f -name 'test_*_gpu' -perm -u+x -exec cp {} .gpu_carry/bin/ \;
-for b in bench_gpu_md bench_gpu_sinks bench_lj bench_eam bench_sw bench_snap bench_npt bench_snapshot; do
+for b in bench_gpu_md bench_gpu_sinks bench_lj bench_eam bench_sw bench_snap bench_npt bench_snapshot bench_batch; do
   [ -x "build/release/bench/$b" ] && cp "build/release/bench/$b" .gpu_carry/bin/
 done
 for b in .gpu_carry/bin/*; do ldd "$b" | awk '/=>/{print $3}'; done | sort -u |
