@@ -62,47 +62,53 @@ typedef std::int64_t __attribute__((may_alias)) GatherInt64;
 /// vectors 4 (a misaligned piece moves as many bytes per step as an aligned one).
 inline constexpr int kGatherLaneBytes = 64;
 
-/// Lane `lane` of `lanes` copies its share of n_vec elements of type V, kGatherLaneBytes /
-/// sizeof(V) loads in flight before the stores. Whole steps first, untested, then one clamped
-/// step: a test on every element had taken the kernel to 96-118 registers a thread (2 blocks of
-/// 256 an SM); this form needs 56 (4 blocks), and H100 measured 0.86x of a device-to-device copy
-/// for a float32 batch instead of 0.78x (docs/benchmarks.md).
-template <typename V>
-BATCHMD_GATHER_HD inline void gather_vectors(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
-                                             std::uint64_t n_vec, unsigned lane, unsigned lanes) {
-  constexpr unsigned kUnroll = kGatherLaneBytes / sizeof(V);
-  const V* s = reinterpret_cast<const V*>(src);
-  V* d = reinterpret_cast<V*>(dst);
+/// Lane `lane` of `lanes` takes its share of n elements in steps of kUnroll: the step's loads
+/// (load(at, o): element at + o) all issued before its stores (store(at, o, value)). Whole steps
+/// first, untested, then one clamped step: a test on every element had taken the kernel to 96-118
+/// registers a thread (2 blocks of 256 an SM); this form needs 56 (4 blocks), and H100 measured
+/// 0.86x of a device-to-device copy for a float32 batch instead of 0.78x (docs/benchmarks.md).
+template <unsigned kUnroll, typename Load, typename Store>
+BATCHMD_GATHER_HD inline void gather_steps(std::uint64_t n, unsigned lane, unsigned lanes, const Load& load,
+                                           const Store& store) {
+  using E = decltype(load(std::uint64_t{0}, 0u));
   const std::uint64_t step = std::uint64_t(lanes) * kUnroll;
   std::uint64_t base = 0;
   // Whole steps: every lane's kUnroll elements are in range (no per-element test, so the loads
   // are offsets from one address).
-  for (; base + step <= n_vec; base += step) {
-    const V* sp = s + base + lane;
-    V* dp = d + base + lane;
-    V v[kUnroll];
+  for (; base + step <= n; base += step) {
+    E v[kUnroll];
     BATCHMD_GATHER_UNROLL
-    for (unsigned k = 0; k < kUnroll; ++k) v[k] = sp[k * lanes];
+    for (unsigned k = 0; k < kUnroll; ++k) v[k] = load(base + lane, k * lanes);
     BATCHMD_GATHER_UNROLL
-    for (unsigned k = 0; k < kUnroll; ++k) dp[k * lanes] = v[k];
+    for (unsigned k = 0; k < kUnroll; ++k) store(base + lane, k * lanes, v[k]);
   }
   // The last, partial step: the same loads, those beyond the end clamped to the last element
   // (a select, not a branch around each load: that tripled the registers), the stores tested.
-  const auto rem = static_cast<unsigned>(n_vec - base);  // < step
+  const auto rem = static_cast<unsigned>(n - base);  // < step
   if (rem == 0) return;
-  const V* sp = s + base + lane;
-  V* dp = d + base + lane;
-  V v[kUnroll];
+  E v[kUnroll];
   BATCHMD_GATHER_UNROLL
   for (unsigned k = 0; k < kUnroll; ++k) {
-    // Clamped to element rem - 1 (an offset from sp, negative for lanes beyond it): no test.
+    // Clamped to element rem - 1 (an offset from base + lane, negative for lanes beyond it).
     const int i =
         lane + k * lanes < rem ? static_cast<int>(k * lanes) : static_cast<int>(rem) - 1 - static_cast<int>(lane);
-    v[k] = sp[i];
+    v[k] = load(base + lane, i);
   }
   BATCHMD_GATHER_UNROLL
   for (unsigned k = 0; k < kUnroll; ++k)
-    if (lane + k * lanes < rem) dp[k * lanes] = v[k];
+    if (lane + k * lanes < rem) store(base + lane, k * lanes, v[k]);
+}
+
+/// Lane `lane` of `lanes` copies its share of n_vec elements of type V, kGatherLaneBytes /
+/// sizeof(V) loads in flight before the stores.
+template <typename V>
+BATCHMD_GATHER_HD inline void gather_vectors(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
+                                             std::uint64_t n_vec, unsigned lane, unsigned lanes) {
+  const V* __restrict__ s = reinterpret_cast<const V*>(src);
+  V* __restrict__ d = reinterpret_cast<V*>(dst);
+  gather_steps<kGatherLaneBytes / sizeof(V)>(
+      n_vec, lane, lanes, [s](std::uint64_t at, auto o) { return s[at + o]; },
+      [d](std::uint64_t at, auto o, const V& v) { d[at + o] = v; });
 }
 
 /// Output vector j of a shifted copy: bytes [r, r + 16) of the 32 bytes of source blocks a, b
@@ -113,43 +119,24 @@ BATCHMD_GATHER_HD inline GatherVec16 gather_shift16(const GatherVec16& a, const 
                   : GatherVec16{a.w, b.x, b.y, b.z};
 }
 
+/// Two consecutive 16-byte source blocks: what one vector of a shifted copy is made from.
+struct GatherBlockPair {
+  GatherVec16 a, b;
+};
+
 /// Lane `lane` of `lanes` writes its share of n_vec 16-byte vectors to dst (16-byte aligned) from
 /// the source blocks at blk (16-byte aligned): vector j from blocks j and j + 1, shifted by r
-/// bytes. Each step has kGatherLaneBytes of loads in flight, as gather_vectors.
+/// bytes; kGatherLaneBytes of loads in flight per step, as gather_vectors.
 BATCHMD_GATHER_HD inline void gather_shifted_vectors(const std::byte* __restrict__ blk, std::byte* __restrict__ dst,
                                                      std::uint64_t n_vec, unsigned r, unsigned lane, unsigned lanes) {
-  constexpr unsigned kUnroll = kGatherLaneBytes / (2 * sizeof(GatherVec16));
-  const auto* s = reinterpret_cast<const GatherVec16*>(blk);
-  auto* d = reinterpret_cast<GatherVec16*>(dst);
-  const std::uint64_t step = std::uint64_t(lanes) * kUnroll;
-  std::uint64_t base = 0;
-  for (; base + step <= n_vec; base += step) {
-    const GatherVec16* sp = s + base + lane;
-    GatherVec16* dp = d + base + lane;
-    GatherVec16 a[kUnroll], b[kUnroll];
-    BATCHMD_GATHER_UNROLL
-    for (unsigned k = 0; k < kUnroll; ++k) {
-      a[k] = sp[k * lanes];
-      b[k] = sp[k * lanes + 1];
-    }
-    BATCHMD_GATHER_UNROLL
-    for (unsigned k = 0; k < kUnroll; ++k) dp[k * lanes] = gather_shift16(a[k], b[k], r);
-  }
-  const auto rem = static_cast<unsigned>(n_vec - base);
-  if (rem == 0) return;
-  const GatherVec16* sp = s + base + lane;
-  GatherVec16* dp = d + base + lane;
-  GatherVec16 a[kUnroll], b[kUnroll];
-  BATCHMD_GATHER_UNROLL
-  for (unsigned k = 0; k < kUnroll; ++k) {
-    const int i =
-        lane + k * lanes < rem ? static_cast<int>(k * lanes) : static_cast<int>(rem) - 1 - static_cast<int>(lane);
-    a[k] = sp[i];
-    b[k] = sp[i + 1];
-  }
-  BATCHMD_GATHER_UNROLL
-  for (unsigned k = 0; k < kUnroll; ++k)
-    if (lane + k * lanes < rem) dp[k * lanes] = gather_shift16(a[k], b[k], r);
+  const auto* __restrict__ s = reinterpret_cast<const GatherVec16*>(blk);
+  auto* __restrict__ d = reinterpret_cast<GatherVec16*>(dst);
+  gather_steps<kGatherLaneBytes / sizeof(GatherBlockPair)>(
+      n_vec, lane, lanes,
+      [s](std::uint64_t at, auto o) {
+        return GatherBlockPair{s[at + o], s[at + o + 1]};
+      },
+      [d, r](std::uint64_t at, auto o, const GatherBlockPair& p) { d[at + o] = gather_shift16(p.a, p.b, r); });
 }
 
 /// Lane `lane` of `lanes` copies n bytes between rows misaligned against each other by a multiple
