@@ -135,8 +135,8 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
               std::string(dtype_name(fdt)).c_str(), reps);
 
   // ---------------------------------------------------------------- (a) GPUBuffer
-  std::printf("\n(a) GPUBuffer.write vs cudaMemcpy device-to-device of the same bytes (GPU time)\n");
   if (sections.find('a') != std::string::npos) {
+    std::printf("\n(a) GPUBuffer.write vs cudaMemcpy device-to-device of the same bytes (GPU time)\n");
     sinks::GPUBuffer buf(n_systems + 1, 256, 0, kGpu);
     GpuTimer timer;
     struct Case {
@@ -191,8 +191,8 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
   }
 
   // ---------------------------------------------------------------- (b) HostMemory
-  std::printf("\n(b) HostMemory from the GPU vs cudaMemcpy device-to-pinned-host of the same bytes\n");
   if (sections.find('b') != std::string::npos) {
+    std::printf("\n(b) HostMemory from the GPU vs cudaMemcpy device-to-pinned-host of the same bytes\n");
     const std::size_t bytes = selected_bytes(host, all);
     Tensor src(DType::UInt8, {static_cast<std::int64_t>(bytes)}, kGpu);
     cuda::PinnedBuffer pinned;
@@ -255,8 +255,8 @@ void run_all(DType fdt, std::int64_t n_systems, int reps, const std::string& dir
   }
 
   // ---------------------------------------------------------------- (c) ZarrData
-  std::printf("\n(c) ZarrData (file store, no compression), time per write\n");
   if (sections.find('c') != std::string::npos) {
+    std::printf("\n(c) ZarrData (file store, no compression), time per write\n");
     const std::size_t bytes = selected_bytes(host, all);
     sinks::ZarrWriteConfig cfg;
     cfg.compressor = {"none", 0, false, false};
@@ -312,13 +312,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (cuda::device_count() == 0) {
-    std::fprintf(stderr, "bench_gpu_sinks: no GPU: %s\n", cuda::unavailable_reason().c_str());
-    return 1;
+  if (sections.empty() || sections.find_first_not_of("abc") != std::string::npos) {
+    std::fprintf(stderr, "bench_gpu_sinks: --sections takes letters of a, b and c (got '%s')\n", sections.c_str());
+    return 2;
   }
   if (dtype != "" && dtype != "float32" && dtype != "float64") {
     std::fprintf(stderr, "bench_gpu_sinks: --dtype must be float32 or float64\n");
     return 2;
+  }
+  if (cuda::device_count() == 0) {
+    std::fprintf(stderr, "bench_gpu_sinks: no GPU: %s\n", cuda::unavailable_reason().c_str());
+    return 1;
   }
   std::printf("device %s\n", cuda::device_name(0).c_str());
   for (const char* name : {"float32", "float64"})
