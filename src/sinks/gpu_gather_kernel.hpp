@@ -111,56 +111,6 @@ BATCHMD_GATHER_HD inline void gather_vectors(const std::byte* __restrict__ src, 
       [d](std::uint64_t at, auto o, const V& v) { d[at + o] = v; });
 }
 
-/// Output vector j of a shifted copy: bytes [r, r + 16) of the 32 bytes of source blocks a, b
-/// (r = 4, 8 or 12).
-BATCHMD_GATHER_HD inline GatherVec16 gather_shift16(const GatherVec16& a, const GatherVec16& b, unsigned r) {
-  return r == 4   ? GatherVec16{a.y, a.z, a.w, b.x}
-         : r == 8 ? GatherVec16{a.z, a.w, b.x, b.y}
-                  : GatherVec16{a.w, b.x, b.y, b.z};
-}
-
-/// Two consecutive 16-byte source blocks: what one vector of a shifted copy is made from.
-struct GatherBlockPair {
-  GatherVec16 a, b;
-};
-
-/// Lane `lane` of `lanes` writes its share of n_vec 16-byte vectors to dst (16-byte aligned) from
-/// the source blocks at blk (16-byte aligned): vector j from blocks j and j + 1, shifted by r
-/// bytes; kGatherLaneBytes of loads in flight per step, as gather_vectors.
-BATCHMD_GATHER_HD inline void gather_shifted_vectors(const std::byte* __restrict__ blk, std::byte* __restrict__ dst,
-                                                     std::uint64_t n_vec, unsigned r, unsigned lane, unsigned lanes) {
-  const auto* __restrict__ s = reinterpret_cast<const GatherVec16*>(blk);
-  auto* __restrict__ d = reinterpret_cast<GatherVec16*>(dst);
-  gather_steps<kGatherLaneBytes / sizeof(GatherBlockPair)>(
-      n_vec, lane, lanes,
-      [s](std::uint64_t at, auto o) {
-        return GatherBlockPair{s[at + o], s[at + o + 1]};
-      },
-      [d, r](std::uint64_t at, auto o, const GatherBlockPair& p) { d[at + o] = gather_shift16(p.a, p.b, r); });
-}
-
-/// Lane `lane` of `lanes` copies n bytes between rows misaligned against each other by a multiple
-/// of 4 bytes (not 16): 16-byte stores to dst from pairs of 16-byte source blocks, the bytes before
-/// and after them one lane each. Every block read lies inside [src, src + n).
-BATCHMD_GATHER_HD inline void gather_shifted(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
-                                             std::uint64_t n, unsigned lane, unsigned lanes) {
-  std::uint64_t head = (16 - reinterpret_cast<std::uintptr_t>(dst) % 16) % 16;
-  const auto r = static_cast<unsigned>((reinterpret_cast<std::uintptr_t>(src) + head) % 16);
-  if (head < r) head += 16;  // the first block, at src + head - r, starts inside the source
-  // Blocks 0..n_vec (n_vec + 1 of them) from src + head - r must end by src + n.
-  const std::uint64_t from_first = n > head - r ? n - (head - r) : 0;
-  const std::uint64_t n_vec = from_first >= 32 ? from_first / 16 - 1 : 0;
-  if (n_vec == 0) head = n;
-  for (std::uint64_t i = lane; i < head; i += lanes) dst[i] = src[i];
-  if (n_vec > 0) gather_shifted_vectors(src + head - r, dst + head, n_vec, r, lane, lanes);
-  for (std::uint64_t i = head + n_vec * 16 + lane; i < n; i += lanes) dst[i] = src[i];
-}
-
-/// Whether gather_bytes takes gather_shifted for rows misaligned against their destination by a
-/// multiple of 4 bytes. Off until measured and checked on a GPU (written in a session without one:
-/// docs/benchmarks.md, wave 20); the CPU tests run the shifted path on every build.
-inline constexpr bool kGatherShiftedCopies = false;
-
 /// The widest vector (16, 8, 4 or 1 bytes) that copies n bytes from src to dst once both are
 /// aligned to it: the alignment of src - dst. Rows that start off a 16-byte boundary (12-byte
 /// float32 triples at most rows, a sample appended after an odd number of atoms) keep their
@@ -172,15 +122,9 @@ BATCHMD_GATHER_HD inline unsigned gather_vector_bytes(const std::byte* src, cons
 
 /// Lane `lane` of `lanes` copies its share of n bytes: the bytes before dst's first multiple of
 /// the common vector width one lane each, then whole vectors, then the bytes after the last one.
-/// `shifted`: rows misaligned by 4, 8 or 12 bytes go through gather_shifted (16-byte stores).
 BATCHMD_GATHER_HD inline void gather_bytes(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
-                                           std::uint64_t n, unsigned lane, unsigned lanes,
-                                           bool shifted = kGatherShiftedCopies) {
+                                           std::uint64_t n, unsigned lane, unsigned lanes) {
   const unsigned vec = gather_vector_bytes(src, dst);
-  if (shifted && (vec == 8 || vec == 4) && n >= 64) {
-    gather_shifted(src, dst, n, lane, lanes);
-    return;
-  }
   std::uint64_t head = (vec - reinterpret_cast<std::uintptr_t>(dst) % vec) % vec;
   if (head > n) head = n;
   for (std::uint64_t i = lane; i < head; i += lanes) dst[i] = src[i];

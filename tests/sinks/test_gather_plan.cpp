@@ -5,13 +5,10 @@
 // what index_select gives — rows at the requested destination offsets, edge_index rebased onto the
 // destination or made local to each sample; large runs must be split into pieces (parallel warps)
 // while a whole snapshot batch still fits the inline kernel-parameter table; copies of every size
-// and alignment (16/8/4/1-byte paths and tails, and the shifted 16-byte path that
-// kGatherShiftedCopies turns on) must equal memcpy and read no byte outside their source.
+// and alignment (16/8/4/1-byte paths and tails) must equal memcpy.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstring>
-#include <memory>
 #include <random>
 #include <vector>
 
@@ -128,8 +125,7 @@ TEST(GatherPlan, AWholeSnapshotBatchIsSplitIntoPiecesAndStaysInline) {
 TEST(GatherPlan, CopiesOfEverySizeAndAlignmentEqualMemcpy) {
   // One field of 1-byte rows, so runs start and end at every byte alignment (source and
   // destination equally misaligned in a quarter of them: the 16-byte path after a head; else
-  // 8-, 4- or 1-byte copies, or shifted 16-byte stores when kGatherShiftedCopies is on), and one of
-  // int64 edge indices shifted by each run's edge_add; runs
+  // 8-, 4- or 1-byte copies), and one of int64 edge indices shifted by each run's edge_add; runs
   // from 1 byte to several pieces. Run as the kernel's warps (32 lanes) and groups of four warps
   // (128), and by a single lane.
   std::mt19937_64 rng(1);
@@ -177,35 +173,6 @@ TEST(GatherPlan, CopiesOfEverySizeAndAlignmentEqualMemcpy) {
     EXPECT_EQ(std::memcmp(dst.data(), want.data(), dst.size()), 0);
     EXPECT_EQ(idst, iwant);
   }
-}
-
-TEST(GatherPlan, ShiftedCopiesReadOnlyTheBytesOfTheirSource) {
-  // Rows misaligned against their destination by 4, 8 or 12 bytes are stored as 16-byte vectors
-  // built from pairs of 16-byte source blocks. Each source here is an allocation of exactly its
-  // bytes (16-byte aligned), so a block read past either end is a heap overflow under ASan; the
-  // copies must equal memcpy for every length and every destination offset. (The path is off in
-  // the kernel until measured on a GPU: kGatherShiftedCopies; this test runs it regardless.)
-  std::mt19937_64 rng(3);
-  std::vector<std::byte> dst(4096 + 64), want(dst.size());
-  int shifted = 0;
-  for (std::size_t n : {std::size_t(64), std::size_t(65), std::size_t(79), std::size_t(80), std::size_t(95),
-                        std::size_t(127), std::size_t(128), std::size_t(300), std::size_t(1000), std::size_t(4096)})
-    for (std::size_t off = 0; off < 16; ++off) {
-      const std::unique_ptr<std::byte[]> src(new std::byte[n]);
-      for (std::size_t i = 0; i < n; ++i) src[i] = static_cast<std::byte>(rng());
-      const unsigned vec = gather_vector_bytes(src.get(), dst.data() + off);
-      shifted += vec == 4 || vec == 8;
-      for (const unsigned lanes : {32u, 128u, 1u}) {
-        std::fill(dst.begin(), dst.end(), std::byte{0x5a});
-        want = dst;
-        std::memcpy(want.data() + off, src.get(), n);
-        for (unsigned lane = 0; lane < lanes; ++lane)
-          gather_bytes(src.get(), dst.data() + off, n, lane, lanes, /*shifted=*/true);
-        ASSERT_EQ(std::memcmp(dst.data(), want.data(), dst.size()), 0)
-            << "n " << n << " offset " << off << " lanes " << lanes;
-      }
-    }
-  EXPECT_EQ(shifted, 10 * 3);  // offsets 4, 8 and 12 of each length
 }
 
 TEST(GatherPlan, RejectsWhatTheKernelCannotDo) {
