@@ -101,6 +101,21 @@ void GatherPlan::write_table(std::byte* out) const {
   if (!pieces_.empty()) std::memcpy(out + fb, pieces_.data(), pieces_.size() * sizeof(GatherPiece));
 }
 
+std::int64_t gather_piece_bytes(std::int64_t widest_bytes, std::int64_t n_runs, std::size_t n_fields) {
+  const auto nf = static_cast<std::int64_t>(std::max<std::size_t>(n_fields, 1));
+  // About one wave of items: pieces of widest_bytes * n_fields / kGatherWaveItems.
+  std::int64_t piece = std::clamp((widest_bytes * nf + kGatherWaveItems - 1) / kGatherWaveItems, kGatherPieceBytes,
+                                  kGatherMaxPieceBytes);
+  // Up to 4x kGatherPieceBytes where that lets the table stay inline (a whole large batch then
+  // needs no upload).
+  const auto fit = static_cast<std::int64_t>(
+      (kGatherInlineBytes - std::min(kGatherInlineBytes, n_fields * sizeof(GatherFieldDesc))) / sizeof(GatherPiece));
+  if (n_runs < fit)
+    piece = std::max(piece, std::clamp((widest_bytes + (fit - n_runs) - 1) / (fit - n_runs), kGatherPieceBytes,
+                                       4 * kGatherPieceBytes));
+  return piece;
+}
+
 void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64_t> idx,
                   std::span<const GatherFieldSpec> fields, std::int64_t dst_atom0, std::int64_t dst_edge0,
                   std::int64_t dst_system0, EdgeIndexMode mode) {
@@ -140,16 +155,8 @@ void plan_systems(GatherPlan& plan, const Batch& src, std::span<const std::int64
     ds += r.rows[2];
     i = j;
   }
-  // Pieces of kGatherPieceBytes per field; up to 4x larger where that lets the table stay inline
-  // (a whole large batch then needs no upload, and still gives hundreds of pieces).
-  const auto fit = static_cast<std::int64_t>(
-      (kGatherInlineBytes - std::min(kGatherInlineBytes, fields.size() * sizeof(GatherFieldDesc))) /
-      sizeof(GatherPiece));
-  std::int64_t piece_bytes = kGatherPieceBytes;
-  const auto n_runs = static_cast<std::int64_t>(runs.size());
-  if (n_runs < fit)
-    piece_bytes =
-        std::clamp((widest_bytes + (fit - n_runs) - 1) / (fit - n_runs), kGatherPieceBytes, 4 * kGatherPieceBytes);
+  const std::int64_t piece_bytes =
+      gather_piece_bytes(widest_bytes, static_cast<std::int64_t>(runs.size()), fields.size());
   for (const Run& r : runs) plan.add_run(r.src_row, r.dst_row, r.rows, r.edge_add, piece_bytes);
 }
 

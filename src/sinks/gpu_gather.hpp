@@ -49,8 +49,21 @@ struct GatherBase {
   std::int64_t rows[3] = {0, 0, 0};
   std::int64_t edge_add = 0;
 };
-/// Bytes of one (piece, field) copy are kept near this (more pieces: more warps in parallel).
+/// Bytes of one (piece, field) copy are kept near this (more pieces: more warps in parallel)...
 inline constexpr std::int64_t kGatherPieceBytes = 16384;
+/// ...unless that gives a large gather more items (fields x pieces) than about this many: one wave
+/// of the kernel's resident four-warp groups on a 132-SM GPU (4 blocks of 2 groups an SM: 1,056).
+/// More items than one wave leave the last wave part empty; an H100 measured an all-systems
+/// float32 gather of 4,096 systems at 0.84x of a device-to-device copy with 16 KB pieces (three
+/// waves of items) and 0.88-0.90x with 64 KB ones (one wave), float64 0.83x -> 0.88-0.89x with
+/// 128 KB ones (docs/benchmarks.md, wave 21).
+inline constexpr std::int64_t kGatherWaveItems = 1024;
+/// The largest piece the wave rule picks (the largest measured).
+inline constexpr std::int64_t kGatherMaxPieceBytes = 131072;
+/// Piece bytes for a gather of n_fields fields over n_runs runs whose widest level holds
+/// widest_bytes: kGatherPieceBytes, larger (up to kGatherMaxPieceBytes) where that keeps the items
+/// near one wave, and up to 4x larger where that lets the table stay inline (kGatherInlineBytes).
+std::int64_t gather_piece_bytes(std::int64_t widest_bytes, std::int64_t n_runs, std::size_t n_fields);
 /// The largest table passed inline as a kernel parameter (CUDA allows 32,764 bytes of them).
 inline constexpr std::size_t kGatherInlineBytes = 32000;
 /// The largest table a cached launch (FusedGather::launch_systems) passes inline. A launch with

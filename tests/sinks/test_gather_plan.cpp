@@ -96,10 +96,13 @@ TEST(GatherPlan, AWholeSnapshotBatchIsSplitIntoPiecesAndStaysInline) {
     GatherPlan plan;
     plan_systems(plan, b, all, d.fields, 0, 0, 0, EdgeIndexMode::Rebase);
     EXPECT_LE(plan.table_bytes(), kGatherInlineBytes) << dtype_name(fdt) << ": no upload for a whole batch";
-    EXPECT_GE(plan.pieces().size(), 200u) << "enough warps to fill the GPU";
+    // About one wave of items (fields x pieces): enough groups to fill the GPU, no part-empty
+    // second wave.
+    EXPECT_GE(plan.items(), kGatherWaveItems / 2) << dtype_name(fdt);
+    EXPECT_LE(plan.items(), kGatherWaveItems + static_cast<std::int64_t>(plan.fields().size())) << dtype_name(fdt);
     std::int64_t atoms = 0;
     for (const GatherPiece& p : plan.pieces()) {
-      EXPECT_LE(p.rows[0] * 3 * static_cast<std::int64_t>(dtype_size(fdt)), 4 * kGatherPieceBytes + 24);
+      EXPECT_LE(p.rows[0] * 3 * static_cast<std::int64_t>(dtype_size(fdt)), kGatherMaxPieceBytes + 24);
       atoms += p.rows[0];
     }
     EXPECT_EQ(atoms, b.n_atoms());
@@ -120,6 +123,31 @@ TEST(GatherPlan, AWholeSnapshotBatchIsSplitIntoPiecesAndStaysInline) {
     for (const auto& [k, f] : want.fields())
       EXPECT_EQ(std::memcmp(h.bytes[k].data(), f.tensor.raw(), f.tensor.nbytes()), 0) << k;
   }
+}
+
+TEST(GatherPlan, PiecesGrowToKeepALargeGatherNearOneWaveOfItems) {
+  // A small gather keeps kGatherPieceBytes pieces (many groups for few bytes).
+  EXPECT_EQ(gather_piece_bytes(100000, 2000, 8), kGatherPieceBytes);
+  EXPECT_EQ(gather_piece_bytes(0, 0, 0), kGatherPieceBytes);
+  // A large gather: items = fields x pieces come to about one wave (runs enough that the inline
+  // table's rule, which may only enlarge pieces, does not apply).
+  for (const std::size_t nf : {std::size_t(1), std::size_t(4), std::size_t(8), std::size_t(16)})
+    for (const std::int64_t widest : {std::int64_t(4) << 20, std::int64_t(8) << 20, std::int64_t(16) << 20}) {
+      const std::int64_t piece = gather_piece_bytes(widest, 100000, nf);
+      const std::int64_t items = static_cast<std::int64_t>(nf) * ((widest + piece - 1) / piece);
+      if (piece > kGatherPieceBytes && piece < kGatherMaxPieceBytes) {
+        EXPECT_LE(items, kGatherWaveItems) << nf << " fields, " << widest << " bytes";
+        EXPECT_GT(items, kGatherWaveItems - static_cast<std::int64_t>(nf)) << nf << " fields, " << widest << " bytes";
+      }
+      EXPECT_GE(piece, kGatherPieceBytes);
+      EXPECT_LE(piece, kGatherMaxPieceBytes);
+    }
+  // The 4,096-system batch of bench_gpu_sinks (8 fields, 7.9 MB of float32 positions): about the
+  // 64 KB that an H100 measured best; float64 about 128 KB.
+  EXPECT_NEAR(static_cast<double>(gather_piece_bytes(12 * 655325, 1, 8)), 65536, 8192);
+  EXPECT_NEAR(static_cast<double>(gather_piece_bytes(24 * 655325, 1, 8)), 131072, 16384);
+  // A huge gather stops at kGatherMaxPieceBytes (more waves of bounded items).
+  EXPECT_EQ(gather_piece_bytes(std::int64_t(1) << 32, 1, 8), kGatherMaxPieceBytes);
 }
 
 TEST(GatherPlan, CopiesOfEverySizeAndAlignmentEqualMemcpy) {
