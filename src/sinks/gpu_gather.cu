@@ -18,7 +18,7 @@ namespace batchmd::sinks::detail {
 namespace {
 
 constexpr int kThreads = 256;
-// Threads per item. A piece of a large run is 16-64 KB a field, and four warps per item keep
+// Threads per item. A piece of a large run is 16-128 KB a field, and four warps per item keep
 // enough loads in flight to approach cudaMemcpy's bandwidth (one warp per item reached ~0.6x of
 // it). Items of a few kilobytes (every other system selected: one system's rows) are copied in one
 // step of a warp (kGatherLaneBytes a lane), so a warp per item copies four at once where four
