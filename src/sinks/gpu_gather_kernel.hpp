@@ -47,8 +47,8 @@ using GatherVec8 = uint2;
 using GatherVec4 = unsigned;
 using GatherInt64 = long long;
 #else
-struct [[gnu::may_alias]] alignas(16) GatherVec16 {  // the words as CUDA's uint4 names them
-  std::uint32_t x, y, z, w;
+struct [[gnu::may_alias]] alignas(16) GatherVec16 {
+  std::uint64_t a, b;
 };
 struct [[gnu::may_alias]] alignas(8) GatherVec8 {
   std::uint64_t a;
@@ -62,53 +62,47 @@ typedef std::int64_t __attribute__((may_alias)) GatherInt64;
 /// vectors 4 (a misaligned piece moves as many bytes per step as an aligned one).
 inline constexpr int kGatherLaneBytes = 64;
 
-/// Lane `lane` of `lanes` takes its share of n elements in steps of kUnroll: the step's loads
-/// (load(at, o): element at + o) all issued before its stores (store(at, o, value)). Whole steps
-/// first, untested, then one clamped step: a test on every element had taken the kernel to 96-118
-/// registers a thread (2 blocks of 256 an SM); this form needs 56 (4 blocks), and H100 measured
-/// 0.86x of a device-to-device copy for a float32 batch instead of 0.78x (docs/benchmarks.md).
-template <unsigned kUnroll, typename Load, typename Store>
-BATCHMD_GATHER_HD inline void gather_steps(std::uint64_t n, unsigned lane, unsigned lanes, const Load& load,
-                                           const Store& store) {
-  using E = decltype(load(std::uint64_t{0}, 0u));
+/// Lane `lane` of `lanes` copies its share of n_vec elements of type V, kGatherLaneBytes /
+/// sizeof(V) loads in flight before the stores. Whole steps first, untested, then one clamped
+/// step: a test on every element had taken the kernel to 96-118 registers a thread (2 blocks of
+/// 256 an SM); this form needs 56 (4 blocks), and H100 measured 0.86x of a device-to-device copy
+/// for a float32 batch instead of 0.78x (docs/benchmarks.md).
+template <typename V>
+BATCHMD_GATHER_HD inline void gather_vectors(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
+                                             std::uint64_t n_vec, unsigned lane, unsigned lanes) {
+  constexpr unsigned kUnroll = kGatherLaneBytes / sizeof(V);
+  const V* s = reinterpret_cast<const V*>(src);
+  V* d = reinterpret_cast<V*>(dst);
   const std::uint64_t step = std::uint64_t(lanes) * kUnroll;
   std::uint64_t base = 0;
   // Whole steps: every lane's kUnroll elements are in range (no per-element test, so the loads
   // are offsets from one address).
-  for (; base + step <= n; base += step) {
-    E v[kUnroll];
+  for (; base + step <= n_vec; base += step) {
+    const V* sp = s + base + lane;
+    V* dp = d + base + lane;
+    V v[kUnroll];
     BATCHMD_GATHER_UNROLL
-    for (unsigned k = 0; k < kUnroll; ++k) v[k] = load(base + lane, k * lanes);
+    for (unsigned k = 0; k < kUnroll; ++k) v[k] = sp[k * lanes];
     BATCHMD_GATHER_UNROLL
-    for (unsigned k = 0; k < kUnroll; ++k) store(base + lane, k * lanes, v[k]);
+    for (unsigned k = 0; k < kUnroll; ++k) dp[k * lanes] = v[k];
   }
   // The last, partial step: the same loads, those beyond the end clamped to the last element
   // (a select, not a branch around each load: that tripled the registers), the stores tested.
-  const auto rem = static_cast<unsigned>(n - base);  // < step
+  const auto rem = static_cast<unsigned>(n_vec - base);  // < step
   if (rem == 0) return;
-  E v[kUnroll];
+  const V* sp = s + base + lane;
+  V* dp = d + base + lane;
+  V v[kUnroll];
   BATCHMD_GATHER_UNROLL
   for (unsigned k = 0; k < kUnroll; ++k) {
-    // Clamped to element rem - 1 (an offset from base + lane, negative for lanes beyond it).
+    // Clamped to element rem - 1 (an offset from sp, negative for lanes beyond it): no test.
     const int i =
         lane + k * lanes < rem ? static_cast<int>(k * lanes) : static_cast<int>(rem) - 1 - static_cast<int>(lane);
-    v[k] = load(base + lane, i);
+    v[k] = sp[i];
   }
   BATCHMD_GATHER_UNROLL
   for (unsigned k = 0; k < kUnroll; ++k)
-    if (lane + k * lanes < rem) store(base + lane, k * lanes, v[k]);
-}
-
-/// Lane `lane` of `lanes` copies its share of n_vec elements of type V, kGatherLaneBytes /
-/// sizeof(V) loads in flight before the stores.
-template <typename V>
-BATCHMD_GATHER_HD inline void gather_vectors(const std::byte* __restrict__ src, std::byte* __restrict__ dst,
-                                             std::uint64_t n_vec, unsigned lane, unsigned lanes) {
-  const V* __restrict__ s = reinterpret_cast<const V*>(src);
-  V* __restrict__ d = reinterpret_cast<V*>(dst);
-  gather_steps<kGatherLaneBytes / sizeof(V)>(
-      n_vec, lane, lanes, [s](std::uint64_t at, auto o) { return s[at + o]; },
-      [d](std::uint64_t at, auto o, const V& v) { d[at + o] = v; });
+    if (lane + k * lanes < rem) dp[k * lanes] = v[k];
 }
 
 /// The widest vector (16, 8, 4 or 1 bytes) that copies n bytes from src to dst once both are
