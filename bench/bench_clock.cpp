@@ -7,11 +7,17 @@
 //          frequency that drops as more cores are busy);
 //   fma32  32 chains, enough to keep the floating-point units full: also halves where two
 //          threads share one physical core (hyper-threads shown to a VM as cores);
+//   fma256, fma512  the fma32 work in AVX2 (4-wide) and AVX-512 (8-wide) fused multiply-adds, 16
+//          chains of vectors: the clock a core keeps while its wide vector units are busy (many
+//          x86 processors lower it further for AVX-512 as more cores use them); printed only
+//          where the CPU has the instructions;
 //   cache  sums over a 256 KiB array per thread (L2-resident): clock and the core's caches;
 //   stream sums over a 64 MiB array per thread: the memory bandwidth the threads share.
 //   bench_clock [--threads 1,2,4,8,16] [--rounds 3]
 // Prints one line per (kind, threads): the median over threads of the per-thread time (best of
 // the rounds) and efficiency_ceiling = t(1 thread) / t(N threads).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +44,37 @@ double fma_work(double seed, long iters) {
   for (double x : a) s += x;
   return s;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define BATCHMD_BENCH_WIDE_FMA 1
+// 16 chains of 4-wide (AVX2) or 8-wide (AVX-512) multiply-adds.
+__attribute__((target("avx2,fma"))) double fma256_work(double seed, long iters) {
+  __m256d a[16];
+  for (int k = 0; k < 16; ++k) a[k] = _mm256_set1_pd(seed + k);
+  const __m256d m = _mm256_set1_pd(0.999999), c = _mm256_set1_pd(1e-7);
+  for (long i = 0; i < iters; ++i)
+    for (auto& x : a) x = _mm256_fmadd_pd(x, m, c);
+  double s = 0, out[4];
+  for (auto& x : a) {
+    _mm256_storeu_pd(out, x);
+    s += out[0] + out[1] + out[2] + out[3];
+  }
+  return s;
+}
+__attribute__((target("avx512f"))) double fma512_work(double seed, long iters) {
+  __m512d a[16];
+  for (int k = 0; k < 16; ++k) a[k] = _mm512_set1_pd(seed + k);
+  const __m512d m = _mm512_set1_pd(0.999999), c = _mm512_set1_pd(1e-7);
+  for (long i = 0; i < iters; ++i)
+    for (auto& x : a) x = _mm512_fmadd_pd(x, m, c);
+  double s = 0, out[8];
+  for (auto& x : a) {
+    _mm512_storeu_pd(out, x);
+    for (double v : out) s += v;
+  }
+  return s;
+}
+#endif
 
 double sum_work(const std::vector<double>& v, long passes) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -118,7 +155,15 @@ int main(int argc, char** argv) {
       {"cache", [&](int i) { return sum_work(small[static_cast<std::size_t>(i)], 100000); }},
       {"stream", [&](int i) { return sum_work(big[static_cast<std::size_t>(i)], 200); }},
   };
-  for (const Kind& k : kinds) {
+  std::vector<Kind> all(std::begin(kinds), std::end(kinds));
+#ifdef BATCHMD_BENCH_WIDE_FMA
+  // The same number of multiply-adds per thread as fma32 (200 M x 32): 16 vectors x 4 or 8 lanes.
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    all.insert(all.begin() + 2, {"fma256", [](int i) { return fma256_work(1.0 + i, 100'000'000); }});
+  if (__builtin_cpu_supports("avx512f"))
+    all.insert(all.begin() + 3, {"fma512", [](int i) { return fma512_work(1.0 + i, 50'000'000); }});
+#endif
+  for (const Kind& k : all) {
     double t1 = 0;
     for (int n : threads) {
       double best = 1e300;
