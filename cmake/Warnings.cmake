@@ -27,6 +27,16 @@ if(BATCHMD_MARCH)
     target_compile_options(batchmd_flags INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-march=${BATCHMD_MARCH}>)
   endif()
 endif()
+# BATCHMD_SIMD_WIDEST: the widest clone of the hot CPU kernels (core/simd_clones.hpp): x86-64-v4
+# (AVX-512, the default) or x86-64-v3 (AVX2 + FMA: for processors that lower their clock for
+# AVX-512 when many cores use it).
+set(BATCHMD_SIMD_WIDEST "x86-64-v4" CACHE STRING "widest clone of the CPU kernels: x86-64-v4 or x86-64-v3")
+set_property(CACHE BATCHMD_SIMD_WIDEST PROPERTY STRINGS x86-64-v4 x86-64-v3)
+if(BATCHMD_SIMD_WIDEST STREQUAL "x86-64-v3")
+  target_compile_definitions(batchmd_flags INTERFACE BATCHMD_SIMD_WIDEST_V3=1)
+elseif(NOT BATCHMD_SIMD_WIDEST STREQUAL "x86-64-v4")
+  message(FATAL_ERROR "BATCHMD_SIMD_WIDEST must be x86-64-v4 or x86-64-v3, not '${BATCHMD_SIMD_WIDEST}'")
+endif()
 if(BATCHMD_SANITIZE)
   target_compile_options(batchmd_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)
