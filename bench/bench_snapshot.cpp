@@ -5,7 +5,10 @@
 //          (the same durability policy: none, or with --fsync an fdatasync per chunk_bytes written,
 //          as FileStore{fsync} syncs each chunk), (b) ZarrData without compression, (c) ZarrData
 //          with zstd level 1; and one core's zstd-1 throughput on the same bytes (the zstd target
-//          is 0.8 x workers x that). Prints MB/s of raw bytes, the ratios and the mean time of a
+//          is 0.8 x workers x that). Two floors beside them: the same bytes as one file per
+//          chunk ("1 MiB files", what an unsharded store's chunk objects cost the file system) and
+//          as one file per field and shard of 64 chunks written in place ("shard files", what a
+//          store appending to shards in place would cost). Prints MB/s of raw bytes, the ratios and the mean time of a
 //          write() call (the step thread's share).
 //   loop   the step loop of LJ dynamics on the default-job-sized batch with a SnapshotHook every
 //          k steps into none | HostMemory | ZarrData (none) | ZarrData (zstd 1), rounds alternated
@@ -214,6 +217,81 @@ Timing plain_chunk_files(const std::vector<Batch>& frames, std::int64_t n, const
   return {since(t0), cpu_seconds() - c0};
 }
 
+/// (a'') the same bytes as one file per field and shard of `per_shard` chunks: each chunk written
+/// in place (pwrite at its slot) when it fills, the unfinished one rewritten padded every second
+/// (a commit) and at the end: the floor of a shard store appended in place, which creates one
+/// inode per field and shard instead of one per chunk.
+Timing plain_shard_files(const std::vector<Batch>& frames, std::int64_t n, const fs::path& dir, bool sync,
+                         std::size_t chunk_bytes, std::size_t per_shard) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const double c0 = cpu_seconds();
+  const auto t0 = Clock::now();
+  struct Out {
+    std::vector<std::byte> chunk;
+    std::size_t index = 0;  // chunks completed
+    int fd = -1;
+  };
+  std::map<std::string, Out> outs;
+  std::vector<std::byte> padded(chunk_bytes);
+  const auto put = [&](const std::string& k, Out& o) {
+    const fs::path name = dir / (k + "_" + std::to_string(o.index / per_shard));
+    if (o.fd < 0) {
+      o.fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (o.fd < 0) {
+        std::perror(name.c_str());
+        std::exit(1);
+      }
+    }
+    const std::byte* p = o.chunk.data();
+    if (o.chunk.size() < chunk_bytes) {  // an unfinished chunk: padded, as a commit stores it
+      std::copy(o.chunk.begin(), o.chunk.end(), padded.begin());
+      p = padded.data();
+    }
+    const off_t at = static_cast<off_t>((o.index % per_shard) * chunk_bytes);
+    if (::pwrite(o.fd, p, chunk_bytes, at) != static_cast<ssize_t>(chunk_bytes)) {
+      std::perror(name.c_str());
+      std::exit(1);
+    }
+    if (sync) ::fdatasync(o.fd);
+  };
+  const auto completed = [&](Out& o) {
+    ++o.index;
+    o.chunk.clear();
+    if (o.index % per_shard == 0) {  // the shard is full: its file is done
+      ::close(o.fd);
+      o.fd = -1;
+    }
+  };
+  auto last_commit = Clock::now();
+  for (std::int64_t s = 0; s < n; ++s) {
+    for (const auto& [k, f] : frames[static_cast<std::size_t>(s) % frames.size()].fields()) {
+      Out& o = outs[k];
+      if (o.chunk.capacity() < chunk_bytes) o.chunk.reserve(chunk_bytes);
+      const auto* p = static_cast<const std::byte*>(f.tensor.raw());
+      for (std::size_t done = 0; done < f.tensor.nbytes();) {
+        const std::size_t take = std::min(chunk_bytes - o.chunk.size(), f.tensor.nbytes() - done);
+        o.chunk.insert(o.chunk.end(), p + done, p + done + take);
+        done += take;
+        if (o.chunk.size() == chunk_bytes) {
+          put(k, o);
+          completed(o);
+        }
+      }
+    }
+    if (since(last_commit) >= 1.0) {
+      for (auto& [k, o] : outs)
+        if (!o.chunk.empty()) put(k, o);
+      last_commit = Clock::now();
+    }
+  }
+  for (auto& [k, o] : outs) {
+    if (!o.chunk.empty()) put(k, o);
+    if (o.fd >= 0) ::close(o.fd);
+  }
+  return {since(t0), cpu_seconds() - c0};
+}
+
 struct ZarrRun {
   double seconds = 0, cpu = 0, call_mean = 0, call_max = 0;
   std::uintmax_t stored = 0, files = 0, dirs = 0;  // what the store holds at the end
@@ -314,7 +392,7 @@ void write_mode(const std::string& which, const Options& o) {
   // ~30 s (`recently_deleted`, a scan per create), so deleting one variant's few hundred files just
   // before the next variant creates its own made that variant pay for the deletions (perf: half of
   // the run's cycles in ext4 inode allocation). A run writing a new trajectory deletes nothing.
-  Timing plain{1e30, 1e30}, per_chunk{1e30, 1e30};
+  Timing plain{1e30, 1e30}, per_chunk{1e30, 1e30}, per_shard{1e30, 1e30};
   std::map<std::string, ZarrRun> best;
   std::vector<fs::path> outputs;
   for (int round = 0; round < o.write_rounds; ++round) {
@@ -325,6 +403,9 @@ void write_mode(const std::string& which, const Options& o) {
     outputs.push_back(dir / ("bench_snapshot_chunks" + r_));
     const Timing q = plain_chunk_files(frames, n, outputs.back(), o.fsync, static_cast<std::size_t>(o.chunk_bytes));
     per_chunk = {std::min(per_chunk.seconds, q.seconds), std::min(per_chunk.cpu, q.cpu)};
+    outputs.push_back(dir / ("bench_snapshot_shards" + r_));
+    const Timing h = plain_shard_files(frames, n, outputs.back(), o.fsync, static_cast<std::size_t>(o.chunk_bytes), 64);
+    per_shard = {std::min(per_shard.seconds, h.seconds), std::min(per_shard.cpu, h.cpu)};
     for (const std::string& variant : o.variants) {
       const std::string codec = variant.substr(0, 4);
       outputs.push_back(dir / ("bench_snapshot_" + variant + r_ + ".zarr"));
@@ -343,6 +424,9 @@ void write_mode(const std::string& which, const Options& o) {
   std::printf("plain_write_MBps %.0f  cpu_MBps %.0f\n", raw / 1e6 / plain.seconds, raw / 1e6 / plain.cpu);
   std::printf("plain_1MiB_files_MBps %.0f  ratio_vs_plain %.2f  cpu_MBps %.0f\n", raw / 1e6 / per_chunk.seconds,
               plain.seconds / per_chunk.seconds, raw / 1e6 / per_chunk.cpu);
+  std::printf("shard_files_in_place_MBps %.0f  ratio_vs_plain %.2f  cpu_MBps %.0f  cpu_ratio_vs_plain %.2f\n",
+              raw / 1e6 / per_shard.seconds, plain.seconds / per_shard.seconds, raw / 1e6 / per_shard.cpu,
+              plain.cpu / per_shard.cpu);
   for (const auto& [codec, r] : best) {
     std::printf(
         "zarr_%s_write_MBps %.0f  ratio_vs_plain %.2f  cpu_MBps %.0f  cpu_ratio_vs_plain %.2f  "
