@@ -8,8 +8,8 @@
 //          is 0.8 x workers x that). Two floors beside them: the same bytes as one file per
 //          chunk ("1 MiB files", what an unsharded store's chunk objects cost the file system) and
 //          as one file per field and shard of 64 chunks written in place ("shard files", what a
-//          store appending to shards in place would cost). Prints MB/s of raw bytes, the ratios and the mean time of a
-//          write() call (the step thread's share).
+//          store appending to shards in place would cost). Prints MB/s of raw bytes, the ratios
+//          and the mean time of a write() call (the step thread's share).
 //   loop   the step loop of LJ dynamics on the default-job-sized batch with a SnapshotHook every
 //          k steps into none | HostMemory | ZarrData (none) | ZarrData (zstd 1), rounds alternated
 //          so machine noise hits every variant alike: time per step, slowdown against no hook,

@@ -9,12 +9,12 @@
 // tests threading, not the vector code paths, so it runs the baseline ones.
 #pragma once
 
-// With BATCHMD_SIMD_WIDEST_V3 (CMake BATCHMD_SIMD_WIDEST=x86-64-v3) the AVX-512 clone is left out.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__) && \
-    defined(BATCHMD_SIMD_WIDEST_V3)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
+#if defined(BATCHMD_SIMD_WIDEST_V3)  // CMake BATCHMD_SIMD_WIDEST=x86-64-v3: no AVX-512 clone
 #define BATCHMD_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
+#else
 #define BATCHMD_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 #else
 #define BATCHMD_SIMD_CLONES
 #endif
